@@ -1,0 +1,1 @@
+"""tensorlint: static pitfall finder, deployment advisor and PyTorch<->Keras translator."""

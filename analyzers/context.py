@@ -1,0 +1,202 @@
+"""What a rule may ask while the engine walks a module: names, enclosing scopes and simple bindings."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import libcst as cst
+
+from .frameworks import TORCH, KERAS, ImportTable, framework_of
+
+TORCH_MODULE = "torch.nn.Module"
+KERAS_LAYER = "keras.layers.Layer"
+KERAS_MODEL = "keras.Model"
+TORCH_DATASET = "torch.utils.data.Dataset"
+
+_KERAS_MODEL_BASES = {"keras.Model", "keras.models.Model", "keras.Sequential", "keras.models.Sequential"}
+_TORCH_DATASET_BASES = {"torch.utils.data.Dataset", "torch.utils.data.IterableDataset", "torch.utils.data.dataset.Dataset"}
+
+
+class Context:
+    """Per-module facts, kept up to date by the engine as it walks (rules only read them)."""
+
+    def __init__(self, module: cst.Module, source: str, path: str = "<string>", settings: dict | None = None):
+        self.module = module
+        self.source = source
+        self.path = path
+        self.settings = settings or {}
+        self.imports = ImportTable()
+        self.imports.collect(module.body)
+        self.reports: list = []
+        self.class_stack: list[cst.ClassDef] = []
+        self.function_stack: list[cst.FunctionDef] = []
+        self.loop_stack: list[cst.For | cst.While] = []
+        self.with_stack: list[cst.With] = []
+        self._with_depths: list[int] = []  # len(function_stack) when each `with` opened
+        self._bindings: list[dict[str, str]] = [{}]
+        self._local_class_bases: dict[str, list[str]] = {}
+        self._class_kinds: dict[str, str | None] = {}
+        self._collect_local_classes(module.body)
+
+    # -- names --------------------------------------------------------------------------------------------------
+    def qualname(self, node: cst.BaseExpression | None) -> str | None:
+        if node is None:
+            return None
+        return self.imports.resolve(node)
+
+    def callee(self, call: cst.Call) -> str | None:
+        """The canonical name of what a call calls: an import path, or a binding's type for ``x.method``."""
+        return self.imports.resolve(call.func)
+
+    def framework(self, node: cst.BaseExpression) -> str | None:
+        return framework_of(self.qualname(node))
+
+    def spelling(self, path: str) -> str | None:
+        """How this module can spell a canonical name with its own imports, or None."""
+        spellings = self.imports.aliases_for(path)
+        return spellings[0] if spellings else None
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+    # -- classes ------------------------------------------------------------------------------------------------
+    def _collect_local_classes(self, statements: Iterable[cst.CSTNode]) -> None:
+        for statement in statements:
+            if isinstance(statement, cst.ClassDef):
+                bases = []
+                for arg in statement.bases:
+                    resolved = self.imports.resolve(arg.value)
+                    if resolved is None and isinstance(arg.value, cst.Name):
+                        resolved = "<local>." + arg.value.value
+                    if resolved:
+                        bases.append(resolved)
+                self._local_class_bases[statement.name.value] = bases
+
+    def class_kind(self, name: str, _seen: frozenset = frozenset()) -> str | None:
+        """``torch.nn.Module``, ``keras.Model``, ``keras.layers.Layer``, ``torch.utils.data.Dataset`` or None
+        for a class defined at module level."""
+        if name in self._class_kinds:
+            return self._class_kinds[name]
+        kind = None
+        for base in self._local_class_bases.get(name, ()):
+            kind = self._base_kind(base, _seen | {name})
+            if kind:
+                break
+        self._class_kinds[name] = kind
+        return kind
+
+    def _base_kind(self, base: str, seen: frozenset) -> str | None:
+        if base.startswith("<local>."):
+            local = base[len("<local>."):]
+            return None if local in seen else self.class_kind(local, seen)
+        if base in _TORCH_DATASET_BASES:
+            return TORCH_DATASET
+        if base in _KERAS_MODEL_BASES:
+            return KERAS_MODEL
+        fw = framework_of(base)
+        last = base.rsplit(".", 1)[-1]
+        if fw == TORCH and base.startswith("torch.nn.") and last[:1].isupper():
+            return TORCH_MODULE
+        if fw == KERAS and (base.startswith("keras.layers.") or base == "keras.Layer"):
+            return KERAS_LAYER
+        return None
+
+    def kind_of_classdef(self, node: cst.ClassDef) -> str | None:
+        return self.class_kind(node.name.value)
+
+    def enclosing_class(self) -> cst.ClassDef | None:
+        return self.class_stack[-1] if self.class_stack else None
+
+    def enclosing_function(self) -> cst.FunctionDef | None:
+        return self.function_stack[-1] if self.function_stack else None
+
+    def in_method_of(self, *kinds: str) -> bool:
+        """Inside a method (at any depth) of a module-level class of one of ``kinds``."""
+        cls = self.enclosing_class()
+        return cls is not None and bool(self.function_stack) and self.kind_of_classdef(cls) in kinds
+
+    def enter_with(self, node: cst.With) -> None:
+        self.with_stack.append(node)
+        self._with_depths.append(len(self.function_stack))
+
+    def leave_with(self) -> None:
+        self.with_stack.pop()
+        self._with_depths.pop()
+
+    def withs_in_function(self) -> list[cst.With]:
+        """The `with` statements around the current node inside the current function (innermost last)."""
+        depth = len(self.function_stack)
+        return [w for w, d in zip(self.with_stack, self._with_depths) if d == depth]
+
+    def decorated_with(self, function: cst.FunctionDef, path: str) -> bool:
+        for decorator in function.decorators:
+            target = decorator.decorator
+            if isinstance(target, cst.Call):
+                target = target.func
+            if self.qualname(target) == path:
+                return True
+        return False
+
+    def in_tf_function(self) -> bool:
+        return any(self.decorated_with(f, "tensorflow.function") for f in self.function_stack)
+
+    # -- bindings -----------------------------------------------------------------------------------------------
+    def bind(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        """Remember what a simple assignment bound: ``opt = torch.optim.SGD(...)`` -> ``torch.optim.SGD``."""
+        key = _binding_key(target)
+        if key is None:
+            return
+        meaning = None
+        if isinstance(value, cst.Call):
+            meaning = self.callee(value)
+            if meaning is None and _binding_key(value.func) is not None:
+                bound = self.binding_of(value.func)
+                # calling an instance: `loss = criterion(out, y)` -> "torch.nn.CrossEntropyLoss()"
+                meaning = bound + "()" if bound else None
+            if meaning is None and isinstance(value.func, cst.Name):
+                kind = self.class_kind(value.func.value)
+                meaning = kind and f"{kind}:{value.func.value}"
+            if meaning is None and isinstance(value.func, cst.Attribute):
+                # ``model.to(device)``, ``x.cuda()`` keep the receiver's meaning
+                if value.func.attr.value in ("to", "cuda", "cpu", "float", "double", "half", "eval", "train"):
+                    meaning = self.binding_of(value.func.value)
+        elif isinstance(value, (cst.Name, cst.Attribute)):
+            meaning = self.binding_of(value)
+        scope = self._bindings[-1]
+        if meaning:
+            scope[key] = meaning
+        else:
+            scope.pop(key, None)
+
+    def binding_of(self, node: cst.BaseExpression) -> str | None:
+        """What the last simple assignment to ``name`` / ``self.attr`` in the enclosing scopes bound, or None."""
+        key = _binding_key(node)
+        if key is None:
+            return None
+        for scope in reversed(self._bindings):
+            if key in scope:
+                return scope[key]
+        return None
+
+    def is_module_binding(self, node: cst.BaseExpression) -> bool:
+        meaning = self.binding_of(node)
+        if not meaning or meaning.endswith("()"):
+            return False
+        if meaning.startswith(TORCH_MODULE + ":") or meaning.startswith((KERAS_MODEL + ":", KERAS_LAYER + ":")):
+            return True
+        last = meaning.rsplit(".", 1)[-1]
+        return meaning.startswith("torch.nn.") and last[:1].isupper()
+
+    def push_scope(self) -> None:
+        self._bindings.append({})
+
+    def pop_scope(self) -> None:
+        self._bindings.pop()
+
+
+def _binding_key(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
+        return "self." + node.attr.value
+    return None

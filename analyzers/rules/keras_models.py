@@ -1,0 +1,327 @@
+"""Keras model rules: losses against output activations, Keras 2/3 mixing, removed arguments, slow inference."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from ..context import KERAS_LAYER, KERAS_MODEL
+from ..findings import Severity
+from ..rule import Invalid, PendingFix, Rule
+from ._calls import keyword, method_name, positional, receiver, string_value, with_keyword
+
+_PROBABILITY_LOSSES = {
+    "sparse_categorical_crossentropy": "keras.losses.SparseCategoricalCrossentropy",
+    "categorical_crossentropy": "keras.losses.CategoricalCrossentropy",
+    "binary_crossentropy": "keras.losses.BinaryCrossentropy",
+}
+_LOSS_CLASSES = set(_PROBABILITY_LOSSES.values()) | {"keras.losses.BinaryFocalCrossentropy",
+                                                     "keras.losses.CategoricalFocalCrossentropy"}
+_SEQUENTIAL = {"keras.Sequential", "keras.models.Sequential"}
+_MODEL = {"keras.Model", "keras.models.Model"}
+
+
+def _activation_name(ctx, node: cst.BaseExpression | None) -> str | None:
+    if node is None:
+        return "linear"
+    text = string_value(node)
+    if text is not None:
+        return text
+    if isinstance(node, cst.Name) and node.value == "None":
+        return "linear"
+    resolved = ctx.qualname(node)
+    if resolved:
+        return resolved.rsplit(".", 1)[-1]
+    return None
+
+
+def _output_activation(ctx, layer: cst.BaseExpression) -> str | None:
+    """"softmax", "sigmoid", "linear", ... for a layer constructor call; None when unknown."""
+    if not isinstance(layer, cst.Call):
+        return None
+    callee = ctx.callee(layer)
+    if callee is None or not callee.startswith("keras.layers."):
+        return None
+    kind = callee.rsplit(".", 1)[-1]
+    if kind == "Softmax":
+        return "softmax"
+    if kind == "Activation":
+        args = positional(layer)
+        return _activation_name(ctx, args[0].value if args else (keyword(layer, "activation") or cst.Arg(cst.Name("None"))).value)
+    if kind in ("Dense", "Conv1D", "Conv2D", "Conv3D", "EinsumDense"):
+        arg = keyword(layer, "activation")
+        args = positional(layer)
+        if arg is None and kind == "Dense" and len(args) >= 2:
+            arg = args[1]
+        return _activation_name(ctx, arg.value if arg is not None else None)
+    return None
+
+
+class FromLogitsMismatch(Rule):
+    """## What it does
+    Flags a compiled Keras model whose last activation disagrees with its loss's `from_logits`: softmax or
+    sigmoid outputs with `from_logits=True`, or raw outputs (no activation) with a crossentropy loss that
+    expects probabilities (`from_logits=False`, the default, and every string loss name).
+
+    ## Why is this bad
+    With probabilities treated as logits, softmax is applied twice and training barely moves; with logits
+    treated as probabilities, the loss clips them into [0, 1] and learns garbage. Neither raises an error.
+
+    ## Example
+    ```python
+    model = keras.Sequential([layers.Dense(64, activation="relu"), layers.Dense(10)])
+    model.compile(loss=keras.losses.SparseCategoricalCrossentropy())
+    ```
+
+    ## Use instead
+    ```python
+    model = keras.Sequential([layers.Dense(64, activation="relu"), layers.Dense(10)])
+    model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    ```
+    """
+
+    code = "TF001"
+    name = "from-logits-mismatch"
+    severity = Severity.ERROR
+    message = "{detail}"
+    fixable = True
+    valid = (
+        "import keras\nfrom keras import layers\nmodel = keras.Sequential([layers.Dense(10, activation='softmax')])\n"
+        "model.compile(loss='sparse_categorical_crossentropy')\n",
+        "import keras\nfrom keras import layers\nmodel = keras.Sequential([layers.Dense(10)])\n"
+        "model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))\n",
+    )
+    invalid = (
+        Invalid(
+            "import keras\nfrom keras import layers\nmodel = keras.Sequential([layers.Dense(10)])\n"
+            "model.compile(loss=keras.losses.SparseCategoricalCrossentropy())\n",
+            "import keras\nfrom keras import layers\nmodel = keras.Sequential([layers.Dense(10)])\n"
+            "model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))\n",
+        ),
+        Invalid(
+            "import tensorflow as tf\ninputs = tf.keras.Input((4,))\n"
+            "outputs = tf.keras.layers.Dense(3, activation='softmax')(inputs)\nmodel = tf.keras.Model(inputs, outputs)\n"
+            "model.compile(optimizer='adam', loss=tf.keras.losses.CategoricalCrossentropy(from_logits=True))\n",
+        ),
+        Invalid(
+            "import keras\nmodel = keras.Sequential()\nmodel.add(keras.layers.Dense(1))\n"
+            "model.compile('adam', 'binary_crossentropy')\n",
+        ),
+    )
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.tensor_activation: dict[str, str | None] = {}  # functional graph: name -> activation producing it
+        self.model_activation: dict[str, str | None] = {}  # model name -> its last activation
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+            return
+        name, value = node.targets[0].target.value, node.value
+        if not isinstance(value, cst.Call):
+            return
+        callee = self.ctx.callee(value)
+        if callee in _SEQUENTIAL:
+            layers = positional(value)
+            if layers and isinstance(layers[0].value, cst.List) and layers[0].value.elements:
+                self.model_activation[name] = _output_activation(self.ctx, layers[0].value.elements[-1].value)
+            else:
+                self.model_activation[name] = None
+        elif callee in _MODEL:
+            args = positional(value)
+            outputs = keyword(value, "outputs") or (args[1] if len(args) > 1 else None)
+            if outputs is not None and isinstance(outputs.value, cst.Name):
+                self.model_activation[name] = self.tensor_activation.get(outputs.value.value)
+        elif isinstance(value.func, cst.Call):  # functional API: `x = layers.Dense(...)(x)`
+            self.tensor_activation[name] = _output_activation(self.ctx, value.func)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        method, target = method_name(node), receiver(node)
+        if not isinstance(target, cst.Name) or target.value not in self.model_activation:
+            return
+        if method == "add":
+            args = positional(node)
+            if args:
+                self.model_activation[target.value] = _output_activation(self.ctx, args[0].value)
+        elif method == "compile":
+            self._check_compile(node, self.model_activation[target.value])
+
+    def _check_compile(self, node: cst.Call, activation: str | None) -> None:
+        args = positional(node)
+        loss = keyword(node, "loss") or (args[1] if len(args) > 1 else None)
+        if loss is None or activation is None:
+            return
+        loss_name = string_value(loss.value)
+        if loss_name is not None:
+            if loss_name in _PROBABILITY_LOSSES and activation == "linear":
+                self.report(loss.value, f"The model outputs logits (no final activation) but `{loss_name}` expects "
+                                        "probabilities; use the loss class with `from_logits=True`")
+            return
+        if not isinstance(loss.value, cst.Call) or self.ctx.callee(loss.value) not in _LOSS_CLASSES:
+            return
+        from_logits = keyword(loss.value, "from_logits")
+        logits = from_logits is not None and isinstance(from_logits.value, cst.Name) and from_logits.value.value == "True"
+        if logits and activation in ("softmax", "sigmoid"):
+            self.report(from_logits, f"`from_logits=True` but the model ends in {activation}: softmax/sigmoid would be "
+                                     "applied twice; drop `from_logits=True` or the final activation")
+        elif activation == "linear" and from_logits is None:
+            fix = PendingFix("Pass `from_logits=True`", (
+                self.replace(loss.value, self.ctx.code(with_keyword(loss.value, "from_logits", "True"))),))
+            self.report(loss.value, "The model outputs logits (no final activation) but the loss expects "
+                                    "probabilities (`from_logits=False`)", fix)
+
+
+class MixedKerasVersions(Rule):
+    """## What it does
+    Flags a file that builds models or layers with both `tf.keras` (TensorFlow's bundled Keras) and Keras 3
+    (`import keras`).
+
+    ## Why is this bad
+    Since TensorFlow 2.16, `tf.keras` may be Keras 2 (via `tf_keras`) while `keras` is Keras 3: two libraries
+    whose layers, models and optimizers cannot be mixed. Passing a layer of one to a model of the other fails
+    with confusing errors ("not a valid Keras layer", "Could not interpret optimizer identifier").
+
+    ## Example
+    ```python
+    import keras
+    import tensorflow as tf
+    model = keras.Sequential([tf.keras.layers.Dense(10)])
+    ```
+
+    ## Use instead
+    ```python
+    import keras
+    model = keras.Sequential([keras.layers.Dense(10)])
+    ```
+    """
+
+    code = "TF003"
+    name = "mixed-keras-versions"
+    severity = Severity.ERROR
+    message = "`{this}` is {flavor}, but this file also uses {other} ({line}): pick one Keras"
+    valid = ("import keras\nm = keras.Sequential([keras.layers.Dense(1)])\n",
+             "import tensorflow as tf\nm = tf.keras.Sequential([tf.keras.layers.Dense(1)])\nx = tf.constant(1)\n")
+    invalid = (
+        Invalid("import keras\nimport tensorflow as tf\nm = keras.Sequential([tf.keras.layers.Dense(1)])\n"),
+        Invalid("from tensorflow import keras as tfk\nfrom keras import layers\nm = tfk.Sequential([layers.Dense(1)])\n"),
+    )
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.first: dict[str, cst.Call] = {}  # flavor -> its first call in the file
+
+    def visit_Call(self, node: cst.Call) -> None:
+        flavor = self.ctx.imports.keras_flavor(node.func)
+        if flavor is None or flavor in self.first:
+            return
+        self.first[flavor] = node
+        if len(self.first) == 2:
+            other = self.first["keras" if flavor == "tf.keras" else "tf.keras"]
+            self.report(node, self.message.format(this=self.ctx.code(node.func), flavor=_label(flavor),
+                                                  other=_label("keras" if flavor == "tf.keras" else "tf.keras"),
+                                                  line=f"`{self.ctx.code(other.func)}`"))
+
+
+def _label(flavor: str) -> str:
+    return "tf.keras (Keras 2)" if flavor == "tf.keras" else "Keras 3 `keras`"
+
+
+_OPTIMIZER_RENAMES = {"lr": "learning_rate"}
+
+
+class RemovedOptimizerArgument(Rule):
+    """## What it does
+    Flags Keras optimizers built with arguments removed in Keras 3 (`lr=`, `decay=`).
+
+    ## Why is this bad
+    Keras 3 raises `ValueError: Argument(s) not recognized: {'lr': ...}`; code copied from Keras 2 tutorials stops
+    at the first line that builds an optimizer.
+
+    ## Example
+    ```python
+    opt = keras.optimizers.Adam(lr=1e-3)
+    ```
+
+    ## Use instead
+    ```python
+    opt = keras.optimizers.Adam(learning_rate=1e-3)
+    ```
+    """
+
+    code = "TF008"
+    name = "removed-optimizer-argument"
+    severity = Severity.ERROR
+    message = "`{arg}=` was removed from Keras optimizers{hint}"
+    fixable = True
+    valid = ("import keras\nopt = keras.optimizers.Adam(learning_rate=1e-3)\n",)
+    invalid = (
+        Invalid("import keras\nopt = keras.optimizers.Adam(lr=1e-3)\n",
+                "import keras\nopt = keras.optimizers.Adam(learning_rate=1e-3)\n"),
+        Invalid("from tensorflow.keras.optimizers import SGD\nopt = SGD(lr=0.1, decay=1e-6)\n",
+                "from tensorflow.keras.optimizers import SGD\nopt = SGD(learning_rate=0.1, decay=1e-6)\n"),
+    )
+
+    def visit_Call(self, node: cst.Call) -> None:
+        callee = self.ctx.callee(node)
+        if callee is None or not callee.startswith("keras.optimizers."):
+            return
+        for arg in node.args:
+            if arg.keyword is None:
+                continue
+            name = arg.keyword.value
+            if name in _OPTIMIZER_RENAMES:
+                new = _OPTIMIZER_RENAMES[name]
+                fix = None
+                if keyword(node, new) is None:
+                    fix = PendingFix(f"Rename to `{new}=`", (self.replace(arg.keyword, new),))
+                self.report(arg, self.message.format(arg=name, hint=f"; use `{new}=`"), fix)
+            elif name == "decay":
+                self.report(arg, self.message.format(arg=name, hint="; use a `keras.optimizers.schedules` schedule"))
+
+
+_KERAS_MODEL_FACTORIES = {"keras.Sequential", "keras.models.Sequential", "keras.Model", "keras.models.Model",
+                          "keras.models.load_model", "keras.saving.load_model"}
+
+
+class PredictInLoop(Rule):
+    """## What it does
+    Flags `model.predict(...)` on a Keras model inside a Python `for`/`while` loop.
+
+    ## Why is this bad
+    `predict` is built for large inputs: each call sets up a data pipeline, batches and runs callbacks. Called
+    per sample in a loop it is orders of magnitude slower than one batched call, and it leaks memory in some
+    TensorFlow versions.
+
+    ## Example
+    ```python
+    for image in images:
+        scores.append(model.predict(image[None]))
+    ```
+
+    ## Use instead
+    ```python
+    scores = model.predict(np.stack(images))  # or model(batch, training=False) for small inputs
+    ```
+    """
+
+    code = "TF007"
+    name = "predict-in-loop"
+    severity = Severity.WARNING
+    message = "`{name}.predict()` in a loop: batch the inputs into one call, or call `{name}(x, training=False)`"
+    valid = ("import keras\nmodel = keras.models.load_model('m.keras')\nys = model.predict(xs)\n",
+             "from sklearn.linear_model import LinearRegression\nclf = LinearRegression()\nfor x in xs:\n"
+             "    clf.predict(x)\n")
+    invalid = (
+        Invalid("import keras\nmodel = keras.models.load_model('m.keras')\nfor x in xs:\n    y = model.predict(x)\n"),
+    )
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if method_name(node) != "predict" or not self.ctx.loop_stack:
+            return
+        target = receiver(node)
+        meaning = self.ctx.binding_of(target) if target is not None else None
+        if meaning is None:
+            return
+        is_keras = (meaning in _KERAS_MODEL_FACTORIES or meaning.startswith("keras.applications.")
+                    or meaning.startswith((KERAS_MODEL + ":", KERAS_LAYER + ":")))
+        if is_keras:
+            self.report(node, self.message.format(name=self.ctx.code(target)))
