@@ -1,0 +1,208 @@
+"""Checking files on disk: discovery, per-file settings, the content-hash cache and the process pool."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from .config import Settings, settings_for
+from .engine import CheckResult, check_source, decode
+from .findings import Edit, Finding, Fix, Position, Range, Severity
+from .fixes import fix_source
+
+CACHE_DIR = ".tensorlint_cache"
+SOURCE_SUFFIXES = (".py", ".pyi")
+TOO_LARGE = "TL004"
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: str
+    findings: tuple[Finding, ...]
+    errors: tuple[str, ...] = ()
+    fixed: int = 0  # fixes applied (with --fix) or that would be applied (with --diff)
+    new_source: str | None = None  # the fixed text, when it differs
+    old_source: str | None = None
+
+
+def discover(paths: Iterable[str], settings_lookup: Callable[[str], Settings], *,
+             force_exclude: bool = False) -> Iterator[str]:
+    """Source files under ``paths``; excluded folders are never entered; files named explicitly are checked
+    unless ``force_exclude``."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            if not (force_exclude and settings_lookup(str(path)).is_excluded(path)):
+                yield str(path)
+            continue
+        if not path.is_dir():
+            raise FileNotFoundError(raw)
+        for folder, dirs, files in os.walk(path):
+            settings = settings_lookup(folder)
+            dirs[:] = sorted(d for d in dirs if not settings.is_excluded(os.path.join(folder, d))
+                             and not _is_virtualenv(os.path.join(folder, d)))
+            for name in sorted(files):
+                if name.endswith(SOURCE_SUFFIXES):
+                    full = os.path.join(folder, name)
+                    if not settings.is_excluded(full):
+                        yield full
+
+
+def _is_virtualenv(folder: str) -> bool:
+    return os.path.isfile(os.path.join(folder, "pyvenv.cfg"))
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("tensorlint")
+    except Exception:
+        return "0"
+
+
+def _cache_key(data: bytes, path: str, settings: Settings) -> str:
+    digest = hashlib.sha256(data)
+    digest.update(f"\0{_version()}\0{settings.fingerprint()}\0{sorted(settings.file_ignores(path))}".encode())
+    from .rule import all_rules
+
+    digest.update(",".join(all_rules()).encode())
+    return digest.hexdigest()
+
+
+def _finding_to_json(finding: Finding) -> dict:
+    return asdict(finding)
+
+
+def _finding_from_json(data: dict) -> Finding:
+    def rng(r: dict) -> Range:
+        return Range(Position(**r["start"]), Position(**r["end"]))
+
+    fix = None
+    if data["fix"] is not None:
+        fix = Fix(data["fix"]["title"], tuple(Edit(rng(e["range"]), e["new_text"]) for e in data["fix"]["edits"]),
+                  data["fix"]["safe"])
+    return Finding(data["code"], data["message"], Severity(data["severity"]), rng(data["range"]), fix,
+                   tuple((rng(r), m) for r, m in data.get("related", ())))
+
+
+class Cache:
+    """Findings per (content hash, tool version, effective settings), one small JSON file each."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.folder = Path(root) / CACHE_DIR
+
+    def get(self, key: str) -> tuple[Finding, ...] | None:
+        try:
+            data = json.loads((self.folder / key[:2] / key).read_text(encoding="utf-8"))
+            return tuple(_finding_from_json(f) for f in data)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put(self, key: str, findings: tuple[Finding, ...]) -> None:
+        try:
+            if not self.folder.exists():
+                self.folder.mkdir(parents=True, exist_ok=True)
+                (self.folder / ".gitignore").write_text("# created by tensorlint\n*\n", encoding="utf-8")
+            target = self.folder / key[:2]
+            target.mkdir(exist_ok=True)
+            tmp = target / f".{key}.{os.getpid()}"
+            tmp.write_text(json.dumps([_finding_to_json(f) for f in findings]), encoding="utf-8")
+            os.replace(tmp, target / key)
+        except OSError:
+            pass  # a read-only tree still gets checked, just not cached
+
+
+def check_bytes(data: bytes, path: str, settings: Settings) -> CheckResult:
+    if len(data) > settings.max_file_size_kb * 1024:
+        return CheckResult((Finding(TOO_LARGE, f"File is {len(data) // 1024} KB, over max-file-size-kb "
+                                               f"({settings.max_file_size_kb}); not checked",
+                                    Severity.INFO, Range.of(1, 0, 1, 0)),))
+    text, undecodable = decode(data, path)
+    if undecodable is not None:
+        return CheckResult((undecodable,))
+    return check_source(text, path, settings)
+
+
+@dataclass(frozen=True)
+class Job:
+    path: str
+    settings: Settings
+    fix: bool = False
+    diff: bool = False
+    unsafe: bool = False
+    cache_root: str | None = None
+
+
+def run_job(job: Job) -> FileResult:
+    try:
+        data = Path(job.path).read_bytes()
+    except OSError as exc:
+        return FileResult(job.path, (), (f"cannot read: {exc.strerror or exc}",))
+    if job.fix or job.diff:
+        text, undecodable = decode(data, job.path)
+        if text is None or len(data) > job.settings.max_file_size_kb * 1024:
+            result = check_bytes(data, job.path, job.settings)
+            return FileResult(job.path, result.findings, result.errors)
+        new_text, applied, remaining = fix_source(text, job.path, job.settings, unsafe=job.unsafe)
+        if job.fix and new_text != text:
+            with open(job.path, "w", encoding="utf-8", newline="") as handle:
+                handle.write(new_text)
+        return FileResult(job.path, remaining, (), applied, new_text if new_text != text else None, text)
+    cache = Cache(job.cache_root) if job.cache_root else None
+    key = _cache_key(data, job.path, job.settings) if cache else None
+    if cache is not None:
+        cached = cache.get(key)
+        if cached is not None:
+            return FileResult(job.path, cached)
+    result = check_bytes(data, job.path, job.settings)
+    if cache is not None and not result.errors:
+        cache.put(key, result.findings)
+    return FileResult(job.path, result.findings, result.errors)
+
+
+def run_jobs(jobs: list[Job], processes: int, progress: Callable[[int, int], None] | None = None) -> list[FileResult]:
+    """Results in the order of ``jobs``; a process pool when there is enough work to pay for it."""
+    if processes <= 1 or len(jobs) < 8:
+        results = []
+        for index, job in enumerate(jobs):
+            results.append(run_job(job))
+            if progress:
+                progress(index + 1, len(jobs))
+        return results
+    results = []
+    chunk = max(1, min(32, len(jobs) // (processes * 4)))
+    with ProcessPoolExecutor(max_workers=processes) as pool:
+        for index, result in enumerate(pool.map(run_job, jobs, chunksize=chunk)):
+            results.append(result)
+            if progress:
+                progress(index + 1, len(jobs))
+    return results
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def settings_lookup_factory(config: Settings | None) -> Callable[[str], Settings]:
+    """Per-path settings: a `--config` file governs everything; otherwise each file's nearest pyproject."""
+    cache: dict = {}
+    if config is not None:
+        return lambda path: config
+
+    def lookup(path: str) -> Settings:
+        folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+        if folder not in cache:
+            cache[folder] = settings_for(folder, cache)
+        return cache[folder]
+
+    return lookup
+

@@ -1,0 +1,1 @@
+"""The middle floor: the PyTorch<->Keras catalog, translation, porting rules (XF) and runtime verification."""
