@@ -304,6 +304,7 @@ _STATIC_ATTRS = {"shape", "ndim", "dtype", "device", "is_cuda", "requires_grad",
 _STATIC_METHODS = {"size", "dim", "ndimension", "numel", "get_device", "type", "nelement"}
 _STATIC_FUNCS = {"len", "isinstance", "type", "hasattr", "getattr", "id", "callable"}
 _CASTS = {"float", "int", "bool", "complex"}
+_HOST_METHODS = {"numpy", "item", "tolist"}
 
 
 @dataclass
@@ -594,6 +595,8 @@ class _Scan:
         self.method = method
         self.found: list[_Found] = []
         self.tensors: set[str] = set()
+        # values read back from tensors (`.item()`, `.numpy()`): data-dependent, but no longer tensors
+        self.host_values: set[str] = set()
         self.inputs: set[str] = set()
         for param in list(method.params.params)[1:] + list(method.params.kwonly_params):
             if self._is_tensor_param(param):
@@ -668,14 +671,13 @@ class _Scan:
     def _small(self, small: cst.BaseSmallStatement) -> None:
         if isinstance(small, cst.Assign):
             self._expressions(small.value)
-            tensor = self.tensor_valued(small.value)
             for target in small.targets:
                 self._mutation_target(target.target, small)
-                self._bind(target.target, tensor)
+                self._bind(target.target, small.value)
         elif isinstance(small, cst.AnnAssign):
             if small.value is not None:
                 self._expressions(small.value)
-                self._bind(small.target, self.tensor_valued(small.value))
+                self._bind(small.target, small.value)
         elif isinstance(small, cst.AugAssign):
             self._expressions(small.value)
             if isinstance(small.target, cst.Name) and small.target.value in self.inputs:
@@ -696,16 +698,19 @@ class _Scan:
                 target.value.value in self.inputs:
             self.add(statement, "input-mutation", target.value.value)
 
-    def _bind(self, target: cst.BaseExpression, tensor: bool) -> None:
+    def _bind(self, target: cst.BaseExpression, value: cst.BaseExpression | bool) -> None:
+        tensor = value if isinstance(value, bool) else self.tensor_valued(value, host=False)
+        host = False if isinstance(value, bool) else (not tensor and self.tensor_valued(value))
         if isinstance(target, cst.Name):
             self.inputs.discard(target.value)
-            if tensor:
-                self.tensors.add(target.value)
-            else:
-                self.tensors.discard(target.value)
+            for names, member in ((self.tensors, tensor), (self.host_values, host)):
+                if member:
+                    names.add(target.value)
+                else:
+                    names.discard(target.value)
         elif isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:
-                self._bind(element.value, tensor)
+                self._bind(element.value, value)
 
     def _test(self, test: cst.BaseExpression, statement: cst.CSTNode) -> None:
         if self.tensor_valued(test):
@@ -718,32 +723,36 @@ class _Scan:
             self.add(value, "container-output", "")
 
     # -- expressions ---------------------------------------------------------------------------------------
-    def tensor_valued(self, node: cst.CSTNode) -> bool:
-        """Whether evaluating ``node`` reads a tensor's value (shape, dtype and identity checks do not)."""
+    def tensor_valued(self, node: cst.CSTNode, host: bool = True) -> bool:
+        """Whether evaluating ``node`` reads a tensor's value (shape, dtype and identity checks do not); with
+        ``host``, values read back from a tensor (``.item()``, ``.numpy()``) count too."""
         if isinstance(node, cst.Name):
-            return node.value in self.tensors
+            return node.value in self.tensors or (host and node.value in self.host_values)
         if isinstance(node, cst.Attribute):
             if node.attr.value in _STATIC_ATTRS:
                 return False
             if isinstance(node.value, cst.Name) and node.value.value == "self":
                 return False
-            return self.tensor_valued(node.value)
+            return self.tensor_valued(node.value, host)
         if isinstance(node, cst.Call):
             if isinstance(node.func, cst.Name) and node.func.value in _STATIC_FUNCS:
                 return False
-            if isinstance(node.func, cst.Attribute) and node.func.attr.value in _STATIC_METHODS:
-                return False
+            if isinstance(node.func, cst.Attribute):
+                if node.func.attr.value in _STATIC_METHODS:
+                    return False
+                if node.func.attr.value in _HOST_METHODS and not node.args:
+                    return host and self.tensor_valued(node.func.value)
             callee = self.ctx.callee(node)
             if callee is not None and self._is_tensor_op(callee):
                 return True
-            return any(self.tensor_valued(arg.value) for arg in node.args) or (
-                isinstance(node.func, cst.Attribute) and self.tensor_valued(node.func.value))
+            return any(self.tensor_valued(arg.value, host) for arg in node.args) or (
+                isinstance(node.func, cst.Attribute) and self.tensor_valued(node.func.value, host))
         if isinstance(node, cst.Comparison):
             if all(isinstance(c.operator, (cst.Is, cst.IsNot)) for c in node.comparisons):
                 return False
         if isinstance(node, (cst.Lambda, cst.FunctionDef)):
             return False
-        return any(self.tensor_valued(child) for child in node.children if isinstance(child, cst.CSTNode))
+        return any(self.tensor_valued(child, host) for child in node.children if isinstance(child, cst.CSTNode))
 
     def _is_tensor_op(self, callee: str) -> bool:
         raise NotImplementedError
@@ -781,12 +790,12 @@ class _Scan:
         elif method in ("item", "tolist") and not node.args and callee is None:
             self.add(node, "scalar-extract", self.ctx.code(node))
         elif isinstance(node.func, cst.Name) and node.func.value in _CASTS and node.args and \
-                self.ctx.qualname(node.func) is None and self.tensor_valued(node.args[0].value):
+                self.ctx.qualname(node.func) is None and self.tensor_valued(node.args[0].value, host=False):
             self.add(node, "python-cast", self.ctx.code(node))
         elif callee is not None and (callee.startswith("numpy.random") or callee.startswith("random.")):
             self.add(node, "python-rng", callee)
         elif callee is not None and (callee.startswith("numpy.") or callee.startswith("math.")) and \
-                any(self.tensor_valued(arg.value) for arg in node.args):
+                any(self.tensor_valued(arg.value, host=False) for arg in node.args):
             self.add(node, "numpy-on-tensor", callee)
         elif callee in ("tensorflow.py_function", "tensorflow.numpy_function"):
             self.add(node, "py-function", callee)

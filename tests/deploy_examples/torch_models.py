@@ -1,0 +1,121 @@
+"""PyTorch models for the deployment truth tests. Lines the advisor must report as blocking carry `# BLOCKS`."""
+
+import random
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class Clean(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(8, 16)
+        self.fc2 = nn.Linear(16, 4)
+
+    def forward(self, x):
+        if x.dim() == 2 and x.shape[0] > 0:  # shape checks are static: fine for export
+            x = torch.relu(self.fc1(x))
+        return self.fc2(x)
+
+
+class ConvNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, kernel_size=3, padding=1)
+        self.head = nn.Linear(4, 2)
+
+    def forward(self, images):
+        features = torch.relu(self.conv(images)).mean(dim=(2, 3))
+        return self.head(features)
+
+
+class BranchOnValue(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        h = self.fc(x)
+        if h.sum() > 0:  # BLOCKS
+            return h * 2
+        return -h
+
+
+class NumpyRoundTrip(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        scale = x.detach().numpy().std()  # BLOCKS
+        return self.fc(x) * float(scale)
+
+
+class NumpyOnTensor(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return self.fc(torch.as_tensor(np.tanh(x)))  # BLOCKS
+
+
+class FloatOfTensor(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return self.fc(x) / float(x.abs().max())  # BLOCKS
+
+
+class PythonRandom(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return self.fc(x) * random.uniform(0.5, 1.5)  # BLOCKS
+
+
+class ItemInArithmetic(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        peak = x.abs().max().item()
+        return self.fc(x) / peak
+
+
+class MutatesInput(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        x.mul_(2)
+        return self.fc(x)
+
+
+class DictOutput(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        h = self.fc(x)
+        return {"logits": h, "probabilities": torch.softmax(h, dim=-1)}
+
+
+class Composite(nn.Module):
+    """Blocked through its sub-module: the blocking line is in BranchOnValue."""
+
+    def __init__(self):
+        super().__init__()
+        self.gate = BranchOnValue()
+        self.out = nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.out(self.gate(x))
