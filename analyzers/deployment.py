@@ -109,6 +109,11 @@ def _effects(targets: Iterable[str], status: str, why: str) -> dict[str, tuple[s
 
 
 _BAKED = "runs once at export time: its value is baked into the graph as a constant"
+# torch.export's default (non-strict) mode runs the code on fake tensors that have no data; strict mode traces it
+# with TorchDynamo, which turns NumPy calls and float()/int() into graph ops (the ONNX exporter falls back to it)
+_STRICT_ONLY = ("the default (non-strict) torch.export fails on it; export with strict=True (TorchDynamo traces "
+                "it into graph ops; the ONNX exporter falls back to that itself)")
+_NEEDS_STRICT = frozenset({"host-numpy", "numpy-on-tensor", "python-cast"})
 CONSTRUCTS: dict[str, Construct] = {c.key: c for c in (
     Construct("tensor-control-flow", "Python control flow on a tensor's value", {
         **_effects(_TORCH_EXPORT_FAMILY, BLOCKED, "torch.export cannot branch on a data-dependent value"),
@@ -128,8 +133,7 @@ CONSTRUCTS: dict[str, Construct] = {c.key: c for c in (
                                                   "traced"),
     }, "keep the computation in keras.ops / tf ops"),
     Construct("host-numpy", "`.numpy()` on a tensor", {
-        **_effects(_TORCH_EXPORT_FAMILY, BLOCKED, "export traces with fake tensors that have no data; ONNX's "
-                                                  "fallback bakes the example input's value into the graph"),
+        **_effects(_TORCH_EXPORT_FAMILY, CAUTION, _STRICT_ONLY),
         "torchscript": (BLOCKED, "TorchScript has no `.numpy()`"),
     }, "keep the computation in torch ops"),
     Construct("keras-host-numpy", "`.numpy()` on a tensor in `call`", {
@@ -137,8 +141,7 @@ CONSTRUCTS: dict[str, Construct] = {c.key: c for c in (
                                                   "traced"),
     }, "use keras.ops / tf ops"),
     Construct("python-cast", "`float()` / `int()` / `bool()` of a tensor", {
-        **_effects(_TORCH_EXPORT_FAMILY, BLOCKED, "export cannot turn a data-dependent value into a Python "
-                                                  "number; ONNX's fallback bakes the example input's value"),
+        **_effects(_TORCH_EXPORT_FAMILY, CAUTION, _STRICT_ONLY),
         "torchscript": (CAUTION, "works with torch.jit.script; torch.jit.trace bakes the value"),
     }, "keep the value as a tensor"),
     Construct("keras-python-cast", "`float()` / `int()` / `bool()` of a tensor in `call`", {
@@ -146,8 +149,7 @@ CONSTRUCTS: dict[str, Construct] = {c.key: c for c in (
                                                   "graph is traced"),
     }, "keep the value as a tensor"),
     Construct("numpy-on-tensor", "NumPy / `math` applied to a tensor", {
-        **_effects(_TORCH_EXPORT_FAMILY, BLOCKED, "export traces with fake tensors NumPy cannot read; ONNX's "
-                                                  "fallback bakes the example input's value"),
+        **_effects(_TORCH_EXPORT_FAMILY, CAUTION, _STRICT_ONLY),
         "torchscript": (BLOCKED, "TorchScript cannot compile NumPy calls"),
     }, "use the torch equivalent"),
     Construct("keras-numpy-on-tensor", "NumPy / `math` applied to a tensor in `call`", {
@@ -282,6 +284,7 @@ class ModelAdvice:
     constructor: str  # code that builds an instance: "Net()", "build_model()"
     example_input: str | None  # code for one example input, or None when the model is built without one
     example_input_guessed: bool = False
+    strict_export: bool = False  # export with strict=True (see _STRICT_ONLY)
 
     def verdict(self, target: str) -> TargetVerdict:
         for verdict in self.targets:
@@ -958,7 +961,8 @@ def advise_module(module: cst.Module, source: str, path: str = "<string>",
     for model in facts:
         (line, column), _ = position(model.node.name)  # type: ignore[attr-defined]
         advice = ModelAdvice(model.name, model.framework, model.kind, line, column, _verdicts(model, position), (),
-                             model.constructor, model.example_input, model.example_input_guessed)
+                             model.constructor, model.example_input, model.example_input_guessed,
+                             any(f.construct in _NEEDS_STRICT for f in model.found))
         models.append(_with_recommendations(advice, scenarios))
     return Advice(tuple(models))
 
@@ -1123,9 +1127,10 @@ def _torch_snippet(model: ModelAdvice, target: str, stem: str) -> str:
         f"model = {ctor}.eval()  # load your trained weights before exporting",
         f"example_inputs = ({model.example_input},){_guess_comment(model)}",
     ]
+    strict = ", strict=True" if model.strict_export else ""
     if target == "torch.export":
         return "\n".join(head + ["import torch", ""] + setup + [
-            "exported = torch.export.export(model, example_inputs)",
+            f"exported = torch.export.export(model, example_inputs{strict})",
             f'torch.export.save(exported, "{stem}.pt2")',
             "# Ahead-of-time compiled for serving (needs a C++ compiler):",
             f'# torch._inductor.aoti_compile_and_package(exported, package_path="{stem}_aoti.pt2")',
@@ -1142,7 +1147,7 @@ def _torch_snippet(model: ModelAdvice, target: str, stem: str) -> str:
             "from executorch.exir import to_edge_transform_and_lower",
             "",
         ] + setup + [
-            "exported = torch.export.export(model, example_inputs)",
+            f"exported = torch.export.export(model, example_inputs{strict})",
             "program = to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()]).to_executorch()",
             f'with open("{stem}.pte", "wb") as file:',
             "    file.write(program.buffer)",
