@@ -122,6 +122,8 @@ CONSTRUCTS: dict[str, Construct] = {c.key: c for c in (
     Construct("keras-tensor-control-flow", "Python control flow on a tensor's value in `call`", {
         **_effects(_KERAS_GRAPH_TARGETS, BLOCKED, "Keras cannot trace `call` symbolically, so the model "
                                                   "never records its input signature and cannot be exported"),
+        "keras": (BLOCKED, "load_model cannot rebuild the model symbolically, so the saved weights are silently "
+                           "not restored"),
     }, "use keras.ops.cond / keras.ops.where"),
     Construct("scalar-extract", "`.item()` / `.tolist()` on a tensor", {
         **_effects(_TORCH_EXPORT_FAMILY, CAUTION, "becomes a data-dependent symbol: fine in arithmetic, export "
@@ -1054,12 +1056,13 @@ def _first_layer_calls(cls: cst.ClassDef, ctx: Context) -> list[cst.Call]:
                     assigned[key] = call
             order.append(call)
     entry = _methods(cls).get("forward") or _methods(cls).get("call")
-    if entry is not None:
+    if entry is not None and len(entry.params.params) > 1:
+        first_input = entry.params.params[1].name.value
         for node in _walk(entry):
-            if isinstance(node, cst.Call):
-                key = dotted(node.func)
-                if key in assigned:
-                    return [assigned[key]] + order
+            # the layer applied to the input itself, however deeply the calls nest
+            if isinstance(node, cst.Call) and dotted(node.func) in assigned and any(
+                    isinstance(a.value, cst.Name) and a.value.value == first_input for a in node.args):
+                return [assigned[dotted(node.func)]] + order
     return order
 
 
@@ -1177,7 +1180,8 @@ def _torch_snippet(model: ModelAdvice, target: str, stem: str) -> str:
 def _keras_build(model: ModelAdvice) -> list[str]:
     lines = [f"model = {model.constructor}  # load your trained weights before exporting"]
     if model.example_input is not None:
-        lines.append(f"model({model.example_input})  # build the weights{_guess_comment(model)}")
+        lines.append(f"example = {model.example_input}{_guess_comment(model)}")
+        lines.append("model(example)  # subclassed models create their weights on the first call")
     return lines
 
 

@@ -214,3 +214,31 @@ def test_torchscript_blocked_constructs_fail_to_script(examples, name, match):
     assert models[name].verdict("torchscript").status == BLOCKED
     with pytest.raises(Exception, match=match):
         torch.jit.script(getattr(module, name)())
+
+
+# -- every verdict on every example model, not only the hand-picked ones ---------------------------------------------
+def _torch_claims():
+    _, models, _ = load_examples("torch_models")
+    for name, advice in models.items():
+        for target in ("torch.export", "onnx"):
+            # blocked verdicts are proven by the failure tests above, one reason each
+            if advice.verdict(target).status != BLOCKED:
+                yield pytest.param(name, target, id=f"{name}-{target}")
+
+
+@pytest.mark.parametrize("name,target", list(_torch_claims()))
+def test_every_non_blocked_verdict_exports(examples, tmp_path, name, target):
+    module, models, _ = examples
+    advice = models[name]
+    model = getattr(module, name)().eval()
+    example = eval(advice.example_input, {"torch": torch})  # the input the advisor's snippet would use
+    if target == "torch.export":
+        exported = torch.export.export(model, (example.clone(),), strict=advice.strict_export).module()
+        expected, got = model(example.clone()), exported(example.clone())
+    else:
+        session = _onnx(model, example.clone(), tmp_path / "model.onnx")
+        expected, got = model(example.clone()), _run_onnx(session, example.clone())
+    flat_expected = list(expected.values()) if isinstance(expected, dict) else [expected]
+    flat_got = list(got.values()) if isinstance(got, dict) else got if isinstance(got, list) else [got]
+    for want, have in zip(flat_expected, flat_got):
+        torch.testing.assert_close(have, want.detach(), rtol=1e-4, atol=1e-4)
