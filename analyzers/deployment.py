@@ -310,6 +310,16 @@ _STATIC_METHODS = {"size", "dim", "ndimension", "numel", "get_device", "type", "
 _STATIC_FUNCS = {"len", "isinstance", "type", "hasattr", "getattr", "id", "callable"}
 _CASTS = {"float", "int", "bool", "complex"}
 _HOST_METHODS = {"numpy", "item", "tolist"}
+# framework calls that answer about types, modes or static shapes, never about a tensor's values
+_STATIC_QUERIES = {"finfo", "iinfo", "get_default_dtype", "Size", "device", "dtype", "executing_eagerly",
+                   "shape", "ndim", "numel", "result_type", "promote_types", "can_cast"}
+
+
+def _is_static_query(callee: str) -> bool:
+    last = callee.rsplit(".", 1)[-1]
+    if callee == "tensorflow.shape":
+        return False  # a tensor in graph mode, unlike keras.ops.shape's tuple
+    return last.startswith("is_") or last in _STATIC_QUERIES
 
 
 @dataclass
@@ -743,11 +753,13 @@ class _Scan:
             if isinstance(node.func, cst.Name) and node.func.value in _STATIC_FUNCS:
                 return False
             if isinstance(node.func, cst.Attribute):
-                if node.func.attr.value in _STATIC_METHODS:
+                if node.func.attr.value in _STATIC_METHODS or node.func.attr.value.startswith("is_"):
                     return False
                 if node.func.attr.value in _HOST_METHODS and not node.args:
                     return host and self.tensor_valued(node.func.value)
             callee = self.ctx.callee(node)
+            if callee is not None and _is_static_query(callee):
+                return False
             if callee is not None and self._is_tensor_op(callee):
                 return True
             return any(self.tensor_valued(arg.value, host) for arg in node.args) or (

@@ -19,6 +19,28 @@ class Clean(nn.Module):
         return self.fc2(x)
 
 
+class StaticChecks(nn.Module):
+    """Shape, dtype, mode and type checks are static: export specialises on them, nothing blocks."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+        self.scale = 2.0
+
+    def forward(self, x, mask=None):
+        if not torch.is_tensor(x) or x.dim() != 2:
+            raise ValueError("expected a batch of vectors")
+        if mask is not None:
+            x = x * mask
+        if self.training:
+            x = x * 0.5
+        if x.is_floating_point() and x.dtype == torch.float32 and x.size(-1) == 8:
+            x = self.fc(x)
+        for _ in range(x.shape[0] // 2):
+            x = x + 1
+        return x * self.scale if x.numel() > 0 else x
+
+
 class ConvNet(nn.Module):
     def __init__(self):
         super().__init__()
