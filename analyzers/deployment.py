@@ -22,6 +22,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .config import DEPLOYMENT_SCENARIOS
 from .context import KERAS_LAYER, KERAS_MODEL, TORCH_MODULE, Context
+from .findings import Edit, Position, Range
 from .frameworks import dotted
 
 READY, CAUTION, BLOCKED = "ready", "caution", "blocked"
@@ -287,6 +288,8 @@ class ModelAdvice:
     example_input: str | None  # code for one example input, or None when the model is built without one
     example_input_guessed: bool = False
     strict_export: bool = False  # export with strict=True (see _STRICT_ONLY)
+    end_line: int = 0  # the last line of the class / function (where a snippet goes after it)
+    end_column: int = 0
 
     def verdict(self, target: str) -> TargetVerdict:
         for verdict in self.targets:
@@ -974,9 +977,10 @@ def advise_module(module: cst.Module, source: str, path: str = "<string>",
     models = []
     for model in facts:
         (line, column), _ = position(model.node.name)  # type: ignore[attr-defined]
+        _, (end_line, end_column) = position(model.node)
         advice = ModelAdvice(model.name, model.framework, model.kind, line, column, _verdicts(model, position), (),
                              model.constructor, model.example_input, model.example_input_guessed,
-                             any(f.construct in _NEEDS_STRICT for f in model.found))
+                             any(f.construct in _NEEDS_STRICT for f in model.found), end_line, end_column)
         models.append(_with_recommendations(advice, scenarios))
     return Advice(tuple(models))
 
@@ -1259,3 +1263,15 @@ def target_explanation(model: ModelAdvice, target: str) -> str:
 
 def snippet_title(model: ModelAdvice, target: str) -> str:
     return f"Insert export snippet for {model.verdict(target).label}"
+
+
+def snippet_edit(source: str, model: ModelAdvice, target: str) -> Edit:
+    """The edit for "Insert export snippet for TARGET": the snippet under ``if __name__ == "__main__":`` at the end
+    of the file, so every class it needs is defined and it runs when the file is run, not when it is imported."""
+    body = "".join(f"    {line}\n" if line else "\n" for line in export_snippet(model, target).splitlines())
+    lines = source.split("\n")
+    end = Position(len(lines), len(lines[-1]))
+    separator = "\n\n" if source.endswith("\n") else "\n\n\n"
+    if not source.strip():
+        separator = ""
+    return Edit(Range(end, end), f'{separator}if __name__ == "__main__":\n{body}')

@@ -160,6 +160,13 @@ def test_editor_helpers():
     hover = target_explanation(gate, "onnx")
     assert hover.startswith("**Gate → ONNX: blocked**") and "- line 11:" in hover and "dynamo=True" in hover
     assert snippet_title(plain, "litert-torch") == "Insert export snippet for LiteRT (litert-torch)"
+    from tensorlint.analyzers import apply_edits
+    from tensorlint.analyzers.deployment import snippet_edit
+
+    unterminated = BRANCHY.rstrip("\n")  # no newline at the end of the file
+    edited = apply_edits(unterminated, [snippet_edit(unterminated, plain, "onnx")])
+    assert edited.startswith(unterminated + "\n\n\nif __name__ == \"__main__\":\n    # Export Plain: ONNX\n")
+    compile(edited, "edited", "exec")
 
 
 @pytest.mark.parametrize("stem", ["torch_models", "keras_models"])
@@ -167,3 +174,16 @@ def test_every_snippet_parses(stem):
     for model in advise((EXAMPLES / f"{stem}.py").read_text()).models:
         for verdict in model.targets:
             compile(export_snippet(model, verdict.target), f"{model.name}:{verdict.target}", "exec")
+
+
+@pytest.mark.parametrize("stem", ["torch_models", "keras_models"])
+def test_every_snippet_edit_keeps_the_file_valid(stem):
+    from tensorlint.analyzers import apply_edits
+    from tensorlint.analyzers.deployment import snippet_edit
+
+    source = (EXAMPLES / f"{stem}.py").read_text()
+    for model in advise(source).models:
+        for verdict in model.targets:
+            edited = apply_edits(source, [snippet_edit(source, model, verdict.target)])
+            compile(edited, f"{model.name}:{verdict.target}", "exec")
+            assert edited.startswith(source) and edited.endswith("\n")

@@ -242,3 +242,21 @@ def test_every_non_blocked_verdict_exports(examples, tmp_path, name, target):
     flat_got = list(got.values()) if isinstance(got, dict) else got if isinstance(got, list) else [got]
     for want, have in zip(flat_expected, flat_got):
         torch.testing.assert_close(have, want.detach(), rtol=1e-4, atol=1e-4)
+
+
+def test_inserted_snippet_runs_when_the_file_runs(examples, tmp_path):
+    """What the editor's "Insert export snippet" action writes, run as a script."""
+    import subprocess
+    import sys
+
+    from deploy_truth import EXAMPLES
+    from tensorlint.analyzers import apply_edits
+    from tensorlint.analyzers.deployment import snippet_edit
+
+    _, models, _ = examples
+    source = (EXAMPLES / "torch_models.py").read_text()
+    script = tmp_path / "models.py"
+    script.write_text(apply_edits(source, [snippet_edit(source, models["ConvNet"], "torch.export")]))
+    subprocess.run([sys.executable, str(script)], cwd=tmp_path, check=True, capture_output=True, timeout=300)
+    exported = torch.export.load(str(tmp_path / "conv_net.pt2"))
+    assert exported.module()(torch.randn(2, 3, 16, 16)).shape == (2, 2)
