@@ -14,7 +14,7 @@ works but the result needs checking (data-dependent shapes, flattened outputs, f
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator, Sequence
 
 import libcst as cst
@@ -51,9 +51,11 @@ TARGET_NOTES: dict[tuple[str, str], str] = {
     (PYTORCH, "onnx"): "torch.onnx.export(..., dynamo=True) traces with torch.export, then runs on ONNX Runtime "
                        "(server, Triton) or ONNX Runtime Web (browser).",
     (PYTORCH, "executorch"): "ExecuTorch (successor of PyTorch Mobile) lowers a torch.export program to a .pte "
-                             "file (XNNPACK delegate on CPU); needs the `executorch` package.",
+                             "file (XNNPACK delegate on CPU); needs the `executorch` package. The verdict is torch.export's (its "
+                             "front end) plus what the reference says of mobile backends.",
     (PYTORCH, "litert-torch"): "litert-torch (renamed from ai-edge-torch) converts through torch.export to a "
-                               ".tflite file for LiteRT; needs the `litert-torch` package.",
+                               ".tflite file for LiteRT; needs the `litert-torch` package. The verdict is torch.export's "
+                               "(its front end) plus what the reference says of LiteRT.",
     (PYTORCH, "torchscript"): "Legacy: torch 2.13 deprecates torch.jit.script and torch.jit.trace (\"Please "
                               "switch to torch.compile or torch.export\"); use it only for runtimes that "
                               "still need TorchScript. TorchServe, which served TorchScript, is in limited "
@@ -66,9 +68,10 @@ TARGET_NOTES: dict[tuple[str, str], str] = {
     (KERAS, "litert"): "LiteRT (the new name of TensorFlow Lite): tf.lite.TFLiteConverter.from_keras_model, "
                        "with post-training quantization.",
     (KERAS, "tfjs"): "TensorFlow.js: tensorflowjs_converter from the SavedModel; needs the `tensorflowjs` "
-                     "package.",
+                     "package. The verdict is the SavedModel's (its input) plus what the reference says of "
+                     "TensorFlow.js.",
     (KERAS, "onnx"): "ONNX: model.export(path, format='onnx') (Keras 3) or tf2onnx; needs the `tf2onnx` package "
-                     "with the TensorFlow backend.",
+                     "with the TensorFlow backend. The verdict is the SavedModel's (the same traced graph).",
 }
 
 # scenario x framework -> targets in order of preference (the reference's decision table)
@@ -656,7 +659,7 @@ class _Scan:
             for small in statement.body:
                 self._small(small)
         elif isinstance(statement, (cst.If, cst.While)):
-            self._test(statement.test, statement)
+            self._test(statement.test)
             self._expressions(statement.test)
             self._block(statement.body)
             if statement.orelse is not None:
@@ -708,7 +711,7 @@ class _Scan:
         elif isinstance(small, cst.Expr):
             self._expressions(small.value)
         elif isinstance(small, cst.Assert):
-            self._test(small.test, small)
+            self._test(small.test)
             self._expressions(small.test)
 
     def _mutation_target(self, target: cst.BaseExpression, statement: cst.CSTNode) -> None:
@@ -730,7 +733,7 @@ class _Scan:
             for element in target.elements:
                 self._bind(element.value, value)
 
-    def _test(self, test: cst.BaseExpression, statement: cst.CSTNode) -> None:
+    def _test(self, test: cst.BaseExpression) -> None:
         if self.tensor_valued(test):
             self.add(test, "tensor-control-flow", self.ctx.code(test))
 
@@ -778,11 +781,10 @@ class _Scan:
         raise NotImplementedError
 
     def _expressions(self, root: cst.CSTNode) -> None:
-        for node in _walk(root):
-            if isinstance(node, cst.Lambda):
-                continue
+        # a lambda's body runs when something calls it (e.g. tf.py_function, eagerly), not in the traced graph
+        for node in [root, *_walk_own(root)] if not isinstance(root, cst.Lambda) else ():
             if isinstance(node, cst.IfExp):
-                self._test(node.test, node)
+                self._test(node.test)
             elif isinstance(node, cst.Call):
                 self._call(node)
             elif isinstance(node, cst.Subscript) and self._boolean_mask(node):
@@ -981,14 +983,8 @@ def advise_module(module: cst.Module, source: str, path: str = "<string>",
         advice = ModelAdvice(model.name, model.framework, model.kind, line, column, _verdicts(model, position), (),
                              model.constructor, model.example_input, model.example_input_guessed,
                              any(f.construct in _NEEDS_STRICT for f in model.found), end_line, end_column)
-        models.append(_with_recommendations(advice, scenarios))
+        models.append(replace(advice, recommendations=_recommend(advice, scenarios)))
     return Advice(tuple(models))
-
-
-def _with_recommendations(model: ModelAdvice, scenarios: Sequence[str]) -> ModelAdvice:
-    from dataclasses import replace
-
-    return replace(model, recommendations=_recommend(model, scenarios))
 
 
 # -- what the DP rules ask -----------------------------------------------------------------------------------------
