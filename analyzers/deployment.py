@@ -9,6 +9,11 @@ The verdicts are the ones the truth tests (``tests/test_deploy_*.py``) confirm w
 torch / TensorFlow / Keras: a construct is *blocking* for a target when the export fails on it, or succeeds but
 produces an artifact that computes something else (a value baked at export time); it is a *caution* when the export
 works but the result needs checking (data-dependent shapes, flattened outputs, float64 on mobile).
+
+Entry points: :func:`advise` (text -> :class:`Advice`: per model its target verdicts and per scenario a
+recommendation), :func:`scenario_blockers` (for the DP rules), and for the editor :func:`lens_title` (code lens),
+:func:`target_explanation` (hover), :func:`snippet_title` / :func:`export_snippet` / :func:`snippet_edit` (the
+"Insert export snippet for TARGET" code action).
 """
 
 from __future__ import annotations
@@ -282,7 +287,7 @@ class Recommendation:
 class ModelAdvice:
     name: str
     framework: str  # "pytorch" | "keras"
-    kind: str  # "nn.Module" | "keras.Model" | "keras.layers.Layer" | "keras builder function"
+    kind: str  # "nn.Module" | "keras.Model" | "keras.layers.Layer" | "builder function" (returns a Keras model)
     line: int
     column: int
     targets: tuple[TargetVerdict, ...]
@@ -370,7 +375,7 @@ def find_models(module: cst.Module, ctx: Context) -> list[_ModelFacts]:
             model.example_input, model.example_input_guessed = _example_input(statement, ctx, model.framework)
             facts.append(model)
         elif isinstance(statement, cst.FunctionDef) and _builds_keras_model(statement, ctx):
-            model = _ModelFacts(statement.name.value, KERAS, "keras builder function", statement)
+            model = _ModelFacts(statement.name.value, KERAS, "builder function", statement)
             model.found = _builder_constructs(statement, ctx, classes, cache)
             required = [p for p in statement.params.params if p.default is None]
             model.constructor = f"{statement.name.value}()" if not required else \
@@ -590,7 +595,7 @@ def _lambda_layers(scope: cst.CSTNode, ctx: Context) -> list[_Found]:
             continue
         function = next((a.value for a in node.args if a.keyword is None or a.keyword.value == "function"), None)
         if isinstance(function, cst.Lambda):
-            found.append(_Found(function, "lambda-layer", "lambda"))
+            found.append(_Found(function, "lambda-layer", ctx.code(function)))
         elif function is not None:
             resolved = ctx.qualname(function)
             if resolved is not None and resolved.startswith(("keras.", "tensorflow.")):

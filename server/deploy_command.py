@@ -109,9 +109,6 @@ def model_json(model) -> dict:
     }
 
 
-_FRAMEWORK_NAMES = {"pytorch": "PyTorch", "keras": "Keras"}
-
-
 def report_text(results, out) -> None:
     if not any(advice.models for _, advice, _ in results):
         out.write("No models found (nn.Module / keras.Model / keras.layers.Layer subclasses, or functions that "
@@ -123,8 +120,8 @@ def report_text(results, out) -> None:
 
 
 def _model_text(path, model, declared, out) -> None:
-    out.write(f"{path}:{model.line}:{model.column + 1}: {model.name} "
-              f"({_FRAMEWORK_NAMES[model.framework]} {model.kind})\n")
+    kind = f"Keras {model.kind}" if model.kind == "builder function" else model.kind
+    out.write(f"{path}:{model.line}:{model.column + 1}: {model.name} ({kind})\n")
     width = max(len(v.label) for v in model.targets)
     reasons: dict[tuple[int, str], list[str]] = {}  # one line per reason, naming the targets it affects
     for verdict in model.targets:

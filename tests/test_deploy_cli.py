@@ -94,7 +94,7 @@ def test_text_is_a_table_per_model(tmp_path, capsys):
     code, out, _ = _deploy(capsys, path, "--scenario", "server")
     assert code == 0  # Gate still has a (legacy) server path: TorchScript's script handles its `if`
     assert "server: TorchScript (caution): torch.export is blocked (line 11)" in out
-    assert f"{path}:5:7: Gate (PyTorch nn.Module)" in out
+    assert f"{path}:5:7: Gate (nn.Module)" in out
     assert "torch.export           blocked  11" in out
     assert "TorchScript            caution  11; legacy" in out
     assert "line 11: Python control flow on a tensor's value" in out
