@@ -429,21 +429,36 @@ def _methods(cls: cst.ClassDef) -> dict[str, cst.FunctionDef]:
     return methods
 
 
-def _inference_methods(cls: cst.ClassDef, entry: str) -> list[cst.FunctionDef]:
-    """``forward``/``call`` and the methods of the class it reaches through ``self.method(...)``."""
+def _scan_inference(cls: cst.ClassDef, entry: str, scan_type: type["_Scan"], ctx: Context) -> list[_Found]:
+    """Scan ``forward``/``call``, then each method of the class it calls as ``self.method(...)``, with the
+    parameters that receive tensors at those calls marked as tensors (each method once per such pattern)."""
     methods = _methods(cls)
     if entry not in methods:
         return []
-    reached, queue = [entry], [entry]
+    found: list[_Found] = []
+    queue: list[tuple[str, frozenset | None]] = [(entry, None)]
+    done: set[tuple[str, frozenset | None]] = set()
     while queue:
-        for node in _walk(methods[queue.pop()]):
-            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and \
-                    isinstance(node.func.value, cst.Name) and node.func.value.value == "self":
-                name = node.func.attr.value
-                if name in methods and name not in reached and name not in ("__init__", "build"):
-                    reached.append(name)
-                    queue.append(name)
-    return [methods[name] for name in reached]
+        name, tensor_params = queue.pop(0)
+        if (name, tensor_params) in done:
+            continue
+        done.add((name, tensor_params))
+        scan = scan_type(ctx, methods[name], tensor_params)
+        found.extend(scan.run())
+        for callee, arguments in scan.self_calls:
+            if callee in methods and callee not in ("__init__", "build"):
+                queue.append((callee, _parameters_for(methods[callee], arguments)))
+    return found
+
+
+def _parameters_for(method: cst.FunctionDef, arguments: frozenset) -> frozenset:
+    """The names of ``method``'s parameters that the positional indices / keywords in ``arguments`` bind."""
+    positional = [p.name.value for p in method.params.params[1:]]
+    names = {positional[a] if isinstance(a, int) and a < len(positional) else a for a in arguments}
+    if any(isinstance(a, int) and a >= len(positional) for a in arguments) and \
+            isinstance(method.params.star_arg, cst.Param):
+        names.add(method.params.star_arg.name.value)
+    return frozenset(n for n in names if isinstance(n, str))
 
 
 def _local_classes_used(scope: cst.CSTNode, classes: dict[str, cst.ClassDef], exclude: str) -> list[str]:
@@ -464,12 +479,10 @@ def _class_constructs(cls: cst.ClassDef, ctx: Context, classes: dict[str, cst.Cl
     kind = ctx.class_kind(name)
     found: list[_Found] = []
     if kind == TORCH_MODULE:
-        for method in _inference_methods(cls, "forward"):
-            found.extend(_TorchScan(ctx, method).run())
+        found.extend(_scan_inference(cls, "forward", _TorchScan, ctx))
     elif kind in (KERAS_MODEL, KERAS_LAYER):
         found.extend(_keras_class_serialization(cls, ctx, classes))
-        for method in _inference_methods(cls, "call"):
-            found.extend(_KerasScan(ctx, method).run())
+        found.extend(_scan_inference(cls, "call", _KerasScan, ctx))
         found.extend(_lambda_layers(cls, ctx))
     # the local classes this one builds (sub-modules, custom layers) carry their constructs up
     for used in _local_classes_used(cls, classes, name):
@@ -616,7 +629,9 @@ def _lambda_layers(scope: cst.CSTNode, ctx: Context) -> list[_Found]:
 class _Scan:
     """Walks one forward/call method in statement order, tracking which local names hold tensors."""
 
-    def __init__(self, ctx: Context, method: cst.FunctionDef):
+    def __init__(self, ctx: Context, method: cst.FunctionDef, tensor_params: frozenset | None = None):
+        """``tensor_params``: for a helper method, the parameters its call site passes tensors to; for the entry
+        point (None), every parameter that does not look like a flag or a setting."""
         self.ctx = ctx
         self.method = method
         self.found: list[_Found] = []
@@ -624,11 +639,14 @@ class _Scan:
         # values read back from tensors (`.item()`, `.numpy()`): data-dependent, but no longer tensors
         self.host_values: set[str] = set()
         self.inputs: set[str] = set()
+        self.self_calls: list[tuple[str, frozenset]] = []  # helpers called, with the arguments that are tensors
+        self.parameter_names = {p.name.value for p in list(method.params.params) + list(method.params.kwonly_params)}
         for param in list(method.params.params)[1:] + list(method.params.kwonly_params):
-            if self._is_tensor_param(param):
+            if (tensor_params is None and self._is_tensor_param(param)) or \
+                    (tensor_params is not None and param.name.value in tensor_params):
                 self.tensors.add(param.name.value)
                 self.inputs.add(param.name.value)
-        if isinstance(method.params.star_arg, cst.Param):
+        if isinstance(method.params.star_arg, cst.Param) and tensor_params is None:
             self.tensors.add(method.params.star_arg.name.value)
 
     @staticmethod
@@ -739,6 +757,10 @@ class _Scan:
                 self._bind(element.value, value)
 
     def _test(self, test: cst.BaseExpression) -> None:
+        bare = test.expression if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not) \
+            else test
+        if isinstance(bare, cst.Name) and bare.value in self.parameter_names:
+            return  # `if mask:` on an optional argument is a presence check (None / an empty list)
         if self.tensor_valued(test):
             self.add(test, "tensor-control-flow", self.ctx.code(test))
 
@@ -755,7 +777,7 @@ class _Scan:
         if isinstance(node, cst.Name):
             return node.value in self.tensors or (host and node.value in self.host_values)
         if isinstance(node, cst.Attribute):
-            if node.attr.value in _STATIC_ATTRS:
+            if node.attr.value in _STATIC_ATTRS or node.attr.value.startswith("is_"):
                 return False
             if isinstance(node.value, cst.Name) and node.value.value == "self":
                 return False
@@ -780,7 +802,27 @@ class _Scan:
                 return False
         if isinstance(node, (cst.Lambda, cst.FunctionDef)):
             return False
+        if isinstance(node, (cst.GeneratorExp, cst.ListComp, cst.SetComp)):
+            return self._comprehension_valued(node, host)
         return any(self.tensor_valued(child, host) for child in node.children if isinstance(child, cst.CSTNode))
+
+    def _comprehension_valued(self, node: cst.GeneratorExp | cst.ListComp | cst.SetComp, host: bool) -> bool:
+        """``[t.shape for t in tensors]`` reads shapes only: the loop names are tensors when the iterable holds
+        tensors, and what counts is the element and the conditions."""
+        added: list[str] = []
+        for_in: cst.CompFor | None = node.for_in
+        conditions: list[cst.BaseExpression] = []
+        while for_in is not None:
+            if self.tensor_valued(for_in.iter, host):
+                names = [n.value for n in _walk(for_in.target) if isinstance(n, cst.Name)]
+                added.extend(n for n in names if n not in self.tensors)
+                self.tensors.update(names)
+            conditions.extend(c.test for c in for_in.ifs)
+            for_in = for_in.inner_for_in
+        try:
+            return self.tensor_valued(node.elt, host) or any(self.tensor_valued(c, host) for c in conditions)
+        finally:
+            self.tensors.difference_update(added)
 
     def _is_tensor_op(self, callee: str) -> bool:
         raise NotImplementedError
@@ -807,7 +849,24 @@ class _Scan:
                 return True
         return False
 
+    def _self_call(self, node: cst.Call) -> None:
+        """Remember ``self.helper(...)`` with the arguments (positions, keywords) that pass tensors."""
+        self.self_calls.append((node.func.attr.value, frozenset(self._tensor_arguments(node))))  # type: ignore
+
+    def _tensor_arguments(self, node: cst.Call) -> list[str | int]:
+        marked: list[str | int] = []
+        for index, arg in enumerate(a for a in node.args if a.keyword is None and not a.star):
+            if self.tensor_valued(arg.value):
+                marked.append(index)
+        for arg in node.args:
+            if arg.keyword is not None and self.tensor_valued(arg.value):
+                marked.append(arg.keyword.value)
+        return marked
+
     def _call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name) and \
+                node.func.value.value == "self":
+            self._self_call(node)
         callee = self.ctx.callee(node)
         method = node.func.attr.value if isinstance(node.func, cst.Attribute) else None
         receiver_is_tensor = isinstance(node.func, cst.Attribute) and callee is None and \

@@ -187,3 +187,30 @@ def test_every_snippet_edit_keeps_the_file_valid(stem):
             edited = apply_edits(source, [snippet_edit(source, model, verdict.target)])
             compile(edited, f"{model.name}:{verdict.target}", "exec")
             assert edited.startswith(source) and edited.endswith("\n")
+
+
+def test_helper_methods_are_scanned_with_what_their_call_site_passes():
+    source = textwrap.dedent("""\
+        from torch import nn
+
+
+        class Head(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 4)
+
+            def forward(self, x, mask=None):
+                if not mask:
+                    mask = None
+                return self._head(x, True, scale=x.mean())
+
+            def _head(self, h, use_bias, scale):
+                if use_bias:
+                    h = h + 1
+                if scale > 0:
+                    h = h * 2
+                return self.fc(h)
+    """)
+    (model,) = advise(source).models
+    verdict = model.verdict("torch.export")
+    assert [(b.line, b.construct) for b in verdict.blockers] == [(17, "tensor-control-flow")]

@@ -38,7 +38,14 @@ class StaticChecks(nn.Module):
             x = self.fc(x)
         for _ in range(x.shape[0] // 2):
             x = x + 1
+        if all(part.dim() == 2 for part in x.split(1)):  # reads shapes of tensors, not values
+            x = self._rescale(x, True)
         return x * self.scale if x.numel() > 0 else x
+
+    def _rescale(self, h, enabled):
+        if enabled:  # a Python flag from the call site, not a tensor
+            h = h * 0.5
+        return h
 
 
 class ConvNet(nn.Module):
