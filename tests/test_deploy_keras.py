@@ -246,3 +246,19 @@ def test_every_non_blocked_verdict_exports(examples, tmp_path, name, target):
     else:
         got = _run_tflite(_tflite(model), X)
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_numpy_in_call_blocks_litert(examples):
+    module, models, _ = examples
+    assert models["NumpyInCall"].verdict("litert").status == BLOCKED
+    with pytest.raises(ValueError, match="input shapes have not been set"):  # `.numpy()` broke the symbolic build
+        _tflite(_built(module, "NumpyInCall"))
+
+
+def test_numpy_random_in_call_is_baked_into_the_tflite_file(examples):
+    module, models, _ = examples
+    assert models["RandomInCall"].verdict("litert").status == BLOCKED
+    model = _built(module, "RandomInCall")
+    flatbuffer = _tflite(model)
+    np.testing.assert_allclose(_run_tflite(flatbuffer, X), _run_tflite(flatbuffer, X))  # one frozen draw
+    assert not np.allclose(model(X).numpy(), model(X).numpy())
