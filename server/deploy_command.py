@@ -75,7 +75,8 @@ def run_deploy(args) -> int:
         results.append((path, advice, declared))
 
     if args.format == "json":
-        json.dump([model_json(model) for _, advice, _ in results for model in advice.models], sys.stdout, indent=2)
+        models = [model_json(model, path) for path, advice, _ in results for model in advice.models]
+        json.dump(models, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         report_text(results, sys.stdout)
@@ -88,10 +89,12 @@ def run_deploy(args) -> int:
     return EXIT_BLOCKED if blocked else EXIT_CLEAN
 
 
-def model_json(model) -> dict:
-    """The issue's contract: 1-based rows and columns, as `tensorlint check --format json`."""
+def model_json(model, path: str) -> dict:
+    """The issue's contract (1-based rows and columns, as `tensorlint check --format json`), extended with
+    `filename` so a run over several files says where each model lives."""
     return {
         "name": model.name,
+        "filename": path,
         "framework": model.framework,
         "location": {"row": model.line, "column": model.column + 1},
         "targets": {

@@ -56,7 +56,8 @@ def test_json_has_the_contract_shape(tmp_path, capsys):
     data = json.loads(out)
     assert [m["name"] for m in data] == ["Gate", "Plain"]
     gate = data[0]
-    assert set(gate) == {"name", "framework", "location", "targets", "recommendations"}
+    assert set(gate) == {"name", "filename", "framework", "location", "targets", "recommendations"}
+    assert gate["filename"].endswith(".py")
     assert gate["framework"] == "pytorch"
     assert gate["location"] == {"row": 5, "column": 7}  # 1-based, the class name
     assert list(gate["targets"]) == list(TORCH_TARGETS)
