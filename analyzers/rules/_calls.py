@@ -111,3 +111,30 @@ def receiver_key(node: cst.BaseExpression | None) -> str | None:
     if (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self"):
         return "self." + node.attr.value
     return None
+
+
+def self_method_calls(body: cst.CSTNode) -> set[str]:
+    """Names of methods called on ``self`` in a function body (``{"add_module"}`` for ``self.add_module(...)``),
+    not looking into nested functions or classes."""
+    found: set[str] = set()
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            func = call.func
+            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
+                found.add(func.attr.value)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+    body.visit(Finder())
+    return found
+
+
+def class_methods(cls: cst.ClassDef) -> dict[str, cst.FunctionDef]:
+    """The functions defined directly in a class body, by name."""
+    body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
+    return {s.name.value: s for s in body if isinstance(s, cst.FunctionDef)}

@@ -278,14 +278,15 @@ class InputShapeArgument(Rule):
     severity = Severity.INFO
     message = "`{arg}=` on a layer is deprecated in Keras 3: start the model with `keras.Input(shape=...)`"
     valid = ("import keras\nm = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])\n",
-             "import tf_keras\nm = tf_keras.layers.Dense(2, input_shape=(4,))\n")
+             "import tf_keras\nm = tf_keras.layers.Dense(2, input_shape=(4,))\n",
+             "import keras\ne = keras.layers.Embedding(input_dim=1000, output_dim=16)\n")
     invalid = (Invalid("import keras\nm = keras.Sequential([keras.layers.Dense(2, input_shape=(4,))])\n"),
                Invalid("import tensorflow as tf\nl = tf.keras.layers.LSTM(8, input_dim=3)\n"))
 
     def visit_Call(self, node: cst.Call) -> None:
         kind = _keras_layer_kind(self.ctx, node)
-        if kind is None or kind == "InputLayer":
-            return
+        if kind is None or kind == "InputLayer" or kind.endswith("Embedding"):
+            return  # `Embedding(input_dim=...)` is the vocabulary size, not a shape
         raw = self.ctx.imports.raw(node.func) or ""
         if raw.startswith("tf_keras"):
             return  # Keras 2 accepts it

@@ -409,6 +409,7 @@ class HardcodedCuda(Rule):
     valid = (
         "import torch\ndevice = 'cuda' if torch.cuda.is_available() else 'cpu'\nmodel = model.cuda()\n",
         "import torch\nx = x.to(device)\n",
+        "import torch\nclass Boxes:\n    def cuda(self):\n        return Boxes(self.t.cuda())\n",
     )
     invalid = (
         Invalid("import torch\nmodel = model.cuda()\n"),
@@ -429,6 +430,9 @@ class HardcodedCuda(Rule):
     def visit_Call(self, node: cst.Call) -> None:
         if self.checked:
             return
+        function = self.ctx.enclosing_function()
+        if function is not None and function.name.value in ("cuda", "to", "_apply"):
+            return  # implementing `.cuda()` for a custom container is not hard-coding a device
         method = method_name(node)
         callee = self.ctx.callee(node)
         if callee == "torch.device":
@@ -489,7 +493,9 @@ class DeprecatedCudaAmp(Rule):
     severity = Severity.INFO
     message = "`{name}` is deprecated: use `{new}({device}, ...)`"
     fixable = True
-    valid = ("import torch\nwith torch.amp.autocast('cuda'):\n    pass\n", "import torch\ns = torch.amp.GradScaler('cuda')\n")
+    valid = ("import torch\nwith torch.amp.autocast('cuda'):\n    pass\n", "import torch\ns = torch.amp.GradScaler('cuda')\n",
+             "import torch\ntry:\n    s = torch.amp.GradScaler('cuda')\nexcept AttributeError:\n"
+             "    s = torch.cuda.amp.GradScaler()\n")
     invalid = (
         Invalid("import torch\nscaler = torch.cuda.amp.GradScaler()\n", 'import torch\nscaler = torch.amp.GradScaler("cuda")\n'),
         Invalid("import torch\nwith torch.cuda.amp.autocast(dtype=torch.bfloat16):\n    pass\n",
@@ -497,11 +503,21 @@ class DeprecatedCudaAmp(Rule):
         Invalid("from torch.cuda.amp import autocast\nwith autocast(True):\n    pass\n"),
     )
 
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.fallbacks = 0
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        self.fallbacks += 1
+
+    def leave_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        self.fallbacks -= 1
+
     def visit_Call(self, node: cst.Call) -> None:
         callee = self.ctx.callee(node)
         entry = _AMP.get(callee or "")
-        if entry is None:
-            return
+        if entry is None or self.fallbacks:
+            return  # in an `except` block: a deliberate fallback for PyTorch versions without `torch.amp`
         new, device, keywords_only = entry
         fix = None
         spelling = self.ctx.spelling(new)

@@ -7,14 +7,15 @@ import libcst as cst
 from ..context import TORCH_MODULE
 from ..findings import Severity
 from ..rule import Invalid, PendingFix, Rule
-from ._calls import is_constant, keyword, method_name, positional, string_value, with_keyword
+from ._calls import is_constant, keyword, positional, string_value, with_keyword
+from .torch_numerics import _FinalActivationRule
 
-_SIGMOID_LAYERS = {"torch.nn.Sigmoid"}
-_SIGMOID_FUNCTIONS = {"torch.sigmoid", "torch.nn.functional.sigmoid", "torch.special.expit"}
-_WITH_LOGITS = {"torch.nn.BCEWithLogitsLoss", "torch.nn.functional.binary_cross_entropy_with_logits"}
+_SIGMOID_LAYERS = frozenset({"torch.nn.Sigmoid"})
+_SIGMOID_FUNCTIONS = frozenset({"torch.sigmoid", "torch.nn.functional.sigmoid", "torch.special.expit"})
+_WITH_LOGITS = frozenset({"torch.nn.BCEWithLogitsLoss", "torch.nn.functional.binary_cross_entropy_with_logits"})
 
 
-class SigmoidBeforeBceWithLogits(Rule):
+class SigmoidBeforeBceWithLogits(_FinalActivationRule):
     """## What it does
     Flags a model that ends in a sigmoid (`nn.Sigmoid` as the last layer of `nn.Sequential`, or `forward`
     returning `torch.sigmoid(...)`) in a file that trains with `BCEWithLogitsLoss` /
@@ -44,6 +45,9 @@ class SigmoidBeforeBceWithLogits(Rule):
     valid = (
         "import torch.nn as nn\nmodel = nn.Sequential(nn.Linear(4, 1))\ncrit = nn.BCEWithLogitsLoss()\n",
         "import torch.nn as nn\nmodel = nn.Sequential(nn.Linear(4, 1), nn.Sigmoid())\ncrit = nn.BCELoss()\n",
+        "import torch.nn as nn\nclass SE(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.gate = nn.Sequential(nn.Conv2d(8, 8, 1), nn.Sigmoid())\n"
+        "    def forward(self, x):\n        return x * self.gate(x)\ncrit = nn.BCEWithLogitsLoss()\n",
     )
     invalid = (
         Invalid("import torch.nn as nn\nmodel = nn.Sequential(nn.Linear(4, 1), nn.Sigmoid())\n"
@@ -53,34 +57,10 @@ class SigmoidBeforeBceWithLogits(Rule):
                 "loss = F.binary_cross_entropy_with_logits(Net()(x), y)\n"),
     )
 
-    def __init__(self, ctx):
-        super().__init__(ctx)
-        self.candidates: list[cst.CSTNode] = []
-        self.uses_logits_loss = False
-
-    def visit_Call(self, node: cst.Call) -> None:
-        callee = self.ctx.callee(node)
-        if callee in _WITH_LOGITS:
-            self.uses_logits_loss = True
-        elif callee == "torch.nn.Sequential":
-            layers = positional(node)
-            if layers and isinstance(layers[-1].value, cst.Call) and self.ctx.callee(layers[-1].value) in _SIGMOID_LAYERS:
-                self.candidates.append(layers[-1].value)
-
-    def visit_Return(self, node: cst.Return) -> None:
-        function = self.ctx.enclosing_function()
-        if (function is None or function.name.value != "forward" or not self.ctx.in_method_of(TORCH_MODULE)
-                or not isinstance(node.value, cst.Call)):
-            return
-        value = node.value
-        if self.ctx.callee(value) in _SIGMOID_FUNCTIONS or (method_name(value) == "sigmoid" and not value.args
-                                                            and self.ctx.callee(value) is None):
-            self.candidates.append(value)
-
-    def leave_Module(self, node: cst.Module) -> None:
-        if self.uses_logits_loss:
-            for candidate in self.candidates:
-                self.report(candidate)
+    final_layers = _SIGMOID_LAYERS
+    final_functions = _SIGMOID_FUNCTIONS
+    method_names = frozenset({"sigmoid"})
+    losses = _WITH_LOGITS
 
 
 _NAN_CONSTANTS = {"math.nan": "math", "numpy.nan": "numpy", "numpy.NaN": "numpy", "numpy.NAN": "numpy",
