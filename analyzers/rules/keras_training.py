@@ -720,3 +720,105 @@ class SaveWithoutExtension(Rule):
             return
         if not path.lower().endswith((".keras", ".h5", ".hdf5")):
             self.report(node, self.message.format(path=path))
+
+
+def _is_plain_value(node: cst.BaseExpression) -> bool:
+    """Literals and containers of literals: what Keras's automatic ``get_config`` can serialise."""
+    if isinstance(node, (cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString, cst.Name)):
+        return True  # a Name may hold anything, but usually a number or a string: give it the benefit of the doubt
+    if isinstance(node, cst.UnaryOperation):
+        return _is_plain_value(node.expression)
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return all(isinstance(e, cst.Element) and _is_plain_value(e.value) for e in node.elements)
+    if isinstance(node, cst.Dict):
+        return all(isinstance(e, cst.DictElement) and _is_plain_value(e.value) for e in node.elements)
+    if isinstance(node, cst.Attribute):
+        return False  # `keras.activations.relu`, `self.layer`: objects
+    return not isinstance(node, (cst.Call, cst.Lambda))
+
+
+class CustomLayerWithoutGetConfig(Rule):
+    """## What it does
+    Flags a custom Keras layer or model without `get_config()` that is built with objects as constructor
+    arguments (a layer, a function, a lambda) in a file that saves a Keras model.
+
+    ## Why is this bad
+    Keras 3 can rebuild a custom layer without `get_config()` only when every constructor argument is a plain
+    value (numbers, strings, lists). With an object argument, `model.save()` raises "Object ... was created by
+    passing non-serializable argument values in `__init__()`, and therefore the object must override
+    `get_config()`".
+
+    ## Example
+    ```python
+    class Residual(keras.layers.Layer):
+        def __init__(self, inner, **kwargs):
+            super().__init__(**kwargs)
+            self.inner = inner
+
+    model = keras.Sequential([keras.Input((8,)), Residual(keras.layers.Dense(8))])
+    model.save("model.keras")
+    ```
+
+    ## Use instead
+    ```python
+    class Residual(keras.layers.Layer):
+        def __init__(self, inner, **kwargs):
+            super().__init__(**kwargs)
+            self.inner = inner
+
+        def get_config(self):
+            return {**super().get_config(), "inner": keras.saving.serialize_keras_object(self.inner)}
+
+        @classmethod
+        def from_config(cls, config):
+            config["inner"] = keras.saving.deserialize_keras_object(config["inner"])
+            return cls(**config)
+    ```
+    """
+
+    code = "TF026"
+    name = "custom-layer-without-get-config"
+    severity = Severity.WARNING
+    message = "`{cls}` has no `get_config()` but is built with `{arg}`: saving the model will raise NotImplementedError"
+    valid = (
+        "import keras\nclass Scale(keras.layers.Layer):\n    def __init__(self, factor, **kw):\n"
+        "        super().__init__(**kw)\n        self.factor = factor\nm = keras.Sequential([Scale(2.0)])\nm.save('m.keras')\n",
+        "import keras\nclass Wrap(keras.layers.Layer):\n    def __init__(self, inner, **kw):\n        super().__init__(**kw)\n"
+        "        self.inner = inner\n    def get_config(self):\n        return super().get_config()\n"
+        "m = keras.Sequential([Wrap(keras.layers.Dense(2))])\nm.save('m.keras')\n",
+    )
+    invalid = (
+        Invalid("import keras\nclass Wrap(keras.layers.Layer):\n    def __init__(self, inner, **kw):\n"
+                "        super().__init__(**kw)\n        self.inner = inner\n"
+                "m = keras.Sequential([Wrap(keras.layers.Dense(2))])\nm.save('m.keras')\n"),
+    )
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.without_config: set[str] = set()
+        self.object_arguments: dict[str, cst.Arg] = {}
+        self.saves = False
+        for statement in ctx.module.body:
+            if isinstance(statement, cst.ClassDef) and ctx.class_kind(statement.name.value) in (KERAS_LAYER, KERAS_MODEL):
+                if "get_config" not in _method_names(statement):
+                    self.without_config.add(statement.name.value)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if _is_saving_call(self.ctx, node) and (self.ctx.imports.imports_framework("keras")
+                                                or self.ctx.imports.imports_framework("tensorflow")):
+            self.saves = True
+        if isinstance(node.func, cst.Name) and node.func.value in self.without_config:
+            for arg in node.args:
+                if not arg.star and not _is_plain_value(arg.value) and node.func.value not in self.object_arguments:
+                    self.object_arguments[node.func.value] = arg
+
+    def leave_Module(self, node: cst.Module) -> None:
+        if not self.saves:
+            return
+        for name, arg in self.object_arguments.items():
+            self.report(arg, self.message.format(cls=name, arg=self.ctx.code(arg.value)))
+
+
+def _method_names(cls: cst.ClassDef) -> set[str]:
+    body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
+    return {s.name.value for s in body if isinstance(s, cst.FunctionDef)}

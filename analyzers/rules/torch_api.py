@@ -563,3 +563,80 @@ class DataLoaderSingleProcess(Rule):
         workers = keyword(node, "num_workers")
         if workers is None or number_value(workers.value) == 0:
             self.report(node)
+
+
+class NonBlockingWithoutPinMemory(Rule):
+    """## What it does
+    Flags `batch.to(device, non_blocking=True)` on batches of a `DataLoader` built without `pin_memory=True`.
+
+    ## Why is this bad
+    A host-to-GPU copy can only overlap with computation when the source is in pinned (page-locked) memory.
+    From ordinary memory the copy is synchronous anyway, so `non_blocking=True` buys nothing: the intended
+    overlap of data transfer and compute never happens.
+
+    ## Example
+    ```python
+    loader = DataLoader(train_set, batch_size=64, num_workers=4)
+    for x, y in loader:
+        x = x.to(device, non_blocking=True)
+    ```
+
+    ## Use instead
+    ```python
+    loader = DataLoader(train_set, batch_size=64, num_workers=4, pin_memory=True)
+    for x, y in loader:
+        x = x.to(device, non_blocking=True)
+    ```
+    """
+
+    code = "PT033"
+    name = "non-blocking-without-pin-memory"
+    severity = Severity.INFO
+    message = "`non_blocking=True` copies from `{loader}`, which does not pin memory: pass `pin_memory=True` to the DataLoader"
+    valid = ("from torch.utils.data import DataLoader\nloader = DataLoader(ds, pin_memory=True)\nfor x in loader:\n"
+             "    x = x.to('cuda', non_blocking=True)\n",)
+    invalid = (Invalid("from torch.utils.data import DataLoader\nloader = DataLoader(ds, num_workers=2)\nfor x, y in loader:\n"
+                       "    x = x.to('cuda', non_blocking=True)\n"),)
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.unpinned_loaders: set[str] = set()
+        self.batches: dict[str, str] = {}  # batch variable -> the loader it came from
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        value = node.value
+        if not isinstance(value, cst.Call) or self.ctx.callee(value) not in (
+                "torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"):
+            return
+        pin = keyword(value, "pin_memory")
+        unpinned = not has_star_args(value) and (pin is None or (isinstance(pin.value, cst.Name) and pin.value.value == "False"))
+        for target in node.targets:
+            if isinstance(target.target, cst.Name):
+                (self.unpinned_loaders.add if unpinned else self.unpinned_loaders.discard)(target.target.value)
+
+    def visit_For(self, node: cst.For) -> None:
+        iterable = node.iter
+        if (isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name) and iterable.func.value == "enumerate"
+                and iterable.args):
+            iterable = iterable.args[0].value
+        if isinstance(iterable, cst.Name) and iterable.value in self.unpinned_loaders:
+            for name in _names_in_target(node.target):
+                self.batches[name] = iterable.value
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if method_name(node) not in ("to", "cuda"):
+            return
+        flag = keyword(node, "non_blocking")
+        target = receiver(node)
+        if flag is None or not (isinstance(flag.value, cst.Name) and flag.value.value == "True"):
+            return
+        if isinstance(target, cst.Name) and target.value in self.batches:
+            self.report(flag, self.message.format(loader=self.batches[target.value]))
+
+
+def _names_in_target(target: cst.BaseExpression) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for e in target.elements for n in _names_in_target(e.value)]
+    return []
