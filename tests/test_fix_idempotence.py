@@ -30,9 +30,14 @@ def _safe_fixes(findings):
 
 
 @pytest.mark.parametrize("source", SOURCES)
-def test_safe_fixes_are_idempotent(source):
+def test_fixes_parse_and_safe_fixes_are_idempotent(source):
     before = check_source(source, "example.py", Settings())
     assert before.errors == ()
+    for finding in before.findings:
+        if finding.fix is not None:  # every fix, safe or not, yields code that parses on its own
+            alone, applied = apply_fixes(source, [finding.fix])
+            assert applied == 1
+            cst.parse_module(alone)
     fixes = _safe_fixes(before.findings)
     fixed, applied = apply_fixes(source, fixes)
     cst.parse_module(fixed)
@@ -41,15 +46,6 @@ def test_safe_fixes_are_idempotent(source):
     left = _safe_fixes(after.findings)
     # only fixes that overlapped an applied one may still be pending; nothing new may appear
     assert len(left) <= len(fixes) - applied, [f.title for f in left]
-
-
-@pytest.mark.parametrize("source", SOURCES)
-def test_every_fix_parses(source):
-    for finding in check_source(source, "example.py", Settings()).findings:
-        if finding.fix is not None:
-            fixed, applied = apply_fixes(source, [finding.fix])
-            assert applied == 1
-            cst.parse_module(fixed)
 
 
 def test_examples_keep_showing_many_codes():
