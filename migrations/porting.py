@@ -646,8 +646,8 @@ _KERAS_CROSSENTROPY_CLASSES = {"keras.losses.SparseCategoricalCrossentropy", "ke
 class CrossEntropyPortedWithoutLogits(_ModelOutputTracker):
     """## What it does
     In a file that uses torch's `CrossEntropyLoss`, flags a Keras `SparseCategoricalCrossentropy` /
-    `CategoricalCrossentropy` (class or string) that expects probabilities, unless the Keras model it compiles
-    is known to end in a softmax.
+    `CategoricalCrossentropy` built without `from_logits`, unless the Keras model it compiles is known to end in
+    a softmax.
 
     ## Why is this bad
     torch's `CrossEntropyLoss` takes logits; Keras's crossentropy losses take probabilities unless
