@@ -55,7 +55,8 @@ class _MomentumRule(Rule):
         value = number_value(arg.value) if arg is not None else None
         if value is None:
             return
-        wrong = value > MOMENTUM_CONVENTION_SPLIT if self.side == "torch" else value < MOMENTUM_CONVENTION_SPLIT
+        # 0 and 1 are deliberate extremes (frozen or batch-only statistics) in either convention
+        wrong = (MOMENTUM_CONVENTION_SPLIT < value < 1 if self.side == "torch" else 0 < value < MOMENTUM_CONVENTION_SPLIT)
         if not wrong:
             return
         converted = _number_text(convert(difference, value))
@@ -130,7 +131,8 @@ class TorchMomentumInKeras(_MomentumRule):
     message = "Keras `momentum={value}` keeps only {value} of the moving average: a torch value? Keras's equivalent is {converted}"
     fixable = True
     side = "keras"
-    valid = ("import keras\nbn = keras.layers.BatchNormalization(momentum=0.9)\n",)
+    valid = ("import keras\nbn = keras.layers.BatchNormalization(momentum=0.9)\n",
+             "import keras\nbn = keras.layers.BatchNormalization(momentum=0.0)\n")
     invalid = (Invalid("import keras\nbn = keras.layers.BatchNormalization(momentum=0.1)\n",
                        "import keras\nbn = keras.layers.BatchNormalization(momentum=0.9)\n"),)
 

@@ -285,7 +285,7 @@ class InputShapeArgument(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         kind = _keras_layer_kind(self.ctx, node)
-        if kind is None or kind == "InputLayer" or kind.endswith("Embedding"):
+        if kind is None or not kind[:1].isupper() or kind == "InputLayer" or kind.endswith("Embedding"):
             return  # `Embedding(input_dim=...)` is the vocabulary size, not a shape
         raw = self.ctx.imports.raw(node.func) or ""
         if raw.startswith("tf_keras"):
@@ -340,7 +340,17 @@ class FrozenBaseWithoutTrainingFlag(Rule):
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.frozen: set[str] = set()
+        self.scopes: list[set[str]] = [set()]  # frozen models per function: a name means nothing in another one
+
+    @property
+    def frozen(self) -> set[str]:
+        return self.scopes[-1]
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.scopes.append(set())
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.scopes.pop()
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
@@ -796,27 +806,29 @@ class CustomLayerWithoutGetConfig(Rule):
     def __init__(self, ctx):
         super().__init__(ctx)
         self.without_config: set[str] = set()
-        self.object_arguments: dict[str, cst.Arg] = {}
-        self.saves = False
+        self.object_arguments: dict[tuple, cst.Arg] = {}  # (function, class) -> first object argument
+        self.saving_scopes: set = set()  # functions (None: module level) that save a model
         for statement in ctx.module.body:
             if isinstance(statement, cst.ClassDef) and ctx.class_kind(statement.name.value) in (KERAS_LAYER, KERAS_MODEL):
                 if "get_config" not in _method_names(statement):
                     self.without_config.add(statement.name.value)
 
     def visit_Call(self, node: cst.Call) -> None:
+        scope = self.ctx.enclosing_function()
         if _is_saving_call(self.ctx, node) and (self.ctx.imports.imports_framework("keras")
                                                 or self.ctx.imports.imports_framework("tensorflow")):
-            self.saves = True
+            self.saving_scopes.add(scope)
         if isinstance(node.func, cst.Name) and node.func.value in self.without_config:
+            key = (scope, node.func.value)
             for arg in node.args:
-                if not arg.star and not _is_plain_value(arg.value) and node.func.value not in self.object_arguments:
-                    self.object_arguments[node.func.value] = arg
+                if not arg.star and not _is_plain_value(arg.value) and key not in self.object_arguments:
+                    self.object_arguments[key] = arg
 
     def leave_Module(self, node: cst.Module) -> None:
-        if not self.saves:
-            return
-        for name, arg in self.object_arguments.items():
-            self.report(arg, self.message.format(cls=name, arg=self.ctx.code(arg.value)))
+        # the layer is built and a model saved in the same function (or both at module level)
+        for (scope, name), arg in self.object_arguments.items():
+            if scope in self.saving_scopes:
+                self.report(arg, self.message.format(cls=name, arg=self.ctx.code(arg.value)))
 
 
 def _method_names(cls: cst.ClassDef) -> set[str]:

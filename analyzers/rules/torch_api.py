@@ -384,7 +384,7 @@ class DeprecatedTorchFunction(Rule):
 class HardcodedCuda(Rule):
     """## What it does
     Flags `.cuda()`, `torch.device("cuda")` and `.to("cuda")` in a file that never checks
-    `torch.cuda.is_available()`.
+    `torch.cuda.is_available()` (nor uses any other `torch.cuda` API, which marks code written for CUDA on purpose).
 
     ## Why is this bad
     The script crashes on any machine without an NVIDIA GPU (laptops, CI, Apple silicon, CPU-only servers) with
@@ -423,8 +423,9 @@ class HardcodedCuda(Rule):
         self.checked = False
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
-        if node.attr.value in ("is_available", "device_count") and self.ctx.qualname(node) in (
-                "torch.cuda.is_available", "torch.cuda.device_count"):
+        # `torch.cuda.is_available()`, `device_count()`, or any other `torch.cuda` API: CUDA is handled on purpose
+        qualname = self.ctx.qualname(node)
+        if qualname and qualname.startswith("torch.cuda.") and not qualname.startswith("torch.cuda.amp"):
             self.checked = True
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -529,7 +530,8 @@ class DeprecatedCudaAmp(Rule):
 
 class DataLoaderSingleProcess(Rule):
     """## What it does
-    Flags `DataLoader(...)` without `num_workers` (or with `num_workers=0`).
+    Flags `DataLoader(...)` without `num_workers` (or with `num_workers=0`) in training code (a file that calls
+    `backward()`).
 
     ## Why is this bad
     With no workers, loading and augmenting each batch happens in the training process, between steps: the GPU
@@ -552,17 +554,31 @@ class DataLoaderSingleProcess(Rule):
     message = "`DataLoader` loads data in the training process (`num_workers=0`): set `num_workers` to overlap loading"
     valid = ("from torch.utils.data import DataLoader\nloader = DataLoader(ds, batch_size=8, num_workers=4)\n",
              "from torch.utils.data import DataLoader\nloader = DataLoader(ds, **loader_kwargs)\n")
-    invalid = (Invalid("from torch.utils.data import DataLoader\nloader = DataLoader(ds, batch_size=8)\n"),
-               Invalid("import torch\nloader = torch.utils.data.DataLoader(ds, num_workers=0)\n"))
+    invalid = (Invalid("from torch.utils.data import DataLoader\nloader = DataLoader(ds, batch_size=8)\n"
+                       "for x, y in loader:\n    loss(model(x), y).backward()\n"),
+               Invalid("import torch\nloader = torch.utils.data.DataLoader(ds, num_workers=0)\nl.backward()\n"))
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.loaders: list[cst.Call] = []
+        self.trains = False
 
     def visit_Call(self, node: cst.Call) -> None:
+        if method_name(node) == "backward":
+            self.trains = True
         if self.ctx.callee(node) not in ("torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"):
             return
         if has_star_args(node) or len(positional(node)) > 5:
             return
         workers = keyword(node, "num_workers")
         if workers is None or number_value(workers.value) == 0:
-            self.report(node)
+            self.loaders.append(node)
+
+    def leave_Module(self, node: cst.Module) -> None:
+        # only in training code: adapters and tests build single-process loaders on purpose
+        if self.trains:
+            for loader in self.loaders:
+                self.report(loader)
 
 
 class NonBlockingWithoutPinMemory(Rule):
