@@ -2,7 +2,7 @@
 
     python benchmarks/precision.py run /work/corpus/transformers /work/corpus/timm /work/corpus/keras_hub /work/corpus/torchvision --out /tmp/findings.json    # every finding of every rule
     python benchmarks/precision.py sample /tmp/findings.json --per-rule 15      # findings to review, with code
-    python benchmarks/precision.py table /tmp/findings.json --verdicts benchmarks/precision_verdicts.json
+    python benchmarks/precision.py table /tmp/findings.json [more.json ...] --verdicts benchmarks/precision_verdicts.json
 
 The corpus is a folder of third-party ``.py`` files (never committed). ``run`` checks each file with all rules
 (two processes); ``sample`` draws a seeded random sample per rule and prints each finding with the lines around
@@ -75,11 +75,11 @@ def sample(data: dict, per_rule: int, seed: int, only: str | None, context: int)
                 print(f"{'>' if number == line else ' '}{number + 1:5d} {lines[number]}")
 
 
-def table(data: dict, verdicts: dict, per_rule: int, seed: int) -> None:
+def table(runs: list[dict], verdicts: dict) -> None:
     from tensorlint.analyzers import all_rules
 
     rules = all_rules()
-    counts = Counter(f["code"] for f in data["findings"])
+    counts = Counter(f["code"] for data in runs for f in data["findings"])
     print("| rule | severity | findings on corpus | reviewed | right | precision |")
     print("|---|---|---|---|---|---|")
     for code, rule in rules.items():
@@ -97,16 +97,15 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("corpus", type=Path, nargs="+", help="folders of .py files")
     run_parser.add_argument("--out", type=Path, required=True)
     run_parser.add_argument("--jobs", type=int, default=2)
-    for name in ("sample", "table"):
-        sub = commands.add_parser(name)
-        sub.add_argument("findings", type=Path)
-        sub.add_argument("--per-rule", type=int, default=15)
-        sub.add_argument("--seed", type=int, default=0)
-        if name == "sample":
-            sub.add_argument("--only", help="rule code prefix")
-            sub.add_argument("--context", type=int, default=4)
-        else:
-            sub.add_argument("--verdicts", type=Path, required=True)
+    sample_parser = commands.add_parser("sample")
+    sample_parser.add_argument("findings", type=Path)
+    sample_parser.add_argument("--per-rule", type=int, default=15)
+    sample_parser.add_argument("--seed", type=int, default=0)
+    sample_parser.add_argument("--only", help="rule code prefix")
+    sample_parser.add_argument("--context", type=int, default=4)
+    table_parser = commands.add_parser("table")
+    table_parser.add_argument("findings", type=Path, nargs="+", help="one or more outputs of `run`")
+    table_parser.add_argument("--verdicts", type=Path, required=True)
     args = parser.parse_args(argv)
     if args.command == "run":
         missing = [str(folder) for folder in args.corpus if not folder.is_dir()]
@@ -117,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "sample":
         sample(json.loads(args.findings.read_text()), args.per_rule, args.seed, args.only, args.context)
     else:
-        table(json.loads(args.findings.read_text()), json.loads(args.verdicts.read_text()), args.per_rule, args.seed)
+        table([json.loads(path.read_text()) for path in args.findings], json.loads(args.verdicts.read_text()))
     return 0
 
 

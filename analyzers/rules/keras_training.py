@@ -288,7 +288,7 @@ class InputShapeArgument(Rule):
         if kind is None or not kind[:1].isupper() or kind == "InputLayer" or kind.endswith("Embedding"):
             return  # `Embedding(input_dim=...)` is the vocabulary size, not a shape
         raw = self.ctx.imports.raw(node.func) or ""
-        if raw.startswith("tf_keras"):
+        if raw.startswith(("tf_keras", "tensorflow.python.keras")):
             return  # Keras 2 accepts it
         for name in ("input_shape", "input_dim"):
             arg = keyword(node, name)
@@ -791,6 +791,7 @@ class CustomLayerWithoutGetConfig(Rule):
     severity = Severity.WARNING
     message = "`{cls}` has no `get_config()` but is built with `{arg}`: saving the model will raise NotImplementedError"
     valid = (
+        "import keras\nclass Seq(keras.Sequential):\n    pass\nm = Seq([keras.layers.Dense(2)])\nm.save('m.keras')\n",
         "import keras\nclass Scale(keras.layers.Layer):\n    def __init__(self, factor, **kw):\n"
         "        super().__init__(**kw)\n        self.factor = factor\nm = keras.Sequential([Scale(2.0)])\nm.save('m.keras')\n",
         "import keras\nclass Wrap(keras.layers.Layer):\n    def __init__(self, inner, **kw):\n        super().__init__(**kw)\n"
@@ -809,9 +810,12 @@ class CustomLayerWithoutGetConfig(Rule):
         self.object_arguments: dict[tuple, cst.Arg] = {}  # (function, class) -> first object argument
         self.saving_scopes: set = set()  # functions (None: module level) that save a model
         for statement in ctx.module.body:
-            if isinstance(statement, cst.ClassDef) and ctx.class_kind(statement.name.value) in (KERAS_LAYER, KERAS_MODEL):
-                if "get_config" not in _method_names(statement):
-                    self.without_config.add(statement.name.value)
+            # only direct subclasses of the abstract bases: concrete parents (Sequential, Dense, ...) bring a
+            # `get_config` of their own
+            if (isinstance(statement, cst.ClassDef) and statement.bases
+                    and all(ctx.qualname(base.value) in _ABSTRACT_KERAS_BASES for base in statement.bases)
+                    and "get_config" not in _method_names(statement)):
+                self.without_config.add(statement.name.value)
 
     def visit_Call(self, node: cst.Call) -> None:
         scope = self.ctx.enclosing_function()
@@ -829,6 +833,9 @@ class CustomLayerWithoutGetConfig(Rule):
         for (scope, name), arg in self.object_arguments.items():
             if scope in self.saving_scopes:
                 self.report(arg, self.message.format(cls=name, arg=self.ctx.code(arg.value)))
+
+
+_ABSTRACT_KERAS_BASES = {"keras.layers.Layer", "keras.Layer", "keras.Model", "keras.models.Model"}
 
 
 def _method_names(cls: cst.ClassDef) -> set[str]:

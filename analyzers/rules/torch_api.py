@@ -384,7 +384,8 @@ class DeprecatedTorchFunction(Rule):
 class HardcodedCuda(Rule):
     """## What it does
     Flags `.cuda()`, `torch.device("cuda")` and `.to("cuda")` in a file that never checks
-    `torch.cuda.is_available()` (nor uses any other `torch.cuda` API, which marks code written for CUDA on purpose).
+    `torch.cuda.is_available()` (nor uses any other `torch.cuda` API, which marks code written for CUDA on purpose),
+    when the file is something users run: training code (it calls `backward()`) or a script (`__main__` guard).
 
     ## Why is this bad
     The script crashes on any machine without an NVIDIA GPU (laptops, CI, Apple silicon, CPU-only servers) with
@@ -412,15 +413,22 @@ class HardcodedCuda(Rule):
         "import torch\nclass Boxes:\n    def cuda(self):\n        return Boxes(self.t.cuda())\n",
     )
     invalid = (
-        Invalid("import torch\nmodel = model.cuda()\n"),
-        Invalid("import torch\ndevice = torch.device('cuda')\n"),
-        Invalid("import torch\nx = x.to('cuda:0')\n"),
+        Invalid("import torch\nmodel = model.cuda()\nloss = model(x).sum()\nloss.backward()\n"),
+        Invalid("import torch\ndevice = torch.device('cuda')\nif __name__ == '__main__':\n    main(device)\n"),
+        Invalid("import torch\ndef step(x):\n    x = x.to('cuda:0')\n    model(x).sum().backward()\n"),
     )
 
     def __init__(self, ctx):
         super().__init__(ctx)
         self.candidates: list[cst.Call] = []
         self.checked = False
+        self.runnable = False  # training code (`backward()`) or a script (`if __name__ == "__main__":`)
+
+    def visit_If(self, node: cst.If) -> None:
+        test = node.test
+        if (isinstance(test, cst.Comparison) and isinstance(test.left, cst.Name) and test.left.value == "__name__"
+                and not self.ctx.function_stack):
+            self.runnable = True
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         # `torch.cuda.is_available()`, `device_count()`, or any other `torch.cuda` API: CUDA is handled on purpose
@@ -434,7 +442,11 @@ class HardcodedCuda(Rule):
         function = self.ctx.enclosing_function()
         if function is not None and function.name.value in ("cuda", "to", "_apply"):
             return  # implementing `.cuda()` for a custom container is not hard-coding a device
+        if any(f.name.value.startswith("test") for f in self.ctx.function_stack):
+            return  # tests are gated on the device by their runner
         method = method_name(node)
+        if method == "backward":
+            self.runnable = True
         callee = self.ctx.callee(node)
         if callee == "torch.device":
             args = positional(node)
@@ -450,7 +462,7 @@ class HardcodedCuda(Rule):
                 self.candidates.append(node)
 
     def leave_Module(self, node: cst.Module) -> None:
-        if self.checked:
+        if self.checked or not self.runnable:
             return
         for call in self.candidates:
             self.report(call, self.message.format(code=self.ctx.code(call)))
