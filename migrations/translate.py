@@ -1,0 +1,1697 @@
+"""PyTorch <-> Keras 3 source translation: str in, frozen dataclasses out (never imports torch or keras).
+
+Three granularities share one layer translator driven by :mod:`.catalog`:
+
+* one layer constructor or functional call (:func:`translate_call`, :func:`translate_call_at`);
+* a whole ``nn.Sequential`` / ``keras.Sequential`` (a module-level assignment or a builder returning one);
+* a whole ``nn.Module`` class -> ``keras.Model`` subclass, and a ``keras.Model`` subclass or a functional/Sequential
+  builder function -> ``nn.Module`` (:func:`translate_symbol`).
+
+Layout ``preserve`` (default) keeps the source's tensor layout: a translated torch CNN takes NCHW input in Keras
+(``data_format="channels_first"``, ``BatchNormalization(axis=1)``, plain ``Flatten()`` which then keeps torch's
+order) and a translated Keras CNN takes NHWC input in torch (spatial modules wrapped in ``MoveChannels``).
+``native`` writes idiomatic target-layout code and says how inputs must change.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass, field, replace
+
+import libcst as cst
+
+from ..analyzers.engine import parse
+from ..analyzers.frameworks import ImportTable
+from . import catalog
+from .catalog import REQUIRED, LayerPair, OpPair, WeightMap, literal
+from .generated_helpers import KERAS_HELPERS, TORCH_HELPERS, WEIGHT_HELPERS
+from .layer_defaults import differences_for
+
+KERAS, TORCH = "keras", "torch"
+PRESERVE, NATIVE = "preserve", "native"
+TODO_TAG = "# TODO(tensorlint):"
+
+
+class TranslationError(ValueError):
+    """The request cannot be served (no such symbol, nothing translatable at a position, syntax error)."""
+
+
+@dataclass(frozen=True)
+class Translation:
+    """``source``: the translated code (a module for a symbol, an expression for one call); ``weight_transfer``:
+    the ``copy_weights(source, target)`` code; ``notes``: defaults that differ and other things to know;
+    ``todos``: how many ``# TODO(tensorlint)`` markers the code carries."""
+
+    source: str
+    weight_transfer: str
+    notes: tuple[str, ...]
+    todos: int
+    imports: tuple[str, ...] = ()  # import lines the code needs
+    helpers: str = ""  # helper definitions the code needs (module level)
+    direction: str = ""  # "torch->keras" or "keras->torch"
+
+    def module_text(self) -> str:
+        """One self-contained module: imports, helpers, the translated code, copy_weights."""
+        if self.source.lstrip().startswith(('"""', "import", "from")):
+            return self.source
+        imports = sorted(set(self.imports) | {"import numpy as np", "import keras", "import torch"},
+                         key=lambda line: (line.startswith("from"), line))
+        parts = ["\n".join(imports), self.helpers.strip(), f"layer = {self.source}", self.weight_transfer]
+        return "\n\n\n".join(p for p in parts if p) + "\n"
+
+
+@dataclass(frozen=True)
+class CallEdit:
+    """Replace the call at ``range`` (1-based lines, 0-based columns) by ``new_text``; add ``imports`` (lines) and
+    ``helpers`` (module-level definitions) when they are not there yet."""
+
+    start_line: int
+    start_column: int
+    end_line: int
+    end_column: int
+    new_text: str
+    imports: tuple[str, ...]
+    helpers: str
+    title: str
+    translation: Translation
+
+
+@dataclass(frozen=True)
+class NewFile:
+    name: str  # e.g. "Net_keras.py"
+    text: str
+    translation: Translation
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """A translatable top-level definition: a model class, a builder function or a Sequential assignment."""
+
+    name: str
+    kind: str  # "class" | "function" | "sequential"
+    framework: str  # source framework
+    line: int
+    end_line: int
+
+
+# -- small code helpers ------------------------------------------------------------------------------------------
+_EMPTY = cst.Module([])
+
+
+def _code(node: cst.CSTNode) -> str:
+    return _EMPTY.code_for_node(node)
+
+
+def _spell(canonical: str) -> str:
+    if canonical.startswith("keras.layers."):
+        return "layers." + canonical[len("keras.layers."):]
+    if canonical.startswith("torch.nn.functional."):
+        return "F." + canonical[len("torch.nn.functional."):]
+    if canonical.startswith("torch.nn."):
+        return "nn." + canonical[len("torch.nn."):]
+    return canonical
+
+
+_IMPORTS = {
+    "layers.": "from keras import layers",
+    "keras.": "import keras",
+    "F.": "import torch.nn.functional as F",
+    "nn.": "from torch import nn",
+    "torch.": "import torch",
+}
+
+
+def _imports_for(code: str) -> set[str]:
+    found = set()
+    for prefix, line in _IMPORTS.items():
+        if re.search(r"(?<![\w.])" + re.escape(prefix), code):
+            found.add(line)
+    return found
+
+
+def _render_call(func: str, positional: list[str], keywords: list[tuple[str, str]]) -> str:
+    parts = list(positional) + [f"{name}={value}" for name, value in keywords]
+    return f"{func}({', '.join(parts)})"
+
+
+def _with_todos(expr: str, todos: list[str]) -> str:
+    """An expression carrying TODO comments that still parses wherever an expression may stand."""
+    if not todos:
+        return expr
+    comments = "\n".join(f"    {TODO_TAG} {reason}" for reason in todos[1:])
+    middle = f"\n{comments}" if comments else ""
+    return f"(  {TODO_TAG} {todos[0]}{middle}\n    {expr}\n)"
+
+
+def _value(code: str):
+    ok, value = literal(code)
+    return value if ok else None
+
+
+def _is_literal(code: str) -> bool:
+    return literal(code)[0]
+
+
+def _as_tuple(code: str, rank: int):
+    ok, value = literal(code)
+    if not ok:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (value,) * rank
+    if isinstance(value, (tuple, list)) and len(value) == rank:
+        return tuple(value)
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        return tuple(value) * rank
+    return None
+
+
+def _snake(name: str) -> str:
+    text = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
+    text = re.sub(r"(?<=[A-Z])([A-Z][a-z])", r"_\1", text).lower()
+    text = re.sub(r"(\d)_?d\b", r"\1d", text)
+    return text
+
+
+# -- shapes known statically (per sample, in the source's layout) -----------------------------------------------
+@dataclass(frozen=True)
+class Shape:
+    """What is known about a layer's input: the channel/feature count (the channel axis of the source layout)
+    and the rank including the batch axis. None where unknown."""
+
+    features: int | str | None = None
+    rank: int | None = None
+    dims: tuple | None = None  # per-sample dims when fully known
+
+    @staticmethod
+    def of(per_sample: tuple | None, channels_first: bool) -> "Shape":
+        if not per_sample:
+            return Shape()
+        dims = tuple(per_sample)
+        features = dims[0] if channels_first and len(dims) > 1 else dims[-1]
+        return Shape(features, len(dims) + 1, dims)
+
+
+UNKNOWN = Shape()
+
+
+# -- one layer -----------------------------------------------------------------------------------------------------
+@dataclass
+class _Out:
+    """A translated layer: the target expression, how to reach its weights, and what to copy."""
+
+    expr: str
+    target_access: str = ""  # appended to the target's path to reach the weighted layer, e.g. ".layers[1]"
+    weights: tuple[WeightMap, ...] = ()
+    todos: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    helpers: set[str] = field(default_factory=set)
+    shape_out: Shape = UNKNOWN
+    key: str = ""
+    call_adapter: str | None = None  # model-level helper whose calling convention matches the source
+
+
+@dataclass
+class _Job:
+    entry: LayerPair
+    to: str
+    bound: dict[str, str]
+    kwargs: dict[str, str]  # target keyword arguments (ordered)
+    leftover: dict[str, str]  # source arguments with no target counterpart, to be consumed by the strategy
+    shape: Shape
+    layout: str
+    model_level: bool
+    out: _Out
+
+
+_IGNORED_TORCH = {"device", "dtype", "inplace"}
+_IGNORED_KERAS = {"name", "dtype", "trainable", "kernel_initializer", "bias_initializer", "kernel_regularizer",
+                  "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint",
+                  "recurrent_initializer", "recurrent_regularizer", "recurrent_constraint", "beta_initializer",
+                  "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer",
+                  "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint",
+                  "embeddings_initializer", "embeddings_regularizer", "embeddings_constraint", "unit_forget_bias",
+                  "alpha_initializer", "alpha_regularizer", "alpha_constraint", "depthwise_initializer",
+                  "depthwise_regularizer", "depthwise_constraint", "input_shape", "input_dim_hint", "seed",
+                  "synchronized", "input_length"}
+
+# keras activation names -> torch module code (Dense(activation=...), Activation("..."))
+KERAS_ACTIVATIONS: dict[str, str] = {
+    "relu": "nn.ReLU()", "relu6": "nn.ReLU6()", "sigmoid": "nn.Sigmoid()", "tanh": "nn.Tanh()",
+    "softmax": "nn.Softmax(dim=-1)", "log_softmax": "nn.LogSoftmax(dim=-1)", "gelu": "nn.GELU()",
+    "silu": "nn.SiLU()", "swish": "nn.SiLU()", "elu": "nn.ELU()", "selu": "nn.SELU()", "celu": "nn.CELU()",
+    "softplus": "nn.Softplus()", "softsign": "nn.Softsign()", "mish": "nn.Mish()", "hard_swish": "nn.Hardswish()",
+    "hard_silu": "nn.Hardswish()", "hard_sigmoid": "nn.Hardsigmoid()", "leaky_relu": "nn.LeakyReLU(0.2)",
+    "linear": "nn.Identity()", "tanh_shrink": "nn.Tanhshrink()", "log_sigmoid": "nn.LogSigmoid()",
+}
+
+
+class LayerTranslator:
+    """Translates one resolved layer constructor call, reading the catalog."""
+
+    def __init__(self, to: str, layout: str = PRESERVE, model_level: bool = False):
+        if to not in (KERAS, TORCH):
+            raise TranslationError(f"unknown target {to!r}: use 'keras' or 'torch'")
+        if layout not in (PRESERVE, NATIVE):
+            raise TranslationError(f"unknown layout {layout!r}: use 'preserve' or 'native'")
+        self.to, self.layout, self.model_level = to, layout, model_level
+
+    # which entry serves a call
+    def entry_for(self, canonical: str, call: cst.Call) -> LayerPair | None:
+        if self.to == KERAS:
+            candidates = catalog.torch_entries(canonical)
+            if not candidates:
+                return None
+            if canonical == "torch.nn.Upsample":
+                mode = None
+                for arg in call.args:
+                    if arg.keyword and arg.keyword.value == "mode":
+                        mode = _value(_code(arg.value))
+                for c in candidates:
+                    if (mode in (None, "nearest")) == (c.strategy == "upsample" and "_" not in c.key):
+                        return c
+            return candidates[0]
+        if canonical == "keras.layers.Activation":
+            name = None
+            if call.args:
+                first = call.args[0]
+                name = _value(_code(first.value))
+            for c in catalog.LAYERS:
+                if c.keras_activation and c.keras_activation == name and not c.torch_only:
+                    return c
+            return _ACTIVATION_ENTRY if isinstance(name, str) and name in KERAS_ACTIVATIONS else None
+        candidates = catalog.keras_entries(canonical)
+        if not candidates:
+            return None
+        if canonical == "keras.layers.ReLU":
+            max_value = None
+            for arg in call.args:
+                if arg.keyword and arg.keyword.value == "max_value":
+                    max_value = _value(_code(arg.value))
+            return next(c for c in candidates if (c.key == "relu6") == (max_value == 6))
+        if canonical == "keras.layers.Bidirectional":
+            inner = call.args[0].value if call.args else None
+            inner_name = _code(inner.func) if isinstance(inner, cst.Call) else ""
+            kind = inner_name.rsplit(".", 1)[-1]
+            for c in candidates:
+                if c.key == f"{kind.lower()}_bidirectional":
+                    return c
+            return None
+        if canonical == "keras.layers.BatchNormalization":
+            return catalog.entry("batchnorm2d")
+        return candidates[0]
+
+    def translate(self, call: cst.Call, canonical: str, shape: Shape = UNKNOWN) -> _Out:
+        entry = self.entry_for(canonical, call)
+        if entry is None:
+            return self.unmapped(call, canonical)
+        if entry is _ACTIVATION_ENTRY:
+            name = _value(_code(call.args[0].value))
+            return _Out(KERAS_ACTIVATIONS[name], shape_out=shape, key=f"activation:{name}")
+        if canonical == "keras.layers.Bidirectional":
+            inner = call.args[0].value
+            bound, errors = _bind(inner, entry.keras_signature)
+            for arg in call.args[1:]:
+                if arg.keyword and arg.keyword.value in ("merge_mode",):
+                    bound["merge_mode"] = _code(arg.value)
+        else:
+            signature = entry.torch_signature if self.to == KERAS else entry.keras_signature
+            bound, errors = _bind(call, signature)
+        if errors:
+            out = self.unmapped(call, canonical)
+            out.todos[:] = errors
+            return out
+        job = _Job(entry, self.to, bound, {}, {}, shape, self.layout, self.model_level, _Out("", key=entry.key))
+        self._map_args(job)
+        strategy = getattr(self, f"_s_{entry.strategy}", None) if entry.strategy else None
+        if strategy is not None:
+            result = strategy(job)
+            if result is not None:
+                return result
+        else:
+            self._default(job)
+        return self._finish(job)
+
+    def unmapped(self, call: cst.Call, canonical: str) -> _Out:
+        return _Out(_code(call), todos=[f"{canonical} has no {'Keras' if self.to == KERAS else 'PyTorch'} "
+                                         f"equivalent in the catalog"], key="")
+
+    # -- argument mapping (generic, from the catalog) --
+    def _map_args(self, job: _Job) -> None:
+        entry, to = job.entry, job.to
+        used: set[str] = set()
+        for arg in entry.args:
+            src = arg.torch if to == KERAS else arg.keras
+            tgt = arg.keras if to == KERAS else arg.torch
+            src_default = arg.torch_default if to == KERAS else arg.keras_default
+            tgt_default = arg.keras_default if to == KERAS else arg.torch_default
+            convert = catalog.CONVERTERS[arg.to_keras if to == KERAS else arg.to_torch]
+            if src is None:
+                continue
+            if src in job.bound:
+                used.add(src)
+                code = job.bound[src]
+                if tgt is None:
+                    if src_default is REQUIRED or not _is_literal(code) or _value(code) != src_default:
+                        job.leftover[src] = code
+                    continue
+                converted = convert(code)
+                if _is_literal(converted) and tgt_default is not REQUIRED and _value(converted) == tgt_default \
+                        and tgt not in job.kwargs:
+                    continue
+                job.kwargs[tgt] = converted
+            elif tgt is not None and src_default is not REQUIRED and tgt_default is not REQUIRED:
+                converted = convert(repr(src_default))
+                if _value(converted) != tgt_default and tgt not in job.kwargs:
+                    job.kwargs[tgt] = converted  # keep the source's default: the defaults differ
+        ignored = _IGNORED_TORCH if to == KERAS else _IGNORED_KERAS
+        for name, code in job.bound.items():
+            if name in used:
+                continue
+            if name in ignored:
+                if name not in ("inplace", "name"):
+                    job.out.notes.append(f"`{name}={code}` is not translated (weights are copied by copy_weights)")
+                continue
+            job.leftover[name] = code
+        for name, code in (entry.keras_fixed if to == KERAS else entry.torch_fixed):
+            job.kwargs.setdefault(name, code)
+        for difference in differences_for(entry.torch):
+            job.out.notes.append(f"{difference.concept}: PyTorch {difference.torch_arg}={difference.torch_default}, "
+                                 f"Keras {difference.keras_arg}={difference.keras_default} "
+                                 f"({difference.consequence}); the translation keeps the source's value")
+
+    def _leftover_todos(self, job: _Job, handled: tuple[str, ...] = ()) -> None:
+        for name, code in job.leftover.items():
+            if name in handled or (name == "activation" and job.to == TORCH):
+                continue
+            if job.entry.torch_input_arg == name and job.to == KERAS:
+                continue
+            if name in ("in_channels", "num_features", "in_features", "embed_dim", "normalized_shape",
+                        "input_size", "num_channels"):
+                continue
+            target = "Keras" if job.to == KERAS else "PyTorch"
+            job.out.todos.append(f"`{name}={code}` has no {target} equivalent here")
+
+    def _target_class(self, job: _Job) -> str:
+        return job.entry.keras if job.to == KERAS else job.entry.torch
+
+    def _render(self, job: _Job, func: str | None = None, positional_count: int | None = None) -> str:
+        entry = job.entry
+        func = func or _spell(self._target_class(job))
+        signature = entry.keras_signature if job.to == KERAS else entry.torch_signature
+        count = (entry.keras_positional if job.to == KERAS else entry.torch_positional) \
+            if positional_count is None else positional_count
+        positional: list[str] = []
+        kwargs = dict(job.kwargs)
+        for name in signature[:count]:
+            if name in kwargs:
+                positional.append(kwargs.pop(name))
+            else:
+                break
+        return _render_call(func, positional, list(kwargs.items()))
+
+    def _weights(self, job: _Job) -> tuple[WeightMap, ...]:
+        return job.entry.to_keras_weights if job.to == KERAS else job.entry.to_torch_weights
+
+    def _default(self, job: _Job) -> None:
+        self._leftover_todos(job)
+        if job.to == KERAS and job.entry.keras in _CHANNELS_LAST_ONLY:
+            job.out.expr = self._render(job)
+            self._permuted(job)
+            return
+        if job.to == KERAS and job.entry.spatial and "data_format" in job.entry.keras_signature:
+            self._data_format(job)
+        if job.to == TORCH:
+            job.leftover.pop("activation", None)
+            self._input_size(job)
+            count = job.entry.torch_positional
+            if job.entry.torch_input_arg and job.shape.features is None and job.entry.torch_lazy:
+                count -= 1
+            job.out.expr = self._render(job, func=self._torch_func(job), positional_count=count)
+            if job.entry.spatial:
+                self._channels_last(job)
+            return
+        job.out.expr = self._render(job)
+
+    def _finish(self, job: _Job) -> _Out:
+        out = job.out
+        if not out.expr:
+            out.expr = self._render(job)
+        if not out.weights:
+            out.weights = self._weights(job)
+        if job.to == TORCH and "activation" in job.bound and not job.entry.keras_activation:
+            self._keras_activation(job)
+        if out.shape_out is UNKNOWN:
+            out.shape_out = self._shape_after(job)
+        return out
+
+    def _shape_after(self, job: _Job) -> Shape:
+        rule = job.entry.features
+        if rule == "keep":
+            return job.shape
+        if rule.startswith("arg:"):
+            name = rule[4:]
+            if job.to == KERAS:
+                keras_name = name
+                torch_name = next((a.torch for a in job.entry.args if a.keras == keras_name), None)
+                code = job.bound.get(torch_name) if torch_name else None
+            else:
+                code = job.bound.get(name)
+            value = _value(code) if code is not None else None
+            if isinstance(value, int):
+                return Shape(value, job.shape.rank)
+            return Shape(code, job.shape.rank) if code is not None else Shape(None, job.shape.rank)
+        return Shape()
+
+    # -- layout --
+    def _data_format(self, job: _Job) -> None:
+        if job.layout == PRESERVE:
+            job.kwargs["data_format"] = "'channels_first'"
+
+    def _permuted(self, job: _Job) -> None:
+        """torch -> Keras, preserve: a Keras 1-D layer without data_format runs between two Permutes."""
+        if job.layout == PRESERVE:
+            job.kwargs.pop("data_format", None)
+            job.out.expr = f"keras.Sequential([layers.Permute((2, 1)), {job.out.expr}, layers.Permute((2, 1))])"
+            job.out.target_access = ".layers[1]"
+
+    def _keras_channels_first(self, job: _Job) -> bool:
+        return _value(job.bound.get("data_format", "None")) == "channels_first"
+
+    def _channels_last(self, job: _Job) -> None:
+        """Keras -> torch: a spatial torch module runs channels-first; in preserve layout wrap it."""
+        if job.layout == NATIVE or self._keras_channels_first(job):
+            if job.layout == NATIVE and not self._keras_channels_first(job):
+                job.out.notes.append("native layout: this module takes channels-first (N, C, ...) input")
+            return
+        job.out.expr = f"MoveChannels({job.out.expr})"
+        job.out.target_access = ".module" + job.out.target_access
+        job.out.helpers.add("MoveChannels")
+
+    def _input_size(self, job: _Job) -> bool:
+        """Keras -> torch: fill the torch input-size argument, or use the Lazy class; False when neither works."""
+        name = job.entry.torch_input_arg
+        if name is None:
+            return True
+        features = job.shape.features
+        if features is not None:
+            job.kwargs = {name: str(features), **job.kwargs}
+            return True
+        if job.entry.torch_lazy:
+            return True
+        job.kwargs = {name: "None", **job.kwargs}
+        job.out.todos.append(f"`{name}` is not known statically (Keras infers it): set it to the input's "
+                             f"{'channel' if job.entry.spatial else 'feature'} count")
+        return True
+
+    def _torch_func(self, job: _Job) -> str:
+        if job.entry.torch_input_arg and job.shape.features is None and job.entry.torch_lazy:
+            return _spell(job.entry.torch_lazy)
+        return _spell(job.entry.torch)
+
+    def _keras_activation(self, job: _Job) -> None:
+        code = job.bound["activation"]
+        name = _value(code)
+        if name in (None, "linear"):
+            return
+        torch_code = KERAS_ACTIVATIONS.get(name) if isinstance(name, str) else None
+        if torch_code is None:
+            job.out.todos.append(f"activation={code} has no PyTorch module in the catalog")
+            return
+        job.out.expr = f"nn.Sequential({job.out.expr}, {torch_code})"
+        job.out.target_access = "[0]" + job.out.target_access
+
+    # -- strategies --
+    def _s_conv(self, job: _Job):
+        entry, n = job.entry, job.entry.spatial
+        if job.to == KERAS:
+            kernel = _as_tuple(job.bound.get("kernel_size", "None"), n)
+            stride = _as_tuple(job.bound.get("stride", "1"), n)
+            dilation = _as_tuple(job.bound.get("dilation", "1"), n)
+            padding_code = job.leftover.pop("padding", None) or job.kwargs.pop("padding", None)
+            job.kwargs.pop("padding", None)
+            mode = _value(job.leftover.pop("padding_mode", "'zeros'"))
+            pairs = None
+            if padding_code is None or _value(padding_code) == "valid":
+                pairs = ((0, 0),) * n
+            elif _value(padding_code) == "same":
+                if kernel and dilation:
+                    totals = [(k - 1) * d for k, d in zip(kernel, dilation)]
+                    pairs = tuple((t // 2, t - t // 2) for t in totals)
+                else:
+                    job.out.todos.append("padding='same' with a non-literal kernel: pad explicitly")
+            else:
+                pad = _as_tuple(padding_code, n)
+                if pad is None:
+                    job.out.todos.append(f"padding={padding_code} is not a literal: pad explicitly")
+                else:
+                    pairs = tuple((p, p) for p in pad)
+            self._data_format(job)
+            self._leftover_todos(job)
+            if pairs is not None and any(any(p) for p in pairs):
+                # Keras 3.15 (TensorFlow, CPU) computes Conv2D(data_format="channels_first", padding="same")
+                # wrongly along the first spatial axis, and TF's 'same' depends on the input size for strides > 1:
+                # explicit padding + 'valid' is exact in every case. Native layout may use 'same' where it is exact.
+                symmetric_same = (job.layout == NATIVE and stride == (1,) * n and kernel and dilation
+                                  and all(b == a and (k - 1) * d == 2 * b
+                                          for (b, a), k, d in zip(pairs, kernel, dilation)))
+                if symmetric_same and mode == "zeros":
+                    job.kwargs["padding"] = "'same'"
+                    job.out.expr = self._render(job)
+                    return None
+                job.out.expr = self._padded(job, pairs, mode, self._render(job))
+                return None
+            job.out.expr = self._render(job)
+            return None
+        # Keras -> torch
+        if "depthwise" in entry.key:
+            return None
+        kernel = _as_tuple(job.bound.get("kernel_size", "None"), n)
+        stride = _as_tuple(job.bound.get("strides", "1"), n) or (1,) * n
+        dilation = _as_tuple(job.bound.get("dilation_rate", "1"), n) or (1,) * n
+        padding = _value(job.bound.get("padding", "'valid'"))
+        job.kwargs.pop("padding", None)
+        self._leftover_todos(job, ("data_format",))
+        self._input_size(job)
+        pre = None
+        if padding == "same":
+            if kernel and stride == (1,) * n and all(((k - 1) * d) % 2 == 0 for k, d in zip(kernel, dilation)):
+                pads = tuple((k - 1) * d // 2 for k, d in zip(kernel, dilation))
+                job.kwargs["padding"] = str(pads[0]) if len(set(pads)) == 1 else str(pads)
+            else:
+                pre = self._same_pad(job, padding)
+        elif padding == "causal":
+            pre = self._same_pad(job, padding)
+        elif padding != "valid":
+            job.out.todos.append(f"padding={job.bound['padding']} is not a literal")
+        job.out.expr = self._render(job, func=self._torch_func(job),
+                                    positional_count=3 if job.shape.features is not None else 2)
+        if pre:
+            job.out.expr = f"nn.Sequential({pre}, {job.out.expr})"
+            job.out.target_access = "[1]"
+        self._channels_last(job)
+        return None
+
+    def _same_pad(self, job: _Job, mode: str) -> str:
+        job.out.helpers.add("TFSamePad")
+        args = [job.bound.get("kernel_size", "1"), f"stride={job.bound.get('strides', '1')}",
+                f"dilation={job.bound.get('dilation_rate', '1')}", f"mode={mode!r}", f"rank={job.entry.spatial}"]
+        return f"TFSamePad({', '.join(args)})"
+
+    def _padded(self, job: _Job, pairs: tuple, mode: str, layer: str) -> str:
+        """torch -> Keras: explicit (before, after) padding per spatial axis before a 'valid' layer."""
+        n = job.entry.spatial
+        job.out.target_access = ".layers[1]"
+        if mode in ("zeros", None) and (n > 1 or job.layout == NATIVE):
+            fmt = ", data_format='channels_first'" if job.layout == PRESERVE else ""
+            return f"keras.Sequential([layers.ZeroPadding{n}D({tuple(pairs)!r}{fmt}), {layer}])"
+        if job.layout == NATIVE:
+            job.out.todos.append(f"padding_mode={mode!r} in native layout: pad the channels-last axes")
+        keras_mode = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}.get(mode)
+        flat = tuple(v for pair in reversed(pairs) for v in pair)
+        job.out.helpers.add("Pad")
+        return f"keras.Sequential([Pad({flat!r}, mode={keras_mode!r}), {layer}])"
+
+    def _s_conv_transpose(self, job: _Job):
+        n = job.entry.spatial
+        if job.to == KERAS:
+            pad = _as_tuple(job.kwargs.pop("padding", "0"), n)
+            job.leftover.pop("padding", None)
+            out_pad = _as_tuple(job.kwargs.pop("output_padding", "0"), n)
+            self._data_format(job)
+            if job.leftover.get("groups") not in (None, "1"):
+                job.out.todos.append("grouped transposed convolutions have no Keras layer")
+            job.leftover.pop("groups", None)
+            self._leftover_todos(job)
+            if pad is None or out_pad is None:
+                job.out.todos.append("padding/output_padding are not literals: crop explicitly")
+                job.out.expr = self._render(job)
+                return None
+            job.out.expr = self._render(job)
+            if any(pad) or any(out_pad):
+                if any(o > p for o, p in zip(out_pad, pad)):
+                    job.out.todos.append("output_padding larger than padding: pad the Keras output explicitly")
+                    return None
+                crops = tuple((p, p - o) for p, o in zip(pad, out_pad))
+                if job.layout == NATIVE:
+                    job.out.todos.append("native layout: crop the channels-last spatial axes")
+                job.out.helpers.add("Crop")
+                job.out.expr = f"keras.Sequential([{job.out.expr}, Crop({crops!r})])"
+                job.out.target_access = ".layers[0]"
+            return None
+        kernel = _as_tuple(job.bound.get("kernel_size", "None"), n)
+        stride = _as_tuple(job.bound.get("strides", "1"), n) or (1,) * n
+        dilation = _as_tuple(job.bound.get("dilation_rate", "1"), n) or (1,) * n
+        padding = _value(job.bound.get("padding", "'valid'"))
+        job.kwargs.pop("padding", None)
+        if job.kwargs.get("output_padding") == "None":
+            job.kwargs.pop("output_padding")
+        if "output_padding" in job.bound:
+            job.out.todos.append("Keras output_padding: check torch's output_padding/padding by hand")
+        self._leftover_todos(job, ("data_format",))
+        self._input_size(job)
+        crop = None
+        if padding == "same":
+            if kernel is None:
+                job.out.todos.append("kernel_size is not a literal")
+            else:
+                pads, extra = [], []
+                for k, s, d in zip(kernel, stride, dilation):
+                    total = (k - 1) * d + 1 - s
+                    if total < 0:
+                        pads.append((0, 0))
+                        extra.append(-total)
+                    else:
+                        pads.append((total // 2, total - total // 2))
+                        extra.append(0)
+                if all(b == a for b, a in pads):
+                    job.kwargs["padding"] = str(tuple(b for b, _ in pads)) if n > 1 else str(pads[0][0])
+                    if any(extra):
+                        job.kwargs["output_padding"] = str(tuple(extra)) if n > 1 else str(extra[0])
+                elif not any(extra):
+                    crop = tuple(pads)
+                else:
+                    job.out.todos.append("mixed 'same' padding cases per axis")
+        elif padding != "valid":
+            job.out.todos.append(f"padding={job.bound['padding']} is not a literal")
+        job.out.expr = self._render(job, func=self._torch_func(job),
+                                    positional_count=3 if job.shape.features is not None else 2)
+        if crop:
+            job.out.helpers.add("Crop")
+            job.out.expr = f"nn.Sequential({job.out.expr}, Crop({crop!r}))"
+            job.out.target_access = "[0]"
+        self._channels_last(job)
+        return None
+
+    def _s_depthwise(self, job: _Job):
+        """Keras DepthwiseConv -> torch Conv(C, C*m, k, groups=C)."""
+        n = job.entry.spatial
+        multiplier = job.leftover.pop("depth_multiplier", "1")
+        channels = job.shape.features
+        self._leftover_todos(job, ("data_format",))
+        kernel = _as_tuple(job.bound.get("kernel_size", "None"), n)
+        stride = _as_tuple(job.bound.get("strides", "1"), n) or (1,) * n
+        dilation = _as_tuple(job.bound.get("dilation_rate", "1"), n) or (1,) * n
+        padding = _value(job.bound.get("padding", "'valid'"))
+        job.kwargs.pop("padding", None)
+        if channels is None:
+            job.out.todos.append("the channel count is not known statically: set in_channels and groups")
+            channels = "None"
+        out_channels = f"{channels} * {multiplier}" if not isinstance(channels, int) or not _is_literal(multiplier) \
+            else str(channels * _value(multiplier))
+        pre = None
+        if padding == "same":
+            if kernel and stride == (1,) * n and all(((k - 1) * d) % 2 == 0 for k, d in zip(kernel, dilation)):
+                pads = tuple((k - 1) * d // 2 for k, d in zip(kernel, dilation))
+                job.kwargs["padding"] = str(pads[0]) if len(set(pads)) == 1 else str(pads)
+            else:
+                pre = self._same_pad(job, "same")
+        job.kwargs = {"in_channels": str(channels), "out_channels": out_channels, **job.kwargs,
+                      "groups": str(channels)}
+        job.out.expr = self._render(job, func=f"nn.Conv{n}d", positional_count=3)
+        if pre:
+            job.out.expr = f"nn.Sequential({pre}, {job.out.expr})"
+            job.out.target_access = "[1]"
+        job.out.shape_out = Shape(out_channels if not out_channels.isdigit() else int(out_channels), job.shape.rank)
+        self._channels_last(job)
+        return None
+
+    def _s_batchnorm(self, job: _Job):
+        if job.to == KERAS:
+            if "momentum" in job.bound and _value(job.bound["momentum"]) is None and _is_literal(job.bound["momentum"]):
+                job.out.todos.append("momentum=None (cumulative average) has no Keras equivalent")
+                job.kwargs.pop("momentum", None)
+            if job.leftover.pop("track_running_stats", "True") not in ("True",):
+                job.out.todos.append("track_running_stats=False: Keras always keeps moving statistics")
+            self._leftover_todos(job)
+            if job.layout == PRESERVE:
+                job.kwargs = {"axis": "1", **job.kwargs}
+            return None
+        axis = _value(job.bound.get("axis", "-1"))
+        self._leftover_todos(job)
+        if job.shape.features is None:
+            func = "nn.LazyBatchNorm1d"
+        else:
+            func = "nn.BatchNorm1d"
+            job.kwargs = {"num_features": str(job.shape.features), **job.kwargs}
+        center, scale = _value(job.bound.get("center", "True")), _value(job.bound.get("scale", "True"))
+        job.kwargs.pop("affine", None)
+        if center is False and scale is False:
+            job.kwargs["affine"] = "False"
+        elif center is False or scale is False:
+            job.out.todos.append("center and scale differ: torch's affine covers both")
+        job.out.expr = self._render(job, func=func, positional_count=1)
+        if axis in (1,) and job.shape.rank == 2 or job.layout == NATIVE:
+            if job.layout == NATIVE:
+                job.out.notes.append("native layout: BatchNorm normalises axis 1 (channels first)")
+                job.out.expr = job.out.expr.replace("BatchNorm1d", f"BatchNorm{max((job.shape.rank or 4) - 2, 1)}d")
+            return None
+        if not isinstance(axis, int):
+            job.out.todos.append(f"axis={job.bound.get('axis')} is not a single literal axis")
+            axis = -1
+        job.out.helpers.add("MoveChannels")
+        job.out.expr = f"MoveChannels({job.out.expr}, axis={axis}, flatten=True)"
+        job.out.target_access = ".module"
+        return None
+
+    def _s_layer_norm(self, job: _Job):
+        if job.to == KERAS:
+            shape_code = job.leftover.pop("normalized_shape", None)
+            value = _value(shape_code) if shape_code else None
+            if isinstance(value, (tuple, list)) and len(value) > 1:
+                job.kwargs = {"axis": str(tuple(range(-len(value), 0))), **job.kwargs}
+            elif not isinstance(value, (int, tuple, list)):
+                job.out.notes.append(f"normalized_shape={shape_code} is taken to be one size (the last axis)")
+            if job.kwargs.get("scale") == "False":
+                job.kwargs["center"] = "False"
+            self._leftover_todos(job)
+            return None
+        axis = _value(job.bound.get("axis", "-1"))
+        if job.leftover.pop("rms_scaling", "False") != "False":
+            job.out.todos.append("rms_scaling=True is torch's nn.RMSNorm, not LayerNorm")
+        self._leftover_todos(job, ("axis",))
+        scale, center = job.kwargs.pop("elementwise_affine", "True"), job.kwargs.pop("bias", "True")
+        axes = (axis,) if isinstance(axis, int) else tuple(axis) if isinstance(axis, (tuple, list)) else None
+        size = None
+        if axes == (-1,) and job.shape.features is not None:
+            size = str(job.shape.features)
+        elif axes and job.shape.dims and all(a < 0 for a in axes) and sorted(axes) == list(range(-len(axes), 0)):
+            size = str(tuple(job.shape.dims[len(job.shape.dims) + a] for a in sorted(axes)))
+        if size is None:
+            job.out.todos.append("normalized_shape is not known statically: set it to the normalised axes' sizes")
+            size = "None"
+        extra = []
+        if scale == "False" and center == "False":
+            extra.append(("elementwise_affine", "False"))
+        elif center == "False":
+            extra.append(("bias", "False"))
+        elif scale == "False":
+            job.out.todos.append("scale=False with center=True has no torch LayerNorm form")
+        job.out.expr = _render_call("nn.LayerNorm", [size], list(job.kwargs.items()) + extra)
+        return None
+
+    def _s_group_norm(self, job: _Job):
+        if job.to == KERAS:
+            job.leftover.pop("num_channels", None)
+            self._leftover_todos(job)
+            job.kwargs.setdefault("groups", job.bound.get("num_groups", "32"))
+            if job.kwargs.get("scale") == "False":
+                job.kwargs["center"] = "False"
+            job.kwargs = {"groups": job.kwargs.pop("groups"),
+                          **({"axis": "1"} if job.layout == PRESERVE else {}), **job.kwargs}
+            job.out.expr = self._render(job, positional_count=1)
+            return None
+        self._leftover_todos(job, ("axis",))
+        channels = job.shape.features
+        if channels is None:
+            job.out.todos.append("num_channels is not known statically")
+            channels = "None"
+        job.kwargs.setdefault("num_groups", "32")
+        center = job.kwargs.pop("affine", "True")
+        job.kwargs = {"num_groups": job.kwargs.pop("num_groups"), "num_channels": str(channels), **job.kwargs}
+        if center == "False":
+            job.kwargs["affine"] = "False"
+        job.out.expr = self._render(job, func="nn.GroupNorm", positional_count=2)
+        if _value(job.bound.get("axis", "-1")) == -1 and job.layout == PRESERVE:
+            job.out.expr = f"MoveChannels({job.out.expr})"
+            job.out.target_access = ".module"
+            job.out.helpers.add("MoveChannels")
+        return None
+
+    def _s_embedding(self, job: _Job):
+        if job.to == KERAS:
+            if "padding_idx" in job.leftover:
+                job.out.notes.append("padding_idx only freezes that row's gradient in torch; Keras trains it "
+                                     "(the forward pass is the same with the copied weights)")
+                job.leftover.pop("padding_idx")
+            self._leftover_todos(job)
+            return None
+        if _value(job.leftover.pop("mask_zero", "False")):
+            job.out.notes.append("mask_zero=True: torch layers take no mask; pass padding masks explicitly")
+        self._leftover_todos(job)
+        return None
+
+    def _s_recurrent(self, job: _Job):
+        kind = job.entry.key.split("_")[0]
+        torch_class = {"lstm": "LSTM", "gru": "GRU", "simplernn": "RNN"}[kind]
+        keras_class = {"lstm": "LSTM", "gru": "GRU", "simplernn": "SimpleRNN"}[kind]
+        bidirectional = job.entry.key.endswith("bidirectional")
+        if job.to == KERAS:
+            bi = _value(job.leftover.pop("bidirectional", "False"))
+            layers_count = job.leftover.pop("num_layers", "1")
+            batch_first = job.leftover.pop("batch_first", "False")
+            dropout = job.leftover.pop("dropout", "0.0")
+            job.leftover.pop("input_size", None)
+            nonlinearity = job.kwargs.pop("activation", None)
+            if job.model_level:
+                self._leftover_todos(job)
+                args = [repr(torch_class if kind != "simplernn" else "RNN"), job.bound.get("hidden_size", "None")]
+                kw = [(k, v) for k, v in (("num_layers", layers_count), ("bias", job.bound.get("bias")),
+                                          ("batch_first", batch_first), ("bidirectional", job.bound.get(
+                                              "bidirectional")), ("nonlinearity", nonlinearity)) if v not in
+                      (None, "1", "False") or (k == "bias" and v == "False")]
+                kw = [(k, v) for k, v in kw if not (k == "bias" and v == "True")]
+                if _value(dropout) not in (0, 0.0):
+                    job.out.notes.append(f"dropout={dropout} between stacked layers (training only) is not "
+                                         "translated")
+                job.out.helpers.add("TorchRecurrent")
+                job.out.expr = _render_call("TorchRecurrent", args, kw)
+                job.out.call_adapter = "TorchRecurrent"
+                job.out.weights = self._weights(job) if (bi is True) == bidirectional else \
+                    catalog.entry(f"{kind}_bidirectional" if bi else kind).to_keras_weights
+                job.out.target_access = ".cells[{layer}]"
+                job.out.shape_out = Shape()
+                return job.out
+            if _value(layers_count) != 1:
+                job.out.todos.append(f"num_layers={layers_count}: stack {layers_count} Keras layers (the "
+                                     "model-level translation does this)")
+            if batch_first != "True":
+                job.out.notes.append("torch's input is (time, batch, features) unless batch_first=True; Keras "
+                                     "takes (batch, time, features)")
+            if _value(dropout) not in (0, 0.0):
+                job.out.notes.append("inter-layer dropout is not translated")
+            if nonlinearity:
+                job.kwargs["activation"] = nonlinearity
+            self._leftover_todos(job)
+            job.kwargs["return_sequences"] = "True"
+            inner = self._render(job, func=f"layers.{keras_class}")
+            if bi:
+                job.out.expr = f"layers.Bidirectional({inner})"
+                job.out.weights = catalog.entry(f"{kind}_bidirectional").to_keras_weights
+            else:
+                job.out.expr = inner
+                job.out.weights = catalog.entry(kind).to_keras_weights
+            job.out.notes.append(job.entry.notes[0])
+            job.out.shape_out = Shape()
+            return job.out
+        # Keras -> torch
+        return_sequences = _value(job.leftover.pop("return_sequences", "False"))
+        return_state = _value(job.leftover.pop("return_state", "False"))
+        job.leftover.pop("merge_mode", None)
+        if job.bound.get("merge_mode") not in (None, "'concat'"):
+            job.out.todos.append(f"merge_mode={job.bound['merge_mode']}: torch concatenates both directions")
+        for name in ("go_backwards", "stateful", "unroll", "dropout", "recurrent_dropout", "reset_after",
+                     "recurrent_activation"):
+            if name in job.leftover:
+                code = job.leftover.pop(name)
+                if name == "reset_after" and _value(code) is True:
+                    continue
+                if name in ("dropout", "recurrent_dropout") and _value(code) in (0, 0.0):
+                    continue
+                job.out.todos.append(f"`{name}={code}` has no torch nn.{torch_class} equivalent")
+        activation = job.kwargs.pop("activation", None) if kind == "simplernn" else job.bound.get("activation")
+        if kind != "simplernn" and activation not in (None, "'tanh'"):
+            job.out.todos.append(f"activation={activation}: torch's {torch_class} uses tanh")
+        self._leftover_todos(job, ("activation",))
+        size = job.shape.features
+        if size is None:
+            job.out.todos.append("input_size is not known statically: set it to the input's feature count")
+            size = "None"
+        kw = [("batch_first", "True")]
+        if "use_bias" in job.bound and job.kwargs.get("bias") == "False":
+            kw.append(("bias", "False"))
+        if kind == "simplernn" and activation not in (None, "'tanh'"):
+            kw.append(("nonlinearity", activation))
+        if bidirectional:
+            kw.append(("bidirectional", "True"))
+        rnn = _render_call(f"nn.{torch_class}", [str(size), job.kwargs.get("hidden_size", "None")], kw)
+        units = _value(job.kwargs.get("hidden_size", "None"))
+        if job.model_level:
+            adapter_kw = [(k, "True") for k, v in (("return_sequences", return_sequences),
+                                                     ("return_state", return_state)) if v]
+            job.out.helpers.add("KerasRecurrent")
+            job.out.expr = _render_call("KerasRecurrent", [rnn], adapter_kw)
+            job.out.target_access = ".rnn"
+            job.out.call_adapter = "KerasRecurrent"
+        else:
+            job.out.expr = rnn
+            job.out.notes.append("torch returns (output, state): take output for return_sequences=True, "
+                                 "output[:, -1] (or h_n) for the last step")
+        job.out.shape_out = Shape(units * (2 if bidirectional else 1) if isinstance(units, int) else None,
+                                  job.shape.rank)
+        return None
+
+    def _s_attention(self, job: _Job):
+        if job.to == KERAS:
+            embed = job.leftover.pop("embed_dim", None) or "None"
+            heads = job.kwargs.get("num_heads", job.bound.get("num_heads", "1"))
+            batch_first = job.leftover.pop("batch_first", "False")
+            self._leftover_todos(job)
+            if job.model_level:
+                kw = [(k, v) for k, v in (("dropout", job.bound.get("dropout")), ("bias", job.bound.get("bias")),
+                                          ("batch_first", batch_first)) if v is not None and v != "False"]
+                job.out.helpers.add("TorchMultiheadAttention")
+                job.out.expr = _render_call("TorchMultiheadAttention", [embed, heads], kw)
+                job.out.target_access = ".attention"
+                job.out.call_adapter = "TorchMultiheadAttention"
+                return None
+            e, h = _value(embed), _value(heads)
+            key_dim = str(e // h) if isinstance(e, int) and isinstance(h, int) else f"({embed}) // ({heads})"
+            job.kwargs = {"num_heads": heads, "key_dim": key_dim, **{k: v for k, v in job.kwargs.items()
+                                                                     if k != "num_heads"}}
+            job.out.notes += list(job.entry.notes)
+            if batch_first != "True":
+                job.out.notes.append("torch's input is (time, batch, embed) unless batch_first=True")
+            job.out.expr = self._render(job, positional_count=2)
+            return None
+        heads = job.kwargs.get("num_heads", "1")
+        key_dim = job.leftover.pop("key_dim", "None")
+        for name in ("value_dim", "output_shape", "attention_axes"):
+            if name in job.leftover:
+                job.out.todos.append(f"`{name}={job.leftover.pop(name)}` has no nn.MultiheadAttention equivalent")
+        self._leftover_todos(job)
+        h, d = _value(heads), _value(key_dim)
+        embed = str(h * d) if isinstance(h, int) and isinstance(d, int) else f"({heads}) * ({key_dim})"
+        if job.shape.features is not None and str(job.shape.features) != embed:
+            job.out.todos.append(f"torch needs num_heads * key_dim ({embed}) == the query's size "
+                                 f"({job.shape.features})")
+        job.out.notes.append("assumes the query's size equals num_heads * key_dim (torch's embed_dim)")
+        kw = [(k, v) for k, v in job.kwargs.items() if k not in ("num_heads", "embed_dim")]
+        attention = _render_call("nn.MultiheadAttention", [embed, heads], kw + [("batch_first", "True")])
+        job.out.helpers.add("KerasMultiHeadAttention")
+        job.out.expr = f"KerasMultiHeadAttention({attention})"
+        job.out.target_access = ".attention"
+        return None
+
+    def _s_pool(self, job: _Job):
+        n = job.entry.spatial
+        kind = "max" if job.entry.key.startswith("max") else "avg"
+        if job.to == KERAS:
+            pad = _as_tuple(job.kwargs.pop("padding", "0"), n)
+            for name in ("ceil_mode", "return_indices", "dilation", "divisor_override"):
+                if name in job.leftover:
+                    job.out.todos.append(f"`{name}={job.leftover.pop(name)}` has no Keras pooling equivalent")
+            include = job.leftover.pop("count_include_pad", "True")
+            self._data_format(job)
+            self._leftover_todos(job)
+            job.out.expr = self._render(job)
+            if pad is None:
+                job.out.todos.append("padding is not a literal")
+            elif any(pad):
+                if kind == "avg" and include != "True":
+                    job.out.todos.append("count_include_pad=False with padding: Keras averages padded zeros")
+                value = "float('-inf')" if kind == "max" else "0.0"
+                flat = tuple(v for p in reversed(pad) for v in (p, p))
+                job.out.helpers.add("Pad")
+                job.out.expr = f"keras.Sequential([Pad({flat!r}, value={value}), {job.out.expr}])"
+            return None
+        padding = _value(job.bound.get("padding", "'valid'"))
+        job.kwargs.pop("padding", None)
+        self._leftover_todos(job, ("data_format",))
+        if padding == "same":
+            job.out.todos.append("padding='same' pooling: TensorFlow pads by input size; pad explicitly "
+                                 "(Keras's average excludes the padding)")
+        job.out.expr = self._render(job)
+        self._channels_last(job)
+        return None
+
+    def _s_adaptive_pool(self, job: _Job):
+        n = job.entry.spatial
+        kind = "max" if "max" in job.entry.key else "avg"
+        keras_name = {"max": "GlobalMaxPooling", "avg": "GlobalAveragePooling"}[kind]
+        torch_name = {"max": "AdaptiveMaxPool", "avg": "AdaptiveAvgPool"}[kind]
+        if job.to == KERAS:
+            size_code = job.leftover.pop("output_size", "1")
+            if "return_indices" in job.leftover:
+                job.out.todos.append("return_indices has no Keras equivalent")
+                job.leftover.pop("return_indices")
+            self._leftover_todos(job)
+            size = _as_tuple(size_code, n)
+            fmt = "data_format='channels_first', " if job.layout == PRESERVE else ""
+            if size is not None and all(s == 1 for s in size):
+                job.out.expr = f"layers.{keras_name}{n}D({fmt}keepdims=True)"
+                return None
+            if size is None or any(s is None for s in size):
+                job.out.todos.append(f"output_size={size_code} is not a literal tuple of sizes")
+            if job.layout == NATIVE:
+                job.out.todos.append("native layout: AdaptivePooling pools the trailing (spatial) axes; move "
+                                     "channels first")
+            job.out.helpers.add("AdaptivePooling")
+            job.out.expr = f"AdaptivePooling({size_code if size is None else size!r}, mode={kind!r})"
+            return None
+        keepdims = _value(job.bound.get("keepdims", "False"))
+        self._leftover_todos(job, ("data_format", "keepdims"))
+        job.out.expr = f"nn.{torch_name}{n}d(1)"
+        self._channels_last(job)
+        if not keepdims:
+            job.out.expr = f"nn.Sequential({job.out.expr}, nn.Flatten())"
+        return None
+
+    def _s_flatten(self, job: _Job):
+        if job.to == KERAS:
+            start, end = job.leftover.pop("start_dim", "1"), job.leftover.pop("end_dim", "-1")
+            self._leftover_todos(job)
+            if start != "1" or end != "-1":
+                job.out.todos.append(f"Flatten(start_dim={start}, end_dim={end}): Keras flattens all "
+                                     "non-batch axes; reshape explicitly")
+            if job.layout == NATIVE:
+                job.out.todos.append("native layout: Flatten of channels-last tensors orders features "
+                                     "differently; the next Dense's weights need reordering")
+            job.out.expr = "layers.Flatten()"
+            return None
+        if _value(job.bound.get("data_format", "None")) == "channels_first":
+            job.out.todos.append("Flatten(data_format='channels_first') moves channels last before "
+                                 "flattening: permute before nn.Flatten()")
+        self._leftover_todos(job, ("data_format",))
+        job.out.expr = "nn.Flatten()"
+        return None
+
+    def _s_reshape(self, job: _Job):
+        if job.to == KERAS:
+            dim = job.leftover.pop("dim", "1")
+            self._leftover_todos(job)
+            if dim != "1":
+                job.out.todos.append(f"Unflatten(dim={dim}): Keras's Reshape takes the whole per-sample shape")
+            else:
+                job.out.notes.append("Unflatten(1, ...) equals Reshape only for (batch, features) input")
+            job.out.expr = self._render(job)
+            return None
+        self._leftover_todos(job)
+        job.out.helpers.add("Reshape")
+        job.out.expr = f"Reshape({job.kwargs.get('unflattened_size', 'None')})"
+        return None
+
+    def _s_permute(self, job: _Job):
+        self._leftover_todos(job)
+        job.out.helpers.add("Permute")
+        job.out.expr = f"Permute({job.kwargs.get('dims', job.bound.get('dims', 'None'))})"
+        return None
+
+    def _s_zero_pad(self, job: _Job):
+        n = job.entry.spatial
+        if job.to == KERAS:
+            self._leftover_todos(job)
+            code = job.kwargs.get("padding", job.bound.get("padding", "0"))
+            value = _value(job.bound.get("padding", "0"))
+            if n == 1 or job.layout == PRESERVE and n == 1:
+                flat = (value, value) if isinstance(value, int) else value
+                job.out.helpers.add("Pad")
+                job.out.expr = f"Pad({tuple(flat)!r})" if flat is not None else f"Pad({code})"
+                return None
+            if isinstance(value, int):
+                code = str(value)
+            self._data_format(job)
+            job.kwargs["padding"] = code
+            job.out.expr = self._render(job)
+            return None
+        self._leftover_todos(job, ("data_format",))
+        value = _value(job.bound.get("padding", "1"))
+        if isinstance(value, int):
+            job.kwargs["padding"] = str(value) if n > 1 else str((value, value))
+        elif n == 1 and isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) for v in value):
+            job.kwargs["padding"] = str(tuple(value))
+        job.out.expr = self._render(job)
+        self._channels_last(job)
+        return None
+
+    def _s_pad(self, job: _Job):
+        mode = job.entry.key.split("_")[0]
+        padding = job.leftover.pop("padding", "0")
+        value = job.leftover.pop("value", "0.0")
+        self._leftover_todos(job)
+        n = job.entry.spatial
+        pad = _value(padding)
+        if isinstance(pad, int):
+            padding = repr((pad,) * (2 * n))
+        keras_mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge"}[mode]
+        args = [padding, f"mode={keras_mode!r}"] + ([f"value={value}"] if mode == "constant" else [])
+        job.out.helpers.add("Pad")
+        job.out.expr = f"Pad({', '.join(args)})"
+        return None
+
+    def _s_upsample(self, job: _Job):
+        n = job.entry.spatial
+        if job.to == KERAS:
+            if job.shape.rank is not None and job.shape.rank - 2 in (1, 2, 3):
+                n = job.shape.rank - 2
+            elif job.shape.rank is None:
+                job.out.notes.append("nn.Upsample works on any rank: assumed 2 spatial axes (4-D input)")
+            mode = _value(job.bound.get("mode", "'nearest'"))
+            if job.leftover.get("align_corners") not in (None, "None", "False"):
+                job.out.todos.append("align_corners=True has no Keras equivalent")
+            job.leftover.pop("align_corners", None)
+            if "size" in job.leftover:
+                job.out.todos.append("Upsample(size=...): Keras's UpSampling takes integer factors")
+                job.leftover.pop("size")
+            job.kwargs.pop("interpolation", None)
+            self._leftover_todos(job)
+            self._data_format(job)
+            if mode not in ("nearest", None) and not (n == 2 and mode == "bilinear"):
+                job.out.todos.append(f"mode={mode!r} has no Keras UpSampling{n}D equivalent")
+            if n == 2 and mode == "bilinear":
+                job.kwargs["interpolation"] = "'bilinear'"
+            job.kwargs.setdefault("size", "2")
+            if n == 1:
+                job.kwargs.pop("data_format", None)
+            job.out.expr = self._render(job, func=f"layers.UpSampling{n}D", positional_count=1)
+            if n == 1:
+                self._permuted(job)
+            return None
+        size = job.kwargs.pop("size", "2")
+        self._leftover_todos(job, ("data_format",))
+        mode = _value(job.bound.get("interpolation", "'nearest'"))
+        args = [("scale_factor", size)]
+        if mode not in ("nearest", None):
+            args.append(("mode", repr(mode)))
+        job.kwargs = {}
+        job.out.expr = _render_call("nn.Upsample", [], args)
+        self._channels_last(job)
+        return None
+
+    def _s_activation(self, job: _Job):
+        if job.to == KERAS:
+            self._leftover_todos(job)
+            job.out.expr = f"layers.Activation({job.entry.keras_activation!r})"
+            return None
+        job.out.expr = f"nn.{job.entry.torch.rsplit('.', 1)[1]}()"
+        return None
+
+    def _s_relu6(self, job: _Job):
+        self._leftover_todos(job, ("max_value",))
+        job.out.expr = "layers.ReLU(max_value=6.0)" if job.to == KERAS else "nn.ReLU6()"
+        return None
+
+    def _s_gelu(self, job: _Job):
+        if job.to == KERAS:
+            approximate = _value(job.leftover.pop("approximate", "'none'"))
+            self._leftover_todos(job)
+            if approximate == "tanh":
+                job.out.expr = "layers.Activation(lambda x: keras.activations.gelu(x, approximate=True))"
+            else:
+                job.out.expr = "layers.Activation('gelu')"
+            return None
+        job.out.expr = "nn.GELU()"
+        return None
+
+    def _s_log_softmax(self, job: _Job):
+        if job.to == KERAS:
+            dim = job.leftover.pop("dim", "None")
+            self._leftover_todos(job)
+            if _value(dim) == -1:
+                job.out.expr = "layers.Activation('log_softmax')"
+            elif dim == "None":
+                job.out.todos.append("LogSoftmax without dim: give the axis explicitly")
+                job.out.expr = "layers.Activation('log_softmax')"
+            else:
+                job.out.expr = f"layers.Activation(lambda x: keras.ops.log_softmax(x, axis={dim}))"
+            return None
+        job.out.expr = "nn.LogSoftmax(dim=-1)"
+        return None
+
+    def _s_prelu(self, job: _Job):
+        if job.to == KERAS:
+            count = _value(job.leftover.pop("num_parameters", "1"))
+            init = job.leftover.pop("init", "0.25")
+            self._leftover_todos(job)
+            rank = job.shape.rank
+            if rank is None:
+                job.out.notes.append("PReLU: assumed a 4-D (N, C, H, W) input")
+                rank = 4
+            if job.layout == NATIVE:
+                shared = list(range(1, rank - 1)) if count != 1 else list(range(1, rank))
+            else:
+                shared = list(range(2, rank)) if count != 1 else list(range(1, rank))
+            args = [f"alpha_initializer=keras.initializers.Constant({init})"]
+            if shared:
+                args.append(f"shared_axes={shared}")
+            job.out.expr = f"layers.PReLU({', '.join(args)})"
+            return None
+        shared = _value(job.bound.get("shared_axes", "None"))
+        self._leftover_todos(job, ("shared_axes",))
+        rank = job.shape.rank
+        channels = job.shape.features
+        if rank is not None and shared is not None and sorted(shared) == list(range(1, rank)):
+            job.out.expr = "nn.PReLU(1)"
+            return None
+        if rank is not None and (shared is None and rank == 2 or shared is not None and
+                                 sorted(shared) == list(range(1, rank - 1))):
+            if channels is None:
+                job.out.todos.append("the channel count is not known statically")
+            job.out.expr = f"nn.PReLU({channels})"
+            if rank > 2:
+                self._channels_last(job)
+            return None
+        job.out.todos.append("this PReLU shares alpha in a way torch's per-channel PReLU cannot express")
+        job.out.expr = "nn.PReLU()"
+        return None
+
+
+_CHANNELS_LAST_ONLY = {"keras.layers.SpatialDropout1D", "keras.layers.UpSampling1D"}
+_ACTIVATION_ENTRY = LayerPair("activation", "torch.nn.Module", "keras.layers.Activation", (), ())
+
+
+def _bind(call: cst.Call, signature: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
+    """Arguments by parameter name (as source code)."""
+    bound: dict[str, str] = {}
+    errors: list[str] = []
+    position = 0
+    for arg in call.args:
+        if arg.star:
+            errors.append(f"`{arg.star}{_code(arg.value)}` cannot be mapped statically")
+            continue
+        if arg.keyword is not None:
+            bound[arg.keyword.value] = _code(arg.value)
+            continue
+        if position >= len(signature):
+            errors.append(f"unexpected positional argument `{_code(arg.value)}`")
+            continue
+        bound[signature[position]] = _code(arg.value)
+        position += 1
+    return bound, errors
+
+
+# -- weight transfer code ----------------------------------------------------------------------------------------
+def _names_in(expr: str, table: str) -> list[str]:
+    return re.findall(table + r"\['([^']+)'\]", expr)
+
+
+def weight_statements(weights: tuple[WeightMap, ...], to: str, source: str, target: str,
+                      layer_index: int | None = None) -> list[str]:
+    """Statements copying one layer's tensors from ``source`` (expression) into ``target`` (expression)."""
+    if not weights:
+        return []
+    table = "t" if to == KERAS else "k"
+    lines = [f"{table} = {'_torch_arrays' if to == KERAS else '_keras_arrays'}({source})"]
+    entries, reshape = [], []
+    for weight in weights:
+        expr = weight.expr.replace("src.", f"{source}.")
+        name = weight.target
+        if layer_index is not None:
+            expr = expr.replace("_l0", f"_l{layer_index}")
+            name = name.replace("_l0", f"_l{layer_index}")
+        if weight.optional:
+            needed = _names_in(expr, table)
+            condition = " and ".join(f"{n!r} in {table}" for n in dict.fromkeys(needed))
+            expr = f"{expr} if {condition} else None"
+        entries.append(f"{name!r}: {expr}")
+        if weight.reshape:
+            reshape.append(name)
+    setter = "_set_keras" if to == KERAS else "_set_torch"
+    body = ",\n    ".join(entries)
+    extra = f", reshape={tuple(reshape)!r}" if reshape else ""
+    lines.append(f"{setter}({target}, {{\n    {body},\n}}{extra})")
+    return lines
+
+
+def _indent(lines: list[str], prefix: str = "    ") -> list[str]:
+    return [prefix + line if line else line for line in "\n".join(lines).splitlines()]
+
+
+# -- module assembly ---------------------------------------------------------------------------------------------
+def _header(symbol: str, to: str, layout: str) -> str:
+    direction = "PyTorch -> Keras" if to == KERAS else "Keras -> PyTorch"
+    return f'"""{symbol}: translated by tensorlint ({direction}, layout {layout}).\n\n' \
+           f'copy_weights(source, target) copies every parameter and buffer from an instance of the original ' \
+           f'into an\ninstance of this translation; call both once on an input first so lazily built weights ' \
+           f'exist.\n"""'
+
+
+def _module(symbol: str, to: str, layout: str, body: str, copy: str, helpers: set[str], extra_imports=()) -> str:
+    imports = {"import numpy as np"} | set(extra_imports)
+    imports |= _imports_for(body)
+    if to == KERAS:
+        imports |= {"import keras"}
+        helper_text = [KERAS_HELPERS[name].strip() for name in sorted(helpers)]
+    else:
+        imports |= {"import torch", "from torch import nn"}
+        helper_text = [TORCH_HELPERS[name].strip() for name in sorted(helpers)]
+    imports |= {"import keras", "import torch"}  # copy_weights touches both frameworks
+    ordered = sorted(imports, key=lambda line: (line.startswith("from"), line))
+    parts = [_header(symbol, to, layout), "\n".join(ordered), *helper_text, body.strip(), copy.strip(),
+             WEIGHT_HELPERS.strip()]
+    return "\n\n\n".join(p for p in parts if p) + "\n"
+
+
+# -- resolution context ------------------------------------------------------------------------------------------
+class _Source:
+    def __init__(self, text: str):
+        try:
+            self.module = parse(text)
+        except cst.ParserSyntaxError as exc:
+            raise TranslationError(f"syntax error at line {exc.raw_line}: "
+                                   f"{(exc.message or 'invalid syntax').strip().splitlines()[0]}") from None
+        self.text = text
+        self.imports = ImportTable()
+        self.imports.collect(self.module.body)
+        self.classes = {s.name.value: s for s in self.module.body if isinstance(s, cst.ClassDef)}
+        self.functions = {s.name.value: s for s in self.module.body if isinstance(s, cst.FunctionDef)}
+
+    def resolve(self, node: cst.BaseExpression) -> str | None:
+        return self.imports.resolve(node)
+
+    def class_framework(self, name: str, seen=()) -> str | None:
+        node = self.classes.get(name)
+        if node is None or name in seen:
+            return None
+        for base in node.bases:
+            resolved = self.resolve(base.value)
+            if resolved in ("torch.nn.Module",):
+                return TORCH
+            if resolved in ("keras.Model", "keras.models.Model", "keras.layers.Layer", "keras.Layer"):
+                return KERAS
+            if isinstance(base.value, cst.Name):
+                inherited = self.class_framework(base.value.value, (*seen, name))
+                if inherited:
+                    return inherited
+        return None
+
+
+def _framework_of(canonical: str | None) -> str | None:
+    if not canonical:
+        return None
+    if canonical.startswith("torch"):
+        return TORCH
+    if canonical.startswith("keras"):
+        return KERAS
+    return None
+
+
+# -- public: one call --------------------------------------------------------------------------------------------
+def translate_call(code: str, to: str, layout: str = PRESERVE, input_shape: tuple | None = None,
+                   context: str = "") -> Translation:
+    """Translate one layer constructor call or functional op (``code``, an expression) to ``to``.
+
+    ``context`` is source text whose imports say what the names mean (defaults: the usual spellings);
+    ``input_shape`` is the per-sample input shape in the source's layout when known (it fills sizes Keras infers
+    and torch needs). The Translation's ``weight_transfer`` defines ``copy_weights(source, target)`` for one layer.
+    """
+    preamble = context or "import torch\nfrom torch import nn\nimport torch.nn.functional as F\nimport keras\n" \
+                          "from keras import layers\nimport tensorflow as tf\n"
+    source = _Source(preamble + "\n" + code.strip() + "\n")
+    statement = source.module.body[-1]
+    expr = statement.body[0].value if isinstance(statement, cst.SimpleStatementLine) and isinstance(
+        statement.body[0], cst.Expr) else None
+    if not isinstance(expr, cst.Call):
+        raise TranslationError("expected one call expression, e.g. nn.Linear(3, 4)")
+    return _translate_call_node(source, expr, to, layout, input_shape)
+
+
+def _translate_call_node(source: _Source, call: cst.Call, to: str, layout: str,
+                         input_shape: tuple | None) -> Translation:
+    canonical = source.resolve(call.func)
+    if _framework_of(canonical) == to or (to == TORCH and canonical and canonical.startswith("tensorflow")):
+        if not (canonical or "").startswith("tensorflow"):
+            raise TranslationError(f"{canonical} is already {'Keras' if to == KERAS else 'PyTorch'}")
+    shape = Shape.of(input_shape, channels_first=(to == KERAS))
+    op = _op_for(source, call, to)
+    if op is not None:
+        translator = _OpTranslator(source, to, layout)
+        new = translator.translate(call)
+        text = _code(new)
+        todos = translator.todos
+        return Translation(_with_todos(text, todos), "", tuple(translator.notes), len(todos),
+                           tuple(sorted(_imports_for(text))), "", _direction(to))
+    if canonical is None or _framework_of(canonical) is None:
+        raise TranslationError(f"`{_code(call.func)}` is not a PyTorch or Keras name this module imports")
+    out = LayerTranslator(to, layout).translate(call, canonical, shape)
+    helpers = KERAS_HELPERS if to == KERAS else TORCH_HELPERS
+    helper_text = "\n\n".join(helpers[name].strip() for name in sorted(out.helpers))
+    copy = _layer_copy(out, to)
+    text = _with_todos(out.expr, out.todos)
+    imports = _imports_for(text + helper_text)
+    return Translation(text, copy, tuple(dict.fromkeys(out.notes)), len(out.todos), tuple(sorted(imports)),
+                       helper_text, _direction(to))
+
+
+def _direction(to: str) -> str:
+    return "torch->keras" if to == KERAS else "keras->torch"
+
+
+def _layer_copy(out: _Out, to: str) -> str:
+    lines = ['def copy_weights(source, target):',
+             '    """Copy the source layer\'s tensors into the translated layer (both called once)."""']
+    if out.call_adapter or "{layer}" in out.target_access:
+        access = out.target_access.replace("{layer}", "0")
+    else:
+        access = out.target_access
+    statements = weight_statements(out.weights, to, "source", f"target{access}")
+    lines += _indent(statements) if statements else ["    pass  # no parameters or buffers"]
+    return "\n".join(lines) + "\n\n\n" + WEIGHT_HELPERS.strip() + "\n"
+
+
+def translate_call_at(source_text: str, line: int, column: int, to: str | None = None,
+                      layout: str = PRESERVE) -> CallEdit | None:
+    """The code action on a layer call or op at (line 1-based, column 0-based): None when there is none there.
+    ``to`` defaults to the other framework."""
+    source = _Source(source_text)
+    wrapper = cst.metadata.MetadataWrapper(source.module, unsafe_skip_copy=True)
+    positions = wrapper.resolve(cst.metadata.PositionProvider)
+    best = None
+    for node, span in positions.items():
+        if not isinstance(node, cst.Call):
+            continue
+        start, end = span.start, span.end
+        if (start.line, start.column) <= (line, column) <= (end.line, end.column):
+            framework = _framework_of(source.resolve(node.func))
+            if framework is None and not (isinstance(node.func, cst.Attribute)
+                                          and node.func.attr.value in catalog.OPS_BY_METHOD):
+                continue
+            if best is None or (start.line, start.column) >= (best[1].start.line, best[1].start.column):
+                best = (node, span, framework)
+    if best is None:
+        return None
+    node, span, framework = best
+    target = to or (KERAS if framework == TORCH else TORCH)
+    try:
+        translation = _translate_call_node(source, node, target, layout, None)
+    except TranslationError:
+        return None
+    title = f"Translate to {'Keras' if target == KERAS else 'PyTorch'}"
+    return CallEdit(span.start.line, span.start.column, span.end.line, span.end.column, translation.source,
+                    translation.imports, translation.helpers, title, translation)
+
+
+def translate_line(source_text: str, line: int, to: str | None = None, layout: str = PRESERVE) -> Translation:
+    """``FILE:LINE``: the (outermost) layer call on that line as a self-contained module."""
+    source = _Source(source_text)
+    wrapper = cst.metadata.MetadataWrapper(source.module, unsafe_skip_copy=True)
+    positions = wrapper.resolve(cst.metadata.PositionProvider)
+    calls = [(span.start.column, node) for node, span in positions.items()
+             if isinstance(node, cst.Call) and span.start.line == line
+             and _framework_of(source.resolve(node.func))]
+    if not calls:
+        raise TranslationError(f"no PyTorch or Keras layer call on line {line}")
+    layer_calls = [c for c in calls if c[1] is not None]
+    _, node = min(layer_calls, key=lambda item: item[0])
+    framework = _framework_of(source.resolve(node.func))
+    target = to or (KERAS if framework == TORCH else TORCH)
+    translation = _translate_call_node(source, node, target, layout, None)
+    return translation
+
+
+# -- functional ops inside forward/call ----------------------------------------------------------------------------
+def _op_for(source: _Source, call: cst.Call, to: str) -> OpPair | None:
+    canonical = source.resolve(call.func)
+    if to == KERAS:
+        if canonical in catalog.OPS_BY_TORCH:
+            return catalog.OPS_BY_TORCH[canonical]
+        if canonical is None and isinstance(call.func, cst.Attribute):
+            return catalog.OPS_BY_METHOD.get(call.func.attr.value)
+        return None
+    if canonical in catalog.OPS_BY_KERAS and canonical.startswith("keras.ops."):
+        return catalog.OPS_BY_KERAS[canonical]
+    return None
+
+
+class _OpTranslator(cst.CSTTransformer):
+    """Rewrites functional calls, tensor methods and training flags inside forward/call bodies."""
+
+    def __init__(self, source: _Source, to: str, layout: str, layer_attrs: dict[str, str] | None = None):
+        super().__init__()
+        self.source, self.to, self.layout = source, to, layout
+        self.todos: list[str] = []
+        self.notes: list[str] = []
+        self.layer_attrs = layer_attrs or {}
+
+    def translate(self, node: cst.CSTNode) -> cst.CSTNode:
+        return node.visit(self)
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        if isinstance(updated.value, cst.Name) and updated.value.value == "self" and updated.attr.value == "training" \
+                and self.to == KERAS:
+            return cst.Name("training")
+        return updated
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
+        if self.to == TORCH and updated.value == "training" and getattr(self, "_training_param", False):
+            return cst.parse_expression("self.training")
+        return updated
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        canonical = self.source.resolve(original.func)
+        if self.to == KERAS:
+            return self._to_keras(original, updated, canonical)
+        return self._to_torch(original, updated, canonical)
+
+    def _todo(self, reason: str, node: cst.BaseExpression) -> cst.BaseExpression:
+        self.todos.append(reason)
+        return node
+
+    def _args(self, updated: cst.Call, signature: tuple[str, ...], method_receiver: cst.BaseExpression | None):
+        bound: dict[str, str] = {}
+        extra: list[str] = []
+        names = list(signature)
+        if method_receiver is not None:
+            bound[names.pop(0)] = _code(method_receiver)
+        position = 0
+        for arg in updated.args:
+            if arg.star:
+                extra.append(_code(arg.value) if arg.star == "*" else "")
+                continue
+            if arg.keyword is not None:
+                bound[arg.keyword.value] = _code(arg.value)
+            elif position < len(names):
+                bound[names[position]] = _code(arg.value)
+                position += 1
+            else:
+                extra.append(_code(arg.value))
+        return bound, extra
+
+    def _to_keras(self, original: cst.Call, updated: cst.Call, canonical: str | None) -> cst.BaseExpression:
+        func = updated.func
+        receiver = None
+        if canonical in catalog.OPS_BY_TORCH:
+            op = catalog.OPS_BY_TORCH[canonical]
+        elif canonical is None and isinstance(func, cst.Attribute):
+            name = func.attr.value
+            if name in ("contiguous", "clone") and not updated.args:
+                return func.value
+            if name == "size":
+                shape = f"keras.ops.shape({_code(func.value)})"
+                if updated.args:
+                    return cst.parse_expression(f"{shape}[{_code(updated.args[0].value)}]")
+                return cst.parse_expression(shape)
+            if name == "float" and not updated.args:
+                return cst.parse_expression(f"keras.ops.cast({_code(func.value)}, 'float32')")
+            if name == "detach" and not updated.args:
+                return cst.parse_expression(f"keras.ops.stop_gradient({_code(func.value)})")
+            if _is_layer_call(func, self.layer_attrs):
+                return updated
+            op = catalog.OPS_BY_METHOD.get(name)
+            if op is None:
+                return updated
+            receiver = func.value
+        else:
+            if _framework_of(canonical) == TORCH:
+                return self._todo(f"{canonical} has no Keras equivalent in the catalog", updated)
+            return updated
+        bound, extra = self._args(updated, op.torch_signature, receiver)
+        return self._emit_op(op, bound, extra, updated, KERAS)
+
+    def _emit_op(self, op: OpPair, bound: dict[str, str], extra: list[str], node: cst.Call, to: str):
+        src_names = op.torch_signature if to == KERAS else op.keras_signature
+        strategy = op.strategy
+        if strategy == "shape_varargs":
+            shape_name = src_names[1]
+            if extra:
+                parts = [bound.pop(shape_name)] + extra if shape_name in bound else extra
+                bound[shape_name] = f"({', '.join(parts)},)" if len(parts) == 1 else f"({', '.join(parts)})"
+                extra = []
+        if strategy == "varargs_after_first" and to == KERAS:
+            operands = [bound.pop(k) for k in list(bound) if k != "equation"]
+            return cst.parse_expression(f"keras.ops.einsum({bound['equation']}, {', '.join(operands + extra)})")
+        if strategy == "varargs_after_first" and to == TORCH:
+            operands = [bound.pop(k) for k in list(bound) if k != "subscripts"]
+            return cst.parse_expression(f"torch.einsum({bound['subscripts']}, {', '.join(operands + extra)})")
+        if strategy == "flatten_op" and to == KERAS:
+            x = bound.get("input")
+            start, end = bound.get("start_dim", "0"), bound.get("end_dim", "-1")
+            if end != "-1":
+                return self._todo("flatten with end_dim is not translated", node)
+            if start == "0":
+                return cst.parse_expression(f"keras.ops.reshape({x}, (-1,))")
+            if start == "1":
+                return cst.parse_expression(f"keras.ops.reshape({x}, (keras.ops.shape({x})[0], -1))")
+            return self._todo(f"flatten(start_dim={start}) is not translated", node)
+        if extra:
+            return self._todo("variadic arguments are not translated", node)
+        target_args: list[str] = []
+        keywords: list[tuple[str, str]] = []
+        for arg in op.args:
+            src = arg.torch if to == KERAS else arg.keras
+            tgt = arg.keras if to == KERAS else arg.torch
+            convert = catalog.CONVERTERS[arg.to_keras if to == KERAS else arg.to_torch]
+            if src in bound:
+                code = bound.pop(src)
+                if tgt is None:
+                    return self._todo(f"`{src}={code}` has no counterpart", node)
+                keywords.append((tgt, convert(code)))
+            elif tgt is not None:
+                src_default = arg.torch_default if to == KERAS else arg.keras_default
+                tgt_default = arg.keras_default if to == KERAS else arg.torch_default
+                if src_default is not REQUIRED and tgt_default is not REQUIRED and src_default != tgt_default:
+                    keywords.append((tgt, convert(repr(src_default))))
+        if bound:
+            return self._todo(f"arguments {sorted(bound)} are not translated", node)
+        target_signature = op.keras_signature if to == KERAS else op.torch_signature
+        # the leading arguments go positionally, in the target's order
+        by_name = dict(keywords)
+        positional_count = 2 if op.key in ("transpose",) else 1
+        if to == TORCH and op.key in ("clamp", "where", "einsum"):
+            positional_count = 3
+        if to == KERAS and op.key in ("clamp", "where", "unsqueeze"):
+            positional_count = 3
+        if len(target_signature) > 1 and target_signature[1] in ("x2", "other", "mat2", "exponent", "newshape",
+                                                                 "shape", "axes", "dims", "axis2"):
+            positional_count = max(positional_count, 2)
+        for name in target_signature[:positional_count]:
+            if name in by_name:
+                target_args.append(by_name.pop(name))
+            else:
+                break
+        function = op.keras if to == KERAS else (op.torch[0] if op.torch else None)
+        if function is None:  # a method-only op (view): spell it as a method on the first argument
+            receiver = target_args.pop(0)
+            text = _render_call(f"{receiver}.{op.torch_method}", target_args, list(by_name.items()))
+            return cst.parse_expression(text)
+        return cst.parse_expression(_render_call(_spell(function), target_args, list(by_name.items())))
+
+    def _to_torch(self, original: cst.Call, updated: cst.Call, canonical: str | None) -> cst.BaseExpression:
+        if canonical == "keras.ops.shape" and len(updated.args) == 1:
+            return cst.parse_expression(f"{_code(updated.args[0].value)}.shape")
+        if canonical == "keras.ops.cast" and len(updated.args) == 2:
+            dtype = _value(_code(updated.args[1].value))
+            if isinstance(dtype, str):
+                return cst.parse_expression(f"{_code(updated.args[0].value)}.to(torch.{dtype})")
+        if canonical == "keras.ops.stop_gradient" and len(updated.args) == 1:
+            return cst.parse_expression(f"{_code(updated.args[0].value)}.detach()")
+        if canonical in catalog.OPS_BY_KERAS and canonical.startswith("keras.ops."):
+            op = catalog.OPS_BY_KERAS[canonical]
+            if op.key == "view":
+                op = next(o for o in catalog.OPS if o.key == "reshape")
+            bound, extra = self._args(updated, op.keras_signature, None)
+            return self._emit_op(op, bound, extra, updated, TORCH)
+        if _framework_of(canonical) == KERAS and canonical and canonical.startswith("keras.ops."):
+            return self._todo(f"{canonical} has no PyTorch equivalent in the catalog", updated)
+        # a merge layer applied at once: layers.Add()([a, b])
+        if isinstance(updated.func, cst.Call):
+            merged = self.merge_call(updated.func, updated.args)
+            if merged is not None:
+                return merged
+        return updated
+
+    def merge_call(self, layer_call: cst.Call, call_args) -> cst.BaseExpression | None:
+        canonical = self.source.resolve(layer_call.func)
+        op = catalog.OPS_BY_KERAS.get(canonical or "")
+        if op is None or not canonical.startswith("keras.layers.") or not call_args:
+            return None
+        inputs = call_args[0].value
+        items = [_code(e.value) for e in inputs.elements] if isinstance(inputs, (cst.List, cst.Tuple)) else None
+        if op.key == "cat":
+            axis = "-1"
+            for arg in layer_call.args:
+                if arg.keyword is None or arg.keyword.value == "axis":
+                    axis = _code(arg.value)
+            return cst.parse_expression(f"torch.cat({_code(inputs)}, dim={axis})")
+        if items is None:
+            return None
+        if op.torch_operator:
+            return cst.parse_expression("(" + f" {op.torch_operator} ".join(items) + ")")
+        text = items[0]
+        for item in items[1:]:
+            text = f"{op.torch[0]}({text}, {item})"
+        return cst.parse_expression(text)
+
+
+def _is_layer_call(func: cst.Attribute, layer_attrs: dict[str, str]) -> bool:
+    return isinstance(func.value, cst.Name) and func.value.value == "self" and func.attr.value in layer_attrs
