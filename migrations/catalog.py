@@ -744,7 +744,7 @@ OPS: tuple[OpPair, ...] = (
     _unary("softplus", ("torch.nn.functional.softplus",), None, "keras.ops.softplus"),
     _unary("hardswish", ("torch.nn.functional.hardswish",), None, "keras.ops.hard_swish"),
     _unary("exp", ("torch.exp",), "exp", "keras.ops.exp"),
-    _unary("log", ("torch.log",), "log", "keras.ops.log", ),
+    _unary("log", ("torch.log",), "log", "keras.ops.log"),
     _unary("sqrt", ("torch.sqrt",), "sqrt", "keras.ops.sqrt"),
     _unary("abs", ("torch.abs",), "abs", "keras.ops.abs"),
     _unary("erf", ("torch.erf",), "erf", "keras.ops.erf"),

@@ -95,9 +95,33 @@ def _keras_layers_by_creation(model, class_name):
 
 # -- Keras helpers (torch -> Keras) ------------------------------------------------------------------------------
 KERAS_HELPERS = {
+    "ChannelsFirst": '''
+class ChannelsFirst(keras.layers.Layer):
+    """Run a channels-last Keras layer on channels-first (PyTorch-layout) tensors: move channels last, apply,
+    move them back. (Keras's data_format="channels_first" is avoided: on TensorFlow/CPU, Keras 3.15 computes
+    Conv2D wrongly with it for some input sizes.)"""
+
+    def __init__(self, layer, **kwargs):
+        super().__init__(**kwargs)
+        self.layer = layer
+
+    def call(self, x, training=None):
+        rank = len(x.shape)
+        y = keras.ops.transpose(x, (0, *range(2, rank), 1))
+        y = self.layer(y, training=training) if _accepts_training(self.layer) else self.layer(y)
+        rank = len(y.shape)
+        return keras.ops.transpose(y, (0, rank - 1, *range(1, rank - 1)))
+
+
+def _accepts_training(layer):
+    import inspect
+
+    return "training" in inspect.signature(layer.call).parameters
+''',
     "Pad": '''
 class Pad(keras.layers.Layer):
-    """torch-style padding of the trailing axes: `padding` lists (before, after) last axis first, as F.pad."""
+    """torch-style padding of the spatial axes of a channels-last tensor: `padding` lists (before, after) pairs
+    last spatial axis first, as torch's F.pad does."""
 
     def __init__(self, padding, mode="constant", value=0.0, **kwargs):
         super().__init__(**kwargs)
@@ -105,7 +129,7 @@ class Pad(keras.layers.Layer):
 
     def call(self, x):
         pairs = [(self.padding[i], self.padding[i + 1]) for i in range(0, len(self.padding), 2)][::-1]
-        width = [(0, 0)] * (len(x.shape) - len(pairs)) + pairs
+        width = [(0, 0)] + pairs + [(0, 0)]
         if self.mode == "constant":
             return keras.ops.pad(x, width, mode="constant", constant_values=self.value)
         if self.mode == "reflect":
@@ -130,22 +154,22 @@ class Pad(keras.layers.Layer):
 ''',
     "Crop": '''
 class Crop(keras.layers.Layer):
-    """Remove (before, after) elements from each trailing spatial axis (torch's transposed-conv padding)."""
+    """Remove (before, after) elements from each spatial axis of a channels-last tensor (torch's
+    transposed-convolution padding)."""
 
     def __init__(self, crops, **kwargs):
         super().__init__(**kwargs)
         self.crops = tuple(tuple(pair) for pair in crops)
 
     def call(self, x):
-        lead = len(x.shape) - len(self.crops)
-        index = [slice(None)] * lead
-        for (before, after), size in zip(self.crops, x.shape[lead:]):
+        index = [slice(None)]
+        for (before, after), size in zip(self.crops, x.shape[1:-1]):
             index.append(slice(before, size - after))
-        return x[tuple(index)]
+        return x[tuple(index + [slice(None)])]
 ''',
     "AdaptivePooling": '''
 class AdaptivePooling(keras.layers.Layer):
-    """torch's AdaptiveAvgPool/AdaptiveMaxPool on channels-first input: output bin i covers
+    """torch's AdaptiveAvgPool/AdaptiveMaxPool on channels-last input: output bin i covers
     [floor(i * n / out), ceil((i + 1) * n / out))."""
 
     def __init__(self, output_size, mode="avg", **kwargs):
@@ -153,7 +177,7 @@ class AdaptivePooling(keras.layers.Layer):
         self.output_size, self.mode = tuple(output_size), mode
 
     def _pool(self, x, axis):
-        n, out = x.shape[axis], self.output_size[axis - (len(x.shape) - len(self.output_size))]
+        n, out = x.shape[axis], self.output_size[axis - 1]
         reduce = keras.ops.mean if self.mode == "avg" else keras.ops.max
         pieces = []
         for i in range(out):
@@ -165,7 +189,7 @@ class AdaptivePooling(keras.layers.Layer):
 
     def call(self, x):
         # bins of different axes are independent for both mean (equal-weight within a box) and max
-        for axis in range(len(x.shape) - len(self.output_size), len(x.shape)):
+        for axis in range(1, len(x.shape) - 1):
             x = self._pool(x, axis)
         return x
 ''',

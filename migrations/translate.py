@@ -415,12 +415,10 @@ class LayerTranslator:
 
     def _default(self, job: _Job) -> None:
         self._leftover_todos(job)
-        if job.to == KERAS and job.entry.keras in _CHANNELS_LAST_ONLY:
+        if job.to == KERAS and job.entry.spatial:
             job.out.expr = self._render(job)
-            self._permuted(job)
+            self._channels_first(job)
             return
-        if job.to == KERAS and job.entry.spatial and "data_format" in job.entry.keras_signature:
-            self._data_format(job)
         if job.to == TORCH:
             job.leftover.pop("activation", None)
             self._input_size(job)
@@ -464,16 +462,17 @@ class LayerTranslator:
         return Shape()
 
     # -- layout --
-    def _data_format(self, job: _Job) -> None:
-        if job.layout == PRESERVE:
-            job.kwargs["data_format"] = "'channels_first'"
+    def _channels_first(self, job: _Job) -> None:
+        """torch -> Keras, preserve: run the (channels-last) Keras layer on channels-first tensors.
 
-    def _permuted(self, job: _Job) -> None:
-        """torch -> Keras, preserve: a Keras 1-D layer without data_format runs between two Permutes."""
-        if job.layout == PRESERVE:
-            job.kwargs.pop("data_format", None)
-            job.out.expr = f"keras.Sequential([layers.Permute((2, 1)), {job.out.expr}, layers.Permute((2, 1))])"
-            job.out.target_access = ".layers[1]"
+        Not data_format="channels_first": Keras 3.15 on TensorFlow (CPU) computes Conv2D wrongly with it for some
+        input sizes (e.g. width 8), so the translation transposes around the well-trodden channels-last path."""
+        if job.layout == NATIVE:
+            job.out.notes.append("native layout: this layer takes channels-last (N, ..., C) input")
+            return
+        job.out.expr = f"ChannelsFirst({job.out.expr})"
+        job.out.target_access = ".layer" + job.out.target_access
+        job.out.helpers.add("ChannelsFirst")
 
     def _keras_channels_first(self, job: _Job) -> bool:
         return _value(job.bound.get("data_format", "None")) == "channels_first"
@@ -546,22 +545,21 @@ class LayerTranslator:
                     job.out.todos.append(f"padding={padding_code} is not a literal: pad explicitly")
                 else:
                     pairs = tuple((p, p) for p in pad)
-            self._data_format(job)
             self._leftover_todos(job)
             if pairs is not None and any(any(p) for p in pairs):
-                # Keras 3.15 (TensorFlow, CPU) computes Conv2D(data_format="channels_first", padding="same")
-                # wrongly along the first spatial axis, and TF's 'same' depends on the input size for strides > 1:
-                # explicit padding + 'valid' is exact in every case. Native layout may use 'same' where it is exact.
-                symmetric_same = (job.layout == NATIVE and stride == (1,) * n and kernel and dilation
+                # TF's 'same' puts the odd element after and depends on the input size for strides > 1; it equals
+                # torch's symmetric padding only for stride 1 and an even total. Otherwise pad explicitly.
+                symmetric_same = (stride == (1,) * n and kernel and dilation
                                   and all(b == a and (k - 1) * d == 2 * b
                                           for (b, a), k, d in zip(pairs, kernel, dilation)))
                 if symmetric_same and mode == "zeros":
                     job.kwargs["padding"] = "'same'"
                     job.out.expr = self._render(job)
-                    return None
-                job.out.expr = self._padded(job, pairs, mode, self._render(job))
-                return None
-            job.out.expr = self._render(job)
+                else:
+                    job.out.expr = self._padded(job, pairs, mode, self._render(job))
+            else:
+                job.out.expr = self._render(job)
+            self._channels_first(job)
             return None
         # Keras -> torch
         if "depthwise" in entry.key:
@@ -602,11 +600,9 @@ class LayerTranslator:
         """torch -> Keras: explicit (before, after) padding per spatial axis before a 'valid' layer."""
         n = job.entry.spatial
         job.out.target_access = ".layers[1]"
-        if mode in ("zeros", None) and (n > 1 or job.layout == NATIVE):
-            fmt = ", data_format='channels_first'" if job.layout == PRESERVE else ""
-            return f"keras.Sequential([layers.ZeroPadding{n}D({tuple(pairs)!r}{fmt}), {layer}])"
-        if job.layout == NATIVE:
-            job.out.todos.append(f"padding_mode={mode!r} in native layout: pad the channels-last axes")
+        if mode in ("zeros", None):
+            spec = tuple(pairs[0]) if n == 1 else tuple(pairs)
+            return f"keras.Sequential([layers.ZeroPadding{n}D({spec!r}), {layer}])"
         keras_mode = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}.get(mode)
         flat = tuple(v for pair in reversed(pairs) for v in pair)
         job.out.helpers.add("Pad")
@@ -618,7 +614,6 @@ class LayerTranslator:
             pad = _as_tuple(job.kwargs.pop("padding", "0"), n)
             job.leftover.pop("padding", None)
             out_pad = _as_tuple(job.kwargs.pop("output_padding", "0"), n)
-            self._data_format(job)
             if job.leftover.get("groups") not in (None, "1"):
                 job.out.todos.append("grouped transposed convolutions have no Keras layer")
             job.leftover.pop("groups", None)
@@ -626,18 +621,18 @@ class LayerTranslator:
             if pad is None or out_pad is None:
                 job.out.todos.append("padding/output_padding are not literals: crop explicitly")
                 job.out.expr = self._render(job)
+                self._channels_first(job)
                 return None
             job.out.expr = self._render(job)
             if any(pad) or any(out_pad):
                 if any(o > p for o, p in zip(out_pad, pad)):
                     job.out.todos.append("output_padding larger than padding: pad the Keras output explicitly")
-                    return None
-                crops = tuple((p, p - o) for p, o in zip(pad, out_pad))
-                if job.layout == NATIVE:
-                    job.out.todos.append("native layout: crop the channels-last spatial axes")
-                job.out.helpers.add("Crop")
-                job.out.expr = f"keras.Sequential([{job.out.expr}, Crop({crops!r})])"
-                job.out.target_access = ".layers[0]"
+                else:
+                    crops = tuple((p, p - o) for p, o in zip(pad, out_pad))
+                    job.out.helpers.add("Crop")
+                    job.out.expr = f"keras.Sequential([{job.out.expr}, Crop({crops!r})])"
+                    job.out.target_access = ".layers[0]"
+            self._channels_first(job)
             return None
         kernel = _as_tuple(job.bound.get("kernel_size", "None"), n)
         stride = _as_tuple(job.bound.get("strides", "1"), n) or (1,) * n
@@ -982,7 +977,6 @@ class LayerTranslator:
                 if name in job.leftover:
                     job.out.todos.append(f"`{name}={job.leftover.pop(name)}` has no Keras pooling equivalent")
             include = job.leftover.pop("count_include_pad", "True")
-            self._data_format(job)
             self._leftover_todos(job)
             job.out.expr = self._render(job)
             if pad is None:
@@ -994,6 +988,7 @@ class LayerTranslator:
                 flat = tuple(v for p in reversed(pad) for v in (p, p))
                 job.out.helpers.add("Pad")
                 job.out.expr = f"keras.Sequential([Pad({flat!r}, value={value}), {job.out.expr}])"
+            self._channels_first(job)
             return None
         padding = _value(job.bound.get("padding", "'valid'"))
         job.kwargs.pop("padding", None)
@@ -1017,17 +1012,15 @@ class LayerTranslator:
                 job.leftover.pop("return_indices")
             self._leftover_todos(job)
             size = _as_tuple(size_code, n)
-            fmt = "data_format='channels_first', " if job.layout == PRESERVE else ""
             if size is not None and all(s == 1 for s in size):
-                job.out.expr = f"layers.{keras_name}{n}D({fmt}keepdims=True)"
+                job.out.expr = f"layers.{keras_name}{n}D(keepdims=True)"
+                self._channels_first(job)
                 return None
             if size is None or any(s is None for s in size):
                 job.out.todos.append(f"output_size={size_code} is not a literal tuple of sizes")
-            if job.layout == NATIVE:
-                job.out.todos.append("native layout: AdaptivePooling pools the trailing (spatial) axes; move "
-                                     "channels first")
             job.out.helpers.add("AdaptivePooling")
             job.out.expr = f"AdaptivePooling({size_code if size is None else size!r}, mode={kind!r})"
+            self._channels_first(job)
             return None
         keepdims = _value(job.bound.get("keepdims", "False"))
         self._leftover_todos(job, ("data_format", "keepdims"))
@@ -1083,16 +1076,13 @@ class LayerTranslator:
             self._leftover_todos(job)
             code = job.kwargs.get("padding", job.bound.get("padding", "0"))
             value = _value(job.bound.get("padding", "0"))
-            if n == 1 or job.layout == PRESERVE and n == 1:
-                flat = (value, value) if isinstance(value, int) else value
-                job.out.helpers.add("Pad")
-                job.out.expr = f"Pad({tuple(flat)!r})" if flat is not None else f"Pad({code})"
-                return None
             if isinstance(value, int):
                 code = str(value)
-            self._data_format(job)
+            elif n == 1 and isinstance(value, tuple) and len(value) == 2:
+                code = repr(tuple(value))
             job.kwargs["padding"] = code
             job.out.expr = self._render(job)
+            self._channels_first(job)
             return None
         self._leftover_todos(job, ("data_format",))
         value = _value(job.bound.get("padding", "1"))
@@ -1117,6 +1107,7 @@ class LayerTranslator:
         args = [padding, f"mode={keras_mode!r}"] + ([f"value={value}"] if mode == "constant" else [])
         job.out.helpers.add("Pad")
         job.out.expr = f"Pad({', '.join(args)})"
+        self._channels_first(job)
         return None
 
     def _s_upsample(self, job: _Job):
@@ -1135,17 +1126,13 @@ class LayerTranslator:
                 job.leftover.pop("size")
             job.kwargs.pop("interpolation", None)
             self._leftover_todos(job)
-            self._data_format(job)
             if mode not in ("nearest", None) and not (n == 2 and mode == "bilinear"):
                 job.out.todos.append(f"mode={mode!r} has no Keras UpSampling{n}D equivalent")
             if n == 2 and mode == "bilinear":
                 job.kwargs["interpolation"] = "'bilinear'"
             job.kwargs.setdefault("size", "2")
-            if n == 1:
-                job.kwargs.pop("data_format", None)
             job.out.expr = self._render(job, func=f"layers.UpSampling{n}D", positional_count=1)
-            if n == 1:
-                self._permuted(job)
+            self._channels_first(job)
             return None
         size = job.kwargs.pop("size", "2")
         self._leftover_todos(job, ("data_format",))
@@ -1236,7 +1223,6 @@ class LayerTranslator:
         return None
 
 
-_CHANNELS_LAST_ONLY = {"keras.layers.SpatialDropout1D", "keras.layers.UpSampling1D"}
 _ACTIVATION_ENTRY = LayerPair("activation", "torch.nn.Module", "keras.layers.Activation", (), ())
 
 
@@ -1626,7 +1612,7 @@ class _OpTranslator(cst.CSTTransformer):
         target_signature = op.keras_signature if to == KERAS else op.torch_signature
         # the leading arguments go positionally, in the target's order
         by_name = dict(keywords)
-        positional_count = 2 if op.key in ("transpose",) else 1
+        positional_count = 3 if op.key in ("transpose",) else 1
         if to == TORCH and op.key in ("clamp", "where", "einsum"):
             positional_count = 3
         if to == KERAS and op.key in ("clamp", "where", "unsqueeze"):

@@ -92,3 +92,12 @@ def _takes_training(layer) -> bool:
 def assert_close(actual, expected, what: str = "") -> None:
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
     np.testing.assert_allclose(actual, expected, err_msg=what, **TOLERANCE)
+
+
+def devices():
+    """`cpu` always; `cuda` when torch sees a GPU (skipped with the reason otherwise)."""
+    import pytest
+
+    cuda = pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(),
+                                                         reason="no CUDA device visible to torch"))
+    return ["cpu", cuda]
