@@ -399,6 +399,8 @@ class LayerTranslator:
         entry = job.entry
         func = func or _spell(self._target_class(job))
         signature = entry.keras_signature if job.to == KERAS else entry.torch_signature
+        if job.to == TORCH and entry.torch_input_arg and entry.torch_input_arg not in job.kwargs:
+            signature = tuple(name for name in signature if name != entry.torch_input_arg)
         count = (entry.keras_positional if job.to == KERAS else entry.torch_positional) \
             if positional_count is None else positional_count
         positional: list[str] = []
@@ -1572,6 +1574,14 @@ class _OpTranslator(cst.CSTTransformer):
         return self._emit_op(op, bound, extra, updated, KERAS)
 
     def _emit_op(self, op: OpPair, bound: dict[str, str], extra: list[str], node: cst.Call, to: str):
+        result = self._emit_op_plain(op, bound, extra, node, to)
+        layout_bound = op.key in _LAYOUT_OPS or any(name in bound for name in ("dim", "axis", "dim0", "dims", "axes"))
+        if self.layout == NATIVE and layout_bound and result is not node:
+            self.todos.append(f"native layout: the axes of {op.key} refer to the source's layout "
+                              f"({'NCHW' if to == KERAS else 'NHWC'}); check them")
+        return result
+
+    def _emit_op_plain(self, op: OpPair, bound: dict[str, str], extra: list[str], node: cst.Call, to: str):
         src_names = op.torch_signature if to == KERAS else op.keras_signature
         strategy = op.strategy
         if strategy == "shape_varargs":
@@ -1694,6 +1704,9 @@ class _OpTranslator(cst.CSTTransformer):
         return cst.parse_expression(text)
 
 
+_LAYOUT_OPS = {"reshape", "view", "flatten", "permute", "transpose", "cat", "stack", "squeeze", "unsqueeze"}
+
+
 def _is_layer_call(func: cst.Attribute, layer_attrs: dict[str, str]) -> bool:
     return isinstance(func.value, cst.Name) and func.value.value == "self" and func.attr.value in layer_attrs
 
@@ -1746,6 +1759,7 @@ class _ModelTranslator:
         self.translated_classes: list[str] = []
         self.done_classes: set[str] = set()
         self.source_framework = KERAS if to == TORCH else TORCH
+        self.renames: dict[str, str] = {}
 
     # -- layers --
     def _layer(self, call: cst.Call, shape: Shape = UNKNOWN) -> _Out | None:
@@ -1892,10 +1906,17 @@ class _ModelTranslator:
             return
         self.done_classes.add(name)
         node = self.source.classes[name]
+        reserved = _KERAS_MODEL_ATTRIBUTES if self.to == KERAS else _TORCH_MODULE_ATTRIBUTES
+        outer = self.renames
+        self.renames = {attr: f"{attr}_" for attr in self._layer_attrs(self._methods(node)) if attr in reserved}
+        if self.renames:
+            self.notes.append(f"{name}: attributes {sorted(self.renames)} are reserved by the target framework "
+                              f"and were renamed with a trailing underscore")
         if self.to == KERAS:
             text, records = self._torch_class_to_keras(node)
         else:
             text, records = self._keras_class_to_torch(node)
+        self.renames = outer
         self.translated_classes.append(text)
         self.copy_functions.append(self.copy_function(name, records))
 
@@ -1933,9 +1954,11 @@ class _ModelTranslator:
             if isinstance(small, cst.Assign) and len(small.targets) == 1:
                 attr = _self_attr(small.targets[0].target)
                 if attr is not None:
-                    value = self._module_value(small.value, records, f".{attr}", f".{attr}", shapes.get(attr, UNKNOWN))
+                    new_attr = self.renames.get(attr, attr)
+                    value = self._module_value(small.value, records, f".{attr}", f".{new_attr}",
+                                               shapes.get(attr, UNKNOWN))
                     if value is not None:
-                        return _comments(statement) + f"self.{attr} = {value}"
+                        return _comments(statement) + f"self.{new_attr} = {value}"
         if isinstance(statement, (cst.If, cst.For)) and self._contains_layers(statement):
             self.todos += 1
             return f"{TODO_TAG} layers built under control flow are not translated\n" + _dedent_code(statement)
@@ -1957,7 +1980,7 @@ class _ModelTranslator:
                       target_path: str, shape: Shape) -> str | None:
         if isinstance(value, cst.Call):
             canonical = self.source.resolve(value.func)
-            if canonical == "torch.nn.ModuleList" or (self.to == TORCH and False):
+            if canonical == "torch.nn.ModuleList":
                 inner = value.args[0].value if value.args else cst.List([])
                 return self._list_value(inner, records, source_path, target_path)
             if canonical in ("torch.nn.Sequential", "keras.Sequential", "keras.models.Sequential") or \
@@ -1991,13 +2014,15 @@ class _ModelTranslator:
             elif inner_records:
                 self.todos += 1
                 text = _with_todos(text, ["several weighted layers per list element: copy them by hand"])
-            return f"[{text} {_code(node.for_in)}]"
+            return f"[{text} {_code(node.for_in).strip()}]"
         self.todos += 1
         return _with_todos(_code(node), ["a module list that is not a literal list or comprehension"])
 
     def _translate_statement(self, statement: cst.BaseStatement, layer_attrs=None, training_param=False) -> str:
         translator = _OpTranslator(self.source, self.to, self.layout, layer_attrs)
         translator._training_param = training_param
+        if self.renames:
+            statement = statement.visit(_RenameSelfAttributes(self.renames))
         new = statement.visit(translator)
         self.todos += len(translator.todos)
         self.notes += translator.notes
@@ -2341,6 +2366,28 @@ class _ModelTranslator:
         call_args = ", ".join(_param_forwarding(function.params))
         builder = f"def {function.name.value}({params}):\n    return {class_name}({call_args})\n"
         return class_text + "\n\n" + builder, records, "functional"
+
+
+# attribute names a translated class may not assign (properties or methods of keras.Model / nn.Module)
+_KERAS_MODEL_ATTRIBUTES = {"layers", "weights", "variables", "trainable_weights", "non_trainable_weights",
+                           "trainable_variables", "losses", "metrics", "name", "input", "output", "inputs",
+                           "outputs", "built", "dtype", "trainable", "optimizer", "path", "dtype_policy",
+                           "input_spec", "compute_dtype", "variable_dtype", "supports_masking"}
+_TORCH_MODULE_ATTRIBUTES = {"training", "modules", "children", "parameters", "buffers", "apply", "to", "cuda",
+                            "cpu", "type", "float", "double", "half", "train", "eval", "forward", "state_dict",
+                            "named_modules", "register_buffer", "add_module", "zero_grad"}
+
+
+class _RenameSelfAttributes(cst.CSTTransformer):
+    def __init__(self, renames: dict[str, str]):
+        super().__init__()
+        self.renames = renames
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.Attribute:
+        attr = _self_attr(updated)
+        if attr in self.renames:
+            return updated.with_changes(attr=cst.Name(self.renames[attr]))
+        return updated
 
 
 def _param_forwarding(params: cst.Parameters) -> list[str]:

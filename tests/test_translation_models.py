@@ -5,7 +5,6 @@ and both models compared on the same random input (fp32, atol = rtol = 1e-4, nor
 from __future__ import annotations
 
 import ast
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -13,20 +12,14 @@ import pytest
 from translation_harness import (assert_close, devices, execute, keras, np, random_input,
                                  randomize_keras_statistics, randomize_torch_statistics, run_keras, run_torch, torch)
 from tensorlint.server import cli
+from translation_models_loader import load
 
 MODELS = Path(__file__).parent / "translation_models"
 BATCH = 2
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"translation_models_{name}", MODELS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-TORCH_MODELS = _load("torch_models")
-KERAS_MODELS = _load("keras_models")
+TORCH_MODELS = load("torch_models")
+KERAS_MODELS = load("keras_models")
 
 
 @pytest.fixture(params=devices())

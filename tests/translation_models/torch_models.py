@@ -128,3 +128,20 @@ INPUTS = {
     "ConvAutoencoder": (1, 8, 8),
     "mlp": (10,),
 }
+
+
+class StackedMLP(nn.Module):
+    """A ModuleList built by a comprehension, applied in a loop."""
+
+    def __init__(self, width=6, depth=3):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(width, width) for _ in range(depth)])
+        self.norm = nn.LayerNorm(width, eps=1e-6)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = F.silu(layer(x))
+        return self.norm(x).sum(dim=-1, keepdim=True)
+
+
+INPUTS["StackedMLP"] = (6,)
