@@ -857,17 +857,42 @@ def card_for(canonical_name: str) -> str | None:
 
 
 def markdown_table() -> str:
-    """The catalog as a Markdown table (for the README and `tensorlint translate --list`)."""
-    rows = ["| PyTorch | Keras 3 | notes |", "|---|---|---|"]
+    """The catalog as Markdown tables (layers, then ops)."""
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    rows = ["| PyTorch | Keras 3 | arguments (torch \u2192 Keras) | weights (torch \u2192 Keras) | notes |",
+            "|---|---|---|---|---|"]
     for pair in LAYERS:
         keras = f"Activation({pair.keras_activation!r})" if pair.keras_activation else _short(pair.keras)
-        torch = _short(pair.torch) if not pair.keras_only or pair.torch.startswith("torch.nn.") else "(helper)"
-        rows.append(f"| {torch} | {keras} | {pair.notes[0] if pair.notes else ''} |")
+        torch = _short(pair.torch) if pair.torch.startswith("torch.nn.") else "(helper module)"
+        arguments = ", ".join(f"{a.torch}\u2192{a.keras}" + (f" ({a.to_keras})" if a.to_keras != "same" else "")
+                              for a in pair.args if a.torch and a.keras and a.torch != a.keras)
+        weights = ", ".join(f"{w.target} = {w.expr}" for w in pair.to_keras_weights)
+        notes = [f"default {d.torch_arg}={d.torch_default} vs {d.keras_arg}={d.keras_default}"
+                 for d in differences_for(pair.torch) if d.keras_layer == pair.keras]
+        notes += list(pair.notes[:1])
+        rows.append(f"| {torch} | {keras} | {cell(arguments)} | {cell(weights)} | {cell('; '.join(notes))} |")
+    rows += ["", "| PyTorch | Keras 3 | arguments | notes |", "|---|---|---|---|"]
     for op in OPS:
-        torch = ", ".join(_short(n) for n in op.torch) or f"Tensor.{op.torch_method}"
-        rows.append(f"| {torch} | {op.keras} | {op.notes[0] if op.notes else ''} |")
+        torch = ", ".join(_short(n) for n in op.torch) + (f", Tensor.{op.torch_method}" if op.torch_method else "")
+        keras = op.keras + (f", {_short(op.keras_layer)}" if op.keras_layer else "")
+        arguments = ", ".join(f"{a.torch}\u2192{a.keras}" for a in op.args if a.torch and a.keras and
+                              a.torch != a.keras)
+        rows.append(f"| {torch.lstrip(', ')} | {keras} | {arguments} | {cell(op.notes[0]) if op.notes else ''} |")
     return "\n".join(rows)
 
 
-__all__ = ["Arg", "CONVERTERS", "Example", "LAYERS", "LayerPair", "OPS", "OpPair", "REQUIRED", "WeightMap",
+def catalog_document() -> str:
+    """docs/translation-catalog.md: the whole catalog as Markdown (a test keeps the file in step)."""
+    pairs, ops = counts()
+    return (f"# Translation catalog (PyTorch <-> Keras 3)\n\n"
+            f"Generated from `migrations/catalog.py`: {pairs} layer pairs and {ops} functional ops, each exercised "
+            f"in both directions by\n`tests/test_translation_layers.py`, which also checks that this file matches "
+            f"the catalog. Regenerate with\n`python -c \"from tensorlint.migrations.catalog import "
+            f"catalog_document as d; print(d(), end='')\" > docs/translation-catalog.md`.\n\n"
+            f"{markdown_table()}\n")
+
+
+__all__ = ["catalog_document", "Arg", "CONVERTERS", "Example", "LAYERS", "LayerPair", "OPS", "OpPair", "REQUIRED", "WeightMap",
            "card_for", "counts", "entry", "keras_entries", "literal", "markdown_table", "torch_entries"]

@@ -50,10 +50,12 @@ class Translation:
     imports: tuple[str, ...] = ()  # import lines the code needs
     helpers: str = ""  # helper definitions the code needs (module level)
     direction: str = ""  # "torch->keras" or "keras->torch"
+    kind: str = "call"  # "call": `source` is one expression; "module": `source` is a whole module
 
     def module_text(self) -> str:
-        """One self-contained module: imports, helpers, the translated code, copy_weights."""
-        if self.source.lstrip().startswith(('"""', "import", "from")):
+        """One self-contained module: imports, helpers, the translated code (as `layer = ...` for one call) and
+        copy_weights."""
+        if self.kind == "module":
             return self.source
         imports = sorted(set(self.imports) | {"import numpy as np", "import keras", "import torch"},
                          key=lambda line: (line.startswith("from"), line))
@@ -737,7 +739,7 @@ class LayerTranslator:
             job.kwargs["affine"] = "False"
         elif center is False or scale is False:
             job.out.todos.append("center and scale differ: torch's affine covers both")
-        job.out.expr = self._render(job, func=func, positional_count=1)
+        job.out.expr = self._render(job, func=func, positional_count=1 if job.shape.features is not None else 0)
         if axis in (1,) and job.shape.rank == 2 or job.layout == NATIVE:
             if job.layout == NATIVE:
                 job.out.notes.append("native layout: BatchNorm normalises axis 1 (channels first)")
@@ -1456,15 +1458,20 @@ def translate_line(source_text: str, line: int, to: str | None = None, layout: s
     positions = wrapper.resolve(cst.metadata.PositionProvider)
     calls = [(span.start.column, node) for node, span in positions.items()
              if isinstance(node, cst.Call) and span.start.line == line
-             and _framework_of(source.resolve(node.func))]
+             and _framework_of(source.resolve(node.func)) and not _is_op_call(source, node)]
     if not calls:
         raise TranslationError(f"no PyTorch or Keras layer call on line {line}")
-    layer_calls = [c for c in calls if c[1] is not None]
-    _, node = min(layer_calls, key=lambda item: item[0])
+    _, node = min(calls, key=lambda item: item[0])
     framework = _framework_of(source.resolve(node.func))
     target = to or (KERAS if framework == TORCH else TORCH)
-    translation = _translate_call_node(source, node, target, layout, None)
-    return translation
+    return _translate_call_node(source, node, target, layout, None)
+
+
+def _is_op_call(source: _Source, call: cst.Call) -> bool:
+    canonical = source.resolve(call.func) or ""
+    return canonical in catalog.OPS_BY_TORCH or canonical.startswith("keras.ops.") or (
+        _framework_of(canonical) == TORCH and not canonical.startswith("torch.nn.") or
+        canonical.startswith("torch.nn.functional."))
 
 
 # -- functional ops inside forward/call ----------------------------------------------------------------------------
@@ -2526,7 +2533,7 @@ def translate_symbol(source_text: str, symbol: str, to: str | None = None, layou
     todos = module_text.count(TODO_TAG)
     return Translation(module_text, copy, tuple(dict.fromkeys(model.notes)), todos,
                        tuple(line for line in module_text.splitlines() if line.startswith(("import ", "from "))),
-                       "", _direction(to))
+                       "", _direction(to), "module")
 
 
 def translate_to_new_file(source_text: str, symbol: str, to: str | None = None, layout: str = PRESERVE,

@@ -47,10 +47,9 @@ def run_translate(args) -> int:
     try:
         if what.isdigit():
             translation = translate_line(text, int(what), args.to, args.layout)
-            module = translation.module_text()
         else:
             translation = translate_symbol(text, what, args.to, args.layout, origin=os.path.basename(path))
-            module = translation.source
+        module = translation.module_text()
     except TranslationError as exc:
         return _fail(f"{path}: {exc}")
     if args.output:

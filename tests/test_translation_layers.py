@@ -147,3 +147,11 @@ def test_hover_card_names_the_equivalent_and_the_differences():
     assert "BatchNormalization" in card and "epsilon" in card
     assert "Conv2d" in catalog.card_for("keras.layers.Conv2D")
     assert catalog.card_for("torch.cat") and catalog.card_for("not.a.layer") is None
+
+
+def test_catalog_document_is_current():
+    from pathlib import Path
+
+    document = Path(__file__).resolve().parent.parent / "docs" / "translation-catalog.md"
+    assert document.read_text(encoding="utf-8") == catalog.catalog_document(), \
+        "regenerate docs/translation-catalog.md (see its first lines)"
