@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import libcst as cst
 
@@ -526,7 +526,7 @@ class LayerTranslator:
 
     # -- strategies --
     def _s_conv(self, job: _Job):
-        entry, n = job.entry, job.entry.spatial
+        n = job.entry.spatial
         if job.to == KERAS:
             kernel = _as_tuple(job.bound.get("kernel_size", "None"), n)
             stride = _as_tuple(job.bound.get("stride", "1"), n)
@@ -566,8 +566,6 @@ class LayerTranslator:
             self._channels_first(job)
             return None
         # Keras -> torch
-        if "depthwise" in entry.key:
-            return None
         kernel = _as_tuple(job.bound.get("kernel_size", "None"), n)
         stride = _as_tuple(job.bound.get("strides", "1"), n) or (1,) * n
         dilation = _as_tuple(job.bound.get("dilation_rate", "1"), n) or (1,) * n
@@ -1686,6 +1684,8 @@ class _OpTranslator(cst.CSTTransformer):
             merged = self.merge_call(updated.func, updated.args)
             if merged is not None:
                 return merged
+            if _framework_of(self.source.resolve(updated.func.func)) == KERAS:
+                return self._todo("a Keras layer created inside call(): create it in __init__", updated)
         return updated
 
     def merge_call(self, layer_call: cst.Call, call_args) -> cst.BaseExpression | None:
@@ -2044,7 +2044,6 @@ class _ModelTranslator:
         methods = self._methods(node)
         records: list[_Record] = []
         parts: list[str] = []
-        attrs: dict[str, str] = {}
         for statement in node.body.body:
             if isinstance(statement, cst.FunctionDef):
                 name = statement.name.value
@@ -2052,7 +2051,6 @@ class _ModelTranslator:
                     header = _code(statement.params)
                     lines = self._init_statements(statement, records, {})
                     parts.append(self._function(f"def __init__({header}):", lines))
-                    attrs = {r.source_path.lstrip(".").split("[")[0].split(".")[0]: "" for r in records}
                 elif name == "forward":
                     params = _code(statement.params)
                     extra = "" if "training" in params else ", training=None"
@@ -2264,6 +2262,11 @@ class _ModelTranslator:
                 return env.get(node.value, UNKNOWN)
             if isinstance(node, (cst.List, cst.Tuple)) and node.elements:
                 return shape_of(node.elements[0].value)
+            if isinstance(node, cst.BinaryOperation):  # residual sums keep the feature count
+                left, right = shape_of(node.left), shape_of(node.right)
+                return left if left.features is not None else right
+            if isinstance(node, cst.Arg):
+                return shape_of(node.value)
             return UNKNOWN
 
         def merged_shape(call: cst.Call) -> Shape:
@@ -2282,6 +2285,29 @@ class _ModelTranslator:
             if all(isinstance(s.features, int) for s in shapes):
                 return Shape(sum(s.features for s in shapes), shapes[0].rank)
             return Shape(" + ".join(str(s.features) for s in shapes), shapes[0].rank)
+
+        def call_arguments(args) -> str:
+            texts = []
+            for arg in args:
+                text = self._translate_expression(arg.value.visit(InlineLayers()))
+                texts.append(f"{arg.keyword.value}={text}" if arg.keyword else text)
+            return ", ".join(texts)
+
+        translator = self
+
+        class InlineLayers(cst.CSTTransformer):
+            """Layers created and applied inside a larger expression: `x + layers.Dense(8)(h)`."""
+
+            def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+                if not (isinstance(updated.func, cst.Call) and translator._layer_like(updated.func)):
+                    return updated
+                merged = _OpTranslator(translator.source, TORCH, translator.layout).merge_call(updated.func,
+                                                                                              updated.args)
+                if merged is not None:
+                    return merged
+                attr, _ = new_layer(updated.func, shape_of(updated.args[0].value) if updated.args else UNKNOWN,
+                                    None)
+                return cst.parse_expression(f"self.{attr}({call_arguments(updated.args)})")
 
         layer_attrs: dict[str, str] = {}
         docstring = None
@@ -2339,7 +2365,7 @@ class _ModelTranslator:
                 attr, out_shape = new_layer(value.func, shape_of(value.args[0].value) if value.args else UNKNOWN,
                                             preferred)
                 layer_attrs[attr] = ""
-                call_args = ", ".join(self._translate_expression(a) for a in value.args)
+                call_args = call_arguments(value.args)
                 forward_lines.append(f"{_code(target)} = self.{attr}({call_args})" if target is not None
                                      else f"self.{attr}({call_args})")
                 if target_name:
@@ -2352,12 +2378,13 @@ class _ModelTranslator:
                                                 else UNKNOWN, name)
                     layer_attrs[name] = attr
                     env[f"<layer>{name}"] = out_shape
-                call_args = ", ".join(self._translate_expression(a) for a in value.args)
+                call_args = call_arguments(value.args)
                 forward_lines.append(f"{_code(target)} = self.{layer_attrs[name]}({call_args})" if target is not None
                                      else f"self.{layer_attrs[name]}({call_args})")
                 if target_name:
                     env[target_name] = env.get(f"<layer>{name}", UNKNOWN)
                 continue
+            statement = statement.visit(InlineLayers())
             text = self._translate_statement(statement, training_param=False)
             forward_lines.append(text)
             if target_name:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from translation_harness import (assert_close, devices, execute, keras, np, random_input,
+from translation_harness import (assert_close, devices, execute, keras, random_input,
                                  randomize_keras_statistics, randomize_torch_statistics, run_keras, run_torch, torch)
 from tensorlint.server import cli
 from translation_models_loader import load

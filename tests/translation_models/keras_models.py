@@ -71,3 +71,25 @@ INPUTS = {
     "build_text_model": ("tokens", 7, 30),
     "build_upsampler": (6, 5, 2),
 }
+
+
+def build_transformer_block():
+    inputs = keras.Input(shape=(5, 8))
+    attended = layers.MultiHeadAttention(num_heads=2, key_dim=4)(inputs, inputs)
+    x = layers.LayerNormalization()(inputs + attended)
+    hidden = layers.Dense(16, activation="gelu")(x)
+    outputs = layers.LayerNormalization(epsilon=1e-6)(x + layers.Dense(8)(hidden))
+    return keras.Model(inputs, outputs)
+
+
+classifier = keras.Sequential([
+    layers.Input(shape=(12,)),
+    layers.Dense(10, activation="tanh"),
+    layers.BatchNormalization(momentum=0.9),
+    layers.LeakyReLU(),
+    layers.Dense(3),
+])
+
+
+INPUTS["build_transformer_block"] = (5, 8)
+INPUTS["classifier"] = (12,)
