@@ -4,6 +4,8 @@ copy_weights, run both on the same random input and compare (fp32, atol = rtol =
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from translation_harness import (KERAS_PRELUDE, TORCH_PRELUDE, assert_close, devices, execute, keras, np,
@@ -15,6 +17,13 @@ from tensorlint.migrations.translate import translate_call
 BATCH = 2
 
 
+def _grown(example, direction: str):
+    """The example with every spatial size one larger, so even and odd sizes both run (padding asymmetry)."""
+    torch_shape = example.torch_input[:1] + tuple(n + 1 for n in example.torch_input[1:])
+    keras_shape = tuple(n + 1 for n in example.keras_input[:-1]) + example.keras_input[-1:]
+    return replace(example, torch_input=torch_shape, keras_input=keras_shape)
+
+
 def _cases(direction: str):
     for entry in catalog.LAYERS:
         if direction == "keras" and entry.keras_only or direction == "torch" and entry.torch_only:
@@ -23,6 +32,8 @@ def _cases(direction: str):
             code = example.torch if direction == "keras" else example.keras
             if code:
                 yield pytest.param(entry, example, id=f"{entry.key}-{index}")
+                if entry.spatial:
+                    yield pytest.param(entry, _grown(example, direction), id=f"{entry.key}-{index}-grown")
 
 
 @pytest.fixture(params=devices())
