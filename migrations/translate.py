@@ -1387,7 +1387,7 @@ def _translate_call_node(source: _Source, call: cst.Call, to: str, layout: str,
         new = translator.translate(call)
         text = _code(new)
         todos = translator.todos
-        return Translation(_with_todos(text, todos), "", tuple(translator.notes), len(todos),
+        return Translation(_with_todos(text, todos), "", tuple(dict.fromkeys(translator.notes)), len(todos),
                            tuple(sorted(_imports_for(text))), "", _direction(to))
     if canonical is None or _framework_of(canonical) is None:
         raise TranslationError(f"`{_code(call.func)}` is not a PyTorch or Keras name this module imports")
@@ -1579,6 +1579,10 @@ class _OpTranslator(cst.CSTTransformer):
         return self._emit_op(op, bound, extra, updated, KERAS)
 
     def _emit_op(self, op: OpPair, bound: dict[str, str], extra: list[str], node: cst.Call, to: str):
+        for name in (*op.torch, op.keras):
+            for d in differences_for(name):
+                self.notes.append(f"{d.concept}: PyTorch {d.torch_arg}={d.torch_default}, Keras {d.keras_arg}="
+                                  f"{d.keras_default} ({d.consequence}); the translation keeps the source's value")
         result = self._emit_op_plain(op, bound, extra, node, to)
         layout_bound = op.key in _LAYOUT_OPS or any(name in bound for name in ("dim", "axis", "dim0", "dims", "axes"))
         if self.layout == NATIVE and layout_bound and result is not node:
