@@ -2574,3 +2574,22 @@ def translate_to_new_file(source_text: str, symbol: str, to: str | None = None, 
     translation = translate_symbol(source_text, symbol, to, layout, origin)
     suffix = "keras" if translation.direction == "torch->keras" else "torch"
     return NewFile(f"{symbol}_{suffix}.py", translation.source, translation)
+
+
+def hover_at(source_text: str, line: int, column: int) -> str | None:
+    """Markdown for a hover on a catalogued layer or op name at (line 1-based, column 0-based), else None."""
+    try:
+        source = _Source(source_text)
+    except TranslationError:
+        return None
+    wrapper = cst.metadata.MetadataWrapper(source.module, unsafe_skip_copy=True)
+    positions = wrapper.resolve(cst.metadata.PositionProvider)
+    best = None
+    for node, span in positions.items():
+        if not isinstance(node, (cst.Name, cst.Attribute)):
+            continue
+        if (span.start.line, span.start.column) <= (line, column) < (span.end.line, span.end.column):
+            canonical = source.resolve(node)
+            if canonical and (best is None or len(canonical) > len(best)):
+                best = canonical
+    return catalog.card_for(best) if best else None

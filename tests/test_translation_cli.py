@@ -156,3 +156,9 @@ def test_translation_machinery_imports_no_framework():
             "sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hover_at_a_layer_name():
+    card = tr.hover_at(NET, 8, 22)
+    assert card is not None and "Linear" in card and "Dense" in card
+    assert tr.hover_at(NET, 1, 0) is None
