@@ -769,6 +769,10 @@ OPS: tuple[OpPair, ...] = (
                                                                                                "x2"),
            (Arg("condition", "condition"), Arg("input", "x1"), Arg("other", "x2")),
            example=("torch.where(a > 0, a, b)", "keras.ops.where(a > 0, a, b)", ((3, 4), (3, 4)))),
+    OpPair("dropout", ("torch.nn.functional.dropout",), None, "keras.random.dropout",
+           ("input", "p", "training", "inplace"), ("inputs", "rate"), strategy="dropout_op",
+           notes=("F.dropout's training defaults to True (it drops at inference unless given self.training).",),
+           example=("F.dropout(a, 0.3, training=False)", "keras.random.dropout(a, 0.0)", ((3, 4),))),
     _unary("zeros_like", ("torch.zeros_like",), None, "keras.ops.zeros_like"),
     _unary("ones_like", ("torch.ones_like",), None, "keras.ops.ones_like"),
 )

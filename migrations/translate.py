@@ -1047,6 +1047,9 @@ class LayerTranslator:
         if _value(job.bound.get("data_format", "None")) == "channels_first":
             job.out.todos.append("Flatten(data_format='channels_first') moves channels last before "
                                  "flattening: permute before nn.Flatten()")
+        elif job.layout == NATIVE:
+            job.out.todos.append("native layout: nn.Flatten of channels-first tensors orders features unlike "
+                                 "Keras's channels-last Flatten; the next Linear's weights need reordering")
         self._leftover_todos(job, ("data_format",))
         job.out.expr = "nn.Flatten()"
         return None
@@ -1481,7 +1484,7 @@ def _op_for(source: _Source, call: cst.Call, to: str) -> OpPair | None:
         if canonical is None and isinstance(call.func, cst.Attribute):
             return catalog.OPS_BY_METHOD.get(call.func.attr.value)
         return None
-    if canonical in catalog.OPS_BY_KERAS and canonical.startswith("keras.ops."):
+    if canonical in catalog.OPS_BY_KERAS and canonical.startswith(("keras.ops.", "keras.random.")):
         return catalog.OPS_BY_KERAS[canonical]
     return None
 
@@ -1605,6 +1608,18 @@ class _OpTranslator(cst.CSTTransformer):
         if strategy == "varargs_after_first" and to == TORCH:
             operands = [bound.pop(k) for k in list(bound) if k != "subscripts"]
             return cst.parse_expression(f"torch.einsum({bound['subscripts']}, {', '.join(operands + extra)})")
+        if strategy == "dropout_op" and to == KERAS:
+            x, rate = bound.get("input"), bound.get("p", "0.5")
+            training = bound.get("training", "True")
+            dropped = f"keras.random.dropout({x}, {rate})"
+            if training == "True":
+                self.notes.append("F.dropout defaults to training=True: it drops at inference too")
+                return cst.parse_expression(dropped)
+            if training == "False":
+                return cst.parse_expression(x)
+            return cst.parse_expression(f"({dropped} if {training} else {x})")
+        if strategy == "dropout_op" and to == TORCH:
+            return cst.parse_expression(f"F.dropout({bound.get('inputs')}, {bound.get('rate')}, training=True)")
         if strategy == "flatten_op" and to == KERAS:
             x = bound.get("input")
             start, end = bound.get("start_dim", "0"), bound.get("end_dim", "-1")
@@ -1613,6 +1628,8 @@ class _OpTranslator(cst.CSTTransformer):
             if start == "0":
                 return cst.parse_expression(f"keras.ops.reshape({x}, (-1,))")
             if start == "1":
+                if not re.fullmatch(r"[\w.]+", x):  # evaluate a computed tensor once
+                    return cst.parse_expression(f"keras.ops.reshape((flat := {x}), (keras.ops.shape(flat)[0], -1))")
                 return cst.parse_expression(f"keras.ops.reshape({x}, (keras.ops.shape({x})[0], -1))")
             return self._todo(f"flatten(start_dim={start}) is not translated", node)
         if extra:
@@ -1675,7 +1692,7 @@ class _OpTranslator(cst.CSTTransformer):
                 return cst.parse_expression(f"{_code(updated.args[0].value)}.to(torch.{dtype})")
         if canonical == "keras.ops.stop_gradient" and len(updated.args) == 1:
             return cst.parse_expression(f"{_code(updated.args[0].value)}.detach()")
-        if canonical in catalog.OPS_BY_KERAS and canonical.startswith("keras.ops."):
+        if canonical in catalog.OPS_BY_KERAS and canonical.startswith(("keras.ops.", "keras.random.")):
             op = catalog.OPS_BY_KERAS[canonical]
             if op.key == "view":
                 op = next(o for o in catalog.OPS if o.key == "reshape")
@@ -1998,9 +2015,12 @@ class _ModelTranslator:
                     self._layer_like(value):
                 text, _ = self.item(value, records, source_path, target_path, shape)
                 return text
-        if self.to == TORCH and isinstance(value, (cst.List, cst.ListComp)) and self._contains_layers(value):
+        if isinstance(value, (cst.List, cst.ListComp)) and self._contains_layers(value):
             text = self._list_value(value, records, source_path, target_path)
-            return f"nn.ModuleList({text})"
+            if self.to == KERAS:
+                self.notes.append(f"`{source_path.lstrip('.')}` is a plain list of torch modules (not an "
+                                  "nn.ModuleList): torch does not register them, Keras tracks them")
+            return f"nn.ModuleList({text})" if self.to == TORCH else text
         return None
 
     def _layer_like(self, call: cst.Call) -> bool:
