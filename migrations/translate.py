@@ -1324,6 +1324,14 @@ class _Source:
         self.text = text
         self.imports = ImportTable()
         self.imports.collect(self.module.body)
+        # imports local to builders and methods (`import tensorflow as tf` inside a function) name things too
+        for statement in self.module.body:
+            bodies = [statement] if isinstance(statement, cst.FunctionDef) else [
+                s for s in statement.body.body if isinstance(s, cst.FunctionDef)] if isinstance(
+                statement, cst.ClassDef) else []
+            for function in bodies:
+                if isinstance(function.body, cst.IndentedBlock):
+                    self.imports.collect(function.body.body)
         self.classes = {s.name.value: s for s in self.module.body if isinstance(s, cst.ClassDef)}
         self.functions = {s.name.value: s for s in self.module.body if isinstance(s, cst.FunctionDef)}
 
@@ -2050,6 +2058,8 @@ class _ModelTranslator:
         return _with_todos(_code(node), ["a module list that is not a literal list or comprehension"])
 
     def _translate_statement(self, statement: cst.BaseStatement, layer_attrs=None, training_param=False) -> str:
+        if _imports_source_framework(statement, self.source_framework):
+            return ""  # the translation's own imports are at the top of the module
         translator = _OpTranslator(self.source, self.to, self.layout, layer_attrs)
         translator._training_param = training_param
         if self.renames:
@@ -2061,7 +2071,7 @@ class _ModelTranslator:
         return _dedent_code(new).rstrip("\n")
 
     def _function(self, header: str, body_lines: list[str]) -> str:
-        body = "\n".join(_indent_block(line) for line in body_lines) or "    pass"
+        body = "\n".join(_indent_block(line) for line in body_lines if line.strip()) or "    pass"
         return f"{header}\n{body}"
 
     def _torch_class_to_keras(self, node: cst.ClassDef) -> tuple[str, list[_Record]]:
@@ -2085,7 +2095,7 @@ class _ModelTranslator:
                     parts.append(self._function(f"def {name}({_code(statement.params)}):", lines))
             else:
                 parts.append(self._translate_statement(statement))
-        body = "\n\n".join(_indent_block(p) for p in parts)
+        body = "\n\n".join(_indent_block(p) for p in parts if p.strip())
         return f"{self._class_header(node)}\n{body}\n", records
 
     def _layer_attrs(self, methods: dict[str, cst.FunctionDef]) -> dict[str, str]:
@@ -2127,7 +2137,7 @@ class _ModelTranslator:
                     parts.append(self._function(f"def {name}({_code(statement.params)}):", lines))
             else:
                 parts.append(self._translate_statement(statement))
-        body = "\n\n".join(_indent_block(p) for p in parts)
+        body = "\n\n".join(_indent_block(p) for p in parts if p.strip())
         return f"{self._class_header(node)}\n{body}\n", records
 
     def _attr_input_shapes(self, call: cst.FunctionDef, methods) -> dict[str, Shape]:
@@ -2446,6 +2456,21 @@ class _RenameSelfAttributes(cst.CSTTransformer):
         if attr in self.renames:
             return updated.with_changes(attr=cst.Name(self.renames[attr]))
         return updated
+
+
+def _imports_source_framework(statement: cst.BaseStatement, framework: str) -> bool:
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    paths = []
+    for small in statement.body:
+        if isinstance(small, cst.Import):
+            paths += [_code(alias.name) for alias in small.names]
+        elif isinstance(small, cst.ImportFrom) and small.module is not None:
+            paths.append(_code(small.module))
+        else:
+            return False
+    roots = {TORCH: ("torch",), KERAS: ("keras", "tensorflow", "tf_keras")}[framework]
+    return bool(paths) and all(path.split(".")[0] in roots for path in paths)
 
 
 def _param_forwarding(params: cst.Parameters) -> list[str]:
