@@ -815,6 +815,39 @@ class LayerTranslator:
             job.out.helpers.add("MoveChannels")
         return None
 
+    def _s_instance_norm(self, job: _Job):
+        """torch InstanceNorm -> Keras GroupNormalization(groups=-1): one group per channel."""
+        job.leftover.pop("num_features", None)
+        job.leftover.pop("momentum", None)
+        if job.leftover.pop("track_running_stats", "False") != "False":
+            job.out.todos.append("track_running_stats=True (running statistics at inference) has no Keras "
+                                 "equivalent")
+        self._leftover_todos(job)
+        axis = {"axis": "1"} if job.layout == PRESERVE else {}
+        job.kwargs = {"groups": "-1", **axis, **job.kwargs}
+        job.out.expr = self._render(job, positional_count=0)
+        return None
+
+    def _s_cropping(self, job: _Job):
+        """Keras Cropping -> the torch Crop helper (slices the spatial axes of channels-first tensors)."""
+        n = job.entry.spatial
+        self._leftover_todos(job, ("data_format", "cropping"))
+        value = _value(job.bound.get("cropping", "1"))
+        crops = None
+        if isinstance(value, int):
+            crops = ((value, value),) * n
+        elif n == 1 and isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) for v in value):
+            crops = (tuple(value),)
+        elif isinstance(value, tuple) and len(value) == n:
+            crops = tuple((v, v) if isinstance(v, int) else tuple(v) for v in value)
+        if crops is None:
+            job.out.todos.append(f"cropping={job.bound.get('cropping')} is not a literal")
+            crops = ((0, 0),) * n
+        job.out.helpers.add("Crop")
+        job.out.expr = f"Crop({crops!r})"
+        self._channels_last(job)
+        return None
+
     def _s_embedding(self, job: _Job):
         if job.to == KERAS:
             if "padding_idx" in job.leftover:
