@@ -57,7 +57,7 @@ class Translation:
         copy_weights."""
         if self.kind == "module":
             return self.source
-        imports = sorted(set(self.imports) | {"import numpy as np", "import keras", "import torch"},
+        imports = sorted(set(self.imports) | {"import numpy as np"},
                          key=lambda line: (line.startswith("from"), line))
         parts = ["\n".join(imports), self.helpers.strip(), f"layer = {self.source}", self.weight_transfer]
         return "\n\n\n".join(p for p in parts if p) + "\n"
@@ -1339,7 +1339,6 @@ def _module(symbol: str, to: str, layout: str, body: str, copy: str, helpers: se
     else:
         imports |= {"import torch", "from torch import nn"}
         helper_text = [TORCH_HELPERS[name].strip() for name in sorted(helpers)]
-    imports |= {"import keras", "import torch"}  # copy_weights touches both frameworks
     ordered = sorted(imports, key=lambda line: (line.startswith("from"), line))
     parts = [_header(symbol, to, layout), "\n".join(ordered), *helper_text, body.strip(), copy.strip(),
              WEIGHT_HELPERS.strip()]

@@ -162,3 +162,16 @@ def test_hover_at_a_layer_name():
     card = tr.hover_at(NET, 8, 22)
     assert card is not None and "Linear" in card and "Dense" in card
     assert tr.hover_at(NET, 1, 0) is None
+
+
+def test_generated_modules_import_only_the_target_framework_at_top_level():
+    keras_text = tr.translate_symbol((MODELS / "torch_models.py").read_text(), "SmallCNN", "keras").source
+    torch_text = tr.translate_symbol((MODELS / "keras_models.py").read_text(), "build_cnn", "torch").source
+
+    def top_level_imports(text):
+        return {alias.name.split(".")[0] for node in ast.parse(text).body if isinstance(node, ast.Import)
+                for alias in node.names} | {node.module.split(".")[0] for node in ast.parse(text).body
+                                            if isinstance(node, ast.ImportFrom)}
+
+    assert top_level_imports(keras_text) == {"keras", "numpy"}
+    assert top_level_imports(torch_text) == {"torch", "numpy"}
