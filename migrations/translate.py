@@ -1460,45 +1460,67 @@ def _layer_copy(out: _Out, to: str) -> str:
     return "\n".join(lines) + "\n\n\n" + WEIGHT_HELPERS.strip() + "\n"
 
 
+def _top_level_spans(module: cst.Module):
+    """(statement, first line of its code incl. leading comments, its code) for each top-level statement,
+    without computing positions for the whole module (that costs twice a parse)."""
+    line = 1 + len(module.header)
+    spans = []
+    for statement in module.body:
+        code = module.code_for_node(statement)
+        spans.append((statement, line, code))
+        line += code.count("\n")
+    return spans
+
+
+def _positions_near(source: _Source, line: int):
+    """(node, start, end) with absolute (line, column) pairs for the nodes of the top-level statement holding
+    `line`; positions are computed for that statement only."""
+    for statement, first, code in _top_level_spans(source.module):
+        last = first + code.count("\n") - 1
+        if first <= line <= last:
+            snippet = cst.parse_module(code)
+            positions = cst.metadata.MetadataWrapper(snippet, unsafe_skip_copy=True).resolve(
+                cst.metadata.PositionProvider)
+            offset = first - 1
+            return [(node, (span.start.line + offset, span.start.column), (span.end.line + offset, span.end.column))
+                    for node, span in positions.items()]
+    return []
+
+
 def translate_call_at(source_text: str, line: int, column: int, to: str | None = None,
                       layout: str = PRESERVE) -> CallEdit | None:
     """The code action on a layer call or op at (line 1-based, column 0-based): None when there is none there.
     ``to`` defaults to the other framework."""
     source = _Source(source_text)
-    wrapper = cst.metadata.MetadataWrapper(source.module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(cst.metadata.PositionProvider)
     best = None
-    for node, span in positions.items():
+    for node, start, end in _positions_near(source, line):
         if not isinstance(node, cst.Call):
             continue
-        start, end = span.start, span.end
-        if (start.line, start.column) <= (line, column) <= (end.line, end.column):
+        if start <= (line, column) <= end:
             framework = _framework_of(source.resolve(node.func))
             if framework is None and not (isinstance(node.func, cst.Attribute)
                                           and node.func.attr.value in catalog.OPS_BY_METHOD):
                 continue
-            if best is None or (start.line, start.column) >= (best[1].start.line, best[1].start.column):
-                best = (node, span, framework)
+            if best is None or start >= best[1]:
+                best = (node, start, end, framework)
     if best is None:
         return None
-    node, span, framework = best
+    node, start, end, framework = best
     target = to or (KERAS if framework == TORCH else TORCH)
     try:
         translation = _translate_call_node(source, node, target, layout, None)
     except TranslationError:
         return None
     title = f"Translate to {'Keras' if target == KERAS else 'PyTorch'}"
-    return CallEdit(span.start.line, span.start.column, span.end.line, span.end.column, translation.source,
+    return CallEdit(start[0], start[1], end[0], end[1], translation.source,
                     translation.imports, translation.helpers, title, translation)
 
 
 def translate_line(source_text: str, line: int, to: str | None = None, layout: str = PRESERVE) -> Translation:
     """``FILE:LINE``: the (outermost) layer call on that line as a self-contained module."""
     source = _Source(source_text)
-    wrapper = cst.metadata.MetadataWrapper(source.module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(cst.metadata.PositionProvider)
-    calls = [(span.start.column, node) for node, span in positions.items()
-             if isinstance(node, cst.Call) and span.start.line == line
+    calls = [(start[1], node) for node, start, _ in _positions_near(source, line)
+             if isinstance(node, cst.Call) and start[0] == line
              and _framework_of(source.resolve(node.func)) and not _is_op_call(source, node)]
     if not calls:
         raise TranslationError(f"no PyTorch or Keras layer call on line {line}")
@@ -2548,14 +2570,12 @@ def _is_super_init(call: cst.Call) -> bool:
 def symbols(source_text: str) -> tuple[Symbol, ...]:
     """The translatable top-level definitions of a module (for code actions and `tensorlint translate`)."""
     source = _Source(source_text)
-    wrapper = cst.metadata.MetadataWrapper(source.module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(cst.metadata.PositionProvider)
     found = []
-    for statement in source.module.body:
-        span = positions[statement]
+    for statement, first, code in _top_level_spans(source.module):
         kind, framework, name = _symbol_kind(source, statement)
         if kind:
-            found.append(Symbol(name, kind, framework, span.start.line, span.end.line))
+            leading = len(getattr(statement, "leading_lines", ()))
+            found.append(Symbol(name, kind, framework, first + leading, first + code.rstrip("\n").count("\n")))
     return tuple(found)
 
 
@@ -2659,13 +2679,11 @@ def hover_at(source_text: str, line: int, column: int) -> str | None:
         source = _Source(source_text)
     except TranslationError:
         return None
-    wrapper = cst.metadata.MetadataWrapper(source.module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(cst.metadata.PositionProvider)
     best = None
-    for node, span in positions.items():
+    for node, start, end in _positions_near(source, line):
         if not isinstance(node, (cst.Name, cst.Attribute)):
             continue
-        if (span.start.line, span.start.column) <= (line, column) < (span.end.line, span.end.column):
+        if start <= (line, column) < end:
             canonical = source.resolve(node)
             if canonical and (best is None or len(canonical) > len(best)):
                 best = canonical
