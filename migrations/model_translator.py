@@ -452,10 +452,17 @@ class ModelTranslator:
     # -- builders and assignments --
     def builder(self, function: cst.FunctionDef) -> tuple[str, list[CopyRecord], str]:
         """A function building a model: returns (code, records, how copy addresses the model)."""
-        body = function.body.body
-        functional = any(isinstance(s, cst.SimpleStatementLine) and any(
-            isinstance(small, (cst.Assign, cst.Return, cst.Expr)) and self._is_input_call(
-                getattr(small, "value", None)) for small in s.body) for s in body)
+        translator = self
+        found: list[cst.Call] = []
+
+        class FunctionalMarkers(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> None:
+                if translator._is_input_call(call) or translator.source.resolve(call.func) in (
+                        "keras.Model", "keras.models.Model"):
+                    found.append(call)
+
+        function.visit(FunctionalMarkers())
+        functional = bool(found)
         if self.to == TORCH and functional:
             return self._functional_builder(function)
         return self._sequential_builder(function)

@@ -245,7 +245,8 @@ class OpTranslator(cst.CSTTransformer):
             if merged is not None:
                 return merged
             if framework_of_name(self.source.resolve(updated.func.func)) == KERAS:
-                return self._todo("a Keras layer created inside call(): create it in __init__", updated)
+                return self._todo("a Keras layer created and applied here: create it in __init__ and apply it "
+                                  "in forward", updated)
         return updated
 
     def merge_call(self, layer_call: cst.Call, call_args) -> cst.BaseExpression | None:
