@@ -453,16 +453,21 @@ class ModelTranslator:
     def builder(self, function: cst.FunctionDef) -> tuple[str, list[CopyRecord], str]:
         """A function building a model: returns (code, records, how copy addresses the model)."""
         translator = self
-        found: list[cst.Call] = []
+        found: set[str] = set()
 
         class FunctionalMarkers(cst.CSTVisitor):
             def visit_Call(self, call: cst.Call) -> None:
-                if translator._is_input_call(call) or translator.source.resolve(call.func) in (
-                        "keras.Model", "keras.models.Model"):
-                    found.append(call)
+                canonical = translator.source.resolve(call.func)
+                if translator._is_input_call(call):
+                    found.add("input")
+                elif canonical in ("keras.Model", "keras.models.Model", "keras.models.Functional"):
+                    found.add("model")
+                elif canonical in ("keras.Sequential", "keras.models.Sequential"):
+                    found.add("sequential")
 
         function.visit(FunctionalMarkers())
-        functional = bool(found)
+        # keras.Input inside a Sequential's list only gives the input shape
+        functional = "model" in found or ("input" in found and "sequential" not in found)
         if self.to == TORCH and functional:
             return self._functional_builder(function)
         return self._sequential_builder(function)
