@@ -623,6 +623,8 @@ class LayerTranslator:
             job.out.todos.append("num_channels is not known statically")
             channels = "None"
         job.kwargs.setdefault("num_groups", "32")
+        if literal_value(job.kwargs["num_groups"]) == -1:  # Keras's instance normalisation: a group per channel
+            job.kwargs["num_groups"] = str(channels)
         center = job.kwargs.pop("affine", "True")
         job.kwargs = {"num_groups": job.kwargs.pop("num_groups"), "num_channels": str(channels), **job.kwargs}
         if center == "False":
