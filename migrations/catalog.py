@@ -855,14 +855,22 @@ def _short(name: str) -> str:
 
 def card_for(canonical_name: str) -> str | None:
     """Markdown for a hover on a layer or op (canonical torch or keras name), or None when it is not catalogued."""
+    if canonical_name == "keras.layers.Activation":
+        names = ", ".join(f"`{p.keras_activation}` \u2192 `{_short(p.torch)}`" for p in LAYERS if p.keras_activation)
+        return f"**layers.Activation** \u2194 one torch module per activation name\n\n{names}"
     pairs = _BY_TORCH.get(canonical_name) or _BY_KERAS.get(canonical_name)
     if pairs:
         pair = pairs[0]
         from_torch = canonical_name.startswith("torch")
-        other = pair.keras if from_torch else pair.torch
-        if pair.keras_activation and from_torch:
-            other = f"keras.layers.Activation({pair.keras_activation!r})"
-        lines = [f"**{_short(canonical_name)}** \u2194 **{_short(other)}**", ""]
+
+        def counterpart(entry: LayerPair) -> str:
+            if entry.keras_activation and from_torch:
+                return f"layers.Activation({entry.keras_activation!r})"
+            name = entry.keras if from_torch else entry.torch
+            return f"{name.split(':', 1)[1]} (generated helper)" if name.startswith("helper:") else _short(name)
+
+        others = " / ".join(dict.fromkeys(counterpart(entry) for entry in pairs))
+        lines = [f"**{_short(canonical_name)}** \u2194 **{others}**", ""]
         mapped = [f"`{a.torch}` \u2192 `{a.keras}`" + (f" ({a.to_keras})" if a.to_keras != "same" else "")
                   for a in pair.args if a.torch and a.keras]
         if mapped:
