@@ -197,6 +197,8 @@ class LayerTranslator:
         for name, code in (entry.keras_fixed if to == KERAS else entry.torch_fixed):
             job.kwargs.setdefault(name, code)
         for difference in differences_for(entry.torch):
+            if (difference.torch_arg if to == KERAS else difference.keras_arg) in job.bound:
+                continue  # the source states its value: nothing rides on a default
             job.out.notes.append(f"{difference.concept}: PyTorch {difference.torch_arg}={difference.torch_default}, "
                                  f"Keras {difference.keras_arg}={difference.keras_default} "
                                  f"({difference.consequence}); the translation keeps the source's value")
