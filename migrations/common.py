@@ -95,7 +95,7 @@ def as_tuple(code: str, rank: int):
 def snake_case(name: str) -> str:
     text = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
     text = re.sub(r"(?<=[A-Z])([A-Z][a-z])", r"_\1", text).lower()
-    text = re.sub(r"(\d)_?d\b", r"\1d", text)
+    text = re.sub(r"(\d)_d(?=_|$)", r"\1d", text)
     return text
 
 
