@@ -180,14 +180,23 @@ def parse(source: str) -> cst.Module:
 def rules_for_source(rule_classes: Sequence[type[Rule]], source: str) -> list[type[Rule]]:
     """The rules that can find anything in ``source``: a rule that needs a framework is dropped when the text
     never mentions it. Every name a rule resolves comes from an import written in the text, so a module without
-    the word ``torch`` cannot import torch (or torchvision) and no PyTorch rule can fire on it."""
+    the word ``torch`` cannot import torch (or torchvision) and no PyTorch rule can fire on it. The same goes
+    for a rule's ``needs_any_of`` words."""
     mentioned: dict[str, bool] = {}
+
+    def mentions(word: str) -> bool:
+        found = mentioned.get(word)
+        if found is None:
+            found = mentioned[word] = word in source
+        return found
+
     selected = []
     for rule_class in rule_classes:
         needs = rule_class.required_frameworks()
-        if needs:
-            if not any(mentioned.setdefault(fw, fw in source) for fw in needs):
-                continue
+        if needs and not any(mentions(fw) for fw in needs):
+            continue
+        if rule_class.needs_any_of and not any(mentions(word) for word in rule_class.needs_any_of):
+            continue
         selected.append(rule_class)
     return selected
 
@@ -221,7 +230,7 @@ def _syntax_check(source: str) -> tuple[Finding, ...]:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass
     try:
-        parse(source)
+        cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
         return (syntax_error_finding(exc),)
     except RecursionError:

@@ -80,6 +80,9 @@ class Rule:
     # engine skips the rule on other modules (and skips parsing when no enabled rule is left). None means the
     # default for the code's prefix (see DEFAULT_FRAMEWORKS); frozenset() means "runs on every module".
     needs_frameworks: ClassVar[frozenset[str] | None] = None
+    # Words of which the module must contain at least one (e.g. ``("step",)`` for a rule about ``x.step()``);
+    # empty means no such condition. Like ``needs_frameworks``, it only lets the engine skip work.
+    needs_any_of: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)

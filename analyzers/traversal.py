@@ -3,14 +3,16 @@
 ``CSTNode.visit`` rebuilds every node it passes (``_visit_and_replace_children`` constructs and validates a new
 node even for a read-only visitor), which makes a plain visitor pass cost about 0.4x the parse. Reading the
 children straight from the fields costs a fraction of that. The field order is learned once per node type from
-libcst itself (the attribute callbacks of one ``_visit_and_replace_children`` call) and checked on that first
-instance, so the walk visits nodes in exactly the order ``CSTNode.visit`` does; a type whose fields do not
-account for its children falls back to libcst's own ``children``.
+libcst itself (the ``visit_*(self, "field", ...)`` calls in its ``_visit_and_replace_children``) and checked
+against one real call on the first instance, so the walk visits nodes in exactly the order ``CSTNode.visit``
+does; a type whose fields do not account for its children falls back to libcst's own ``children``.
 """
 
 from __future__ import annotations
 
+import ast
 import inspect
+import textwrap
 
 import libcst as cst
 
@@ -51,13 +53,37 @@ def _children_through(node: cst.CSTNode, fields: tuple[str, ...]) -> list[cst.CS
     return found
 
 
+def _declared_fields(node_type: type) -> list[str]:
+    """The field names ``_visit_and_replace_children`` passes to libcst's ``visit_*`` helpers, in source order,
+    including those it visits only sometimes (``format_spec=visit_sequence(...) if ... else None``)."""
+    try:
+        source = textwrap.dedent(inspect.getsource(node_type._visit_and_replace_children))
+        tree = ast.parse(source)
+    except (OSError, TypeError, SyntaxError):
+        return []
+    names = []
+    for call in ast.walk(tree):
+        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id.startswith("visit_")
+                and len(call.args) >= 2 and isinstance(call.args[1], ast.Constant)
+                and isinstance(call.args[1].value, str)):
+            names.append((call.lineno, call.col_offset, call.args[1].value))
+    return [name for _, _, name in sorted(names)]
+
+
 def _learn(node: cst.CSTNode) -> tuple[str, ...]:
     recorder = _FieldRecorder()
     try:
         node._visit_and_replace_children(recorder)
     except Exception:
         return _FALLBACK
-    fields = tuple(recorder.fields)
+    declared = list(dict.fromkeys(_declared_fields(type(node))))
+    if not set(recorder.fields) <= set(declared):
+        return _FALLBACK
+    # the declared order must agree with the order this instance was actually visited in
+    visited_order = [name for name in declared if name in recorder.fields]
+    if visited_order != recorder.fields:
+        return _FALLBACK
+    fields = tuple(declared)
     walked = _children_through(node, fields)
     if len(walked) != len(recorder.children) or any(a is not b for a, b in zip(walked, recorder.children)):
         return _FALLBACK
