@@ -15,7 +15,7 @@ from .context import Context
 from .findings import Edit, Finding, Fix, Position, Range, Severity
 from .positions import node_ranges
 from .rule import PendingFix, Report, Rule
-from .traversal import TRIVIA_TYPES, child_fields
+from .traversal import FIELD_TABLE, TRIVIA_TYPES, child_fields
 
 log = logging.getLogger("tensorlint")
 
@@ -121,8 +121,9 @@ class _Walker:
         visit, leave, prune = self.dispatch.visit, self.dispatch.leave, self.dispatch.prune
         push_table, pop_table = _SCOPE_PUSH, _SCOPE_POP
         run = self._run
-        order_of = child_fields
-        node_base = cst.CSTNode
+        field_table = FIELD_TABLE
+        learn_fields = child_fields
+        sentinel = cst.MaybeSentinel
 
         def walk(node: cst.CSTNode) -> None:
             node_type = type(node)
@@ -132,13 +133,17 @@ class _Walker:
             handlers = visit.get(node_type)
             if handlers:
                 run(handlers, node)
-            for name in order_of(node):
+            fields = field_table.get(node_type)
+            if fields is None:
+                fields = learn_fields(node)
+            for name in fields:
                 value = getattr(node, name)
-                if type(value) is tuple or type(value) is list:
+                value_type = type(value)
+                if value_type is tuple or value_type is list:
                     for child in value:
                         if type(child) not in prune:
                             walk(child)
-                elif isinstance(value, node_base) and type(value) not in prune:
+                elif value is not None and value_type is not sentinel and value_type not in prune:
                     walk(value)
             handlers = leave.get(node_type)
             if handlers:

@@ -90,14 +90,15 @@ def _learn(node: cst.CSTNode) -> tuple[str, ...]:
     return fields
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
+# node type -> its child fields in visiting order; filled as types are met (walkers read it directly)
+FIELD_TABLE: dict[type, tuple[str, ...]] = {}
 
 
 def child_fields(node: cst.CSTNode) -> tuple[str, ...]:
     """Names of ``node``'s fields that hold child nodes, in visiting order (``("children",)`` as a fallback)."""
-    fields = _FIELDS.get(type(node))
+    fields = FIELD_TABLE.get(type(node))
     if fields is None:
-        fields = _FIELDS[type(node)] = _learn(node)
+        fields = FIELD_TABLE[type(node)] = _learn(node)
     return fields
 
 
