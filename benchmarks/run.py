@@ -35,7 +35,7 @@ TORCHFIX_VENV = HERE / ".venv-torchfix"
 PEERS_VENV = HERE / ".venv-peers"
 # TorchFix pins an older libcst than tensorlint's, so it gets a virtualenv of its own.
 VENV_PACKAGES = {TORCHFIX_VENV: ["torchfix"], PEERS_VENV: ["ruff", "flake8", "pylint"]}
-ALL_TOOLS = ("floor", "tensorlint", "torchfix", "ruff", "flake8", "pylint")
+ALL_TOOLS = ("floor", "tensorlint", "balance", "torchfix", "ruff", "flake8", "pylint")
 
 
 @dataclass
@@ -118,6 +118,52 @@ def _floor_one(mode: str, path: str) -> None:
         _Walker(ctx, [], _dispatch_for(())).walk(module)
 
 
+# -- how evenly `tensorlint check -j N` spreads the work (a figure other processes' load does not distort) -----
+_UNTIMED_RUN_JOB = None
+
+
+def _timed_run_job(job):
+    started = time.process_time()
+    _UNTIMED_RUN_JOB(job)
+    return os.getpid(), time.process_time() - started
+
+
+def _balance_child(jobs: int, list_file: str) -> int:
+    """Run tensorlint's own scheduler (``workspace.run_jobs``) with every job timed in its worker; print the CPU
+    seconds each worker spent checking files."""
+    from tensorlint.analyzers import workspace
+    from tensorlint.analyzers.config import Settings
+
+    global _UNTIMED_RUN_JOB
+    _UNTIMED_RUN_JOB = workspace.run_job
+    workspace.run_job = _timed_run_job  # the pool forks after this, so the workers run the timed version
+    settings = Settings()
+    files = Path(list_file).read_text().split("\n")
+    timings = workspace.run_jobs([workspace.Job(path, settings) for path in files], jobs)
+    per_worker: dict[int, float] = {}
+    for pid, seconds in timings:
+        per_worker[pid] = per_worker.get(pid, 0.0) + seconds
+    print(json.dumps(sorted(per_worker.values(), reverse=True)))
+    return 0
+
+
+def measure_balance(list_file: Path, jobs: int) -> str:
+    me = str(Path(__file__).resolve())
+    completed = subprocess.run([sys.executable, me, "--balance-child", str(jobs), str(list_file)],
+                               capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise SystemExit(f"balance: {completed.stderr}")
+    per_worker = json.loads(completed.stdout.strip().splitlines()[-1])
+    total, busiest = sum(per_worker), max(per_worker)
+    line = (f"`tensorlint check -j {jobs}` work balance: the workers spent "
+            + " + ".join(f"{s:.1f}" for s in per_worker) + f" = {total:.1f} CPU s checking files; the busiest "
+            f"worker's {busiest:.1f} s bounds the wall time on {jobs} idle cores, a speed-up of at most "
+            f"{total / busiest:.2f}x over one process ({total / busiest / jobs:.0%} of linear), before process "
+            "start-up and the main process's share (discovery, cache look-ups, reporting).")
+    print("  " + line, file=sys.stderr, flush=True)
+    return line
+
+
 # -- setup -------------------------------------------------------------------------------------------------------
 def setup_venvs() -> None:
     for venv, packages in VENV_PACKAGES.items():
@@ -166,7 +212,8 @@ def machine_description() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, load average before the run {load}"
 
 
-def run_benchmarks(files: list[Path], tools: list[str], jobs: int, repeat: int) -> list[Measurement]:
+def run_benchmarks(files: list[Path], tools: list[str], jobs: int, repeat: int,
+                   notes: list[str]) -> list[Measurement]:
     results: list[Measurement] = []
     work = Path(tempfile.mkdtemp(prefix="tensorlint-bench-"))
     list_file = work / "files.txt"
@@ -200,6 +247,8 @@ def run_benchmarks(files: list[Path], tools: list[str], jobs: int, repeat: int) 
                 results.append(measure("tensorlint check, warm cache", [*tensorlint, "-j", str(n), *paths], n,
                                        cwd=cache_home, repeat=repeat,
                                        display=f"tensorlint check -j {n} FILES  (same cache dir again)"))
+        if "balance" in tools and jobs > 1:
+            notes.append(measure_balance(list_file, jobs))
         if "torchfix" in tools:
             torchfix = str(TORCHFIX_VENV / "bin" / "torchfix")
             if Path(torchfix).exists():
@@ -234,7 +283,7 @@ def run_benchmarks(files: list[Path], tools: list[str], jobs: int, repeat: int) 
 
 
 def render(results: list[Measurement], files: list[Path], lines: int, args, versions: dict[str, str],
-           machine: str) -> str:
+           machine: str, notes: list[str]) -> str:
     floors = {m.processes: m for m in results if m.name.startswith("libcst.parse_module")}
     out = [
         "# Benchmark results",
@@ -261,6 +310,8 @@ def render(results: list[Measurement], files: list[Path], lines: int, args, vers
         name = m.name + (f" ({m.note})" if m.note else "")
         out.append(f"| {name} | {m.processes} | {m.wall_s:.2f} | {m.cpu_s:.2f} | {lines / m.wall_s:,.0f} | "
                    f"{lines / m.cpu_s:,.0f} | {m.peak_rss_mb:.0f} | {ratio} |")
+    if notes:
+        out += [""] + notes
     out += ["", "Commands (FILES is the corpus file list):", ""]
     out += [f"- {m.name}, {m.processes} process(es): `{m.command}`" for m in results]
     return "\n".join(out) + "\n"
@@ -270,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--measure-child"]:
         return _measure_child(argv[2:] if argv[1:2] == ["--"] else argv[1:])
+    if argv[:1] == ["--balance-child"]:
+        return _balance_child(int(argv[1]), argv[2])
     if argv[:1] == ["--floor-child"]:
         return _floor_child(argv[1], int(argv[2]), argv[3])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -302,10 +355,12 @@ def main(argv: list[str] | None = None) -> int:
                 "TorchFix's libcst": _pip_version(TORCHFIX_VENV, "libcst"),
                 "ruff": _pip_version(PEERS_VENV, "ruff"), "flake8": _pip_version(PEERS_VENV, "flake8"),
                 "pylint": _pip_version(PEERS_VENV, "pylint")}
-    results = run_benchmarks(files, tools, args.jobs, args.repeat)
-    report = render(results, files, lines, args, versions, machine)
+    notes: list[str] = []
+    results = run_benchmarks(files, tools, args.jobs, args.repeat, notes)
+    report = render(results, files, lines, args, versions, machine, notes)
     if args.append and args.output.exists():
-        report = args.output.read_text().rstrip("\n") + "\n\n" + report.replace("# Benchmark results", "## Another run", 1)
+        report = args.output.read_text().rstrip("\n") + "\n\n" + report.replace(
+            "# Benchmark results", f"## Run with `{' '.join(sys.argv[1:])}`", 1)
     args.output.write_text(report)
     print(report)
     return 0
