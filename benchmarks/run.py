@@ -35,7 +35,7 @@ TORCHFIX_VENV = HERE / ".venv-torchfix"
 PEERS_VENV = HERE / ".venv-peers"
 # TorchFix pins an older libcst than tensorlint's, so it gets a virtualenv of its own.
 VENV_PACKAGES = {TORCHFIX_VENV: ["torchfix"], PEERS_VENV: ["ruff", "flake8", "pylint"]}
-ALL_TOOLS = ("floor", "tensorlint", "balance", "torchfix", "ruff", "flake8", "pylint")
+ALL_TOOLS = ("floor", "tensorlint", "balance", "torchfix", "ruff", "flake8", "pylint", "instructions")
 
 
 @dataclass
@@ -88,7 +88,7 @@ def measure(name: str, argv: list[str], processes: int, *, cwd: Path | None = No
 
 # -- the floor: libcst alone, measured in-process by this same script -----------------------------------------------
 def _floor_child(mode: str, jobs: int, list_file: str) -> int:
-    files = Path(list_file).read_text().split("\n")
+    files = [f for f in Path(list_file).read_text().split("\n") if f]
     if jobs <= 1:
         for path in files:
             _floor_one(mode, path)
@@ -160,6 +160,42 @@ def measure_balance(list_file: Path, jobs: int) -> str:
             f"worker's {busiest:.1f} s bounds the wall time on {jobs} idle cores, a speed-up of at most "
             f"{total / busiest:.2f}x over one process ({total / busiest / jobs:.0%} of linear), before process "
             "start-up and the main process's share (discovery, cache look-ups, reporting).")
+    print("  " + line, file=sys.stderr, flush=True)
+    return line
+
+
+# -- instruction counts: the ratio to the floor without the noise of a shared machine -------------------------
+def _instructions(argv: list[str]) -> int:
+    with tempfile.TemporaryDirectory() as scratch:
+        completed = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={scratch}/out", *argv],
+            capture_output=True, text=True, env=dict(os.environ, PYTHONMALLOC="malloc"))
+    for line in completed.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.rsplit(":", 1)[1].strip())
+    raise SystemExit(f"valgrind gave no instruction count for {argv[:4]}:\n{completed.stderr[-2000:]}")
+
+
+def measure_instructions(files: list[Path], work: Path) -> str:
+    """Instructions executed by one process: the floor and `tensorlint check` on the same few files, each minus
+    the same program's start-up (run on an empty file)."""
+    if shutil.which("valgrind") is None:
+        return "Instruction counts: skipped (valgrind is not installed)."
+    subset = files[:: max(1, len(files) // 24)]
+    lines = sum(f.read_bytes().count(b"\n") for f in subset)
+    empty = work / "empty.py"
+    empty.write_text("")
+    subset_list, empty_list = work / "subset.txt", work / "empty.txt"
+    subset_list.write_text("\n".join(str(f) for f in subset))
+    empty_list.write_text("")
+    me = str(Path(__file__).resolve())
+    floor = (_instructions([sys.executable, me, "--floor-child", "parse", "1", str(subset_list)])
+             - _instructions([sys.executable, me, "--floor-child", "parse", "1", str(empty_list)]))
+    check = [sys.executable, "-m", "tensorlint.server", "check", "--no-cache", "--exit-zero", "--quiet", "-j", "1"]
+    tensorlint = (_instructions([*check, *map(str, subset)]) - _instructions([*check, str(empty)]))
+    line = (f"Instruction counts (valgrind callgrind, one process, {len(subset)} files, {lines:,} lines, start-up "
+            f"subtracted): libcst.parse_module {floor / lines:,.0f} instructions/line, `tensorlint check "
+            f"--no-cache` {tensorlint / lines:,.0f} instructions/line: **{tensorlint / floor:.2f}x the floor**.")
     print("  " + line, file=sys.stderr, flush=True)
     return line
 
@@ -249,6 +285,8 @@ def run_benchmarks(files: list[Path], tools: list[str], jobs: int, repeat: int,
                                        display=f"tensorlint check -j {n} FILES  (same cache dir again)"))
         if "balance" in tools and jobs > 1:
             notes.append(measure_balance(list_file, jobs))
+        if "instructions" in tools:
+            notes.append(measure_instructions(files, work))
         if "torchfix" in tools:
             torchfix = str(TORCHFIX_VENV / "bin" / "torchfix")
             if Path(torchfix).exists():
