@@ -58,8 +58,8 @@ class _Dispatch:
     __slots__ = ("visit", "leave", "prune")
 
     def __init__(self, rule_classes: Sequence[type[Rule]]):
-        visit: dict[type, list[tuple[int, Callable]]] = {}
-        leave: dict[type, list[tuple[int, Callable]]] = {}
+        visit: dict[type, list[tuple[int, str]]] = {}
+        leave: dict[type, list[tuple[int, str]]] = {}
         for index, rule_class in enumerate(rule_classes):
             for attr in dir(rule_class):
                 if attr.startswith("visit_"):
@@ -70,7 +70,7 @@ class _Dispatch:
                     continue
                 node_type = getattr(cst, type_name, None)
                 if isinstance(node_type, type):
-                    table.setdefault(node_type, []).append((index, getattr(rule_class, attr)))
+                    table.setdefault(node_type, []).append((index, attr))
         self.visit = {t: tuple(h) for t, h in visit.items()}
         self.leave = {t: tuple(h) for t, h in leave.items()}
         # Whitespace, comments and punctuation make up about half of a tree; nobody asks for them unless a rule
@@ -100,7 +100,10 @@ class _Walker:
     def __init__(self, ctx: Context, rules: Sequence[Rule], dispatch: _Dispatch):
         self.ctx = ctx
         self.rules = rules
-        self.dispatch = dispatch
+        self.prune = dispatch.prune
+        # the rule instances' bound methods, so that each call is as cheap as a visitor's own
+        self.visit = {t: tuple((i, getattr(rules[i], name)) for i, name in h) for t, h in dispatch.visit.items()}
+        self.leave = {t: tuple((i, getattr(rules[i], name)) for i, name in h) for t, h in dispatch.leave.items()}
         self.errors: list[str] = []
         self._disabled: set[int] = set()
 
@@ -108,17 +111,17 @@ class _Walker:
         for index, handler in handlers:
             if index in self._disabled:
                 continue
-            rule = self.rules[index]
             try:
-                handler(rule, node)
+                handler(node)
             except Exception as exc:  # one broken rule must not silence the others
+                rule = self.rules[index]
                 self._disabled.add(index)
                 self.errors.append(f"{rule.code}: {type(exc).__name__}: {exc}")
                 log.exception("rule %s crashed on %s", rule.code, self.ctx.path)
 
     def walk(self, root: cst.CSTNode) -> None:
         ctx = self.ctx
-        visit, leave, prune = self.dispatch.visit, self.dispatch.leave, self.dispatch.prune
+        visit, leave, prune = self.visit, self.leave, self.prune
         push_table, pop_table = _SCOPE_PUSH, _SCOPE_POP
         run = self._run
         field_table = FIELD_TABLE

@@ -83,17 +83,22 @@ def test_targeted_positions_equal_position_provider_for_every_node(source):
 
 def _walk_events(module: cst.Module, prune: frozenset) -> list[tuple[str, cst.CSTNode]]:
     events: list[tuple[str, cst.CSTNode]] = []
-
-    class Recorder:
-        code = "REC"
-
     seen_types = set()
     recorder = _Everything()
     module.visit(recorder)
     seen_types.update(type(node) for _, node in recorder.events)
+    class Recorder:
+        code = "REC"
+
+        def on_visit(self, node):
+            events.append(("visit", node))
+
+        def on_leave(self, node):
+            events.append(("leave", node))
+
     dispatch = _Dispatch(())
-    dispatch.visit = {t: ((0, lambda rule, node: events.append(("visit", node))),) for t in seen_types}
-    dispatch.leave = {t: ((0, lambda rule, node: events.append(("leave", node))),) for t in seen_types}
+    dispatch.visit = {t: ((0, "on_visit"),) for t in seen_types}
+    dispatch.leave = {t: ((0, "on_leave"),) for t in seen_types}
     dispatch.prune = prune
     _Walker(Context(module, module.code), [Recorder()], dispatch).walk(module)
     return events
@@ -239,3 +244,19 @@ def test_parallel_results_equal_serial_results(tmp_path, monkeypatch, capsys):
     parallel = _check_json(capsys, "--no-cache", "-j", "2", ".")
     assert serial and parallel == serial
     assert {os.path.basename(f["filename"]) for f in serial} >= {"big.py", "model_00.py", "model_23.py"}
+
+
+def test_a_crashing_rule_is_reported_and_the_others_still_run():
+    from tensorlint.analyzers.findings import Severity
+    from tensorlint.analyzers.rule import Rule
+
+    class Crashing(Rule):  # no `code` in the class body: kept out of the registry
+        def visit_Call(self, node):
+            raise ZeroDivisionError("boom")
+
+    Crashing.code, Crashing.severity, Crashing.message = "ZZ999", Severity.ERROR, "never"
+    source = "import torch\nstate = torch.load('w.pt')\nmore = torch.load('v.pt')\n"
+    loader_rule = all_rules()["PT006"]
+    result = _check_parsed(cst.parse_module(source), source, "a.py", Settings(), [Crashing, loader_rule])
+    assert result.errors == ("ZZ999: ZeroDivisionError: boom",)  # reported once, then the rule is switched off
+    assert [f.code for f in result.findings] == ["PT006", "PT006"]
