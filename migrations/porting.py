@@ -565,8 +565,8 @@ class RecurrentBiasIncomplete(_AssignmentMemory):
     name = "recurrent-bias-incomplete"
     severity = Severity.ERROR
     message = "Only `{present}` is copied: the Keras bias needs both `bias_ih` and `bias_hh` (summed for LSTM, stacked for GRU)"
-    valid = ("import keras\nlstm.set_weights([a, b, (t.bias_ih_l0 + t.bias_hh_l0).detach().numpy()])\n",)
-    invalid = (Invalid("import keras\nlstm.set_weights([a, b, t.bias_ih_l0.detach().numpy()])\n"),)
+    valid = ("import keras\nimport torch\nlstm.set_weights([a, b, (t.bias_ih_l0 + t.bias_hh_l0).detach().numpy()])\n",)
+    invalid = (Invalid("import keras\nimport torch\nlstm.set_weights([a, b, t.bias_ih_l0.detach().numpy()])\n"),)
 
     def visit_Call(self, node: cst.Call) -> None:
         if method_name(node) != "set_weights" or not self.ctx.imports.imports_framework("torch"):

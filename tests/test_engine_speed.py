@@ -155,7 +155,7 @@ def test_syntax_error_finding_is_the_same_with_and_without_the_pre_filter():
     skipped = check_source(broken, "a.py", Settings(select=("PT001",)))
     with pytest.raises(cst.ParserSyntaxError) as raised:
         cst.parse_module(broken)
-    assert skipped.findings == (engine.syntax_error_finding(raised.value),)
+    assert skipped.findings == (engine.syntax_error_finding(raised.value, broken),)
 
 
 # -- the CLI's cache and process pool -------------------------------------------------------------------------------
