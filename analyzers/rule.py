@@ -8,7 +8,6 @@ scopes, simple bindings) as ``self.ctx``. A rule reports nodes; the engine turns
 from __future__ import annotations
 
 import inspect
-import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -122,7 +121,8 @@ class Rule:
     # -- documentation -----------------------------------------------------------------------------------------
     @classmethod
     def documentation(cls) -> str:
-        return textwrap.dedent(cls.__doc__ or "").strip()
+        # cleandoc, not dedent: the docstrings start on the quote line, so only the lines after it are indented
+        return inspect.cleandoc(cls.__doc__ or "")
 
     @classmethod
     def summary(cls) -> str:

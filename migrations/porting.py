@@ -20,6 +20,9 @@ from .layer_defaults import (ARGUMENT_NAMES, DIFFERENCES, GATE_ORDERS, KERAS_PAD
                              DefaultDifference, convert, weight_layout_for)
 
 
+_TORCH_CONVS = {"torch.nn.Conv1d", "torch.nn.Conv2d", "torch.nn.Conv3d"}
+
+
 def _uses_torch(ctx) -> bool:
     return ctx.imports.imports_framework(TORCH)
 
@@ -331,8 +334,8 @@ _KERAS_SAME_PADDING_LAYERS = {"keras.layers.Conv1D", "keras.layers.Conv2D", "ker
 
 class SamePaddingStridedInPort(Rule):
     """## What it does
-    In a file that uses both frameworks, flags Keras convolutions and poolings with `padding="same"` and a
-    stride greater than 1.
+    In a file that defines torch convolutions too (a port), flags Keras convolutions and poolings with
+    `padding="same"` and a stride greater than 1.
 
     ## Why is this bad
     With stride > 1 and an even input, Keras/TensorFlow pads the extra row and column at the bottom/right only,
@@ -355,18 +358,34 @@ class SamePaddingStridedInPort(Rule):
     name = "same-padding-strided-in-port"
     severity = Severity.WARNING
     message = "`padding=\"same\"` with stride > 1 pads asymmetrically in Keras, unlike torch: use `ZeroPadding2D` + `\"valid\"`"
-    valid = ("import torch\nimport keras\nc = keras.layers.Conv2D(8, 3, strides=2, padding='valid')\n",
-             "import keras\nc = keras.layers.Conv2D(8, 3, strides=2, padding='same')\n")
-    invalid = (Invalid("import torch\nimport keras\nc = keras.layers.Conv2D(8, 3, strides=2, padding='same')\n"),)
+    valid = ("import torch\nimport keras\nt = torch.nn.Conv2d(3, 8, 3, 2, 1)\nc = keras.layers.Conv2D(8, 3, strides=2, padding='valid')\n",
+             "import torch\nimport keras\nc = keras.layers.Conv2D(8, 3, strides=2, padding='same')\n")
+    invalid = (Invalid("import torch\nimport keras\nt = torch.nn.Conv2d(3, 8, 3, 2, 1)\n"
+                       "c = keras.layers.Conv2D(8, 3, strides=2, padding='same')\n"),)
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.candidates: list[cst.Arg] = []
+        self.torch_convs = False
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self.ctx.callee(node) not in _KERAS_SAME_PADDING_LAYERS or not _porting_file(self.ctx):
+        callee = self.ctx.callee(node)
+        if callee in _TORCH_CONVS:
+            self.torch_convs = True
+        if callee not in _KERAS_SAME_PADDING_LAYERS:
             return
         padding = keyword(node, "padding")
         if padding is None or string_value(padding.value) != "same":
             return
         if _stride_above_one((keyword(node, "strides") or cst.Arg(cst.Name("None"))).value):
-            self.report(padding)
+            self.candidates.append(padding)
+
+    def leave_Module(self, node: cst.Module) -> None:
+        # a port: the file also defines the torch convolutions (Keras code that merely runs on the torch backend
+        # imports torch too)
+        if self.torch_convs:
+            for padding in self.candidates:
+                self.report(padding)
 
 
 class FlattenChannelsFirst(Rule):
@@ -718,7 +737,8 @@ class CrossEntropyPortedWithoutLogits(_ModelOutputTracker):
 
 class LeakyReluSlopeInPort(Rule):
     """## What it does
-    In a file that uses both frameworks, flags `LeakyReLU()` (torch or Keras) built without an explicit slope.
+    In a file that builds layers of both frameworks (a port), flags `LeakyReLU()` (torch or Keras) built without an
+    explicit slope.
 
     ## Why is this bad
     The defaults differ thirtyfold: torch `negative_slope=0.01`, Keras 3 `negative_slope=0.3`. A ported
@@ -744,32 +764,44 @@ class LeakyReluSlopeInPort(Rule):
     severity = Severity.WARNING
     message = "`{name}()` uses its framework's slope {own}; the other framework's default is {other}: pass it explicitly"
     fixable = True
-    valid = ("import torch\nimport keras\na = keras.layers.LeakyReLU(negative_slope=0.01)\n",
-             "import keras\na = keras.layers.LeakyReLU()\n")
-    invalid = (Invalid("import torch\nimport keras\na = keras.layers.LeakyReLU()\n",
-                       "import torch\nimport keras\na = keras.layers.LeakyReLU(negative_slope=0.01)\n"),
-               Invalid("import torch.nn as nn\nimport tensorflow as tf\na = nn.LeakyReLU()\n"))
+    valid = ("import torch\nimport keras\nt = torch.nn.Linear(2, 2)\na = keras.layers.LeakyReLU(negative_slope=0.01)\n",
+             "import torch\nimport keras\na = keras.layers.LeakyReLU()\n")
+    invalid = (Invalid("import torch\nimport keras\nt = torch.nn.LeakyReLU(0.01)\na = keras.layers.LeakyReLU()\n",
+                       "import torch\nimport keras\nt = torch.nn.LeakyReLU(0.01)\na = keras.layers.LeakyReLU(negative_slope=0.01)\n"),
+               Invalid("import torch.nn as nn\nimport tensorflow as tf\na = nn.LeakyReLU()\nd = tf.keras.layers.Dense(2)\n"))
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.candidates: list[tuple[cst.Call, str, DefaultDifference]] = []
+        self.builds: set[str] = set()  # frameworks whose layers this file constructs
 
     def visit_Call(self, node: cst.Call) -> None:
-        callee = self.ctx.callee(node)
-        difference = _difference("leaky relu slope", callee or "")
-        if difference is None or has_star_args(node) or not _porting_file(self.ctx):
+        callee = self.ctx.callee(node) or ""
+        if callee.startswith("torch.nn.") and callee.rsplit(".", 1)[-1][:1].isupper():
+            self.builds.add("torch")
+        elif callee.startswith("keras.layers."):
+            self.builds.add("keras")
+        difference = _difference("leaky relu slope", callee)
+        if difference is None or has_star_args(node):
             return
         side = "torch" if callee == difference.torch_layer else "keras"
         if positional(node) or keyword(node, difference.torch_arg if side == "torch" else difference.keras_arg) \
                 or keyword(node, "alpha"):
             return
-        own, other = ((difference.torch_default, difference.keras_default) if side == "torch"
-                      else (difference.keras_default, difference.torch_default))
-        fix = None
-        if side == "keras":
-            fix = PendingFix(f"Pass `negative_slope={other}`",
-                             (self.replace(node, self.ctx.code(with_keyword(node, difference.keras_arg, repr(other)))),),
-                             safe=False)
-        self.report(node, self.message.format(name=self.ctx.code(node.func), own=own, other=other), fix)
+        self.candidates.append((node, side, difference))
 
-
-_TORCH_CONVS = {"torch.nn.Conv1d", "torch.nn.Conv2d", "torch.nn.Conv3d"}
+    def leave_Module(self, node: cst.Module) -> None:
+        if self.builds != {"torch", "keras"}:
+            return  # not a port: the file builds layers of one framework only
+        for call, side, difference in self.candidates:
+            own, other = ((difference.torch_default, difference.keras_default) if side == "torch"
+                          else (difference.keras_default, difference.torch_default))
+            fix = None
+            if side == "keras":
+                fix = PendingFix(f"Pass `negative_slope={other}`",
+                                 (self.replace(call, self.ctx.code(with_keyword(call, difference.keras_arg, repr(other)))),),
+                                 safe=False)
+            self.report(call, self.message.format(name=self.ctx.code(call.func), own=own, other=other), fix)
 
 
 class TorchSamePaddingStrided(Rule):

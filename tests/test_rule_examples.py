@@ -53,6 +53,7 @@ def test_rule_is_documented(code):
     doc = rule.documentation()
     for section in DOC_SECTIONS:
         assert section in doc, f"{code} documentation lacks {section!r}"
+        assert doc.startswith(section) or f"\n{section}" in doc, f"{code}: {section!r} is not at the start of a line"
     assert rule.name and rule.summary()
     assert rule.valid and rule.invalid
     assert rule.fixable == any(e.fixed is not None for e in rule.invalid) or rule.fixable

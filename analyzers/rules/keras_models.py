@@ -172,8 +172,9 @@ class FromLogitsMismatch(Rule):
 
 class MixedKerasVersions(Rule):
     """## What it does
-    Flags a file that builds models or layers with both `tf.keras` (TensorFlow's bundled Keras) and Keras 3
-    (`import keras`).
+    Flags a layer, model or optimizer of one Keras handed to the other: a `tf.keras` (TensorFlow's bundled Keras)
+    layer in a Keras 3 `keras.Sequential`, a Keras 3 optimizer passed to a `tf.keras` model's `compile`, directly or
+    through a variable.
 
     ## Why is this bad
     Since TensorFlow 2.16, `tf.keras` may be Keras 2 (via `tf_keras`) while `keras` is Keras 3: two libraries
@@ -197,28 +198,61 @@ class MixedKerasVersions(Rule):
     code = "TF003"
     name = "mixed-keras-versions"
     severity = Severity.ERROR
-    message = "`{this}` is {flavor}, but this file also uses {other} ({line}): pick one Keras"
+    message = "`{this}` is {flavor}, but it is handed to {other} ({line}): pick one Keras"
     valid = ("import keras\nm = keras.Sequential([keras.layers.Dense(1)])\n",
-             "import tensorflow as tf\nm = tf.keras.Sequential([tf.keras.layers.Dense(1)])\nx = tf.constant(1)\n")
+             "import tensorflow as tf\nm = tf.keras.Sequential([tf.keras.layers.Dense(1)])\nx = tf.constant(1)\n",
+             "import keras\nimport tf_keras\nnew = keras.layers.LSTM(8)\nold = tf_keras.layers.LSTM(8)\n")
     invalid = (
         Invalid("import keras\nimport tensorflow as tf\nm = keras.Sequential([tf.keras.layers.Dense(1)])\n"),
         Invalid("from tensorflow import keras as tfk\nfrom keras import layers\nm = tfk.Sequential([layers.Dense(1)])\n"),
+        Invalid("import keras\nimport tensorflow as tf\nopt = tf.keras.optimizers.Adam()\nm = keras.Sequential()\n"
+                "m.compile(optimizer=opt)\n"),
     )
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.first: dict[str, cst.Call] = {}  # flavor -> its first call in the file
+        self.name_flavor: dict[str, str] = {}  # `d = tf.keras.layers.Dense(1)` -> {"d": "tf.keras"}
+
+    def _flavor(self, node: cst.BaseExpression) -> str | None:
+        if isinstance(node, cst.Call):
+            return self.ctx.imports.keras_flavor(node.func)
+        if isinstance(node, cst.Name):
+            return self.name_flavor.get(node.value)
+        return None
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        flavor = self._flavor(node.value)
+        for target in node.targets:
+            if isinstance(target.target, cst.Name):
+                if flavor:
+                    self.name_flavor[target.target.value] = flavor
+                else:
+                    self.name_flavor.pop(target.target.value, None)
 
     def visit_Call(self, node: cst.Call) -> None:
+        # Two Kerases in one file are fine (a comparison, a migration test); handing an object of one to the
+        # other is the bug: `keras.Sequential([tf.keras.layers.Dense(1)])`, `model.compile(optimizer=tf_opt)`.
         flavor = self.ctx.imports.keras_flavor(node.func)
-        if flavor is None or flavor in self.first:
+        if flavor is None and isinstance(node.func, cst.Attribute):
+            flavor = self._flavor(node.func.value)  # a method of a model of one flavour
+        if flavor is None:
             return
-        self.first[flavor] = node
-        if len(self.first) == 2:
-            other = self.first["keras" if flavor == "tf.keras" else "tf.keras"]
-            self.report(node, self.message.format(this=self.ctx.code(node.func), flavor=_label(flavor),
-                                                  other=_label("keras" if flavor == "tf.keras" else "tf.keras"),
-                                                  line=f"`{self.ctx.code(other.func)}`"))
+        for arg in node.args:
+            for value in _argument_values(arg.value):
+                other = self._flavor(value)
+                if other is not None and other != flavor:
+                    self.report(value, self.message.format(this=self.ctx.code(value.func if isinstance(value, cst.Call)
+                                                                                else value),
+                                                           flavor=_label(other), other=_label(flavor),
+                                                           line=f"`{self.ctx.code(node.func)}`"))
+                    return
+
+
+def _argument_values(node: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """An argument, or the elements of a list/tuple argument (``Sequential([...])``)."""
+    if isinstance(node, (cst.List, cst.Tuple)):
+        return [e.value for e in node.elements if isinstance(e, cst.Element)]
+    return [node]
 
 
 def _label(flavor: str) -> str:

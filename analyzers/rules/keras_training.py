@@ -633,7 +633,7 @@ class BatchBeforeShuffle(_DatasetTracker):
 
 class OneHotLabelsWithSparseLoss(Rule):
     """## What it does
-    Flags `sparse_categorical_crossentropy` in a file that one-hot encodes its labels with
+    Flags a model compiled with `sparse_categorical_crossentropy` and then fitted on labels one-hot encoded with
     `keras.utils.to_categorical`.
 
     ## Why is this bad
@@ -657,31 +657,44 @@ class OneHotLabelsWithSparseLoss(Rule):
     name = "one-hot-labels-with-sparse-loss"
     severity = Severity.WARNING
     message = "Labels are one-hot encoded with `to_categorical` but the loss is sparse: use `categorical_crossentropy`"
-    valid = ("import keras\ny = keras.utils.to_categorical(y, 3)\nmodel.compile(loss='categorical_crossentropy')\n",
-             "import keras\nmodel.compile(loss='sparse_categorical_crossentropy')\n")
-    invalid = (Invalid("import keras\ny = keras.utils.to_categorical(y, 3)\nmodel.compile(loss='sparse_categorical_crossentropy')\n"),
-               Invalid("from keras.utils import to_categorical\nimport keras\ny = to_categorical(y)\n"
-                       "model.compile(loss=keras.losses.SparseCategoricalCrossentropy())\n"))
+    valid = ("import keras\ny = keras.utils.to_categorical(y, 3)\nmodel.compile(loss='categorical_crossentropy')\n"
+             "model.fit(x, y)\n",
+             "import keras\nz = keras.utils.to_categorical(z, 3)\nmodel.compile(loss='sparse_categorical_crossentropy')\n"
+             "model.fit(x, y)\n")
+    invalid = (Invalid("import keras\ny = keras.utils.to_categorical(y, 3)\nmodel.compile(loss='sparse_categorical_crossentropy')\n"
+                       "model.fit(x, y, epochs=2)\n"),
+               Invalid("from keras.utils import to_categorical\nimport keras\ny_train = to_categorical(y_train)\n"
+                       "model.compile(loss=keras.losses.SparseCategoricalCrossentropy())\nmodel.fit(x_train, y=y_train)\n"))
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.one_hot = False
-        self.sparse_losses: list[cst.CSTNode] = []
+        self.one_hot: set[str] = set()  # names holding `to_categorical(...)` results
+        self.sparse_compiles: dict[str, cst.CSTNode] = {}  # model -> the sparse loss it was compiled with
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        value = node.value
+        one_hot = isinstance(value, cst.Call) and self.ctx.callee(value) in (
+            "keras.utils.to_categorical", "keras.utils.np_utils.to_categorical")
+        for target in node.targets:
+            if isinstance(target.target, cst.Name):
+                (self.one_hot.add if one_hot else self.one_hot.discard)(target.target.value)
 
     def visit_Call(self, node: cst.Call) -> None:
-        callee = self.ctx.callee(node)
-        if callee in ("keras.utils.to_categorical", "keras.utils.np_utils.to_categorical"):
-            self.one_hot = True
-        elif method_name(node) == "compile" and callee is None:
-            args = positional(node)
+        method = method_name(node)
+        model = receiver_key(receiver(node))
+        if model is None or self.ctx.callee(node) is not None:
+            return
+        args = positional(node)
+        if method == "compile":
             loss = keyword(node, "loss") or (args[1] if len(args) > 1 else None)
             if loss is not None and _loss_name(self.ctx, loss.value) == "sparse_categorical_crossentropy":
-                self.sparse_losses.append(loss.value)
-
-    def leave_Module(self, node: cst.Module) -> None:
-        if self.one_hot:
-            for loss in self.sparse_losses:
-                self.report(loss)
+                self.sparse_compiles[model] = loss.value
+            else:
+                self.sparse_compiles.pop(model, None)
+        elif method == "fit" and model in self.sparse_compiles:
+            labels = keyword(node, "y") or (args[1] if len(args) > 1 else None)
+            if labels is not None and isinstance(labels.value, cst.Name) and labels.value.value in self.one_hot:
+                self.report(self.sparse_compiles.pop(model))
 
 
 class SaveWithoutExtension(Rule):

@@ -288,6 +288,9 @@ class RemovedExperimentalLayers(Rule):
                         PendingFix(f"Import from `{new}`", (self.replace(node.module, new),)))
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
+        parent = node.value
+        if not (isinstance(parent, cst.Attribute) and parent.attr.value in ("preprocessing", "experimental")):
+            return  # cheap filter: this runs for every attribute in the file
         qualname = self.ctx.qualname(node)
         if not _moved_path(qualname):
             return

@@ -432,6 +432,9 @@ class HardcodedCuda(Rule):
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         # `torch.cuda.is_available()`, `device_count()`, or any other `torch.cuda` API: CUDA is handled on purpose
+        if self.checked or not (isinstance(node.value, cst.Name) or (
+                isinstance(node.value, cst.Attribute) and node.value.attr.value == "cuda")):
+            return  # cheap filter: this runs for every attribute in the file
         qualname = self.ctx.qualname(node)
         if qualname and qualname.startswith("torch.cuda.") and not qualname.startswith("torch.cuda.amp"):
             self.checked = True

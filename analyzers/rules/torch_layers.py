@@ -113,7 +113,7 @@ class NanComparison(Rule):
         return None
 
     def visit_Comparison(self, node: cst.Comparison) -> None:
-        if len(node.comparisons) != 1 or not self.ctx.imports.imports_framework("torch"):
+        if len(node.comparisons) != 1:
             return
         target = node.comparisons[0]
         if not isinstance(target.operator, (cst.Equal, cst.NotEqual, cst.Is, cst.IsNot)):
@@ -121,7 +121,7 @@ class NanComparison(Rule):
         origin, other = self._origin(target.comparator), node.left
         if origin is None:
             origin, other = self._origin(node.left), target.comparator
-        if origin is None:
+        if origin is None or not self.ctx.imports.imports_framework("torch"):
             return
         negated = isinstance(target.operator, (cst.NotEqual, cst.IsNot))
         module = "torch" if origin == "float" else origin

@@ -66,6 +66,16 @@ class _FlowRule(Rule):
         raise NotImplementedError
 
 
+_CHAINABLE = {"to", "cuda", "cpu", "float", "half", "double", "bfloat16", "train", "eval", "requires_grad_"}
+
+
+def _model_key(node: cst.BaseExpression | None) -> str | None:
+    """``model`` for ``model``, ``self.model``, and through module-returning chains: ``model.to(device).train()``."""
+    while isinstance(node, cst.Call) and method_name(node) in _CHAINABLE:
+        node = receiver(node)
+    return receiver_key(node)
+
+
 def _train_mode(call: cst.Call) -> str | None:
     """"eval" / "train" for ``m.eval()``, ``m.train()``, ``m.train(False)``; None otherwise."""
     method = method_name(call)
@@ -145,6 +155,9 @@ class EvalModeDuringTraining(_FlowRule):
         "import torch\ndef fit(model, loader, opt):\n    for epoch in range(3):\n        model.train()\n"
         "        for x in loader:\n            opt.zero_grad()\n            model(x).sum().backward()\n"
         "            opt.step()\n        model.eval()\n",
+        "import torch\ndef fit(model, loader, opt):\n    for x in loader:\n        opt.zero_grad()\n"
+        "        model(x).sum().backward()\n        opt.step()\n        model.eval().cpu()\n        save(model)\n"
+        "        model.to('cuda').train()\n",
         "import torch\ndef distill(student, teacher, loader, opt):\n    teacher.eval()\n    student.train()\n"
         "    for x in loader:\n        opt.zero_grad()\n        (student(x) - teacher(x)).pow(2).mean().backward()\n"
         "        opt.step()\n",
@@ -168,7 +181,7 @@ class EvalModeDuringTraining(_FlowRule):
             return
         mode = _train_mode(node)
         if mode is not None:
-            key = receiver_key(receiver(node))
+            key = _model_key(receiver(node))
             if key is not None:
                 self.record(mode, key, node)
         elif method_name(node) == "backward":
@@ -328,7 +341,7 @@ class InferenceWithoutNoGrad(_FlowRule):
             return  # module level: scripts are judged by the functions they call
         mode = _train_mode(node)
         if mode is not None:
-            key = receiver_key(receiver(node))
+            key = _model_key(receiver(node))
             if key is not None:
                 self.record(mode, key, node)
             return
@@ -391,6 +404,7 @@ class OptimizerBeforeMove(_FlowRule):
     severity = Severity.INFO
     message = "`{key}` is moved after its optimizer was built: build the optimizer after `.to(device)`"
     valid = ("import torch\nmodel.to('cuda')\nopt = torch.optim.Adam(model.parameters())\n",
+             "import torch\nnet = Net().to('cuda')\nopt = torch.optim.Adam(net.parameters())\nnet.cpu()\nnet.to('cuda')\n",
              "import torch\nopt = torch.optim.Adam(model.parameters())\nx = x.to('cuda')\n")
     invalid = (
         Invalid("import torch\ndef setup(model):\n    opt = torch.optim.Adam(model.parameters(), lr=1e-3)\n"
@@ -404,18 +418,30 @@ class OptimizerBeforeMove(_FlowRule):
             for key in _parameters_of(node):
                 self.record("optimizer", key, node)
         elif method_name(node) in ("to", "cuda") and node.args or method_name(node) == "cuda":
-            key = receiver_key(receiver(node))
+            key = _model_key(receiver(node))
             if key is not None:
                 self.record("move", key, node)
 
+    def visit_Assign(self, node: cst.Assign) -> None:
+        # `model = Net().to(device)`: the model starts on its device
+        value = node.value
+        if isinstance(value, cst.Call) and method_name(value) in ("to", "cuda"):
+            for target in node.targets:
+                key = receiver_key(target.target)
+                if key is not None:
+                    self.record("move", key, node)
+
     def judge(self, frame: _FunctionEvents) -> None:
         optimized: set[str] = set()
+        placed: set[str] = set()  # moved before any optimizer: later moves are round trips (e.g. save on CPU)
         for event in frame.events:
             if event.kind == "optimizer":
                 optimized.add(event.key)
-            elif event.kind == "move" and event.key in optimized:
+            elif event.kind == "move" and event.key in optimized and event.key not in placed:
                 self.report(event.node, self.message.format(key=event.key))
                 optimized.discard(event.key)
+            elif event.kind == "move":
+                placed.add(event.key)
 
 
 _UNCALLED = {"eval", "train", "zero_grad", "backward", "step"}
