@@ -1,0 +1,353 @@
+"""The language server, driven through its real process with pytest-lsp's client."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import contextlib
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from pygls.protocol import default_converter
+from pytest_lsp import LanguageClient
+from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
+
+SERVER = [sys.executable, "-m", "tensorlint.server", "serve"]
+
+SOURCE = textwrap.dedent('''\
+    import torch
+    x = torch.randn(2)
+    x.to("cuda")
+    y = torch.load("w.pt")
+''')
+
+
+class Session:
+    """A client attached to a fresh server process; records every publish with its version."""
+
+    def __init__(self, client):
+        self.client = client
+        self.published: list[types.PublishDiagnosticsParams] = []
+        self.arrived = asyncio.Condition()
+
+    async def publish(self, params: types.PublishDiagnosticsParams) -> None:
+        async with self.arrived:
+            self.published.append(params)
+            self.arrived.notify_all()
+
+    async def diagnostics(self, uri: str, version: int | None, timeout: float = 20.0) -> list[types.Diagnostic]:
+        """The diagnostics published for ``uri`` at ``version`` (waits for them)."""
+
+        def found():
+            return next((p for p in reversed(self.published) if p.uri == uri and p.version == version), None)
+
+        async with self.arrived:
+            await asyncio.wait_for(self.arrived.wait_for(found), timeout)
+        return list(found().diagnostics)
+
+    def open(self, uri: str, text: str, version: int = 1, language: str = "python") -> None:
+        self.client.text_document_did_open(types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri=uri, language_id=language, version=version, text=text)))
+
+    def change(self, uri: str, version: int, start: tuple[int, int], end: tuple[int, int], text: str) -> None:
+        self.client.text_document_did_change(types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            [types.TextDocumentContentChangePartial(
+                range=types.Range(types.Position(*start), types.Position(*end)), text=text)]))
+
+    async def actions(self, uri: str, start=(0, 0), end=(10_000, 0), only=None, diagnostics=()):
+        return await self.client.text_document_code_action_async(types.CodeActionParams(
+            types.TextDocumentIdentifier(uri), types.Range(types.Position(*start), types.Position(*end)),
+            types.CodeActionContext(diagnostics=list(diagnostics), only=only))) or []
+
+
+def capabilities(encodings=None, resolve=False, pull=False, configuration=True) -> types.ClientCapabilities:
+    return types.ClientCapabilities(
+        general=types.GeneralClientCapabilities(position_encodings=encodings) if encodings else None,
+        workspace=types.WorkspaceClientCapabilities(configuration=configuration),
+        text_document=types.TextDocumentClientCapabilities(
+            code_action=types.CodeActionClientCapabilities(
+                resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"]) if resolve else None),
+            diagnostic=types.DiagnosticClientCapabilities() if pull else None,
+            publish_diagnostics=types.PublishDiagnosticsClientCapabilities(version_support=True)))
+
+
+@contextlib.asynccontextmanager
+async def session(tmp_path: Path, *, options=None, caps=None, configuration=None, command=SERVER, env=None,
+                  folders=None):
+    client = LanguageClient(converter_factory=default_converter, configuration=configuration)
+    recorder = Session(client)
+
+    async def publish(_client: LanguageClient, params: types.PublishDiagnosticsParams):
+        await recorder.publish(params)
+
+    register_lsp_features(client, {**DEFAULT_CLIENT_FEATURES, types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: publish})
+    await client.start_io(*command, env={**os.environ, **(env or {})}, cwd=str(tmp_path))
+    result = await client.initialize_session(types.InitializeParams(
+        capabilities=caps or capabilities(), initialization_options=options, root_uri=tmp_path.as_uri(),
+        workspace_folders=folders or [types.WorkspaceFolder(uri=tmp_path.as_uri(), name="root")]))
+    recorder.result = result
+    try:
+        yield recorder
+    finally:
+        await client.shutdown_session()
+        await client.stop()
+
+
+def apply(text: str, edits: list[types.TextEdit], encoding: str = "utf-16") -> str:
+    """Apply LSP edits to text, counting columns in ``encoding`` code units as a client would."""
+    lines = text.splitlines(keepends=True) + [""]
+
+    def offset(position: types.Position) -> int:
+        before = sum(len(line) for line in lines[:position.line])
+        line = lines[position.line]
+        units, index = 0, 0
+        while index < len(line) and units < position.character:
+            units += len(line[index].encode(encoding.replace("utf-", "utf_") + ("_le" if encoding != "utf-8" else ""))) \
+                // (1 if encoding == "utf-8" else 2 if encoding == "utf-16" else 4)
+            index += 1
+        return before + index
+
+    spans = sorted(((offset(e.range.start), offset(e.range.end), e.new_text) for e in edits), reverse=True)
+    for begin, end, new_text in spans:
+        text = text[:begin] + new_text + text[end:]
+    return text
+
+
+def single_document_edits(action: types.CodeAction, uri: str, version: int) -> list[types.TextEdit]:
+    (change,) = action.edit.document_changes
+    assert change.text_document.uri == uri and change.text_document.version == version
+    return list(change.edits)
+
+
+async def test_open_change_close_publish_versioned_diagnostics(tmp_path):
+    uri = (tmp_path / "model.py").as_uri()
+    async with session(tmp_path) as s:
+        s.open(uri, SOURCE)
+        first = await s.diagnostics(uri, 1)
+        assert [(d.code, d.range.start.line, d.source) for d in first] == [("PT002", 2, "tensorlint"),
+                                                                             ("PT006", 3, "tensorlint")]
+        # fix line 3 by hand: the PT002 diagnostic goes, the version travels with the publish
+        s.change(uri, 2, (2, 0), (2, 0), "x = ")
+        second = await s.diagnostics(uri, 2)
+        assert [d.code for d in second] == ["PT006"]
+        s.client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri)))
+        await s.diagnostics(uri, None)
+        assert list(s.published[-1].diagnostics) == []
+
+
+async def test_fast_edits_publish_only_the_newest_version(tmp_path):
+    uri = (tmp_path / "model.py").as_uri()
+    async with session(tmp_path, options={"debounce": 50}) as s:
+        s.open(uri, SOURCE)
+        await s.diagnostics(uri, 1)
+        for version in range(2, 12):
+            s.change(uri, version, (3, 0), (3, 0), "#")
+        await s.diagnostics(uri, 11)
+        versions = [p.version for p in s.published if p.uri == uri]
+        assert versions == sorted(versions), "an older result was published after a newer one"
+        assert set(versions) <= {1, 11}, f"debounced edits published intermediate versions: {versions}"
+
+
+async def test_quickfix_and_fix_all_apply_and_reparse(tmp_path):
+    uri = (tmp_path / "model.py").as_uri()
+    async with session(tmp_path) as s:
+        s.open(uri, SOURCE)
+        diagnostics = await s.diagnostics(uri, 1)
+        pt002 = next(d for d in diagnostics if d.code == "PT002")
+        actions = await s.actions(uri, (2, 0), (2, 1), diagnostics=[pt002])
+        quickfix = next(a for a in actions if a.title == "Assign the result back to `x`")
+        assert quickfix.kind == types.CodeActionKind.QuickFix and quickfix.is_preferred
+        fixed = apply(SOURCE, single_document_edits(quickfix, uri, 1))
+        assert 'x = x.to("cuda")' in fixed
+        ast.parse(fixed)
+
+        (fix_all,) = await s.actions(uri, only=["source.fixAll"])
+        assert fix_all.kind == "source.fixAll.tensorlint"
+        edits = single_document_edits(fix_all, uri, 1)
+        assert len(edits) == 1
+        all_fixed = apply(SOURCE, edits)
+        ast.parse(all_fixed)
+        assert 'x = x.to("cuda")' in all_fixed and "weights_only=True" in all_fixed
+
+        s.change(uri, 2, (0, 0), (4, 0), all_fixed)
+        assert await s.diagnostics(uri, 2) == []
+
+
+async def test_fix_all_edit_is_computed_on_resolve_for_the_version_asked(tmp_path):
+    uri = (tmp_path / "model.py").as_uri()
+    async with session(tmp_path, caps=capabilities(resolve=True)) as s:
+        s.open(uri, SOURCE)
+        await s.diagnostics(uri, 1)
+        (fix_all,) = await s.actions(uri, only=[FIX_ALL])
+        assert fix_all.edit is None
+        resolved = await s.client.code_action_resolve_async(fix_all)
+        assert "weights_only=True" in apply(SOURCE, single_document_edits(resolved, uri, 1))
+        # a resolve for a version that is no longer current is refused, never built from the old text
+        s.change(uri, 2, (0, 0), (0, 0), "# edited\n")
+        with pytest.raises(Exception, match="changed"):
+            await s.client.code_action_resolve_async(fix_all)
+
+
+FIX_ALL = "source.fixAll.tensorlint"
+
+
+async def test_ignore_action_inserts_a_suppression_comment(tmp_path):
+    uri = (tmp_path / "model.py").as_uri()
+    async with session(tmp_path) as s:
+        s.open(uri, SOURCE)
+        await s.diagnostics(uri, 1)
+        actions = await s.actions(uri, (3, 5), (3, 5))
+        ignore = next(a for a in actions if a.title == "Ignore PT006 on this line")
+        ignored = apply(SOURCE, single_document_edits(ignore, uri, 1))
+        assert 'y = torch.load("w.pt")  # tensorlint: ignore[PT006]\n' in ignored
+        s.change(uri, 2, (0, 0), (4, 0), ignored)
+        assert [d.code for d in await s.diagnostics(uri, 2)] == ["PT002"]
+
+
+# one line with a surrogate pair (emoji), CJK and a combining mark before the finding
+NON_ASCII = 'import torch\ns = "😀中é"; y = torch.load("w.pt")\n'
+
+
+@pytest.mark.parametrize("offered, expected, column", [
+    (None, "utf-16", 16),  # 😀 is 2 UTF-16 units, 中 1, e + U+0301 2
+    (["utf-8"], "utf-8", 21),  # 😀 4 bytes, 中 3, e 1 + U+0301 2
+    (["utf-32", "utf-16"], "utf-32", 15),
+])
+async def test_position_encodings_on_non_ascii_lines(tmp_path, offered, expected, column):
+    uri = (tmp_path / "enc.py").as_uri()
+    async with session(tmp_path, caps=capabilities(encodings=offered)) as s:
+        assert (s.result.capabilities.position_encoding or "utf-16") == expected
+        s.open(uri, NON_ASCII)
+        (diagnostic,) = await s.diagnostics(uri, 1)
+        assert diagnostic.code == "PT006"
+        assert (diagnostic.range.start.line, diagnostic.range.start.character) == (1, column)
+        # the quick fix's edit, applied with the same encoding, lands exactly on the call
+        actions = await s.actions(uri, (1, column), (1, column))
+        fix = next(a for a in actions if a.kind == types.CodeActionKind.QuickFix and a.is_preferred)
+        fixed = apply(NON_ASCII, single_document_edits(fix, uri, 1), expected)
+        assert fixed == 'import torch\ns = "😀中é"; y = torch.load("w.pt", weights_only=True)\n'
+
+
+async def test_syntax_error_mid_edit_then_recovery(tmp_path):
+    uri = (tmp_path / "model.py").as_uri()
+    async with session(tmp_path) as s:
+        s.open(uri, SOURCE)
+        await s.diagnostics(uri, 1)
+        s.change(uri, 2, (3, 22), (3, 22), "(((")
+        broken = await s.diagnostics(uri, 2)
+        assert [d.code for d in broken] == ["TL001"] and "SyntaxError" in broken[0].message
+        hover = await s.client.text_document_code_action_async(types.CodeActionParams(
+            types.TextDocumentIdentifier(uri), types.Range(types.Position(0, 0), types.Position(0, 0)),
+            types.CodeActionContext(diagnostics=[])))
+        assert hover is None or isinstance(hover, list)  # still answering
+        s.change(uri, 3, (3, 22), (3, 25), "")
+        assert [d.code for d in await s.diagnostics(uri, 3)] == ["PT002", "PT006"]
+
+
+async def test_settings_from_initialization_options_and_unknown_keys(tmp_path):
+    uri = (tmp_path / "model.py").as_uri()
+    async with session(tmp_path, options={"ignore": ["PT006"], "colour": "blue"}) as s:
+        s.open(uri, SOURCE)
+        assert [d.code for d in await s.diagnostics(uri, 1)] == ["PT002"]
+        assert any("colour" in m.message and m.type == types.MessageType.Warning for m in s.client.messages)
+
+
+async def test_client_settings_merge_over_pyproject(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.tensorlint]\nignore = ["PT002"]\n')
+    uri = (tmp_path / "model.py").as_uri()
+    async with session(tmp_path, configuration={"": {"tensorlint": {"extend-select": ["PT002"],
+                                                                     "max-file-size-kb": 1}}}) as s:
+        s.open(uri, SOURCE)
+        # pyproject ignores PT002 and the client adds nothing that re-enables it at a higher specificity
+        assert [d.code for d in await s.diagnostics(uri, 1)] == ["PT006"]
+        big = "x = 1\n" * 400  # 2.4 KB > 1 KB from workspace/configuration
+        big_uri = (tmp_path / "big.py").as_uri()
+        s.open(big_uri, big)
+        (info,) = await s.diagnostics(big_uri, 1)
+        assert info.code == "TL004" and info.severity == types.DiagnosticSeverity.Information
+
+
+async def test_non_python_documents_are_ignored(tmp_path):
+    uri = (tmp_path / "notes.md").as_uri()
+    py_uri = (tmp_path / "model.py").as_uri()
+    async with session(tmp_path) as s:
+        s.open(uri, SOURCE, language="markdown")
+        s.open(py_uri, SOURCE)
+        await s.diagnostics(py_uri, 1)
+        assert not any(p.uri == uri for p in s.published)
+        assert await s.actions(uri) == []
+
+
+FORBIDDEN = ("torch", "tensorflow", "keras", "jax")
+# Runs the real server with an import hook that writes down every top-level package it imports.
+RECORDING_SERVER = textwrap.dedent('''\
+    import os, sys, runpy
+    record = open(os.environ["TENSORLINT_IMPORT_RECORD"], "a")
+    class Recorder:
+        def find_spec(self, name, path=None, target=None):
+            if "." not in name:
+                record.write(name + "\\n"); record.flush()
+            return None
+    sys.meta_path.insert(0, Recorder())
+    sys.argv = ["tensorlint", "serve"]
+    runpy.run_module("tensorlint.server", run_name="__main__")
+''')
+
+
+async def test_server_never_imports_deep_learning_frameworks(tmp_path):
+    record = tmp_path / "imports.txt"
+    uri = (tmp_path / "model.py").as_uri()
+    keras_uri = (tmp_path / "k.py").as_uri()
+    command = [sys.executable, "-c", RECORDING_SERVER]
+    async with session(tmp_path, command=command, env={"TENSORLINT_IMPORT_RECORD": str(record)}) as s:
+        s.open(uri, SOURCE)
+        await s.diagnostics(uri, 1)
+        s.open(keras_uri, "import keras\nmodel = keras.Sequential([keras.layers.Dense(2)])\nmodel.save('m.h5')\n")
+        await s.diagnostics(keras_uri, 1)
+        await s.actions(uri)
+    imported = set(record.read_text().split())
+    assert {"libcst", "pygls", "lsprotocol"} <= imported  # the hook saw the server's imports
+    assert not imported & set(FORBIDDEN), imported & set(FORBIDDEN)
+
+
+# The real server with one extra rule (registered as any plug-in rule is, by subclassing) that crashes.
+CRASHING_RULE_SERVER = textwrap.dedent('''\
+    import runpy, sys
+    from tensorlint.analyzers.rule import Rule
+    from tensorlint.analyzers.findings import Severity
+
+    class Exploding(Rule):
+        """Crashes on every call."""
+        code = "ZZ901"
+        name = "exploding"
+        severity = Severity.WARNING
+        message = "never reported"
+
+        def visit_Call(self, node):
+            raise ZeroDivisionError("boom")
+
+    sys.argv = ["tensorlint", "serve"]
+    runpy.run_module("tensorlint.server", run_name="__main__")
+''')
+
+
+async def test_a_crashing_rule_is_logged_and_the_others_still_report(tmp_path):
+    uri = (tmp_path / "model.py").as_uri()
+    async with session(tmp_path, command=[sys.executable, "-c", CRASHING_RULE_SERVER]) as s:
+        s.open(uri, SOURCE)
+        assert [d.code for d in await s.diagnostics(uri, 1)] == ["PT002", "PT006"]
+        crash_logs = [m for m in s.client.log_messages if "ZZ901" in m.message]
+        assert crash_logs and "ZeroDivisionError: boom" in crash_logs[0].message
+        assert crash_logs[0].type == types.MessageType.Error
+
+
+def test_serve_rejects_a_malformed_tcp_address():
+    import subprocess
+
+    done = subprocess.run([*SERVER, "--tcp", "nowhere"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "HOST:PORT" in done.stderr and "Traceback" not in done.stderr
