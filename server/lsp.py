@@ -18,16 +18,21 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 from pygls.workspace.position_codec import PositionCodec, ServerTextPosition
 
-from ..analyzers import CheckResult, ConfigError, Finding, Settings, fix_source
-from ..analyzers.config import KNOWN_KEYS, settings_with
+from ..analyzers import CheckResult, ConfigError, Finding, Settings, all_rules, fix_source
+from ..analyzers.config import DEPLOYMENT_SCENARIOS, KNOWN_KEYS, settings_with
+from ..analyzers.deployment import Advice, advise, lens_title, snippet_edit, snippet_title, target_explanation
 from ..analyzers.engine import SYNTAX_ERROR, UNDECODABLE, suppression_comment
 from ..analyzers.findings import Position, Range, Severity
+from ..analyzers.symbols import name_at
 from ..analyzers.workspace import TOO_LARGE, check_bytes
+from ..migrations.layer_defaults import differences_for
 
 log = logging.getLogger("tensorlint.server")
 
 SOURCE = "tensorlint"
 FIX_ALL_KIND = "source.fixAll.tensorlint"
+EXPORT_SNIPPET_KIND = "refactor.tensorlint.exportSnippet"
+SHOW_DEPLOYMENT_COMMAND = "tensorlint.showDeployment"
 DEFAULT_DEBOUNCE_MS = 100
 SERVER_KEYS = {"debounce": (int, "milliseconds to wait after the last keystroke before analysing")}
 _UNSUPPRESSIBLE = {SYNTAX_ERROR, UNDECODABLE, TOO_LARGE}
@@ -87,6 +92,7 @@ class TensorlintServer(LanguageServer):
         self.inflight: dict[tuple[str, int, int], tuple[asyncio.Future, str, Settings | None]] = {}
         self.pending: dict[str, asyncio.Task] = {}
         self.warned: set[str] = set()
+        self.advice_cache: dict[str, tuple[int, int, Advice]] = {}  # uri -> (version, generation, advice)
 
     # -- settings ----------------------------------------------------------------------------------------------
     def client_table(self, uri: str) -> dict[str, Any]:
@@ -282,6 +288,78 @@ class TensorlintServer(LanguageServer):
                 actions.append(action)
         return actions
 
+    async def advice(self, snap: Snapshot) -> Advice:
+        """The deployment advisor's verdicts for one analysed version (cached per (uri, version))."""
+        cached = self.advice_cache.get(snap.uri)
+        if cached and cached[:2] == (snap.version, self.generation):
+            return cached[2]
+        scenarios = (snap.settings.deployment if snap.settings and snap.settings.deployment
+                     else DEPLOYMENT_SCENARIOS)
+        path = document_path(snap.uri) or snap.uri
+        advice = await asyncio.get_running_loop().run_in_executor(self.executor, advise, snap.text, path, scenarios)
+        self.advice_cache[snap.uri] = (snap.version, self.generation, advice)
+        return advice
+
+    def export_actions(self, snap: Snapshot, advice: Advice, params: types.CodeActionParams) -> list[types.CodeAction]:
+        if not _wanted(EXPORT_SNIPPET_KIND, params.context.only):
+            return []
+        lines = snap.lines
+        first = params.range.start.line + 1
+        last = params.range.end.line + 1
+        actions = []
+        for model in advice.models:
+            if not first <= model.line <= last:
+                continue
+            targets = dict.fromkeys(r.target for r in model.recommendations) or dict.fromkeys(
+                v.target for v in model.targets)
+            for target in targets:
+                edit = snippet_edit(snap.text, model, target)
+                actions.append(types.CodeAction(
+                    title=snippet_title(model, target), kind=EXPORT_SNIPPET_KIND,
+                    edit=self.workspace_edit(snap, self.text_edits(lines, [edit]))))
+        return actions
+
+    def code_lenses(self, snap: Snapshot, advice: Advice) -> list[types.CodeLens]:
+        lines = snap.lines
+        return [types.CodeLens(
+            range=self.range_to_client(lines, Range(Position(m.line, m.column),
+                                                    Position(m.line, m.column + len(m.name)))),
+            command=types.Command(lens_title(m), SHOW_DEPLOYMENT_COMMAND, arguments=[snap.uri, m.name]))
+            for m in advice.models]
+
+    async def hover(self, snap: Snapshot, position: types.Position) -> types.Hover | None:
+        lines = snap.lines
+        at = self.from_client(lines, position)
+        sections: list[str] = []
+        rules = all_rules()
+        hover_range = None
+        for finding in snap.result.findings:
+            if finding.range.start <= at <= finding.range.end and finding.code in rules:
+                rule = rules[finding.code]
+                sections.append(f"### {rule.code} {rule.name}\n\n{rule.documentation()}")
+                hover_range = hover_range or finding.range
+        if _parses(snap.text):
+            name = await asyncio.get_running_loop().run_in_executor(self.executor, name_at, snap.text, at)
+            if name is not None and name.canonical.startswith(("torch.nn.", "keras.layers.")):
+                sections.append(layer_card(name.canonical))
+                hover_range = hover_range or name.range
+            advice = await self.advice(snap)
+            for model in advice.models:
+                if model.line == at.line and model.column <= at.column <= model.column + len(model.name):
+                    sections.extend(target_explanation(model, v.target) for v in model.targets)
+                    hover_range = hover_range or Range(Position(model.line, model.column),
+                                                       Position(model.line, model.column + len(model.name)))
+        if not sections:
+            return None
+        return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, "\n\n---\n\n".join(sections)),
+                           self.range_to_client(lines, hover_range) if hover_range else None)
+
+    def diagnostic_report(self, snap: Snapshot, previous: str | None):
+        result_id = f"{snap.version}.{self.generation}"
+        if previous == result_id:
+            return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
+        return types.RelatedFullDocumentDiagnosticReport(items=self.diagnostics(snap), result_id=result_id)
+
     @property
     def resolves_edits(self) -> bool:
         support = _capability(self.client_capabilities, "text_document", "code_action", "resolve_support")
@@ -333,6 +411,28 @@ class TensorlintServer(LanguageServer):
         else:
             end = Position(end_line + 1, 0) if old_break else end
         return types.TextEdit(self.range_to_client(old_lines, Range(start, end)), replaced_new)
+
+
+def layer_card(name: str) -> str:
+    """A short hover card for a torch.nn or keras.layers name: what it is, its counterpart, defaults that differ."""
+    torch_side = name.startswith("torch.")
+    lines = [f"**`{name}`** — {'PyTorch' if torch_side else 'Keras'} layer"]
+    differences = differences_for(name)
+    counterparts = dict.fromkeys(d.keras_layer if torch_side else d.torch_layer for d in differences)
+    if counterparts:
+        lines.append("")
+        lines.append(f"{'Keras' if torch_side else 'PyTorch'} counterpart: "
+                     + ", ".join(f"`{c}`" for c in counterparts))
+        lines.append("")
+        lines.append("Defaults that differ:")
+        for d in differences:
+            conversion = f" (convert: `{d.conversion}`)" if d.conversion else ""
+            lines.append(f"- {d.concept}: torch `{d.torch_arg}={d.torch_default!r}` vs keras "
+                         f"`{d.keras_arg}={d.keras_default!r}` — {d.consequence}{conversion}")
+    else:
+        lines.append("")
+        lines.append("No default that differs between the frameworks is recorded for it.")
+    return "\n".join(lines)
 
 
 def _parses(text: str) -> bool:
@@ -398,6 +498,11 @@ def create_server() -> TensorlintServer:
     async def initialized(ls: TensorlintServer, params: types.InitializedParams) -> None:
         await fetch_configuration(ls)
         ls.config_ready.set()
+        if _capability(ls.client_capabilities, "workspace", "did_change_watched_files", "dynamic_registration"):
+            await ls.client_register_capability_async(types.RegistrationParams([types.Registration(
+                id="tensorlint-pyproject", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                    [types.FileSystemWatcher(glob_pattern="**/pyproject.toml")]))]))
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: TensorlintServer, params: types.DidOpenTextDocumentParams) -> None:
@@ -420,16 +525,20 @@ def create_server() -> TensorlintServer:
             task.cancel()
         ls.snapshots.pop(uri, None)
         ls.settings_cache.pop(uri, None)
+        ls.advice_cache.pop(uri, None)
         if not ls.pulls_diagnostics:
             ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
-        code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND], resolve_provider=True))
+        code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND, EXPORT_SNIPPET_KIND], resolve_provider=True))
     async def code_action(ls: TensorlintServer, params: types.CodeActionParams):
         snap = await ls.snapshot(params.text_document.uri)
         if snap is None or not ls.is_current(snap):
             return None
-        return ls.code_actions(snap, params) or None
+        actions = ls.code_actions(snap, params)
+        if _wanted(EXPORT_SNIPPET_KIND, params.context.only) and _parses(snap.text):
+            actions += ls.export_actions(snap, await ls.advice(snap), params)
+        return actions or None
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def code_action_resolve(ls: TensorlintServer, action: types.CodeAction) -> types.CodeAction:
@@ -452,6 +561,63 @@ def create_server() -> TensorlintServer:
         await fetch_configuration(ls)
         ls.settings_changed()
         ls.relint_all()
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    async def hover(ls: TensorlintServer, params: types.HoverParams) -> types.Hover | None:
+        snap = await ls.snapshot(params.text_document.uri)
+        if snap is None or not ls.is_current(snap):
+            return None
+        return await ls.hover(snap, params.position)
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
+    async def code_lens(ls: TensorlintServer, params: types.CodeLensParams) -> list[types.CodeLens] | None:
+        snap = await ls.snapshot(params.text_document.uri)
+        if snap is None or not ls.is_current(snap) or not _parses(snap.text):
+            return None
+        return ls.code_lenses(snap, await ls.advice(snap)) or None
+
+    @server.command(SHOW_DEPLOYMENT_COMMAND)
+    async def show_deployment(ls: TensorlintServer, uri: str, model_name: str) -> str | None:
+        snap = await ls.snapshot(uri)
+        if snap is None:
+            return None
+        for model in (await ls.advice(snap)).models:
+            if model.name == model_name:
+                text = "\n\n".join(target_explanation(model, v.target) for v in model.targets)
+                ls.window_show_message(types.ShowMessageParams(types.MessageType.Info, text))
+                return text
+        return None
+
+    @server.feature(types.TEXT_DOCUMENT_DIAGNOSTIC, types.DiagnosticOptions(
+        inter_file_dependencies=False, workspace_diagnostics=True, identifier=SOURCE))
+    async def document_diagnostic(ls: TensorlintServer, params: types.DocumentDiagnosticParams):
+        snap = await ls.snapshot(params.text_document.uri)
+        if snap is None:
+            return types.RelatedFullDocumentDiagnosticReport(items=[])
+        return ls.diagnostic_report(snap, params.previous_result_id)
+
+    @server.feature(types.WORKSPACE_DIAGNOSTIC)
+    async def workspace_diagnostic(ls: TensorlintServer, params: types.WorkspaceDiagnosticParams):
+        previous = {p.uri: p.value for p in params.previous_result_ids or []}
+        items = []
+        for uri in list(ls.workspace.text_documents):
+            snap = await ls.snapshot(uri)
+            if snap is None:
+                continue
+            report = ls.diagnostic_report(snap, previous.get(uri))
+            if isinstance(report, types.RelatedUnchangedDocumentDiagnosticReport):
+                items.append(types.WorkspaceUnchangedDocumentDiagnosticReport(
+                    uri=uri, version=snap.version, result_id=report.result_id))
+            else:
+                items.append(types.WorkspaceFullDocumentDiagnosticReport(
+                    uri=uri, version=snap.version, items=report.items, result_id=report.result_id))
+        return types.WorkspaceDiagnosticReport(items=items)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched_files(ls: TensorlintServer, params: types.DidChangeWatchedFilesParams) -> None:
+        if any(change.uri.endswith("/pyproject.toml") for change in params.changes):
+            ls.settings_changed()
+            ls.relint_all()
 
     return server
 

@@ -351,3 +351,153 @@ def test_serve_rejects_a_malformed_tcp_address():
 
     done = subprocess.run([*SERVER, "--tcp", "nowhere"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "HOST:PORT" in done.stderr and "Traceback" not in done.stderr
+
+
+# -- pull diagnostics, cancellation --------------------------------------------------------------------------------
+async def test_pull_diagnostics_when_the_client_supports_them(tmp_path):
+    uri = (tmp_path / "model.py").as_uri()
+    async with session(tmp_path, caps=capabilities(pull=True)) as s:
+        assert s.result.capabilities.diagnostic_provider.workspace_diagnostics
+        s.open(uri, SOURCE)
+        report = await s.client.text_document_diagnostic_async(types.DocumentDiagnosticParams(
+            types.TextDocumentIdentifier(uri)))
+        assert [d.code for d in report.items] == ["PT002", "PT006"]
+        again = await s.client.text_document_diagnostic_async(types.DocumentDiagnosticParams(
+            types.TextDocumentIdentifier(uri), previous_result_id=report.result_id))
+        assert again.kind == "unchanged"
+        s.change(uri, 2, (2, 0), (2, 0), "x = ")
+        workspace = await s.client.workspace_diagnostic_async(types.WorkspaceDiagnosticParams(
+            previous_result_ids=[types.PreviousResultId(uri, report.result_id)]))
+        (item,) = workspace.items
+        assert item.version == 2 and [d.code for d in item.items] == ["PT006"]
+        assert not s.published, "a pull client must not also get pushed diagnostics"
+
+
+async def test_cancel_request_is_honoured_for_pull_diagnostics(tmp_path):
+    uri = (tmp_path / "big.py").as_uri()
+    big = SOURCE + "".join(f"def f{i}(x):\n    return torch.relu(x) + {i}\n\n" for i in range(1500))
+    async with session(tmp_path, caps=capabilities(pull=True)) as s:
+        s.open(uri, big)
+        future = s.client.protocol.send_request(types.TEXT_DOCUMENT_DIAGNOSTIC, types.DocumentDiagnosticParams(
+            types.TextDocumentIdentifier(uri)), msg_id="cancel-me")
+        s.client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="cancel-me"))
+        with pytest.raises(Exception, match="cancel"):
+            await asyncio.wait_for(asyncio.wrap_future(future), 30)
+        # the server goes on answering, with the analysis the cancelled request had started
+        report = await s.client.text_document_diagnostic_async(types.DocumentDiagnosticParams(
+            types.TextDocumentIdentifier(uri)))
+        assert [d.code for d in report.items] == ["PT002", "PT006"]
+
+
+# -- hover -------------------------------------------------------------------------------------------------------
+async def test_hover_on_a_diagnostic_shows_the_rule_documentation(tmp_path):
+    uri = (tmp_path / "model.py").as_uri()
+    async with session(tmp_path) as s:
+        s.open(uri, SOURCE)
+        await s.diagnostics(uri, 1)
+        hover = await s.client.text_document_hover_async(types.HoverParams(
+            types.TextDocumentIdentifier(uri), types.Position(3, 12)))
+        assert hover.contents.kind == types.MarkupKind.Markdown
+        assert "PT006" in hover.contents.value and "## What it does" in hover.contents.value
+
+
+LAYERS = textwrap.dedent('''\
+    import torch.nn as nn
+    from keras import layers
+    norm = nn.BatchNorm2d(8)
+    act = layers.LeakyReLU()
+    lin = nn.Linear(2, 3)
+''')
+
+
+@pytest.mark.parametrize("position, expected", [
+    ((2, 12), ["`torch.nn.BatchNorm2d`", "`keras.layers.BatchNormalization`", "momentum", "1 - x"]),
+    ((3, 15), ["`keras.layers.LeakyReLU`", "`torch.nn.LeakyReLU`", "negative_slope=0.3"]),
+    ((4, 10), ["`torch.nn.Linear`", "No default that differs"]),
+])
+async def test_hover_on_a_layer_shows_its_card(tmp_path, position, expected):
+    uri = (tmp_path / "layers.py").as_uri()
+    async with session(tmp_path) as s:
+        s.open(uri, LAYERS)
+        await s.diagnostics(uri, 1)
+        hover = await s.client.text_document_hover_async(types.HoverParams(
+            types.TextDocumentIdentifier(uri), types.Position(*position)))
+        for text in expected:
+            assert text in hover.contents.value
+        # nothing under the cursor (the `=`): no hover
+        assert await s.client.text_document_hover_async(types.HoverParams(
+            types.TextDocumentIdentifier(uri), types.Position(2, 5))) is None
+
+
+# -- settings: configuration changes, watched pyproject, multi-root --------------------------------------------------
+async def test_configuration_change_and_pyproject_change_relint_open_documents(tmp_path):
+    uri = (tmp_path / "model.py").as_uri()
+    async with session(tmp_path, configuration={"": {"tensorlint": {}}}) as s:
+        s.open(uri, SOURCE)
+        assert [d.code for d in await s.diagnostics(uri, 1)] == ["PT002", "PT006"]
+        count = len(s.published)
+        s.client.set_configuration({"ignore": ["PT002"]}, section="tensorlint")
+        s.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+        async with s.arrived:
+            await asyncio.wait_for(s.arrived.wait_for(lambda: len(s.published) > count), 20)
+        assert [d.code for d in s.published[-1].diagnostics] == ["PT006"] and s.published[-1].version == 1
+
+        count = len(s.published)
+        (tmp_path / "pyproject.toml").write_text('[tool.tensorlint]\nper-file-ignores = {"model.py" = ["PT006"]}\n')
+        s.client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(
+            [types.FileEvent((tmp_path / "pyproject.toml").as_uri(), types.FileChangeType.Created)]))
+        async with s.arrived:
+            await asyncio.wait_for(s.arrived.wait_for(lambda: len(s.published) > count), 20)
+        assert [d.code for d in s.published[-1].diagnostics] == []  # the file's PT006 and the client's PT002
+
+
+async def test_multi_root_folders_get_their_own_settings(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder in (first, second):
+        folder.mkdir()
+    (second / "pyproject.toml").write_text('[tool.tensorlint]\nignore = ["PT002"]\n')
+    folders = [types.WorkspaceFolder(first.as_uri(), "first"), types.WorkspaceFolder(second.as_uri(), "second")]
+    configuration = {"": {"tensorlint": {}}, first.as_uri(): {"tensorlint": {"ignore": ["PT006"]}}}
+    async with session(tmp_path, folders=folders, configuration=configuration) as s:
+        uri_1, uri_2 = (first / "a.py").as_uri(), (second / "b.py").as_uri()
+        s.open(uri_1, SOURCE)
+        s.open(uri_2, SOURCE)
+        assert [d.code for d in await s.diagnostics(uri_1, 1)] == ["PT002"]
+        assert [d.code for d in await s.diagnostics(uri_2, 1)] == ["PT006"]
+
+
+# -- deployment: code lens and export snippet ----------------------------------------------------------------------
+MODEL = textwrap.dedent('''\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, x):
+            if x.sum() > 0:
+                return self.fc(x)
+            return self.fc(-x)
+''')
+
+
+async def test_code_lens_per_model_and_export_snippet_action(tmp_path):
+    uri = (tmp_path / "net.py").as_uri()
+    async with session(tmp_path) as s:
+        s.open(uri, MODEL)
+        await s.diagnostics(uri, 1)
+        (lens,) = await s.client.text_document_code_lens_async(types.CodeLensParams(types.TextDocumentIdentifier(uri)))
+        assert lens.range.start.line == 4 and lens.command.title.startswith("Deploy: ")
+        assert "blocked (line 11)" in lens.command.title
+        shown = await s.client.workspace_execute_command_async(types.ExecuteCommandParams(
+            lens.command.command, lens.command.arguments))
+        assert "line 11" in shown
+
+        actions = await s.actions(uri, (4, 6), (4, 6), only=["refactor"])
+        assert actions and all(a.title.startswith("Insert export snippet for ") for a in actions)
+        with_snippet = apply(MODEL, single_document_edits(actions[0], uri, 1))
+        ast.parse(with_snippet)
+        assert with_snippet.startswith(MODEL) and 'if __name__ == "__main__":' in with_snippet
