@@ -23,7 +23,7 @@ from ..analyzers.config import DEPLOYMENT_SCENARIOS, KNOWN_KEYS, settings_with
 from ..analyzers.deployment import Advice, advise, lens_title, snippet_edit, snippet_title, target_explanation
 from ..analyzers.engine import SYNTAX_ERROR, UNDECODABLE, suppression_comment
 from ..analyzers.findings import Position, Range, Severity
-from ..analyzers.symbols import name_at
+from ..analyzers.symbols import import_table, name_at
 from ..analyzers.workspace import TOO_LARGE, check_bytes
 from ..migrations.layer_defaults import differences_for
 
@@ -93,6 +93,7 @@ class TensorlintServer(LanguageServer):
         self.pending: dict[str, asyncio.Task] = {}
         self.warned: set[str] = set()
         self.advice_cache: dict[str, tuple[int, int, Advice]] = {}  # uri -> (version, generation, advice)
+        self.imports_cache: dict[str, tuple[int, Any]] = {}  # uri -> (version, ImportTable or None)
 
     # -- settings ----------------------------------------------------------------------------------------------
     def client_table(self, uri: str) -> dict[str, Any]:
@@ -338,12 +339,15 @@ class TensorlintServer(LanguageServer):
                 rule = rules[finding.code]
                 sections.append(f"### {rule.code} {rule.name}\n\n{rule.documentation()}")
                 hover_range = hover_range or finding.range
-        if _parses(snap.text):
-            name = await asyncio.get_running_loop().run_in_executor(self.executor, name_at, snap.text, at)
+        if snap.result.findings[:1] and snap.result.findings[0].code == SYNTAX_ERROR:
+            pass  # half-typed code: imports and models are unknown until it parses again
+        else:
+            imports = await self.imports(snap)
+            name = name_at(snap.text, at, imports) if imports is not None else None
             if name is not None and name.canonical.startswith(("torch.nn.", "keras.layers.")):
                 sections.append(layer_card(name.canonical))
                 hover_range = hover_range or name.range
-            advice = await self.advice(snap)
+            advice = await self.advice(snap) if _defines(snap, position.line, position.line) else Advice(())
             for model in advice.models:
                 if model.line == at.line and model.column <= at.column <= model.column + len(model.name):
                     sections.extend(target_explanation(model, v.target) for v in model.targets)
@@ -353,6 +357,14 @@ class TensorlintServer(LanguageServer):
             return None
         return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, "\n\n---\n\n".join(sections)),
                            self.range_to_client(lines, hover_range) if hover_range else None)
+
+    async def imports(self, snap: Snapshot):
+        cached = self.imports_cache.get(snap.uri)
+        if cached and cached[0] == snap.version:
+            return cached[1]
+        table = await asyncio.get_running_loop().run_in_executor(self.executor, import_table, snap.text)
+        self.imports_cache[snap.uri] = (snap.version, table)
+        return table
 
     def diagnostic_report(self, snap: Snapshot, previous: str | None):
         result_id = f"{snap.version}.{self.generation}"
@@ -433,6 +445,14 @@ def layer_card(name: str) -> str:
         lines.append("")
         lines.append("No default that differs between the frameworks is recorded for it.")
     return "\n".join(lines)
+
+
+def _defines(snap: Snapshot, first: int, last: int) -> bool:
+    """Whether lines first..last (0-based) hold a class or def header: only there the (costly) deployment advice
+    can matter, and editors ask for code actions on every cursor move."""
+    lines = snap.lines
+    return any(line.lstrip().startswith(("class ", "def ", "async def "))
+               for line in lines[max(first, 0):min(last, len(lines) - 1) + 1])
 
 
 def _parses(text: str) -> bool:
@@ -526,6 +546,7 @@ def create_server() -> TensorlintServer:
         ls.snapshots.pop(uri, None)
         ls.settings_cache.pop(uri, None)
         ls.advice_cache.pop(uri, None)
+        ls.imports_cache.pop(uri, None)
         if not ls.pulls_diagnostics:
             ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
@@ -536,7 +557,8 @@ def create_server() -> TensorlintServer:
         if snap is None or not ls.is_current(snap):
             return None
         actions = ls.code_actions(snap, params)
-        if _wanted(EXPORT_SNIPPET_KIND, params.context.only) and _parses(snap.text):
+        if _wanted(EXPORT_SNIPPET_KIND, params.context.only) and _defines(snap, params.range.start.line,
+                                                                          params.range.end.line):
             actions += ls.export_actions(snap, await ls.advice(snap), params)
         return actions or None
 
@@ -572,7 +594,7 @@ def create_server() -> TensorlintServer:
     @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
     async def code_lens(ls: TensorlintServer, params: types.CodeLensParams) -> list[types.CodeLens] | None:
         snap = await ls.snapshot(params.text_document.uri)
-        if snap is None or not ls.is_current(snap) or not _parses(snap.text):
+        if snap is None or not ls.is_current(snap):
             return None
         return ls.code_lenses(snap, await ls.advice(snap)) or None
 

@@ -501,3 +501,66 @@ async def test_code_lens_per_model_and_export_snippet_action(tmp_path):
         with_snippet = apply(MODEL, single_document_edits(actions[0], uri, 1))
         ast.parse(with_snippet)
         assert with_snippet.startswith(MODEL) and 'if __name__ == "__main__":' in with_snippet
+
+
+# -- random edits --------------------------------------------------------------------------------------------------
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st  # noqa: E402
+
+FRAGMENTS = st.text(alphabet="()[]{}:,.=+ \t\n#'\"xyzdefimport torch.load(é😀中\u0301", min_size=1, max_size=6)
+EDITS = st.lists(st.tuples(st.booleans(), st.integers(0, 10**6), FRAGMENTS, st.integers(1, 6)),
+                 min_size=500, max_size=500)
+
+
+def utf16_position(text: str, offset: int) -> tuple[int, int]:
+    before = text[:offset]
+    line = before.count("\n")
+    column_text = before[before.rfind("\n") + 1:]
+    return line, len(column_text.encode("utf-16-le")) // 2
+
+
+def assert_inside(text: str, diagnostics) -> None:
+    lines = text.split("\n")
+    for diagnostic in diagnostics:
+        for position in (diagnostic.range.start, diagnostic.range.end):
+            assert 0 <= position.line < len(lines), (position, len(lines))
+            assert 0 <= position.character <= len(lines[position.line].encode("utf-16-le")) // 2, position
+        assert (diagnostic.range.start.line, diagnostic.range.start.character) <= (
+            diagnostic.range.end.line, diagnostic.range.end.character)
+
+
+async def random_edit_session(tmp_path: Path, edits) -> None:
+    uri = (tmp_path / "fuzz.py").as_uri()
+    async with session(tmp_path, options={"debounce": 0}) as s:
+        text = SOURCE
+        texts = {1: text}
+        s.open(uri, text)
+        for version, (insert, where, fragment, length) in enumerate(edits, start=2):
+            offset = where % (len(text) + 1)
+            end = offset if insert else min(offset + length, len(text))
+            new = fragment if insert else ""
+            s.change(uri, version, utf16_position(text, offset), utf16_position(text, end), new)
+            text = text[:offset] + new + text[end:]
+            texts[version] = text
+            if version % 50 == 0:
+                await asyncio.sleep(0.05)  # let some analyses finish mid-stream, so older results race newer edits
+            if version % 125 == 0:
+                actions = await s.actions(uri)  # still answering, for the version it has now
+                for action in actions:
+                    if action.edit is not None:
+                        assert action.edit.document_changes[0].text_document.version == version
+        last = len(edits) + 1
+        await s.diagnostics(uri, last, timeout=60)
+        published = [p for p in s.published if p.uri == uri]
+        assert len(published) >= 2 and published[0].version == 1 and published[-1].version == last
+        assert [p.version for p in published] == sorted(p.version for p in published)
+        for params in published:
+            assert_inside(texts[params.version], params.diagnostics)
+        assert s.client.error is None
+
+
+@hypothesis_settings(max_examples=4, deadline=None, derandomize=True,
+                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                            HealthCheck.large_base_example, HealthCheck.function_scoped_fixture])
+@given(edits=EDITS)
+def test_random_edits_keep_the_server_alive_and_ranges_inside_their_document(tmp_path, edits):
+    asyncio.run(random_edit_session(tmp_path, edits))
