@@ -23,6 +23,7 @@ from ..analyzers.config import DEPLOYMENT_SCENARIOS, KNOWN_KEYS, settings_with
 from ..analyzers.deployment import Advice, advise, lens_title, snippet_edit, snippet_title, target_explanation
 from ..analyzers.engine import SYNTAX_ERROR, UNDECODABLE, suppression_comment
 from ..analyzers.findings import Position, Range, Severity
+from ..analyzers.incremental import IncrementalParser, check_incremental
 from ..analyzers.symbols import import_table, name_at
 from ..analyzers.workspace import TOO_LARGE, check_bytes
 from ..migrations.layer_defaults import differences_for
@@ -94,6 +95,7 @@ class TensorlintServer(LanguageServer):
         self.warned: set[str] = set()
         self.advice_cache: dict[str, tuple[int, int, Advice]] = {}  # uri -> (version, generation, advice)
         self.imports_cache: dict[str, tuple[int, Any]] = {}  # uri -> (version, ImportTable or None)
+        self.parsers: dict[str, IncrementalParser] = {}  # used only on the analysis thread
 
     # -- settings ----------------------------------------------------------------------------------------------
     def client_table(self, uri: str) -> dict[str, Any]:
@@ -156,7 +158,9 @@ class TensorlintServer(LanguageServer):
             text = document.source
             settings = self.settings_for_uri(uri)
             path = document_path(uri) or uri
-            future = asyncio.get_running_loop().run_in_executor(self.executor, analyse, text, path, settings)
+            parser = self.parsers.setdefault(uri, IncrementalParser())
+            future = asyncio.get_running_loop().run_in_executor(
+                self.executor, analyse, text, path, settings, parser)
             entry = self.inflight[key] = (future, text, settings)
             future.add_done_callback(lambda _f: self.inflight.pop(key, None))
         future, text, settings = entry
@@ -493,11 +497,15 @@ def is_python(document) -> bool:
     return document.uri.endswith((".py", ".pyi"))
 
 
-def analyse(text: str, path: str, settings: Settings | None) -> CheckResult:
-    """The engine's result for one document (runs in the analysis thread)."""
+def analyse(text: str, path: str, settings: Settings | None, parser: IncrementalParser) -> CheckResult:
+    """The engine's result for one document (runs in the analysis thread; ``parser`` holds the document's
+    previous version, so an edit re-parses only the statements it touched)."""
     if settings is None:  # excluded by the project's configuration
         return CheckResult(())
-    return check_bytes(text.encode("utf-8", "surrogatepass"), path, settings)
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) > settings.max_file_size_kb * 1024:
+        return check_bytes(data, path, settings)  # the one informational finding
+    return check_incremental(parser, text, path, settings)
 
 
 # -- the protocol ----------------------------------------------------------------------------------------------
@@ -547,6 +555,7 @@ def create_server() -> TensorlintServer:
         ls.settings_cache.pop(uri, None)
         ls.advice_cache.pop(uri, None)
         ls.imports_cache.pop(uri, None)
+        ls.parsers.pop(uri, None)
         if not ls.pulls_diagnostics:
             ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
