@@ -35,6 +35,7 @@ FIX_ALL_KIND = "source.fixAll.tensorlint"
 EXPORT_SNIPPET_KIND = "refactor.tensorlint.exportSnippet"
 SHOW_DEPLOYMENT_COMMAND = "tensorlint.showDeployment"
 DEFAULT_DEBOUNCE_MS = 100
+KEPT_TREES = 3  # documents whose last parse is kept for incremental re-parsing
 SERVER_KEYS = {"debounce": (int, "milliseconds to wait after the last keystroke before analysing")}
 _UNSUPPRESSIBLE = {SYNTAX_ERROR, UNDECODABLE, TOO_LARGE}
 _SEVERITY = {
@@ -158,7 +159,11 @@ class TensorlintServer(LanguageServer):
             text = document.source
             settings = self.settings_for_uri(uri)
             path = document_path(uri) or uri
-            parser = self.parsers.setdefault(uri, IncrementalParser())
+            # the most recently analysed documents keep their parsed tree (a few MB each): the ones being typed in
+            parser = self.parsers.pop(uri, None) or IncrementalParser()
+            self.parsers[uri] = parser
+            while len(self.parsers) > KEPT_TREES:
+                self.parsers.pop(next(iter(self.parsers)))
             future = asyncio.get_running_loop().run_in_executor(
                 self.executor, analyse, text, path, settings, parser)
             entry = self.inflight[key] = (future, text, settings)
