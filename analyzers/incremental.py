@@ -16,7 +16,7 @@ import libcst as cst
 from libcst import PartialParserConfig
 
 from .config import Settings
-from .engine import CheckResult, check_module, check_source
+from .engine import CheckResult, check_module, check_source, syntax_error_finding
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,8 @@ def check_incremental(parser: IncrementalParser, source: str, path: str = "<stri
     settings = settings or Settings()
     try:
         module = parser.parse(source)
-    except (cst.ParserSyntaxError, RecursionError):
-        return check_source(source, path, settings)  # words the syntax error exactly as a full check does
+    except cst.ParserSyntaxError as exc:
+        return CheckResult((syntax_error_finding(exc, source),))  # the finding a full check gives, unparsed twice
+    except RecursionError:
+        return check_source(source, path, settings)
     return check_module(module, source, path, settings)
