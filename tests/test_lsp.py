@@ -564,3 +564,38 @@ async def random_edit_session(tmp_path: Path, edits) -> None:
 @given(edits=EDITS)
 def test_random_edits_keep_the_server_alive_and_ranges_inside_their_document(tmp_path, edits):
     asyncio.run(random_edit_session(tmp_path, edits))
+
+
+def test_serve_over_tcp():
+    import json
+    import socket
+    import subprocess
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([*SERVER, "--tcp", f"127.0.0.1:{port}"], stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                connection = socket.create_connection(("127.0.0.1", port), timeout=30)
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "the server did not listen"
+                time.sleep(0.2)
+        with connection:
+            body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                               "params": {"processId": None, "rootUri": None, "capabilities": {}}}).encode()
+            connection.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            received = b""
+            while b'"capabilities"' not in received or not received.rstrip().endswith(b"}"):
+                chunk = connection.recv(65536)
+                assert chunk, received
+                received += chunk
+        reply = json.loads(received.split(b"\r\n\r\n", 1)[1])
+        assert reply["id"] == 1 and "codeActionProvider" in reply["result"]["capabilities"]
+    finally:
+        server.terminate()
+        server.wait(30)
