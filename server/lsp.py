@@ -649,6 +649,15 @@ def create_server() -> TensorlintServer:
                     uri=uri, version=snap.version, items=report.items, result_id=report.result_id))
         return types.WorkspaceDiagnosticReport(items=items)
 
+    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    async def did_change_workspace_folders(ls: TensorlintServer,
+                                           params: types.DidChangeWorkspaceFoldersParams) -> None:
+        for folder in params.event.removed or []:
+            ls.folder_config.pop(folder.uri, None)
+        await fetch_configuration(ls)  # the added folders' own settings
+        ls.settings_changed()
+        ls.relint_all()
+
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def did_change_watched_files(ls: TensorlintServer, params: types.DidChangeWatchedFilesParams) -> None:
         if any(change.uri.endswith("/pyproject.toml") for change in params.changes):

@@ -599,3 +599,22 @@ def test_serve_over_tcp():
     finally:
         server.terminate()
         server.wait(30)
+
+
+async def test_a_folder_added_later_brings_its_settings(tmp_path):
+    first, later = tmp_path / "first", tmp_path / "later"
+    for folder in (first, later):
+        folder.mkdir()
+    configuration = {"": {"tensorlint": {}}, later.as_uri(): {"tensorlint": {"ignore": ["PT002"]}}}
+    async with session(tmp_path, folders=[types.WorkspaceFolder(first.as_uri(), "first")],
+                       configuration=configuration) as s:
+        assert s.result.capabilities.workspace.workspace_folders.change_notifications
+        uri = (later / "c.py").as_uri()
+        s.open(uri, SOURCE)
+        assert [d.code for d in await s.diagnostics(uri, 1)] == ["PT002", "PT006"]  # not in a folder yet
+        count = len(s.published)
+        s.client.workspace_did_change_workspace_folders(types.DidChangeWorkspaceFoldersParams(
+            types.WorkspaceFoldersChangeEvent(added=[types.WorkspaceFolder(later.as_uri(), "later")], removed=[])))
+        async with s.arrived:
+            await asyncio.wait_for(s.arrived.wait_for(lambda: len(s.published) > count), 20)
+        assert [d.code for d in s.published[-1].diagnostics] == ["PT006"]
