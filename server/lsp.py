@@ -532,10 +532,13 @@ def create_server() -> TensorlintServer:
         await fetch_configuration(ls)
         ls.config_ready.set()
         if _capability(ls.client_capabilities, "workspace", "did_change_watched_files", "dynamic_registration"):
-            await ls.client_register_capability_async(types.RegistrationParams([types.Registration(
-                id="tensorlint-pyproject", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
-                register_options=types.DidChangeWatchedFilesRegistrationOptions(
-                    [types.FileSystemWatcher(glob_pattern="**/pyproject.toml")]))]))
+            try:
+                await ls.client_register_capability_async(types.RegistrationParams([types.Registration(
+                    id="tensorlint-pyproject", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                    register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                        [types.FileSystemWatcher(glob_pattern="**/pyproject.toml")]))]))
+            except Exception as exc:  # the client then sends no pyproject changes; everything else works
+                log.warning("tensorlint: could not register the pyproject.toml watcher: %s", exc)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: TensorlintServer, params: types.DidOpenTextDocumentParams) -> None:

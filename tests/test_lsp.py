@@ -78,14 +78,15 @@ def capabilities(encodings=None, resolve=False, pull=False, configuration=True) 
 
 @contextlib.asynccontextmanager
 async def session(tmp_path: Path, *, options=None, caps=None, configuration=None, command=SERVER, env=None,
-                  folders=None):
+                  folders=None, features=None):
     client = LanguageClient(converter_factory=default_converter, configuration=configuration)
     recorder = Session(client)
 
     async def publish(_client: LanguageClient, params: types.PublishDiagnosticsParams):
         await recorder.publish(params)
 
-    register_lsp_features(client, {**DEFAULT_CLIENT_FEATURES, types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: publish})
+    register_lsp_features(client, {**DEFAULT_CLIENT_FEATURES, types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: publish,
+                                   **(features or {})})
     await client.start_io(*command, env={**os.environ, **(env or {})}, cwd=str(tmp_path))
     result = await client.initialize_session(types.InitializeParams(
         capabilities=caps or capabilities(), initialization_options=options, root_uri=tmp_path.as_uri(),
@@ -618,3 +619,20 @@ async def test_a_folder_added_later_brings_its_settings(tmp_path):
         async with s.arrived:
             await asyncio.wait_for(s.arrived.wait_for(lambda: len(s.published) > count), 20)
         assert [d.code for d in s.published[-1].diagnostics] == ["PT006"]
+
+
+async def test_the_pyproject_watcher_is_registered_when_the_client_allows(tmp_path):
+    caps = capabilities()
+    caps.workspace.did_change_watched_files = types.DidChangeWatchedFilesClientCapabilities(dynamic_registration=True)
+    registrations = []
+
+    def register(_client: LanguageClient, params: types.RegistrationParams):
+        registrations.extend(params.registrations)
+
+    async with session(tmp_path, caps=caps, features={types.CLIENT_REGISTER_CAPABILITY: register}) as s:
+        uri = (tmp_path / "model.py").as_uri()
+        s.open(uri, SOURCE)
+        await s.diagnostics(uri, 1)  # sent after initialized's registration
+    (registration,) = registrations
+    assert registration.method == types.WORKSPACE_DID_CHANGE_WATCHED_FILES
+    assert registration.register_options["watchers"][0]["globPattern"] == "**/pyproject.toml"
