@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 from lsprotocol import types
 from pygls.protocol import default_converter
 from pytest_lsp import LanguageClient
@@ -505,8 +506,6 @@ async def test_code_lens_per_model_and_export_snippet_action(tmp_path):
 
 
 # -- random edits --------------------------------------------------------------------------------------------------
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st  # noqa: E402
-
 FRAGMENTS = st.text(alphabet="()[]{}:,.=+ \t\n#'\"xyzdefimport torch.load(é😀中\u0301", min_size=1, max_size=6)
 EDITS = st.lists(st.tuples(st.booleans(), st.integers(0, 10**6), FRAGMENTS, st.integers(1, 6)),
                  min_size=500, max_size=500)
