@@ -220,3 +220,20 @@ def settings_for(path: str | os.PathLike, cache: dict | None = None) -> Settings
             cache[pyproject] = load_pyproject(pyproject)
         return cache[pyproject]
     return load_pyproject(pyproject)
+
+
+def settings_with(path: str | os.PathLike, overrides: dict[str, Any], source: str = "editor settings") -> Settings:
+    """The settings for ``path`` with ``overrides`` (keys as in ``[tool.tensorlint]``, e.g. an editor's settings)
+    merged over the table of the pyproject that governs it; the merged table is validated as one."""
+    if not overrides:
+        return settings_for(path)
+    pyproject = find_pyproject(path)
+    table: dict[str, Any] = {}
+    root = os.path.abspath(path if os.path.isdir(path) else os.path.dirname(path) or ".")
+    if pyproject is not None:
+        load_pyproject(pyproject)  # the file's own mistakes are reported against the file
+        with open(pyproject, "rb") as handle:
+            table = dict(tomllib.load(handle).get("tool", {}).get("tensorlint", {}))
+        root = str(pyproject.parent)
+    table.update(overrides)
+    return settings_from_table(table, root=root, source=f"{pyproject or root} + {source}")

@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 COMMAND_MODULES: list[str] = [
     ".deploy_command",
     ".translate_command",
+    ".serve_command",
 ]
 
 
