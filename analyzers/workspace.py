@@ -16,7 +16,7 @@ from .findings import Edit, Finding, Fix, Position, Range, Severity
 from .fixes import fix_source
 
 CACHE_DIR = ".tensorlint_cache"
-SOURCE_SUFFIXES = (".py", ".pyi")
+SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
 TOO_LARGE = "TL004"
 
 
@@ -88,7 +88,7 @@ def _finding_from_json(data: dict) -> Finding:
         fix = Fix(data["fix"]["title"], tuple(Edit(rng(e["range"]), e["new_text"]) for e in data["fix"]["edits"]),
                   data["fix"]["safe"])
     return Finding(data["code"], data["message"], Severity(data["severity"]), rng(data["range"]), fix,
-                   tuple((rng(r), m) for r, m in data.get("related", ())))
+                   tuple((rng(r), m) for r, m in data.get("related", ())), data.get("cell"))
 
 
 class Cache:
@@ -140,6 +140,10 @@ class Job:
 
 
 def run_job(job: Job) -> FileResult:
+    if job.path.endswith(".ipynb"):
+        from .notebook_job import run_notebook_job
+
+        return run_notebook_job(job)
     try:
         data = Path(job.path).read_bytes()
     except OSError as exc:
