@@ -331,18 +331,17 @@ class CellMapper(Generic[Key]):
             cell_edits.append(Edit(rng, edit.new_text))
         return tuple(cell_edits)
 
-    def apply(self, fixes_by_cell: Mapping[Key, Sequence[Fix]]) -> tuple[dict[Key, str], int]:
-        """Apply fixes (in cell coordinates) to the cells' original text; returns the changed cells."""
-        changed, applied = {}, 0
+    def apply(self, fixes_by_cell: Mapping[Key, Sequence[Fix]]) -> dict[Key, tuple[str, int]]:
+        """Apply fixes (in cell coordinates) to the cells' original text: the changed cells' new text and how
+        many fixes each took."""
+        changed = {}
         for key, fixes in fixes_by_cell.items():
             # the program's copy of the cell ends with the newline the program adds; fixes may touch it
-            text = self.originals[key] + "\n"
-            new_text, count = apply_fixes(text, fixes)
+            new_text, count = apply_fixes(self.originals[key] + "\n", fixes)
             new_text = new_text[:-1] if new_text.endswith("\n") else new_text
             if count and new_text != self.originals[key]:
-                changed[key] = new_text
-                applied += count
-        return changed, applied
+                changed[key] = (new_text, count)
+        return changed
 
 
 def edit_cell(text: str, edits: Sequence[Edit]) -> str:
@@ -358,16 +357,22 @@ class CellsResult(Generic[Key]):
     errors: tuple[str, ...] = ()
 
 
-def _parse_failure(text: str, path: str, settings: Settings) -> Finding | None:
-    # only reached on the error path: a cell that may not parse on its own
+def _parses(text: str) -> bool:
     from .engine import parse
 
     try:
         parse(text)
-    except Exception:  # libcst's ParserSyntaxError, RecursionError: the engine words either one
-        result = check_source(text, path, settings)
-        return next((f for f in result.findings if f.code == SYNTAX_ERROR), None)
-    return None
+    except Exception:  # libcst's ParserSyntaxError, RecursionError
+        return False
+    return True
+
+
+def _parse_failure(text: str, path: str, settings: Settings) -> Finding | None:
+    # only reached on the error path (a cell that may not parse on its own); the engine words the error
+    if _parses(text):
+        return None
+    result = check_source(text, path, settings)
+    return next((f for f in result.findings if f.code == SYNTAX_ERROR), None)
 
 
 def check_cells(cells: Sequence[tuple[Key, str]], path: str = "<notebook>",
@@ -427,11 +432,14 @@ def fix_cells(cells: Sequence[tuple[Key, str]], path: str = "<notebook>", settin
                 fixes.setdefault(key, []).append(finding.fix)
         if not fixes:
             break
-        changed, applied = CellMapper([(key, current[key]) for key in order]).apply(fixes)
+        changed = CellMapper([(key, current[key]) for key in order]).apply(fixes)
+        # a fix must never turn a cell that parsed into one that does not; such a cell keeps its text
+        changed = {key: (text, count) for key, (text, count) in changed.items()
+                   if _parses(mask_ipython(text).text) or not _parses(mask_ipython(current[key]).text)}
         if not changed:
             break
-        current.update(changed)
-        total += applied
+        current.update((key, text) for key, (text, _) in changed.items())
+        total += sum(count for _, count in changed.values())
     else:
         result = check_cells([(key, current[key]) for key in order], path, settings)
     originals = dict(cells)
