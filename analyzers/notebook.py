@@ -238,6 +238,7 @@ class CellMapper(Generic[Key]):
     def __init__(self, cells: Sequence[tuple[Key, str]], blanked: Iterable[Key] = ()):
         blanked = set(blanked)
         self.keys: tuple[Key, ...] = tuple(key for key, _ in cells)
+        self._index: dict[Key, int] = {key: index for index, key in enumerate(self.keys)}
         self.originals: dict[Key, str] = {key: text for key, text in cells}
         self.masked: dict[Key, MaskedCell] = {}
         self._starts: list[int] = []  # 1-based program line of each cell's first line
@@ -273,13 +274,13 @@ class CellMapper(Generic[Key]):
 
     def to_program(self, key: Key, position: Position) -> Position:
         """A position in a cell as a position in the program."""
-        index = self.keys.index(key)
+        index = self._index[key]
         return Position(self._starts[index] + position.line - 1, position.column)
 
     def cell_range(self, rng: Range) -> tuple[Key, Range, bool]:
         """The range in the cell where it starts, and whether it had to be cut at that cell's end."""
         key, start = self.to_cell(rng.start)
-        index = self.keys.index(key)
+        index = self._index[key]
         next_start = self._starts[index + 1] if index + 1 < len(self.keys) else self._end_line
         if rng.end.line < next_start or (rng.end.line == next_start and rng.end.column == 0):
             return key, Range(start, Position(rng.end.line - self._starts[index] + 1, rng.end.column)), False
@@ -299,7 +300,8 @@ class CellMapper(Generic[Key]):
         """The whole range lies in masked text: it is about a placeholder, not the user's code."""
         if rng.start.line != rng.end.line:
             return False
-        return any(start <= rng.start.column and rng.end.column <= end for start, end in self._masks.get(rng.start.line, ()))
+        return any(start <= rng.start.column and rng.end.column <= end
+                   for start, end in self._masks.get(rng.start.line, ()))
 
     # findings and fixes
     def cell_finding(self, finding: Finding) -> tuple[Key, Finding] | None:
