@@ -2,6 +2,9 @@
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -313,8 +316,16 @@ def test_checkpoints_are_excluded(cli, tmp_path):
     assert cli("check", ".", "--no-cache", cwd=tmp_path).returncode == 0
 
 
-def test_pre_commit_hooks_accept_notebooks(repo_root):
-    import yaml
-
-    hooks = yaml.safe_load((repo_root / ".pre-commit-hooks.yaml").read_text())
-    assert all("jupyter" in hook["types_or"] for hook in hooks)
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is needed for pre-commit")
+def test_pre_commit_fix_hook_runs_on_notebooks(tmp_path, repo_root):
+    work = tmp_path / "work"
+    work.mkdir()
+    for args in (["init", "-q"], ["config", "user.email", "t@example.com"], ["config", "user.name", "t"]):
+        subprocess.run(["git", *args], cwd=work, check=True, capture_output=True)
+    nbformat.write(make_notebook("import torch", "sd = torch.load('m.pt')"), work / "nb.ipynb")
+    subprocess.run(["git", "add", "nb.ipynb"], cwd=work, check=True, capture_output=True)
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    fix = subprocess.run([sys.executable, "-m", "pre_commit", "try-repo", str(repo_root), "tensorlint-fix",
+                          "--all-files"], cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    assert fix.returncode == 1, fix.stdout + fix.stderr  # the hook ran on the notebook and modified it
+    assert "weights_only=True" in (work / "nb.ipynb").read_text()
