@@ -50,6 +50,10 @@ class Notebook:
     language: str = "python"
 
     @property
+    def is_python(self) -> bool:
+        return self.language.startswith(("python", "ipython"))
+
+    @property
     def code_cells(self) -> tuple[Cell, ...]:
         return tuple(cell for cell in self.cells if cell.kind == "code")
 
@@ -456,7 +460,7 @@ def check_notebook(text: str, path: str = "<notebook>", settings: Settings | Non
         notebook = read_notebook(text)
     except NotebookError as exc:
         return CellsResult(((-1, exc.finding()),))
-    if notebook.language not in ("python", "python3"):
+    if not notebook.is_python:
         return CellsResult(())
     settings = settings or Settings()
     code_size = sum(len(cell.source.encode("utf-8")) for cell in notebook.code_cells)
@@ -482,7 +486,7 @@ def fix_notebook(text: str, path: str = "<notebook>", settings: Settings | None 
         notebook = read_notebook(text)
     except NotebookError as exc:
         return text, 0, (exc.finding(),)
-    if notebook.language not in ("python", "python3"):
+    if not notebook.is_python:
         return text, 0, ()
     changed, applied, result = fix_cells([(cell.index, cell.source) for cell in notebook.code_cells], path,
                                          settings, unsafe=unsafe)
