@@ -329,3 +329,16 @@ def test_pre_commit_fix_hook_runs_on_notebooks(tmp_path, repo_root):
                           "--all-files"], cwd=work, env=env, capture_output=True, text=True, timeout=600)
     assert fix.returncode == 1, fix.stdout + fix.stderr  # the hook ran on the notebook and modified it
     assert "weights_only=True" in (work / "nb.ipynb").read_text()
+
+
+def test_settings_apply_to_notebooks(cli, tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.tensorlint]\nmax-file-size-kb = 1\n'
+                                             'per-file-ignores = { "ignored.ipynb" = ["PT006"] }\n')
+    nb = make_notebook("import torch", "a = torch.load('a')  # noqa: PT006\nb = torch.load('b')")
+    nb.cells[1].outputs = [nbformat.v4.new_output("display_data", data={"image/png": "A" * 4096})]
+    nbformat.write(nb, tmp_path / "outputs.ipynb")  # 4 KB of outputs, a few bytes of code
+    nbformat.write(nb, tmp_path / "ignored.ipynb")
+    nbformat.write(make_notebook("import torch", "x = 1\n" * 300), tmp_path / "big.ipynb")
+    found = [(f["filename"], f["code"], f["cell"], f["location"]["row"])
+             for f in json.loads(cli("check", ".", "--format", "json", "--no-cache", cwd=tmp_path).stdout)]
+    assert found == [("big.ipynb", "TL004", None, 1), ("outputs.ipynb", "PT006", 2, 2)]
