@@ -16,7 +16,8 @@ from .findings import Edit, Finding, Fix, Position, Range, Severity
 from .fixes import fix_source
 
 CACHE_DIR = ".tensorlint_cache"
-SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
+SOURCE_SUFFIXES = (".py", ".pyi")
+NOTEBOOK_SUFFIXES = (".ipynb",)  # `check` reads these too (analyzers/notebook_job.py)
 TOO_LARGE = "TL004"
 
 
@@ -31,7 +32,7 @@ class FileResult:
 
 
 def discover(paths: Iterable[str], settings_lookup: Callable[[str], Settings], *,
-             force_exclude: bool = False) -> Iterator[str]:
+             force_exclude: bool = False, suffixes: tuple[str, ...] = SOURCE_SUFFIXES) -> Iterator[str]:
     """Source files under ``paths``; excluded folders are never entered; files named explicitly are checked
     unless ``force_exclude``."""
     for raw in paths:
@@ -47,7 +48,7 @@ def discover(paths: Iterable[str], settings_lookup: Callable[[str], Settings], *
             dirs[:] = sorted(d for d in dirs if not settings.is_excluded(os.path.join(folder, d))
                              and not _is_virtualenv(os.path.join(folder, d)))
             for name in sorted(files):
-                if name.endswith(SOURCE_SUFFIXES):
+                if name.endswith(suffixes):
                     full = os.path.normpath(os.path.join(folder, name))
                     if not settings.is_excluded(full):
                         yield full
@@ -140,7 +141,7 @@ class Job:
 
 
 def run_job(job: Job) -> FileResult:
-    if job.path.endswith(".ipynb"):
+    if job.path.endswith(NOTEBOOK_SUFFIXES):
         from .notebook_job import run_notebook_job
 
         return run_notebook_job(job)

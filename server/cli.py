@@ -11,6 +11,7 @@ from typing import Sequence
 
 from ..analyzers import ConfigError, Settings, all_rules, check_source, decode, fix_source, load_pyproject
 from ..analyzers.workspace import Job, discover, default_jobs, run_jobs, settings_lookup_factory, FileResult
+from ..analyzers.workspace import NOTEBOOK_SUFFIXES, SOURCE_SUFFIXES
 from . import reporters
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -128,7 +129,8 @@ def run_check(args) -> int:
 
     paths = args.paths or ["."]
     try:
-        files = list(discover(paths, lookup, force_exclude=args.force_exclude))
+        files = list(discover(paths, lookup, force_exclude=args.force_exclude,
+                              suffixes=SOURCE_SUFFIXES + NOTEBOOK_SUFFIXES))
     except FileNotFoundError as exc:
         print(f"tensorlint: error: no such file or directory: {exc.args[0]}", file=sys.stderr)
         return EXIT_ERROR

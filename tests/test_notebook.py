@@ -342,3 +342,10 @@ def test_settings_apply_to_notebooks(cli, tmp_path):
     found = [(f["filename"], f["code"], f["cell"], f["location"]["row"])
              for f in json.loads(cli("check", ".", "--format", "json", "--no-cache", cwd=tmp_path).stdout)]
     assert found == [("big.ipynb", "TL004", None, 1), ("outputs.ipynb", "PT006", 2, 2)]
+
+
+def test_other_commands_walking_folders_are_not_handed_notebooks(cli, tmp_path):
+    # `check` reads notebooks; `deploy` walks the same folders for Python sources only
+    nbformat.write(make_notebook("import torch", "torch.load('m')"), tmp_path / "nb.ipynb")
+    result = cli("deploy", ".", cwd=tmp_path)
+    assert result.returncode != 2 and b"nb.ipynb" not in result.stderr + result.stdout, result.stderr
