@@ -250,7 +250,7 @@ def _syntax_check(source: str) -> tuple[Finding, ...]:
     try:
         cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
-        return (syntax_error_finding(exc),)
+        return (syntax_error_finding(exc, source),)
     except RecursionError:
         return (_too_deep(),)
     return ()

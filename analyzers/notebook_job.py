@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .engine import decode
 from .notebook import NOTEBOOK_SUFFIX, check_notebook, fix_notebook, notebook_findings
-from .workspace import Cache, FileResult, Job, _cache_key
+from .workspace import Cache, FileResult, Job, _cached
 
 _BOM = "\ufeff"
 
@@ -34,10 +34,9 @@ def run_notebook_job(job: Job) -> FileResult:
                 handle.write(bom + new_text)
         return FileResult(job.path, remaining, (), applied, new_text, text)
     cache = Cache(job.cache_root) if job.cache_root else None
-    # the prefix keeps a notebook's entry apart from a .py file with the same bytes
-    key = _cache_key(b"ipynb\0" + data, job.path, job.settings) if cache else None
-    if cache is not None:
-        cached = cache.get(key)
+    key = None
+    if cache is not None:  # the same key as a .py file's (its path is part of it), so run_jobs' early look-up hits
+        key, cached = _cached(job, cache, data)
         if cached is not None:
             return FileResult(job.path, cached)
     result = check_notebook(text, job.path, job.settings)
