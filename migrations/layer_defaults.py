@@ -51,7 +51,7 @@ DIFFERENCES: tuple[DefaultDifference, ...] = (
     DefaultDifference("leaky relu slope (functional)", "torch.nn.functional.leaky_relu", "negative_slope", 0.01,
                       "keras.ops.leaky_relu", "negative_slope", 0.2, "negative inputs are scaled 20x more in Keras"),
     DefaultDifference("prelu initial slope", "torch.nn.PReLU", "init", 0.25, "keras.layers.PReLU",
-                      "alpha_initializer", "zeros", "training starts from a different slope (copied weights agree)"),
+                      "alpha_initializer", "Zeros", "training starts from a different slope (copied weights agree)"),
     DefaultDifference("softmax axis", "torch.nn.Softmax", "dim", None, "keras.layers.Softmax", "axis", -1,
                       "torch's implicit dim is deprecated and picks an axis by rank; Keras always uses the last"),
     *(DefaultDifference("sequence layout", t, "batch_first", False, k, "(input layout)", "batch first",
