@@ -54,6 +54,9 @@ class Finding:
     range: Range
     fix: Fix | None = None
     related: tuple[tuple[Range, str], ...] = field(default=())
+    # In a notebook: the cell's 1-based position among all cells (as ruff numbers them); ``range`` and the fix's
+    # edits are then relative to that cell. None for plain source files.
+    cell: int | None = None
 
     def sort_key(self) -> tuple:
         return (self.range.start.line, self.range.start.column, self.code)

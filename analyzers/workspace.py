@@ -18,6 +18,7 @@ from .fixes import fix_source
 
 CACHE_DIR = ".tensorlint_cache"
 SOURCE_SUFFIXES = (".py", ".pyi")
+NOTEBOOK_SUFFIXES = (".ipynb",)  # `check` reads these too (analyzers/notebook_job.py)
 TOO_LARGE = "TL004"
 
 
@@ -32,7 +33,7 @@ class FileResult:
 
 
 def discover(paths: Iterable[str], settings_lookup: Callable[[str], Settings], *,
-             force_exclude: bool = False) -> Iterator[str]:
+             force_exclude: bool = False, suffixes: tuple[str, ...] = SOURCE_SUFFIXES) -> Iterator[str]:
     """Source files under ``paths``; excluded folders are never entered; files named explicitly are checked
     unless ``force_exclude``."""
     for raw in paths:
@@ -48,7 +49,7 @@ def discover(paths: Iterable[str], settings_lookup: Callable[[str], Settings], *
             dirs[:] = sorted(d for d in dirs if not settings.is_excluded(os.path.join(folder, d))
                              and not _is_virtualenv(os.path.join(folder, d)))
             for name in sorted(files):
-                if name.endswith(SOURCE_SUFFIXES):
+                if name.endswith(suffixes):
                     full = os.path.normpath(os.path.join(folder, name))
                     if not settings.is_excluded(full):
                         yield full
@@ -118,7 +119,7 @@ def _finding_from_json(data: dict) -> Finding:
         fix = Fix(data["fix"]["title"], tuple(Edit(rng(e["range"]), e["new_text"]) for e in data["fix"]["edits"]),
                   data["fix"]["safe"])
     return Finding(data["code"], data["message"], Severity(data["severity"]), rng(data["range"]), fix,
-                   tuple((rng(r), m) for r, m in data.get("related", ())))
+                   tuple((rng(r), m) for r, m in data.get("related", ())), data.get("cell"))
 
 
 class Cache:
@@ -179,6 +180,10 @@ def _cached(job: Job, cache: Cache, data: bytes) -> tuple[str, tuple[Finding, ..
 
 
 def run_job(job: Job) -> FileResult:
+    if job.path.endswith(NOTEBOOK_SUFFIXES):
+        from .notebook_job import run_notebook_job
+
+        return run_notebook_job(job)
     try:
         data = Path(job.path).read_bytes()
     except OSError as exc:

@@ -11,6 +11,7 @@ from typing import Sequence
 
 from ..analyzers import ConfigError, Settings, all_rules, check_source, decode, fix_source, load_pyproject
 from ..analyzers.workspace import Job, discover, default_jobs, run_jobs, settings_lookup_factory, FileResult
+from ..analyzers.workspace import NOTEBOOK_SUFFIXES, SOURCE_SUFFIXES
 from . import reporters
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -130,7 +131,8 @@ def run_check(args) -> int:
 
     paths = args.paths or ["."]
     try:
-        files = list(discover(paths, lookup, force_exclude=args.force_exclude))
+        files = list(discover(paths, lookup, force_exclude=args.force_exclude,
+                              suffixes=SOURCE_SUFFIXES + NOTEBOOK_SUFFIXES))
     except FileNotFoundError as exc:
         print(f"tensorlint: error: no such file or directory: {exc.args[0]}", file=sys.stderr)
         return EXIT_ERROR
@@ -150,13 +152,23 @@ def _check_stdin(args, lookup, unsafe: bool) -> int:
     text, undecodable = decode(data, name)
     if undecodable is not None:
         return _finish(args, [FileResult(name, (undecodable,))])
+    notebook = name.endswith(".ipynb")
     if args.fix or args.diff:
-        new_text, applied, remaining = fix_source(text, name, settings, unsafe=unsafe)
+        if notebook:  # same contract as fix_source; the notebook's JSON comes back with only the fixed cells changed
+            from ..analyzers.notebook import fix_notebook as fixer
+        else:
+            fixer = fix_source
+        new_text, applied, remaining = fixer(text, name, settings, unsafe=unsafe)
         if args.fix:
             sys.stdout.write(new_text)  # as ruff: the fixed source goes to stdout, findings to stderr
             _report(args, [FileResult(name, remaining, (), applied)], sys.stderr, applied)
             return _exit(args, remaining)
         return _finish(args, [FileResult(name, remaining, (), applied, new_text if new_text != text else None, text)])
+    if notebook:
+        from ..analyzers.notebook import check_notebook, notebook_findings
+
+        result = check_notebook(text, name, settings)
+        return _finish(args, [FileResult(name, notebook_findings(result), result.errors)])
     result = check_source(text, name, settings)
     return _finish(args, [FileResult(name, result.findings, result.errors)])
 
@@ -175,7 +187,7 @@ def _report(args, results: list[FileResult], out, fixed: int) -> None:
     elif args.quiet:
         for result in results:
             for f in result.findings:
-                out.write(f"{result.path}:{f.range.start.line}:{f.range.start.column + 1}: {f.code} {f.message}\n")
+                out.write(f"{reporters.location_text(result.path, f)}: {f.code} {f.message}\n")
     else:
         reporters.report_text(results, out, fixed=fixed)
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Iterable, TextIO
 
-from ..analyzers import Finding, all_rules
+from ..analyzers import Finding, Position, all_rules
 from ..analyzers.workspace import FileResult
 
 DOCS_URL = "https://github.com/tensorlint/tensorlint/blob/main/README.md#rules"
@@ -14,6 +15,36 @@ DOCS_URL = "https://github.com/tensorlint/tensorlint/blob/main/README.md#rules"
 def _location(line: int, column: int) -> dict:
     # 1-based rows and columns, as ruff prints them
     return {"row": line, "column": column + 1}
+
+
+def location_text(path: str, finding: Finding) -> str:
+    """``path:row:col``, or ``path:cell N:row:col`` in a notebook (rows relative to the cell), as ruff writes it."""
+    start = finding.range.start
+    cell = f"cell {finding.cell}:" if finding.cell is not None else ""
+    return f"{path}:{cell}{start.line}:{start.column + 1}"
+
+
+@lru_cache(maxsize=64)
+def _notebook_layout(path: str):
+    from ..analyzers.notebook import SourceLayout
+
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            return SourceLayout(handle.read())
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+
+
+def file_range(path: str, finding: Finding) -> tuple[Position, Position]:
+    """The finding's start and end in the file itself: for a notebook cell, where its source line sits in the
+    ``.ipynb`` JSON (what code scanning and PR annotations show); the cell's own rows when the file is gone."""
+    if finding.cell is None:
+        return finding.range.start, finding.range.end
+    layout = _notebook_layout(path)
+    if layout is None:
+        return finding.range.start, finding.range.end
+    return (layout.file_position(finding.cell - 1, finding.range.start),
+            layout.file_position(finding.cell - 1, finding.range.end))
 
 
 def finding_json(path: str, finding: Finding) -> dict:
@@ -34,6 +65,7 @@ def finding_json(path: str, finding: Finding) -> dict:
         "end_location": _location(finding.range.end.line, finding.range.end.column),
         "fix": fix,
         "url": f"{DOCS_URL}" if finding.code in all_rules() else None,
+        "cell": finding.cell,  # notebooks: the cell's 1-based position among all cells; rows are relative to it
     }
 
 
@@ -51,7 +83,7 @@ def report_text(results: list[FileResult], out: TextIO, *, fixed: int = 0, show_
         if f.fix is not None and f.fix.safe:
             fixable += 1
             marker = " [*]"
-        out.write(f"{path}:{f.range.start.line}:{f.range.start.column + 1}: {f.code}{marker} {f.message}\n")
+        out.write(f"{location_text(path, f)}: {f.code}{marker} {f.message}\n")
     for result in results:
         for error in result.errors:
             out.write(f"{result.path}: internal error in rule {error}\n")
@@ -91,17 +123,22 @@ def report_sarif(results: list[FileResult], out: TextIO, version: str) -> None:
         })
     sarif_results = []
     for path, f in _pairs(results):
-        sarif_results.append({
+        start, end = file_range(path, f)
+        sarif_result = {
             "ruleId": f.code,
             "ruleIndex": rule_index[f.code],
             "level": _SARIF_LEVEL[str(f.severity)],
             "message": {"text": f.message},
             "locations": [{"physicalLocation": {
                 "artifactLocation": {"uri": path.replace("\\", "/")},
-                "region": {"startLine": f.range.start.line, "startColumn": f.range.start.column + 1,
-                           "endLine": f.range.end.line, "endColumn": f.range.end.column + 1},
+                "region": {"startLine": start.line, "startColumn": start.column + 1,
+                           "endLine": end.line, "endColumn": end.column + 1},
             }}],
-        })
+        }
+        if f.cell is not None:
+            sarif_result["properties"] = {"cell": f.cell, "cellRow": f.range.start.line,
+                                          "cellColumn": f.range.start.column + 1}
+        sarif_results.append(sarif_result)
     document = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -126,8 +163,10 @@ def _escape_data(value: str) -> str:
 def report_github(results: list[FileResult], out: TextIO) -> None:
     for path, f in _pairs(results):
         level = {"error": "error", "warning": "warning", "info": "notice"}[str(f.severity)]
+        start, end = file_range(path, f)
+        where = f" (cell {f.cell}, line {f.range.start.line})" if f.cell is not None else ""
         out.write(
             f"::{level} title={_escape_property('tensorlint (' + f.code + ')')},file={_escape_property(path)},"
-            f"line={f.range.start.line},col={f.range.start.column + 1},endLine={f.range.end.line},"
-            f"endColumn={f.range.end.column + 1}::{_escape_data(f'{f.code} {f.message}')}\n"
+            f"line={start.line},col={start.column + 1},endLine={end.line},"
+            f"endColumn={end.column + 1}::{_escape_data(f'{f.code} {f.message}{where}')}\n"
         )
