@@ -475,7 +475,8 @@ class _Frameworks:
     def _run_keras(self, model, inputs):
         keras = self.keras
         tensors = [keras.ops.convert_to_tensor(x) for x in inputs]
-        outputs = model(*tensors, training=False)
+        # Keras models take several inputs as one list (torch models as positional arguments)
+        outputs = model(tensors if len(tensors) > 1 else tensors[0], training=False)
         return [self.np.asarray(keras.ops.convert_to_numpy(t)) for t in self._tensors(outputs)]
 
     def _tensors(self, value) -> list:
@@ -519,7 +520,7 @@ class _Frameworks:
             return
         for variable in model.weights:
             if "float" in str(variable.dtype):
-                variable.assign(moved(variable.path, self.keras.ops.convert_to_numpy(variable)))
+                variable.assign(moved(variable.path, variable.numpy()))
 
 
 def _worker() -> int:
