@@ -387,6 +387,32 @@ def _adaptive(kind: str, n: int) -> LayerPair:
                           _keras_in(shape))))
 
 
+def _instance_norm(n: int) -> LayerPair:
+    shapes = {1: (4, 7), 2: (4, 5, 6), 3: (4, 3, 4, 5)}
+    return LayerPair(
+        f"instance_norm{n}d", f"torch.nn.InstanceNorm{n}d", "keras.layers.GroupNormalization",
+        ("num_features", "eps", "momentum", "affine", "track_running_stats", "device", "dtype"),
+        ("groups", "axis", "epsilon", "center", "scale"),
+        (Arg("num_features", None), Arg("eps", "epsilon", 1e-5, 1e-3), Arg("momentum", None, 0.1),
+         Arg("affine", "center", False, True), Arg("affine", "scale", False, True),
+         Arg("track_running_stats", None, False)),
+        torch_positional=1, to_keras_weights=_NORM_WEIGHTS[0], to_torch_weights=_NORM_WEIGHTS[1],
+        torch_input_arg="num_features", strategy="instance_norm", torch_only=True,
+        notes=("instance normalisation is Keras's GroupNormalization(groups=-1) (one group per channel).",),
+        examples=(Example(f"nn.InstanceNorm{n}d(4, affine=True, eps=1e-4)", "", shapes[n], _keras_in(shapes[n])),
+                  Example(f"nn.InstanceNorm{n}d(4)", "", shapes[n], _keras_in(shapes[n]))))
+
+
+def _cropping(n: int) -> LayerPair:
+    shape = _SPATIAL_IN[n]
+    crops = {1: "(1, 2)", 2: "((1, 0), (2, 1))", 3: "((1, 0), (0, 1), (1, 1))"}[n]
+    return LayerPair(
+        f"cropping{n}d", "helper:Crop", f"keras.layers.Cropping{n}D", (), ("cropping", "data_format"),
+        (Arg(None, "cropping"),), keras_positional=1, spatial=n, strategy="cropping", keras_only=True,
+        notes=("torch has no cropping module; the translation uses a small Crop helper (slicing).",),
+        examples=(Example("", f"layers.Cropping{n}D({crops})", shape, _keras_in(shape)),))
+
+
 def _zero_pad(n: int) -> LayerPair:
     shape = _SPATIAL_IN[n]
     torch_pad = {1: "(1, 2)", 2: "(1, 2, 0, 1)", 3: "(1, 0, 0, 1, 2, 1)"}[n]
@@ -406,7 +432,7 @@ def _pad(mode: str, n: int) -> LayerPair:
     shape = _SPATIAL_IN[n]
     torch_args = "(1, 2, 2, 1), 0.5" if mode == "constant" else "(1, 2, 2, 1)"
     return LayerPair(
-        f"{mode}_pad{n}d", f"torch.nn.{torch_name}{n}d", "keras.ops.pad",
+        f"{mode}_pad{n}d", f"torch.nn.{torch_name}{n}d", "helper:Pad",
         ("padding",) + (("value",) if mode == "constant" else ()), ("pad_width", "mode", "constant_values"),
         (Arg("padding", None),) + ((Arg("value", None),) if mode == "constant" else ()),
         torch_positional=2, spatial=n, strategy="pad", torch_only=True,
@@ -522,7 +548,10 @@ def _build_layers() -> tuple[LayerPair, ...]:
                   to_torch_weights=_NORM_WEIGHTS[1], spatial=2, torch_input_arg="num_channels",
                   strategy="group_norm",
                   examples=(Example("nn.GroupNorm(2, 4, eps=1e-4)", "layers.GroupNormalization(2, epsilon=1e-4)",
-                                    (4, 5, 6), (5, 6, 4)),)),
+                                    (4, 5, 6), (5, 6, 4)),
+                            Example("nn.GroupNorm(4, 4, affine=False)",
+                                    "layers.GroupNormalization(groups=-1, center=False, scale=False)",
+                                    (4, 7), (7, 4)))),
         LayerPair("dropout", "torch.nn.Dropout", "keras.layers.Dropout", ("p", "inplace"), ("rate",),
                   (Arg("p", "rate", 0.5, REQUIRED), Arg("inplace", None, False)), keras_positional=1,
                   torch_positional=1, keras_fixed=(),
@@ -586,7 +615,7 @@ def _build_layers() -> tuple[LayerPair, ...]:
                   keras_positional=1, torch_positional=2, strategy="reshape", features="unknown",
                   notes=("Keras's Reshape takes the whole per-sample shape; torch's Unflatten one axis.",),
                   examples=(Example("nn.Unflatten(1, (3, 4))", "layers.Reshape((3, 4))", (12,), (12,)),)),
-        LayerPair("permute", "torch.permute", "keras.layers.Permute", ("dims",), ("dims",),
+        LayerPair("permute", "helper:Permute", "keras.layers.Permute", ("dims",), ("dims",),
                   (Arg("dims", "dims"),), keras_positional=1, strategy="permute", keras_only=True,
                   notes=("Keras numbers axes from 1 without the batch axis; torch has no Permute module (the "
                          "translation uses a small Permute helper module).",),
@@ -594,7 +623,9 @@ def _build_layers() -> tuple[LayerPair, ...]:
         LayerPair("identity", "torch.nn.Identity", "keras.layers.Identity", (), (), (),
                   examples=(Example("nn.Identity()", "layers.Identity()", (3, 4), (3, 4)),)),
     ]
+    entries += [_instance_norm(n) for n in _DIMS]
     entries += [_zero_pad(n) for n in _DIMS]
+    entries += [_cropping(n) for n in _DIMS]
     entries += [_pad(mode, 2) for mode in ("constant", "reflect", "replicate")]
     entries += [_upsample(n, "nearest") for n in _DIMS] + [_upsample(2, "bilinear")]
     entries += [
@@ -769,6 +800,10 @@ OPS: tuple[OpPair, ...] = (
                                                                                                "x2"),
            (Arg("condition", "condition"), Arg("input", "x1"), Arg("other", "x2")),
            example=("torch.where(a > 0, a, b)", "keras.ops.where(a > 0, a, b)", ((3, 4), (3, 4)))),
+    OpPair("dropout", ("torch.nn.functional.dropout",), None, "keras.random.dropout",
+           ("input", "p", "training", "inplace"), ("inputs", "rate"), strategy="dropout_op",
+           notes=("F.dropout's training defaults to True (it drops at inference unless given self.training).",),
+           example=("F.dropout(a, 0.3, training=False)", "keras.random.dropout(a, 0.0)", ((3, 4),))),
     _unary("zeros_like", ("torch.zeros_like",), None, "keras.ops.zeros_like"),
     _unary("ones_like", ("torch.ones_like",), None, "keras.ops.ones_like"),
 )
@@ -820,14 +855,22 @@ def _short(name: str) -> str:
 
 def card_for(canonical_name: str) -> str | None:
     """Markdown for a hover on a layer or op (canonical torch or keras name), or None when it is not catalogued."""
+    if canonical_name == "keras.layers.Activation":
+        names = ", ".join(f"`{p.keras_activation}` \u2192 `{_short(p.torch)}`" for p in LAYERS if p.keras_activation)
+        return f"**layers.Activation** \u2194 one torch module per activation name\n\n{names}"
     pairs = _BY_TORCH.get(canonical_name) or _BY_KERAS.get(canonical_name)
     if pairs:
         pair = pairs[0]
         from_torch = canonical_name.startswith("torch")
-        other = pair.keras if from_torch else pair.torch
-        if pair.keras_activation and from_torch:
-            other = f"keras.layers.Activation({pair.keras_activation!r})"
-        lines = [f"**{_short(canonical_name)}** \u2194 **{_short(other)}**", ""]
+
+        def counterpart(entry: LayerPair) -> str:
+            if entry.keras_activation and from_torch:
+                return f"layers.Activation({entry.keras_activation!r})"
+            name = entry.keras if from_torch else entry.torch
+            return f"{name.split(':', 1)[1]} (generated helper)" if name.startswith("helper:") else _short(name)
+
+        others = " / ".join(dict.fromkeys(counterpart(entry) for entry in pairs))
+        lines = [f"**{_short(canonical_name)}** \u2194 **{others}**", ""]
         mapped = [f"`{a.torch}` \u2192 `{a.keras}`" + (f" ({a.to_keras})" if a.to_keras != "same" else "")
                   for a in pair.args if a.torch and a.keras]
         if mapped:
@@ -865,7 +908,10 @@ def markdown_table() -> str:
             "|---|---|---|---|---|"]
     for pair in LAYERS:
         keras = f"Activation({pair.keras_activation!r})" if pair.keras_activation else _short(pair.keras)
-        torch = _short(pair.torch) if pair.torch.startswith("torch.nn.") else "(helper module)"
+        if pair.keras.startswith("helper:"):
+            keras = f"{pair.keras.split(':', 1)[1]} (generated helper)"
+        torch = _short(pair.torch) if pair.torch.startswith("torch.nn.") else \
+            f"{pair.torch.split(':', 1)[-1]} (generated helper)"
         arguments = ", ".join(f"{a.torch}\u2192{a.keras}" + (f" ({a.to_keras})" if a.to_keras != "same" else "")
                               for a in pair.args if a.torch and a.keras and a.torch != a.keras)
         weights = ", ".join(f"{w.target} = {w.expr}" for w in pair.to_keras_weights)

@@ -17,6 +17,8 @@ def _torch_arrays(module):
 
 def _keras_variables(layer):
     """A Keras layer's weights by path relative to the layer ("kernel", "query/kernel", "forward/bias")."""
+    import keras
+
     if isinstance(layer, keras.layers.Bidirectional):
         found = {}
         for prefix, inner in (("forward/", layer.forward_layer), ("backward/", layer.backward_layer)):
@@ -58,6 +60,8 @@ def _set_keras(layer, arrays, reshape=()):
 
 def _set_torch(module, arrays, reshape=()):
     """Copy into every parameter and buffer of a (materialised) torch module, in place."""
+    import torch
+
     state = module.state_dict()
     expected = [key for key in state if not key.endswith("num_batches_tracked")]
     with torch.no_grad():

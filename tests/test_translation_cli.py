@@ -114,6 +114,21 @@ def test_native_layout_takes_channels_last_input(tmp_path, capsys):
     assert_close(run_keras(target, [x_last]).transpose(0, 3, 1, 2), expected)
 
 
+def test_native_layout_keras_to_torch_takes_channels_first_input(capsys):
+    code, out, err = _run(["translate", f"{MODELS}/keras_models.py:build_upsampler", "--to", "torch",
+                           "--layout", "native"], capsys)
+    assert code == 0 and "MoveChannels" not in out
+    source = load("keras_models").build_upsampler()
+    x = random_input((2, 6, 5, 2))
+    expected = run_keras(source, [x])
+    namespace = execute(out)
+    target = namespace["build_upsampler"]()
+    x_first = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+    run_torch(target, [x_first])
+    namespace["copy_weights"](source, target)
+    assert_close(run_torch(target, [x_first]).transpose(0, 2, 3, 1), expected)
+
+
 def test_native_layout_flags_flatten_order():
     translation = tr.translate_symbol((MODELS / "torch_models.py").read_text(), "SmallCNN", "keras", "native")
     assert translation.todos >= 1 and "TODO(tensorlint): native layout: the axes of view" in translation.source
@@ -162,3 +177,16 @@ def test_hover_at_a_layer_name():
     card = tr.hover_at(NET, 8, 22)
     assert card is not None and "Linear" in card and "Dense" in card
     assert tr.hover_at(NET, 1, 0) is None
+
+
+def test_generated_modules_import_only_the_target_framework_at_top_level():
+    keras_text = tr.translate_symbol((MODELS / "torch_models.py").read_text(), "SmallCNN", "keras").source
+    torch_text = tr.translate_symbol((MODELS / "keras_models.py").read_text(), "build_cnn", "torch").source
+
+    def top_level_imports(text):
+        return {alias.name.split(".")[0] for node in ast.parse(text).body if isinstance(node, ast.Import)
+                for alias in node.names} | {node.module.split(".")[0] for node in ast.parse(text).body
+                                            if isinstance(node, ast.ImportFrom)}
+
+    assert top_level_imports(keras_text) == {"keras", "numpy"}
+    assert top_level_imports(torch_text) == {"torch", "numpy"}

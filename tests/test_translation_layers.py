@@ -158,6 +158,8 @@ def test_hover_card_names_the_equivalent_and_the_differences():
     assert "BatchNormalization" in card and "epsilon" in card
     assert "Conv2d" in catalog.card_for("keras.layers.Conv2D")
     assert catalog.card_for("torch.cat") and catalog.card_for("not.a.layer") is None
+    assert "`gelu` \u2192 `nn.GELU`" in catalog.card_for("keras.layers.Activation")
+    assert "nn.ReLU6" in catalog.card_for("keras.layers.ReLU")
 
 
 def test_catalog_document_is_current():

@@ -93,3 +93,18 @@ classifier = keras.Sequential([
 
 INPUTS["build_transformer_block"] = (5, 8)
 INPUTS["classifier"] = (12,)
+
+
+def build_tf_keras_sequence_model():
+    """tf.keras spelling; causal convolution, a GRU and global pooling over time."""
+    import tensorflow as tf
+
+    return tf.keras.Sequential([
+        tf.keras.layers.Input(shape=(6, 4)),
+        tf.keras.layers.Conv1D(5, 3, padding="causal", dilation_rate=2),
+        tf.keras.layers.GRU(3, return_sequences=True),
+        tf.keras.layers.GlobalMaxPooling1D(),
+    ])
+
+
+INPUTS["build_tf_keras_sequence_model"] = (6, 4)

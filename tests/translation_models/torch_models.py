@@ -145,3 +145,15 @@ class StackedMLP(nn.Module):
 
 
 INPUTS["StackedMLP"] = (6,)
+
+
+cnn_sequential = nn.Sequential(
+    nn.Conv2d(2, 4, 3, stride=2),
+    nn.BatchNorm2d(4),
+    nn.ELU(),
+    nn.AvgPool2d(2, padding=1),
+    nn.Flatten(),
+    nn.Linear(4 * 3 * 2, 3),
+)
+
+INPUTS["cnn_sequential"] = (2, 9, 7)
