@@ -53,6 +53,7 @@ class Job:
     atol: float
     rtol: float
     keras_backend: str | None = None  # None: decided by _keras_backend_for(device)
+    layout: str = "preserve"  # "native": the translation takes and gives channels in its own framework's place
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ def verify(path: str, symbol: str, to: str, input_shapes, *, dtype: str | None =
     report = Report(symbol, translation.direction, device, module_text.count("# TODO(tensorlint)"), notes,
                     translate_seconds=time.perf_counter() - started)
     base = Job(os.path.abspath(path), symbol, module_text, translation.direction,
-               tuple(tuple(shape) for shape in input_shapes), dtype, high, "cpu", atol, rtol)
+               tuple(tuple(shape) for shape in input_shapes), dtype, high, "cpu", atol, rtol, layout=layout)
     for wanted in ("cpu", "cuda") if device == "all" else (device,):
         job = Job(**{**asdict(base), "device": wanted})
         if wanted == "cuda" and not _cuda_available():
@@ -273,7 +274,9 @@ def _measure(job: Job, frameworks) -> DeviceResult:
         namespace = _execute_translation(job.translation)
         translated = _instantiate(namespace, job.symbol, "the translation", TranslationFailed)
         translated = frameworks.place(translated, "keras" if source_framework == "torch" else "torch")
-        run_translation(translated, inputs)
+        layout = _Layout(job, frameworks.has_1d_spatial_layers(original, source_framework))
+        translated_inputs = layout.to_translation(inputs)
+        run_translation(translated, translated_inputs)
     except Exception as exc:
         return fail("building or calling the translation", exc)
     timing["build"] = time.perf_counter() - started
@@ -288,13 +291,45 @@ def _measure(job: Job, frameworks) -> DeviceResult:
     timing["copy"] = time.perf_counter() - copy_started
     try:
         actual, timing[f"{'keras' if source_framework == 'torch' else 'torch'} forward"] = _timed(
-            run_translation, translated, inputs)
+            run_translation, translated, translated_inputs)
     except Exception as exc:
         return fail("running the translation", exc)
+    actual = layout.from_translation(actual)
     comparisons = _compare(np, expected, actual, job.atol, job.rtol)
     return DeviceResult(job.device, job.keras_backend, all(c.passed for c in comparisons) and bool(comparisons),
                         tuple(comparisons), dtype, high, {key: round(value, 6) for key, value in timing.items()},
                         "" if comparisons else "the models returned no tensors")
+
+
+class _Layout:
+    """With --layout native the translation takes channels where its framework puts them: torch -> Keras moves
+    axis 1 last, Keras -> torch moves the last axis to 1, for float tensors of rank 4 and 5 (images, volumes) and of
+    rank 3 when the original has 1-D convolutions or pooling (otherwise rank 3 is (batch, time, features) in both).
+    Outputs are moved back before comparing."""
+
+    def __init__(self, job: Job, has_1d_spatial: bool):
+        self.active = job.layout == "native"
+        self.to_keras = job.direction == "torch->keras"
+        self.ranks = {3, 4, 5} if has_1d_spatial else {4, 5}
+
+    def _move(self, arrays, forward: bool):
+        if not self.active:
+            return arrays
+        moved = []
+        for array in arrays:
+            if array.ndim in self.ranks and array.dtype.kind == "f":
+                channels_last = (self.to_keras == forward)
+                array = array.transpose((0, *range(2, array.ndim), 1)) if channels_last else array.transpose(
+                    (0, array.ndim - 1, *range(1, array.ndim - 1)))
+                array = array.copy()
+            moved.append(array)
+        return moved
+
+    def to_translation(self, arrays):
+        return self._move(arrays, True)
+
+    def from_translation(self, arrays):
+        return self._move(arrays, False)
 
 
 def _timed(run, model, inputs):
@@ -487,13 +522,22 @@ class _Frameworks:
             return [t for item in value for t in self._tensors(item)]
         return [] if value is None else [value]
 
+    def _layers(self, model, framework: str) -> list:
+        if framework == "torch":
+            return list(model.modules())
+        return list(model._flatten_layers(include_self=True, recursive=True)) if hasattr(
+            model, "_flatten_layers") else [model]
+
+    def has_1d_spatial_layers(self, model, framework: str) -> bool:
+        names = {type(layer).__name__ for layer in self._layers(model, framework)}
+        return any(name.endswith(("1d", "1D")) and not name.startswith("BatchNorm") for name in names)
+
     def smallest_vocabulary(self, model, framework: str) -> int | None:
         if framework == "torch":
             sizes = [m.num_embeddings for m in model.modules() if isinstance(m, self.torch.nn.Embedding)]
         else:
-            layers = model._flatten_layers(include_self=True, recursive=True) if hasattr(
-                model, "_flatten_layers") else [model]
-            sizes = [layer.input_dim for layer in layers if isinstance(layer, self.keras.layers.Embedding)]
+            sizes = [layer.input_dim for layer in self._layers(model, framework)
+                     if isinstance(layer, self.keras.layers.Embedding)]
         return min(sizes) if sizes else None
 
     def randomise(self, model, framework: str, rng) -> None:

@@ -260,3 +260,17 @@ def test_one_line_statements_verify(tmp_path, capsys):
         """))
     code, out, err = _verify(capsys, f"{source}:Net", "--to", "keras", "--input-shape", "2,3")
     assert code == 0, err
+
+
+@pytest.mark.parametrize("source,symbol,to,shape", [
+    (TORCH_ZOO, "ConvTransposeAutoencoder", "keras", "2,2,8,8"),
+    (KERAS_ZOO, "build_conv_autoencoder", "torch", "2,8,8,2"),
+])
+def test_native_layout_moves_channels_in_and_out(capsys, source, symbol, to, shape):
+    """--layout native: the translation gets the input with channels moved to its framework's place, and its
+    output is moved back before comparing; the shapes reported are the original's."""
+    code, out, err = _verify(capsys, f"{source}:{symbol}", "--to", to, "--input-shape", shape, "--layout", "native",
+                             "--format", "json")
+    report = json.loads(out)
+    assert code == 0, (report, err)
+    assert report["outputs"][0]["shape"] == [int(size) for size in shape.split(",")]
