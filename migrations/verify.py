@@ -117,23 +117,34 @@ def verify(path: str, symbol: str, to: str, input_shapes, *, dtype: str | None =
            translation_path: str | None = None) -> Report:
     """Translate ``path:symbol`` (or take the module at ``translation_path``) and compare it with the original on
     each requested device. Raises VerifyUsageError for requests that cannot be served."""
-    from .translate import TranslationError, translate_symbol
+    from .translate import TranslationError, symbols, translate_symbol
 
     source_text = _read(path)
     started = time.perf_counter()
-    try:
-        translation = translate_symbol(source_text, symbol, to, layout, origin=os.path.basename(path))
-    except TranslationError as exc:
-        raise VerifyUsageError(f"{path}: {exc}") from None
-    except Exception as exc:  # a translator bug: say so in one line rather than a traceback
-        raise VerifyUsageError(f"{path}: translating {symbol} failed inside tensorlint ({_one_line(exc)}); "
-                               "please report it") from None
-    module_text, notes = translation.source, translation.notes
-    if translation_path is not None:
+    direction = "torch->keras" if to == "keras" else "keras->torch"
+    notes: tuple[str, ...] = ()
+    if translation_path is not None:  # the user's own (e.g. hand-edited) translation: no fresh one needed
         module_text = _read(translation_path)
-    report = Report(symbol, translation.direction, device, module_text.count("# TODO(tensorlint)"), notes,
+        try:
+            found = {found.name: found for found in symbols(source_text)}
+        except TranslationError as exc:
+            raise VerifyUsageError(f"{path}: {exc}") from None
+        if symbol not in found:
+            raise VerifyUsageError(f"{path}: no model class, builder function or Sequential named {symbol!r}")
+        if found[symbol].framework == to:
+            raise VerifyUsageError(f"{path}: {symbol!r} is already {'Keras' if to == 'keras' else 'PyTorch'}")
+    else:
+        try:
+            translation = translate_symbol(source_text, symbol, to, layout, origin=os.path.basename(path))
+        except TranslationError as exc:
+            raise VerifyUsageError(f"{path}: {exc}") from None
+        except Exception as exc:  # a translator bug: say so in one line rather than a traceback
+            raise VerifyUsageError(f"{path}: translating {symbol} failed inside tensorlint ({_one_line(exc)}); "
+                                   "please report it") from None
+        module_text, notes, direction = translation.source, translation.notes, translation.direction
+    report = Report(symbol, direction, device, module_text.count("# TODO(tensorlint)"), notes,
                     translate_seconds=time.perf_counter() - started)
-    base = Job(os.path.abspath(path), symbol, module_text, translation.direction,
+    base = Job(os.path.abspath(path), symbol, module_text, direction,
                tuple(tuple(shape) for shape in input_shapes), dtype, high, "cpu", atol, rtol, layout=layout)
     for wanted in ("cpu", "cuda") if device == "all" else (device,):
         job = Job(**{**asdict(base), "device": wanted})
