@@ -258,6 +258,8 @@ def _measure(job: Job, frameworks) -> DeviceResult:
     np = frameworks.np
     timing: dict = {}
     started = time.perf_counter()
+    frameworks.keras.utils.set_random_seed(SEED)  # python, numpy and backend seeds: reruns give the same figures
+    frameworks.torch.manual_seed(SEED)
     user_module = _load_user_module(job.path)
     source_framework = "torch" if job.direction == "torch->keras" else "keras"
     original = _instantiate(user_module, job.symbol, "the original", VerifyUsageError)

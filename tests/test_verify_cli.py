@@ -274,3 +274,13 @@ def test_native_layout_moves_channels_in_and_out(capsys, source, symbol, to, sha
     report = json.loads(out)
     assert code == 0, (report, err)
     assert report["outputs"][0]["shape"] == [int(size) for size in shape.split(",")]
+
+
+def test_reruns_give_the_same_figures(capsys):
+    runs = []
+    for _ in range(2):
+        code, out, _ = _verify(capsys, f"{TORCH_ZOO}:MobileNetV2Tiny", "--to", "keras", "--input-shape", "2,3,9,8",
+                               "--format", "json")
+        assert code == 0
+        runs.append(json.loads(out)["outputs"])
+    assert runs[0] == runs[1]
