@@ -59,10 +59,11 @@ class Job:
 @dataclass(frozen=True)
 class OutputComparison:
     shape: tuple[int, ...]
-    max_abs_diff: float
-    max_rel_diff: float
+    max_abs_diff: float | None  # None when the output cannot be compared (missing, or shapes differ)
+    max_rel_diff: float | None
     passed: bool
     expected_shape: tuple[int, ...] | None = None  # set when the translation's shape differs
+    missing_in: str = ""  # "translation" or "original" when only one of them returns this output
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,8 @@ def _output_json(output: OutputComparison) -> dict:
              "passed": output.passed}
     if output.expected_shape is not None:
         found["expected_shape"] = list(output.expected_shape)
+    if output.missing_in:
+        found["missing_in"] = output.missing_in
     return found
 
 
@@ -236,9 +239,8 @@ def _run_in_worker(job: Job) -> DeviceResult:
 
 
 def _result_from_json(data: dict) -> DeviceResult:
-    outputs = tuple(OutputComparison(tuple(o["shape"]), o["max_abs_diff"], o["max_rel_diff"], o["passed"],
-                                     tuple(o["expected_shape"]) if o.get("expected_shape") else None)
-                    for o in data["outputs"])
+    outputs = tuple(OutputComparison(**{**o, "shape": tuple(o["shape"]), "expected_shape": tuple(
+        o["expected_shape"]) if o["expected_shape"] is not None else None}) for o in data["outputs"])
     return DeviceResult(**{**data, "outputs": outputs})
 
 
@@ -437,13 +439,14 @@ def _compare(np, expected: list, actual: list, atol: float, rtol: float) -> list
     found = []
     for index in range(max(len(expected), len(actual))):
         if index >= len(expected) or index >= len(actual):
+            missing_in = "original" if index >= len(expected) else "translation"
             present = actual[index] if index < len(actual) else expected[index]
-            found.append(OutputComparison(tuple(present.shape), float("inf"), float("inf"), False,
-                                          () if index >= len(expected) else tuple(expected[index].shape)))
+            found.append(OutputComparison(tuple(present.shape), None, None, False,
+                                          missing_in=missing_in))
             continue
         want, got = expected[index].astype("float64"), actual[index].astype("float64")
         if want.shape != got.shape:
-            found.append(OutputComparison(tuple(got.shape), float("inf"), float("inf"), False, tuple(want.shape)))
+            found.append(OutputComparison(tuple(got.shape), None, None, False, tuple(want.shape)))
             continue
         difference = np.abs(got - want)
         meaningful = np.abs(want) > atol

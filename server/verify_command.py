@@ -105,6 +105,10 @@ def _print_text(report, args) -> None:
         write(f"{result.device} (Keras backend {result.keras_backend}, {result.input_dtype} input{high}):\n")
         for index, output in enumerate(result.outputs):
             verdict = "PASS" if output.passed else "FAIL"
+            if output.missing_in:
+                write(f"  output {index} {list(output.shape)}: the {output.missing_in} returns no such output  "
+                      f"{verdict}\n")
+                continue
             if output.expected_shape is not None:
                 write(f"  output {index}: shape {list(output.shape)} but the original gives "
                       f"{list(output.expected_shape)}  {verdict}\n")

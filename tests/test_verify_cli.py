@@ -284,3 +284,23 @@ def test_reruns_give_the_same_figures(capsys):
         assert code == 0
         runs.append(json.loads(out)["outputs"])
     assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize("planted,expected_line,shape_key", [
+    ("return self.classify(h) + 0.0 * keras.ops.sum(self.regress(h))", "  output 1 [2, 1]: the translation returns no such output  FAIL", "missing_in"),
+    ("return self.classify(h), self.regress(h)[:, :0]",
+     "  output 1: shape [2, 0] but the original gives [2, 1]  FAIL", "expected_shape"),
+])
+def test_output_count_and_shape_mismatches_fail(tmp_path, capsys, planted, expected_line, shape_key):
+    generated = _translate(tmp_path, TORCH_ZOO, "TwoHeadNet", "keras")
+    good = "return self.classify(h), keras.ops.sigmoid(self.regress(h))"
+    text = generated.read_text()
+    assert good in text
+    generated.write_text(text.replace(good, planted))
+    capsys.readouterr()
+    args = (f"{TORCH_ZOO}:TwoHeadNet", "--to", "keras", "--input-shape", "2,10", "--translation", str(generated))
+    code, out, _ = _verify(capsys, *args)
+    assert code == 1 and expected_line in out.splitlines()
+    code, out, _ = _verify(capsys, *args, "--format", "json")
+    output = json.loads(out)["outputs"][1]
+    assert code == 1 and output["passed"] is False and output["max_abs_diff"] is None and shape_key in output
