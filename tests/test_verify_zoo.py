@@ -23,11 +23,27 @@ def _zoo(name: str) -> dict[str, list[str]]:
 
 # Known translation gaps (translator on the `translate` branch); strict, so a fix turns them into failures to
 # un-mark. Reported in /work/wt/verify-findings.md.
-GAPS: dict[tuple[str, str], str] = {}
+INLINE_LAYER_GAP = ("translation gap: a Keras layer created and applied inside the keras.Model(...) call is copied "
+                    "verbatim into the torch forward (no TODO), e.g. `return layers.Dense(classes, "
+                    "activation='softmax')(x)`: NameError / Keras layers on torch tensors")
+GAPS: dict[tuple[str, str], str] = {
+    ("keras_zoo.py", "build_inverted_residual"): (
+        "translation gap: DepthwiseConv2D after a Lazy layer becomes nn.Conv2d(None, None * 1, ..., groups=None) "
+        "(TODO) and the next BatchNormalization nn.BatchNorm1d(None * 1) (no TODO): TypeError at construction; "
+        "layers.ReLU(6.0) (positional max_value) is left as Keras code with a TODO"),
+    ("keras_zoo.py", "TransformerEncoder"): (
+        "translation gap: LayerNormalization in a keras.Model subclass becomes nn.LayerNorm(None) with a TODO "
+        "(normalized_shape unknown statically; no lazy LayerNorm helper): TypeError at construction"),
+    ("keras_spellings.py", "build_inline_head"): INLINE_LAYER_GAP,
+    ("keras_spellings.py", "build_inline_outputs"): INLINE_LAYER_GAP,
+    ("keras_spellings.py", "build_tuple_applied"): (
+        "translation gap: `a, b = encoder(first), encoder(second)` (a shared layer applied inside a tuple "
+        "assignment) is not recognised: the torch forward calls an undefined `encoder` (NameError)"),
+}
 
 
 def _cases():
-    for file, to in (("torch_zoo.py", "keras"), ("keras_zoo.py", "torch")):
+    for file, to in (("torch_zoo.py", "keras"), ("keras_zoo.py", "torch"), ("keras_spellings.py", "torch")):
         for symbol, flags in _zoo(file).items():
             gap = GAPS.get((file, symbol))
             marks = [pytest.mark.xfail(strict=True, reason=gap)] if gap else []
@@ -52,4 +68,6 @@ def test_zoo_model_verifies(file, symbol, to, flags, device):
 
 
 def test_zoo_is_big_enough():
-    assert len(_zoo("torch_zoo.py")) >= 10 and len(_zoo("keras_zoo.py")) >= 10
+    """At least ten models each way that are expected to pass (known gaps not counted)."""
+    for file in ("torch_zoo.py", "keras_zoo.py"):
+        assert len([symbol for symbol in _zoo(file) if (file, symbol) not in GAPS]) >= 10, file

@@ -1,5 +1,6 @@
 """Keras models that `tensorlint verify --to torch` must prove equal to their translation
-(tests/test_verify_zoo.py). Builders and classes take only defaulted arguments; inputs are channels-last.
+(tests/test_verify_zoo.py). Builders and classes take only defaulted arguments; inputs are channels-last. Other
+spellings of the same graphs (layers applied inside the `keras.Model(...)` call) are in keras_spellings.py.
 ZOO maps each symbol to its `--input-shape` values (batch included) and extra verify flags.
 """
 
@@ -38,7 +39,8 @@ def build_resnet_basic(classes=4):
     shortcut = layers.BatchNormalization()(layers.Conv2D(16, 1, strides=2, use_bias=False)(x))
     x = layers.ReLU()(layers.Add()([y, shortcut]))
     x = layers.GlobalAveragePooling2D()(x)
-    return keras.Model(inputs, layers.Dense(classes)(x))
+    outputs = layers.Dense(classes)(x)
+    return keras.Model(inputs, outputs)
 
 
 def build_inverted_residual(channels=8, expansion=4):
@@ -49,7 +51,8 @@ def build_inverted_residual(channels=8, expansion=4):
     x = layers.DepthwiseConv2D(3, padding="same", use_bias=False)(x)
     x = layers.ReLU(6.0)(layers.BatchNormalization()(x))
     x = layers.BatchNormalization()(layers.Conv2D(channels, 1, use_bias=False)(x))
-    return keras.Model(inputs, layers.Add()([inputs, x]))
+    outputs = layers.Add()([inputs, x])
+    return keras.Model(inputs, outputs)
 
 
 def build_lstm_classifier(vocab=50, classes=3):
@@ -64,7 +67,8 @@ def build_lstm_classifier(vocab=50, classes=3):
 def build_gru_classifier(classes=4):
     inputs = keras.Input(shape=(5, 6))
     x = layers.GRU(10)(inputs)
-    return keras.Model(inputs, layers.Dense(classes, activation="softmax")(x))
+    outputs = layers.Dense(classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs)
 
 
 def build_bidirectional_tagger(vocab=40, tags=5):
@@ -72,7 +76,8 @@ def build_bidirectional_tagger(vocab=40, tags=5):
     tokens = keras.Input(shape=(7,), dtype="int64")
     x = layers.Embedding(vocab, 8)(tokens)
     x = layers.Bidirectional(layers.GRU(6, return_sequences=True))(x)
-    return keras.Model(tokens, layers.Dense(tags)(x))
+    outputs = layers.Dense(tags)(x)
+    return keras.Model(tokens, outputs)
 
 
 class TransformerEncoder(keras.Model):
@@ -110,7 +115,8 @@ def build_signal_net(classes=3):
     x = layers.MaxPooling1D(2)(layers.ReLU()(layers.BatchNormalization()(x)))
     x = layers.Conv1D(16, 3, dilation_rate=2, activation="relu")(x)
     x = layers.GlobalAveragePooling1D()(x)
-    return keras.Model(inputs, layers.Dense(classes)(x))
+    outputs = layers.Dense(classes)(x)
+    return keras.Model(inputs, outputs)
 
 
 def build_unet(classes=2):
@@ -123,7 +129,8 @@ def build_unet(classes=2):
     x = layers.Conv2DTranspose(8, 2, strides=2)(x)
     x = layers.Concatenate()([x, skip])
     x = layers.Conv2D(8, 3, padding="same", activation="relu")(x)
-    return keras.Model(inputs, layers.Conv2D(classes, 1)(x))
+    outputs = layers.Conv2D(classes, 1)(x)
+    return keras.Model(inputs, outputs)
 
 
 def build_shared_multi_output(classes=3):
@@ -143,8 +150,11 @@ def build_siamese(features=6):
     first = keras.Input(shape=(features,))
     second = keras.Input(shape=(features,))
     encoder = layers.Dense(8, activation="relu")
-    a, b = encoder(first), encoder(second)
-    return keras.Model([first, second], [layers.Multiply()([a, b]), layers.Subtract()([a, b])])
+    a = encoder(first)
+    b = encoder(second)
+    product = layers.Multiply()([a, b])
+    difference = layers.Subtract()([a, b])
+    return keras.Model([first, second], [product, difference])
 
 
 ZOO = {
