@@ -500,8 +500,11 @@ class _Frameworks:
         torch = self.torch
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
+        torch.set_float32_matmul_precision("highest")
         if self.keras_backend == "tensorflow":
             self.tf.config.experimental.enable_tensor_float_32_execution(False)
+        elif self.keras_backend == "jax":
+            _import("jax").config.update("jax_default_matmul_precision", "highest")
         self.keras.config.set_floatx("float32")
 
     def scope(self):
