@@ -282,8 +282,8 @@ def _measure(job: Job, frameworks) -> DeviceResult:
     expected, timing[f"{source_framework} forward"] = _timed(run_original, original, inputs)
 
     def fail(stage: str, exc: BaseException) -> DeviceResult:
-        return DeviceResult(job.device, job.keras_backend, False, (), dtype, high, timing,
-                            f"{stage} failed: {_one_line(exc)}")
+        why = str(exc) if isinstance(exc, TranslationFailed) else f"{stage} failed: {_one_line(exc)}"
+        return DeviceResult(job.device, job.keras_backend, False, (), dtype, high, timing, why)
 
     try:
         namespace = _execute_translation(job.translation)

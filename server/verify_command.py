@@ -121,5 +121,10 @@ def _print_text(report, args) -> None:
         write(f"  timing: {timing}\n")
     for skipped in report.skipped:
         write(f"{skipped} (skipped)\n")
-    write(f"{'PASS' if report.passed else 'FAIL'}: {report.symbol} and its translation "
-          f"{'agree' if report.passed else 'differ'}\n")
+    if report.passed:
+        write(f"PASS: {report.symbol} and its translation agree\n")
+    elif any(result.failure for result in report.results):
+        todos = f" (it has {report.todos} TODO{'s' if report.todos != 1 else ''})" if report.todos else ""
+        write(f"FAIL: the translation of {report.symbol} could not be compared{todos}\n")
+    else:
+        write(f"FAIL: {report.symbol} and its translation differ\n")

@@ -86,6 +86,22 @@ def test_copy_weights_shape_error_is_a_failure(tmp_path, capsys):
                            "--translation", str(generated))
     assert code == 1
     assert "FAIL: copy_weights failed: ValueError" in out
+    assert out.rstrip().endswith("FAIL: the translation of VGGBN could not be compared")
+
+
+def test_translation_that_does_not_build_fails_with_its_todo_count(tmp_path, capsys):
+    generated = _translate(tmp_path, TORCH_ZOO, "SharedLayerNet", "keras")
+    text = generated.read_text()
+    good = "self.shared = layers.Dense(width)"
+    assert good in text
+    generated.write_text(text.replace(good, "# TODO(tensorlint): planted\n        self.shared = None(width)"))
+    capsys.readouterr()
+    code, out, _ = _verify(capsys, f"{TORCH_ZOO}:SharedLayerNet", "--to", "keras", "--input-shape", "2,8",
+                           "--translation", str(generated))
+    assert code == 1
+    assert "  FAIL: building the translation SharedLayerNet() failed: TypeError: 'NoneType' object is not callable" \
+        in out.splitlines()
+    assert out.rstrip().endswith("FAIL: the translation of SharedLayerNet could not be compared (it has 1 TODO)")
 
 
 def test_token_inputs_default_to_the_smallest_embedding_vocabulary(capsys):
