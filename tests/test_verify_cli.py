@@ -99,7 +99,7 @@ def test_translation_that_does_not_build_fails_with_its_todo_count(tmp_path, cap
     code, out, _ = _verify(capsys, f"{TORCH_ZOO}:SharedLayerNet", "--to", "keras", "--input-shape", "2,8",
                            "--translation", str(generated))
     assert code == 1
-    assert "  FAIL: building the translation SharedLayerNet() failed: TypeError: Unrecognized keyword arguments" \
+    assert "  FAIL: building the translation SharedLayerNet() failed: ValueError: Unrecognized keyword arguments" \
         in out
     assert out.rstrip().endswith("FAIL: the translation of SharedLayerNet could not be compared (it has 1 TODO)")
 
