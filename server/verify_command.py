@@ -40,6 +40,8 @@ def _tolerance(value: str) -> float:
 
 
 def register(commands) -> None:
+    from ..migrations.verify import DEVICES, DTYPES  # stdlib-only module: torch/keras load when verify runs
+
     parser = commands.add_parser(
         "verify", help="translate a model and prove the translation numerically (runs your code)",
         description="Translate SYMBOL, build the original and the translation with their default constructor "
@@ -51,11 +53,11 @@ def register(commands) -> None:
     parser.add_argument("--to", choices=("keras", "torch"), required=True, help="the framework to translate to")
     parser.add_argument("--input-shape", type=_shape, action="append", required=True, metavar="N,C,H,W",
                         help="the input's shape, batch included (repeat for models taking several inputs)")
-    parser.add_argument("--dtype", choices=("float32", "int32", "int64"),
+    parser.add_argument("--dtype", choices=DTYPES,
                         help="input dtype (default: int64 when the model has an Embedding, else float32)")
     parser.add_argument("--high", type=_positive_int, metavar="N",
                         help="integer inputs are drawn from [0, N) (default: the smallest Embedding vocabulary)")
-    parser.add_argument("--device", choices=("cpu", "cuda", "all"), default="cpu",
+    parser.add_argument("--device", choices=DEVICES, default="cpu",
                         help="cpu (default); cuda: PyTorch on CUDA, Keras on TensorFlow's GPU or else on the torch "
                              "backend; all: cpu, then cuda when present")
     parser.add_argument("--atol", type=_tolerance, default=1e-4, help="absolute tolerance (default 1e-4)")

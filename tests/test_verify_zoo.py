@@ -4,7 +4,6 @@ torch -> keras and keras -> torch, on CPU always and on CUDA when present."""
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import pytest
 
