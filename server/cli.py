@@ -80,6 +80,7 @@ COMMAND_MODULES: list[str] = [
     ".deploy_command",
     ".translate_command",
     ".serve_command",
+    ".verify_command",
 ]
 
 
