@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import logging
 import re
 from dataclasses import dataclass
@@ -127,9 +128,19 @@ def decode(data: bytes, path: str = "<bytes>") -> tuple[str | None, Finding | No
     return text, None
 
 
-def syntax_error_finding(exc: cst.ParserSyntaxError) -> Finding:
-    line, column = exc.raw_line, exc.raw_column
-    message = exc.message.strip().splitlines()[0] if exc.message else "invalid syntax"
+def syntax_error_finding(exc: cst.ParserSyntaxError, source: str) -> Finding:
+    # CPython's parser pinpoints errors better than libcst's; it runs only on text that already failed to parse.
+    try:
+        ast.parse(source)
+    except SyntaxError as py_exc:
+        line = py_exc.lineno or 1
+        column = max((py_exc.offset or 1) - 1, 0)
+        message = py_exc.msg
+    except (ValueError, RecursionError, MemoryError):
+        line, column, message = exc.raw_line, exc.raw_column, exc.message
+    else:
+        line, column, message = exc.raw_line, exc.raw_column, exc.message
+    message = (message or "invalid syntax").strip().splitlines()[0]
     return Finding(SYNTAX_ERROR, f"SyntaxError: {message}", Severity.ERROR, Range.of(line, column, line, column))
 
 
@@ -143,7 +154,7 @@ def check_source(source: str, path: str = "<string>", settings: Settings | None 
     try:
         module = parse(source)
     except cst.ParserSyntaxError as exc:
-        return CheckResult((syntax_error_finding(exc),))
+        return CheckResult((syntax_error_finding(exc, source),))
     except RecursionError:
         return CheckResult((Finding(SYNTAX_ERROR, "SyntaxError: nesting too deep to parse", Severity.ERROR,
                                     Range.of(1, 0, 1, 0)),))

@@ -48,7 +48,7 @@ def discover(paths: Iterable[str], settings_lookup: Callable[[str], Settings], *
                              and not _is_virtualenv(os.path.join(folder, d)))
             for name in sorted(files):
                 if name.endswith(SOURCE_SUFFIXES):
-                    full = os.path.join(folder, name)
+                    full = os.path.normpath(os.path.join(folder, name))
                     if not settings.is_excluded(full):
                         yield full
 

@@ -1,0 +1,127 @@
+"""The engine: name resolution through imports, positions, suppressions, fault isolation, bad input."""
+
+import libcst as cst
+import pytest
+
+from tensorlint.analyzers import Settings, check_source, decode
+from tensorlint.analyzers.engine import SYNTAX_ERROR, UNDECODABLE, suppression_comment
+from tensorlint.analyzers.frameworks import ImportTable
+from tensorlint.analyzers.rule import Invalid, Rule, _REGISTRY
+from tensorlint.analyzers.findings import Severity
+
+
+@pytest.mark.parametrize("imports,expr,expected", [
+    ("import torch.nn as nn", "nn.Linear", "torch.nn.Linear"),
+    ("from torch import nn", "nn.Conv2d", "torch.nn.Conv2d"),
+    ("from torch.nn import functional as F", "F.softmax", "torch.nn.functional.softmax"),
+    ("import torch", "torch.nn.functional.relu", "torch.nn.functional.relu"),
+    ("import torch.nn", "torch.nn.Linear", "torch.nn.Linear"),
+    ("import tensorflow as tf", "tf.keras.layers.Dense", "keras.layers.Dense"),
+    ("from tensorflow import keras", "keras.layers.Dense", "keras.layers.Dense"),
+    ("import keras", "keras.layers.Dense", "keras.layers.Dense"),
+    ("from keras import layers", "layers.Dense", "keras.layers.Dense"),
+    ("from keras.src.layers.core.dense import Dense", "Dense", "keras.layers.Dense"),
+    ("from torch.nn.modules.linear import Linear", "Linear", "torch.nn.Linear"),
+    ("import numpy as np", "np.random.rand", "numpy.random.rand"),
+    ("", "nn.Linear", None),
+])
+def test_import_table_resolves_aliases(imports, expr, expected):
+    table = ImportTable()
+    table.collect(cst.parse_module(imports + "\n").body)
+    assert table.resolve(cst.parse_expression(expr)) == expected
+
+
+@pytest.mark.parametrize("imports,expr,flavor", [
+    ("import tensorflow as tf", "tf.keras.layers.Dense", "tf.keras"),
+    ("from tensorflow import keras", "keras.Model", "tf.keras"),
+    ("import keras", "keras.Model", "keras"),
+    ("import torch", "torch.nn.Linear", None),
+])
+def test_keras_flavor(imports, expr, flavor):
+    table = ImportTable()
+    table.collect(cst.parse_module(imports + "\n").body)
+    assert table.keras_flavor(cst.parse_expression(expr)) == flavor
+
+
+def test_local_name_shadowing_import_is_not_resolved_as_framework():
+    source = "def f(torch):\n    torch.load('x')\n"
+    assert check_source(source, "a.py").findings == ()
+
+
+def test_findings_have_exact_ranges_on_non_ascii_lines():
+    source = "import torch\ns = '日本語🙂'; sd = torch.load('m.pt')\n"
+    (finding,) = check_source(source, "a.py", Settings(select=("PT006",))).findings
+    line = source.splitlines()[finding.range.start.line - 1]
+    assert line[finding.range.start.column:finding.range.end.column] == "torch.load('m.pt')"
+
+
+@pytest.mark.parametrize("comment,suppressed", [
+    ("# tensorlint: ignore[PT006]", True),
+    ("# tensorlint: ignore[PT001, PT006]", True),
+    ("# tensorlint: ignore[PT001]", False),
+    ("# tensorlint: ignore", True),
+    ("# noqa: PT006", True),
+    ("# noqa: PT001", False),
+    ("# noqa", True),
+    ("# NOQA:PT006", True),
+    ("# unrelated comment", False),
+])
+def test_suppression_comments(comment, suppressed):
+    source = f"import torch\nsd = torch.load('m.pt')  {comment}\n"
+    codes = [f.code for f in check_source(source, "a.py").findings]
+    assert ("PT006" not in codes) is suppressed
+
+
+def test_suppression_comment_helper_adds_codes():
+    assert suppression_comment("x = 1", "PT001") == "x = 1  # tensorlint: ignore[PT001]"
+    assert suppression_comment("x = 1  # tensorlint: ignore[PT001]", "PT002") == "x = 1  # tensorlint: ignore[PT001, PT002]"
+
+
+def test_syntax_error_is_a_finding():
+    (finding,) = check_source("import torch\ndef f(:\n    pass\n", "a.py").findings
+    assert finding.code == SYNTAX_ERROR and finding.severity is Severity.ERROR
+    assert finding.range.start.line == 2
+
+
+def test_undecodable_bytes_are_a_finding():
+    text, finding = decode(b"x = 1\ny = '\xff'\n", "a.py")
+    assert text is None and finding.code == UNDECODABLE and finding.range.start.line == 2
+
+
+def test_bom_is_stripped():
+    text, finding = decode("\ufeffimport torch\n".encode(), "a.py")
+    assert finding is None and text == "import torch\n"
+
+
+def test_a_crashing_rule_is_isolated():
+    class Exploding(Rule):
+        """## What it does
+        Crashes (test only).
+        ## Why is this bad
+        -
+        ## Example
+        -
+        ## Use instead
+        -
+        """
+
+        code = "PT999"
+        name = "exploding"
+        severity = Severity.INFO
+        message = "boom"
+
+        def visit_Call(self, node):
+            raise ZeroDivisionError("boom")
+
+    try:
+        result = check_source("import torch\nsd = torch.load('m.pt')\n", "a.py", Settings(select=("PT006", "PT999")))
+        assert [f.code for f in result.findings] == ["PT006"]
+        assert result.errors and result.errors[0].startswith("PT999: ZeroDivisionError")
+    finally:
+        _REGISTRY.pop("PT999", None)
+
+
+def test_deeply_nested_input_does_not_crash():
+    source = "x = " + "(" * 200 + "1" + ")" * 200 + "\n"
+    result = check_source(source, "a.py")
+    assert all(f.code == SYNTAX_ERROR for f in result.findings)
