@@ -75,7 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # `.module` names (relative to this package) whose register(commands) adds a subcommand
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    ".deploy_command",
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,13 +5,15 @@ import libcst as cst
 import pytest
 
 from tensorlint.analyzers import Settings, all_rules, apply_fixes, check_source
+from tensorlint.analyzers.config import DEPLOYMENT_SCENARIOS
 
 RULES = all_rules()
 DOC_SECTIONS = ("## What it does", "## Why is this bad", "## Example", "## Use instead")
 
 
 def _only(code: str) -> Settings:
-    return Settings(select=(code,))
+    # every scenario declared, so the DP rules (quiet for undeclared scenarios) run on their examples
+    return Settings(select=(code,), deployment=DEPLOYMENT_SCENARIOS)
 
 
 def _cases(kind: str):

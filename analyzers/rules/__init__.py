@@ -1,3 +1,5 @@
 """The core rule pack: PyTorch (PT) and TensorFlow/Keras (TF) rules, grouped by theme."""
 
-from . import keras_models, serialization, tf_function, torch_modules, torch_numerics, torch_training  # noqa: F401
+from . import (  # noqa: F401
+    deployment_rules, keras_models, serialization, tf_function, torch_modules, torch_numerics, torch_training,
+)
