@@ -49,3 +49,85 @@ DIFFERENCES: tuple[DefaultDifference, ...] = (
 def differences_for(layer: str) -> tuple[DefaultDifference, ...]:
     """Every difference that concerns a canonical torch or keras name."""
     return tuple(d for d in DIFFERENCES if layer in (d.torch_layer, d.keras_layer))
+
+
+def convert(difference: DefaultDifference, value: float) -> float:
+    """A value of one framework in the other framework's convention (the two conversions used are symmetric)."""
+    if difference.conversion == "1 - x":
+        return 1 - value
+    return value
+
+
+# Momentum values that can only be the other framework's convention: Keras weighs the old average (0.9-0.999),
+# torch the new batch (0.01-0.1). A value on the wrong side of this line was almost surely copied across.
+MOMENTUM_CONVENTION_SPLIT = 0.5
+
+
+@dataclass(frozen=True)
+class ArgumentName:
+    """One argument spelt differently by the two frameworks, with the same meaning and units of value."""
+
+    torch_layers: tuple[str, ...]
+    torch_arg: str
+    keras_layers: tuple[str, ...]
+    keras_arg: str
+
+
+_TORCH_CONV = ("torch.nn.Conv1d", "torch.nn.Conv2d", "torch.nn.Conv3d", "torch.nn.ConvTranspose1d",
+               "torch.nn.ConvTranspose2d", "torch.nn.ConvTranspose3d")
+_KERAS_CONV = ("keras.layers.Conv1D", "keras.layers.Conv2D", "keras.layers.Conv3D", "keras.layers.Conv1DTranspose",
+               "keras.layers.Conv2DTranspose", "keras.layers.Conv3DTranspose", "keras.layers.DepthwiseConv2D",
+               "keras.layers.SeparableConv2D")
+_TORCH_NORMS = (*_BN_TORCH, "torch.nn.LayerNorm", "torch.nn.GroupNorm")
+_KERAS_NORMS = ("keras.layers.BatchNormalization", "keras.layers.LayerNormalization", "keras.layers.GroupNormalization")
+
+ARGUMENT_NAMES: tuple[ArgumentName, ...] = (
+    ArgumentName(_TORCH_NORMS, "eps", _KERAS_NORMS, "epsilon"),
+    ArgumentName(_TORCH_CONV, "stride", _KERAS_CONV, "strides"),
+    ArgumentName(_TORCH_CONV, "dilation", _KERAS_CONV, "dilation_rate"),
+    ArgumentName(_TORCH_CONV, "out_channels", _KERAS_CONV[:6], "filters"),
+    ArgumentName(("torch.nn.Dropout", "torch.nn.Dropout1d", "torch.nn.Dropout2d", "torch.nn.Dropout3d"), "p",
+                 ("keras.layers.Dropout", "keras.layers.SpatialDropout1D", "keras.layers.SpatialDropout2D",
+                  "keras.layers.SpatialDropout3D"), "rate"),
+    ArgumentName(("torch.nn.Softmax", "torch.nn.LogSoftmax"), "dim", ("keras.layers.Softmax",), "axis"),
+    ArgumentName(("torch.nn.Linear",), "out_features", ("keras.layers.Dense",), "units"),
+    ArgumentName(("torch.nn.Embedding",), "num_embeddings", ("keras.layers.Embedding",), "input_dim"),
+    ArgumentName(("torch.nn.Embedding",), "embedding_dim", ("keras.layers.Embedding",), "output_dim"),
+)
+
+# Keras convolution/pooling `padding` is a mode string; torch's is a number of elements (or "same"/"valid").
+KERAS_PADDING_MODES = ("valid", "same", "causal")
+
+
+@dataclass(frozen=True)
+class WeightLayout:
+    """How one layer's weight tensor is laid out in each framework, and the numpy conversion torch -> Keras."""
+
+    torch_layers: tuple[str, ...]
+    keras_layers: tuple[str, ...]
+    torch_layout: str
+    keras_layout: str
+    torch_to_keras: str  # a numpy expression of `w`
+    bare_transpose_ok: bool  # whether `w.T` is the right conversion
+
+
+WEIGHT_LAYOUTS: tuple[WeightLayout, ...] = (
+    WeightLayout(("torch.nn.Linear",), ("keras.layers.Dense",), "(out, in)", "(in, out)", "w.T", True),
+    WeightLayout(("torch.nn.Conv2d",), ("keras.layers.Conv2D",), "OIHW", "HWIO", "w.transpose(2, 3, 1, 0)", False),
+    WeightLayout(("torch.nn.Conv1d",), ("keras.layers.Conv1D",), "OIW", "WIO", "w.transpose(2, 1, 0)", False),
+    WeightLayout(("torch.nn.Conv3d",), ("keras.layers.Conv3D",), "OIDHW", "DHWIO", "w.transpose(2, 3, 4, 1, 0)", False),
+)
+
+
+def weight_layout_for(keras_layer: str) -> WeightLayout | None:
+    return next((layout for layout in WEIGHT_LAYOUTS if keras_layer in layout.keras_layers), None)
+
+
+# Recurrent gate order of the stacked weight matrices (torch `weight_ih_l0`, Keras `kernel`).
+GATE_ORDERS = {
+    "lstm": {"torch": ("i", "f", "g", "o"), "keras": ("i", "f", "c", "o")},  # same order; g is Keras's c
+    "gru": {"torch": ("r", "z", "n"), "keras": ("z", "r", "h")},  # reset and update swapped
+}
+# torch keeps two bias vectors per recurrent layer (`bias_ih`, `bias_hh`); Keras LSTM keeps their sum, Keras GRU
+# (reset_after=True) keeps both stacked as a (2, 3 * units) array.
+RECURRENT_BIASES = ("bias_ih", "bias_hh")

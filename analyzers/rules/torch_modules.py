@@ -7,7 +7,7 @@ import libcst as cst
 from ..context import TORCH_MODULE
 from ..findings import Severity
 from ..rule import Invalid, PendingEdit, PendingFix, Rule
-from ._calls import keyword, positional, with_keyword
+from ._calls import class_methods, keyword, positional, self_method_calls, with_keyword
 
 
 def _is_module_constructor(ctx, node: cst.BaseExpression) -> bool:
@@ -74,6 +74,9 @@ class UnregisteredSubmodules(Rule):
         "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
         "        self.sizes = [1, 2, 3]\n",
         "class Plain:\n    def __init__(self):\n        self.items = [dict(a=1)]\n",
+        "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.layers = [nn.ReLU(), nn.Linear(2, 2)]\n        for i, layer in enumerate(self.layers):\n"
+        "            self.add_module(str(i), layer)\n",
     )
     invalid = (
         Invalid(
@@ -99,6 +102,9 @@ class UnregisteredSubmodules(Rule):
         kind = _elements_are_modules(self.ctx, node.value)
         if kind is None:
             return
+        function = self.ctx.enclosing_function()
+        if function is not None and self_method_calls(function.body) & {"add_module", "register_module"}:
+            return  # registered by hand, e.g. `for i, layer in enumerate(self.layers): self.add_module(str(i), layer)`
         container = "torch.nn.ModuleList" if kind == "list" else "torch.nn.ModuleDict"
         spelling = self.ctx.spelling(container)
         fix = None
@@ -223,6 +229,8 @@ class ModuleInitWithoutSuper(Rule):
         "        self.fc = nn.Linear(4, 2)\n",
         "import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        nn.Module.__init__(self)\n",
         "class Plain:\n    def __init__(self):\n        self.x = 1\n",
+        "import torch.nn as nn\nclass E(nn.Embedding):\n    def __init__(self, n, d):\n        self.make(n, d)\n"
+        "    def make(self, n, d):\n        super().__init__(n, d)\n",
     )
     invalid = (
         Invalid(
@@ -246,6 +254,9 @@ class ModuleInitWithoutSuper(Rule):
             return
         if _calls_super_init(node.body):
             return
+        methods = class_methods(cls)
+        if any(name in methods and _calls_super_init(methods[name].body) for name in self_method_calls(node.body)):
+            return  # initialised through a helper method, e.g. `self.make_weight(...)` calling `super().__init__`
         fix = None
         statements = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
         if statements:

@@ -9,13 +9,80 @@ from ..findings import Severity
 from ..rule import Invalid, PendingFix, Rule
 from ._calls import keyword, positional
 
-_SOFTMAX_LAYERS = {"torch.nn.Softmax", "torch.nn.LogSoftmax"}
-_SOFTMAX_FUNCTIONS = {"torch.nn.functional.softmax", "torch.softmax", "torch.nn.functional.log_softmax",
-                      "torch.log_softmax", "torch.special.softmax"}
-_CROSS_ENTROPY = {"torch.nn.CrossEntropyLoss", "torch.nn.functional.cross_entropy"}
+_SOFTMAX_LAYERS = frozenset({"torch.nn.Softmax", "torch.nn.LogSoftmax"})
+_SOFTMAX_FUNCTIONS = frozenset({"torch.nn.functional.softmax", "torch.softmax", "torch.nn.functional.log_softmax",
+                                "torch.log_softmax", "torch.special.softmax"})
+_CROSS_ENTROPY = frozenset({"torch.nn.CrossEntropyLoss", "torch.nn.functional.cross_entropy"})
 
 
-class DoubleSoftmax(Rule):
+class _FinalActivationRule(Rule):
+    """A model that ends in an activation its loss applies again: a ``Sequential`` whose last layer is one of
+    ``final_layers`` (at module level, or the attribute a module's ``forward`` returns), or a ``forward`` that
+    returns one of ``final_functions``, in a file that uses one of ``losses``."""
+
+    final_layers: frozenset = frozenset()
+    final_functions: frozenset = frozenset()
+    method_names: frozenset = frozenset()  # ``x.sigmoid()`` style methods that count as the final function
+    losses: frozenset = frozenset()
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.candidates: list[cst.CSTNode] = []
+        self.attribute_heads: dict[tuple[str, str], cst.CSTNode] = {}  # (class, attribute) -> its final layer
+        self.returned_attributes: set[tuple[str, str]] = set()
+        self.uses_loss = False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        callee = self.ctx.callee(node)
+        if callee in self.losses:
+            self.uses_loss = True
+        elif callee == "torch.nn.Sequential":
+            layers = positional(node)
+            # inside a class, a Sequential ending in softmax/sigmoid is often a gate or an attention block: it is the
+            # model's output only when ``forward`` returns it (see visit_Assign / visit_Return)
+            if (not self.ctx.class_stack and layers and isinstance(layers[-1].value, cst.Call)
+                    and self.ctx.callee(layers[-1].value) in self.final_layers):
+                self.candidates.append(layers[-1].value)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        cls = self.ctx.enclosing_class()
+        if cls is None or not isinstance(node.value, cst.Call) or self.ctx.callee(node.value) != "torch.nn.Sequential":
+            return
+        layers = positional(node.value)
+        if not (layers and isinstance(layers[-1].value, cst.Call) and self.ctx.callee(layers[-1].value) in self.final_layers):
+            return
+        for target in node.targets:
+            t = target.target
+            if isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name) and t.value.value == "self":
+                self.attribute_heads[(cls.name.value, t.attr.value)] = layers[-1].value
+
+    def visit_Return(self, node: cst.Return) -> None:
+        function = self.ctx.enclosing_function()
+        if (function is None or function.name.value != "forward" or not self.ctx.in_method_of(TORCH_MODULE)
+                or not isinstance(node.value, cst.Call)):
+            return
+        value = node.value
+        callee = self.ctx.callee(value)
+        if callee in self.final_functions or (
+                callee is None and isinstance(value.func, cst.Attribute) and value.func.attr.value in self.method_names
+                and not value.args):
+            self.candidates.append(value)
+            return
+        func = value.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
+            self.returned_attributes.add((self.ctx.enclosing_class().name.value, func.attr.value))
+
+    def leave_Module(self, node: cst.Module) -> None:
+        if not self.uses_loss:
+            return
+        for candidate in self.candidates:
+            self.report(candidate)
+        for key, final in self.attribute_heads.items():
+            if key in self.returned_attributes:
+                self.report(final)
+
+
+class DoubleSoftmax(_FinalActivationRule):
     """## What it does
     Flags a model that ends in softmax (`nn.Softmax` as the last layer of `nn.Sequential`, or `forward`
     returning `F.softmax(...)`) in a file that trains it with `CrossEntropyLoss`/`F.cross_entropy`.
@@ -44,6 +111,9 @@ class DoubleSoftmax(Rule):
     valid = (
         "import torch.nn as nn\nmodel = nn.Sequential(nn.Linear(4, 3))\ncrit = nn.CrossEntropyLoss()\n",
         "import torch.nn as nn\nmodel = nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1))\ncrit = nn.NLLLoss()\n",
+        "import torch.nn as nn\nclass Attn(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.weights = nn.Sequential(nn.Linear(4, 4), nn.Softmax(dim=-1))\n"
+        "    def forward(self, x):\n        return x * self.weights(x)\ncrit = nn.CrossEntropyLoss()\n",
     )
     invalid = (
         Invalid("import torch.nn as nn\nmodel = nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1))\n"
@@ -51,34 +121,14 @@ class DoubleSoftmax(Rule):
         Invalid("import torch.nn as nn\nimport torch.nn.functional as F\nclass Net(nn.Module):\n"
                 "    def forward(self, x):\n        return F.softmax(self.fc(x), dim=1)\n"
                 "loss = F.cross_entropy(Net()(x), y)\n"),
+        Invalid("import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                "        self.head = nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1))\n"
+                "    def forward(self, x):\n        return self.head(x)\ncrit = nn.CrossEntropyLoss()\n"),
     )
 
-    def __init__(self, ctx):
-        super().__init__(ctx)
-        self.candidates: list[cst.CSTNode] = []
-        self.uses_cross_entropy = False
-
-    def visit_Call(self, node: cst.Call) -> None:
-        callee = self.ctx.callee(node)
-        if callee in _CROSS_ENTROPY:
-            self.uses_cross_entropy = True
-        elif callee == "torch.nn.Sequential":
-            layers = positional(node)
-            if layers and isinstance(layers[-1].value, cst.Call) and self.ctx.callee(layers[-1].value) in _SOFTMAX_LAYERS:
-                self.candidates.append(layers[-1].value)
-
-    def visit_Return(self, node: cst.Return) -> None:
-        function = self.ctx.enclosing_function()
-        if (function is None or function.name.value != "forward" or not self.ctx.in_method_of(TORCH_MODULE)
-                or not isinstance(node.value, cst.Call)):
-            return
-        if self.ctx.callee(node.value) in _SOFTMAX_FUNCTIONS:
-            self.candidates.append(node.value)
-
-    def leave_Module(self, node: cst.Module) -> None:
-        if self.uses_cross_entropy:
-            for candidate in self.candidates:
-                self.report(candidate)
+    final_layers = _SOFTMAX_LAYERS
+    final_functions = _SOFTMAX_FUNCTIONS
+    losses = _CROSS_ENTROPY
 
 
 class SoftmaxWithoutDim(Rule):

@@ -1,0 +1,843 @@
+"""Keras training rules: output layers against losses, saving, data pipelines, removed APIs, fine-tuning."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from ..context import KERAS_LAYER, KERAS_MODEL
+from ..findings import Severity
+from ..rule import Invalid, PendingFix, Rule
+from ._calls import (chain_methods, keyword, method_name, number_value, positional, receiver, receiver_key,
+                     string_value, with_keyword)
+from .keras_models import _KERAS_MODEL_FACTORIES, _MODEL, _SEQUENTIAL, _activation_name
+
+
+def _keras_layer_kind(ctx, node: cst.BaseExpression) -> str | None:
+    """``Dense`` for ``layers.Dense(...)``; None when not a Keras layer constructor call."""
+    if not isinstance(node, cst.Call):
+        return None
+    callee = ctx.callee(node)
+    if callee is None or not callee.startswith("keras.layers."):
+        return None
+    return callee.rsplit(".", 1)[-1]
+
+
+def _dense_units_and_activation(ctx, layer: cst.BaseExpression) -> tuple[float | None, str | None] | None:
+    if _keras_layer_kind(ctx, layer) != "Dense":
+        return None
+    args = positional(layer)
+    units = keyword(layer, "units") or (args[0] if args else None)
+    activation = keyword(layer, "activation") or (args[1] if len(args) > 1 else None)
+    return (number_value(units.value) if units is not None else None,
+            _activation_name(ctx, activation.value if activation is not None else None))
+
+
+class _ModelOutputTracker(Rule):
+    """Remembers, per model name, the layer call that produces its output (Sequential lists, ``add``, functional)."""
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.tensor_layer: dict[str, cst.Call] = {}
+        self.model_output: dict[str, cst.Call | None] = {}
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+            return
+        name, value = node.targets[0].target.value, node.value
+        if not isinstance(value, cst.Call):
+            return
+        callee = self.ctx.callee(value)
+        if callee in _SEQUENTIAL:
+            layers = positional(value)
+            last = None
+            if layers and isinstance(layers[0].value, cst.List) and layers[0].value.elements:
+                candidate = layers[0].value.elements[-1].value
+                last = candidate if isinstance(candidate, cst.Call) else None
+            self.model_output[name] = last
+        elif callee in _MODEL:
+            args = positional(value)
+            outputs = keyword(value, "outputs") or (args[1] if len(args) > 1 else None)
+            if outputs is not None and isinstance(outputs.value, cst.Name):
+                self.model_output[name] = self.tensor_layer.get(outputs.value.value)
+        elif isinstance(value.func, cst.Call) and _keras_layer_kind(self.ctx, value.func):
+            self.tensor_layer[name] = value.func
+
+    def visit_Call(self, node: cst.Call) -> None:
+        target = receiver(node)
+        if not isinstance(target, cst.Name) or target.value not in self.model_output:
+            return
+        method = method_name(node)
+        if method == "add":
+            args = positional(node)
+            if args and isinstance(args[0].value, cst.Call):
+                self.model_output[target.value] = args[0].value
+        elif method == "compile":
+            args = positional(node)
+            loss = keyword(node, "loss") or (args[1] if len(args) > 1 else None)
+            layer = self.model_output[target.value]
+            if loss is not None and layer is not None:
+                self.check_compile(loss.value, layer)
+
+    def check_compile(self, loss: cst.BaseExpression, layer: cst.Call) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+def _loss_name(ctx, loss: cst.BaseExpression) -> str | None:
+    """``categorical_crossentropy`` for the string or the class ``CategoricalCrossentropy()``."""
+    text = string_value(loss)
+    if text is not None:
+        return text
+    target = loss.func if isinstance(loss, cst.Call) else loss
+    callee = ctx.qualname(target)
+    if callee is None or not callee.startswith("keras.losses."):
+        return None
+    return {"CategoricalCrossentropy": "categorical_crossentropy", "BinaryCrossentropy": "binary_crossentropy",
+            "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy"}.get(
+                callee.rsplit(".", 1)[-1], callee.rsplit(".", 1)[-1])
+
+
+class SingleUnitCategoricalOutput(_ModelOutputTracker):
+    """## What it does
+    Flags a Keras model whose output is a single unit with a softmax, or a single unit compiled with
+    `categorical_crossentropy`.
+
+    ## Why is this bad
+    Softmax over one unit is always exactly 1.0, whatever the input; categorical crossentropy over one unit is
+    constant, so its gradient is zero. Either way the model cannot learn, and Keras raises no error. A binary
+    problem needs one sigmoid unit with `binary_crossentropy`, or two softmax units.
+
+    ## Example
+    ```python
+    model = keras.Sequential([layers.Dense(32, activation="relu"), layers.Dense(1, activation="softmax")])
+    model.compile(loss="binary_crossentropy")
+    ```
+
+    ## Use instead
+    ```python
+    model = keras.Sequential([layers.Dense(32, activation="relu"), layers.Dense(1, activation="sigmoid")])
+    model.compile(loss="binary_crossentropy")
+    ```
+    """
+
+    code = "TF009"
+    name = "single-unit-categorical-output"
+    severity = Severity.ERROR
+    message = "{detail}"
+    valid = (
+        "import keras\nfrom keras import layers\nm = keras.Sequential([layers.Dense(1, activation='sigmoid')])\n"
+        "m.compile(loss='binary_crossentropy')\n",
+        "import keras\nfrom keras import layers\nm = keras.Sequential([layers.Dense(3, activation='softmax')])\n"
+        "m.compile(loss='categorical_crossentropy')\n",
+    )
+    invalid = (
+        Invalid("import keras\nfrom keras import layers\nm = keras.Sequential([layers.Dense(1, activation='softmax')])\n"),
+        Invalid("import keras\nfrom keras import layers\nm = keras.Sequential([layers.Dense(1, activation='sigmoid')])\n"
+                "m.compile(loss=keras.losses.CategoricalCrossentropy())\n"),
+    )
+
+    def visit_Call(self, node: cst.Call) -> None:
+        super().visit_Call(node)
+        facts = _dense_units_and_activation(self.ctx, node)
+        if facts is not None and facts[0] == 1 and facts[1] == "softmax":
+            self.report(node, "Softmax over a single unit always outputs 1.0: use `activation=\"sigmoid\"` for one "
+                              "unit, or give the layer one unit per class")
+
+    def check_compile(self, loss: cst.BaseExpression, layer: cst.Call) -> None:
+        facts = _dense_units_and_activation(self.ctx, layer)
+        if facts is None or facts[0] != 1 or facts[1] == "softmax":
+            return
+        if _loss_name(self.ctx, loss) == "categorical_crossentropy":
+            self.report(loss, "Categorical crossentropy over a single output unit is constant (zero gradient): use "
+                              "`binary_crossentropy` with one sigmoid unit")
+
+
+class BinaryCrossentropyWithSoftmax(_ModelOutputTracker):
+    """## What it does
+    Flags a Keras model whose last layer is a softmax over several units compiled with `binary_crossentropy`.
+
+    ## Why is this bad
+    Binary crossentropy treats each unit as an independent yes/no question, while softmax makes the units
+    compete. The loss trains, but the reported `accuracy` is binary accuracy per unit (misleadingly high), and
+    the probabilities are not calibrated for either reading.
+
+    ## Example
+    ```python
+    model = keras.Sequential([layers.Dense(10, activation="softmax")])
+    model.compile(loss="binary_crossentropy", metrics=["accuracy"])
+    ```
+
+    ## Use instead
+    ```python
+    model = keras.Sequential([layers.Dense(10, activation="softmax")])
+    model.compile(loss="categorical_crossentropy", metrics=["accuracy"])
+    ```
+    """
+
+    code = "TF025"
+    name = "binary-crossentropy-with-softmax"
+    severity = Severity.WARNING
+    message = ("`binary_crossentropy` on a softmax over several units: use `categorical_crossentropy` (or sigmoid "
+               "outputs for multi-label)")
+    valid = (
+        "import keras\nfrom keras import layers\nm = keras.Sequential([layers.Dense(5, activation='sigmoid')])\n"
+        "m.compile(loss='binary_crossentropy')\n",
+    )
+    invalid = (
+        Invalid("import keras\nfrom keras import layers\nm = keras.Sequential([layers.Dense(5, activation='softmax')])\n"
+                "m.compile(optimizer='adam', loss='binary_crossentropy')\n"),
+    )
+
+    def check_compile(self, loss: cst.BaseExpression, layer: cst.Call) -> None:
+        facts = _dense_units_and_activation(self.ctx, layer)
+        if facts is None or facts[1] != "softmax" or facts[0] is None or facts[0] < 2:
+            return
+        if _loss_name(self.ctx, loss) == "binary_crossentropy":
+            self.report(loss)
+
+
+def _is_saving_call(ctx, node: cst.Call) -> bool:
+    callee = ctx.callee(node)
+    if callee in ("keras.models.save_model", "keras.saving.save_model"):
+        return True
+    return callee is None and method_name(node) == "save"
+
+
+class LambdaLayerInSavedModel(Rule):
+    """## What it does
+    Flags `keras.layers.Lambda(lambda ...)` in a file that saves a Keras model.
+
+    ## Why is this bad
+    A Python lambda is stored as bytecode. Keras 3 refuses to load it by default ("Requested the deserialization
+    of a `Lambda` layer whose `function` is a Python lambda ... arbitrary code execution"), and even with
+    `safe_mode=False` the bytecode only loads on the same Python version.
+
+    ## Example
+    ```python
+    model = keras.Sequential([keras.Input((4,)), layers.Lambda(lambda x: x / 255.0)])
+    model.save("model.keras")
+    ```
+
+    ## Use instead
+    ```python
+    model = keras.Sequential([keras.Input((4,)), layers.Rescaling(1 / 255.0)])
+    model.save("model.keras")
+    ```
+    """
+
+    code = "TF013"
+    name = "lambda-layer-in-saved-model"
+    severity = Severity.WARNING
+    message = "A `Lambda` layer wrapping a Python lambda cannot be reloaded by `keras.models.load_model` (safe mode)"
+    valid = ("import keras\nm = keras.Sequential([keras.layers.Lambda(lambda x: x * 2)])\n",
+             "import keras\nm = keras.Sequential([keras.layers.Rescaling(2.0)])\nm.save('m.keras')\n")
+    invalid = (Invalid("import keras\nm = keras.Sequential([keras.layers.Lambda(lambda x: x * 2)])\nm.save('m.keras')\n"),)
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.lambdas: list[cst.Call] = []
+        self.saves = False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.ctx.callee(node) == "keras.layers.Lambda":
+            args = positional(node)
+            function = keyword(node, "function") or (args[0] if args else None)
+            if function is not None and isinstance(function.value, cst.Lambda):
+                self.lambdas.append(node)
+        elif _is_saving_call(self.ctx, node) and (self.ctx.imports.imports_framework("keras")
+                                                  or self.ctx.imports.imports_framework("tensorflow")):
+            self.saves = True
+
+    def leave_Module(self, node: cst.Module) -> None:
+        if self.saves:
+            for call in self.lambdas:
+                self.report(call)
+
+
+class InputShapeArgument(Rule):
+    """## What it does
+    Flags `input_shape=` / `input_dim=` passed to a Keras 3 layer (other than `InputLayer`).
+
+    ## Why is this bad
+    Keras 3 warns "Do not pass an `input_shape`/`input_dim` argument to a layer" and only honours it on the
+    first layer of a `Sequential` model; on any other layer, or in a functional or subclassed model, it is
+    silently ignored.
+
+    ## Example
+    ```python
+    model = keras.Sequential([layers.Dense(64, input_shape=(784,)), layers.Dense(10)])
+    ```
+
+    ## Use instead
+    ```python
+    model = keras.Sequential([keras.Input(shape=(784,)), layers.Dense(64), layers.Dense(10)])
+    ```
+    """
+
+    code = "TF014"
+    name = "input-shape-argument"
+    severity = Severity.INFO
+    message = "`{arg}=` on a layer is deprecated in Keras 3: start the model with `keras.Input(shape=...)`"
+    valid = ("import keras\nm = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])\n",
+             "import tf_keras\nm = tf_keras.layers.Dense(2, input_shape=(4,))\n",
+             "import keras\ne = keras.layers.Embedding(input_dim=1000, output_dim=16)\n")
+    invalid = (Invalid("import keras\nm = keras.Sequential([keras.layers.Dense(2, input_shape=(4,))])\n"),
+               Invalid("import tensorflow as tf\nl = tf.keras.layers.LSTM(8, input_dim=3)\n"))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        kind = _keras_layer_kind(self.ctx, node)
+        if kind is None or not kind[:1].isupper() or kind == "InputLayer" or kind.endswith("Embedding"):
+            return  # `Embedding(input_dim=...)` is the vocabulary size, not a shape
+        raw = self.ctx.imports.raw(node.func) or ""
+        if raw.startswith(("tf_keras", "tensorflow.python.keras")):
+            return  # Keras 2 accepts it
+        for name in ("input_shape", "input_dim"):
+            arg = keyword(node, name)
+            if arg is not None:
+                self.report(arg, self.message.format(arg=name))
+                return
+
+
+class FrozenBaseWithoutTrainingFlag(Rule):
+    """## What it does
+    Flags a Keras model set to `trainable = False` and then called without `training=False`.
+
+    ## Why is this bad
+    The Keras transfer-learning guide calls a frozen base with `training=False`. A frozen `BatchNormalization`
+    already runs in inference mode, but the flag is what keeps it (and the base's `Dropout`) in inference mode
+    once you unfreeze the base for fine-tuning; without it the batch statistics of small fine-tuning batches
+    overwrite the pretrained ones and accuracy collapses.
+
+    ## Example
+    ```python
+    base = keras.applications.ResNet50(include_top=False)
+    base.trainable = False
+    x = base(inputs)
+    ```
+
+    ## Use instead
+    ```python
+    base = keras.applications.ResNet50(include_top=False)
+    base.trainable = False
+    x = base(inputs, training=False)
+    ```
+
+    The fix changes the base's `Dropout` behaviour during training, so it is offered in the editor only.
+    """
+
+    code = "TF015"
+    name = "frozen-base-without-training-flag"
+    severity = Severity.INFO
+    message = "`{key}` is frozen but called without `training=False`: its BatchNormalization will update when unfrozen"
+    fixable = True
+    valid = ("import keras\nbase = keras.applications.MobileNetV2(include_top=False)\nbase.trainable = False\n"
+             "x = base(inputs, training=False)\n",)
+    invalid = (
+        Invalid("import keras\nbase = keras.applications.MobileNetV2(include_top=False)\nbase.trainable = False\n"
+                "x = base(inputs)\n",
+                "import keras\nbase = keras.applications.MobileNetV2(include_top=False)\nbase.trainable = False\n"
+                "x = base(inputs, training=False)\n"),
+    )
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.scopes: list[set[str]] = [set()]  # frozen models per function: a name means nothing in another one
+
+    @property
+    def frozen(self) -> set[str]:
+        return self.scopes[-1]
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.scopes.append(set())
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.scopes.pop()
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            t = target.target
+            if isinstance(t, cst.Attribute) and t.attr.value == "trainable" and isinstance(node.value, cst.Name):
+                key = receiver_key(t.value)
+                if key is None:
+                    continue
+                if node.value.value == "False" and self._is_keras_model(t.value):
+                    self.frozen.add(key)
+                elif node.value.value == "True":
+                    self.frozen.discard(key)
+
+    def _is_keras_model(self, node: cst.BaseExpression) -> bool:
+        meaning = self.ctx.binding_of(node) or ""
+        return (meaning in _KERAS_MODEL_FACTORIES or meaning.startswith("keras.applications.")
+                or meaning.startswith((KERAS_MODEL + ":", KERAS_LAYER + ":")))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        key = receiver_key(node.func)
+        if key is None or key not in self.frozen or keyword(node, "training") is not None:
+            return
+        if any(a.star for a in node.args) or not positional(node):
+            return
+        fix = PendingFix("Pass `training=False`",
+                         (self.replace(node, self.ctx.code(with_keyword(node, "training", "False"))),), safe=False)
+        self.report(node, self.message.format(key=key), fix)
+
+
+_DATASET_SOURCES = {"keras.utils.image_dataset_from_directory", "keras.utils.text_dataset_from_directory",
+                    "keras.utils.audio_dataset_from_directory", "keras.utils.timeseries_dataset_from_array",
+                    "keras.preprocessing.image_dataset_from_directory"}
+
+
+def _innermost_call(node: cst.BaseExpression) -> cst.Call | None:
+    """The first call of a method chain: ``from_tensor_slices(...)`` in ``tf.data...from_tensor_slices(x).batch(8)``."""
+    first = None
+    while isinstance(node, cst.Call):
+        first = node
+        func = node.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call):
+            node = func.value
+        else:
+            break
+    return first
+
+
+class _DatasetTracker(Rule):
+    """Knows which simple names hold a ``tf.data.Dataset`` (or a Keras ``*_dataset_from_*`` result)."""
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.datasets: set[str] = set()
+
+    def is_dataset(self, node: cst.BaseExpression) -> bool:
+        if isinstance(node, cst.Name) and node.value in self.datasets:
+            return True
+        first = _innermost_call(node)
+        if first is None:
+            return False
+        callee = self.ctx.callee(first)
+        if callee is not None:
+            return callee.startswith("tensorflow.data.") or callee in _DATASET_SOURCES
+        root = first.func.value if isinstance(first.func, cst.Attribute) else None
+        return isinstance(root, cst.Name) and root.value in self.datasets
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            if isinstance(target.target, cst.Name):
+                if self.is_dataset(node.value):
+                    self.datasets.add(target.target.value)
+                else:
+                    self.datasets.discard(target.target.value)
+
+
+class ValidationSplitWithDataset(_DatasetTracker):
+    """## What it does
+    Flags `model.fit(dataset, validation_split=...)` when the input is a `tf.data.Dataset`.
+
+    ## Why is this bad
+    Keras can only split arrays and tensors: with a dataset (or a generator) `fit` raises
+    "Argument `validation_split` is only supported for tensors or NumPy arrays".
+
+    ## Example
+    ```python
+    train = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
+    model.fit(train, validation_split=0.2)
+    ```
+
+    ## Use instead
+    ```python
+    val = train.take(10)
+    model.fit(train.skip(10), validation_data=val)
+    ```
+    """
+
+    code = "TF016"
+    name = "validation-split-with-dataset"
+    severity = Severity.ERROR
+    message = "`validation_split` is not supported when fitting on a `tf.data.Dataset`: pass `validation_data=`"
+    valid = ("import tensorflow as tf\nmodel.fit(x_train, y_train, validation_split=0.2)\n",
+             "import tensorflow as tf\nds = tf.data.Dataset.from_tensor_slices((x, y))\nmodel.fit(ds, validation_data=v)\n")
+    invalid = (
+        Invalid("import tensorflow as tf\nds = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)\n"
+                "model.fit(ds, epochs=3, validation_split=0.1)\n"),
+        Invalid("import keras\ntrain = keras.utils.image_dataset_from_directory('data')\ntrain = train.prefetch(2)\n"
+                "model.fit(x=train, validation_split=0.2)\n"),
+    )
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if method_name(node) != "fit" or keyword(node, "validation_split") is None:
+            return
+        args = positional(node)
+        x = keyword(node, "x") or (args[0] if args else None)
+        if x is not None and self.is_dataset(x.value):
+            self.report(keyword(node, "validation_split"))
+
+
+_FIT_KEYWORDS = {"steps_per_epoch", "epochs", "verbose", "callbacks", "validation_data", "validation_steps",
+                 "validation_freq", "class_weight", "initial_epoch", "shuffle"}
+_EVALUATE_KEYWORDS = {"steps", "callbacks", "verbose"}
+_GENERATOR_METHODS = {"fit_generator": ("fit", _FIT_KEYWORDS), "evaluate_generator": ("evaluate", _EVALUATE_KEYWORDS),
+                      "predict_generator": ("predict", _EVALUATE_KEYWORDS)}
+_REMOVED_METHODS = {"predict_classes": "`np.argmax(model.predict(x), axis=-1)` (or `> 0.5` for one sigmoid unit)",
+                    "predict_proba": "`model.predict(x)`"}
+
+
+class RemovedModelMethod(Rule):
+    """## What it does
+    Flags `fit_generator`, `evaluate_generator`, `predict_generator`, `predict_classes` and `predict_proba` on
+    Keras models.
+
+    ## Why is this bad
+    They were removed (`predict_classes`/`predict_proba` in TensorFlow 2.6, the `*_generator` methods in
+    Keras 3): the call raises `AttributeError`. `fit`, `evaluate` and `predict` accept generators and datasets
+    directly.
+
+    ## Example
+    ```python
+    model.fit_generator(train_gen, epochs=10)
+    ```
+
+    ## Use instead
+    ```python
+    model.fit(train_gen, epochs=10)
+    ```
+
+    The rename is safe when the generator is the only positional argument and every keyword exists on the new
+    method (`workers=`, `use_multiprocessing=` and `max_queue_size=` do not in Keras 3).
+    """
+
+    code = "TF017"
+    name = "removed-model-method"
+    severity = Severity.ERROR
+    message = "`{method}` was removed from Keras models: use {hint}"
+    fixable = True
+    valid = ("import keras\nmodel.fit(train_gen, epochs=10)\n", "import torch\nrunner.fit_generator(g)\n")
+    invalid = (
+        Invalid("import keras\nmodel.fit_generator(train_gen, epochs=10)\n", "import keras\nmodel.fit(train_gen, epochs=10)\n"),
+        Invalid("from tensorflow import keras\nlabels = model.predict_classes(x)\n"),
+        Invalid("import keras\nmodel.fit_generator(gen, 100, workers=4)\n"),
+    )
+
+    def visit_Call(self, node: cst.Call) -> None:
+        method = method_name(node)
+        if method not in _GENERATOR_METHODS and method not in _REMOVED_METHODS:
+            return
+        if self.ctx.callee(node) is not None or not (self.ctx.imports.imports_framework("keras")
+                                                      or self.ctx.imports.imports_framework("tensorflow")):
+            return
+        if method in _REMOVED_METHODS:
+            self.report(node.func.attr, self.message.format(method=method, hint=_REMOVED_METHODS[method]))
+            return
+        new, allowed = _GENERATOR_METHODS[method]
+        fix = None
+        keywords = {a.keyword.value for a in node.args if a.keyword is not None}
+        if len(positional(node)) == 1 and not any(a.star for a in node.args) and keywords <= allowed:
+            fix = PendingFix(f"Rename to `{new}`", (self.replace(node.func.attr, new),))
+        self.report(node.func.attr, self.message.format(method=method, hint=f"`{new}`, which accepts generators"), fix)
+
+
+_CONV_2D_3D = {"Conv2D", "Conv3D", "Conv2DTranspose", "Conv3DTranspose", "SeparableConv2D", "DepthwiseConv2D",
+               "MaxPooling2D", "MaxPool2D", "AveragePooling2D", "AvgPool2D", "MaxPooling3D", "AveragePooling3D"}
+
+
+class DenseOnFeatureMap(Rule):
+    """## What it does
+    Flags a `Dense` layer directly after a 2-D/3-D convolution or pooling layer in a `Sequential` list.
+
+    ## Why is this bad
+    `Dense` acts on the last axis only: on a `(batch, height, width, channels)` feature map it applies the same
+    weights at every position and keeps the spatial axes, so the "classifier" outputs a map instead of one
+    vector per image, and the loss either fails on shapes or averages over positions.
+
+    ## Example
+    ```python
+    model = keras.Sequential([layers.Conv2D(32, 3, activation="relu"), layers.Dense(10)])
+    ```
+
+    ## Use instead
+    ```python
+    model = keras.Sequential([layers.Conv2D(32, 3, activation="relu"), layers.Flatten(), layers.Dense(10)])
+    ```
+    """
+
+    code = "TF021"
+    name = "dense-on-feature-map"
+    severity = Severity.WARNING
+    message = "`Dense` directly after `{previous}` acts per position: add `Flatten()` or `GlobalAveragePooling2D()`"
+    valid = ("import keras\nfrom keras import layers\nm = keras.Sequential([layers.Conv2D(8, 3), layers.Flatten(), "
+             "layers.Dense(2)])\n",)
+    invalid = (Invalid("import keras\nfrom keras import layers\nm = keras.Sequential([layers.Conv2D(8, 3), "
+                       "layers.MaxPooling2D(), layers.Dense(2)])\n"),)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.ctx.callee(node) not in _SEQUENTIAL:
+            return
+        args = positional(node)
+        if not args or not isinstance(args[0].value, (cst.List, cst.Tuple)):
+            return
+        layers = [e.value for e in args[0].value.elements if isinstance(e, cst.Element)]
+        for previous, layer in zip(layers, layers[1:]):
+            kind = _keras_layer_kind(self.ctx, previous)
+            if kind in _CONV_2D_3D and _keras_layer_kind(self.ctx, layer) == "Dense":
+                self.report(layer, self.message.format(previous=kind))
+
+
+class BatchBeforeShuffle(_DatasetTracker):
+    """## What it does
+    Flags a `tf.data` pipeline that calls `.shuffle()` after `.batch()`.
+
+    ## Why is this bad
+    Shuffling after batching shuffles whole batches: the same examples always end up together in a batch, every
+    epoch. Batches are less random than intended, which hurts generalisation (and batch normalisation).
+
+    ## Example
+    ```python
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(32).shuffle(1000)
+    ```
+
+    ## Use instead
+    ```python
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(1000).batch(32)
+    ```
+    """
+
+    code = "TF022"
+    name = "batch-before-shuffle"
+    severity = Severity.INFO
+    message = "`.shuffle()` after `.batch()` shuffles whole batches: shuffle before batching"
+    valid = ("import tensorflow as tf\nds = tf.data.Dataset.range(10).shuffle(10).batch(2)\n",)
+    invalid = (Invalid("import tensorflow as tf\nds = tf.data.Dataset.range(10).batch(2).shuffle(10)\n"),
+               Invalid("import tensorflow as tf\nds = tf.data.Dataset.range(10).batch(2)\nds = ds.shuffle(5)\n"))
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.batched: set[str] = set()
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        value = node.value
+        if isinstance(value, cst.Call) and self.is_dataset(value):
+            methods = chain_methods(value)
+            root = _innermost_call(value)
+            inherited = (root is not None and isinstance(root.func, cst.Attribute)
+                         and isinstance(root.func.value, cst.Name) and root.func.value.value in self.batched)
+            batched_so_far = inherited
+            for method in methods:
+                if method == "batch" or method == "padded_batch":
+                    batched_so_far = True
+                elif method == "unbatch":
+                    batched_so_far = False
+                elif method == "shuffle" and batched_so_far:
+                    self.report(value)
+                    break
+            for target in node.targets:
+                if isinstance(target.target, cst.Name):
+                    (self.batched.add if batched_so_far else self.batched.discard)(target.target.value)
+        super().visit_Assign(node)
+
+
+class OneHotLabelsWithSparseLoss(Rule):
+    """## What it does
+    Flags `sparse_categorical_crossentropy` in a file that one-hot encodes its labels with
+    `keras.utils.to_categorical`.
+
+    ## Why is this bad
+    The sparse loss expects integer class ids; one-hot labels have one more dimension, and `fit` fails with
+    "Argument `output` must have rank (ndim) `target.ndim - 1`" (or, with some shapes, trains on nonsense).
+
+    ## Example
+    ```python
+    y_train = keras.utils.to_categorical(y_train, 10)
+    model.compile(loss="sparse_categorical_crossentropy")
+    ```
+
+    ## Use instead
+    ```python
+    y_train = keras.utils.to_categorical(y_train, 10)
+    model.compile(loss="categorical_crossentropy")
+    ```
+    """
+
+    code = "TF023"
+    name = "one-hot-labels-with-sparse-loss"
+    severity = Severity.WARNING
+    message = "Labels are one-hot encoded with `to_categorical` but the loss is sparse: use `categorical_crossentropy`"
+    valid = ("import keras\ny = keras.utils.to_categorical(y, 3)\nmodel.compile(loss='categorical_crossentropy')\n",
+             "import keras\nmodel.compile(loss='sparse_categorical_crossentropy')\n")
+    invalid = (Invalid("import keras\ny = keras.utils.to_categorical(y, 3)\nmodel.compile(loss='sparse_categorical_crossentropy')\n"),
+               Invalid("from keras.utils import to_categorical\nimport keras\ny = to_categorical(y)\n"
+                       "model.compile(loss=keras.losses.SparseCategoricalCrossentropy())\n"))
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.one_hot = False
+        self.sparse_losses: list[cst.CSTNode] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        callee = self.ctx.callee(node)
+        if callee in ("keras.utils.to_categorical", "keras.utils.np_utils.to_categorical"):
+            self.one_hot = True
+        elif method_name(node) == "compile" and callee is None:
+            args = positional(node)
+            loss = keyword(node, "loss") or (args[1] if len(args) > 1 else None)
+            if loss is not None and _loss_name(self.ctx, loss.value) == "sparse_categorical_crossentropy":
+                self.sparse_losses.append(loss.value)
+
+    def leave_Module(self, node: cst.Module) -> None:
+        if self.one_hot:
+            for loss in self.sparse_losses:
+                self.report(loss)
+
+
+class SaveWithoutExtension(Rule):
+    """## What it does
+    Flags `model.save("path")` on a Keras 3 model when the path has no `.keras` (or `.h5`) extension.
+
+    ## Why is this bad
+    Keras 2 wrote a TensorFlow SavedModel directory for such paths; Keras 3 raises "Invalid filepath extension
+    for saving". Code that saved models for TF Serving stops working.
+
+    ## Example
+    ```python
+    model = keras.models.load_model("weights.keras")
+    model.save("export/classifier")
+    ```
+
+    ## Use instead
+    ```python
+    model = keras.models.load_model("weights.keras")
+    model.save("export/classifier.keras")  # or model.export("export/classifier") for a SavedModel
+    ```
+    """
+
+    code = "TF024"
+    name = "save-without-extension"
+    severity = Severity.ERROR
+    message = "Keras 3 `save` needs a `.keras` path (`{path}` raises): add `.keras`, or use `model.export()` for SavedModel"
+    valid = ("import keras\nmodel = keras.Sequential()\nmodel.save('m.keras')\n",
+             "import keras\nmodel = keras.Sequential()\nmodel.export('serving')\n")
+    invalid = (Invalid("import keras\nmodel = keras.Sequential()\nmodel.save('saved/classifier')\n"),)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if method_name(node) != "save" or self.ctx.callee(node) is not None:
+            return
+        target = receiver(node)
+        meaning = self.ctx.binding_of(target) if target is not None else None
+        if not meaning or not (meaning in _KERAS_MODEL_FACTORIES or meaning.startswith("keras.applications.")
+                               or meaning.startswith(KERAS_MODEL + ":")):
+            return
+        if any(path.startswith("tf_keras") for path in self.ctx.imports.aliases.values()):
+            return  # Keras 2 still writes SavedModel directories
+        args = positional(node)
+        path_arg = keyword(node, "filepath") or (args[0] if args else None)
+        path = string_value(path_arg.value) if path_arg is not None else None
+        if path is None or keyword(node, "save_format") is not None:
+            return
+        if not path.lower().endswith((".keras", ".h5", ".hdf5")):
+            self.report(node, self.message.format(path=path))
+
+
+def _is_plain_value(node: cst.BaseExpression) -> bool:
+    """Literals and containers of literals: what Keras's automatic ``get_config`` can serialise."""
+    if isinstance(node, (cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString, cst.Name)):
+        return True  # a Name may hold anything, but usually a number or a string: give it the benefit of the doubt
+    if isinstance(node, cst.UnaryOperation):
+        return _is_plain_value(node.expression)
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return all(isinstance(e, cst.Element) and _is_plain_value(e.value) for e in node.elements)
+    if isinstance(node, cst.Dict):
+        return all(isinstance(e, cst.DictElement) and _is_plain_value(e.value) for e in node.elements)
+    if isinstance(node, cst.Attribute):
+        return False  # `keras.activations.relu`, `self.layer`: objects
+    return not isinstance(node, (cst.Call, cst.Lambda))
+
+
+class CustomLayerWithoutGetConfig(Rule):
+    """## What it does
+    Flags a custom Keras layer or model without `get_config()` that is built with objects as constructor
+    arguments (a layer, a function, a lambda) in a file that saves a Keras model.
+
+    ## Why is this bad
+    Keras 3 can rebuild a custom layer without `get_config()` only when every constructor argument is a plain
+    value (numbers, strings, lists). With an object argument, `model.save()` raises "Object ... was created by
+    passing non-serializable argument values in `__init__()`, and therefore the object must override
+    `get_config()`".
+
+    ## Example
+    ```python
+    class Residual(keras.layers.Layer):
+        def __init__(self, inner, **kwargs):
+            super().__init__(**kwargs)
+            self.inner = inner
+
+    model = keras.Sequential([keras.Input((8,)), Residual(keras.layers.Dense(8))])
+    model.save("model.keras")
+    ```
+
+    ## Use instead
+    ```python
+    class Residual(keras.layers.Layer):
+        def __init__(self, inner, **kwargs):
+            super().__init__(**kwargs)
+            self.inner = inner
+
+        def get_config(self):
+            return {**super().get_config(), "inner": keras.saving.serialize_keras_object(self.inner)}
+
+        @classmethod
+        def from_config(cls, config):
+            config["inner"] = keras.saving.deserialize_keras_object(config["inner"])
+            return cls(**config)
+    ```
+    """
+
+    code = "TF026"
+    name = "custom-layer-without-get-config"
+    severity = Severity.WARNING
+    message = "`{cls}` has no `get_config()` but is built with `{arg}`: saving the model will raise NotImplementedError"
+    valid = (
+        "import keras\nclass Seq(keras.Sequential):\n    pass\nm = Seq([keras.layers.Dense(2)])\nm.save('m.keras')\n",
+        "import keras\nclass Scale(keras.layers.Layer):\n    def __init__(self, factor, **kw):\n"
+        "        super().__init__(**kw)\n        self.factor = factor\nm = keras.Sequential([Scale(2.0)])\nm.save('m.keras')\n",
+        "import keras\nclass Wrap(keras.layers.Layer):\n    def __init__(self, inner, **kw):\n        super().__init__(**kw)\n"
+        "        self.inner = inner\n    def get_config(self):\n        return super().get_config()\n"
+        "m = keras.Sequential([Wrap(keras.layers.Dense(2))])\nm.save('m.keras')\n",
+    )
+    invalid = (
+        Invalid("import keras\nclass Wrap(keras.layers.Layer):\n    def __init__(self, inner, **kw):\n"
+                "        super().__init__(**kw)\n        self.inner = inner\n"
+                "m = keras.Sequential([Wrap(keras.layers.Dense(2))])\nm.save('m.keras')\n"),
+    )
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.without_config: set[str] = set()
+        self.object_arguments: dict[tuple, cst.Arg] = {}  # (function, class) -> first object argument
+        self.saving_scopes: set = set()  # functions (None: module level) that save a model
+        for statement in ctx.module.body:
+            # only direct subclasses of the abstract bases: concrete parents (Sequential, Dense, ...) bring a
+            # `get_config` of their own
+            if (isinstance(statement, cst.ClassDef) and statement.bases
+                    and all(ctx.qualname(base.value) in _ABSTRACT_KERAS_BASES for base in statement.bases)
+                    and "get_config" not in _method_names(statement)):
+                self.without_config.add(statement.name.value)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        scope = self.ctx.enclosing_function()
+        if _is_saving_call(self.ctx, node) and (self.ctx.imports.imports_framework("keras")
+                                                or self.ctx.imports.imports_framework("tensorflow")):
+            self.saving_scopes.add(scope)
+        if isinstance(node.func, cst.Name) and node.func.value in self.without_config:
+            key = (scope, node.func.value)
+            for arg in node.args:
+                if not arg.star and not _is_plain_value(arg.value) and key not in self.object_arguments:
+                    self.object_arguments[key] = arg
+
+    def leave_Module(self, node: cst.Module) -> None:
+        # the layer is built and a model saved in the same function (or both at module level)
+        for (scope, name), arg in self.object_arguments.items():
+            if scope in self.saving_scopes:
+                self.report(arg, self.message.format(cls=name, arg=self.ctx.code(arg.value)))
+
+
+_ABSTRACT_KERAS_BASES = {"keras.layers.Layer", "keras.Layer", "keras.Model", "keras.models.Model"}
+
+
+def _method_names(cls: cst.ClassDef) -> set[str]:
+    body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
+    return {s.name.value for s in body if isinstance(s, cst.FunctionDef)}
