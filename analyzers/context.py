@@ -27,6 +27,8 @@ class Context:
         self.settings = settings or {}
         self.imports = ImportTable()
         self.imports.collect(module.body)
+        # node -> canonical name: several rules ask about the same Call; emptied when an import adds a name
+        self._resolved: dict[cst.CSTNode, str | None] = {}
         self.reports: list = []
         self.class_stack: list[cst.ClassDef] = []
         self.function_stack: list[cst.FunctionDef] = []
@@ -42,11 +44,23 @@ class Context:
     def qualname(self, node: cst.BaseExpression | None) -> str | None:
         if node is None:
             return None
-        return self.imports.resolve(node)
+        resolved = self._resolved
+        if node in resolved:
+            return resolved[node]
+        name = resolved[node] = self.imports.resolve(node)
+        return name
 
     def callee(self, call: cst.Call) -> str | None:
         """The canonical name of what a call calls: an import path, or a binding's type for ``x.method``."""
-        return self.imports.resolve(call.func)
+        return self.qualname(call.func)
+
+    def add_import(self, node: cst.Import | cst.ImportFrom) -> None:
+        """Record an import the walk reached (module-level ones are already in the table)."""
+        if isinstance(node, cst.Import):
+            self.imports.add_import(node)
+        else:
+            self.imports.add_import_from(node)
+        self._resolved.clear()
 
     def framework(self, node: cst.BaseExpression) -> str | None:
         return framework_of(self.qualname(node))

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .config import Settings
 from .context import Context
 from .findings import Edit, Finding, Fix, Position, Range, Severity
+from .positions import node_ranges
 from .rule import PendingFix, Report, Rule
+from .traversal import FIELD_TABLE, TRIVIA_TYPES, child_fields
 
 log = logging.getLogger("tensorlint")
 
@@ -37,8 +38,8 @@ _SCOPE_PUSH: dict[type, Callable[[Context, cst.CSTNode], None]] = {
     cst.For: lambda ctx, n: ctx.loop_stack.append(n),
     cst.While: lambda ctx, n: ctx.loop_stack.append(n),
     cst.With: lambda ctx, n: ctx.enter_with(n),
-    cst.Import: lambda ctx, n: ctx.imports.add_import(n),
-    cst.ImportFrom: lambda ctx, n: ctx.imports.add_import_from(n),
+    cst.Import: lambda ctx, n: ctx.add_import(n),
+    cst.ImportFrom: lambda ctx, n: ctx.add_import(n),
 }
 _SCOPE_POP: dict[type, Callable[[Context, cst.CSTNode], None]] = {
     cst.ClassDef: lambda ctx, n: ctx.class_stack.pop(),
@@ -51,64 +52,110 @@ _SCOPE_POP: dict[type, Callable[[Context, cst.CSTNode], None]] = {
 }
 
 
-class _BatchedVisitor(cst.CSTVisitor):
-    """Dispatches each node to the rules that asked for its type; keeps the context's scopes current."""
+class _Dispatch:
+    """Per rule set (computed once, reused for every file): which rule methods run for which node types."""
 
-    def __init__(self, ctx: Context, rules: Sequence[Rule]):
-        super().__init__()
-        self.ctx = ctx
-        self.errors: list[str] = []
-        self._disabled: set[str] = set()
-        self._visit: dict[type, list[tuple[Rule, Callable]]] = {}
-        self._leave: dict[type, list[tuple[Rule, Callable]]] = {}
-        for rule in rules:
-            for attr in dir(type(rule)):
+    __slots__ = ("visit", "leave", "prune")
+
+    def __init__(self, rule_classes: Sequence[type[Rule]]):
+        visit: dict[type, list[tuple[int, str]]] = {}
+        leave: dict[type, list[tuple[int, str]]] = {}
+        for index, rule_class in enumerate(rule_classes):
+            for attr in dir(rule_class):
                 if attr.startswith("visit_"):
-                    table, type_name = self._visit, attr[len("visit_"):]
+                    table, type_name = visit, attr[len("visit_"):]
                 elif attr.startswith("leave_"):
-                    table, type_name = self._leave, attr[len("leave_"):]
+                    table, type_name = leave, attr[len("leave_"):]
                 else:
                     continue
                 node_type = getattr(cst, type_name, None)
                 if isinstance(node_type, type):
-                    table.setdefault(node_type, []).append((rule, getattr(rule, attr)))
+                    table.setdefault(node_type, []).append((index, attr))
+        self.visit = {t: tuple(h) for t, h in visit.items()}
+        self.leave = {t: tuple(h) for t, h in leave.items()}
+        # Whitespace, comments and punctuation make up about half of a tree; nobody asks for them unless a rule
+        # does, so the walk does not descend into them.
+        wanted = set(self.visit) | set(self.leave)
+        self.prune = frozenset() if wanted & TRIVIA_TYPES else TRIVIA_TYPES
 
-    def _run(self, handlers: list[tuple[Rule, Callable]], node: cst.CSTNode) -> None:
-        for rule, handler in handlers:
-            if rule.code in self._disabled:
+
+_DISPATCH_CACHE: dict[tuple, _Dispatch] = {}
+
+
+def _dispatch_for(rule_classes: Sequence[type[Rule]]) -> _Dispatch:
+    key = tuple(rule_classes)
+    dispatch = _DISPATCH_CACHE.get(key)
+    if dispatch is None:
+        if len(_DISPATCH_CACHE) > 64:
+            _DISPATCH_CACHE.clear()
+        dispatch = _DISPATCH_CACHE[key] = _Dispatch(rule_classes)
+    return dispatch
+
+
+class _Walker:
+    """One depth-first walk in libcst's visiting order, dispatching each node to the rules that asked for its
+    type and keeping the context's scopes current. It reads each node's children straight from its fields
+    (:mod:`.traversal`), where ``CSTNode.visit`` would rebuild every node it passes."""
+
+    def __init__(self, ctx: Context, rules: Sequence[Rule], dispatch: _Dispatch):
+        self.ctx = ctx
+        self.rules = rules
+        self.prune = dispatch.prune
+        # the rule instances' bound methods, so that each call is as cheap as a visitor's own
+        self.visit = {t: tuple((i, getattr(rules[i], name)) for i, name in h) for t, h in dispatch.visit.items()}
+        self.leave = {t: tuple((i, getattr(rules[i], name)) for i, name in h) for t, h in dispatch.leave.items()}
+        self.errors: list[str] = []
+        self._disabled: set[int] = set()
+
+    def _run(self, handlers: tuple[tuple[int, Callable], ...], node: cst.CSTNode) -> None:
+        for index, handler in handlers:
+            if index in self._disabled:
                 continue
             try:
                 handler(node)
             except Exception as exc:  # one broken rule must not silence the others
-                self._disabled.add(rule.code)
+                rule = self.rules[index]
+                self._disabled.add(index)
                 self.errors.append(f"{rule.code}: {type(exc).__name__}: {exc}")
                 log.exception("rule %s crashed on %s", rule.code, self.ctx.path)
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        node_type = type(node)
-        push = _SCOPE_PUSH.get(node_type)
-        if push is not None:
-            push(self.ctx, node)
-        handlers = self._visit.get(node_type)
-        if handlers:
-            self._run(handlers, node)
-        return True
+    def walk(self, root: cst.CSTNode) -> None:
+        ctx = self.ctx
+        visit, leave, prune = self.visit, self.leave, self.prune
+        push_table, pop_table = _SCOPE_PUSH, _SCOPE_POP
+        run = self._run
+        field_table = FIELD_TABLE
+        learn_fields = child_fields
+        sentinel = cst.MaybeSentinel
 
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        node_type = type(original_node)
-        handlers = self._leave.get(node_type)
-        if handlers:
-            self._run(handlers, original_node)
-        pop = _SCOPE_POP.get(node_type)
-        if pop is not None:
-            pop(self.ctx, original_node)
+        def walk(node: cst.CSTNode) -> None:
+            node_type = type(node)
+            push = push_table.get(node_type)
+            if push is not None:
+                push(ctx, node)
+            handlers = visit.get(node_type)
+            if handlers:
+                run(handlers, node)
+            fields = field_table.get(node_type)
+            if fields is None:
+                fields = learn_fields(node)
+            for name in fields:
+                value = getattr(node, name)
+                value_type = type(value)
+                if value_type is tuple or value_type is list:
+                    for child in value:
+                        if type(child) not in prune:
+                            walk(child)
+                elif value is not None and value_type is not sentinel and value_type not in prune:
+                    walk(value)
+            handlers = leave.get(node_type)
+            if handlers:
+                run(handlers, node)
+            pop = pop_table.get(node_type)
+            if pop is not None:
+                pop(ctx, node)
 
-    # Attribute-level hooks are never used by rules; skipping them saves a call per field.
-    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
-        return None
-
-    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
-        return None
+        walk(root)
 
 
 def decode(data: bytes, path: str = "<bytes>") -> tuple[str | None, Finding | None]:
@@ -148,35 +195,93 @@ def parse(source: str) -> cst.Module:
     return cst.parse_module(source)
 
 
+def rules_for_source(rule_classes: Sequence[type[Rule]], source: str) -> list[type[Rule]]:
+    """The rules that can find anything in ``source``: a rule that needs a framework is dropped when the text
+    never mentions it. Every name a rule resolves comes from an import written in the text, so a module without
+    the word ``torch`` cannot import torch (or torchvision) and no PyTorch rule can fire on it. The same goes
+    for a rule's ``needs_any_of`` words."""
+    mentioned: dict[str, bool] = {}
+
+    def mentions(word: str) -> bool:
+        found = mentioned.get(word)
+        if found is None:
+            found = mentioned[word] = word in source
+        return found
+
+    selected = []
+    for rule_class in rule_classes:
+        needs = rule_class.required_frameworks()
+        if needs and not any(mentions(fw) for fw in needs):
+            continue
+        if rule_class.needs_any_of and not any(mentions(word) for word in rule_class.needs_any_of):
+            continue
+        selected.append(rule_class)
+    return selected
+
+
 def check_source(source: str, path: str = "<string>", settings: Settings | None = None) -> CheckResult:
     """All findings for one module's text (the engine's main entry point)."""
     settings = settings or Settings()
+    rule_classes = rules_for_source(settings.enabled_rules(path), source)
+    if not rule_classes:
+        # No rule can report anything here; the only finding left to give is a syntax error.
+        return CheckResult(_syntax_check(source))
     try:
         module = parse(source)
     except cst.ParserSyntaxError as exc:
         return CheckResult((syntax_error_finding(exc, source),))
     except RecursionError:
-        return CheckResult((Finding(SYNTAX_ERROR, "SyntaxError: nesting too deep to parse", Severity.ERROR,
-                                    Range.of(1, 0, 1, 0)),))
-    return check_module(module, source, path, settings)
+        return CheckResult((_too_deep(),))
+    return _check_parsed(module, source, path, settings, rule_classes)
+
+
+def _too_deep() -> Finding:
+    return Finding(SYNTAX_ERROR, "SyntaxError: nesting too deep to parse", Severity.ERROR, Range.of(1, 0, 1, 0))
+
+
+def _syntax_check(source: str) -> tuple[Finding, ...]:
+    # CPython's parser is about four times faster than libcst's; libcst is consulted only when CPython rejects
+    # the text, so the finding is the same one a full check would give.
+    try:
+        compile(source, "<tensorlint>", "exec", ast.PyCF_ONLY_AST)
+        return ()
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        pass
+    try:
+        cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        return (syntax_error_finding(exc, source),)
+    except RecursionError:
+        return (_too_deep(),)
+    return ()
 
 
 def check_module(module: cst.Module, source: str, path: str, settings: Settings) -> CheckResult:
-    rule_classes = settings.enabled_rules(path)
+    """All findings for an already parsed module (``source`` is its text)."""
+    return _check_parsed(module, source, path, settings, rules_for_source(settings.enabled_rules(path), source))
+
+
+def _check_parsed(module: cst.Module, source: str, path: str, settings: Settings,
+                  rule_classes: Sequence[type[Rule]]) -> CheckResult:
     ctx = Context(module, source, path, settings.options)
-    visitor = _BatchedVisitor(ctx, [cls(ctx) for cls in rule_classes])
-    module.visit(visitor)
+    walker = _Walker(ctx, [cls(ctx) for cls in rule_classes], _dispatch_for(rule_classes))
+    try:
+        walker.walk(module)
+    except RecursionError:
+        return CheckResult((_too_deep(),))
     findings = _positioned(module, ctx.reports, source) if ctx.reports else []
     if findings:
         lines = source.splitlines()
         findings = [f for f in findings if not is_suppressed(f, lines)]
     findings.sort(key=Finding.sort_key)
-    return CheckResult(tuple(findings), tuple(visitor.errors))
+    return CheckResult(tuple(findings), tuple(walker.errors))
 
 
 def _positioned(module: cst.Module, reports: list[Report], source: str) -> list[Finding]:
-    # Positions cost twice the parse, so they are computed only for modules that have something to report.
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    # Positions come from one codegen pass that records only the reported nodes (see positions.py).
+    wanted = [report.node for report in reports]
+    wanted.extend(edit.node for report in reports if report.fix for edit in report.fix.edits)
+    positions = node_ranges(module, wanted)
 
     def range_of(node: cst.CSTNode) -> Range:
         code_range = positions[node]

@@ -73,12 +73,14 @@ def framework_of(path: str | None) -> str | None:
 class ImportTable:
     """Local alias -> full dotted import path (as written, before canonicalisation)."""
 
-    __slots__ = ("aliases",)
+    __slots__ = ("aliases", "_frameworks")
 
     def __init__(self) -> None:
         self.aliases: dict[str, str] = {}
+        self._frameworks: dict[str, bool] = {}  # imports_framework answers, until the next import
 
     def add_import(self, node: cst.Import) -> None:
+        self._frameworks.clear()
         for alias in node.names:
             target = _module_path(alias.name)
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
@@ -90,6 +92,7 @@ class ImportTable:
     def add_import_from(self, node: cst.ImportFrom) -> None:
         if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
             return
+        self._frameworks.clear()
         module = _module_path(node.module)
         for alias in node.names:
             name = _module_path(alias.name)
@@ -139,7 +142,11 @@ class ImportTable:
         return None
 
     def imports_framework(self, framework: str) -> bool:
-        return any(framework_of(canonical(path)) == framework for path in self.aliases.values())
+        answer = self._frameworks.get(framework)
+        if answer is None:
+            answer = self._frameworks[framework] = any(
+                framework_of(canonical(path)) == framework for path in self.aliases.values())
+        return answer
 
     def aliases_for(self, path: str) -> list[str]:
         """Local spellings of ``path`` (canonical), shortest first: ``torch.nn.ModuleList`` -> ``nn.ModuleList``."""

@@ -54,6 +54,16 @@ class Report:
 
 _REGISTRY: dict[str, type["Rule"]] = {}
 
+_ALL_FRAMEWORKS = frozenset({"torch", "tensorflow", "keras"})
+# What a rule needs by default, by code prefix: PyTorch rules a module that mentions torch, TensorFlow/Keras
+# rules one that mentions tensorflow or keras, porting and deployment rules one that mentions any of them.
+DEFAULT_FRAMEWORKS: dict[str, frozenset[str]] = {
+    "PT": frozenset({"torch"}),
+    "TF": frozenset({"tensorflow", "keras"}),
+    "XF": _ALL_FRAMEWORKS,
+    "DP": _ALL_FRAMEWORKS,
+}
+
 
 class Rule:
     """Base class. Subclasses set ``code``, ``name``, ``severity``, ``message``, ``valid``, ``invalid`` and a
@@ -66,6 +76,13 @@ class Rule:
     fixable: ClassVar[bool] = False
     valid: ClassVar[tuple[str, ...]] = ()
     invalid: ClassVar[tuple[Invalid, ...]] = ()
+    # The frameworks ("torch", "tensorflow", "keras") a module must mention for this rule to find anything: the
+    # engine skips the rule on other modules (and skips parsing when no enabled rule is left). None means the
+    # default for the code's prefix (see DEFAULT_FRAMEWORKS); frozenset() means "runs on every module".
+    needs_frameworks: ClassVar[frozenset[str] | None] = None
+    # Words of which the module must contain at least one (e.g. ``("step",)`` for a rule about ``x.step()``);
+    # empty means no such condition. Like ``needs_frameworks``, it only lets the engine skip work.
+    needs_any_of: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -78,6 +95,13 @@ class Rule:
 
     def __init__(self, ctx: "Context") -> None:
         self.ctx = ctx
+
+    @classmethod
+    def required_frameworks(cls) -> frozenset[str]:
+        """What ``needs_frameworks`` says, or the default for the rule's code prefix; empty means always run."""
+        if cls.needs_frameworks is not None:
+            return frozenset(cls.needs_frameworks)
+        return DEFAULT_FRAMEWORKS.get(cls.code[:2], frozenset())
 
     # -- reporting ---------------------------------------------------------------------------------------------
     def report(self, node: cst.CSTNode, message: str | None = None, fix: PendingFix | None = None) -> None:

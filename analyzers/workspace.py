@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -66,12 +67,41 @@ def _version() -> str:
         return "0"
 
 
-def _cache_key(data: bytes, path: str, settings: Settings) -> str:
-    digest = hashlib.sha256(data)
-    digest.update(f"\0{_version()}\0{settings.fingerprint()}\0{sorted(settings.file_ignores(path))}".encode())
-    from .rule import all_rules
+_TOOL_FINGERPRINT: str | None = None
 
-    digest.update(",".join(all_rules()).encode())
+
+def tool_fingerprint() -> str:
+    """The tool's version plus the size and modification time of every module the rules come from, so that a
+    new release, an edited rule or an upgraded rule pack never reads findings cached by another one."""
+    global _TOOL_FINGERPRINT
+    if _TOOL_FINGERPRINT is None:
+        from .rule import all_rules
+
+        rules = all_rules()
+        # the engine's own files plus the files of every module a rule is defined in (rule packs included)
+        origins = {str(path) for path in Path(__file__).resolve().parent.rglob("*.py")}
+        for cls in rules.values():
+            origin = getattr(sys.modules.get(cls.__module__), "__file__", None)
+            if origin:
+                origins.add(str(Path(origin).resolve()))
+        files = []
+        for origin in sorted(origins):
+            try:
+                stat = os.stat(origin)
+                files.append(f"{origin}:{stat.st_size}:{stat.st_mtime_ns}")
+            except OSError:
+                files.append(origin)
+        digest = hashlib.sha256(f"{_version()}\0{','.join(rules)}\0{';'.join(files)}".encode())
+        _TOOL_FINGERPRINT = digest.hexdigest()
+    return _TOOL_FINGERPRINT
+
+
+def _cache_key(data: bytes, path: str, settings: Settings) -> str:
+    """Content hash + tool fingerprint + everything in the settings that can change this file's findings."""
+    digest = hashlib.sha256(data)
+    effective = (settings.fingerprint(), settings.max_file_size_kb, sorted(settings.file_ignores(path)),
+                 [rule.code for rule in settings.enabled_rules(path)], os.path.abspath(path))
+    digest.update(f"\0{tool_fingerprint()}\0{effective!r}".encode())
     return digest.hexdigest()
 
 
@@ -96,6 +126,7 @@ class Cache:
 
     def __init__(self, root: str | os.PathLike):
         self.folder = Path(root) / CACHE_DIR
+        self._prepared = False
 
     def get(self, key: str) -> tuple[Finding, ...] | None:
         try:
@@ -106,9 +137,12 @@ class Cache:
 
     def put(self, key: str, findings: tuple[Finding, ...]) -> None:
         try:
-            if not self.folder.exists():
+            if not self._prepared:
                 self.folder.mkdir(parents=True, exist_ok=True)
-                (self.folder / ".gitignore").write_text("# created by tensorlint\n*\n", encoding="utf-8")
+                ignore = self.folder / ".gitignore"
+                if not ignore.exists():
+                    ignore.write_text("# created by tensorlint\n*\n", encoding="utf-8")
+                self._prepared = True
             target = self.folder / key[:2]
             target.mkdir(exist_ok=True)
             tmp = target / f".{key}.{os.getpid()}"
@@ -139,6 +173,11 @@ class Job:
     cache_root: str | None = None
 
 
+def _cached(job: Job, cache: Cache, data: bytes) -> tuple[str, tuple[Finding, ...] | None]:
+    key = _cache_key(data, job.path, job.settings)
+    return key, cache.get(key)
+
+
 def run_job(job: Job) -> FileResult:
     try:
         data = Path(job.path).read_bytes()
@@ -155,9 +194,9 @@ def run_job(job: Job) -> FileResult:
                 handle.write(new_text)
         return FileResult(job.path, remaining, (), applied, new_text if new_text != text else None, text)
     cache = Cache(job.cache_root) if job.cache_root else None
-    key = _cache_key(data, job.path, job.settings) if cache else None
+    key = None
     if cache is not None:
-        cached = cache.get(key)
+        key, cached = _cached(job, cache, data)
         if cached is not None:
             return FileResult(job.path, cached)
     result = check_bytes(data, job.path, job.settings)
@@ -166,23 +205,61 @@ def run_job(job: Job) -> FileResult:
     return FileResult(job.path, result.findings, result.errors)
 
 
+def _cache_hit(job: Job, caches: dict[str, Cache]) -> FileResult | None:
+    """The cached result of a plain check, looked up before any worker is started; None on a miss."""
+    if job.fix or job.diff or not job.cache_root:
+        return None
+    cache = caches.get(job.cache_root)
+    if cache is None:
+        cache = caches[job.cache_root] = Cache(job.cache_root)
+    try:
+        data = Path(job.path).read_bytes()
+    except OSError:
+        return None
+    _, cached = _cached(job, cache, data)
+    return FileResult(job.path, cached) if cached is not None else None
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
 def run_jobs(jobs: list[Job], processes: int, progress: Callable[[int, int], None] | None = None) -> list[FileResult]:
-    """Results in the order of ``jobs``; a process pool when there is enough work to pay for it."""
-    if processes <= 1 or len(jobs) < 8:
-        results = []
-        for index, job in enumerate(jobs):
-            results.append(run_job(job))
+    """Results in the order of ``jobs``. Cache hits are answered here; the rest go to a process pool when there
+    is enough of it to pay for the workers, largest files first so that no worker is left with a big file at
+    the end while the others idle."""
+    results: list[FileResult | None] = [None] * len(jobs)
+    done = 0
+    caches: dict[str, Cache] = {}
+    pending: list[int] = []
+    for index, job in enumerate(jobs):
+        hit = _cache_hit(job, caches)
+        if hit is None:
+            pending.append(index)
+            continue
+        results[index] = hit
+        done += 1
+        if progress:
+            progress(done, len(jobs))
+    if processes <= 1 or len(pending) < 8:
+        for index in pending:
+            results[index] = run_job(jobs[index])
+            done += 1
             if progress:
-                progress(index + 1, len(jobs))
-        return results
-    results = []
-    chunk = max(1, min(32, len(jobs) // (processes * 4)))
-    with ProcessPoolExecutor(max_workers=processes) as pool:
-        for index, result in enumerate(pool.map(run_job, jobs, chunksize=chunk)):
-            results.append(result)
+                progress(done, len(jobs))
+        return results  # type: ignore[return-value]
+    pending.sort(key=lambda index: _size(jobs[index].path), reverse=True)
+    chunk = max(1, min(8, len(pending) // (processes * 8)))
+    with ProcessPoolExecutor(max_workers=min(processes, len(pending))) as pool:
+        for index, result in zip(pending, pool.map(run_job, [jobs[i] for i in pending], chunksize=chunk)):
+            results[index] = result
+            done += 1
             if progress:
-                progress(index + 1, len(jobs))
-    return results
+                progress(done, len(jobs))
+    return results  # type: ignore[return-value]
 
 
 def default_jobs() -> int:

@@ -43,6 +43,23 @@ DIFFERENCES: tuple[DefaultDifference, ...] = (
                       "different training dynamics for small gradients"),
     DefaultDifference("adamw weight decay", "torch.optim.AdamW", "weight_decay", 0.01, "keras.optimizers.AdamW",
                       "weight_decay", 0.004, "weaker regularisation in Keras"),
+    # found while building the translation catalog (checked against torch 2.13 / keras 3.15 signatures)
+    DefaultDifference("gelu approximation (functional)", "torch.nn.functional.gelu", "approximate", "none",
+                      "keras.ops.gelu", "approximate", True,
+                      "keras.ops.gelu uses the tanh approximation unless approximate=False (keras.activations.gelu "
+                      "and Activation('gelu') are exact)", "'none' <-> False, 'tanh' <-> True"),
+    DefaultDifference("leaky relu slope (functional)", "torch.nn.functional.leaky_relu", "negative_slope", 0.01,
+                      "keras.ops.leaky_relu", "negative_slope", 0.2, "negative inputs are scaled 20x more in Keras"),
+    DefaultDifference("prelu initial slope", "torch.nn.PReLU", "init", 0.25, "keras.layers.PReLU",
+                      "alpha_initializer", "Zeros", "training starts from a different slope (copied weights agree)"),
+    DefaultDifference("softmax axis", "torch.nn.Softmax", "dim", None, "keras.layers.Softmax", "axis", -1,
+                      "torch's implicit dim is deprecated and picks an axis by rank; Keras always uses the last"),
+    *(DefaultDifference("sequence layout", t, "batch_first", False, k, "(input layout)", "batch first",
+                        "torch expects (time, batch, features) unless batch_first=True; Keras always takes "
+                        "(batch, time, features)")
+      for t, k in (("torch.nn.LSTM", "keras.layers.LSTM"), ("torch.nn.GRU", "keras.layers.GRU"),
+                   ("torch.nn.RNN", "keras.layers.SimpleRNN"),
+                   ("torch.nn.MultiheadAttention", "keras.layers.MultiHeadAttention"))),
 )
 
 

@@ -569,7 +569,7 @@ class RecurrentBiasIncomplete(_AssignmentMemory):
     invalid = (Invalid("import keras\nlstm.set_weights([a, b, t.bias_ih_l0.detach().numpy()])\n"),)
 
     def visit_Call(self, node: cst.Call) -> None:
-        if method_name(node) != "set_weights":
+        if method_name(node) != "set_weights" or not self.ctx.imports.imports_framework("torch"):
             return
         weights = self.weight_list(node)
         if not weights:

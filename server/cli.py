@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 # `.module` names (relative to this package) whose register(commands) adds a subcommand
 COMMAND_MODULES: list[str] = [
     ".deploy_command",
+    ".translate_command",
 ]
 
 

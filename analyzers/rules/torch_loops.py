@@ -45,10 +45,16 @@ class _FlowRule(Rule):
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         frame = self.frames.pop()
         self.loop_depths.pop()
-        self.judge(frame)
+        if self._is_torch_module():
+            self.judge(frame)
 
     def leave_Module(self, node: cst.Module) -> None:
-        self.judge(self.frames[0])
+        if self._is_torch_module():
+            self.judge(self.frames[0])
+
+    def _is_torch_module(self) -> bool:
+        # method names alone (`backward`, `step`, `eval`) are not PyTorch's; the module must use torch
+        return self.ctx.imports.imports_framework("torch")
 
     def _loops(self) -> tuple:
         return tuple(self.ctx.loop_stack[self.loop_depths[-1]:])

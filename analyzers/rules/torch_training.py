@@ -144,6 +144,10 @@ class MissingZeroGrad(Rule):
     name = "missing-zero-grad"
     severity = Severity.ERROR
     message = "`step()` runs in a loop that never calls `zero_grad()`: gradients accumulate across iterations"
+    # recognises optimizers by name too, so a training loop in a file that imports nothing from torch counts;
+    # it needs a `.step()` call, though
+    needs_frameworks = frozenset()
+    needs_any_of = ("step",)
     valid = (
         "import torch\nopt = torch.optim.SGD(p, lr=0.1)\nfor x in data:\n    opt.zero_grad()\n"
         "    loss = f(x)\n    loss.backward()\n    opt.step()\n",

@@ -1,0 +1,230 @@
+"""Shared pieces of the translation machinery: names, code-text helpers, static shapes, argument binding,
+weight-copy statements and the parsed source with its import table (pure: never imports torch or keras)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import libcst as cst
+
+from ..analyzers.engine import parse
+from ..analyzers.frameworks import ImportTable
+from .catalog import WeightMap, literal
+
+KERAS, TORCH = "keras", "torch"
+PRESERVE, NATIVE = "preserve", "native"
+TODO_TAG = "# TODO(tensorlint):"
+
+
+class TranslationError(ValueError):
+    """The request cannot be served (no such symbol, nothing translatable at a position, syntax error)."""
+
+
+# -- small code helpers ------------------------------------------------------------------------------------------
+_EMPTY = cst.Module([])
+
+
+def code_of(node: cst.CSTNode) -> str:
+    return _EMPTY.code_for_node(node)
+
+
+def spell(canonical: str) -> str:
+    if canonical.startswith("keras.layers."):
+        return "layers." + canonical[len("keras.layers."):]
+    if canonical.startswith("torch.nn.functional."):
+        return "F." + canonical[len("torch.nn.functional."):]
+    if canonical.startswith("torch.nn."):
+        return "nn." + canonical[len("torch.nn."):]
+    return canonical
+
+
+_IMPORTS = {
+    "layers.": "from keras import layers",
+    "keras.": "import keras",
+    "F.": "import torch.nn.functional as F",
+    "nn.": "from torch import nn",
+    "torch.": "import torch",
+}
+
+
+def imports_for(code: str) -> set[str]:
+    found = set()
+    for prefix, line in _IMPORTS.items():
+        if re.search(r"(?<![\w.])" + re.escape(prefix), code):
+            found.add(line)
+    return found
+
+
+def render_call(func: str, positional: list[str], keywords: list[tuple[str, str]]) -> str:
+    parts = list(positional) + [f"{name}={value}" for name, value in keywords]
+    return f"{func}({', '.join(parts)})"
+
+
+def with_todos(expr: str, todos: list[str]) -> str:
+    """An expression carrying TODO comments that still parses wherever an expression may stand."""
+    if not todos:
+        return expr
+    comments = "\n".join(f"    {TODO_TAG} {reason}" for reason in todos[1:])
+    middle = f"\n{comments}" if comments else ""
+    return f"(  {TODO_TAG} {todos[0]}{middle}\n    {expr}\n)"
+
+
+def literal_value(code: str):
+    ok, value = literal(code)
+    return value if ok else None
+
+
+def is_literal(code: str) -> bool:
+    return literal(code)[0]
+
+
+def as_tuple(code: str, rank: int):
+    ok, value = literal(code)
+    if not ok:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (value,) * rank
+    if isinstance(value, (tuple, list)) and len(value) == rank:
+        return tuple(value)
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        return tuple(value) * rank
+    return None
+
+
+def snake_case(name: str) -> str:
+    text = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
+    text = re.sub(r"(?<=[A-Z])([A-Z][a-z])", r"_\1", text).lower()
+    text = re.sub(r"(\d)_d(?=_|$)", r"\1d", text)
+    return text
+
+
+# -- shapes known statically (per sample, in the source's layout) -----------------------------------------------
+@dataclass(frozen=True)
+class Shape:
+    """What is known about a layer's input: the channel/feature count (the channel axis of the source layout)
+    and the rank including the batch axis. None where unknown."""
+
+    features: int | str | None = None
+    rank: int | None = None
+    dims: tuple | None = None  # per-sample dims when fully known
+
+    @staticmethod
+    def of(per_sample: tuple | None, channels_first: bool) -> "Shape":
+        if not per_sample:
+            return Shape()
+        dims = tuple(per_sample)
+        features = dims[0] if channels_first and len(dims) > 1 else dims[-1]
+        return Shape(features, len(dims) + 1, dims)
+
+
+UNKNOWN = Shape()
+
+
+def bind_arguments(call: cst.Call, signature: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
+    """Arguments by parameter name (as source code)."""
+    bound: dict[str, str] = {}
+    errors: list[str] = []
+    position = 0
+    for arg in call.args:
+        if arg.star:
+            errors.append(f"`{arg.star}{code_of(arg.value)}` cannot be mapped statically")
+            continue
+        if arg.keyword is not None:
+            bound[arg.keyword.value] = code_of(arg.value)
+            continue
+        if position >= len(signature):
+            errors.append(f"unexpected positional argument `{code_of(arg.value)}`")
+            continue
+        bound[signature[position]] = code_of(arg.value)
+        position += 1
+    return bound, errors
+
+
+# -- weight transfer code ----------------------------------------------------------------------------------------
+def _names_in(expr: str, table: str) -> list[str]:
+    return re.findall(table + r"\['([^']+)'\]", expr)
+
+
+def weight_statements(weights: tuple[WeightMap, ...], to: str, source: str, target: str,
+                      layer_index: int | None = None) -> list[str]:
+    """Statements copying one layer's tensors from ``source`` (expression) into ``target`` (expression)."""
+    if not weights:
+        return []
+    table = "t" if to == KERAS else "k"
+    lines = [f"{table} = {'_torch_arrays' if to == KERAS else '_keras_arrays'}({source})"]
+    entries, reshape = [], []
+    for weight in weights:
+        expr = weight.expr.replace("src.", f"{source}.")
+        name = weight.target
+        if layer_index is not None:
+            expr = expr.replace("_l0", f"_l{layer_index}")
+            name = name.replace("_l0", f"_l{layer_index}")
+        if weight.optional:
+            needed = _names_in(expr, table)
+            condition = " and ".join(f"{n!r} in {table}" for n in dict.fromkeys(needed))
+            expr = f"{expr} if {condition} else None"
+        entries.append(f"{name!r}: {expr}")
+        if weight.reshape:
+            reshape.append(name)
+    setter = "_set_keras" if to == KERAS else "_set_torch"
+    body = ",\n    ".join(entries)
+    extra = f", reshape={tuple(reshape)!r}" if reshape else ""
+    lines.append(f"{setter}({target}, {{\n    {body},\n}}{extra})")
+    return lines
+
+
+def indent_lines(lines: list[str], prefix: str = "    ") -> list[str]:
+    return [prefix + line if line else line for line in "\n".join(lines).splitlines()]
+
+
+# -- resolution context ------------------------------------------------------------------------------------------
+class ParsedSource:
+    def __init__(self, text: str):
+        try:
+            self.module = parse(text)
+        except cst.ParserSyntaxError as exc:
+            raise TranslationError(f"syntax error at line {exc.raw_line}: "
+                                   f"{(exc.message or 'invalid syntax').strip().splitlines()[0]}") from None
+        self.text = text
+        self.imports = ImportTable()
+        self.imports.collect(self.module.body)
+        # imports local to builders and methods (`import tensorflow as tf` inside a function) name things too
+        for statement in self.module.body:
+            bodies = [statement] if isinstance(statement, cst.FunctionDef) else [
+                s for s in statement.body.body if isinstance(s, cst.FunctionDef)] if isinstance(
+                statement, cst.ClassDef) else []
+            for function in bodies:
+                if isinstance(function.body, cst.IndentedBlock):
+                    self.imports.collect(function.body.body)
+        self.classes = {s.name.value: s for s in self.module.body if isinstance(s, cst.ClassDef)}
+        self.functions = {s.name.value: s for s in self.module.body if isinstance(s, cst.FunctionDef)}
+
+    def resolve(self, node: cst.BaseExpression) -> str | None:
+        return self.imports.resolve(node)
+
+    def class_framework(self, name: str, seen=()) -> str | None:
+        node = self.classes.get(name)
+        if node is None or name in seen:
+            return None
+        for base in node.bases:
+            resolved = self.resolve(base.value)
+            if resolved in ("torch.nn.Module",):
+                return TORCH
+            if resolved in ("keras.Model", "keras.models.Model", "keras.layers.Layer", "keras.Layer"):
+                return KERAS
+            if isinstance(base.value, cst.Name):
+                inherited = self.class_framework(base.value.value, (*seen, name))
+                if inherited:
+                    return inherited
+        return None
+
+
+def framework_of_name(canonical: str | None) -> str | None:
+    if not canonical:
+        return None
+    if canonical.startswith("torch"):
+        return TORCH
+    if canonical.startswith("keras"):
+        return KERAS
+    return None

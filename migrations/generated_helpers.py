@@ -1,0 +1,376 @@
+"""Source text of the small helpers a translation may need, copied into the generated module only when used.
+
+They exist where one framework has no layer for what the other does in one (torch's explicit padding of pooling,
+adaptive pooling to sizes other than 1, torch's recurrent/attention calling conventions in Keras; Keras's
+channels-last layout and size-dependent 'same' padding in torch), plus the weight-copy helpers that
+``copy_weights`` calls. Nothing here is imported by tensorlint at run time: it is text.
+"""
+
+from __future__ import annotations
+
+# -- weight transfer (both directions) -----------------------------------------------------------------------------
+WEIGHT_HELPERS = '''
+def _torch_arrays(module):
+    """Every parameter and buffer of a torch module, as numpy arrays, by state_dict name."""
+    return {name: tensor.detach().cpu().numpy() for name, tensor in module.state_dict().items()}
+
+
+def _keras_variables(layer):
+    """A Keras layer's weights by path relative to the layer ("kernel", "query/kernel", "forward/bias")."""
+    import keras
+
+    if isinstance(layer, keras.layers.Bidirectional):
+        found = {}
+        for prefix, inner in (("forward/", layer.forward_layer), ("backward/", layer.backward_layer)):
+            found.update({prefix + key: value for key, value in _keras_variables(inner).items()})
+        return found
+    found = {}
+    for variable in layer.weights:
+        path = variable.path
+        relative = path[len(layer.path) + 1:] if path.startswith(layer.path + "/") else variable.name
+        parts = [part for part in relative.split("/") if not part.endswith("_cell")]
+        found["/".join(parts)] = variable
+    return found
+
+
+def _keras_arrays(layer):
+    return {key: np.asarray(variable.numpy()) for key, variable in _keras_variables(layer).items()}
+
+
+def _checked(kind, where, expected, arrays):
+    arrays = {key: value for key, value in arrays.items() if value is not None}
+    missing, unexpected = set(expected) - set(arrays), set(arrays) - set(expected)
+    if missing or unexpected:
+        raise ValueError(f"{kind} weights of {where}: missing {sorted(missing)}, unexpected {sorted(unexpected)}")
+    return arrays
+
+
+def _set_keras(layer, arrays, reshape=()):
+    """Assign every weight of a (built) Keras layer; fails loudly when a weight is missing or a shape differs."""
+    variables = _keras_variables(layer)
+    for key, value in _checked("Keras", layer.name, variables, arrays).items():
+        variable = variables[key]
+        value = np.asarray(value)
+        if key in reshape:
+            value = value.reshape(tuple(variable.shape))
+        if tuple(value.shape) != tuple(variable.shape):
+            raise ValueError(f"{layer.name}/{key}: shape {value.shape} != {tuple(variable.shape)}")
+        variable.assign(value.astype(variable.dtype))
+
+
+def _set_torch(module, arrays, reshape=()):
+    """Copy into every parameter and buffer of a (materialised) torch module, in place."""
+    import torch
+
+    state = module.state_dict()
+    expected = [key for key in state if not key.endswith("num_batches_tracked")]
+    with torch.no_grad():
+        for key, value in _checked("torch", type(module).__name__, expected, arrays).items():
+            target = state[key]
+            value = np.asarray(value)
+            if key in reshape:
+                value = value.reshape(tuple(target.shape))
+            if tuple(value.shape) != tuple(target.shape):
+                raise ValueError(f"{type(module).__name__}.{key}: shape {value.shape} != {tuple(target.shape)}")
+            target.copy_(torch.from_numpy(np.ascontiguousarray(value)).to(target.dtype))
+
+
+def _gates(array, order):
+    """Reorder the three gate blocks along axis 0 (GRU: torch r,z,n <-> Keras z,r,n)."""
+    blocks = np.split(array, 3, axis=0)
+    return np.concatenate([blocks[i] for i in order], axis=0)
+
+
+def _matrix(array, rows=None):
+    """An attention kernel (E, heads, head_dim) or (heads, head_dim, E) as a 2-D matrix."""
+    return array.reshape(-1, array.shape[-1]) if rows == -1 else array.reshape(array.shape[0], -1)
+
+
+def _keras_layers_by_creation(model, class_name):
+    """The layers of one class in a functional model, in the order they were created (auto names count up)."""
+    import re
+
+    def order(layer):
+        match = re.search(r"_(\\d+)$", layer.name)
+        return int(match.group(1)) if match else 0
+
+    return sorted((layer for layer in model.layers if type(layer).__name__ == class_name), key=order)
+'''
+
+# -- Keras helpers (torch -> Keras) ------------------------------------------------------------------------------
+KERAS_HELPERS = {
+    "ChannelsFirst": '''
+class ChannelsFirst(keras.layers.Layer):
+    """Run a channels-last Keras layer on channels-first (PyTorch-layout) tensors: move channels last, apply,
+    move them back. (Keras's data_format="channels_first" is avoided: on TensorFlow/CPU, Keras 3.15 computes
+    Conv2D wrongly with it for some input sizes.)"""
+
+    def __init__(self, layer, **kwargs):
+        super().__init__(**kwargs)
+        self.layer = layer
+
+    def call(self, x, training=None):
+        rank = len(x.shape)
+        y = keras.ops.transpose(x, (0, *range(2, rank), 1))
+        y = self.layer(y, training=training) if _accepts_training(self.layer) else self.layer(y)
+        rank = len(y.shape)
+        return keras.ops.transpose(y, (0, rank - 1, *range(1, rank - 1)))
+
+
+def _accepts_training(layer):
+    import inspect
+
+    return "training" in inspect.signature(layer.call).parameters
+''',
+    "Pad": '''
+class Pad(keras.layers.Layer):
+    """torch-style padding of the spatial axes of a channels-last tensor: `padding` lists (before, after) pairs
+    last spatial axis first, as torch's F.pad does."""
+
+    def __init__(self, padding, mode="constant", value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.padding, self.mode, self.value = tuple(padding), mode, value
+
+    def call(self, x):
+        pairs = [(self.padding[i], self.padding[i + 1]) for i in range(0, len(self.padding), 2)][::-1]
+        width = [(0, 0)] + pairs + [(0, 0)]
+        if self.mode == "constant":
+            return keras.ops.pad(x, width, mode="constant", constant_values=self.value)
+        if self.mode == "reflect":
+            return keras.ops.pad(x, width, mode="reflect")
+        # edge (torch's replicate) and wrap (circular): not every backend pads so, slices do
+        for axis, (before, after) in enumerate(width):
+            if not before and not after:
+                continue
+            size = x.shape[axis]
+            def take(start, stop):
+                index = [slice(None)] * len(x.shape)
+                index[axis] = slice(start, stop)
+                return x[tuple(index)]
+            if self.mode == "edge":
+                head = keras.ops.repeat(take(0, 1), before, axis=axis) if before else None
+                tail = keras.ops.repeat(take(size - 1, size), after, axis=axis) if after else None
+            else:
+                head = take(size - before, size) if before else None
+                tail = take(0, after) if after else None
+            x = keras.ops.concatenate([p for p in (head, x, tail) if p is not None], axis=axis)
+        return x
+''',
+    "Crop": '''
+class Crop(keras.layers.Layer):
+    """Remove (before, after) elements from each spatial axis of a channels-last tensor (torch's
+    transposed-convolution padding)."""
+
+    def __init__(self, crops, **kwargs):
+        super().__init__(**kwargs)
+        self.crops = tuple(tuple(pair) for pair in crops)
+
+    def call(self, x):
+        index = [slice(None)]
+        for (before, after), size in zip(self.crops, x.shape[1:-1]):
+            index.append(slice(before, size - after))
+        return x[tuple(index + [slice(None)])]
+''',
+    "AdaptivePooling": '''
+class AdaptivePooling(keras.layers.Layer):
+    """torch's AdaptiveAvgPool/AdaptiveMaxPool on channels-last input: output bin i covers
+    [floor(i * n / out), ceil((i + 1) * n / out))."""
+
+    def __init__(self, output_size, mode="avg", **kwargs):
+        super().__init__(**kwargs)
+        self.output_size, self.mode = tuple(output_size), mode
+
+    def _pool(self, x, axis):
+        n, out = x.shape[axis], self.output_size[axis - 1]
+        reduce = keras.ops.mean if self.mode == "avg" else keras.ops.max
+        pieces = []
+        for i in range(out):
+            start, stop = (i * n) // out, -((-(i + 1) * n) // out)
+            index = [slice(None)] * len(x.shape)
+            index[axis] = slice(start, stop)
+            pieces.append(reduce(x[tuple(index)], axis=axis, keepdims=True))
+        return keras.ops.concatenate(pieces, axis=axis)
+
+    def call(self, x):
+        # bins of different axes are independent for both mean (equal-weight within a box) and max
+        for axis in range(1, len(x.shape) - 1):
+            x = self._pool(x, axis)
+        return x
+''',
+    "TorchRecurrent": '''
+class TorchRecurrent(keras.layers.Layer):
+    """torch's nn.LSTM/GRU/RNN calling convention on Keras layers: (time, batch, features) unless batch_first,
+    stacked layers, and the (output, h_n) / (output, (h_n, c_n)) result."""
+
+    def __init__(self, kind, hidden_size, num_layers=1, bias=True, batch_first=False, bidirectional=False,
+                 nonlinearity="tanh", **kwargs):
+        super().__init__(**kwargs)
+        self.kind, self.batch_first, self.bidirectional = kind, batch_first, bidirectional
+        self.cells = []
+        for _ in range(num_layers):
+            if kind == "LSTM":
+                layer = keras.layers.LSTM(hidden_size, use_bias=bias, return_sequences=True, return_state=True)
+            elif kind == "GRU":
+                layer = keras.layers.GRU(hidden_size, use_bias=bias, return_sequences=True, return_state=True,
+                                         reset_after=True)
+            else:
+                layer = keras.layers.SimpleRNN(hidden_size, activation=nonlinearity, use_bias=bias,
+                                               return_sequences=True, return_state=True)
+            self.cells.append(keras.layers.Bidirectional(layer) if bidirectional else layer)
+
+    def call(self, x):
+        if not self.batch_first:
+            x = keras.ops.swapaxes(x, 0, 1)
+        hidden, cell = [], []
+        per_direction = 2 if self.kind == "LSTM" else 1
+        for layer in self.cells:
+            result = layer(x)
+            x, states = result[0], list(result[1:])
+            for d in range(2 if self.bidirectional else 1):
+                hidden.append(states[d * per_direction])
+                if self.kind == "LSTM":
+                    cell.append(states[d * per_direction + 1])
+        output = x if self.batch_first else keras.ops.swapaxes(x, 0, 1)
+        if self.kind == "LSTM":
+            return output, (keras.ops.stack(hidden), keras.ops.stack(cell))
+        return output, keras.ops.stack(hidden)
+''',
+    "TorchMultiheadAttention": '''
+class TorchMultiheadAttention(keras.layers.Layer):
+    """torch's nn.MultiheadAttention calling convention: attn(query, key, value) -> (output, weights)."""
+
+    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, batch_first=False, **kwargs):
+        super().__init__(**kwargs)
+        self.batch_first = batch_first
+        self.attention = keras.layers.MultiHeadAttention(num_heads, embed_dim // num_heads, dropout=dropout,
+                                                         use_bias=bias)
+
+    def call(self, query, key, value, need_weights=True, average_attn_weights=True, training=None):
+        if not self.batch_first:
+            query, key, value = (keras.ops.swapaxes(t, 0, 1) for t in (query, key, value))
+        output, scores = self.attention(query, value, key=key, return_attention_scores=True, training=training)
+        if not self.batch_first:
+            output = keras.ops.swapaxes(output, 0, 1)
+        if not need_weights:
+            return output, None
+        return output, keras.ops.mean(scores, axis=1) if average_attn_weights else scores
+''',
+}
+
+# -- torch helpers (Keras -> torch) ------------------------------------------------------------------------------
+TORCH_HELPERS = {
+    "MoveChannels": '''
+class MoveChannels(nn.Module):
+    """Run a channels-first torch module on Keras-layout (channels-last) tensors: move `axis` to 1 and back.
+    flatten=True folds the spatial axes into one (BatchNorm1d then serves inputs of any rank)."""
+
+    def __init__(self, module, axis=-1, flatten=False):
+        super().__init__()
+        self.module, self.axis, self.flatten = module, axis, flatten
+
+    def forward(self, x):
+        y = x.movedim(self.axis, 1)
+        shape = y.shape
+        if self.flatten:
+            y = y.reshape(shape[0], shape[1], -1)
+        y = self.module(y)
+        if self.flatten:
+            y = y.reshape(shape)
+        return y.movedim(1, self.axis)
+''',
+    "TFSamePad": '''
+class TFSamePad(nn.Module):
+    """TensorFlow's 'same' (extra element after) or 'causal' padding of the trailing spatial axes."""
+
+    def __init__(self, kernel_size, stride=1, dilation=1, mode="same", rank=2):
+        super().__init__()
+        def as_tuple(value):
+            return tuple(value) if isinstance(value, (tuple, list)) else (value,) * rank
+        self.kernel_size, self.stride, self.dilation = as_tuple(kernel_size), as_tuple(stride), as_tuple(dilation)
+        self.mode = mode
+
+    def forward(self, x):
+        pads = []
+        sizes = x.shape[-len(self.kernel_size):]
+        for n, k, s, d in zip(sizes, self.kernel_size, self.stride, self.dilation):
+            total = max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
+            pads.append((total, 0) if self.mode == "causal" else (total // 2, total - total // 2))
+        flat = [amount for pair in reversed(pads) for amount in pair]
+        return nn.functional.pad(x, flat)
+''',
+    "Crop": '''
+class Crop(nn.Module):
+    """Remove (before, after) elements from each trailing spatial axis."""
+
+    def __init__(self, crops):
+        super().__init__()
+        self.crops = tuple(tuple(pair) for pair in crops)
+
+    def forward(self, x):
+        lead = x.dim() - len(self.crops)
+        index = [slice(None)] * lead + [slice(b, size - a) for (b, a), size in zip(self.crops, x.shape[lead:])]
+        return x[tuple(index)]
+''',
+    "Reshape": '''
+class Reshape(nn.Module):
+    """keras.layers.Reshape: reshape every sample to `shape` (the batch axis is kept)."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], *self.shape)
+''',
+    "Permute": '''
+class Permute(nn.Module):
+    """keras.layers.Permute: `dims` numbers the axes from 1, the batch axis stays first."""
+
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = (0,) + tuple(dims)
+
+    def forward(self, x):
+        return x.permute(*self.dims)
+''',
+    "KerasRecurrent": '''
+class KerasRecurrent(nn.Module):
+    """Keras's recurrent-layer results on a torch nn.LSTM/GRU/RNN (batch first): the last output, or the
+    sequence with return_sequences, followed by the final states with return_state."""
+
+    def __init__(self, rnn, return_sequences=False, return_state=False):
+        super().__init__()
+        self.rnn, self.return_sequences, self.return_state = rnn, return_sequences, return_state
+
+    def forward(self, x):
+        output, state = self.rnn(x)
+        hidden, cell = state if isinstance(state, tuple) else (state, None)
+        if self.rnn.bidirectional:
+            # Keras's backward layer ends at t=0: its final output is torch's h_n of the reverse direction
+            last = torch.cat([hidden[-2], hidden[-1]], dim=-1)
+        else:
+            last = hidden[-1]
+        result = output if self.return_sequences else last
+        if not self.return_state:
+            return result
+        if self.rnn.bidirectional:
+            states = [hidden[-2]] + ([cell[-2]] if cell is not None else []) + [hidden[-1]] + (
+                [cell[-1]] if cell is not None else [])
+        else:
+            states = [hidden[-1]] + ([cell[-1]] if cell is not None else [])
+        return [result, *states]
+''',
+    "KerasMultiHeadAttention": '''
+class KerasMultiHeadAttention(nn.Module):
+    """Keras's MultiHeadAttention calling convention: attn(query, value, key=None) -> output."""
+
+    def __init__(self, attention):
+        super().__init__()
+        self.attention = attention
+
+    def forward(self, query, value, key=None, return_attention_scores=False, training=None):
+        output, weights = self.attention(query, value if key is None else key, value,
+                                         need_weights=return_attention_scores, average_attn_weights=False)
+        return (output, weights) if return_attention_scores else output
+''',
+}

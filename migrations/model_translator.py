@@ -1,0 +1,794 @@
+"""Whole models: nn.Module classes <-> keras.Model subclasses, Sequentials and functional builders, with the records
+that copy_weights is generated from."""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass
+
+import libcst as cst
+
+from . import catalog
+from .common import (
+    KERAS, TODO_TAG, TORCH, UNKNOWN, code_of, framework_of_name, indent_lines, literal_value, ParsedSource, Shape,
+    snake_case, weight_statements, with_todos,
+)
+from .layer_translator import LayerTranslator, LayerOut
+from .op_translator import OpTranslator
+
+
+# -- whole models --------------------------------------------------------------------------------------------------
+@dataclass
+class CopyRecord:
+    """One weighted thing to copy: a catalog layer, a local custom class, or a loop over a list of either."""
+
+    source_path: str  # appended to "source", e.g. ".features[0]"
+    target_path: str  # appended to "target", e.g. ".features.layers[0]"
+    out: LayerOut | None = None
+    custom: str | None = None  # local class name (copied by its own _copy_<name>)
+    keras_lookup: str | None = None  # functional models: expression finding the Keras layer in `source`
+    layers_count: int = 1
+    loop: "CopyRecord | None" = None
+
+
+def _indent_block(text: str, prefix: str = "    ") -> str:
+    return "\n".join(prefix + line if line.strip() else line for line in text.splitlines())
+
+
+def _dedent_code(node: cst.CSTNode) -> str:
+    import textwrap
+
+    return textwrap.dedent(code_of(node))
+
+
+def _leading_todos(statement: cst.BaseStatement, reasons: list[str]) -> cst.BaseStatement:
+    if not reasons:
+        return statement
+    comments = [cst.EmptyLine(comment=cst.Comment(f"{TODO_TAG} {reason}")) for reason in dict.fromkeys(reasons)]
+    return statement.with_changes(leading_lines=[*statement.leading_lines, *comments])
+
+
+def _self_attr(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
+        return node.attr.value
+    return None
+
+
+class ModelTranslator:
+    def __init__(self, source: ParsedSource, to: str, layout: str):
+        self.source, self.to, self.layout = source, to, layout
+        self.layers = LayerTranslator(to, layout, model_level=True)
+        self.helpers: set[str] = set()
+        self.notes: list[str] = []
+        self.todos = 0
+        self.copy_functions: list[str] = []
+        self.translated_classes: list[str] = []
+        self.done_classes: set[str] = set()
+        self.source_framework = KERAS if to == TORCH else TORCH
+        self.renames: dict[str, str] = {}
+
+    # -- layers --
+    def _layer(self, call: cst.Call, shape: Shape = UNKNOWN) -> LayerOut | None:
+        canonical = self.source.resolve(call.func)
+        if canonical is None or framework_of_name(canonical) != self.source_framework:
+            return None
+        if canonical in ("torch.nn.Sequential", "keras.Sequential", "keras.models.Sequential", "torch.nn.ModuleList"):
+            return None
+        out = self.layers.translate(call, canonical, shape)
+        self.helpers |= out.helpers
+        self.notes += out.notes
+        return out
+
+    def _expr_with_todos(self, out: LayerOut) -> str:
+        self.todos += len(out.todos)
+        return with_todos(out.expr, out.todos)
+
+    def _layers_count(self, call: cst.Call) -> int:
+        for arg in call.args:
+            if arg.keyword and arg.keyword.value == "num_layers":
+                value = literal_value(code_of(arg.value))
+                return value if isinstance(value, int) else 1
+        if len(call.args) > 2 and call.args[2].keyword is None:
+            value = literal_value(code_of(call.args[2].value))
+            return value if isinstance(value, int) else 1
+        return 1
+
+    def sequential(self, call: cst.Call, records: list[CopyRecord], source_prefix: str, target_prefix: str,
+                   shape: Shape = UNKNOWN) -> tuple[str, Shape]:
+        """nn.Sequential(a, b) <-> keras.Sequential([a, b]); fills `records` for copy_weights."""
+        if self.to == KERAS:
+            items = [arg.value for arg in call.args if not arg.keyword]
+            if any(arg.star for arg in call.args):
+                self.todos += 1
+                return with_todos(code_of(call), ["nn.Sequential(*...) is not translated statically"]), UNKNOWN
+        else:
+            items = []
+            if call.args and isinstance(call.args[0].value, (cst.List, cst.Tuple)):
+                items = [element.value for element in call.args[0].value.elements]
+            elif call.args:
+                self.todos += 1
+                return with_todos(code_of(call), ["keras.Sequential(...) without a literal list"]), UNKNOWN
+        texts: list[str] = []
+        index = 0
+        for item in items:
+            if self.to == TORCH and isinstance(item, cst.Call) and self.source.resolve(item.func) in (
+                    "keras.Input", "keras.layers.Input", "keras.layers.InputLayer"):
+                shape = self._input_shape(item)
+                continue
+            if self.to == TORCH and isinstance(item, cst.Call):
+                shape = self._shape_hint(item, shape)
+            text, shape = self.item(item, records, f"{source_prefix}{self._source_index(index)}",
+                                    f"{target_prefix}{self._target_index(index)}", shape)
+            texts.append(text)
+            index += 1
+        if self.to == KERAS:
+            body = ",\n".join(_indent_block(t) for t in texts)
+            return (f"keras.Sequential([\n{body},\n])" if texts else "keras.Sequential()"), shape
+        body = ",\n".join(_indent_block(t) for t in texts)
+        return (f"nn.Sequential(\n{body},\n)" if texts else "nn.Sequential()"), shape
+
+    def _source_index(self, index: int) -> str:
+        return f"[{index}]" if self.to == KERAS else f".layers[{index}]"
+
+    def _target_index(self, index: int) -> str:
+        return f".layers[{index}]" if self.to == KERAS else f"[{index}]"
+
+    def _shape_hint(self, call: cst.Call, shape: Shape) -> Shape:
+        for arg in call.args:
+            if arg.keyword and arg.keyword.value == "input_shape":
+                value = literal_value(code_of(arg.value))
+                if isinstance(value, tuple):
+                    return Shape.of(value, channels_first=False)
+        return shape
+
+    def _input_shape(self, call: cst.Call) -> Shape:
+        for arg in call.args:
+            if arg.keyword is None or arg.keyword.value == "shape":
+                value = literal_value(code_of(arg.value))
+                if isinstance(value, tuple):
+                    return Shape.of(value, channels_first=False)
+                break
+        return UNKNOWN
+
+    def item(self, node: cst.BaseExpression, records: list[CopyRecord], source_path: str, target_path: str,
+             shape: Shape = UNKNOWN) -> tuple[str, Shape]:
+        """A module/layer-valued expression: a catalog layer, a Sequential, a local model class, or a TODO."""
+        if isinstance(node, cst.Call):
+            canonical = self.source.resolve(node.func)
+            if canonical in ("torch.nn.Sequential", "keras.Sequential", "keras.models.Sequential"):
+                return self.sequential(node, records, source_path, target_path, shape)
+            if isinstance(node.func, cst.Name) and node.func.value in self.source.classes and \
+                    self.source.class_framework(node.func.value) == self.source_framework:
+                self.translate_class(node.func.value)
+                records.append(CopyRecord(source_path, target_path, custom=node.func.value))
+                return self._translate_expression(node), UNKNOWN
+            out = self._layer(node, shape)
+            if out is not None:
+                count = self._layers_count(node) if out.call_adapter == "TorchRecurrent" else 1
+                if out.weights:
+                    records.append(CopyRecord(source_path, target_path, out, layers_count=count))
+                return self._expr_with_todos(out), out.shape_out
+        self.todos += 1
+        return with_todos(code_of(node), [f"`{code_of(node)[:60]}` is not a layer the catalog knows"]), UNKNOWN
+
+    def _translate_expression(self, node: cst.CSTNode, layer_attrs=None) -> str:
+        translator = OpTranslator(self.source, self.to, self.layout, layer_attrs)
+        new = node.visit(translator)
+        self.todos += len(translator.todos)
+        return with_todos(code_of(new), translator.todos)
+
+    # -- copy code --
+    def copy_lines(self, records: list[CopyRecord], source: str = "source", target: str = "target") -> list[str]:
+        lines: list[str] = []
+        for record in records:
+            src = record.keras_lookup or f"{source}{record.source_path}"
+            dst = f"{target}{record.target_path}"
+            if record.loop is not None:
+                inner = self.copy_lines([record.loop], "source_item", "target_item")
+                lines.append(f"for source_item, target_item in zip({src}, {dst}):")
+                lines += indent_lines(inner)
+            elif record.custom:
+                lines.append(f"_copy_{record.custom}({src}, {dst})")
+            elif record.out is not None:
+                access = record.out.target_access
+                if "{layer}" in access:
+                    for index in range(record.layers_count):
+                        lines += weight_statements(record.out.weights, self.to, src,
+                                                   dst + access.replace("{layer}", str(index)), index)
+                else:
+                    lines += weight_statements(record.out.weights, self.to, src, dst + access)
+        return lines
+
+    def copy_function(self, name: str, records: list[CopyRecord]) -> str:
+        lines = self.copy_lines(records)
+        body = "\n".join(indent_lines(lines)) if lines else "    pass  # no parameters or buffers"
+        what = "torch module" if self.to == KERAS else "Keras model"
+        return (f"def _copy_{name}(source, target):\n"
+                f'    """Copy every parameter and buffer of a {what} `{name}` into its translation."""\n{body}\n')
+
+    # -- classes --
+    def translate_class(self, name: str) -> None:
+        if name in self.done_classes:
+            return
+        self.done_classes.add(name)
+        node = self.source.classes[name]
+        reserved = _KERAS_MODEL_ATTRIBUTES if self.to == KERAS else _TORCH_MODULE_ATTRIBUTES
+        outer = self.renames
+        self.renames = {attr: f"{attr}_" for attr in self._layer_attrs(self._methods(node)) if attr in reserved}
+        if self.renames:
+            self.notes.append(f"{name}: attributes {sorted(self.renames)} are reserved by the target framework "
+                              f"and were renamed with a trailing underscore")
+        if self.to == KERAS:
+            text, records = self._torch_class_to_keras(node)
+        else:
+            text, records = self._keras_class_to_torch(node)
+        self.renames = outer
+        self.translated_classes.append(text)
+        self.copy_functions.append(self.copy_function(name, records))
+
+    def _class_header(self, node: cst.ClassDef) -> str:
+        base = "keras.Model" if self.to == KERAS else "nn.Module"
+        bases = []
+        for arg in node.bases:
+            resolved = self.source.resolve(arg.value)
+            if resolved in ("torch.nn.Module", "keras.Model", "keras.models.Model", "keras.layers.Layer",
+                            "keras.Layer"):
+                bases.append(base)
+            elif isinstance(arg.value, cst.Name) and arg.value.value in self.source.classes:
+                self.translate_class(arg.value.value)
+                bases.append(arg.value.value)
+            else:
+                bases.append(code_of(arg.value))
+        return f"class {node.name.value}({', '.join(bases)}):"
+
+    def _methods(self, node: cst.ClassDef) -> dict[str, cst.FunctionDef]:
+        return {s.name.value: s for s in node.body.body if isinstance(s, cst.FunctionDef)}
+
+    def _init_statements(self, init: cst.FunctionDef, records: list[CopyRecord],
+                         shapes: dict[str, Shape]) -> list[str]:
+        lines: list[str] = []
+        for statement in init.body.body:
+            lines.append(self._init_statement(statement, records, shapes))
+        return lines
+
+    def _init_statement(self, statement: cst.BaseStatement, records: list[CopyRecord],
+                        shapes: dict[str, Shape]) -> str:
+        if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+            small = statement.body[0]
+            if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and _is_super_init(small.value):
+                return _comments(statement) + "super().__init__()"
+            if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                attr = _self_attr(small.targets[0].target)
+                if attr is not None:
+                    new_attr = self.renames.get(attr, attr)
+                    value = self._module_value(small.value, records, f".{attr}", f".{new_attr}",
+                                               shapes.get(attr, UNKNOWN))
+                    if value is not None:
+                        return _comments(statement) + f"self.{new_attr} = {value}"
+        if isinstance(statement, (cst.If, cst.For)) and self._contains_layers(statement):
+            self.todos += 1
+            return f"{TODO_TAG} layers built under control flow are not translated\n" + _dedent_code(statement)
+        return self._translate_statement(statement)
+
+    def _contains_layers(self, node: cst.CSTNode) -> bool:
+        found = []
+
+        class Finder(cst.CSTVisitor):
+            def visit_Call(inner, call: cst.Call) -> None:
+                if framework_of_name(self.source.resolve(call.func)) == self.source_framework and \
+                        self.source.resolve(call.func).split(".")[1] in ("nn", "layers"):
+                    found.append(call)
+
+        node.visit(Finder())
+        return bool(found)
+
+    def _module_value(self, value: cst.BaseExpression, records: list[CopyRecord], source_path: str,
+                      target_path: str, shape: Shape) -> str | None:
+        if isinstance(value, cst.Call):
+            canonical = self.source.resolve(value.func)
+            if canonical == "torch.nn.ModuleList":
+                inner = value.args[0].value if value.args else cst.List([])
+                return self._list_value(inner, records, source_path, target_path)
+            if canonical in ("torch.nn.Sequential", "keras.Sequential", "keras.models.Sequential") or \
+                    self._layer_like(value):
+                text, _ = self.item(value, records, source_path, target_path, shape)
+                return text
+        if isinstance(value, (cst.List, cst.ListComp)) and self._contains_layers(value):
+            text = self._list_value(value, records, source_path, target_path)
+            if self.to == KERAS:
+                self.notes.append(f"`{source_path.lstrip('.')}` is a plain list of torch modules (not an "
+                                  "nn.ModuleList): torch does not register them, Keras tracks them")
+            return f"nn.ModuleList({text})" if self.to == TORCH else text
+        return None
+
+    def _layer_like(self, call: cst.Call) -> bool:
+        canonical = self.source.resolve(call.func)
+        if framework_of_name(canonical) == self.source_framework:
+            return True
+        return isinstance(call.func, cst.Name) and call.func.value in self.source.classes
+
+    def _list_value(self, node: cst.BaseExpression, records: list[CopyRecord], source_path: str,
+                    target_path: str) -> str:
+        if isinstance(node, (cst.List, cst.Tuple)):
+            texts = []
+            for index, element in enumerate(node.elements):
+                text, _ = self.item(element.value, records, f"{source_path}[{index}]", f"{target_path}[{index}]")
+                texts.append(text)
+            return "[\n" + ",\n".join(_indent_block(t) for t in texts) + ",\n]" if texts else "[]"
+        if isinstance(node, cst.ListComp):
+            inner_records: list[CopyRecord] = []
+            text, _ = self.item(node.elt, inner_records, "", "")
+            if len(inner_records) == 1:
+                records.append(CopyRecord(source_path, target_path, loop=inner_records[0]))
+            elif inner_records:
+                self.todos += 1
+                text = with_todos(text, ["several weighted layers per list element: copy them by hand"])
+            return f"[{text} {code_of(node.for_in).strip()}]"
+        self.todos += 1
+        return with_todos(code_of(node), ["a module list that is not a literal list or comprehension"])
+
+    def _translate_statement(self, statement: cst.BaseStatement, layer_attrs=None, training_param=False) -> str:
+        if _imports_source_framework(statement, self.source_framework):
+            return ""  # the translation's own imports are at the top of the module
+        translator = OpTranslator(self.source, self.to, self.layout, layer_attrs, training_param)
+        if self.renames:
+            statement = statement.visit(_RenameSelfAttributes(self.renames))
+        new = statement.visit(translator)
+        self.todos += len(translator.todos)
+        self.notes += translator.notes
+        new = _leading_todos(new, translator.todos)
+        return _dedent_code(new).rstrip("\n")
+
+    def _function(self, header: str, body_lines: list[str]) -> str:
+        body = "\n".join(_indent_block(line) for line in body_lines if line.strip()) or "    pass"
+        return f"{header}\n{body}"
+
+    def _torch_class_to_keras(self, node: cst.ClassDef) -> tuple[str, list[CopyRecord]]:
+        methods = self._methods(node)
+        records: list[CopyRecord] = []
+        parts: list[str] = []
+        for statement in node.body.body:
+            if isinstance(statement, cst.FunctionDef):
+                name = statement.name.value
+                if name == "__init__":
+                    header = code_of(statement.params)
+                    lines = self._init_statements(statement, records, {})
+                    parts.append(self._function(f"def __init__({header}):", lines))
+                elif name == "forward":
+                    params = code_of(statement.params)
+                    extra = "" if "training" in params else ", training=None"
+                    lines = [self._translate_statement(s, self._layer_attrs(methods)) for s in statement.body.body]
+                    parts.append(self._function(f"def call({params}{extra}):", lines))
+                else:
+                    lines = [self._translate_statement(s, self._layer_attrs(methods)) for s in statement.body.body]
+                    parts.append(self._function(f"def {name}({code_of(statement.params)}):", lines))
+            else:
+                parts.append(self._translate_statement(statement))
+        body = "\n\n".join(_indent_block(p) for p in parts if p.strip())
+        return f"{self._class_header(node)}\n{body}\n", records
+
+    def _layer_attrs(self, methods: dict[str, cst.FunctionDef]) -> dict[str, str]:
+        attrs: dict[str, str] = {}
+        init = methods.get("__init__")
+        if init is None:
+            return attrs
+        for statement in init.body.body:
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                        attr = _self_attr(small.targets[0].target)
+                        if attr and isinstance(small.value, cst.Call):
+                            attrs[attr] = code_of(small.value.func)
+        return attrs
+
+    def _keras_class_to_torch(self, node: cst.ClassDef) -> tuple[str, list[CopyRecord]]:
+        methods = self._methods(node)
+        call = methods.get("call")
+        shapes = self._attr_input_shapes(call, methods) if call is not None else {}
+        records: list[CopyRecord] = []
+        parts: list[str] = []
+        attrs = self._layer_attrs(methods)
+        for statement in node.body.body:
+            if isinstance(statement, cst.FunctionDef):
+                name = statement.name.value
+                if name == "__init__":
+                    params = _drop_param(code_of(statement.params), "**kwargs")
+                    lines = self._init_statements(statement, records, shapes)
+                    parts.append(self._function(f"def __init__({params}):", lines))
+                elif name == "call":
+                    params = _drop_param(_drop_param(code_of(statement.params), "training"), "mask")
+                    lines = [self._translate_statement(s, attrs, training_param=True) for s in statement.body.body]
+                    parts.append(self._function(f"def forward({params}):", lines))
+                elif name in ("build", "get_config", "compute_output_shape"):
+                    self.notes.append(f"{name}() is Keras-specific and was dropped")
+                else:
+                    lines = [self._translate_statement(s, attrs, training_param=True) for s in statement.body.body]
+                    parts.append(self._function(f"def {name}({code_of(statement.params)}):", lines))
+            else:
+                parts.append(self._translate_statement(statement))
+        body = "\n\n".join(_indent_block(p) for p in parts if p.strip())
+        return f"{self._class_header(node)}\n{body}\n", records
+
+    def _attr_input_shapes(self, call: cst.FunctionDef, methods) -> dict[str, Shape]:
+        """Keras -> torch: the feature count reaching each layer attribute, followed through `call` in order."""
+        init = methods.get("__init__")
+        constructors: dict[str, cst.Call] = {}
+        if init is not None:
+            for statement in init.body.body:
+                if isinstance(statement, cst.SimpleStatementLine):
+                    for small in statement.body:
+                        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                            attr = _self_attr(small.targets[0].target)
+                            if attr and isinstance(small.value, cst.Call):
+                                constructors[attr] = small.value
+        env: dict[str, Shape] = {}
+        result: dict[str, Shape] = {}
+        probe = LayerTranslator(TORCH, self.layout, model_level=True)
+        for statement in call.body.body:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if not isinstance(small, cst.Assign) or len(small.targets) != 1:
+                    continue
+                target = small.targets[0].target
+                value = small.value
+                shape = UNKNOWN
+                if isinstance(value, cst.Call) and _self_attr(value.func) in constructors and value.args:
+                    attr = _self_attr(value.func)
+                    first = value.args[0].value
+                    incoming = env.get(first.value, UNKNOWN) if isinstance(first, cst.Name) else UNKNOWN
+                    result.setdefault(attr, incoming)
+                    constructor = constructors[attr]
+                    canonical = self.source.resolve(constructor.func)
+                    if canonical and framework_of_name(canonical) == KERAS:
+                        shape = probe.translate(constructor, canonical, incoming).shape_out
+                elif isinstance(value, cst.BinaryOperation) and isinstance(value.left, cst.Name):
+                    shape = env.get(value.left.value, UNKNOWN)
+                if isinstance(target, cst.Name):
+                    env[target.value] = shape
+        return result
+
+    # -- builders and assignments --
+    def builder(self, function: cst.FunctionDef) -> tuple[str, list[CopyRecord], str]:
+        """A function building a model: returns (code, records, how copy addresses the model)."""
+        translator = self
+        found: set[str] = set()
+
+        class FunctionalMarkers(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> None:
+                canonical = translator.source.resolve(call.func)
+                if translator._is_input_call(call):
+                    found.add("input")
+                elif canonical in ("keras.Model", "keras.models.Model", "keras.models.Functional"):
+                    found.add("model")
+                elif canonical in ("keras.Sequential", "keras.models.Sequential"):
+                    found.add("sequential")
+
+        function.visit(FunctionalMarkers())
+        # keras.Input inside a Sequential's list only gives the input shape
+        functional = "model" in found or ("input" in found and "sequential" not in found)
+        if self.to == TORCH and functional:
+            return self._functional_builder(function)
+        return self._sequential_builder(function)
+
+    def _is_input_call(self, node) -> bool:
+        return isinstance(node, cst.Call) and self.source.resolve(node.func) in ("keras.Input", "keras.layers.Input")
+
+    def _sequential_builder(self, function: cst.FunctionDef) -> tuple[str, list[CopyRecord], str]:
+        records: list[CopyRecord] = []
+        lines: list[str] = []
+        sequential_vars: dict[str, list[int]] = {}
+        shape = UNKNOWN
+        for statement in function.body.body:
+            handled = False
+            if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+                small = statement.body[0]
+                value = getattr(small, "value", None)
+                if isinstance(value, cst.Call) and self.source.resolve(value.func) in (
+                        "torch.nn.Sequential", "keras.Sequential", "keras.models.Sequential"):
+                    text, shape = self.sequential(value, records, "", "", shape)
+                    if isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name):
+                        sequential_vars[small.targets[0].target.value] = [len(records)]
+                        lines.append(f"{small.targets[0].target.value} = {text}")
+                    elif isinstance(small, cst.Return):
+                        lines.append(f"return {text}")
+                    else:
+                        lines.append(text)
+                    handled = True
+                elif isinstance(small, cst.Expr) and isinstance(value, cst.Call) and isinstance(
+                        value.func, cst.Attribute) and value.func.attr.value in ("add", "append") and isinstance(
+                        value.func.value, cst.Name) and value.func.value.value in sequential_vars and value.args:
+                    owner = value.func.value.value
+                    layer = value.args[0].value
+                    if self.to == TORCH and self._is_input_call(layer):
+                        shape = self._input_shape(layer)
+                        handled = True
+                    else:
+                        position = self._next_position(owner)
+                        if self.to == TORCH and isinstance(layer, cst.Call):
+                            shape = self._shape_hint(layer, shape)
+                        text, shape = self.item(layer, records, self._source_index(position),
+                                                self._target_index(position), shape)
+                        method = "append" if self.to == TORCH else "add"
+                        lines.append(f"{owner}.{method}({text})")
+                        handled = True
+                elif isinstance(small, cst.Expr) and isinstance(value, cst.Call) and isinstance(
+                        value.func, cst.Attribute) and value.func.attr.value in ("compile", "summary", "build"):
+                    self.notes.append(f"{code_of(value.func)}(...) is Keras-specific and was dropped")
+                    handled = True
+            if not handled:
+                lines.append(self._translate_statement(statement))
+        params = code_of(function.params)
+        return self._function(f"def {function.name.value}({params}):", lines) + "\n", records, "sequential"
+
+    def _next_position(self, owner: str) -> int:
+        counters = self.__dict__.setdefault("_positions", {})
+        counters[owner] = counters.get(owner, -1) + 1
+        return counters[owner]
+
+    def _functional_builder(self, function: cst.FunctionDef) -> tuple[str, list[CopyRecord], str]:
+        """keras.Input ... keras.Model(inputs, outputs) -> an nn.Module class plus the builder returning it."""
+        class_name = "".join(part.capitalize() for part in function.name.value.split("_")) or "Model"
+        if class_name in self.source.classes or class_name == function.name.value:
+            class_name += "Module"
+        env: dict[str, Shape] = {}
+        init_lines = ["super().__init__()"]
+        forward_lines: list[str] = []
+        inputs: list[str] = []
+        outputs = "None"
+        records: list[CopyRecord] = []
+        layer_vars: dict[str, str] = {}
+        used_names: set[str] = set()
+        creation_counts: dict[str, int] = {}
+
+        def attribute_for(call: cst.Call, preferred: str | None) -> str:
+            name = preferred or snake_case(code_of(call.func).rsplit(".", 1)[-1])
+            name = re.sub(r"\W", "_", name)
+            if keyword.iskeyword(name):
+                name += "_"
+            candidate, n = name, 1
+            while candidate in used_names:
+                candidate, n = f"{name}_{n}", n + 1
+            used_names.add(candidate)
+            return candidate
+
+        def lookup(call: cst.Call) -> str:
+            for arg in call.args:
+                if arg.keyword and arg.keyword.value == "name" and isinstance(literal_value(code_of(arg.value)), str):
+                    return f"source.get_layer({code_of(arg.value)})"
+            class_short = code_of(call.func).rsplit(".", 1)[-1]
+            index = creation_counts.get(class_short, 0)
+            creation_counts[class_short] = index + 1
+            return f"_keras_layers_by_creation(source, {class_short!r})[{index}]"
+
+        def new_layer(call: cst.Call, shape: Shape, preferred: str | None) -> tuple[str, Shape]:
+            attr = attribute_for(call, preferred)
+            lookup_expr = lookup(call)
+            sub: list[CopyRecord] = []
+            text, out_shape = self.item(call, sub, "", f".{attr}", shape)
+            for record in sub:
+                record.keras_lookup = lookup_expr + record.source_path
+                records.append(record)
+            init_lines.append(f"self.{attr} = {text}")
+            return attr, out_shape
+
+        def shape_of(node: cst.BaseExpression) -> Shape:
+            if isinstance(node, cst.Name):
+                return env.get(node.value, UNKNOWN)
+            if isinstance(node, (cst.List, cst.Tuple)) and node.elements:
+                return shape_of(node.elements[0].value)
+            if isinstance(node, cst.BinaryOperation):  # residual sums keep the feature count
+                left, right = shape_of(node.left), shape_of(node.right)
+                return left if left.features is not None else right
+            if isinstance(node, cst.Arg):
+                return shape_of(node.value)
+            return UNKNOWN
+
+        def merged_shape(call: cst.Call) -> Shape:
+            canonical = self.source.resolve(call.func.func)
+            inputs_node = call.args[0].value if call.args else None
+            shapes = [shape_of(e.value) for e in inputs_node.elements] if isinstance(
+                inputs_node, (cst.List, cst.Tuple)) else []
+            if not shapes:
+                return UNKNOWN
+            if canonical != "keras.layers.Concatenate":
+                return shapes[0]
+            axis = next((literal_value(code_of(a.value)) for a in call.func.args if a.keyword is None or
+                         a.keyword.value == "axis"), -1)
+            if axis != -1 or any(s.features is None for s in shapes):
+                return Shape(None, shapes[0].rank)
+            if all(isinstance(s.features, int) for s in shapes):
+                return Shape(sum(s.features for s in shapes), shapes[0].rank)
+            return Shape(" + ".join(str(s.features) for s in shapes), shapes[0].rank)
+
+        def call_arguments(args) -> str:
+            texts = []
+            for arg in args:
+                text = self._translate_expression(arg.value.visit(InlineLayers()))
+                texts.append(f"{arg.keyword.value}={text}" if arg.keyword else text)
+            return ", ".join(texts)
+
+        translator = self
+
+        class InlineLayers(cst.CSTTransformer):
+            """Layers created and applied inside a larger expression: `x + layers.Dense(8)(h)`."""
+
+            def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+                if not (isinstance(updated.func, cst.Call) and translator._layer_like(updated.func)):
+                    return updated
+                merged = OpTranslator(translator.source, TORCH, translator.layout).merge_call(updated.func,
+                                                                                              updated.args)
+                if merged is not None:
+                    return merged
+                attr, _ = new_layer(updated.func, shape_of(updated.args[0].value) if updated.args else UNKNOWN,
+                                    None)
+                return cst.parse_expression(f"self.{attr}({call_arguments(updated.args)})")
+
+        layer_attrs: dict[str, str] = {}
+        docstring = None
+        body_statements = list(function.body.body)
+        if body_statements and isinstance(body_statements[0], cst.SimpleStatementLine) and isinstance(
+                body_statements[0].body[0], cst.Expr) and isinstance(body_statements[0].body[0].value,
+                                                                     cst.SimpleString):
+            docstring = code_of(body_statements[0].body[0].value)
+            body_statements = body_statements[1:]
+        for statement in body_statements:
+            small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(
+                statement.body) == 1 else None
+            value = getattr(small, "value", None)
+            target = small.targets[0].target if isinstance(small, cst.Assign) and len(small.targets) == 1 else None
+            target_name = target.value if isinstance(target, cst.Name) else None
+            if self._is_input_call(value) and target_name:
+                inputs.append(target_name)
+                env[target_name] = self._input_shape(value)
+                continue
+            if isinstance(value, cst.Call) and self.source.resolve(value.func) in ("keras.Model", "keras.models.Model"):
+                model_inputs, model_outputs = None, None
+                for position, arg in enumerate(value.args):
+                    key = arg.keyword.value if arg.keyword else ("inputs", "outputs")[min(position, 1)]
+                    if key == "inputs":
+                        model_inputs = arg.value
+                    elif key == "outputs":
+                        model_outputs = arg.value
+                if model_inputs is not None:
+                    names = [e.value for e in model_inputs.elements] if isinstance(
+                        model_inputs, (cst.List, cst.Tuple)) else [model_inputs]
+                    inputs = [code_of(n) for n in names]
+                if model_outputs is not None:
+                    outputs = code_of(model_outputs)
+                continue
+            if isinstance(small, cst.Return):
+                continue
+            # a layer created and kept (shared): `dense = layers.Dense(8)`
+            if target_name and isinstance(value, cst.Call) and self._layer_like(value) and \
+                    self.source.resolve(value.func) not in catalog.OPS_BY_KERAS:
+                layer_vars[target_name] = value
+                continue
+            # a layer created and applied at once: `x = layers.Dense(8)(x)`; or a shared one applied: `a = dense(x)`
+            if isinstance(value, cst.Call) and isinstance(value.func, cst.Call) and self._layer_like(value.func):
+                merged = OpTranslator(self.source, TORCH, self.layout).merge_call(value.func, value.args)
+                if merged is not None:
+                    merged_text = self._translate_expression(merged)
+                    forward_lines.append(f"{code_of(target)} = {merged_text}" if target is not None else merged_text)
+                    if target_name:
+                        env[target_name] = merged_shape(value)
+                    continue
+                preferred = None
+                for arg in value.func.args:
+                    if arg.keyword and arg.keyword.value == "name" and isinstance(literal_value(code_of(arg.value)), str):
+                        preferred = literal_value(code_of(arg.value))
+                attr, out_shape = new_layer(value.func, shape_of(value.args[0].value) if value.args else UNKNOWN,
+                                            preferred)
+                layer_attrs[attr] = ""
+                call_args = call_arguments(value.args)
+                forward_lines.append(f"{code_of(target)} = self.{attr}({call_args})" if target is not None
+                                     else f"self.{attr}({call_args})")
+                if target_name:
+                    env[target_name] = out_shape
+                continue
+            if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value in layer_vars:
+                name = value.func.value
+                if name not in layer_attrs:
+                    attr, out_shape = new_layer(layer_vars[name], shape_of(value.args[0].value) if value.args
+                                                else UNKNOWN, name)
+                    layer_attrs[name] = attr
+                    env[f"<layer>{name}"] = out_shape
+                call_args = call_arguments(value.args)
+                forward_lines.append(f"{code_of(target)} = self.{layer_attrs[name]}({call_args})" if target is not None
+                                     else f"self.{layer_attrs[name]}({call_args})")
+                if target_name:
+                    env[target_name] = env.get(f"<layer>{name}", UNKNOWN)
+                continue
+            statement = statement.visit(InlineLayers())
+            text = self._translate_statement(statement, training_param=False)
+            forward_lines.append(text)
+            if target_name:
+                env[target_name] = shape_of(value.left) if isinstance(value, cst.BinaryOperation) else UNKNOWN
+        for name, call in layer_vars.items():
+            if name not in layer_attrs:
+                self.notes.append(f"layer `{name}` is created but never applied; it was dropped")
+        params = code_of(function.params)
+        init = self._function(f"def __init__(self{', ' + params if params.strip() else ''}):", init_lines)
+        forward = self._function(f"def forward(self, {', '.join(inputs)}):", forward_lines + [f"return {outputs}"])
+        doc = f"    {docstring}\n\n" if docstring else ""
+        class_text = f"class {class_name}(nn.Module):\n{doc}{_indent_block(init)}\n\n{_indent_block(forward)}\n"
+        call_args = ", ".join(_param_forwarding(function.params))
+        builder = f"def {function.name.value}({params}):\n    return {class_name}({call_args})\n"
+        return class_text + "\n\n" + builder, records, "functional"
+
+
+# attribute names a translated class may not assign (properties or methods of keras.Model / nn.Module)
+_KERAS_MODEL_ATTRIBUTES = {"layers", "weights", "variables", "trainable_weights", "non_trainable_weights",
+                           "trainable_variables", "losses", "metrics", "name", "input", "output", "inputs",
+                           "outputs", "built", "dtype", "trainable", "optimizer", "path", "dtype_policy",
+                           "input_spec", "compute_dtype", "variable_dtype", "supports_masking"}
+_TORCH_MODULE_ATTRIBUTES = {"training", "modules", "children", "parameters", "buffers", "apply", "to", "cuda",
+                            "cpu", "type", "float", "double", "half", "train", "eval", "forward", "state_dict",
+                            "named_modules", "register_buffer", "add_module", "zero_grad"}
+
+
+class _RenameSelfAttributes(cst.CSTTransformer):
+    def __init__(self, renames: dict[str, str]):
+        super().__init__()
+        self.renames = renames
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.Attribute:
+        attr = _self_attr(updated)
+        if attr in self.renames:
+            return updated.with_changes(attr=cst.Name(self.renames[attr]))
+        return updated
+
+
+def _imports_source_framework(statement: cst.BaseStatement, framework: str) -> bool:
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    paths = []
+    for small in statement.body:
+        if isinstance(small, cst.Import):
+            paths += [code_of(alias.name) for alias in small.names]
+        elif isinstance(small, cst.ImportFrom) and small.module is not None:
+            paths.append(code_of(small.module))
+        else:
+            return False
+    roots = {TORCH: ("torch",), KERAS: ("keras", "tensorflow", "tf_keras")}[framework]
+    return bool(paths) and all(path.split(".")[0] in roots for path in paths)
+
+
+def _param_forwarding(params: cst.Parameters) -> list[str]:
+    names = [p.name.value for p in params.params] + [p.name.value for p in params.kwonly_params]
+    return [f"{n}={n}" for n in names]
+
+
+def _drop_param(params: str, name: str) -> str:
+    parts = [p.strip() for p in _split_params(params)]
+    kept = [p for p in parts if p and p.split("=")[0].split(":")[0].strip() != name]
+    return ", ".join(kept)
+
+
+def _split_params(params: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for char in params:
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return parts
+
+
+def _comments(statement: cst.BaseStatement) -> str:
+    lines = [line.comment.value for line in getattr(statement, "leading_lines", ()) if line.comment]
+    return "".join(f"{c}\n" for c in lines)
+
+
+def _is_super_init(call: cst.Call) -> bool:
+    func = call.func
+    return isinstance(func, cst.Attribute) and func.attr.value == "__init__" and (
+        isinstance(func.value, cst.Call) and code_of(func.value.func) == "super" or code_of(func.value).endswith("Module")
+        or code_of(func.value).endswith("Model"))

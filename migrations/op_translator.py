@@ -1,0 +1,279 @@
+"""Functional ops, tensor methods and training flags inside forward()/call() bodies, read from the catalog."""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from . import catalog
+from .catalog import REQUIRED, OpPair
+from .common import KERAS, NATIVE, TORCH, ParsedSource, code_of, framework_of_name, literal_value, render_call, spell
+from .layer_defaults import differences_for
+
+
+# -- functional ops inside forward/call ----------------------------------------------------------------------------
+def op_for(source: ParsedSource, call: cst.Call, to: str) -> OpPair | None:
+    canonical = source.resolve(call.func)
+    if to == KERAS:
+        if canonical in catalog.OPS_BY_TORCH:
+            return catalog.OPS_BY_TORCH[canonical]
+        if canonical is None and isinstance(call.func, cst.Attribute):
+            return catalog.OPS_BY_METHOD.get(call.func.attr.value)
+        return None
+    if canonical in catalog.OPS_BY_KERAS and canonical.startswith(("keras.ops.", "keras.random.")):
+        return catalog.OPS_BY_KERAS[canonical]
+    return None
+
+
+class OpTranslator(cst.CSTTransformer):
+    """Rewrites functional calls, tensor methods and training flags inside forward/call bodies."""
+
+    def __init__(self, source: ParsedSource, to: str, layout: str, layer_attrs: dict[str, str] | None = None,
+                 training_param: bool = False):
+        super().__init__()
+        self.source, self.to, self.layout = source, to, layout
+        self.training_param = training_param  # Keras -> torch: the `training` argument became self.training
+        self.todos: list[str] = []
+        self.notes: list[str] = []
+        self.layer_attrs = layer_attrs or {}
+
+    def translate(self, node: cst.CSTNode) -> cst.CSTNode:
+        return node.visit(self)
+
+    def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
+        return updated.with_changes(keyword=original.keyword)
+
+    def leave_Param(self, original: cst.Param, updated: cst.Param) -> cst.Param:
+        return updated.with_changes(name=original.name)
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        updated = updated.with_changes(attr=original.attr)
+        if isinstance(updated.value, cst.Name) and updated.value.value == "self" and updated.attr.value == "training" \
+                and self.to == KERAS:
+            return cst.Name("training")
+        return updated
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
+        if self.to == TORCH and updated.value == "training" and self.training_param:
+            return cst.parse_expression("self.training")
+        return updated
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        canonical = self.source.resolve(original.func)
+        if self.to == KERAS:
+            return self._to_keras(original, updated, canonical)
+        return self._to_torch(original, updated, canonical)
+
+    def _todo(self, reason: str, node: cst.BaseExpression) -> cst.BaseExpression:
+        self.todos.append(reason)
+        return node
+
+    def _args(self, updated: cst.Call, signature: tuple[str, ...], method_receiver: cst.BaseExpression | None):
+        bound: dict[str, str] = {}
+        extra: list[str] = []
+        names = list(signature)
+        if method_receiver is not None:
+            bound[names.pop(0)] = code_of(method_receiver)
+        position = 0
+        for arg in updated.args:
+            if arg.star:
+                extra.append(code_of(arg.value) if arg.star == "*" else "")
+                continue
+            if arg.keyword is not None:
+                bound[arg.keyword.value] = code_of(arg.value)
+            elif position < len(names):
+                bound[names[position]] = code_of(arg.value)
+                position += 1
+            else:
+                extra.append(code_of(arg.value))
+        return bound, extra
+
+    def _to_keras(self, original: cst.Call, updated: cst.Call, canonical: str | None) -> cst.BaseExpression:
+        func = updated.func
+        receiver = None
+        if canonical in catalog.OPS_BY_TORCH:
+            op = catalog.OPS_BY_TORCH[canonical]
+        elif canonical is None and isinstance(func, cst.Attribute):
+            name = func.attr.value
+            if name in ("contiguous", "clone") and not updated.args:
+                return func.value
+            if name == "size":
+                shape = f"keras.ops.shape({code_of(func.value)})"
+                if updated.args:
+                    return cst.parse_expression(f"{shape}[{code_of(updated.args[0].value)}]")
+                return cst.parse_expression(shape)
+            if name == "float" and not updated.args:
+                return cst.parse_expression(f"keras.ops.cast({code_of(func.value)}, 'float32')")
+            if name == "detach" and not updated.args:
+                return cst.parse_expression(f"keras.ops.stop_gradient({code_of(func.value)})")
+            if _is_layer_call(func, self.layer_attrs):
+                return updated
+            op = catalog.OPS_BY_METHOD.get(name)
+            if op is None:
+                return updated
+            receiver = func.value
+        else:
+            if framework_of_name(canonical) == TORCH:
+                return self._todo(f"{canonical} has no Keras equivalent in the catalog", updated)
+            return updated
+        bound, extra = self._args(updated, op.torch_signature, receiver)
+        return self._emit_op(op, bound, extra, updated, KERAS)
+
+    def _emit_op(self, op: OpPair, bound: dict[str, str], extra: list[str], node: cst.Call, to: str):
+        for name in (*op.torch, op.keras):
+            for d in differences_for(name):
+                self.notes.append(f"{d.concept}: PyTorch {d.torch_arg}={d.torch_default}, Keras {d.keras_arg}="
+                                  f"{d.keras_default} ({d.consequence}); the translation keeps the source's value")
+        result = self._emit_op_plain(op, bound, extra, node, to)
+        layout_bound = op.key in _LAYOUT_OPS or any(name in bound for name in ("dim", "axis", "dim0", "dims", "axes"))
+        if self.layout == NATIVE and layout_bound and result is not node:
+            self.todos.append(f"native layout: the axes of {op.key} refer to the source's layout "
+                              f"({'NCHW' if to == KERAS else 'NHWC'}); check them")
+        return result
+
+    def _emit_op_plain(self, op: OpPair, bound: dict[str, str], extra: list[str], node: cst.Call, to: str):
+        src_names = op.torch_signature if to == KERAS else op.keras_signature
+        strategy = op.strategy
+        if strategy == "shape_varargs":
+            shape_name = src_names[1]
+            if extra:
+                parts = [bound.pop(shape_name)] + extra if shape_name in bound else extra
+                bound[shape_name] = f"({', '.join(parts)},)" if len(parts) == 1 else f"({', '.join(parts)})"
+                extra = []
+        if strategy == "varargs_after_first" and to == KERAS:
+            operands = [bound.pop(k) for k in list(bound) if k != "equation"]
+            return cst.parse_expression(f"keras.ops.einsum({bound['equation']}, {', '.join(operands + extra)})")
+        if strategy == "varargs_after_first" and to == TORCH:
+            operands = [bound.pop(k) for k in list(bound) if k != "subscripts"]
+            return cst.parse_expression(f"torch.einsum({bound['subscripts']}, {', '.join(operands + extra)})")
+        if strategy == "dropout_op" and to == KERAS:
+            x, rate = bound.get("input"), bound.get("p", "0.5")
+            training = bound.get("training", "True")
+            dropped = f"keras.random.dropout({x}, {rate})"
+            if training == "True":
+                self.notes.append("F.dropout defaults to training=True: it drops at inference too")
+                return cst.parse_expression(dropped)
+            if training == "False":
+                return cst.parse_expression(x)
+            return cst.parse_expression(f"({dropped} if {training} else {x})")
+        if strategy == "dropout_op" and to == TORCH:
+            return cst.parse_expression(f"F.dropout({bound.get('inputs')}, {bound.get('rate')}, training=True)")
+        if strategy == "flatten_op" and to == KERAS:
+            x = bound.get("input")
+            start, end = bound.get("start_dim", "0"), bound.get("end_dim", "-1")
+            if end != "-1":
+                return self._todo("flatten with end_dim is not translated", node)
+            if start == "0":
+                return cst.parse_expression(f"keras.ops.reshape({x}, (-1,))")
+            if start == "1":
+                if not re.fullmatch(r"[\w.]+", x):  # evaluate a computed tensor once
+                    return cst.parse_expression(f"keras.ops.reshape((flat := {x}), (keras.ops.shape(flat)[0], -1))")
+                return cst.parse_expression(f"keras.ops.reshape({x}, (keras.ops.shape({x})[0], -1))")
+            return self._todo(f"flatten(start_dim={start}) is not translated", node)
+        if extra:
+            return self._todo("variadic arguments are not translated", node)
+        target_args: list[str] = []
+        keywords: list[tuple[str, str]] = []
+        for arg in op.args:
+            src = arg.torch if to == KERAS else arg.keras
+            tgt = arg.keras if to == KERAS else arg.torch
+            convert = catalog.CONVERTERS[arg.to_keras if to == KERAS else arg.to_torch]
+            if src in bound:
+                code = bound.pop(src)
+                if tgt is None:
+                    return self._todo(f"`{src}={code}` has no counterpart", node)
+                keywords.append((tgt, convert(code)))
+            elif tgt is not None:
+                src_default = arg.torch_default if to == KERAS else arg.keras_default
+                tgt_default = arg.keras_default if to == KERAS else arg.torch_default
+                if src_default is not REQUIRED and tgt_default is not REQUIRED and src_default != tgt_default:
+                    keywords.append((tgt, convert(repr(src_default))))
+        if bound:
+            return self._todo(f"arguments {sorted(bound)} are not translated", node)
+        target_signature = op.keras_signature if to == KERAS else op.torch_signature
+        # the leading arguments go positionally, in the target's order
+        by_name = dict(keywords)
+        positional_count = 3 if op.key in ("transpose",) else 1
+        if to == TORCH and op.key in ("clamp", "where", "einsum"):
+            positional_count = 3
+        if to == KERAS and op.key in ("clamp", "where", "unsqueeze"):
+            positional_count = 3
+        if len(target_signature) > 1 and target_signature[1] in ("x2", "other", "mat2", "exponent", "newshape",
+                                                                 "shape", "axes", "dims", "axis2"):
+            positional_count = max(positional_count, 2)
+        for name in target_signature[:positional_count]:
+            if name in by_name:
+                target_args.append(by_name.pop(name))
+            else:
+                break
+        function = op.keras if to == KERAS else (op.torch[0] if op.torch else None)
+        if function is None:  # a method-only op (view): spell it as a method on the first argument
+            receiver = target_args.pop(0)
+            text = render_call(f"{receiver}.{op.torch_method}", target_args, list(by_name.items()))
+            return cst.parse_expression(text)
+        return cst.parse_expression(render_call(spell(function), target_args, list(by_name.items())))
+
+    def _to_torch(self, original: cst.Call, updated: cst.Call, canonical: str | None) -> cst.BaseExpression:
+        if isinstance(updated.func, cst.Attribute) and _is_layer_call(updated.func, self.layer_attrs):
+            # torch modules take no training/mask arguments (self.training says which mode)
+            kept = [a for a in updated.args if not (a.keyword and a.keyword.value in ("training", "mask"))]
+            if len(kept) != len(updated.args):
+                if kept:
+                    kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                return updated.with_changes(args=kept)
+            return updated
+        if canonical == "keras.ops.shape" and len(updated.args) == 1:
+            return cst.parse_expression(f"{code_of(updated.args[0].value)}.shape")
+        if canonical == "keras.ops.cast" and len(updated.args) == 2:
+            dtype = literal_value(code_of(updated.args[1].value))
+            if isinstance(dtype, str):
+                return cst.parse_expression(f"{code_of(updated.args[0].value)}.to(torch.{dtype})")
+        if canonical == "keras.ops.stop_gradient" and len(updated.args) == 1:
+            return cst.parse_expression(f"{code_of(updated.args[0].value)}.detach()")
+        if canonical in catalog.OPS_BY_KERAS and canonical.startswith(("keras.ops.", "keras.random.")):
+            op = catalog.OPS_BY_KERAS[canonical]
+            if op.key == "view":
+                op = next(o for o in catalog.OPS if o.key == "reshape")
+            bound, extra = self._args(updated, op.keras_signature, None)
+            return self._emit_op(op, bound, extra, updated, TORCH)
+        if framework_of_name(canonical) == KERAS and canonical and canonical.startswith("keras.ops."):
+            return self._todo(f"{canonical} has no PyTorch equivalent in the catalog", updated)
+        # a merge layer applied at once: layers.Add()([a, b])
+        if isinstance(updated.func, cst.Call):
+            merged = self.merge_call(updated.func, updated.args)
+            if merged is not None:
+                return merged
+            if framework_of_name(self.source.resolve(updated.func.func)) == KERAS:
+                return self._todo("a Keras layer created and applied here: create it in __init__ and apply it "
+                                  "in forward", updated)
+        return updated
+
+    def merge_call(self, layer_call: cst.Call, call_args) -> cst.BaseExpression | None:
+        canonical = self.source.resolve(layer_call.func)
+        op = catalog.OPS_BY_KERAS.get(canonical or "")
+        if op is None or not canonical.startswith("keras.layers.") or not call_args:
+            return None
+        inputs = call_args[0].value
+        items = [code_of(e.value) for e in inputs.elements] if isinstance(inputs, (cst.List, cst.Tuple)) else None
+        if op.key == "cat":
+            axis = "-1"
+            for arg in layer_call.args:
+                if arg.keyword is None or arg.keyword.value == "axis":
+                    axis = code_of(arg.value)
+            return cst.parse_expression(f"torch.cat({code_of(inputs)}, dim={axis})")
+        if items is None:
+            return None
+        if op.torch_operator:
+            return cst.parse_expression("(" + f" {op.torch_operator} ".join(items) + ")")
+        text = items[0]
+        for item in items[1:]:
+            text = f"{op.torch[0]}({text}, {item})"
+        return cst.parse_expression(text)
+
+
+_LAYOUT_OPS = {"reshape", "view", "flatten", "permute", "transpose", "cat", "stack", "squeeze", "unsqueeze"}
+
+
+def _is_layer_call(func: cst.Attribute, layer_attrs: dict[str, str]) -> bool:
+    return isinstance(func.value, cst.Name) and func.value.value == "self" and func.attr.value in layer_attrs

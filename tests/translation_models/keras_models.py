@@ -1,0 +1,110 @@
+"""Keras models the whole-model translation tests port to PyTorch (input shapes in INPUTS)."""
+
+import keras
+from keras import layers
+
+
+def build_shared_mlp(hidden=8, classes=3):
+    """Functional model with one Dense layer shared by two branches."""
+    inputs = keras.Input(shape=(6,))
+    x = layers.Dense(hidden, activation="relu")(inputs)
+    shared = layers.Dense(hidden)
+    a = shared(x)
+    b = shared(keras.ops.relu(x))
+    merged = layers.Add()([a, b])
+    merged = layers.Concatenate()([merged, x])
+    outputs = layers.Dense(classes, activation="softmax")(merged)
+    return keras.Model(inputs, outputs)
+
+
+def build_cnn():
+    model = keras.Sequential([
+        keras.Input(shape=(9, 8, 3)),
+        layers.Conv2D(6, 3, padding="same", activation="relu"),
+        layers.BatchNormalization(),
+        layers.Conv2D(8, 3, strides=2, padding="same"),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dropout(0.2),
+        layers.Dense(4),
+    ])
+    return model
+
+
+class KerasResidualNet(keras.Model):
+    def __init__(self, classes=3, **kwargs):
+        super().__init__(**kwargs)
+        self.conv = layers.Conv2D(6, 3, padding="same")
+        self.bn = layers.BatchNormalization(epsilon=1e-3)
+        self.conv2 = layers.Conv2D(6, 3, padding="same")
+        self.pool = layers.GlobalAveragePooling2D()
+        self.head = layers.Dense(classes)
+
+    def call(self, inputs, training=None):
+        x = keras.ops.relu(self.bn(self.conv(inputs), training=training))
+        x = x + self.conv2(x)
+        return self.head(self.pool(x))
+
+
+def build_text_model(vocab=30):
+    tokens = keras.Input(shape=(7,), dtype="int32")
+    x = layers.Embedding(vocab, 8)(tokens)
+    x = layers.Bidirectional(layers.LSTM(5, return_sequences=True))(x)
+    x = layers.GRU(4)(x)
+    outputs = layers.Dense(2)(x)
+    return keras.Model(inputs=tokens, outputs=outputs)
+
+
+def build_upsampler():
+    inputs = keras.Input(shape=(6, 5, 2))
+    x = layers.Conv2DTranspose(4, 3, strides=2, padding="same")(inputs)
+    x = layers.UpSampling2D(2)(x)
+    x = layers.ZeroPadding2D(((1, 0), (0, 1)))(x)
+    outputs = layers.Conv2D(1, 2, activation="sigmoid")(x)
+    return keras.Model(inputs, outputs)
+
+
+INPUTS = {
+    "build_shared_mlp": (6,),
+    "build_cnn": (9, 8, 3),
+    "KerasResidualNet": (7, 6, 3),
+    "build_text_model": ("tokens", 7, 30),
+    "build_upsampler": (6, 5, 2),
+}
+
+
+def build_transformer_block():
+    inputs = keras.Input(shape=(5, 8))
+    attended = layers.MultiHeadAttention(num_heads=2, key_dim=4)(inputs, inputs)
+    x = layers.LayerNormalization()(inputs + attended)
+    hidden = layers.Dense(16, activation="gelu")(x)
+    outputs = layers.LayerNormalization(epsilon=1e-6)(x + layers.Dense(8)(hidden))
+    return keras.Model(inputs, outputs)
+
+
+classifier = keras.Sequential([
+    layers.Input(shape=(12,)),
+    layers.Dense(10, activation="tanh"),
+    layers.BatchNormalization(momentum=0.9),
+    layers.LeakyReLU(),
+    layers.Dense(3),
+])
+
+
+INPUTS["build_transformer_block"] = (5, 8)
+INPUTS["classifier"] = (12,)
+
+
+def build_tf_keras_sequence_model():
+    """tf.keras spelling; causal convolution, a GRU and global pooling over time."""
+    import tensorflow as tf
+
+    return tf.keras.Sequential([
+        tf.keras.layers.Input(shape=(6, 4)),
+        tf.keras.layers.Conv1D(5, 3, padding="causal", dilation_rate=2),
+        tf.keras.layers.GRU(3, return_sequences=True),
+        tf.keras.layers.GlobalMaxPooling1D(),
+    ])
+
+
+INPUTS["build_tf_keras_sequence_model"] = (6, 4)
