@@ -246,9 +246,15 @@ def _syntax_check(source: str) -> tuple[Finding, ...]:
     return ()
 
 
-def check_module(module: cst.Module, source: str, path: str, settings: Settings) -> CheckResult:
-    """All findings for an already parsed module (``source`` is its text)."""
-    return _check_parsed(module, source, path, settings, rules_for_source(settings.enabled_rules(path), source))
+def check_module(module: cst.Module, source: str, path: str, settings: Settings,
+                 rule_classes: Sequence[type[Rule]] | None = None) -> CheckResult:
+    """All findings for an already parsed module (``source`` is its text). Every enabled rule runs unless
+    ``rule_classes`` says which; a caller that checks a piece of a document gets the pre-filtered set from
+    ``rules_for_source(settings.enabled_rules(path), whole_document_text)``: the piece alone may not mention
+    the framework its names were imported from."""
+    if rule_classes is None:
+        rule_classes = settings.enabled_rules(path)
+    return _check_parsed(module, source, path, settings, rule_classes)
 
 
 def _check_parsed(module: cst.Module, source: str, path: str, settings: Settings,
