@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import logging
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -233,7 +234,9 @@ def _syntax_check(source: str) -> tuple[Finding, ...]:
     # CPython's parser is about four times faster than libcst's; libcst is consulted only when CPython rejects
     # the text, so the finding is the same one a full check would give.
     try:
-        compile(source, "<tensorlint>", "exec", ast.PyCF_ONLY_AST)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. SyntaxWarning for "\d" in a string: not ours to report
+            compile(source, "<tensorlint>", "exec", ast.PyCF_ONLY_AST)
         return ()
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass
