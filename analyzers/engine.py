@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import logging
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -243,7 +244,9 @@ def _syntax_check(source: str) -> tuple[Finding, ...]:
     # CPython's parser is about four times faster than libcst's; libcst is consulted only when CPython rejects
     # the text, so the finding is the same one a full check would give.
     try:
-        compile(source, "<tensorlint>", "exec", ast.PyCF_ONLY_AST)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. SyntaxWarning for "\d" in a string: not ours to report
+            compile(source, "<tensorlint>", "exec", ast.PyCF_ONLY_AST)
         return ()
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass
@@ -256,9 +259,15 @@ def _syntax_check(source: str) -> tuple[Finding, ...]:
     return ()
 
 
-def check_module(module: cst.Module, source: str, path: str, settings: Settings) -> CheckResult:
-    """All findings for an already parsed module (``source`` is its text)."""
-    return _check_parsed(module, source, path, settings, rules_for_source(settings.enabled_rules(path), source))
+def check_module(module: cst.Module, source: str, path: str, settings: Settings,
+                 rule_classes: Sequence[type[Rule]] | None = None) -> CheckResult:
+    """All findings for an already parsed module (``source`` is its text). Every enabled rule runs unless
+    ``rule_classes`` says which; a caller that checks a piece of a document gets the pre-filtered set from
+    ``rules_for_source(settings.enabled_rules(path), whole_document_text)``: the piece alone may not mention
+    the framework its names were imported from."""
+    if rule_classes is None:
+        rule_classes = settings.enabled_rules(path)
+    return _check_parsed(module, source, path, settings, rule_classes)
 
 
 def _check_parsed(module: cst.Module, source: str, path: str, settings: Settings,

@@ -335,13 +335,16 @@ def render(results: list[Measurement], files: list[Path], lines: int, args, vers
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
         f"- Command: `{' '.join(['.venv/bin/python', 'benchmarks/run.py', *sys.argv[1:]])}`",
         "",
-        "CPU s is user + system time of the whole process tree; the ratio to the floor compares CPU time with "
-        "`libcst.parse_module` over the same files with the same number of processes. Peak RSS is the largest "
-        "single process.",
-        "",
-        "| tool | processes | wall s | CPU s | lines/s (wall) | lines/s (CPU) | peak RSS MB | x floor (CPU) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    if results:
+        out += [
+            "CPU s is user + system time of the whole process tree; the ratio to the floor compares CPU time with "
+            "`libcst.parse_module` over the same files with the same number of processes. Peak RSS is the largest "
+            "single process.",
+            "",
+            "| tool | processes | wall s | CPU s | lines/s (wall) | lines/s (CPU) | peak RSS MB | x floor (CPU) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
     for m in results:
         floor = floors.get(m.processes)
         ratio = f"{m.cpu_s / floor.cpu_s:.2f}" if floor and floor.cpu_s else ""
@@ -350,8 +353,9 @@ def render(results: list[Measurement], files: list[Path], lines: int, args, vers
                    f"{lines / m.cpu_s:,.0f} | {m.peak_rss_mb:.0f} | {ratio} |")
     if notes:
         out += [""] + notes
-    out += ["", "Commands (FILES is the corpus file list):", ""]
-    out += [f"- {m.name}, {m.processes} process(es): `{m.command}`" for m in results]
+    if results:
+        out += ["", "Commands (FILES is the corpus file list):", ""]
+        out += [f"- {m.name}, {m.processes} process(es): `{m.command}`" for m in results]
     return "\n".join(out) + "\n"
 
 
