@@ -224,7 +224,9 @@ def settings_for(path: str | os.PathLike, cache: dict | None = None) -> Settings
 
 def settings_with(path: str | os.PathLike, overrides: dict[str, Any], source: str = "editor settings") -> Settings:
     """The settings for ``path`` with ``overrides`` (keys as in ``[tool.tensorlint]``, e.g. an editor's settings)
-    merged over the table of the pyproject that governs it; the merged table is validated as one."""
+    merged over the table of the pyproject that governs it; the merged table is validated as one. A ``None`` value
+    means "not set in the editor" (clients send null for settings left at their default), so the file decides."""
+    overrides = {key: value for key, value in overrides.items() if value is not None}
     if not overrides:
         return settings_for(path)
     pyproject = find_pyproject(path)

@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from tensorlint.analyzers.config import ConfigError, is_enabled, settings_from_table
+from tensorlint.analyzers.config import ConfigError, is_enabled, settings_from_table, settings_with
 
 SOURCE = "import torch\nx = torch.randn(3)\nx.to('cuda')\nsd = torch.load('m.pt')\n"
 
@@ -77,3 +77,10 @@ def test_bad_value_types_are_clear_errors():
 ])
 def test_selector_specificity(code, select, ignore, enabled):
     assert is_enabled(code, select, ignore) is enabled
+
+
+def test_editor_settings_left_unset_defer_to_pyproject(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.tensorlint]\nselect = ["PT"]\nignore = ["PT006"]\n')
+    settings = settings_with(tmp_path / "model.py", {"select": None, "ignore": None, "deployment": ["web"]})
+    assert settings.select == ("PT",) and settings.ignore == ("PT006",)
+    assert settings.deployment == ("web",)
