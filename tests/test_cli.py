@@ -163,3 +163,10 @@ def test_rules_listing_and_docs(cli):
     doc = cli("rules", "PT003").stdout.decode()
     assert "## Why is this bad" in doc and "unregistered-submodules" in doc
     assert cli("rules", "XX999").returncode == 2
+
+
+def test_readme_rule_table_is_the_rules_listing(cli, repo_root):
+    listing = cli("rules").stdout.decode()
+    table = [line[4:] for line in (repo_root / "README.md").read_text().splitlines()
+             if line[4:6] in ("PT", "TF", "XF", "DP") and line[6:9].isdigit() and line.startswith("    ")]
+    assert table == listing.splitlines(), "regenerate README's rule table from `tensorlint rules`"
