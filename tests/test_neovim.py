@@ -19,13 +19,6 @@ DRIVER = REPO / "tests" / "neovim" / "drive.lua"
 
 
 
-def _has_serve_command() -> bool:
-    from tensorlint.server.cli import build_parser
-
-    parser = build_parser()
-    return "serve" in next(action for action in parser._actions if action.dest == "command").choices
-
-
 pytestmark = pytest.mark.skipif(
     NVIM is None,
     reason="Neovim is not installed (CI installs Debian's package: `apt-get install -y neovim`, see .ci/run)",
@@ -81,7 +74,6 @@ def run_neovim(tmp_path: Path, target: Path, code: str) -> dict:
     return result
 
 
-@pytest.mark.skipif(not _has_serve_command(), reason="`tensorlint serve` is not part of this build yet")
 @pytest.mark.parametrize("checkpoint", ['"classifier.pt"', '"modèle_😀_分类.pt"'], ids=["ascii", "non-ascii"])
 def test_neovim_shows_tensorlint_diagnostics_and_applies_the_quick_fix(tmp_path, checkpoint):
     project = tmp_path / "project"
