@@ -14,7 +14,7 @@ from ..analyzers.frameworks import KERAS, TENSORFLOW, TORCH
 from ..analyzers.rule import Invalid, PendingFix, Rule
 from ..analyzers.rules._calls import (argument, has_star_args, keyword, method_name, number_value, positional,
                                       receiver, string_value, with_keyword)
-from ..analyzers.rules.keras_training import _ModelOutputTracker
+from ..analyzers.rules.keras_models import _ModelOutputTracker
 from ..analyzers.rules.keras_models import _output_activation
 from .layer_defaults import (ARGUMENT_NAMES, DIFFERENCES, GATE_ORDERS, KERAS_PADDING_MODES, MOMENTUM_CONVENTION_SPLIT,
                              DefaultDifference, convert, weight_layout_for)

@@ -56,7 +56,69 @@ def _output_activation(ctx, layer: cst.BaseExpression) -> str | None:
     return None
 
 
-class FromLogitsMismatch(Rule):
+def _keras_layer_kind(ctx, node: cst.BaseExpression) -> str | None:
+    """``Dense`` for ``layers.Dense(...)``; None when not a Keras layer constructor call."""
+    if not isinstance(node, cst.Call):
+        return None
+    callee = ctx.callee(node)
+    if callee is None or not callee.startswith("keras.layers."):
+        return None
+    return callee.rsplit(".", 1)[-1]
+
+
+class _ModelOutputTracker(Rule):
+    """Remembers, per model name, the layer call that produces its output (Sequential lists, ``add``, functional
+    ``x = layers.Dense(...)(x)`` chains) and hands each ``model.compile(...)`` with a loss to ``check_compile``."""
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.tensor_layer: dict[str, cst.Call] = {}  # functional graph: tensor name -> the layer that produced it
+        self.model_output: dict[str, cst.Call | None] = {}  # model name -> its last layer (None: unknown)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+            return
+        name, value = node.targets[0].target.value, node.value
+        self.tensor_layer.pop(name, None)  # a reassigned tensor no longer comes from the layer seen before
+        if not isinstance(value, cst.Call):
+            return
+        callee = self.ctx.callee(value)
+        if callee in _SEQUENTIAL:
+            layers = positional(value)
+            last = None
+            if layers and isinstance(layers[0].value, cst.List) and layers[0].value.elements:
+                candidate = layers[0].value.elements[-1].value
+                last = candidate if isinstance(candidate, cst.Call) else None
+            self.model_output[name] = last
+        elif callee in _MODEL:
+            args = positional(value)
+            outputs = keyword(value, "outputs") or (args[1] if len(args) > 1 else None)
+            if outputs is not None and isinstance(outputs.value, cst.Name):
+                self.model_output[name] = self.tensor_layer.get(outputs.value.value)
+        elif isinstance(value.func, cst.Call) and _keras_layer_kind(self.ctx, value.func):
+            self.tensor_layer[name] = value.func
+
+    def visit_Call(self, node: cst.Call) -> None:
+        target = receiver(node)
+        if not isinstance(target, cst.Name) or target.value not in self.model_output:
+            return
+        method = method_name(node)
+        if method == "add":
+            args = positional(node)
+            if args:
+                self.model_output[target.value] = args[0].value if isinstance(args[0].value, cst.Call) else None
+        elif method == "compile":
+            args = positional(node)
+            loss = keyword(node, "loss") or (args[1] if len(args) > 1 else None)
+            layer = self.model_output[target.value]
+            if loss is not None and layer is not None:
+                self.check_compile(loss.value, layer)
+
+    def check_compile(self, loss: cst.BaseExpression, layer: cst.Call) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+class FromLogitsMismatch(_ModelOutputTracker):
     """## What it does
     Flags a compiled Keras model whose last activation disagrees with its loss's `from_logits`: softmax or
     sigmoid outputs with `from_logits=True`, or raw outputs (no activation) with a crossentropy loss that
@@ -89,6 +151,9 @@ class FromLogitsMismatch(Rule):
         "model.compile(loss='sparse_categorical_crossentropy')\n",
         "import keras\nfrom keras import layers\nmodel = keras.Sequential([layers.Dense(10)])\n"
         "model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))\n",
+        # the tensor that leaves the Dense is replaced by its softmax before it becomes the output
+        "import keras\nfrom keras import layers\ninputs = keras.Input((4,))\nx = layers.Dense(3)(inputs)\n"
+        "x = keras.ops.softmax(x)\nmodel = keras.Model(inputs, x)\nmodel.compile(loss='categorical_crossentropy')\n",
     )
     invalid = (
         Invalid(
@@ -108,66 +173,28 @@ class FromLogitsMismatch(Rule):
         ),
     )
 
-    def __init__(self, ctx):
-        super().__init__(ctx)
-        self.tensor_activation: dict[str, str | None] = {}  # functional graph: name -> activation producing it
-        self.model_activation: dict[str, str | None] = {}  # model name -> its last activation
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+    def check_compile(self, loss: cst.BaseExpression, layer: cst.Call) -> None:
+        activation = _output_activation(self.ctx, layer)
+        if activation is None:
             return
-        name, value = node.targets[0].target.value, node.value
-        if not isinstance(value, cst.Call):
-            return
-        callee = self.ctx.callee(value)
-        if callee in _SEQUENTIAL:
-            layers = positional(value)
-            if layers and isinstance(layers[0].value, cst.List) and layers[0].value.elements:
-                self.model_activation[name] = _output_activation(self.ctx, layers[0].value.elements[-1].value)
-            else:
-                self.model_activation[name] = None
-        elif callee in _MODEL:
-            args = positional(value)
-            outputs = keyword(value, "outputs") or (args[1] if len(args) > 1 else None)
-            if outputs is not None and isinstance(outputs.value, cst.Name):
-                self.model_activation[name] = self.tensor_activation.get(outputs.value.value)
-        elif isinstance(value.func, cst.Call):  # functional API: `x = layers.Dense(...)(x)`
-            self.tensor_activation[name] = _output_activation(self.ctx, value.func)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        method, target = method_name(node), receiver(node)
-        if not isinstance(target, cst.Name) or target.value not in self.model_activation:
-            return
-        if method == "add":
-            args = positional(node)
-            if args:
-                self.model_activation[target.value] = _output_activation(self.ctx, args[0].value)
-        elif method == "compile":
-            self._check_compile(node, self.model_activation[target.value])
-
-    def _check_compile(self, node: cst.Call, activation: str | None) -> None:
-        args = positional(node)
-        loss = keyword(node, "loss") or (args[1] if len(args) > 1 else None)
-        if loss is None or activation is None:
-            return
-        loss_name = string_value(loss.value)
+        loss_name = string_value(loss)
         if loss_name is not None:
             if loss_name in _PROBABILITY_LOSSES and activation == "linear":
-                self.report(loss.value, f"The model outputs logits (no final activation) but `{loss_name}` expects "
-                                        "probabilities; use the loss class with `from_logits=True`")
+                self.report(loss, f"The model outputs logits (no final activation) but `{loss_name}` expects "
+                                  "probabilities; use the loss class with `from_logits=True`")
             return
-        if not isinstance(loss.value, cst.Call) or self.ctx.callee(loss.value) not in _LOSS_CLASSES:
+        if not isinstance(loss, cst.Call) or self.ctx.callee(loss) not in _LOSS_CLASSES:
             return
-        from_logits = keyword(loss.value, "from_logits")
+        from_logits = keyword(loss, "from_logits")
         logits = from_logits is not None and isinstance(from_logits.value, cst.Name) and from_logits.value.value == "True"
         if logits and activation in ("softmax", "sigmoid"):
             self.report(from_logits, f"`from_logits=True` but the model ends in {activation}: softmax/sigmoid would be "
                                      "applied twice; drop `from_logits=True` or the final activation")
         elif activation == "linear" and from_logits is None:
             fix = PendingFix("Pass `from_logits=True`", (
-                self.replace(loss.value, self.ctx.code(with_keyword(loss.value, "from_logits", "True"))),))
-            self.report(loss.value, "The model outputs logits (no final activation) but the loss expects "
-                                    "probabilities (`from_logits=False`)", fix)
+                self.replace(loss, self.ctx.code(with_keyword(loss, "from_logits", "True"))),))
+            self.report(loss, "The model outputs logits (no final activation) but the loss expects "
+                              "probabilities (`from_logits=False`)", fix)
 
 
 class MixedKerasVersions(Rule):

@@ -9,17 +9,8 @@ from ..findings import Severity
 from ..rule import Invalid, PendingFix, Rule
 from ._calls import (chain_methods, keyword, method_name, number_value, positional, receiver, receiver_key,
                      string_value, with_keyword)
-from .keras_models import _KERAS_MODEL_FACTORIES, _MODEL, _SEQUENTIAL, _activation_name
-
-
-def _keras_layer_kind(ctx, node: cst.BaseExpression) -> str | None:
-    """``Dense`` for ``layers.Dense(...)``; None when not a Keras layer constructor call."""
-    if not isinstance(node, cst.Call):
-        return None
-    callee = ctx.callee(node)
-    if callee is None or not callee.startswith("keras.layers."):
-        return None
-    return callee.rsplit(".", 1)[-1]
+from .keras_models import (_KERAS_MODEL_FACTORIES, _MODEL, _SEQUENTIAL, _ModelOutputTracker, _activation_name,
+                           _keras_layer_kind)
 
 
 def _dense_units_and_activation(ctx, layer: cst.BaseExpression) -> tuple[float | None, str | None] | None:
@@ -30,56 +21,6 @@ def _dense_units_and_activation(ctx, layer: cst.BaseExpression) -> tuple[float |
     activation = keyword(layer, "activation") or (args[1] if len(args) > 1 else None)
     return (number_value(units.value) if units is not None else None,
             _activation_name(ctx, activation.value if activation is not None else None))
-
-
-class _ModelOutputTracker(Rule):
-    """Remembers, per model name, the layer call that produces its output (Sequential lists, ``add``, functional)."""
-
-    def __init__(self, ctx):
-        super().__init__(ctx)
-        self.tensor_layer: dict[str, cst.Call] = {}
-        self.model_output: dict[str, cst.Call | None] = {}
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
-            return
-        name, value = node.targets[0].target.value, node.value
-        if not isinstance(value, cst.Call):
-            return
-        callee = self.ctx.callee(value)
-        if callee in _SEQUENTIAL:
-            layers = positional(value)
-            last = None
-            if layers and isinstance(layers[0].value, cst.List) and layers[0].value.elements:
-                candidate = layers[0].value.elements[-1].value
-                last = candidate if isinstance(candidate, cst.Call) else None
-            self.model_output[name] = last
-        elif callee in _MODEL:
-            args = positional(value)
-            outputs = keyword(value, "outputs") or (args[1] if len(args) > 1 else None)
-            if outputs is not None and isinstance(outputs.value, cst.Name):
-                self.model_output[name] = self.tensor_layer.get(outputs.value.value)
-        elif isinstance(value.func, cst.Call) and _keras_layer_kind(self.ctx, value.func):
-            self.tensor_layer[name] = value.func
-
-    def visit_Call(self, node: cst.Call) -> None:
-        target = receiver(node)
-        if not isinstance(target, cst.Name) or target.value not in self.model_output:
-            return
-        method = method_name(node)
-        if method == "add":
-            args = positional(node)
-            if args and isinstance(args[0].value, cst.Call):
-                self.model_output[target.value] = args[0].value
-        elif method == "compile":
-            args = positional(node)
-            loss = keyword(node, "loss") or (args[1] if len(args) > 1 else None)
-            layer = self.model_output[target.value]
-            if loss is not None and layer is not None:
-                self.check_compile(loss.value, layer)
-
-    def check_compile(self, loss: cst.BaseExpression, layer: cst.Call) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
 
 
 def _loss_name(ctx, loss: cst.BaseExpression) -> str | None:
