@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import os
 from dataclasses import dataclass, field, replace
@@ -142,7 +143,9 @@ def settings_from_table(table: dict[str, Any], root: str = ".", source: str = "<
     for key, value in table.items():
         if key not in KNOWN_KEYS:
             known = ", ".join(sorted(KNOWN_KEYS))
-            raise ConfigError(f"{source}: unknown key `{key}` in [tool.tensorlint] (known keys: {known})")
+            close = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
+            hint = f"; did you mean `{close[0]}`?" if close else ""
+            raise ConfigError(f"{source}: unknown key `{key}` in [tool.tensorlint]{hint} (known keys: {known})")
         expected, _ = KNOWN_KEYS[key]
         if not isinstance(value, expected):
             raise ConfigError(f"{source}: `{key}` must be a {expected.__name__ if isinstance(expected, type) else expected}")

@@ -58,7 +58,7 @@ def test_unknown_key_is_a_clear_error(cli, tmp_path):
     _write(tmp_path, "[tool.tensorlint]\nselekt = [\"PT\"]\n")
     result = cli("check", ".", cwd=tmp_path)
     assert result.returncode == 2
-    assert b"unknown key `selekt`" in result.stderr and b"Traceback" not in result.stderr
+    assert b"unknown key `selekt`" in result.stderr and b"did you mean `select`?" in result.stderr and b"Traceback" not in result.stderr
 
 
 def test_bad_value_types_are_clear_errors():
