@@ -26,7 +26,8 @@ from ..analyzers.findings import Position, Range, Severity
 from ..analyzers.incremental import IncrementalParser, check_incremental
 from ..analyzers.symbols import import_table, name_at
 from ..analyzers.workspace import TOO_LARGE, check_bytes
-from ..migrations.layer_defaults import differences_for
+from ..migrations.catalog import card_for
+from . import translate_actions
 
 log = logging.getLogger("tensorlint.server")
 
@@ -353,8 +354,9 @@ class TensorlintServer(LanguageServer):
         else:
             imports = await self.imports(snap)
             name = name_at(snap.text, at, imports) if imports is not None else None
-            if name is not None and name.canonical.startswith(("torch.nn.", "keras.layers.")):
-                sections.append(layer_card(name.canonical))
+            card = card_for(name.canonical) if name is not None else None
+            if card is not None:
+                sections.append(card)
                 hover_range = hover_range or name.range
             advice = await self.advice(snap) if _defines(snap, position.line, position.line) else Advice(())
             for model in advice.models:
@@ -432,28 +434,6 @@ class TensorlintServer(LanguageServer):
         else:
             end = Position(end_line + 1, 0) if old_break else end
         return types.TextEdit(self.range_to_client(old_lines, Range(start, end)), replaced_new)
-
-
-def layer_card(name: str) -> str:
-    """A short hover card for a torch.nn or keras.layers name: what it is, its counterpart, defaults that differ."""
-    torch_side = name.startswith("torch.")
-    lines = [f"**`{name}`** — {'PyTorch' if torch_side else 'Keras'} layer"]
-    differences = differences_for(name)
-    counterparts = dict.fromkeys(d.keras_layer if torch_side else d.torch_layer for d in differences)
-    if counterparts:
-        lines.append("")
-        lines.append(f"{'Keras' if torch_side else 'PyTorch'} counterpart: "
-                     + ", ".join(f"`{c}`" for c in counterparts))
-        lines.append("")
-        lines.append("Defaults that differ:")
-        for d in differences:
-            conversion = f" (convert: `{d.conversion}`)" if d.conversion else ""
-            lines.append(f"- {d.concept}: torch `{d.torch_arg}={d.torch_default!r}` vs keras "
-                         f"`{d.keras_arg}={d.keras_default!r}` — {d.consequence}{conversion}")
-    else:
-        lines.append("")
-        lines.append("No default that differs between the frameworks is recorded for it.")
-    return "\n".join(lines)
 
 
 def _defines(snap: Snapshot, first: int, last: int) -> bool:
@@ -568,19 +548,26 @@ def create_server() -> TensorlintServer:
             ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(
-        code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND, EXPORT_SNIPPET_KIND], resolve_provider=True))
+        code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND, EXPORT_SNIPPET_KIND,
+                           translate_actions.TRANSLATE_CALL_KIND, translate_actions.TRANSLATE_MODEL_KIND],
+        resolve_provider=True))
     async def code_action(ls: TensorlintServer, params: types.CodeActionParams):
         snap = await ls.snapshot(params.text_document.uri)
         if snap is None or not ls.is_current(snap):
             return None
         actions = ls.code_actions(snap, params)
-        if _wanted(EXPORT_SNIPPET_KIND, params.context.only) and _defines(snap, params.range.start.line,
-                                                                          params.range.end.line):
+        defines = _defines(snap, params.range.start.line, params.range.end.line)
+        if _wanted(EXPORT_SNIPPET_KIND, params.context.only) and defines:
             actions += ls.export_actions(snap, await ls.advice(snap), params)
+        actions += await translate_actions.translate_actions(ls, snap, params, defines)
+        if not ls.is_current(snap):
+            return None  # typed on while the translations were computed: these edits are for an older version
         return actions or None
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def code_action_resolve(ls: TensorlintServer, action: types.CodeAction) -> types.CodeAction:
+        if translate_actions.is_translate_action(action):
+            return await translate_actions.resolve(ls, action)
         data = action.data if isinstance(action.data, dict) else {}
         if action.kind != FIX_ALL_KIND or action.edit is not None or "uri" not in data:
             return action
@@ -626,6 +613,10 @@ def create_server() -> TensorlintServer:
                 ls.window_show_message(types.ShowMessageParams(types.MessageType.Info, text))
                 return text
         return None
+
+    @server.command(translate_actions.VERIFY_COMMAND)
+    async def verify_model(ls: TensorlintServer, *arguments: Any) -> dict:
+        return await translate_actions.verify(ls, arguments[0] if arguments else None)
 
     @server.feature(types.TEXT_DOCUMENT_DIAGNOSTIC, types.DiagnosticOptions(
         inter_file_dependencies=False, workspace_diagnostics=True, identifier=SOURCE))

@@ -413,9 +413,9 @@ LAYERS = textwrap.dedent('''\
 
 
 @pytest.mark.parametrize("position, expected", [
-    ((2, 12), ["`torch.nn.BatchNorm2d`", "`keras.layers.BatchNormalization`", "momentum", "1 - x"]),
-    ((3, 15), ["`keras.layers.LeakyReLU`", "`torch.nn.LeakyReLU`", "negative_slope=0.3"]),
-    ((4, 10), ["`torch.nn.Linear`", "No default that differs"]),
+    ((2, 12), ["**nn.BatchNorm2d** ↔ **layers.BatchNormalization**", "`momentum=0.99`", "keras = 1 - torch"]),
+    ((3, 15), ["**layers.LeakyReLU** ↔ **nn.LeakyReLU**", "`negative_slope=0.3`"]),
+    ((4, 10), ["**nn.Linear** ↔ **layers.Dense**", "`kernel` = `t['weight'].T`"]),
 ])
 async def test_hover_on_a_layer_shows_its_card(tmp_path, position, expected):
     uri = (tmp_path / "layers.py").as_uri()
