@@ -20,7 +20,7 @@ from typing import Generic, Hashable, Iterable, Mapping, Sequence, TypeVar
 from .config import Settings
 from .engine import SYNTAX_ERROR, check_source
 from .findings import Edit, Finding, Fix, Position, Range, Severity
-from .fixes import apply_edits, apply_fixes
+from .fixes import apply_fixes
 
 NOTEBOOK_SUFFIX = ".ipynb"
 MALFORMED_NOTEBOOK = "TL005"
@@ -342,18 +342,18 @@ class CellMapper(Generic[Key]):
         many fixes each took."""
         changed = {}
         for key, fixes in fixes_by_cell.items():
-            # the program's copy of the cell ends with the newline the program adds; fixes may touch it
-            new_text, count = apply_fixes(self.originals[key] + "\n", fixes)
-            new_text = new_text[:-1] if new_text.endswith("\n") else new_text
+            new_text, count = fix_cell(self.originals[key], fixes)
             if count and new_text != self.originals[key]:
                 changed[key] = (new_text, count)
         return changed
 
 
-def edit_cell(text: str, edits: Sequence[Edit]) -> str:
-    """One cell's text after edits in cell coordinates (the language server's fix-all uses this)."""
-    new_text = apply_edits(text + "\n", edits)
-    return new_text[:-1] if new_text.endswith("\n") else new_text
+def fix_cell(text: str, fixes: Sequence[Fix]) -> tuple[str, int]:
+    """One cell's text with the (non-overlapping) fixes in cell coordinates applied, and how many were."""
+    # the program's copy of the cell ends with the newline the program adds; fixes may touch it
+    new_text, count = apply_fixes(text + "\n", fixes)
+    return (new_text[:-1] if new_text.endswith("\n") else new_text), count
+
 
 
 # -- checking and fixing ------------------------------------------------------------------------------------------

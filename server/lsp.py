@@ -27,7 +27,7 @@ from ..analyzers.incremental import IncrementalParser, check_incremental
 from ..analyzers.symbols import import_table, name_at
 from ..analyzers.workspace import TOO_LARGE, check_bytes
 from ..migrations.catalog import card_for
-from . import translate_actions
+from . import notebook_sync, translate_actions
 
 log = logging.getLogger("tensorlint.server")
 
@@ -74,6 +74,7 @@ class Snapshot:
     text: str
     result: CheckResult
     settings: Settings | None
+    notebook: str | None = None  # the notebook's uri when the document is one of its cells
 
     @property
     def lines(self) -> list[str]:
@@ -82,7 +83,7 @@ class Snapshot:
 
 class TensorlintServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("tensorlint", _version())
+        super().__init__("tensorlint", _version(), notebook_document_sync=notebook_sync.SYNC_OPTIONS)
         # One worker: a newer analysis queues behind an older one instead of competing with it for the GIL;
         # queued analyses that became stale are cancelled before they start.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tensorlint-analysis")
@@ -98,6 +99,7 @@ class TensorlintServer(LanguageServer):
         self.advice_cache: dict[str, tuple[int, int, Advice]] = {}  # uri -> (version, generation, advice)
         self.imports_cache: dict[str, tuple[int, Any]] = {}  # uri -> (version, ImportTable or None)
         self.parsers: dict[str, IncrementalParser] = {}  # used only on the analysis thread
+        self.notebooks = notebook_sync.NotebookSync(self)
 
     # -- settings ----------------------------------------------------------------------------------------------
     def client_table(self, uri: str) -> dict[str, Any]:
@@ -146,6 +148,8 @@ class TensorlintServer(LanguageServer):
     # -- analysis ----------------------------------------------------------------------------------------------
     async def snapshot(self, uri: str) -> Snapshot | None:
         """The analysed current version of ``uri`` (cached per (uri, version)); None for documents not ours."""
+        if self.notebooks.notebook_of(uri) is not None:
+            return await self.notebooks.cell_snapshot(uri)
         document = self.workspace.text_documents.get(uri)
         if document is None or not is_python(document):
             return None
@@ -192,17 +196,20 @@ class TensorlintServer(LanguageServer):
     async def lint(self, uri: str, delay: float = 0.0) -> None:
         if delay:
             await asyncio.sleep(delay)
-        if not self.config_ready.is_set():
-            try:
-                await asyncio.wait_for(self.config_ready.wait(), 5)
-            except asyncio.TimeoutError:
-                self.config_ready.set()
+        await self.wait_for_configuration()
         snap = await self.snapshot(uri)
         # an analysis that finished after a newer edit is dropped: the newer one publishes
         if snap is None or not self.is_current(snap) or self.pulls_diagnostics:
             return
         self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
             uri=uri, version=snap.version, diagnostics=self.diagnostics(snap)))
+
+    async def wait_for_configuration(self) -> None:
+        if not self.config_ready.is_set():
+            try:
+                await asyncio.wait_for(self.config_ready.wait(), 5)
+            except asyncio.TimeoutError:
+                self.config_ready.set()
 
     def schedule(self, uri: str, delay: float = 0.0) -> None:
         previous = self.pending.pop(uri, None)
@@ -219,7 +226,10 @@ class TensorlintServer(LanguageServer):
 
     def relint_all(self) -> None:
         for uri in list(self.workspace.text_documents):
-            self.schedule(uri)
+            if self.notebooks.notebook_of(uri) is None:
+                self.schedule(uri)
+        for uri in list(self.workspace.notebook_documents):
+            self.notebooks.schedule(uri)
         if self.pulls_diagnostics and _capability(self.client_capabilities, "workspace", "diagnostics",
                                                   "refresh_support"):
             self.workspace_diagnostic_refresh(None)
@@ -407,9 +417,14 @@ class TensorlintServer(LanguageServer):
     def fix_all_edit(self, snap: Snapshot) -> types.WorkspaceEdit | None:
         if snap.settings is None:
             return None
-        new_text, applied, _ = fix_source(snap.text, document_path(snap.uri) or snap.uri, snap.settings)
-        if not applied or new_text == snap.text:
-            return None
+        if snap.notebook is not None:  # a cell: its fixes come from the whole notebook's analysis
+            new_text = notebook_sync.fixed_cell_text(snap)
+            if new_text is None:
+                return None
+        else:
+            new_text, applied, _ = fix_source(snap.text, document_path(snap.uri) or snap.uri, snap.settings)
+            if not applied or new_text == snap.text:
+                return None
         return self.workspace_edit(snap, [self.replacement(snap, new_text)])
 
     def replacement(self, snap: Snapshot, new_text: str) -> types.TextEdit:
@@ -496,6 +511,7 @@ def analyse(text: str, path: str, settings: Settings | None, parser: Incremental
 # -- the protocol ----------------------------------------------------------------------------------------------
 def create_server() -> TensorlintServer:
     server = TensorlintServer()
+    notebook_sync.register(server)
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: TensorlintServer, params: types.InitializeParams) -> None:
