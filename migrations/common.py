@@ -179,6 +179,30 @@ def indent_lines(lines: list[str], prefix: str = "    ") -> list[str]:
 
 
 # -- resolution context ------------------------------------------------------------------------------------------
+class _OneStatementPerLine(cst.CSTTransformer):
+    """``def f(self): a(); b = c`` as the same statements on lines of their own: the translators work statement by
+    statement and then need only indented blocks of one-statement lines."""
+
+    def leave_SimpleStatementSuite(self, original: cst.SimpleStatementSuite,
+                                   updated: cst.SimpleStatementSuite) -> cst.IndentedBlock:
+        return cst.IndentedBlock(body=[
+            cst.SimpleStatementLine(body=[small.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)])
+            for small in updated.body])
+
+    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine):
+        if len(updated.body) < 2:
+            return updated
+        smalls = [small.with_changes(semicolon=cst.MaybeSentinel.DEFAULT) for small in updated.body]
+        lines = [cst.SimpleStatementLine(body=[small]) for small in smalls]
+        lines[0] = lines[0].with_changes(leading_lines=updated.leading_lines)
+        lines[-1] = lines[-1].with_changes(trailing_whitespace=updated.trailing_whitespace)
+        return cst.FlattenSentinel(lines)
+
+
+def one_statement_per_line(module: cst.Module) -> cst.Module:
+    return module.visit(_OneStatementPerLine())
+
+
 class ParsedSource:
     def __init__(self, text: str):
         try:

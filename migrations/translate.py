@@ -23,8 +23,8 @@ import libcst as cst
 from . import catalog
 from .generated_helpers import KERAS_HELPERS, TORCH_HELPERS, WEIGHT_HELPERS
 from .common import (
-    KERAS, NATIVE, PRESERVE, TODO_TAG, TORCH, code_of, framework_of_name, imports_for, indent_lines, ParsedSource,
-    Shape, TranslationError, weight_statements, with_todos,
+    KERAS, NATIVE, PRESERVE, TODO_TAG, TORCH, code_of, framework_of_name, imports_for, indent_lines,
+    one_statement_per_line, ParsedSource, Shape, TranslationError, weight_statements, with_todos,
 )
 from .layer_translator import LayerTranslator, LayerOut
 from .op_translator import OpTranslator, op_for
@@ -307,6 +307,7 @@ def translate_symbol(source_text: str, symbol: str, to: str | None = None, layou
     """Translate a model class, a builder function or a Sequential assignment into one self-contained module:
     imports, helpers, the translation under the same name, and copy_weights(source, target)."""
     source = ParsedSource(source_text)
+    source = ParsedSource(one_statement_per_line(source.module).code)
     statement = next((s for s in source.module.body if _symbol_kind(source, s)[2] == symbol), None)
     if statement is None:
         names = ", ".join(s.name for s in symbols(source_text)) or "none"

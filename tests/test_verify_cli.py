@@ -261,9 +261,6 @@ def test_cuda_reports_the_keras_backend_it_used():
     assert report["device"] == "cuda" and report["runs"][0]["keras_backend"] in ("tensorflow", "torch", "jax")
 
 
-@pytest.mark.xfail(strict=True, reason="translation gap: an __init__ written as `super().__init__(); self.fc = ...` "
-                                       "on one line crashes the translator (_leading_todos gets a cst.Assign: "
-                                       "AttributeError: 'Assign' object has no attribute 'leading_lines')")
 def test_one_line_statements_verify(tmp_path, capsys):
     source = tmp_path / "compact.py"
     source.write_text(textwrap.dedent("""\
