@@ -509,6 +509,9 @@ def _recurrent(kind: str, bidirectional: bool) -> LayerPair:
         examples=(Example(f"nn.{torch_name}(6, 5, batch_first=True{bi})", keras_code, (7, 6), (7, 6)),))
 
 
+_KERAS_RELU_SIGNATURE = ("max_value", "negative_slope", "threshold")
+
+
 def _build_layers() -> tuple[LayerPair, ...]:
     entries: list[LayerPair] = [
         LayerPair("linear", "torch.nn.Linear", "keras.layers.Dense",
@@ -630,9 +633,9 @@ def _build_layers() -> tuple[LayerPair, ...]:
     entries += [_upsample(n, "nearest") for n in _DIMS] + [_upsample(2, "bilinear")]
     entries += [
         _activation("relu", "ReLU", "relu", "keras.layers.ReLU", (Arg("inplace", None, False),), ("inplace",),
-                    example=("nn.ReLU()", "layers.ReLU()")),
+                    _KERAS_RELU_SIGNATURE, example=("nn.ReLU()", "layers.ReLU()")),
         _activation("relu6", "ReLU6", None, "keras.layers.ReLU", (Arg("inplace", None, False),), ("inplace",),
-                    keras_fixed=(("max_value", "6.0"),), strategy="relu6",
+                    _KERAS_RELU_SIGNATURE, keras_fixed=(("max_value", "6.0"),), strategy="relu6",
                     example=("nn.ReLU6()", "layers.ReLU(max_value=6.0)")),
         _activation("leaky_relu", "LeakyReLU", None, "keras.layers.LeakyReLU",
                     (Arg("negative_slope", "negative_slope", 0.01, 0.3), Arg("inplace", None, False)),

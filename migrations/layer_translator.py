@@ -105,10 +105,8 @@ class LayerTranslator:
         if not candidates:
             return None
         if canonical == "keras.layers.ReLU":
-            max_value = None
-            for arg in call.args:
-                if arg.keyword and arg.keyword.value == "max_value":
-                    max_value = literal_value(code_of(arg.value))
+            bound, _ = bind_arguments(call, candidates[0].keras_signature)  # `ReLU(6.0)` is `ReLU(max_value=6.0)`
+            max_value = literal_value(bound["max_value"]) if "max_value" in bound else None
             return next(c for c in candidates if (c.key == "relu6") == (max_value == 6))
         if canonical == "keras.layers.Bidirectional":
             inner = call.args[0].value if call.args else None
