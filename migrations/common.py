@@ -199,8 +199,102 @@ class _OneStatementPerLine(cst.CSTTransformer):
         return cst.FlattenSentinel(lines)
 
 
-def one_statement_per_line(module: cst.Module) -> cst.Module:
-    return module.visit(_OneStatementPerLine())
+class _SplitTupleAssignments(cst.CSTTransformer):
+    """``a, b = f(x), g(y)`` as two assignments (when no right-hand side reads a name the line assigns, so the order
+    cannot matter): the model translators follow layer applications one assigned name at a time."""
+
+    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine):
+        if len(updated.body) != 1 or not isinstance(updated.body[0], cst.Assign):
+            return updated
+        assign = updated.body[0]
+        if len(assign.targets) != 1:
+            return updated
+        target, value = assign.targets[0].target, assign.value
+        if not (isinstance(target, cst.Tuple) and isinstance(value, cst.Tuple)
+                and len(target.elements) == len(value.elements)):
+            return updated
+        if any(isinstance(e, cst.StarredElement) or not isinstance(e.value, cst.Name) for e in target.elements) \
+                or any(isinstance(e, cst.StarredElement) for e in value.elements):
+            return updated
+        assigned = {e.value.value for e in target.elements}
+        if assigned & _identifiers_in(value):
+            return updated
+        lines = [cst.SimpleStatementLine(body=[cst.Assign(targets=[cst.AssignTarget(t.value)], value=v.value)])
+                 for t, v in zip(target.elements, value.elements)]
+        lines[0] = lines[0].with_changes(leading_lines=updated.leading_lines)
+        lines[-1] = lines[-1].with_changes(trailing_whitespace=updated.trailing_whitespace)
+        return cst.FlattenSentinel(lines)
+
+
+class _NamedModelOutputs(cst.CSTTransformer):
+    """``return keras.Model(inputs, layers.Dense(4)(x))`` as ``output = layers.Dense(4)(x)`` followed by
+    ``return keras.Model(inputs, output)``: every model output of a functional builder is a named tensor, which is
+    what the Keras -> torch builder translation follows."""
+
+    def __init__(self, source: "ParsedSource"):
+        super().__init__()
+        self.source = source
+        self.taken = _identifiers_in(source.module)
+
+    def _fresh(self) -> str:
+        number = 0
+        while (name := "output" if number == 0 else f"output_{number}") in self.taken:
+            number += 1
+        self.taken.add(name)
+        return name
+
+    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine):
+        small = updated.body[0] if len(updated.body) == 1 else None
+        call = small.value if isinstance(small, (cst.Return, cst.Assign)) else None
+        if not isinstance(call, cst.Call) or self.source.resolve(call.func) not in ("keras.Model", "keras.models.Model"):
+            return updated
+        positional = [index for index, arg in enumerate(call.args) if arg.keyword is None]
+        index = next((i for i, arg in enumerate(call.args) if arg.keyword and arg.keyword.value == "outputs"),
+                     positional[1] if len(positional) > 1 else None)
+        if index is None:
+            return updated
+        hoisted: list[cst.SimpleStatementLine] = []
+
+        def named(expression: cst.BaseExpression) -> cst.BaseExpression:
+            if isinstance(expression, cst.Name):
+                return expression
+            name = self._fresh()
+            hoisted.append(cst.SimpleStatementLine(body=[cst.Assign(targets=[cst.AssignTarget(cst.Name(name))],
+                                                                    value=expression)]))
+            return cst.Name(name)
+
+        outputs = call.args[index].value
+        if isinstance(outputs, (cst.List, cst.Tuple)) and not any(
+                isinstance(e, cst.StarredElement) for e in outputs.elements):
+            outputs = outputs.with_changes(elements=[e.with_changes(value=named(e.value)) for e in outputs.elements])
+        elif not isinstance(outputs, (cst.List, cst.Tuple, cst.Dict)):
+            outputs = named(outputs)
+        if not hoisted:
+            return updated
+        args = list(call.args)
+        args[index] = args[index].with_changes(value=outputs)
+        last = updated.with_changes(body=[small.with_changes(value=call.with_changes(args=args))], leading_lines=())
+        hoisted[0] = hoisted[0].with_changes(leading_lines=updated.leading_lines)
+        return cst.FlattenSentinel([*hoisted, last])
+
+
+def _identifiers_in(node: cst.CSTNode) -> set[str]:
+    names: set[str] = set()
+
+    class Collector(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            names.add(name.value)
+
+    node.visit(Collector())
+    return names
+
+
+def normalized_for_models(source: "ParsedSource") -> "ParsedSource":
+    """The source with the spellings the model translators do not follow rewritten into ones they do (same
+    behaviour): one statement per line, tuple assignments split, functional model outputs named."""
+    module = source.module.visit(_OneStatementPerLine()).visit(_SplitTupleAssignments())
+    module = module.visit(_NamedModelOutputs(ParsedSource(module.code)))
+    return ParsedSource(module.code)
 
 
 class ParsedSource:

@@ -24,7 +24,7 @@ from . import catalog
 from .generated_helpers import KERAS_HELPERS, TORCH_HELPERS, WEIGHT_HELPERS
 from .common import (
     KERAS, NATIVE, PRESERVE, TODO_TAG, TORCH, code_of, framework_of_name, imports_for, indent_lines,
-    one_statement_per_line, ParsedSource, Shape, TranslationError, weight_statements, with_todos,
+    normalized_for_models, ParsedSource, Shape, TranslationError, weight_statements, with_todos,
 )
 from .layer_translator import LayerTranslator, LayerOut
 from .op_translator import OpTranslator, op_for
@@ -306,8 +306,7 @@ def translate_symbol(source_text: str, symbol: str, to: str | None = None, layou
                      origin: str = "") -> Translation:
     """Translate a model class, a builder function or a Sequential assignment into one self-contained module:
     imports, helpers, the translation under the same name, and copy_weights(source, target)."""
-    source = ParsedSource(source_text)
-    source = ParsedSource(one_statement_per_line(source.module).code)
+    source = normalized_for_models(ParsedSource(source_text))
     statement = next((s for s in source.module.body if _symbol_kind(source, s)[2] == symbol), None)
     if statement is None:
         names = ", ".join(s.name for s in symbols(source_text)) or "none"

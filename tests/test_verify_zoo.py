@@ -20,11 +20,7 @@ def _zoo(name: str) -> dict[str, list[str]]:
     return ast.literal_eval(table)
 
 
-# Known translation gaps (translator on the `translate` branch); strict, so a fix turns them into failures to
-# un-mark. Reported in /work/wt/verify-findings.md.
-INLINE_LAYER_GAP = ("translation gap: a Keras layer created and applied inside the keras.Model(...) call is copied "
-                    "verbatim into the torch forward (no TODO), e.g. `return layers.Dense(classes, "
-                    "activation='softmax')(x)`: NameError / Keras layers on torch tensors")
+# Known translation gaps: strict xfails, so closing a gap turns its entry into a failure to remove.
 GAPS: dict[tuple[str, str], str] = {
     ("keras_zoo.py", "build_inverted_residual"): (
         "translation gap: DepthwiseConv2D after a Lazy layer becomes nn.Conv2d(None, None * 1, ..., groups=None) "
@@ -33,11 +29,6 @@ GAPS: dict[tuple[str, str], str] = {
     ("keras_zoo.py", "TransformerEncoder"): (
         "translation gap: LayerNormalization in a keras.Model subclass becomes nn.LayerNorm(None) with a TODO "
         "(normalized_shape unknown statically; no lazy LayerNorm helper): TypeError at construction"),
-    ("keras_spellings.py", "build_inline_head"): INLINE_LAYER_GAP,
-    ("keras_spellings.py", "build_inline_outputs"): INLINE_LAYER_GAP,
-    ("keras_spellings.py", "build_tuple_applied"): (
-        "translation gap: `a, b = encoder(first), encoder(second)` (a shared layer applied inside a tuple "
-        "assignment) is not recognised: the torch forward calls an undefined `encoder` (NameError)"),
 }
 
 
