@@ -360,6 +360,33 @@ class KerasRecurrent(nn.Module):
             states = [hidden[-1]] + ([cell[-1]] if cell is not None else [])
         return [result, *states]
 ''',
+    "LazyLayerNorm": '''
+class LazyLayerNorm(nn.modules.lazy.LazyModuleMixin, nn.LayerNorm):
+    """nn.LayerNorm over the last axis, its size read from the first input (as Keras's LayerNormalization
+    builds itself); it becomes a plain nn.LayerNorm after that first call."""
+
+    cls_to_become = nn.LayerNorm
+
+    def __init__(self, eps=1e-05, elementwise_affine=True, bias=True):
+        super().__init__(0, eps=eps, elementwise_affine=elementwise_affine, bias=bias)
+        if self.elementwise_affine:
+            self.weight = nn.UninitializedParameter()
+            if self.bias is not None:
+                self.bias = nn.UninitializedParameter()
+
+    def reset_parameters(self):
+        if not self.has_uninitialized_params():
+            super().reset_parameters()
+
+    def initialize_parameters(self, x):
+        if self.has_uninitialized_params():
+            with torch.no_grad():
+                self.normalized_shape = (x.shape[-1],)
+                self.weight.materialize(self.normalized_shape)
+                if self.bias is not None:
+                    self.bias.materialize(self.normalized_shape)
+                self.reset_parameters()
+''',
     "KerasMultiHeadAttention": '''
 class KerasMultiHeadAttention(nn.Module):
     """Keras's MultiHeadAttention calling convention: attn(query, value, key=None) -> output."""

@@ -510,7 +510,8 @@ class LayerTranslator:
         dilation = as_tuple(job.bound.get("dilation_rate", "1"), n) or (1,) * n
         padding = literal_value(job.bound.get("padding", "'valid'"))
         job.kwargs.pop("padding", None)
-        if channels is None:
+        known = channels is not None
+        if not known:
             job.out.todos.append("the channel count is not known statically: set in_channels and groups")
             channels = "None"
         out_channels = f"{channels} * {multiplier}" if not isinstance(channels, int) or not is_literal(multiplier) \
@@ -528,7 +529,8 @@ class LayerTranslator:
         if pre:
             job.out.expr = f"nn.Sequential({pre}, {job.out.expr})"
             job.out.target_access = "[1]"
-        job.out.shape_out = Shape(out_channels if not out_channels.isdigit() else int(out_channels), job.shape.rank)
+        features = (int(out_channels) if out_channels.isdigit() else out_channels) if known else None
+        job.out.shape_out = Shape(features, job.shape.rank)  # unknown stays unknown: later layers go lazy
         self._channels_last(job)
         return None
 
@@ -593,9 +595,6 @@ class LayerTranslator:
             size = str(job.shape.features)
         elif axes and job.shape.dims and all(a < 0 for a in axes) and sorted(axes) == list(range(-len(axes), 0)):
             size = str(tuple(job.shape.dims[len(job.shape.dims) + a] for a in sorted(axes)))
-        if size is None:
-            job.out.todos.append("normalized_shape is not known statically: set it to the normalised axes' sizes")
-            size = "None"
         extra = []
         if scale == "False" and center == "False":
             extra.append(("elementwise_affine", "False"))
@@ -603,6 +602,13 @@ class LayerTranslator:
             extra.append(("bias", "False"))
         elif scale == "False":
             job.out.todos.append("scale=False with center=True has no torch LayerNorm form")
+        if size is None and axes == (-1,):  # the last axis's size comes with the first input, as in Keras
+            job.out.helpers.add("LazyLayerNorm")
+            job.out.expr = render_call("LazyLayerNorm", [], list(job.kwargs.items()) + extra)
+            return None
+        if size is None:
+            job.out.todos.append("normalized_shape is not known statically: set it to the normalised axes' sizes")
+            size = "None"
         job.out.expr = render_call("nn.LayerNorm", [size], list(job.kwargs.items()) + extra)
         return None
 

@@ -562,9 +562,19 @@ class ModelTranslator:
             creation_counts[class_short] = index + 1
             return f"_keras_layers_by_creation(source, {class_short!r})[{index}]"
 
-        def new_layer(call: cst.Call, shape: Shape, preferred: str | None) -> tuple[str, Shape]:
-            attr = attribute_for(call, preferred)
-            lookup_expr = lookup(call)
+        # Keras creates `layers.A()(layers.B()(x))`'s A before B, but its input size is B's output: the outer
+        # layer's name and creation index are reserved first, the layer itself is translated after its arguments
+        reserved: dict[int, tuple[str, str]] = {}  # id(application) -> (attribute, creation lookup)
+        applied_shapes: dict[int, Shape] = {}  # id(application inside an expression) -> its output shape
+
+        def reserve(application: cst.Call, preferred: str | None = None) -> tuple[str, str]:
+            if id(application) not in reserved:
+                reserved[id(application)] = (attribute_for(application.func, preferred), lookup(application.func))
+            return reserved[id(application)]
+
+        def new_layer(call: cst.Call, shape: Shape, preferred: str | None,
+                      reservation: tuple[str, str] | None = None) -> tuple[str, Shape]:
+            attr, lookup_expr = reservation or (attribute_for(call, preferred), lookup(call))
             sub: list[CopyRecord] = []
             text, out_shape = self.item(call, sub, "", f".{attr}", shape)
             for record in sub:
@@ -583,7 +593,7 @@ class ModelTranslator:
                 return left if left.features is not None else right
             if isinstance(node, cst.Arg):
                 return shape_of(node.value)
-            return UNKNOWN
+            return applied_shapes.get(id(node), UNKNOWN)
 
         def merged_shape(call: cst.Call) -> Shape:
             canonical = self.source.resolve(call.func.func)
@@ -614,6 +624,10 @@ class ModelTranslator:
         class InlineLayers(cst.CSTTransformer):
             """Layers created and applied inside a larger expression: `x + layers.Dense(8)(h)`."""
 
+            def visit_Call(self, node: cst.Call) -> None:
+                if isinstance(node.func, cst.Call) and translator._layer_like(node.func):
+                    reserve(node)
+
             def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
                 if not (isinstance(updated.func, cst.Call) and translator._layer_like(updated.func)):
                     return updated
@@ -621,8 +635,9 @@ class ModelTranslator:
                                                                                               updated.args)
                 if merged is not None:
                     return merged
-                attr, _ = new_layer(updated.func, shape_of(updated.args[0].value) if updated.args else UNKNOWN,
-                                    None)
+                attr, out_shape = new_layer(updated.func, shape_of(original.args[0].value) if original.args
+                                            else UNKNOWN, None, reserve(original))
+                applied_shapes[id(original)] = out_shape
                 return cst.parse_expression(f"self.{attr}({call_arguments(updated.args)})")
 
         layer_attrs: dict[str, str] = {}
@@ -678,10 +693,11 @@ class ModelTranslator:
                 for arg in value.func.args:
                     if arg.keyword and arg.keyword.value == "name" and isinstance(literal_value(code_of(arg.value)), str):
                         preferred = literal_value(code_of(arg.value))
+                reservation = reserve(value, preferred)
+                call_args = call_arguments(value.args)  # layers applied inside the arguments come first
                 attr, out_shape = new_layer(value.func, shape_of(value.args[0].value) if value.args else UNKNOWN,
-                                            preferred)
+                                            preferred, reservation)
                 layer_attrs[attr] = ""
-                call_args = call_arguments(value.args)
                 forward_lines.append(f"{code_of(target)} = self.{attr}({call_args})" if target is not None
                                      else f"self.{attr}({call_args})")
                 if target_name:

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import os
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -37,7 +38,7 @@ EXPORT_SNIPPET_KIND = "refactor.tensorlint.exportSnippet"
 SHOW_DEPLOYMENT_COMMAND = "tensorlint.showDeployment"
 DEFAULT_DEBOUNCE_MS = 100
 KEPT_TREES = 3  # documents whose last parse is kept for incremental re-parsing
-SERVER_KEYS = {"debounce": (int, "milliseconds to wait after the last keystroke before analysing")}
+SERVER_KEYS = {"debounce": (int, "milliseconds to wait between keystrokes of a burst before analysing")}
 _UNSUPPRESSIBLE = {SYNTAX_ERROR, UNDECODABLE, TOO_LARGE}
 _SEVERITY = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
@@ -100,6 +101,7 @@ class TensorlintServer(LanguageServer):
         self.imports_cache: dict[str, tuple[int, Any]] = {}  # uri -> (version, ImportTable or None)
         self.parsers: dict[str, IncrementalParser] = {}  # used only on the analysis thread
         self.notebooks = notebook_sync.NotebookSync(self)
+        self.last_edit: dict[str, float] = {}  # uri (document or notebook) -> time of its latest edit
 
     # -- settings ----------------------------------------------------------------------------------------------
     def client_table(self, uri: str) -> dict[str, Any]:
@@ -113,6 +115,15 @@ class TensorlintServer(LanguageServer):
     def debounce_seconds(self, uri: str) -> float:
         value = self.client_table(uri).get("debounce", DEFAULT_DEBOUNCE_MS)
         return max(int(value), 0) / 1000 if isinstance(value, int) else DEFAULT_DEBOUNCE_MS / 1000
+
+    def edit_delay(self, uri: str) -> float:
+        """How long to wait before analysing after an edit: nothing for the first edit after a quiet spell (its
+        diagnostics come at once), the debounce within a burst of typing (only the burst's last edit is analysed)."""
+        debounce = self.debounce_seconds(uri)
+        now = time.monotonic()
+        previous = self.last_edit.get(uri)
+        self.last_edit[uri] = now
+        return debounce if previous is not None and now - previous < debounce else 0.0
 
     def settings_for_uri(self, uri: str) -> Settings | None:
         """The merged settings for a document; None when the file is excluded from checking."""
@@ -543,7 +554,7 @@ def create_server() -> TensorlintServer:
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: TensorlintServer, params: types.DidChangeTextDocumentParams) -> None:
         uri = params.text_document.uri
-        ls.schedule(uri, ls.debounce_seconds(uri))
+        ls.schedule(uri, ls.edit_delay(uri))
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: TensorlintServer, params: types.DidSaveTextDocumentParams) -> None:
@@ -560,6 +571,7 @@ def create_server() -> TensorlintServer:
         ls.advice_cache.pop(uri, None)
         ls.imports_cache.pop(uri, None)
         ls.parsers.pop(uri, None)
+        ls.last_edit.pop(uri, None)
         if not ls.pulls_diagnostics:
             ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 

@@ -176,7 +176,7 @@ def register(server: TensorlintServer) -> None:
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
     def did_change(ls: TensorlintServer, params: types.DidChangeNotebookDocumentParams) -> None:
         uri = params.notebook_document.uri
-        ls.notebooks.schedule(uri, ls.debounce_seconds(uri))
+        ls.notebooks.schedule(uri, ls.edit_delay(uri))
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
     def did_save(ls: TensorlintServer, params: types.DidSaveNotebookDocumentParams) -> None:
@@ -185,3 +185,4 @@ def register(server: TensorlintServer) -> None:
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
     def did_close(ls: TensorlintServer, params: types.DidCloseNotebookDocumentParams) -> None:
         ls.notebooks.close(params.notebook_document.uri)
+        ls.last_edit.pop(params.notebook_document.uri, None)

@@ -152,7 +152,17 @@ async def test_fast_edits_publish_only_the_newest_version(tmp_path):
         await s.diagnostics(uri, 11)
         versions = [p.version for p in s.published if p.uri == uri]
         assert versions == sorted(versions), "an older result was published after a newer one"
-        assert set(versions) <= {1, 11}, f"debounced edits published intermediate versions: {versions}"
+        # the burst's first edit is analysed at once (leading edge); the others wait for the burst's last one
+        assert set(versions) <= {1, 2, 11}, f"debounced edits published intermediate versions: {versions}"
+
+
+async def test_an_edit_after_a_quiet_spell_is_analysed_without_waiting_for_the_debounce(tmp_path):
+    uri = (tmp_path / "model.py").as_uri()
+    async with session(tmp_path, options={"debounce": 600_000}) as s:  # ten minutes: only the leading edge can publish
+        s.open(uri, SOURCE)
+        await s.diagnostics(uri, 1)
+        s.change(uri, 2, (3, 0), (3, 0), "#")
+        assert [d.code for d in await s.diagnostics(uri, 2)] == ["PT002"]
 
 
 async def test_quickfix_and_fix_all_apply_and_reparse(tmp_path):

@@ -21,15 +21,7 @@ def _zoo(name: str) -> dict[str, list[str]]:
 
 
 # Known translation gaps: strict xfails, so closing a gap turns its entry into a failure to remove.
-GAPS: dict[tuple[str, str], str] = {
-    ("keras_zoo.py", "build_inverted_residual"): (
-        "translation gap: DepthwiseConv2D after a Lazy layer becomes nn.Conv2d(None, None * 1, ..., groups=None) "
-        "(TODO) and the next BatchNormalization nn.BatchNorm1d(None * 1) (no TODO): TypeError at construction; "
-        "layers.ReLU(6.0) (positional max_value) is left as Keras code with a TODO"),
-    ("keras_zoo.py", "TransformerEncoder"): (
-        "translation gap: LayerNormalization in a keras.Model subclass becomes nn.LayerNorm(None) with a TODO "
-        "(normalized_shape unknown statically; no lazy LayerNorm helper): TypeError at construction"),
-}
+GAPS: dict[tuple[str, str], str] = {}
 
 
 def _cases():
