@@ -39,6 +39,7 @@ class Context:
         self._local_class_bases: dict[str, list[str]] = {}
         self._class_kinds: dict[str, str | None] = {}
         self._collect_local_classes(module.body)
+        self._facts: ModuleFacts | None = None  # see module_facts; None once an import or binding changed them
 
     # -- names --------------------------------------------------------------------------------------------------
     def qualname(self, node: cst.BaseExpression | None) -> str | None:
@@ -61,6 +62,7 @@ class Context:
         else:
             self.imports.add_import_from(node)
         self._resolved.clear()
+        self._facts = None
 
     def framework(self, node: cst.BaseExpression) -> str | None:
         return framework_of(self.qualname(node))
@@ -177,10 +179,21 @@ class Context:
         elif isinstance(value, (cst.Name, cst.Attribute)):
             meaning = self.binding_of(value)
         scope = self._bindings[-1]
+        if len(self._bindings) == 1:
+            self._facts = None
         if meaning:
             scope[key] = meaning
         else:
             scope.pop(key, None)
+
+    def module_facts(self) -> "ModuleFacts":
+        """Everything outside the current top-level statement that a statement-scope rule can learn from this
+        context: the import table, the module's own classes and the module-level bindings made so far. Equal
+        facts and equal statement text give equal findings (what lets an editor reuse them)."""
+        if self._facts is None:
+            self._facts = ModuleFacts((tuple(self.imports.aliases.items()), tuple(self._bindings[0].items()),
+                                       tuple((name, tuple(bases)) for name, bases in self._local_class_bases.items())))
+        return self._facts
 
     def binding_of(self, node: cst.BaseExpression) -> str | None:
         """What the last simple assignment to ``name`` / ``self.attr`` in the enclosing scopes bound, or None."""
@@ -206,6 +219,22 @@ class Context:
 
     def pop_scope(self) -> None:
         self._bindings.pop()
+
+
+class ModuleFacts:
+    """A hashable snapshot of :meth:`Context.module_facts`, its hash computed once."""
+
+    __slots__ = ("value", "_hash")
+
+    def __init__(self, value: tuple) -> None:
+        self.value = value
+        self._hash = hash(value)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ModuleFacts) and self._hash == other._hash and self.value == other.value
 
 
 def _binding_key(node: cst.BaseExpression) -> str | None:

@@ -6,7 +6,7 @@ import ast
 import logging
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 import libcst as cst
@@ -14,8 +14,8 @@ import libcst as cst
 from .config import Settings
 from .context import Context
 from .findings import Edit, Finding, Fix, Position, Range, Severity
-from .positions import node_ranges
-from .rule import PendingFix, Report, Rule
+from .positions import node_ranges, statement_node_ranges
+from .rule import STATEMENT_SCOPE, PendingFix, Report, Rule
 from .traversal import FIELD_TABLE, TRIVIA_TYPES, child_fields
 
 log = logging.getLogger("tensorlint")
@@ -96,33 +96,56 @@ def _dispatch_for(rule_classes: Sequence[type[Rule]]) -> _Dispatch:
 class _Walker:
     """One depth-first walk in libcst's visiting order, dispatching each node to the rules that asked for its
     type and keeping the context's scopes current. It reads each node's children straight from its fields
-    (:mod:`.traversal`), where ``CSTNode.visit`` would rebuild every node it passes."""
+    (:mod:`.traversal`), where ``CSTNode.visit`` would rebuild every node it passes.
 
-    def __init__(self, ctx: Context, rules: Sequence[Rule], dispatch: _Dispatch):
+    Module-scope rules see the whole walk. Statement-scope rules get fresh instances for each top-level
+    statement that :meth:`walk_module` is told to check with them (``fresh``); their handlers join the module
+    rules' for that statement only."""
+
+    def __init__(self, ctx: Context, rules: Sequence[Rule], dispatch: _Dispatch,
+                 statement_classes: Sequence[type[Rule]] = ()):
         self.ctx = ctx
-        self.rules = rules
         self.prune = dispatch.prune
+        if statement_classes and not _dispatch_for(statement_classes).prune:
+            self.prune = frozenset()  # a statement rule asks for whitespace or comments
         # the rule instances' bound methods, so that each call is as cheap as a visitor's own
-        self.visit = {t: tuple((i, getattr(rules[i], name)) for i, name in h) for t, h in dispatch.visit.items()}
-        self.leave = {t: tuple((i, getattr(rules[i], name)) for i, name in h) for t, h in dispatch.leave.items()}
+        self.visit = {t: tuple((rules[i], getattr(rules[i], name)) for i, name in h) for t, h in dispatch.visit.items()}
+        self.leave = {t: tuple((rules[i], getattr(rules[i], name)) for i, name in h) for t, h in dispatch.leave.items()}
+        self.statement_classes = tuple(statement_classes)
+        self._statement_dispatch = _dispatch_for(self.statement_classes) if statement_classes else None
         self.errors: list[str] = []
-        self._disabled: set[int] = set()
+        self._disabled: set[int] = set()  # id() of crashed rule instances
 
-    def _run(self, handlers: tuple[tuple[int, Callable], ...], node: cst.CSTNode) -> None:
-        for index, handler in handlers:
-            if index in self._disabled:
+    def _run(self, handlers: tuple[tuple[Rule, Callable], ...], node: cst.CSTNode) -> None:
+        for rule, handler in handlers:
+            if id(rule) in self._disabled:
                 continue
             try:
                 handler(node)
             except Exception as exc:  # one broken rule must not silence the others
-                rule = self.rules[index]
-                self._disabled.add(index)
+                self._disabled.add(id(rule))
                 self.errors.append(f"{rule.code}: {type(exc).__name__}: {exc}")
                 log.exception("rule %s crashed on %s", rule.code, self.ctx.path)
 
-    def walk(self, root: cst.CSTNode) -> None:
+    def statement_tables(self) -> tuple[dict, dict, list[Rule]]:
+        """The module rules' handler tables joined by a fresh instance of every statement rule."""
+        dispatch = self._statement_dispatch
+        rules = [cls(self.ctx) for cls in self.statement_classes]
+        visit, leave = dict(self.visit), dict(self.leave)
+        for table, own in ((visit, dispatch.visit), (leave, dispatch.leave)):
+            for node_type, handlers in own.items():
+                table[node_type] = table.get(node_type, ()) + tuple(
+                    (rules[i], getattr(rules[i], name)) for i, name in handlers)
+        return visit, leave, rules
+
+    def walk_module(self, module: cst.Module, on_statement: Callable[[int, cst.CSTNode], bool] | None = None,
+                    after_statement: Callable[[int, list[Rule] | None], None] | None = None) -> None:
+        """Walk ``module``. Before each top-level statement, ``on_statement(index, statement)`` says whether the
+        statement rules run on it (always, without the callback); after it, ``after_statement(index, rules)``
+        gets the statement rules' instances that ran (None when they did not)."""
         ctx = self.ctx
-        visit, leave, prune = self.visit, self.leave, self.prune
+        module_visit, module_leave, prune = self.visit, self.leave, self.prune
+        visit, leave = module_visit, module_leave
         push_table, pop_table = _SCOPE_PUSH, _SCOPE_POP
         run = self._run
         field_table = FIELD_TABLE
@@ -156,7 +179,26 @@ class _Walker:
             if pop is not None:
                 pop(ctx, node)
 
-        walk(root)
+        handlers = module_visit.get(cst.Module)
+        if handlers:
+            run(handlers, module)
+        for field in ("header", "body", "footer"):
+            if field != "body":
+                for line in getattr(module, field):
+                    if type(line) not in prune:
+                        walk(line)
+                continue
+            for index, statement in enumerate(module.body):
+                rules = None
+                if self.statement_classes and (on_statement is None or on_statement(index, statement)):
+                    visit, leave, rules = self.statement_tables()
+                walk(statement)
+                visit, leave = module_visit, module_leave
+                if after_statement is not None:
+                    after_statement(index, rules)
+        handlers = module_leave.get(cst.Module)
+        if handlers:
+            run(handlers, module)
 
 
 def decode(data: bytes, path: str = "<bytes>") -> tuple[str | None, Finding | None]:
@@ -216,6 +258,8 @@ def rules_for_source(rule_classes: Sequence[type[Rule]], source: str) -> list[ty
             continue
         if rule_class.needs_any_of and not any(mentions(word) for word in rule_class.needs_any_of):
             continue
+        if any(not any(mentions(word) for word in group) for group in rule_class.needs_each_of):
+            continue
         selected.append(rule_class)
     return selected
 
@@ -260,26 +304,62 @@ def _syntax_check(source: str) -> tuple[Finding, ...]:
 
 
 def check_module(module: cst.Module, source: str, path: str, settings: Settings,
-                 rule_classes: Sequence[type[Rule]] | None = None) -> CheckResult:
+                 rule_classes: Sequence[type[Rule]] | None = None, layout: "StatementLayout | None" = None,
+                 cache: "StatementCache | None" = None) -> CheckResult:
     """All findings for an already parsed module (``source`` is its text). Every enabled rule runs unless
     ``rule_classes`` says which; a caller that checks a piece of a document gets the pre-filtered set from
     ``rules_for_source(settings.enabled_rules(path), whole_document_text)``: the piece alone may not mention
-    the framework its names were imported from."""
+    the framework its names were imported from. With the ``layout`` of the module's statements and the
+    document's ``cache``, the statement-scope rules run only on statements the cache has no findings for."""
     if rule_classes is None:
         rule_classes = settings.enabled_rules(path)
-    return _check_parsed(module, source, path, settings, rule_classes)
+    return _check_parsed(module, source, path, settings, rule_classes, layout, cache)
 
 
 def _check_parsed(module: cst.Module, source: str, path: str, settings: Settings,
-                  rule_classes: Sequence[type[Rule]]) -> CheckResult:
+                  rule_classes: Sequence[type[Rule]], layout: "StatementLayout | None" = None,
+                  cache: "StatementCache | None" = None) -> CheckResult:
+    statement_classes = [cls for cls in rule_classes if cls.scope == STATEMENT_SCOPE]
+    module_classes = [cls for cls in rule_classes if cls.scope != STATEMENT_SCOPE]
     ctx = Context(module, source, path, settings.options)
-    walker = _Walker(ctx, [cls(ctx) for cls in rule_classes], _dispatch_for(rule_classes))
+    walker = _Walker(ctx, [cls(ctx) for cls in module_classes], _dispatch_for(module_classes), statement_classes)
+    # reports[bounds[k][0]:bounds[k][1]] were made while the walk was in top-level statement k
+    bounds: list[tuple[int, int]] = []
+    begin = [0]
+    crashes = [0]
+    reused: dict[int, _StatementEntry] = {}
+    keys: dict[int, tuple] = {}
+
+    def on_statement(index: int, statement: cst.CSTNode) -> bool:
+        begin[0] = len(ctx.reports)
+        if cache is None or layout is None:
+            return True
+        key = (source[layout.starts[index]:layout.ends[index]], ctx.module_facts())
+        entry = cache.lookup(key)
+        if entry is None:
+            keys[index] = key
+            return True
+        reused[index] = entry
+        return False
+
+    def after_statement(index: int, rules: list[Rule] | None) -> None:
+        bounds.append((begin[0], len(ctx.reports)))
+        if len(walker.errors) != crashes[0]:
+            crashes[0] = len(walker.errors)
+            keys.pop(index, None)  # a rule crashed here: check the statement again next time
+
+    if cache is not None:
+        cache.start(settings, path, rule_classes, module)
     try:
-        walker.walk(module)
+        walker.walk_module(module, on_statement, after_statement)
     except RecursionError:
         return CheckResult((_too_deep(),))
-    findings = _positioned(module, ctx.reports, source) if ctx.reports else []
+    if layout is None or len(layout.starts) != len(module.body):
+        findings = _positioned(module, ctx.reports, source) if ctx.reports else []
+    else:
+        findings = _positioned_by_statement(module, source, layout, ctx.reports, bounds, reused, keys, cache)
     if findings:
+        findings = _distinct(findings)
         lines = source.splitlines()
         findings = [f for f in findings if not is_suppressed(f, lines)]
     findings.sort(key=Finding.sort_key)
@@ -288,26 +368,163 @@ def _check_parsed(module: cst.Module, source: str, path: str, settings: Settings
 
 def _positioned(module: cst.Module, reports: list[Report], source: str) -> list[Finding]:
     # Positions come from one codegen pass that records only the reported nodes (see positions.py).
+    positions = node_ranges(module, _nodes_of(reports))
+    return [_finding(report, positions, source) for report in reports]
+
+
+def _nodes_of(reports: Sequence[Report]) -> list[cst.CSTNode]:
     wanted = [report.node for report in reports]
     wanted.extend(edit.node for report in reports if report.fix for edit in report.fix.edits)
-    positions = node_ranges(module, wanted)
+    return wanted
 
+
+def _finding(report: Report, positions: dict, source: str) -> Finding:
     def range_of(node: cst.CSTNode) -> Range:
         code_range = positions[node]
         return Range(Position(code_range.start.line, code_range.start.column),
                      Position(code_range.end.line, code_range.end.column))
 
-    findings = []
+    return Finding(report.rule.code, report.message, report.rule.severity, range_of(report.node),
+                   _fix(report.fix, range_of, source) if report.fix else None)
+
+
+def _distinct(findings: list[Finding]) -> list[Finding]:
     seen = set()
-    for report in reports:
-        rng = range_of(report.node)
-        key = (report.rule.code, rng, report.message)
-        if key in seen:
+    kept = []
+    for finding in findings:
+        key = (finding.code, finding.range, finding.message)
+        if key not in seen:
+            seen.add(key)
+            kept.append(finding)
+    return kept
+
+
+# -- re-checking only what an edit touched -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StatementLayout:
+    """Where each top-level statement of a parsed document lies in its text: statement k's own text (its
+    leading comment and blank lines included) is ``source[starts[k]:ends[k]]`` (the last one's includes the
+    module's footer)."""
+
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class _StatementEntry:
+    # the statement rules' findings in one top-level statement, lines counted from the statement's first line
+    findings: tuple[Finding, ...]
+
+
+class StatementCache:
+    """The statement-scope rules' findings per top-level statement of one document, keyed by the statement's
+    text and the module-wide facts in force when the walk reaches it (:meth:`Context.module_facts`). Entries
+    live for one version: those the last check did not use are dropped, so memory follows the document."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple, _StatementEntry] = {}
+        self._next: dict[tuple, _StatementEntry] = {}
+        self._config: tuple | None = None
+        self.rechecked = 0  # top-level statements the statement rules ran on in the last check (tests, benchmarks)
+
+    def start(self, settings: Settings, path: str, rule_classes: Sequence[type[Rule]], module: cst.Module) -> None:
+        config = (settings, path, tuple(rule_classes), module.default_indent, module.default_newline)
+        if config != self._config:
+            self._config, self._entries = config, {}
+        else:
+            self._entries.update(self._next)
+        self._next = {}
+        self.rechecked = 0
+
+    def lookup(self, key: tuple) -> _StatementEntry | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            self.rechecked += 1
+        else:
+            self._next[key] = entry
+        return entry
+
+    def store(self, key: tuple, entry: _StatementEntry) -> None:
+        self._next[key] = entry
+
+    def finish(self) -> None:
+        self._entries, self._next = self._next, {}
+
+
+def _positioned_by_statement(module: cst.Module, source: str, layout: StatementLayout, reports: list[Report],
+                             bounds: list[tuple[int, int]], reused: dict[int, _StatementEntry],
+                             keys: dict[int, tuple], cache: "StatementCache | None") -> list[Finding]:
+    """Findings with positions from a codegen of only the statements that hold them (a full codegen of a long
+    file costs more than checking the statement an edit touched); cached findings of untouched statements
+    shifted to where their statement lies now."""
+    findings: list[Finding] = []
+    # made outside every statement: by visit_Module and leave_Module handlers
+    elsewhere: list[Report] = [*reports[:bounds[0][0]], *reports[bounds[-1][1]:]] if bounds else list(reports)
+    line_at = _line_counter(source)
+    for index, statement in enumerate(module.body):
+        first, last = bounds[index]
+        entry = reused.get(index)
+        if first == last and (entry is None or not entry.findings):
+            if index in keys and cache is not None:
+                cache.store(keys[index], _StatementEntry(()))
             continue
-        seen.add(key)
-        findings.append(Finding(report.rule.code, report.message, report.rule.severity, rng,
-                                _fix(report.fix, range_of, source) if report.fix else None))
+        first_line = line_at(layout.starts[index])
+        here = reports[first:last]
+        positions = statement_node_ranges(module, statement, _nodes_of(here), first_line) if here else {}
+        statement_findings: list[Finding] = []
+        for report in here:
+            nodes = [report.node, *(edit.node for edit in report.fix.edits)] if report.fix else [report.node]
+            if not all(node in positions for node in nodes):
+                elsewhere.append(report)  # e.g. a fix that adds an import at the top: not this statement's
+                if report.rule.scope == STATEMENT_SCOPE:
+                    keys.pop(index, None)  # nor can its findings be reused where the statement moves
+                continue
+            finding = _finding(report, positions, source)
+            findings.append(finding)
+            if report.rule.scope == STATEMENT_SCOPE:
+                statement_findings.append(_shifted(finding, 1 - first_line))
+        if entry is not None:
+            findings.extend(_shifted(finding, first_line - 1) for finding in entry.findings)
+        elif index in keys and cache is not None:
+            cache.store(keys[index], _StatementEntry(tuple(statement_findings)))
+    if elsewhere:
+        findings.extend(_positioned(module, elsewhere, source))
+    if cache is not None:
+        cache.finish()
     return findings
+
+
+def _line_counter(source: str) -> Callable[[int], int]:
+    """The line at each of increasing offsets, counting only the text since the previous one."""
+    counted = [0, 1]  # offset, line there
+    lone_carriage_returns = "\r" in source
+
+    def line_at(offset: int) -> int:
+        start, line = counted
+        if lone_carriage_returns:
+            line += len(_NEWLINES.findall(source[start:offset]))
+        else:
+            line += source.count("\n", start, offset)
+        counted[:] = offset, line
+        return line
+
+    return line_at
+
+
+_NEWLINES = re.compile(r"\r\n?|\n")
+
+
+def _shifted(finding: Finding, lines: int) -> Finding:
+    if not lines:
+        return finding
+
+    def move(rng: Range) -> Range:
+        return Range(Position(rng.start.line + lines, rng.start.column), Position(rng.end.line + lines, rng.end.column))
+
+    fix = finding.fix
+    if fix is not None:
+        fix = replace(fix, edits=tuple(replace(edit, range=move(edit.range)) for edit in fix.edits))
+    return replace(finding, range=move(finding.range), fix=fix)
 
 
 def _fix(pending: PendingFix, range_of: Callable[[cst.CSTNode], Range], source: str) -> Fix:

@@ -1,6 +1,7 @@
-"""Incremental parsing for an editor: each new version of a document re-parses only the top-level statements an edit
+"""Incremental checking for an editor: each new version of a document re-parses only the top-level statements an edit
 touched and reuses the libcst nodes of all the others (ARCHITECTURE.md, "What things cost": a full parse of a
-2,600-line file is ~190 ms; one function is a few ms).
+2,600-line file is ~190 ms; one function is a few ms); the statement-scope rules then run only on the statements
+whose text (or the module-wide facts they read) changed, and the other statements' findings are reused.
 
 The result is the module a full parse would give, as far as the engine can tell: the same text, the same statements,
 the same positions. Whenever that cannot be guaranteed cheaply (the edit touches the header, the first indented
@@ -16,7 +17,8 @@ import libcst as cst
 from libcst import PartialParserConfig
 
 from .config import Settings
-from .engine import CheckResult, check_module, check_source, syntax_error_finding
+from .engine import (CheckResult, StatementCache, StatementLayout, check_module, check_source, rules_for_source,
+                     syntax_error_finding)
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,15 @@ class _Parsed:
     ends: tuple[int, ...]  # chunk k is source[ends[k-1]:ends[k]]: statement k (chunk 0 also holds the header,
     # the last chunk also the footer)
     first_block: int  # index of the first statement with an indented body (it fixes the default indentation)
+    header_length: int  # characters before statement 0's own text (an edit there is never spliced)
+    # the statements print back exactly their text (libcst does not round-trip some backslash continuations,
+    # and then offsets in the text are not offsets in what positions are computed from)
+    exact: bool
+
+    def layout(self) -> StatementLayout | None:
+        if not self.exact:
+            return None
+        return StatementLayout((self.header_length, *self.ends[:-1]) if self.ends else (), self.ends)
 
 
 class IncrementalParser:
@@ -34,6 +45,10 @@ class IncrementalParser:
     def __init__(self) -> None:
         self._last: _Parsed | None = None
         self.reparsed_statements = 0  # of the last parse (``-1`` for a full parse): for tests and benchmarks
+
+    def layout(self) -> StatementLayout | None:
+        """Where the statements of the last parsed version lie in its text (None when that is not known)."""
+        return self._last.layout() if self._last is not None else None
 
     def parse(self, source: str) -> cst.Module:
         """The module for ``source`` (raises ``libcst.ParserSyntaxError`` as ``libcst.parse_module`` does)."""
@@ -79,7 +94,8 @@ class IncrementalParser:
             body=(*body[:first], *statements, *body[final + 1:]),
             footer=region.footer if at_end else module.footer,
             has_trailing_newline=region.has_trailing_newline if at_end else module.has_trailing_newline)
-        lengths = [len(new_module.code_for_node(statement)) for statement in statements]
+        codes = [new_module.code_for_node(statement) for statement in statements]
+        lengths = [len(code) for code in codes]
         if at_end:
             lengths[-1] += sum(len(new_module.code_for_node(line)) for line in region.footer)
             if not region.has_trailing_newline:
@@ -93,20 +109,25 @@ class IncrementalParser:
             return None
         new_ends.extend(end + delta for end in ends[final + 1:])
         self.reparsed_statements = len(statements)
-        return _Parsed(source, new_module, tuple(new_ends), _first_block(new_module))
+        exact = last.exact and source.startswith("".join(codes), region_start)
+        return _Parsed(source, new_module, tuple(new_ends), _first_block(new_module), last.header_length, exact)
 
 
 def _full(source: str) -> _Parsed:
     module = cst.parse_module(source)
-    lengths = [len(module.code_for_node(statement)) for statement in module.body]
+    codes = [module.code_for_node(statement) for statement in module.body]
+    lengths = [len(code) for code in codes]
     ends: list[int] = []
+    header = "".join(module.code_for_node(line) for line in module.header)
+    header_length = len(header)
+    exact = source.startswith(header + "".join(codes))
     if lengths:
-        cursor = sum(len(module.code_for_node(line)) for line in module.header)
+        cursor = header_length
         for length in lengths:
             cursor += length
             ends.append(cursor)
         ends[-1] = len(source)
-    return _Parsed(source, module, tuple(ends), _first_block(module))
+    return _Parsed(source, module, tuple(ends), _first_block(module), header_length, exact)
 
 
 def _first_block(module: cst.Module) -> int:
@@ -138,14 +159,22 @@ def _common_suffix(a: str, b: str, limit: int) -> int:
     return low
 
 
-def check_incremental(parser: IncrementalParser, source: str, path: str = "<string>",
-                      settings: Settings | None = None) -> CheckResult:
-    """``check_source(source, path, settings)``, parsing through ``parser`` (the previous version's nodes reused)."""
-    settings = settings or Settings()
-    try:
-        module = parser.parse(source)
-    except cst.ParserSyntaxError as exc:
-        return CheckResult((syntax_error_finding(exc, source),))  # the finding a full check gives, unparsed twice
-    except RecursionError:
-        return check_source(source, path, settings)
-    return check_module(module, source, path, settings)
+class IncrementalChecker:
+    """``check_source`` for successive versions of one document, re-doing only what an edit touched. Not
+    thread-safe: one document, one caller at a time."""
+
+    def __init__(self) -> None:
+        self.parser = IncrementalParser()
+        self.cache = StatementCache()
+
+    def check(self, source: str, path: str = "<string>", settings: Settings | None = None) -> CheckResult:
+        """What ``check_source(source, path, settings)`` gives."""
+        settings = settings or Settings()
+        try:
+            module = self.parser.parse(source)
+        except cst.ParserSyntaxError as exc:
+            return CheckResult((syntax_error_finding(exc, source),))  # the finding a full check gives, unparsed twice
+        except RecursionError:
+            return check_source(source, path, settings)
+        rule_classes = rules_for_source(settings.enabled_rules(path), source)
+        return check_module(module, source, path, settings, rule_classes, self.parser.layout(), self.cache)

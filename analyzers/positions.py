@@ -127,3 +127,19 @@ def node_ranges(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> dict[cst.CS
     except _AllFound:
         pass
     return {node: state.computed[node] for node in targets if node in state.computed}
+
+
+def statement_node_ranges(module: cst.Module, statement: cst.CSTNode, nodes: Iterable[cst.CSTNode],
+                          first_line: int) -> dict[cst.CSTNode, CodeRange]:
+    """:func:`node_ranges` for nodes of one top-level ``statement`` of ``module`` whose own text (leading
+    lines included) starts at column 0 of ``first_line``: a codegen of that statement alone."""
+    targets = set(nodes)
+    if not targets:
+        return {}
+    state = _TargetedPositionState(module, targets)
+    state.line = first_line
+    try:
+        statement._codegen(state)
+    except _AllFound:
+        pass
+    return {node: state.computed[node] for node in targets if node in state.computed}

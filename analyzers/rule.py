@@ -53,6 +53,9 @@ class Report:
 
 _REGISTRY: dict[str, type["Rule"]] = {}
 
+MODULE_SCOPE = "module"
+STATEMENT_SCOPE = "statement"
+
 _ALL_FRAMEWORKS = frozenset({"torch", "tensorflow", "keras"})
 # What a rule needs by default, by code prefix: PyTorch rules a module that mentions torch, TensorFlow/Keras
 # rules one that mentions tensorflow or keras, porting and deployment rules one that mentions any of them.
@@ -62,6 +65,8 @@ DEFAULT_FRAMEWORKS: dict[str, frozenset[str]] = {
     "XF": _ALL_FRAMEWORKS,
     "DP": _ALL_FRAMEWORKS,
 }
+# ``needs_each_of`` of a porting rule that only speaks when a file holds code of both frameworks
+PORTING_FILE: tuple[frozenset[str], ...] = (frozenset({"torch"}), frozenset({"tensorflow", "keras"}))
 
 
 class Rule:
@@ -82,11 +87,27 @@ class Rule:
     # Words of which the module must contain at least one (e.g. ``("step",)`` for a rule about ``x.step()``);
     # empty means no such condition. Like ``needs_frameworks``, it only lets the engine skip work.
     needs_any_of: ClassVar[tuple[str, ...]] = ()
+    # Groups of framework words of which the module must mention one each, on top of ``needs_frameworks``: a
+    # porting rule that compares a file's torch layers with its Keras layers needs both (see PORTING_FILE).
+    needs_each_of: ClassVar[tuple[frozenset[str], ...]] = ()
+    # What a finding may depend on. MODULE_SCOPE (the default): anything in the module; one instance sees the
+    # whole walk. STATEMENT_SCOPE: only the top-level statement it is in (a class, a function, one line of a
+    # script), plus the module-wide facts the Context holds when the walk reaches that statement (the import
+    # table, the module's own classes, the module-level bindings made before it). The engine gives such a rule
+    # a fresh instance for every top-level statement, and an editor re-checks only the statements an edit
+    # touched, reusing the other statements' findings. A statement rule therefore keeps no state between
+    # top-level statements, never reads other statements (``ctx.module.body``, ``ctx.source``) and has no
+    # ``visit_Module``/``leave_Module``.
+    scope: ClassVar[str] = "module"
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
         if inspect.isabstract(cls) or "code" not in cls.__dict__:
             return
+        if cls.scope not in (MODULE_SCOPE, STATEMENT_SCOPE):
+            raise ValueError(f"rule {cls.code}: scope must be {MODULE_SCOPE!r} or {STATEMENT_SCOPE!r}")
+        if cls.scope == STATEMENT_SCOPE and (hasattr(cls, "visit_Module") or hasattr(cls, "leave_Module")):
+            raise ValueError(f"rule {cls.code} sees one top-level statement at a time: it cannot visit the Module")
         existing = _REGISTRY.get(cls.code)
         if existing is not None and existing.__qualname__ != cls.__qualname__:
             raise ValueError(f"rule code {cls.code} is used by {existing.__qualname__} and {cls.__qualname__}")

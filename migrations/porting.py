@@ -11,7 +11,7 @@ import libcst as cst
 
 from ..analyzers.findings import Severity
 from ..analyzers.frameworks import KERAS, TENSORFLOW, TORCH
-from ..analyzers.rule import Invalid, PendingFix, Rule
+from ..analyzers.rule import PORTING_FILE, STATEMENT_SCOPE, Invalid, PendingFix, Rule
 from ..analyzers.rules._calls import (argument, has_star_args, keyword, method_name, number_value, positional,
                                       receiver, string_value, with_keyword)
 from ..analyzers.rules.keras_models import _ModelOutputTracker
@@ -91,6 +91,7 @@ class KerasMomentumInTorch(_MomentumRule):
     """
 
     code = "XF001"
+    scope = STATEMENT_SCOPE
     name = "keras-momentum-in-torch"
     severity = Severity.ERROR
     message = "torch `momentum={value}` weighs the new batch {value}: a Keras value? torch's equivalent is {converted}"
@@ -129,6 +130,7 @@ class TorchMomentumInKeras(_MomentumRule):
     """
 
     code = "XF002"
+    scope = STATEMENT_SCOPE
     name = "torch-momentum-in-keras"
     severity = Severity.ERROR
     message = "Keras `momentum={value}` keeps only {value} of the moving average: a torch value? Keras's equivalent is {converted}"
@@ -175,6 +177,7 @@ class NormEpsilonInWeightTransfer(Rule):
     """
 
     code = "XF003"
+    needs_each_of = PORTING_FILE  # it compares the file's torch code with its Keras code
     name = "norm-epsilon-in-weight-transfer"
     severity = Severity.WARNING
     message = "Weights are copied from {source}, but this {layer} keeps its own epsilon default ({own} vs {other})"
@@ -265,6 +268,7 @@ class OptimizerDefaultsDiffer(Rule):
     """
 
     code = "XF004"
+    needs_each_of = PORTING_FILE  # it compares the file's torch code with its Keras code
     name = "optimizer-defaults-differ"
     severity = Severity.INFO
     message = "`{name}` keeps its default `{arg}={own}`, but the {other_side} optimizer in this file uses {other}"
@@ -355,6 +359,7 @@ class SamePaddingStridedInPort(Rule):
     """
 
     code = "XF005"
+    needs_each_of = PORTING_FILE  # it compares the file's torch code with its Keras code
     name = "same-padding-strided-in-port"
     severity = Severity.WARNING
     message = "`padding=\"same\"` with stride > 1 pads asymmetrically in Keras, unlike torch: use `ZeroPadding2D` + `\"valid\"`"
@@ -413,6 +418,7 @@ class FlattenChannelsFirst(Rule):
     """
 
     code = "XF006"
+    needs_frameworks = frozenset({"keras", "tensorflow"})  # a Keras layer's argument
     name = "flatten-channels-first"
     severity = Severity.WARNING
     message = "`Flatten(data_format=\"channels_first\")` on channels-last data does not give torch's flatten order"
@@ -692,6 +698,7 @@ class CrossEntropyPortedWithoutLogits(_ModelOutputTracker):
     """
 
     code = "XF010"
+    needs_each_of = PORTING_FILE  # it compares the file's torch code with its Keras code
     name = "cross-entropy-ported-without-logits"
     severity = Severity.WARNING
     message = "torch's CrossEntropyLoss takes logits but this Keras loss expects probabilities: pass `from_logits=True`"
@@ -760,6 +767,7 @@ class LeakyReluSlopeInPort(Rule):
     """
 
     code = "XF011"
+    needs_each_of = PORTING_FILE  # it compares the file's torch code with its Keras code
     name = "leaky-relu-slope-in-port"
     severity = Severity.WARNING
     message = "`{name}()` uses its framework's slope {own}; the other framework's default is {other}: pass it explicitly"
@@ -825,6 +833,7 @@ class TorchSamePaddingStrided(Rule):
     """
 
     code = "XF012"
+    scope = STATEMENT_SCOPE
     name = "torch-same-padding-strided"
     severity = Severity.ERROR
     message = "torch refuses `padding=\"same\"` with stride > 1: pass explicit padding (e.g. `kernel_size // 2`)"
@@ -939,6 +948,7 @@ class OtherFrameworkArgument(Rule):
     """
 
     code = "XF014"
+    scope = STATEMENT_SCOPE
     name = "other-framework-argument"
     severity = Severity.ERROR
     message = "`{layer}` has no `{wrong}=` argument ({framework} spelling): use `{right}=`"

@@ -4,9 +4,9 @@ import libcst as cst
 import pytest
 
 from tensorlint.analyzers import Settings, check_source, decode
-from tensorlint.analyzers.engine import SYNTAX_ERROR, UNDECODABLE, suppression_comment
+from tensorlint.analyzers.engine import SYNTAX_ERROR, UNDECODABLE, _check_parsed, suppression_comment
 from tensorlint.analyzers.frameworks import ImportTable
-from tensorlint.analyzers.rule import Invalid, Rule, _REGISTRY
+from tensorlint.analyzers.rule import STATEMENT_SCOPE, Invalid, Rule, _REGISTRY
 from tensorlint.analyzers.findings import Severity
 
 
@@ -125,3 +125,34 @@ def test_deeply_nested_input_does_not_crash():
     source = "x = " + "(" * 200 + "1" + ")" * 200 + "\n"
     result = check_source(source, "a.py")
     assert all(f.code == SYNTAX_ERROR for f in result.findings)
+
+
+def test_statement_rules_get_a_fresh_instance_per_top_level_statement():
+    class CountsCalls(Rule):  # no `code` in its body: not registered
+        scope = STATEMENT_SCOPE
+        severity = Severity.INFO
+
+        def __init__(self, ctx):
+            super().__init__(ctx)
+            self.calls = 0
+
+        def visit_Call(self, node):
+            self.calls += 1
+            self.report(node, f"call {self.calls}")
+
+    CountsCalls.code = "ZZ900"
+    module = cst.parse_module("f()\ng()\ndef h():\n    a()\n    b()\n")
+    result = _check_parsed(module, module.code, "x.py", Settings(), [CountsCalls])
+    assert [(f.range.start.line, f.message) for f in result.findings] == [
+        (1, "call 1"), (2, "call 1"), (4, "call 1"), (5, "call 2")]
+
+
+def test_a_statement_rule_cannot_visit_the_module():
+    with pytest.raises(ValueError, match="one top-level statement at a time"):
+        class SeesEverything(Rule):
+            code = "ZZ901"
+            scope = STATEMENT_SCOPE
+
+            def leave_Module(self, node):
+                pass
+    assert "ZZ901" not in _REGISTRY

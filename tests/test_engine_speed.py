@@ -100,7 +100,7 @@ def _walk_events(module: cst.Module, prune: frozenset) -> list[tuple[str, cst.CS
     dispatch.visit = {t: ((0, "on_visit"),) for t in seen_types}
     dispatch.leave = {t: ((0, "on_leave"),) for t in seen_types}
     dispatch.prune = prune
-    _Walker(Context(module, module.code), [Recorder()], dispatch).walk(module)
+    _Walker(Context(module, module.code), [Recorder()], dispatch).walk_module(module)
     return events
 
 

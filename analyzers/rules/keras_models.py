@@ -6,7 +6,7 @@ import libcst as cst
 
 from ..context import KERAS_LAYER, KERAS_MODEL
 from ..findings import Severity
-from ..rule import Invalid, PendingFix, Rule
+from ..rule import STATEMENT_SCOPE, Invalid, PendingFix, Rule
 from ._calls import keyword, method_name, positional, receiver, string_value, with_keyword
 
 _PROBABILITY_LOSSES = {
@@ -309,6 +309,7 @@ class RemovedOptimizerArgument(Rule):
     """
 
     code = "TF008"
+    scope = STATEMENT_SCOPE
     name = "removed-optimizer-argument"
     severity = Severity.ERROR
     message = "`{arg}=` was removed from Keras optimizers{hint}"
@@ -365,6 +366,7 @@ class PredictInLoop(Rule):
     """
 
     code = "TF007"
+    scope = STATEMENT_SCOPE
     name = "predict-in-loop"
     severity = Severity.WARNING
     message = "`{name}.predict()` in a loop: batch the inputs into one call, or call `{name}(x, training=False)`"

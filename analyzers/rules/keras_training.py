@@ -6,7 +6,7 @@ import libcst as cst
 
 from ..context import KERAS_LAYER, KERAS_MODEL
 from ..findings import Severity
-from ..rule import Invalid, PendingFix, Rule
+from ..rule import STATEMENT_SCOPE, Invalid, PendingFix, Rule
 from ._calls import (chain_methods, keyword, method_name, number_value, positional, receiver, receiver_key,
                      string_value, with_keyword)
 from .keras_models import (_KERAS_MODEL_FACTORIES, _MODEL, _SEQUENTIAL, _ModelOutputTracker, _activation_name,
@@ -215,6 +215,7 @@ class InputShapeArgument(Rule):
     """
 
     code = "TF014"
+    scope = STATEMENT_SCOPE
     name = "input-shape-argument"
     severity = Severity.INFO
     message = "`{arg}=` on a layer is deprecated in Keras 3: start the model with `keras.Input(shape=...)`"
@@ -444,6 +445,7 @@ class RemovedModelMethod(Rule):
     """
 
     code = "TF017"
+    scope = STATEMENT_SCOPE
     name = "removed-model-method"
     severity = Severity.ERROR
     message = "`{method}` was removed from Keras models: use {hint}"
@@ -498,6 +500,7 @@ class DenseOnFeatureMap(Rule):
     """
 
     code = "TF021"
+    scope = STATEMENT_SCOPE
     name = "dense-on-feature-map"
     severity = Severity.WARNING
     message = "`Dense` directly after `{previous}` acts per position: add `Flatten()` or `GlobalAveragePooling2D()`"
@@ -660,6 +663,7 @@ class SaveWithoutExtension(Rule):
     """
 
     code = "TF024"
+    scope = STATEMENT_SCOPE
     name = "save-without-extension"
     severity = Severity.ERROR
     message = "Keras 3 `save` needs a `.keras` path (`{path}` raises): add `.keras`, or use `model.export()` for SavedModel"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..findings import Severity
-from ..rule import Invalid, PendingFix, Rule
+from ..rule import STATEMENT_SCOPE, Invalid, PendingFix, Rule
 from ._calls import keyword, method_name, positional, string_value, with_keyword
 
 
@@ -32,6 +32,7 @@ class TorchLoadWithoutWeightsOnly(Rule):
     """
 
     code = "PT006"
+    scope = STATEMENT_SCOPE
     name = "torch-load-without-weights-only"
     severity = Severity.WARNING
     message = "`torch.load` without `weights_only=`: pass `weights_only=True` unless you trust the file"
@@ -78,6 +79,7 @@ class LegacyH5Format(Rule):
     """
 
     code = "TF004"
+    scope = STATEMENT_SCOPE
     name = "legacy-h5-format"
     severity = Severity.WARNING
     message = "Saving to legacy HDF5 (`{what}`); use the native `.keras` format"

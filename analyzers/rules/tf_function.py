@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..findings import Severity
-from ..rule import Invalid, PendingFix, Rule
+from ..rule import STATEMENT_SCOPE, Invalid, PendingFix, Rule
 from ._calls import method_name, receiver
 
 _MUTATORS = {"append", "extend", "insert", "update", "add", "pop", "remove", "clear", "setdefault"}
@@ -38,6 +38,7 @@ class TfFunctionSideEffect(Rule):
     """
 
     code = "TF002"
+    scope = STATEMENT_SCOPE
     name = "tf-function-side-effect"
     severity = Severity.WARNING
     message = "{what} inside `@tf.function` runs only while tracing, not on every call"
@@ -128,6 +129,7 @@ class Tf1Api(Rule):
     """
 
     code = "TF005"
+    scope = STATEMENT_SCOPE
     name = "tf1-api"
     severity = Severity.WARNING
     message = "`{name}` is a TensorFlow 1.x API: {hint}"
@@ -177,6 +179,7 @@ class VariableInTfFunction(Rule):
     """
 
     code = "TF006"
+    scope = STATEMENT_SCOPE
     name = "variable-in-tf-function"
     severity = Severity.ERROR
     message = "`tf.Variable` created inside `@tf.function`: create it once outside, or guard with `if ... is None`"

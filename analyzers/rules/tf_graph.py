@@ -6,7 +6,7 @@ import libcst as cst
 
 from ..context import KERAS_LAYER, KERAS_MODEL
 from ..findings import Severity
-from ..rule import Invalid, PendingFix, Rule
+from ..rule import STATEMENT_SCOPE, Invalid, PendingFix, Rule
 from ._calls import keyword, method_name
 from ..frameworks import dotted
 
@@ -37,6 +37,7 @@ class NumpyInTfFunction(Rule):
     """
 
     code = "TF010"
+    scope = STATEMENT_SCOPE
     name = "numpy-in-tf-function"
     severity = Severity.ERROR
     message = "`.numpy()` inside `@tf.function` fails while tracing: tensors have no value there"
@@ -165,6 +166,7 @@ class PythonLoopUnrolled(Rule):
     """
 
     code = "TF012"
+    scope = STATEMENT_SCOPE
     name = "python-loop-unrolled"
     severity = Severity.INFO
     message = "`range(...shape...)` in `@tf.function` unrolls the loop into the graph: iterate over `tf.range(tf.shape(x)[0])`"
@@ -209,6 +211,7 @@ class DeprecatedTfFunctionArgument(Rule):
     """
 
     code = "TF018"
+    scope = STATEMENT_SCOPE
     name = "deprecated-tf-function-argument"
     severity = Severity.INFO
     message = "`{old}=` is deprecated: use `{new}=`"
@@ -263,6 +266,7 @@ class RemovedExperimentalLayers(Rule):
     """
 
     code = "TF019"
+    scope = STATEMENT_SCOPE
     name = "removed-experimental-layers"
     severity = Severity.ERROR
     message = "`{old}` no longer exists: use `{new}`"
@@ -334,6 +338,7 @@ class PyFunctionInModel(Rule):
     """
 
     code = "TF020"
+    scope = STATEMENT_SCOPE
     name = "py-function-in-model"
     severity = Severity.WARNING
     message = "`{name}` inside a Keras layer is not serialisable or exportable: express it with TensorFlow ops"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..findings import Severity
-from ..rule import Invalid, PendingFix, Rule
+from ..rule import STATEMENT_SCOPE, Invalid, PendingFix, Rule
 from ._calls import has_star_args, keyword, method_name, number_value, positional, receiver, string_value, with_keyword
 
 
@@ -34,6 +34,7 @@ class ForwardCalledDirectly(Rule):
     """
 
     code = "PT017"
+    scope = STATEMENT_SCOPE
     name = "forward-called-directly"
     severity = Severity.WARNING
     message = "`{name}.forward(...)` skips the module's hooks: call `{name}(...)`"
@@ -94,6 +95,7 @@ class LegacyTensorConstructor(Rule):
     """
 
     code = "PT018"
+    scope = STATEMENT_SCOPE
     name = "legacy-tensor-constructor"
     severity = Severity.INFO
     message = "`{name}(data)` is a legacy constructor: use `torch.tensor(data, dtype=...)`"
@@ -153,6 +155,7 @@ class Log1pExpm1(Rule):
     """
 
     code = "PT020"
+    scope = STATEMENT_SCOPE
     name = "log1p-expm1"
     severity = Severity.INFO
     message = "`{code}` loses precision for small values: use `{better}`"
@@ -220,6 +223,7 @@ class CheckpointWithoutUseReentrant(Rule):
     """
 
     code = "PT021"
+    scope = STATEMENT_SCOPE
     name = "checkpoint-without-use-reentrant"
     severity = Severity.WARNING
     message = "`{name}` without `use_reentrant=`: the implicit default is deprecated; pass it explicitly"
@@ -264,6 +268,7 @@ class DataParallelUsed(Rule):
     """
 
     code = "PT023"
+    scope = STATEMENT_SCOPE
     name = "data-parallel"
     severity = Severity.INFO
     message = "`nn.DataParallel` is slower than `DistributedDataParallel` and unbalanced on GPU 0; prefer DDP"
@@ -305,6 +310,7 @@ class RemovedTorchFunction(Rule):
     """
 
     code = "PT024"
+    scope = STATEMENT_SCOPE
     name = "removed-torch-function"
     severity = Severity.ERROR
     message = "`{name}` was removed from PyTorch and raises when called: use {hint}"
@@ -351,6 +357,7 @@ class DeprecatedTorchFunction(Rule):
     """
 
     code = "PT025"
+    scope = STATEMENT_SCOPE
     name = "deprecated-torch-function"
     severity = Severity.INFO
     message = "`{name}` is deprecated: use {hint}"
@@ -505,6 +512,7 @@ class DeprecatedCudaAmp(Rule):
     """
 
     code = "PT031"
+    scope = STATEMENT_SCOPE
     name = "deprecated-cuda-amp"
     severity = Severity.INFO
     message = "`{name}` is deprecated: use `{new}({device}, ...)`"

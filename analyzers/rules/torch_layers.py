@@ -6,7 +6,7 @@ import libcst as cst
 
 from ..context import TORCH_MODULE
 from ..findings import Severity
-from ..rule import Invalid, PendingFix, Rule
+from ..rule import STATEMENT_SCOPE, Invalid, PendingFix, Rule
 from ._calls import is_constant, keyword, positional, string_value, with_keyword
 from .torch_numerics import _FinalActivationRule
 
@@ -93,6 +93,7 @@ class NanComparison(Rule):
     """
 
     code = "PT019"
+    scope = STATEMENT_SCOPE
     name = "nan-comparison"
     severity = Severity.ERROR
     message = "Comparing with NaN is always {result}: use `isnan`"
@@ -162,6 +163,7 @@ class BiasBeforeBatchNorm(Rule):
     """
 
     code = "PT022"
+    scope = STATEMENT_SCOPE
     name = "bias-before-batchnorm"
     severity = Severity.INFO
     message = "The convolution's bias is cancelled by the `{bn}` that follows: pass `bias=False`"
@@ -233,6 +235,7 @@ class TensorAttributeNotParameter(Rule):
     """
 
     code = "PT026"
+    scope = STATEMENT_SCOPE
     name = "tensor-attribute-not-parameter"
     severity = Severity.ERROR
     message = "`self.{attr}` requires grad but is a plain tensor: wrap it in `nn.Parameter` so it is trained and saved"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from ..findings import Severity
-from ..rule import Invalid, PendingFix, Rule
+from ..rule import STATEMENT_SCOPE, Invalid, PendingFix, Rule
 from ._calls import is_constant, method_name, positional, receiver, receiver_key
 from .torch_training import _is_optimizer
 
@@ -471,6 +471,7 @@ class MethodNotCalled(Rule):
     """
 
     code = "PT029"
+    scope = STATEMENT_SCOPE
     name = "method-not-called"
     severity = Severity.ERROR
     message = "`{code}` does nothing without parentheses: call `{code}()`"
@@ -524,6 +525,7 @@ class GradModeNotEntered(Rule):
     """
 
     code = "PT030"
+    scope = STATEMENT_SCOPE
     name = "grad-mode-not-entered"
     severity = Severity.ERROR
     message = "`{code}` on its own does nothing: use it in a `with` statement or as a decorator"

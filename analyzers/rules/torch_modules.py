@@ -6,7 +6,7 @@ import libcst as cst
 
 from ..context import TORCH_MODULE
 from ..findings import Severity
-from ..rule import Invalid, PendingEdit, PendingFix, Rule
+from ..rule import STATEMENT_SCOPE, Invalid, PendingEdit, PendingFix, Rule
 from ._calls import class_methods, keyword, positional, self_method_calls, with_keyword
 
 
@@ -64,6 +64,7 @@ class UnregisteredSubmodules(Rule):
     """
 
     code = "PT003"
+    scope = STATEMENT_SCOPE
     name = "unregistered-submodules"
     severity = Severity.ERROR
     message = "Sub-modules in a plain {kind} are not registered: their parameters are not trained, moved or saved"
@@ -144,6 +145,7 @@ class FunctionalDropoutAlwaysOn(Rule):
     """
 
     code = "PT007"
+    scope = STATEMENT_SCOPE
     name = "functional-dropout-always-on"
     severity = Severity.ERROR
     message = "`{name}` defaults to training=True and ignores `model.eval()`; pass `training=self.training`"
@@ -220,6 +222,7 @@ class ModuleInitWithoutSuper(Rule):
     """
 
     code = "PT009"
+    scope = STATEMENT_SCOPE
     name = "module-init-without-super"
     severity = Severity.ERROR
     message = "`{cls}.__init__` does not call `super().__init__()`: assigning sub-modules or parameters will fail"
@@ -297,6 +300,7 @@ class RequireGradTypo(Rule):
     """
 
     code = "PT011"
+    scope = STATEMENT_SCOPE
     name = "require-grad-typo"
     severity = Severity.ERROR
     message = "`require_grad` is a typo: this sets a new attribute and leaves `requires_grad` unchanged"

@@ -6,7 +6,7 @@ import libcst as cst
 
 from ..context import TORCH_MODULE
 from ..findings import Severity
-from ..rule import Invalid, PendingFix, Rule
+from ..rule import STATEMENT_SCOPE, Invalid, PendingFix, Rule
 from ._calls import keyword, positional
 
 _SOFTMAX_LAYERS = frozenset({"torch.nn.Softmax", "torch.nn.LogSoftmax"})
@@ -151,6 +151,7 @@ class SoftmaxWithoutDim(Rule):
     """
 
     code = "PT008"
+    scope = STATEMENT_SCOPE
     name = "softmax-without-dim"
     severity = Severity.WARNING
     message = "`{name}` without `dim`: the implicit dimension is deprecated and depends on the input's rank"
@@ -196,6 +197,7 @@ class LogOfSoftmax(Rule):
     """
 
     code = "PT010"
+    scope = STATEMENT_SCOPE
     name = "log-of-softmax"
     severity = Severity.WARNING
     message = "log of softmax is unstable (log(0) = -inf); use `log_softmax`"

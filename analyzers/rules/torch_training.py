@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..findings import Severity
-from ..rule import Invalid, PendingFix, Rule
+from ..rule import STATEMENT_SCOPE, Invalid, PendingFix, Rule
 from ._calls import method_name, receiver
 
 _TENSOR_FACTORIES = {
@@ -53,6 +53,7 @@ class TensorMoveDiscarded(Rule):
     """
 
     code = "PT002"
+    scope = STATEMENT_SCOPE
     name = "tensor-move-discarded"
     severity = Severity.ERROR
     message = "`{name}.{method}()` returns a new tensor; the result is discarded and `{name}` is unchanged"
@@ -141,6 +142,7 @@ class MissingZeroGrad(Rule):
     """
 
     code = "PT004"
+    scope = STATEMENT_SCOPE
     name = "missing-zero-grad"
     severity = Severity.ERROR
     message = "`step()` runs in a loop that never calls `zero_grad()`: gradients accumulate across iterations"
@@ -354,6 +356,7 @@ class BackwardUnderNoGrad(Rule):
     """
 
     code = "PT012"
+    scope = STATEMENT_SCOPE
     name = "backward-under-no-grad"
     severity = Severity.ERROR
     message = "`backward()` inside `{context}`: no autograd graph is recorded here"
