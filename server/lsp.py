@@ -24,7 +24,7 @@ from ..analyzers.config import DEPLOYMENT_SCENARIOS, KNOWN_KEYS, settings_with
 from ..analyzers.deployment import Advice, advise, lens_title, snippet_edit, snippet_title, target_explanation
 from ..analyzers.engine import SYNTAX_ERROR, UNDECODABLE, suppression_comment
 from ..analyzers.findings import Position, Range, Severity
-from ..analyzers.incremental import IncrementalParser, check_incremental
+from ..analyzers.incremental import IncrementalChecker
 from ..analyzers.symbols import import_table, name_at
 from ..analyzers.workspace import TOO_LARGE, check_bytes
 from ..migrations.catalog import card_for
@@ -37,8 +37,9 @@ FIX_ALL_KIND = "source.fixAll.tensorlint"
 EXPORT_SNIPPET_KIND = "refactor.tensorlint.exportSnippet"
 SHOW_DEPLOYMENT_COMMAND = "tensorlint.showDeployment"
 DEFAULT_DEBOUNCE_MS = 100
-KEPT_TREES = 3  # documents whose last parse is kept for incremental re-parsing
-SERVER_KEYS = {"debounce": (int, "milliseconds to wait between keystrokes of a burst before analysing")}
+MIN_DEBOUNCE_MS = 20  # long enough to gather the changes an editor sends for one keystroke or one paste
+KEPT_TREES = 3  # documents whose last parse (and per-statement findings) are kept for incremental re-checking
+SERVER_KEYS = {"debounce": (int, "at most this many milliseconds to wait between keystrokes of a burst before analysing")}
 _UNSUPPRESSIBLE = {SYNTAX_ERROR, UNDECODABLE, TOO_LARGE}
 _SEVERITY = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
@@ -99,9 +100,10 @@ class TensorlintServer(LanguageServer):
         self.warned: set[str] = set()
         self.advice_cache: dict[str, tuple[int, int, Advice]] = {}  # uri -> (version, generation, advice)
         self.imports_cache: dict[str, tuple[int, Any]] = {}  # uri -> (version, ImportTable or None)
-        self.parsers: dict[str, IncrementalParser] = {}  # used only on the analysis thread
+        self.checkers: dict[str, IncrementalChecker] = {}  # used only on the analysis thread
         self.notebooks = notebook_sync.NotebookSync(self)
         self.last_edit: dict[str, float] = {}  # uri (document or notebook) -> time of its latest edit
+        self.analysis_seconds: dict[str, float] = {}  # uri -> how long its latest analysis took
 
     # -- settings ----------------------------------------------------------------------------------------------
     def client_table(self, uri: str) -> dict[str, Any]:
@@ -118,12 +120,17 @@ class TensorlintServer(LanguageServer):
 
     def edit_delay(self, uri: str) -> float:
         """How long to wait before analysing after an edit: nothing for the first edit after a quiet spell (its
-        diagnostics come at once), the debounce within a burst of typing (only the burst's last edit is analysed)."""
+        diagnostics come at once); within a burst of typing (edits closer than the debounce), the debounce, but
+        no longer than the document's last analysis took (and not under MIN_DEBOUNCE_MS): waiting exists to save
+        work that a newer keystroke would throw away, and work cheaper than the wait is not worth saving."""
         debounce = self.debounce_seconds(uri)
         now = time.monotonic()
         previous = self.last_edit.get(uri)
         self.last_edit[uri] = now
-        return debounce if previous is not None and now - previous < debounce else 0.0
+        if previous is None or now - previous >= debounce:
+            return 0.0
+        cost = self.analysis_seconds.get(uri, debounce)
+        return min(debounce, max(cost, MIN_DEBOUNCE_MS / 1000))
 
     def settings_for_uri(self, uri: str) -> Settings | None:
         """The merged settings for a document; None when the file is excluded from checking."""
@@ -176,14 +183,20 @@ class TensorlintServer(LanguageServer):
             settings = self.settings_for_uri(uri)
             path = document_path(uri) or uri
             # the most recently analysed documents keep their parsed tree (a few MB each): the ones being typed in
-            parser = self.parsers.pop(uri, None) or IncrementalParser()
-            self.parsers[uri] = parser
-            while len(self.parsers) > KEPT_TREES:
-                self.parsers.pop(next(iter(self.parsers)))
-            future = asyncio.get_running_loop().run_in_executor(
-                self.executor, analyse, text, path, settings, parser)
+            checker = self.checkers.pop(uri, None) or IncrementalChecker()
+            self.checkers[uri] = checker
+            while len(self.checkers) > KEPT_TREES:
+                self.checkers.pop(next(iter(self.checkers)))
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            future = loop.run_in_executor(self.executor, analyse, text, path, settings, checker)
             entry = self.inflight[key] = (future, text, settings)
-            future.add_done_callback(lambda _f: self.inflight.pop(key, None))
+
+            def done(_future: asyncio.Future) -> None:
+                self.inflight.pop(key, None)
+                self.analysis_seconds[uri] = loop.time() - started
+
+            future.add_done_callback(done)
         future, text, settings = entry
         # shielded: a cancelled request (or a superseded lint) must not cancel an analysis others wait for
         result = await asyncio.shield(future)
@@ -508,15 +521,36 @@ def is_python(document) -> bool:
     return document.uri.endswith((".py", ".pyi"))
 
 
-def analyse(text: str, path: str, settings: Settings | None, parser: IncrementalParser) -> CheckResult:
-    """The engine's result for one document (runs in the analysis thread; ``parser`` holds the document's
-    previous version, so an edit re-parses only the statements it touched)."""
+def analyse(text: str, path: str, settings: Settings | None, checker: IncrementalChecker) -> CheckResult:
+    """The engine's result for one document (runs in the analysis thread; ``checker`` holds the document's
+    previous version, so an edit re-checks only the statements it touched)."""
     if settings is None:  # excluded by the project's configuration
         return CheckResult(())
     data = text.encode("utf-8", "surrogatepass")
     if len(data) > settings.max_file_size_kb * 1024:
         return check_bytes(data, path, settings)  # the one informational finding
-    return check_incremental(parser, text, path, settings)
+    result = checker.check(text, path, settings)
+    if checker.parser.reparsed_statements < 0:
+        _return_freed_memory()
+    return result
+
+
+def _return_freed_memory() -> None:
+    # A whole-file parse allocates (and frees) tens of MB of small objects; glibc keeps the freed pages, so the
+    # server's RSS would grow with every document opened. Trimming after a whole parse hands them back.
+    global _MALLOC_TRIM
+    if _MALLOC_TRIM is None:
+        try:
+            import ctypes
+
+            _MALLOC_TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):  # not glibc: nothing to hand back this way
+            _MALLOC_TRIM = False
+    if _MALLOC_TRIM:
+        _MALLOC_TRIM(0)
+
+
+_MALLOC_TRIM: Any = None
 
 
 # -- the protocol ----------------------------------------------------------------------------------------------
@@ -570,8 +604,9 @@ def create_server() -> TensorlintServer:
         ls.settings_cache.pop(uri, None)
         ls.advice_cache.pop(uri, None)
         ls.imports_cache.pop(uri, None)
-        ls.parsers.pop(uri, None)
+        ls.checkers.pop(uri, None)
         ls.last_edit.pop(uri, None)
+        ls.analysis_seconds.pop(uri, None)
         if not ls.pulls_diagnostics:
             ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
