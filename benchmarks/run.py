@@ -1,8 +1,8 @@
 """Benchmark `tensorlint check` against the libcst floor and its peers on the same files; write RESULTS.md.
 
-    .venv/bin/python benchmarks/run.py --setup              # once: peer tools into benchmarks/.venv-*
-    .venv/bin/python benchmarks/run.py                      # whole corpus, every tool, 1 process and all cores
-    .venv/bin/python benchmarks/run.py --sample 4 --tools tensorlint,floor,torchfix
+    python benchmarks/run.py --setup              # once: peer tools into benchmarks/.venv-*
+    python benchmarks/run.py                      # whole corpus, every tool, 1 process and all cores
+    python benchmarks/run.py --sample 4 --tools tensorlint,floor,torchfix
 
 Every measurement is a fresh process started by a small wrapper that reports the CPU time (user + system) of
 the process tree and the peak RSS of its largest process (``getrusage(RUSAGE_CHILDREN)``). On a shared machine
