@@ -30,6 +30,9 @@ Key = TypeVar("Key", bound=Hashable)
 # Cell magics whose body IPython runs as Python in the notebook's namespace: only their first line is masked.
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug"})
 
+# Line magics that run the rest of their line as a Python statement: `%time x = f()`, `%timeit -n 10 f(x)`.
+_TIMED_STATEMENT = re.compile(r"%(?:time|timeit(?:\s+-(?:[nrp]\s*\d+|[tcqo]))*)[ \t]+(?=\S)")
+_COMPOUND = re.compile(r"(?:async|class|def|elif|else|except|finally|for|if|match|try|while|with)\b")
 _HELP = re.compile(r"^\s*(?:\?{1,2}[\w.*%]+|[\w.*%]+\?{1,2})\s*$")
 _ASSIGN_FROM_MAGIC = re.compile(r"^\s*[A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*\s*=\s*(?=[!%])")
 _CODE_TOKEN = re.compile(r"""[rRbBuUfF]{0,2}(?:'''|\"\"\"|'|")|#|[(\[{]|[)\]}]|\\$""")
@@ -166,7 +169,13 @@ def mask_ipython(source: str) -> MaskedCell:
             continue
         if quote is None and depth == 0 and not continued:
             start = _magic_start(body)
-            if start is not None:
+            statement = _timed_statement(body, start) if start is not None else None
+            if statement is not None:
+                # the magic becomes `if 1:` padded to its length, and its statement is checked where it stands
+                lines[row] = line = body[:start] + "if 1:".ljust(statement - start) + line[statement:]
+                body = line.rstrip("\r")
+                masks.append((row, start, statement - start))
+            elif start is not None:
                 lines[row] = body[:start] + _placeholder(len(body) - start) + line[len(body):]
                 masks.append((row, start, _UNBOUNDED))
                 magic_continues = body.endswith("\\")
@@ -174,6 +183,14 @@ def mask_ipython(source: str) -> MaskedCell:
         quote, depth, continued = _scan(body, quote, depth)
     complete = quote is None and depth == 0 and not continued and not magic_continues
     return MaskedCell("\n".join(lines), tuple(masks), complete)
+
+
+def _timed_statement(line: str, start: int) -> int | None:
+    """Column of the Python statement that a `%time`/`%timeit` line magic at ``start`` runs, or None."""
+    match = _TIMED_STATEMENT.match(line, start)
+    if match is None or _COMPOUND.match(line, match.end()) or match.end() - start < len("if 1:") + 1:
+        return None
+    return match.end()
 
 
 def _magic_start(line: str) -> int | None:

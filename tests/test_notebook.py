@@ -64,10 +64,37 @@ def test_python_lookalikes_are_not_masked():
 
 
 def test_indented_magic_keeps_its_block_valid_and_continuations_are_masked():
-    masked = mask_ipython("for i in range(3):\n    %time f(i)\n!pip install a \\\n    b\ny = 1")
+    masked = mask_ipython("for i in range(3):\n    %matplotlib inline\n!pip install a \\\n    b\ny = 1")
     assert masked.text.split("\n")[1].startswith("    ...")
     assert masked.text.split("\n")[3].strip() == ""
     compile(masked.text, "<cell>", "exec")
+
+
+@pytest.mark.parametrize("line,statement", [
+    ("%time loss = crit(out, y)", "loss = crit(out, y)"),
+    ("%timeit -n 10 -r3 model(x)", "model(x)"),
+    ("    %time f(i)", "f(i)"),
+])
+def test_timed_statements_stay_python(line, statement):
+    masked = mask_ipython(f"for i in range(3):\n    pass\n{line}")
+    row = masked.text.split("\n")[2]
+    assert row.endswith(statement) and len(row) == len(line) and row.strip().startswith("if 1:")
+    compile(masked.text, "<cell>", "exec")
+
+
+def test_a_timed_compound_statement_is_masked():
+    assert mask_ipython("%time for i in x: f(i)").text.startswith("...")
+
+
+def test_a_pitfall_under_time_is_reported_and_fixed_in_its_cell(cli, tmp_path):
+    path = tmp_path / "timed.ipynb"
+    nbformat.write(make_notebook("import torch", "%time state = torch.load('m.pt')"), path)
+    result = cli("check", "--no-cache", "--format", "json", str(path))
+    [finding] = [f for f in json.loads(result.stdout) if f["code"] == "PT006"]
+    assert (finding["cell"], finding["location"]) == (2, {"row": 1, "column": 15})
+    cli("check", "--no-cache", "--fix", str(path))
+    fixed = nbformat.read(path, as_version=4).cells[1].source
+    assert fixed == "%time state = torch.load('m.pt', weights_only=True)"
 
 
 def test_cell_magics():
