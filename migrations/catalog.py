@@ -812,6 +812,31 @@ OPS: tuple[OpPair, ...] = (
 )
 
 
+# torch -> Keras only. The reverse direction cannot use these: keras.ops.cumsum's axis defaults to None (it flattens)
+# where torch.cumsum requires dim, and keras.ops.maximum/max already stand for torch.maximum/amax. They are kept out
+# of OPS (and so out of the reverse lookups); the catalog document lists them on their own;
+# tests/test_translation_layers.py runs every example numerically, as it does OPS.
+ONE_WAY_OPS: tuple[OpPair, ...] = (
+    OpPair("cumsum", ("torch.cumsum",), "cumsum", "keras.ops.cumsum", ("input", "dim", "dtype"), ("x", "axis"),
+           (Arg("input", "x"), Arg("dim", "axis")),
+           example=("torch.cumsum(a, dim=1)", "keras.ops.cumsum(a, axis=1)", ((3, 4),))),
+    OpPair("cumprod", ("torch.cumprod",), "cumprod", "keras.ops.cumprod", ("input", "dim", "dtype"), ("x", "axis"),
+           (Arg("input", "x"), Arg("dim", "axis")),
+           example=("torch.cumprod(a, dim=-1)", "keras.ops.cumprod(a, axis=-1)", ((3, 4),))),
+    OpPair("clamp_min", ("torch.clamp_min",), "clamp_min", "keras.ops.maximum", ("input", "min"), ("x1", "x2"),
+           (Arg("input", "x1"), Arg("min", "x2")),
+           example=("torch.clamp_min(a, 0.1)", "keras.ops.maximum(a, 0.1)", ((3, 4),))),
+    OpPair("clamp_max", ("torch.clamp_max",), "clamp_max", "keras.ops.minimum", ("input", "max"), ("x1", "x2"),
+           (Arg("input", "x1"), Arg("max", "x2")),
+           example=("torch.clamp_max(a, -0.1)", "keras.ops.minimum(a, -0.1)", ((3, 4),))),
+    # the whole-tensor reductions only: with dim, torch.max/min return (values, indices); with a tensor they are
+    # torch.maximum/minimum (the op translator gives those forms a TODO)
+    OpPair("max_all", ("torch.max",), "max", "keras.ops.max", ("input",), ("x",), (Arg("input", "x"),),
+           example=("torch.max(a)", "keras.ops.max(a)", ((3, 4),))),
+    OpPair("min_all", ("torch.min",), "min", "keras.ops.min", ("input",), ("x",), (Arg("input", "x"),),
+           example=("torch.min(a)", "keras.ops.min(a)", ((3, 4),))),
+)
+
 # -- lookups -------------------------------------------------------------------------------------------------------
 _BY_TORCH: dict[str, list[LayerPair]] = {}
 _BY_KERAS: dict[str, list[LayerPair]] = {}
@@ -823,6 +848,8 @@ for _entry in LAYERS:
 
 OPS_BY_TORCH: dict[str, OpPair] = {name: op for op in OPS for name in op.torch}
 OPS_BY_METHOD: dict[str, OpPair] = {op.torch_method: op for op in OPS if op.torch_method}
+ONE_WAY_BY_TORCH: dict[str, OpPair] = {name: op for op in ONE_WAY_OPS for name in op.torch}
+ONE_WAY_BY_METHOD: dict[str, OpPair] = {op.torch_method: op for op in ONE_WAY_OPS if op.torch_method}
 OPS_BY_KERAS: dict[str, OpPair] = {}
 for _op in OPS:
     OPS_BY_KERAS.setdefault(_op.keras, _op)
@@ -929,6 +956,12 @@ def markdown_table() -> str:
         arguments = ", ".join(f"{a.torch}\u2192{a.keras}" for a in op.args if a.torch and a.keras and
                               a.torch != a.keras)
         rows.append(f"| {torch.lstrip(', ')} | {keras} | {arguments} | {cell(op.notes[0]) if op.notes else ''} |")
+    rows += ["", "PyTorch \u2192 Keras only (the reverse lookup would be wrong: see `ONE_WAY_OPS`):", "",
+             "| PyTorch | Keras 3 | arguments |", "|---|---|---|"]
+    for op in ONE_WAY_OPS:
+        torch = ", ".join(_short(n) for n in op.torch) + (f", Tensor.{op.torch_method}" if op.torch_method else "")
+        arguments = ", ".join(f"{a.torch}\u2192{a.keras}" for a in op.args if a.torch and a.keras and a.torch != a.keras)
+        rows.append(f"| {torch} | {op.keras} | {arguments} |")
     return "\n".join(rows)
 
 

@@ -156,6 +156,25 @@ class Pad(keras.layers.Layer):
             x = keras.ops.concatenate([p for p in (head, x, tail) if p is not None], axis=axis)
         return x
 ''',
+    "UpsampleNearest": '''
+class UpsampleNearest(keras.layers.Layer):
+    """torch's nn.Upsample(scale_factor=..., mode="nearest") on a channels-last tensor of any rank (3-D to 5-D):
+    each spatial axis repeated by its integer factor. (Keras's UpSampling1D/2D/3D each take one rank; this one is
+    used where the input's rank is not known statically.)"""
+
+    def __init__(self, size, **kwargs):
+        super().__init__(**kwargs)
+        self.size = size
+
+    def call(self, x):
+        spatial = len(x.shape) - 2
+        factors = tuple(self.size) if isinstance(self.size, (tuple, list)) else (self.size,) * spatial
+        if spatial < 1 or len(factors) != spatial:
+            raise ValueError(f"UpsampleNearest: {len(x.shape)}-D input for scale factors {factors}")
+        for axis, factor in enumerate(factors, start=1):
+            x = keras.ops.repeat(x, factor, axis=axis)
+        return x
+''',
     "Crop": '''
 class Crop(keras.layers.Layer):
     """Remove (before, after) elements from each spatial axis of a channels-last tensor (torch's

@@ -3,6 +3,7 @@ layers that need more than an argument map: padding, transposed-conv cropping, r
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -264,6 +265,9 @@ class LayerTranslator:
             self._keras_activation(job)
         if out.shape_out is UNKNOWN:
             out.shape_out = self._shape_after(job)
+        if job.to == KERAS and out.shape_out.rank is None and _FIXED_RANK.fullmatch(job.entry.torch):
+            # a torch Conv2d/MaxPool2d/... takes and returns (N, C, H, W): later layers (Upsample, PReLU) know the rank
+            out.shape_out = Shape(out.shape_out.features, job.entry.spatial + 2)
         return out
 
     def _shape_after(self, job: LayerJob) -> Shape:
@@ -976,13 +980,15 @@ class LayerTranslator:
         return None
 
     def _s_upsample(self, job: LayerJob):
-        n = job.entry.spatial
         if job.to == KERAS:
-            if job.shape.rank is not None and job.shape.rank - 2 in (1, 2, 3):
-                n = job.shape.rank - 2
-            elif job.shape.rank is None:
-                job.out.notes.append("nn.Upsample works on any rank: assumed 2 spatial axes (4-D input)")
             mode = literal_value(job.bound.get("mode", "'nearest'"))
+            # torch takes the number of spatial axes from the input: the rank when known, else what the mode implies
+            implied = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}.get(mode)
+            rank = job.shape.rank
+            n = rank - 2 if rank is not None else implied
+            if rank is not None and n not in (1, 2, 3):
+                job.out.todos.append(f"nn.Upsample takes 3-D to 5-D input; its input here is {rank}-D")
+                n = implied or 2
             if job.leftover.get("align_corners") not in (None, "None", "False"):
                 job.out.todos.append("align_corners=True has no Keras equivalent")
             job.leftover.pop("align_corners", None)
@@ -991,11 +997,24 @@ class LayerTranslator:
                 job.leftover.pop("size")
             job.kwargs.pop("interpolation", None)
             self._leftover_todos(job)
+            factor = job.kwargs.setdefault("size", "2")
+            value = literal_value(factor)
+            if is_literal(factor) and not (isinstance(value, int) or isinstance(value, tuple) and all(
+                    isinstance(v, int) for v in value)):
+                job.out.todos.append(f"scale_factor={factor}: Keras's UpSampling takes integer factors")
+            if n is None:
+                # nearest on an input of unknown rank: a helper that repeats every spatial axis, whatever their
+                # number, rather than a guessed UpSampling1D/2D/3D
+                job.out.notes.append("nn.Upsample: the input's rank is not known statically, so the translation "
+                                     "repeats every spatial axis (UpsampleNearest works on 3-D to 5-D input)")
+                job.out.helpers.add("UpsampleNearest")
+                job.out.expr = render_call("UpsampleNearest", [job.kwargs.pop("size")], list(job.kwargs.items()))
+                self._channels_first(job)
+                return None
             if mode not in ("nearest", None) and not (n == 2 and mode == "bilinear"):
                 job.out.todos.append(f"mode={mode!r} has no Keras UpSampling{n}D equivalent")
             if n == 2 and mode == "bilinear":
                 job.kwargs["interpolation"] = "'bilinear'"
-            job.kwargs.setdefault("size", "2")
             job.out.expr = self._render(job, func=f"layers.UpSampling{n}D", positional_count=1)
             self._channels_first(job)
             return None
@@ -1087,5 +1106,9 @@ class LayerTranslator:
         job.out.expr = "nn.PReLU()"
         return None
 
+
+# torch layers whose (batched) input and output rank is their number of spatial axes + 2
+_FIXED_RANK = re.compile(r"torch\.nn\.(Conv|ConvTranspose|MaxPool|AvgPool|AdaptiveAvgPool|AdaptiveMaxPool|ZeroPad|"
+                         r"ConstantPad|ReflectionPad|ReplicationPad|CircularPad)[123]d")
 
 _ACTIVATION_ENTRY = LayerPair("activation", "torch.nn.Module", "keras.layers.Activation", (), ())

@@ -675,9 +675,16 @@ class ModelTranslator:
                 continue
             if isinstance(small, cst.Return):
                 continue
+            if isinstance(small, cst.Expr) and isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) \
+                    and value.func.attr.value in ("compile", "summary", "build") and \
+                    isinstance(value.func.value, cst.Name) and value.func.value.value not in env:
+                # `model.compile(...)` configures training, not the forward pass (as in Sequential builders)
+                self.notes.append(f"{code_of(value.func)}(...) is Keras-specific and was dropped")
+                continue
             # a layer created and kept (shared): `dense = layers.Dense(8)`
             if target_name and isinstance(value, cst.Call) and self._layer_like(value) and \
-                    self.source.resolve(value.func) not in catalog.OPS_BY_KERAS:
+                    self.source.resolve(value.func) not in catalog.OPS_BY_KERAS and \
+                    not (self.source.resolve(value.func) or "").startswith(_KERAS_FUNCTION_MODULES):
                 layer_vars[target_name] = value
                 continue
             # a layer created and applied at once: `x = layers.Dense(8)(x)`; or a shared one applied: `a = dense(x)`
@@ -733,6 +740,9 @@ class ModelTranslator:
         builder = f"def {function.name.value}({params}):\n    return {class_name}({call_args})\n"
         return class_text + "\n\n" + builder, records, "functional"
 
+
+# Keras functions (not layer constructors): a call to one is an op applied to tensors, never a layer kept for later
+_KERAS_FUNCTION_MODULES = ("keras.ops.", "keras.random.", "keras.activations.", "keras.backend.")
 
 # attribute names a translated class may not assign (properties or methods of keras.Model / nn.Module)
 _KERAS_MODEL_ATTRIBUTES = {"layers", "weights", "variables", "trainable_weights", "non_trainable_weights",

@@ -10,6 +10,7 @@ from . import catalog
 from .catalog import REQUIRED, OpPair
 from .common import KERAS, NATIVE, TORCH, ParsedSource, code_of, framework_of_name, literal_value, render_call, spell
 from .layer_defaults import differences_for
+from .torch_tensor_methods import TENSOR_METHODS
 
 
 # -- functional ops inside forward/call ----------------------------------------------------------------------------
@@ -18,8 +19,11 @@ def op_for(source: ParsedSource, call: cst.Call, to: str) -> OpPair | None:
     if to == KERAS:
         if canonical in catalog.OPS_BY_TORCH:
             return catalog.OPS_BY_TORCH[canonical]
+        if canonical in catalog.ONE_WAY_BY_TORCH:
+            return catalog.ONE_WAY_BY_TORCH[canonical]
         if canonical is None and isinstance(call.func, cst.Attribute):
-            return catalog.OPS_BY_METHOD.get(call.func.attr.value)
+            name = _METHOD_ALIASES.get(call.func.attr.value, call.func.attr.value)
+            return catalog.OPS_BY_METHOD.get(name) or catalog.ONE_WAY_BY_METHOD.get(name)
         return None
     if canonical in catalog.OPS_BY_KERAS and canonical.startswith(("keras.ops.", "keras.random.")):
         return catalog.OPS_BY_KERAS[canonical]
@@ -94,8 +98,16 @@ class OpTranslator(cst.CSTTransformer):
         receiver = None
         if canonical in catalog.OPS_BY_TORCH:
             op = catalog.OPS_BY_TORCH[canonical]
+        elif canonical in catalog.ONE_WAY_BY_TORCH:
+            op = catalog.ONE_WAY_BY_TORCH[canonical]
         elif canonical is None and isinstance(func, cst.Attribute):
             name = func.attr.value
+            if name in _TORCH_ONLY_SELF_METHODS and isinstance(func.value, cst.Name) and func.value.value == "self":
+                return self._todo(f"self.{name}() is nn.Module API that keras.Model does not have", updated)
+            if _is_self_or_super(func.value) or _is_layer_call(func, self.layer_attrs):
+                return updated  # a sub-layer or a method of the model itself, translated on its own
+            if _rooted_at_literal(func.value):
+                return updated  # "a,b".split(","), ",".join(names).split(","): not tensors
             if name in ("contiguous", "clone") and not updated.args:
                 return func.value
             if name == "size":
@@ -103,22 +115,44 @@ class OpTranslator(cst.CSTTransformer):
                 if updated.args:
                     return cst.parse_expression(f"{shape}[{code_of(updated.args[0].value)}]")
                 return cst.parse_expression(shape)
-            if name == "float" and not updated.args:
-                return cst.parse_expression(f"keras.ops.cast({code_of(func.value)}, 'float32')")
+            if name in _CAST_METHODS and not updated.args:
+                return cst.parse_expression(f"keras.ops.cast({code_of(func.value)}, {_CAST_METHODS[name]!r})")
             if name == "detach" and not updated.args:
                 return cst.parse_expression(f"keras.ops.stop_gradient({code_of(func.value)})")
-            if _is_layer_call(func, self.layer_attrs):
-                return updated
-            op = catalog.OPS_BY_METHOD.get(name)
+            name = _METHOD_ALIASES.get(name, name)
+            op = catalog.OPS_BY_METHOD.get(name) or catalog.ONE_WAY_BY_METHOD.get(name)
             if op is None:
-                return updated
+                return self._unmapped_method(func.attr.value, updated)
             receiver = func.value
         else:
             if framework_of_name(canonical) == TORCH:
                 return self._todo(f"{canonical} has no Keras equivalent in the catalog", updated)
             return updated
+        if op.key in ("max_all", "min_all") and len(updated.args) > (0 if receiver is not None else 1):
+            which = op.key[:3]
+            return self._todo(f"{which}() with arguments: with a dim torch returns (values, indices), with a tensor "
+                              f"it is torch.{which}imum; spell it with keras.ops.{which} / keras.ops.arg{which} / "
+                              f"keras.ops.{which}imum", updated)
         bound, extra = self._args(updated, op.torch_signature, receiver)
+        if op.key == "clamp" and not extra and ("min" in bound) != ("max" in bound):
+            # keras.ops.clip needs both bounds: a one-sided clamp is a maximum (min=) or a minimum (max=)
+            key = "clamp_min" if "min" in bound else "clamp_max"
+            one_sided = next(o for o in catalog.ONE_WAY_OPS if o.key == key)
+            return self._emit_op(one_sided, bound, extra, updated, KERAS)
         return self._emit_op(op, bound, extra, updated, KERAS)
+
+    def _unmapped_method(self, name: str, node: cst.Call) -> cst.BaseExpression:
+        """A method call the catalog does not map: a counted TODO when it is a torch.Tensor method (Keras tensors
+        have none of them), unchanged otherwise (`outputs.append(h)`, `self.heads.items()`)."""
+        if name not in TENSOR_METHODS:
+            return node
+        if name.endswith("_"):
+            return self._todo(f"in-place Tensor.{name}() mutates its tensor; Keras tensors are immutable: assign the "
+                              f"result of the out-of-place op instead", node)
+        if name in _TO_PYTHON_METHODS:
+            return self._todo(f"Tensor.{name}() reads the tensor's value into Python: a Keras graph has no such value "
+                              "(keras.ops.convert_to_numpy works only eagerly)", node)
+        return self._todo(f"Tensor.{name}() has no Keras equivalent in the catalog", node)
 
     def _emit_op(self, op: OpPair, bound: dict[str, str], extra: list[str], node: cst.Call, to: str):
         for name in (*op.torch, op.keras):
@@ -215,6 +249,15 @@ class OpTranslator(cst.CSTTransformer):
         return cst.parse_expression(render_call(spell(function), target_args, list(by_name.items())))
 
     def _to_torch(self, original: cst.Call, updated: cst.Call, canonical: str | None) -> cst.BaseExpression:
+        if canonical is None and isinstance(updated.func, cst.Attribute) and \
+                not _is_layer_call(updated.func, self.layer_attrs):
+            name = updated.func.attr.value
+            receiver = updated.func.value
+            if name in _KERAS_ONLY_SELF_METHODS and isinstance(receiver, cst.Name) and receiver.value == "self":
+                return self._todo(f"self.{name}() is Keras Layer API that nn.Module does not have", updated)
+            if name in _TF_TENSOR_METHODS and not _is_self_or_super(receiver):
+                return self._todo(f".{name}() is a TensorFlow tensor/shape method with no PyTorch mapping here",
+                                  updated)
         if isinstance(updated.func, cst.Attribute) and _is_layer_call(updated.func, self.layer_attrs):
             # torch modules take no training/mask arguments (self.training says which mode)
             kept = [a for a in updated.args if not (a.keyword and a.keyword.value in ("training", "mask"))]
@@ -237,7 +280,7 @@ class OpTranslator(cst.CSTTransformer):
                 op = next(o for o in catalog.OPS if o.key == "reshape")
             bound, extra = self._args(updated, op.keras_signature, None)
             return self._emit_op(op, bound, extra, updated, TORCH)
-        if framework_of_name(canonical) == KERAS and canonical and canonical.startswith("keras.ops."):
+        if canonical and canonical.startswith(_KERAS_FUNCTION_MODULES):
             return self._todo(f"{canonical} has no PyTorch equivalent in the catalog", updated)
         # a merge layer applied at once: layers.Add()([a, b])
         if isinstance(updated.func, cst.Call):
@@ -273,6 +316,39 @@ class OpTranslator(cst.CSTTransformer):
 
 
 _LAYOUT_OPS = {"reshape", "view", "flatten", "permute", "transpose", "cat", "stack", "squeeze", "unsqueeze"}
+
+
+# tensor methods that are casts (no arguments): x.long() -> keras.ops.cast(x, 'int64')
+_CAST_METHODS = {"float": "float32", "double": "float64", "half": "float16", "bfloat16": "bfloat16", "int": "int32",
+                 "long": "int64", "short": "int16", "bool": "bool"}
+_TO_PYTHON_METHODS = {"item", "tolist", "numpy"}
+# torch's alternative spellings of catalogued tensor methods
+_METHOD_ALIASES = {"clip": "clamp", "absolute": "abs", "multiply": "mul", "subtract": "sub", "divide": "div"}
+_PYTHON_LITERALS = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.List, cst.Dict, cst.Set,
+                    cst.ListComp, cst.DictComp, cst.SetComp)
+# Keras-only functions with no entry in the catalog: a call to one in a torch translation is a counted TODO
+_KERAS_FUNCTION_MODULES = ("keras.ops.", "keras.random.", "keras.activations.", "keras.backend.", "keras.losses.",
+                           "keras.utils.", "keras.config.", "tensorflow.")
+# nn.Module methods that keras.Model lacks (a keras.Model has its own `add_weight`, no buffers)
+_TORCH_ONLY_SELF_METHODS = {"register_buffer", "register_parameter", "register_module", "add_module",
+                            "named_parameters", "named_buffers", "named_modules", "named_children", "buffers",
+                            "children", "modules", "parameters"}
+# methods that exist on Keras layers/models or TensorFlow tensors but not on torch modules/tensors
+_KERAS_ONLY_SELF_METHODS = {"add_weight", "add_variable", "add_loss", "add_metric", "build", "compute_output_shape",
+                            "get_config", "get_weights", "set_weights"}
+_TF_TENSOR_METHODS = {"get_shape", "set_shape", "as_list", "experimental_ref"}
+
+
+def _rooted_at_literal(node: cst.BaseExpression) -> bool:
+    while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
+        node = node.func if isinstance(node, cst.Call) else node.value
+    return isinstance(node, _PYTHON_LITERALS)
+
+
+def _is_self_or_super(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.Name):
+        return node.value == "self"
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "super"
 
 
 def _is_layer_call(func: cst.Attribute, layer_attrs: dict[str, str]) -> bool:

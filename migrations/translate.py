@@ -216,8 +216,8 @@ def translate_call_at(source_text: str, line: int, column: int, to: str | None =
             continue
         if start <= (line, column) <= end:
             framework = framework_of_name(source.resolve(node.func))
-            if framework is None and not (isinstance(node.func, cst.Attribute)
-                                          and node.func.attr.value in catalog.OPS_BY_METHOD):
+            method = node.func.attr.value if isinstance(node.func, cst.Attribute) else None
+            if framework is None and not (method in catalog.OPS_BY_METHOD or method in catalog.ONE_WAY_BY_METHOD):
                 continue
             if best is None or start >= best[1]:
                 best = (node, start, end, framework)

@@ -77,6 +77,248 @@ def test_unmappable_layer_is_a_todo_at_its_line_and_counted(tmp_path, capsys):
     assert "self.fc = layers.Dense(2)" in out
 
 
+def test_unmapped_keras_op_assigned_in_a_builder_is_a_todo_not_dropped():
+    """`h = keras.ops.cumsum(h, axis=1)` is an op applied to a tensor, not a layer kept for later: it must stay in
+    forward as a counted TODO (it used to be dropped with a note, so the translation silently returned `h` unchanged)."""
+    source = textwrap.dedent("""\
+        import keras
+        from keras import layers
+
+
+        def build():
+            inputs = keras.Input((8,))
+            h = layers.Dense(8)(inputs)
+            h = keras.ops.cumsum(h, axis=1)
+            return keras.Model(inputs, h)
+        """)
+    translation = tr.translate_symbol(source, "build", "torch")
+    ast.parse(translation.module_text())
+    assert translation.todos == 1, translation.source
+    assert "keras.ops.cumsum" in translation.source
+    assert not any("never applied" in note for note in translation.notes)
+
+
+def test_compile_in_a_functional_builder_is_dropped_not_moved_into_forward():
+    """`model.compile(...)` after `keras.Model(...)` configures training: it used to land in forward(), where
+    `model` does not exist (0 TODOs, a NameError at run time)."""
+    source = textwrap.dedent("""\
+        import keras
+        from keras import layers
+
+
+        def build():
+            inputs = keras.Input((8,))
+            model = keras.Model(inputs, layers.Dense(4)(inputs))
+            model.compile(optimizer="adam", loss=keras.losses.MeanSquaredError())
+            return model
+        """)
+    translation = tr.translate_symbol(source, "build", "torch")
+    assert translation.todos == 0 and "compile" not in translation.source, translation.source
+    assert any("model.compile(...) is Keras-specific and was dropped" in note for note in translation.notes)
+    module = execute(translation.module_text())["build"]()
+    assert module(torch.zeros(2, 8)).shape == (2, 4)
+
+
+TENSOR_METHODS = textwrap.dedent("""\
+    import torch
+    from torch import nn
+
+
+    class Chain(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 8)
+
+        def forward(self, x):
+            return self.fc(x).clamp_min(0.1).cumsum(1)
+
+
+    class InPlace(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 8)
+
+        def forward(self, x):
+            x = self.fc(x)
+            x.mul_(2)
+            return x
+
+
+    class Normalised(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 8)
+
+        def forward(self, x):
+            y = self.fc(x)
+            return y / y.max().item()
+
+
+    class Pieces(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 8)
+            self.names = ["a", "b"]
+
+        def scale(self, h):
+            return h * 2
+
+        def forward(self, x):
+            outs = []
+            h = self.scale(self.fc(x))
+            outs.append(h.clamp(min=0.0))
+            outs.append(h.clamp(max=0.5).long().float())
+            a, b = h.chunk(2, dim=1)
+            label = ",".join(self.names).split(",")
+            return torch.cat(outs + [a], dim=1)
+""")
+
+
+def _todo_precedes(out: str, code: str) -> bool:
+    """The line holding `code` is directly under a TODO comment (the TODOs of one statement stand together)."""
+    lines = out.splitlines()
+    index = next(i for i, line in enumerate(lines) if code in line and "TODO" not in line)
+    return "# TODO(tensorlint):" in lines[index - 1]
+
+
+def _torch_vs_keras(module_text: str, source_module, symbol: str, x) -> None:
+    namespace = execute(module_text)
+    source = getattr(source_module, symbol)()
+    target = namespace[symbol]()
+    expected = run_torch(source, [x])
+    run_keras(target, [x])
+    namespace["copy_weights"](source, target)
+    assert_close(run_keras(target, [x]), expected, symbol)
+
+
+def test_tensor_methods_keras_can_spell_are_mapped_and_run(tmp_path, capsys):
+    """`self.fc(x).clamp_min(0.1).cumsum(1)` used to be copied into the Keras call() unchanged with 0 TODOs."""
+    path = tmp_path / "methods.py"
+    path.write_text(TENSOR_METHODS)
+    code, out, err = _run(["translate", f"{path}:Chain", "--to", "keras"], capsys)
+    assert code == 0 and "0 TODOs" in err, err
+    assert "return keras.ops.cumsum(keras.ops.maximum(self.fc(x), 0.1), axis=1)" in out
+    _torch_vs_keras(out, _as_module(TENSOR_METHODS), "Chain", random_input((3, 4)))
+
+
+def _as_module(text: str):
+    import types
+
+    module = types.ModuleType("methods")
+    exec(compile(text, "<methods>", "exec"), module.__dict__)
+    return module
+
+
+@pytest.mark.parametrize("symbol, code, reason", [
+    ("InPlace", "x.mul_(2)", "in-place Tensor.mul_()"),
+    ("Normalised", "keras.ops.max(y).item()", "Tensor.item()"),
+])
+def test_unmapped_tensor_methods_are_todos_at_their_line_and_counted(tmp_path, capsys, symbol, code, reason):
+    path = tmp_path / "methods.py"
+    path.write_text(TENSOR_METHODS)
+    status, out, err = _run(["translate", f"{path}:{symbol}", "--to", "keras"], capsys)
+    assert status == 0 and "1 TODO," in err, err
+    ast.parse(out)
+    assert _todo_precedes(out, code) and reason in out
+
+
+def test_tensor_methods_mixed_with_python_methods(tmp_path, capsys):
+    """One-sided clamps and casts map; `chunk` is a counted TODO; list/str methods and the model's own methods are
+    left alone (no TODO for `outs.append`, `",".join(...).split`, `self.scale`)."""
+    translation = tr.translate_symbol(TENSOR_METHODS, "Pieces", "keras")
+    assert translation.todos == 1, translation.source
+    assert _todo_precedes(translation.source, "h.chunk(2, dim=1)")
+    assert "Tensor.chunk()" in translation.source
+    assert "outs.append(keras.ops.maximum(h, 0.0))" in translation.source
+    assert "keras.ops.cast(keras.ops.cast(keras.ops.minimum(h, 0.5), 'int64'), 'float32')" in translation.source
+    assert 'label = ",".join(self.names).split(",")' in translation.source
+    assert "h = self.scale(self.fc(x))" in translation.source
+
+
+def test_unmapped_keras_and_tensorflow_functions_in_call_are_todos():
+    """keras.activations.*, keras.random.*, tf.* and Keras-only layer methods used to be copied into forward()
+    unchanged (the torch module then fails, or computes with TensorFlow) with 0 TODOs."""
+    source = textwrap.dedent("""\
+        import keras
+        import tensorflow as tf
+        from keras import layers
+
+
+        class Block(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.fc = layers.Dense(8)
+
+            def call(self, x, training=None):
+                h = self.fc(x)
+                h = keras.activations.gelu(h)
+                h = tf.nn.relu(h)
+                noise = keras.random.normal((2, 8))
+                self.add_loss(keras.ops.sum(h))
+                return keras.ops.relu(h + noise)
+        """)
+    translation = tr.translate_symbol(source, "Block", "torch")
+    ast.parse(translation.module_text())
+    for code in ("keras.activations.gelu(h)", "tf.nn.relu(h)", "keras.random.normal((2, 8))", "self.add_loss("):
+        assert _todo_precedes(translation.source, code), (code, translation.source)
+    assert translation.todos == 4, translation.source
+    assert "torch.relu(h + noise)" in translation.source
+
+
+UPSAMPLE = textwrap.dedent("""\
+    import torch
+    from torch import nn
+
+
+    class Up(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.up = nn.Upsample(scale_factor=2)
+
+        def forward(self, x):
+            return self.up(x)
+
+
+    up1d = nn.Sequential(nn.Conv1d(3, 4, 3), nn.Upsample(scale_factor=2))
+    up2d = nn.Sequential(nn.Conv2d(3, 4, 3), nn.MaxPool2d(2), nn.Upsample(scale_factor=2))
+    up3d = nn.Sequential(nn.Conv3d(3, 4, 3), nn.Upsample(scale_factor=(1, 2, 3)))
+    fractional = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Upsample(scale_factor=1.5))
+""")
+
+
+def test_upsample_of_unknown_rank_is_not_a_guessed_upsampling1d():
+    """nn.Upsample(scale_factor=2) takes its number of spatial axes from the input: with no rank known statically
+    it used to become UpSampling1D(2) (while the note said 4-D), wrong for images."""
+    translation = tr.translate_symbol(UPSAMPLE, "Up", "keras")
+    assert "layers.UpSampling" not in translation.source and "UpsampleNearest(2)" in translation.source
+    assert any("rank is not known" in note for note in translation.notes)
+    module = _as_module(UPSAMPLE)
+    for shape in ((2, 3, 5), (2, 3, 4, 5), (2, 2, 3, 4, 5)):
+        _torch_vs_keras(translation.module_text(), module, "Up", random_input(shape))
+
+
+@pytest.mark.parametrize("symbol, layer, shape", [
+    ("up1d", "UpSampling1D(2)", (2, 3, 7)),
+    ("up2d", "UpSampling2D(2)", (2, 3, 8, 9)),
+    ("up3d", "UpSampling3D((1, 2, 3))", (2, 3, 5, 6, 7)),
+])
+def test_upsample_after_a_layer_of_known_rank_uses_that_rank(symbol, layer, shape):
+    translation = tr.translate_symbol(UPSAMPLE, symbol, "keras")
+    assert translation.todos == 0 and layer in translation.source, translation.source
+    namespace = execute(translation.module_text())
+    source, target = getattr(_as_module(UPSAMPLE), symbol), namespace[symbol]
+    x = random_input(shape)
+    expected = run_torch(source, [x])
+    run_keras(target, [x])
+    namespace["copy_weights"](source, target)
+    assert_close(run_keras(target, [x]), expected, symbol)
+
+
+def test_upsample_with_a_fractional_factor_is_a_todo():
+    translation = tr.translate_symbol(UPSAMPLE, "fractional", "keras")
+    assert translation.todos == 1 and "scale_factor=1.5" in translation.source, translation.source
+
+
 def test_file_line_translates_the_call_on_that_line(tmp_path, capsys):
     path = tmp_path / "net.py"
     path.write_text(NET)

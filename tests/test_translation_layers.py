@@ -12,7 +12,7 @@ from translation_harness import (KERAS_PRELUDE, TORCH_PRELUDE, assert_close, dev
                                  random_input, randomize_keras_statistics, randomize_torch_statistics, run_keras,
                                  run_torch, to_numpy, torch)
 from tensorlint.migrations import catalog
-from tensorlint.migrations.translate import translate_call
+from tensorlint.migrations.translate import translate_call, translate_symbol
 
 BATCH = 2
 
@@ -127,6 +127,65 @@ def test_keras_op_to_torch(op, device):
     namespace.update({k: torch.from_numpy(v).to(device) for k, v in inputs.items()})
     exec(f"out = {translation.source}", namespace)
     assert_close(to_numpy(namespace["out"]), to_numpy(expected["out"]), f"{keras_code} -> {translation.source}")
+
+
+# torch -> Keras only (catalog.ONE_WAY_OPS, one-sided clamps, casts): function and method spellings
+ONE_WAY_CASES = [
+    ("torch.cumsum(a, dim=1)", (3, 4)), ("a.cumsum(1)", (3, 4)), ("a.cumsum(dim=-1)", (2, 3, 4)),
+    ("torch.cumprod(a, dim=-1)", (3, 4)), ("a.cumprod(0)", (3, 4)),
+    ("torch.clamp_min(a, 0.1)", (3, 4)), ("a.clamp_min(0.1)", (3, 4)),
+    ("torch.clamp_max(a, -0.1)", (3, 4)), ("a.clamp_max(-0.1)", (3, 4)),
+    ("torch.clamp(a, min=0.2)", (3, 4)), ("a.clamp(max=-0.2)", (3, 4)), ("a.clip(min=0.2)", (3, 4)),
+    ("torch.max(a)", (3, 4)), ("a.max()", (3, 4)), ("torch.min(a)", (3, 4)), ("a.min()", (3, 4)),
+]
+
+
+@pytest.mark.parametrize("torch_code,shape", ONE_WAY_CASES, ids=[code for code, _ in ONE_WAY_CASES])
+def test_torch_only_ops_and_methods_to_keras(torch_code, shape, device):
+    a = random_input(shape) * 3
+    expected = execute(TORCH_PRELUDE)
+    expected["a"] = torch.from_numpy(a).to(device)
+    exec(f"out = {torch_code}", expected)
+    translation = translate_call(torch_code, "keras")
+    assert translation.todos == 0, translation.source
+    assert "keras.ops." in translation.source, translation.source
+    namespace = execute("\n".join(translation.imports))
+    namespace["a"] = keras.ops.convert_to_tensor(a)
+    exec(f"out = {translation.source}", namespace)
+    assert_close(to_numpy(namespace["out"]), to_numpy(expected["out"]), f"{torch_code} -> {translation.source}")
+
+
+def test_every_one_way_op_example_runs_in_the_cases_above():
+    covered = {code for code, _ in ONE_WAY_CASES}
+    assert all(op.example[0] in covered for op in getattr(catalog, "ONE_WAY_OPS", ()))
+    assert {op.key for op in catalog.ONE_WAY_OPS} >= {"cumsum", "clamp_min", "clamp_max", "max_all", "min_all"}
+
+
+def _forward_module(expression: str) -> str:
+    return (TORCH_PRELUDE + "\n\nclass M(nn.Module):\n    def forward(self, a, b):\n"
+            f"        return {expression}\n")
+
+
+@pytest.mark.parametrize("torch_code", ["a.long()", "a.double()", "a.int().float()", "a.bool()"])
+def test_cast_methods_to_keras(torch_code, device):
+    a = random_input((3, 4)) * 3
+    source = execute(_forward_module(torch_code))["M"]()
+    expected = to_numpy(source(torch.from_numpy(a).to(device), None))
+    translation = translate_symbol(_forward_module(torch_code), "M", "keras")
+    assert translation.todos == 0 and "keras.ops.cast(" in translation.source, translation.source
+    actual = to_numpy(execute(translation.module_text())["M"]()(keras.ops.convert_to_tensor(a), None))
+    assert actual.dtype == expected.dtype
+    assert_close(actual, expected, f"{torch_code} -> {translation.source}")
+
+
+@pytest.mark.parametrize("torch_code", ["a.max(1)", "torch.max(a, b)", "a.min(dim=0)",
+                                        "a.cumsum(1, dtype=torch.float64)", "a.mul_(2)", "a.item()", "a.chunk(2)",
+                                        "a.masked_fill(b > 0, 0.0)", "a.relu_()"])
+def test_torch_forms_keras_cannot_spell_are_todos_in_forward(torch_code):
+    translation = translate_symbol(_forward_module(torch_code), "M", "keras")
+    lines = translation.source.splitlines()
+    line = next(i for i, text in enumerate(lines) if text.strip().startswith("return "))
+    assert translation.todos == 1 and "# TODO(tensorlint):" in lines[line - 1], translation.source
 
 
 def test_catalog_is_large_enough_and_every_entry_has_an_example():
