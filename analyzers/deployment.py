@@ -1288,8 +1288,13 @@ def _keras_snippet(model: ModelAdvice, target: str, stem: str) -> str:
             f"#   tensorflowjs_converter --input_format=tf_saved_model {stem}_savedmodel {stem}_web_model",
         ]) + "\n"
     if target == "onnx":
+        called = [] if model.example_input is not None else [
+            # Keras's ONNX exporter refuses a model that was never called (a functional model is built, not called)
+            "dummy = [keras.ops.zeros([1] + [size or 1 for size in x.shape[1:]]) for x in model.inputs]",
+            "model(dummy[0] if len(dummy) == 1 else dummy)  # the ONNX exporter traces a model called once",
+        ]
         return "\n".join(head + ["# needs the `tf2onnx` package with the TensorFlow backend"] + imports + [""]
-                         + build + [f'model.export("{stem}.onnx", format="onnx")']) + "\n"
+                         + build + called + [f'model.export("{stem}.onnx", format="onnx")']) + "\n"
     raise KeyError(target)
 
 

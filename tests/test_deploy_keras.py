@@ -108,9 +108,15 @@ def test_keras_snippets_run(examples, tmp_path, monkeypatch, name, target):
 @pytest.mark.parametrize("target,package", [("tfjs", "tensorflowjs"), ("onnx", "tf2onnx")])
 def test_other_snippets_run_when_their_package_is_installed(examples, tmp_path, monkeypatch, target, package):
     module, models, _ = examples
-    pytest.importorskip(package, reason=f"`{package}` is an optional deployment package, not a test dependency")
+    pytest.importorskip(package, reason=f"`{package}` (an optional deployment package) is not installed")
     run_snippet(models["build_clean"], target, module, tmp_path, monkeypatch)
     assert list(tmp_path.iterdir())
+    if target == "onnx":
+        import onnx
+
+        exported = onnx.load(tmp_path / "build_clean.onnx")
+        onnx.checker.check_model(exported)
+        assert [d.dim_value for d in exported.graph.input[0].type.tensor_type.shape.dim][1:] == [8]
 
 
 def test_plain_argument_layer_without_get_config_round_trips(examples, tmp_path):

@@ -108,7 +108,7 @@ def test_torchscript_snippet_runs(examples, tmp_path, monkeypatch):
 @pytest.mark.parametrize("target,package", [("executorch", "executorch"), ("litert-torch", "litert_torch")])
 def test_mobile_snippets_run_when_their_package_is_installed(examples, tmp_path, monkeypatch, target, package):
     module, models, _ = examples
-    pytest.importorskip(package, reason=f"`{package}` is an optional deployment package, not a test dependency")
+    pytest.importorskip(package, reason=f"`{package}` (an optional deployment package) is not installed")
     run_snippet(models["Clean"], target, module, tmp_path, monkeypatch)
     assert list(tmp_path.iterdir())
 
