@@ -9,33 +9,11 @@ import textwrap
 import pytest
 from lsprotocol import types
 
+from test_deploy_cli import BRANCHY
 from test_lsp import capabilities, session
 
-# Gate blocks every torch.export-based target (line 11, 1-based: a Python `if` on a tensor's value); Clean blocks none.
-TORCH = textwrap.dedent('''\
-    import torch
-    from torch import nn
-
-
-    class Gate(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc = nn.Linear(4, 4)
-
-        def forward(self, x):
-            if x.sum() > 0:
-                return self.fc(x)
-            return x
-
-
-    class Clean(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc = nn.Linear(4, 4)
-
-        def forward(self, x):
-            return self.fc(x)
-''')
+# Gate blocks every torch.export-based target (line 11, 1-based: a Python `if` on a tensor's value); Plain blocks none.
+TORCH = BRANCHY
 BRANCH = ("Python control flow on a tensor's value (`x.sum() > 0`): torch.export cannot branch on a "
           "data-dependent value; use torch.cond / torch.where")
 # the DP diagnostic's range: `x.sum() > 0` on line 11 (0-based 10), columns 11..22
@@ -103,12 +81,12 @@ async def test_hover_on_a_clean_model_says_ready_and_names_no_lines(tmp_path):
     async with session(tmp_path) as s:
         s.open(uri, TORCH)
         await s.diagnostics(uri, 1)
-        hover = await s.client.text_document_hover_async(hover_params(uri, 15, 8))  # `Clean`
+        hover = await s.client.text_document_hover_async(hover_params(uri, 15, 8))  # `Plain`
         assert hover.range == types.Range(types.Position(15, 6), types.Position(15, 11))
         text = hover.contents.value
         for label in ("torch.export", "ONNX", "ExecuTorch", "LiteRT (litert-torch)"):
-            assert f"**Clean → {label}: ready**" in text
-        assert "**Clean → TorchScript: caution**" in text
+            assert f"**Plain → {label}: ready**" in text
+        assert "**Plain → TorchScript: caution**" in text
         assert "- line " not in text and "Gate" not in text
 
 
@@ -197,7 +175,7 @@ async def test_deployment_from_workspace_configuration(tmp_path):
 
 async def test_a_clean_model_gets_no_dp_diagnostic_even_with_every_scenario_declared(tmp_path):
     uri = (tmp_path / "clean.py").as_uri()
-    clean = TORCH[TORCH.index("class Clean"):]
+    clean = TORCH[TORCH.index("class Plain"):]
     async with session(tmp_path, options={"deployment": ["server", "mobile", "web"]}) as s:
         s.open(uri, "import torch\nfrom torch import nn\n\n\n" + clean)
         assert await s.diagnostics(uri, 1) == []
