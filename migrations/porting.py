@@ -454,6 +454,8 @@ class FlattenChannelsFirst(Rule):
 class _AssignmentMemory(Rule):
     """Remembers the last expression assigned to each simple name, to look one step through ``w = ...``."""
 
+    needs_any_of = ("set_weights",)  # each subclass judges the weights handed to a Keras layer's set_weights
+
     def __init__(self, ctx):
         super().__init__(ctx)
         self.assigned: dict[str, cst.BaseExpression] = {}
@@ -882,6 +884,7 @@ class KerasNumericPadding(Rule):
     """
 
     code = "XF013"
+    needs_frameworks = frozenset({"keras", "tensorflow"})  # a Keras layer's padding
     name = "keras-numeric-padding"
     severity = Severity.ERROR
     message = "Keras `padding` is a mode ({modes}), not a number: this fails when the layer runs"

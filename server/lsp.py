@@ -39,7 +39,7 @@ SHOW_DEPLOYMENT_COMMAND = "tensorlint.showDeployment"
 DEFAULT_DEBOUNCE_MS = 100
 MIN_DEBOUNCE_MS = 20  # long enough to gather the changes an editor sends for one keystroke or one paste
 KEPT_TREES = 3  # documents whose last parse (and per-statement findings) are kept for incremental re-checking
-SERVER_KEYS = {"debounce": (int, "at most this many milliseconds to wait between keystrokes of a burst before analysing")}
+SERVER_KEYS = {"debounce": (int, "the longest wait, in milliseconds, between two analyses of a document while typing")}
 _UNSUPPRESSIBLE = {SYNTAX_ERROR, UNDECODABLE, TOO_LARGE}
 _SEVERITY = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
@@ -103,7 +103,7 @@ class TensorlintServer(LanguageServer):
         self.checkers: dict[str, IncrementalChecker] = {}  # used only on the analysis thread
         self.notebooks = notebook_sync.NotebookSync(self)
         self.last_edit: dict[str, float] = {}  # uri (document or notebook) -> time of its latest edit
-        self.analysis_seconds: dict[str, float] = {}  # uri -> how long its latest analysis took
+        self.analysis_timing: dict[str, tuple[float, float]] = {}  # uri -> (start, seconds) of its latest analysis
 
     # -- settings ----------------------------------------------------------------------------------------------
     def client_table(self, uri: str) -> dict[str, Any]:
@@ -119,18 +119,22 @@ class TensorlintServer(LanguageServer):
         return max(int(value), 0) / 1000 if isinstance(value, int) else DEFAULT_DEBOUNCE_MS / 1000
 
     def edit_delay(self, uri: str) -> float:
-        """How long to wait before analysing after an edit: nothing for the first edit after a quiet spell (its
-        diagnostics come at once); within a burst of typing (edits closer than the debounce), the debounce, but
-        no longer than the document's last analysis took (and not under MIN_DEBOUNCE_MS): waiting exists to save
-        work that a newer keystroke would throw away, and work cheaper than the wait is not worth saving."""
+        """How long to wait before analysing after an edit. A document whose analyses are timed is throttled:
+        an analysis starts no sooner than one analysis' duration (at least MIN_DEBOUNCE_MS, at most the debounce)
+        after the previous one started, so the first edit after a pause is analysed at once, a user typing slower
+        than the analysis runs sees every keystroke's diagnostics without a wait, and a faster burst costs at
+        most one analysis at a time, the burst's last edit analysed last. Waiting exists to save work that a
+        newer keystroke would throw away, and work that finishes before the next keystroke is not worth saving.
+        Without timings (notebooks), the plain debounce applies within a burst."""
         debounce = self.debounce_seconds(uri)
         now = time.monotonic()
         previous = self.last_edit.get(uri)
         self.last_edit[uri] = now
-        if previous is None or now - previous >= debounce:
-            return 0.0
-        cost = self.analysis_seconds.get(uri, debounce)
-        return min(debounce, max(cost, MIN_DEBOUNCE_MS / 1000))
+        timing = self.analysis_timing.get(uri)
+        if timing is None:
+            return debounce if previous is not None and now - previous < debounce else 0.0
+        started, seconds = timing
+        return max(0.0, started + min(debounce, max(seconds, MIN_DEBOUNCE_MS / 1000)) - now)
 
     def settings_for_uri(self, uri: str) -> Settings | None:
         """The merged settings for a document; None when the file is excluded from checking."""
@@ -187,14 +191,15 @@ class TensorlintServer(LanguageServer):
             self.checkers[uri] = checker
             while len(self.checkers) > KEPT_TREES:
                 self.checkers.pop(next(iter(self.checkers)))
-            loop = asyncio.get_running_loop()
-            started = loop.time()
-            future = loop.run_in_executor(self.executor, analyse, text, path, settings, checker)
+            started = time.monotonic()
+            future = asyncio.get_running_loop().run_in_executor(self.executor, analyse, text, path, settings, checker)
             entry = self.inflight[key] = (future, text, settings)
+            self.analysis_timing[uri] = (started, self.analysis_timing.get(uri, (0.0, 0.0))[1])
 
-            def done(_future: asyncio.Future) -> None:
+            def done(finished: asyncio.Future) -> None:
                 self.inflight.pop(key, None)
-                self.analysis_seconds[uri] = loop.time() - started
+                if not finished.cancelled():  # a stale analysis cancelled before it ran says nothing of the cost
+                    self.analysis_timing[uri] = (started, time.monotonic() - started)
 
             future.add_done_callback(done)
         future, text, settings = entry
@@ -606,7 +611,7 @@ def create_server() -> TensorlintServer:
         ls.imports_cache.pop(uri, None)
         ls.checkers.pop(uri, None)
         ls.last_edit.pop(uri, None)
-        ls.analysis_seconds.pop(uri, None)
+        ls.analysis_timing.pop(uri, None)
         if not ls.pulls_diagnostics:
             ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
