@@ -115,7 +115,7 @@ def _floor_one(mode: str, path: str) -> None:
         from tensorlint.analyzers.engine import _dispatch_for, _Walker
 
         ctx = Context(module, source, path)
-        _Walker(ctx, [], _dispatch_for(())).walk(module)
+        _Walker(ctx, [], _dispatch_for(())).walk_module(module)
 
 
 # -- how evenly `tensorlint check -j N` spreads the work (a figure other processes' load does not distort) -----
@@ -333,7 +333,7 @@ def render(results: list[Measurement], files: list[Path], lines: int, args, vers
         + (f"; every {args.sample}th file" if args.sample > 1 else "") + ")",
         f"- Machine: {machine}",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
-        f"- Command: `{' '.join(['.venv/bin/python', 'benchmarks/run.py', *sys.argv[1:]])}`",
+        f"- Command: `{' '.join(['benchmarks/run.py', *sys.argv[1:]])}`",
         "",
     ]
     if results:
