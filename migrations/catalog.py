@@ -647,7 +647,8 @@ def _build_layers() -> tuple[LayerPair, ...]:
                     example=("nn.PReLU(4)", "layers.PReLU(shared_axes=[1, 2])"),
                     weights=(_w(("alpha", "t['weight']", False, True)), _w(("weight", "k['alpha'].ravel()"))),
                     notes=("torch's PReLU(C) has one slope per channel (axis 1); Keras shares alpha over the axes "
-                           "in shared_axes.",)),
+                           "in shared_axes, which fix the input's rank: where the layers before do not give the "
+                           "rank, torch -> Keras uses a TorchPReLU helper that takes any rank.",)),
         _activation("elu", "ELU", None, "keras.layers.ELU", (Arg("alpha", "alpha", 1.0, 1.0),
                                                              Arg("inplace", None, False)),
                     ("alpha", "inplace"), ("alpha",), example=("nn.ELU(0.5)", "layers.ELU(0.5)")),

@@ -175,6 +175,34 @@ class UpsampleNearest(keras.layers.Layer):
             x = keras.ops.repeat(x, factor, axis=axis)
         return x
 ''',
+    "TorchPReLU": '''
+class TorchPReLU(keras.layers.Layer):
+    """torch's nn.PReLU(num_parameters, init) on input of any rank: one slope per channel along `axis` (1 in
+    PyTorch's layout, -1 channels-last), or one slope for every element when num_parameters is 1. (Keras's PReLU
+    fixes its shared_axes, so the input's rank, when it is built; this one is used where the rank is not known
+    statically.)"""
+
+    def __init__(self, num_parameters=1, init=0.25, axis=1, **kwargs):
+        super().__init__(**kwargs)
+        self.num_parameters, self.init, self.axis = num_parameters, init, axis
+
+    def build(self, input_shape):
+        self.alpha = self.add_weight(name="alpha", shape=(self.num_parameters,),
+                                     initializer=keras.initializers.Constant(self.init))
+
+    def call(self, x):
+        alpha = self.alpha
+        if self.num_parameters != 1:
+            rank = len(x.shape)
+            axis = self.axis % rank if rank >= 2 else None
+            if axis is None or x.shape[axis] not in (None, self.num_parameters):
+                raise ValueError(f"TorchPReLU: {self.num_parameters} slopes for input of shape {tuple(x.shape)} "
+                                 f"(channel axis {self.axis})")
+            shape = [1] * rank
+            shape[axis] = self.num_parameters
+            alpha = keras.ops.reshape(alpha, shape)
+        return keras.ops.relu(x) - alpha * keras.ops.relu(-x)
+''',
     "Crop": '''
 class Crop(keras.layers.Layer):
     """Remove (before, after) elements from each spatial axis of a channels-last tensor (torch's

@@ -1071,13 +1071,23 @@ class LayerTranslator:
 
     def _s_prelu(self, job: LayerJob):
         if job.to == KERAS:
-            count = literal_value(job.leftover.pop("num_parameters", "1"))
+            count_code = job.leftover.pop("num_parameters", "1")
+            count = literal_value(count_code)
             init = job.leftover.pop("init", "0.25")
             self._leftover_todos(job)
             rank = job.shape.rank
             if rank is None:
-                job.out.notes.append("PReLU: assumed a 4-D (N, C, H, W) input")
-                rank = 4
+                # Keras's PReLU fixes shared_axes (so the rank) when built; torch's takes any rank: with the rank
+                # not known from the layers before, a helper that puts the slopes on the channel axis of any rank
+                job.out.notes.append("nn.PReLU: the input's rank is not known statically, so the translation "
+                                     "applies the slopes along the channel axis of any rank (TorchPReLU)")
+                job.out.helpers.add("TorchPReLU")
+                args = [count_code, init]
+                if job.layout == NATIVE:
+                    args.append("axis=-1")
+                    job.out.notes.append("native layout: this layer takes channels-last (N, ..., C) input")
+                job.out.expr = f"TorchPReLU({', '.join(args)})"
+                return None
             if job.layout == NATIVE:
                 shared = list(range(1, rank - 1)) if count != 1 else list(range(1, rank))
             else:

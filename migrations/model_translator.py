@@ -15,7 +15,7 @@ from .common import (
     snake_case, weight_statements, with_todos,
 )
 from .layer_translator import LayerTranslator, LayerOut
-from .op_translator import OpTranslator
+from .op_translator import OpTranslator, python_containers
 
 
 # -- whole models --------------------------------------------------------------------------------------------------
@@ -67,6 +67,9 @@ class ModelTranslator:
         self.done_classes: set[str] = set()
         self.source_framework = KERAS if to == TORCH else TORCH
         self.renames: dict[str, str] = {}
+        # torch -> Keras: names of the function being translated that hold Python containers (item assignment on
+        # them is not a tensor write; see op_translator.python_containers)
+        self.containers: frozenset[str] = frozenset()
 
     # -- layers --
     def _layer(self, call: cst.Call, shape: Shape = UNKNOWN) -> LayerOut | None:
@@ -173,9 +176,9 @@ class ModelTranslator:
         return with_todos(code_of(node), [f"`{code_of(node)[:60]}` is not a layer the catalog knows"]), UNKNOWN
 
     def _translate_expression(self, node: cst.CSTNode, layer_attrs=None) -> str:
-        translator = OpTranslator(self.source, self.to, self.layout, layer_attrs)
+        translator = OpTranslator(self.source, self.to, self.layout, layer_attrs, containers=self.containers)
         new = node.visit(translator)
-        self.todos += len(translator.todos)
+        self.todos += len(translator.todos) + len(translator.placed_todos)
         return with_todos(code_of(new), translator.todos)
 
     # -- copy code --
@@ -331,11 +334,12 @@ class ModelTranslator:
     def _translate_statement(self, statement: cst.BaseStatement, layer_attrs=None, training_param=False) -> str:
         if _imports_source_framework(statement, self.source_framework):
             return ""  # the translation's own imports are at the top of the module
-        translator = OpTranslator(self.source, self.to, self.layout, layer_attrs, training_param)
+        translator = OpTranslator(self.source, self.to, self.layout, layer_attrs, training_param,
+                                  containers=self.containers)
         if self.renames:
             statement = statement.visit(_RenameSelfAttributes(self.renames))
         new = statement.visit(translator)
-        self.todos += len(translator.todos)
+        self.todos += len(translator.todos) + len(translator.placed_todos)
         self.notes += translator.notes
         new = _leading_todos(new, translator.todos)
         return _dedent_code(new).rstrip("\n")
@@ -348,7 +352,10 @@ class ModelTranslator:
         methods = self._methods(node)
         records: list[CopyRecord] = []
         parts: list[str] = []
+        outer = self.containers
         for statement in node.body.body:
+            self.containers = python_containers(statement, node) if isinstance(statement, cst.FunctionDef) \
+                else frozenset()
             if isinstance(statement, cst.FunctionDef):
                 name = statement.name.value
                 if name == "__init__":
@@ -365,6 +372,7 @@ class ModelTranslator:
                     parts.append(self._function(f"def {name}({code_of(statement.params)}):", lines))
             else:
                 parts.append(self._translate_statement(statement))
+        self.containers = outer
         body = "\n\n".join(_indent_block(p) for p in parts if p.strip())
         return f"{self._class_header(node)}\n{body}\n", records
 
@@ -480,6 +488,7 @@ class ModelTranslator:
         lines: list[str] = []
         sequential_vars: dict[str, list[int]] = {}
         shape = UNKNOWN
+        outer, self.containers = self.containers, python_containers(function)
         for statement in function.body.body:
             handled = False
             if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
@@ -519,6 +528,7 @@ class ModelTranslator:
                     handled = True
             if not handled:
                 lines.append(self._translate_statement(statement))
+        self.containers = outer
         params = code_of(function.params)
         return self._function(f"def {function.name.value}({params}):", lines) + "\n", records, "sequential"
 

@@ -8,7 +8,9 @@ import libcst as cst
 
 from . import catalog
 from .catalog import REQUIRED, OpPair
-from .common import KERAS, NATIVE, TORCH, ParsedSource, code_of, framework_of_name, literal_value, render_call, spell
+from .common import (
+    KERAS, NATIVE, TODO_TAG, TORCH, ParsedSource, code_of, framework_of_name, literal_value, render_call, spell,
+)
 from .layer_defaults import differences_for
 from .torch_tensor_methods import TENSOR_METHODS
 
@@ -34,16 +36,56 @@ class OpTranslator(cst.CSTTransformer):
     """Rewrites functional calls, tensor methods and training flags inside forward/call bodies."""
 
     def __init__(self, source: ParsedSource, to: str, layout: str, layer_attrs: dict[str, str] | None = None,
-                 training_param: bool = False):
+                 training_param: bool = False, containers: frozenset[str] = frozenset()):
         super().__init__()
         self.source, self.to, self.layout = source, to, layout
         self.training_param = training_param  # Keras -> torch: the `training` argument became self.training
         self.todos: list[str] = []
+        # TODOs already written above the (possibly nested) statement they concern: counted, not re-emitted
+        self.placed_todos: list[str] = []
+        self.containers = containers  # names certainly holding a Python list/dict/set (see python_containers)
         self.notes: list[str] = []
         self.layer_attrs = layer_attrs or {}
 
     def translate(self, node: cst.CSTNode) -> cst.CSTNode:
         return node.visit(self)
+
+    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
+                                  updated: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+        """torch -> Keras: item assignment into a tensor (`x[:, 0] = 0`, `x[mask] = y`, `x[i] += 1`) has no Keras
+        form (Keras/TensorFlow tensors are immutable): a counted TODO directly above that statement, even inside
+        a loop or an `if`. No functional rewrite is attempted: torch's write is also seen through every alias and
+        view of the tensor (`y = x[:, :2]; y[0] = 0` changes x), which rebinding one name cannot reproduce."""
+        if self.to != KERAS:
+            return updated
+        reasons = [reason for small in original.body for reason in self._item_assignments(small)]
+        if not reasons:
+            return updated
+        self.placed_todos += reasons
+        comments = [cst.EmptyLine(comment=cst.Comment(f"{TODO_TAG} {reason}")) for reason in reasons]
+        return updated.with_changes(leading_lines=[*updated.leading_lines, *comments])
+
+    def _item_assignments(self, small: cst.BaseSmallStatement) -> list[str]:
+        if isinstance(small, cst.Assign):
+            targets = [sub for target in small.targets for sub in _subscripts_in_target(target.target)]
+            how, operator = "assigns into", "="
+        elif isinstance(small, (cst.AugAssign, cst.AnnAssign)) and isinstance(small.target, cst.Subscript) and \
+                getattr(small, "value", None) is not None:
+            targets = [small.target]
+            how = "updates" if isinstance(small, cst.AugAssign) else "assigns into"
+            operator = code_of(small.operator).strip() if isinstance(small, cst.AugAssign) else "="
+        else:
+            return []
+        reasons = []
+        for target in targets:
+            if code_of(target.value) in self.containers:
+                continue  # outs["a"] = h on a dict/list built in this function or class: plain Python
+            where = code_of(target).strip()
+            where = where if len(where) <= 60 else where[:57] + "..."
+            reasons.append(f"`{where} {operator} ...` {how} a tensor in place; Keras tensors are immutable: build "
+                           "the new tensor out of place (keras.ops.where, keras.ops.slice_update) and rebind it "
+                           "(torch's write also changes the tensor's views and aliases)")
+        return reasons
 
     def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
         return updated.with_changes(keyword=original.keyword)
@@ -353,3 +395,117 @@ def _is_self_or_super(node: cst.BaseExpression) -> bool:
 
 def _is_layer_call(func: cst.Attribute, layer_attrs: dict[str, str]) -> bool:
     return isinstance(func.value, cst.Name) and func.value.value == "self" and func.attr.value in layer_attrs
+
+
+# -- Python containers (item assignment on them is not a tensor write) ------------------------------------------
+def _subscripts_in_target(target: cst.BaseExpression) -> list[cst.Subscript]:
+    """The subscripts an assignment target writes into: `x[0] = ...`, `x[0], y = ...`, `[*x[1:]] = ...`."""
+    if isinstance(target, cst.Subscript):
+        return [target]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [sub for element in target.elements for sub in _subscripts_in_target(element.value)]
+    if isinstance(target, cst.StarredElement):
+        return _subscripts_in_target(target.value)
+    return []
+
+
+def _is_container_display(value: cst.BaseExpression | None) -> bool:
+    """`[]`, `{}`, `{"a": h}`, `[h for ...]`, `set()`, `list(...)`, `dict(...)`, `[None] * n`: a list, dict or set."""
+    if isinstance(value, (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)):
+        return True
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value in ("list", "dict", "set"):
+        return True
+    return isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Multiply) and (
+        isinstance(value.left, cst.List) or isinstance(value.right, cst.List))
+
+
+class _Bindings(cst.CSTVisitor):
+    """Every binding of a name (and of `self.<attr>`) in a function: True when the value is a container display,
+    False when it is anything else (parameters, unpacking, loop/with/except/import targets, walrus), None when it
+    keeps the kind of value the name already holds (`outs += [h]`, a bare annotation). Nested functions and
+    lambdas are walked too: their bindings can only take names out of the container set."""
+
+    def __init__(self):
+        self.kinds: dict[str, list[bool | None]] = {}
+
+    def _bind(self, target: cst.BaseExpression, kind: bool | None) -> None:
+        if isinstance(target, cst.Name) or _is_self_attribute(target):
+            self.kinds.setdefault(code_of(target).strip(), []).append(kind)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._bind(element.value, False)
+        elif isinstance(target, cst.StarredElement):
+            self._bind(target.value, False)
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self._bind(node.name, False)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._bind(target.target, _is_container_display(node.value))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._bind(node.target, None if node.value is None else _is_container_display(node.value))
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._bind(node.target, None)  # list += ..., dict |= ..., set |= ... keep the container
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._bind(node.target, False)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._bind(node.target, False)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self._bind(node.target, False)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self._bind(node.asname.name, False)
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        if node.name is not None:
+            self._bind(node.name.name, False)
+
+    def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
+        bound = node.asname.name if node.asname is not None else node.name
+        if isinstance(bound, cst.Attribute):  # import a.b binds a
+            while isinstance(bound, cst.Attribute):
+                bound = bound.value
+        self._bind(bound, False)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._bind(node.name, False)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._bind(node.name, False)
+
+    def visit_Global(self, node: cst.Global) -> None:
+        for item in node.names:
+            self._bind(item.name, False)
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        for item in node.names:
+            self._bind(item.name, False)
+
+
+def _is_self_attribute(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self"
+
+
+def python_containers(function: cst.FunctionDef, klass: cst.ClassDef | None = None) -> frozenset[str]:
+    """The names in `function`, and the `self.<attr>`s of `klass`, that certainly hold a Python list, dict or set:
+    bound at least once to a container display (`outs = {}`, `feats = []`, `[h for ...]`, `[None] * n`) and never
+    to anything else (a parameter, an unpacking, a loop target, any other value) in that function (for
+    `self.<attr>`, in any method of the class). Item assignment on one of them is plain Python; on anything else
+    (a parameter, `h = self.fc(x)`, `outs["a"][0]`, an attribute set elsewhere) it may be a tensor write.
+    One walk of the function (and the class), no type inference: a container passed in as an argument is flagged,
+    which costs a TODO, never a wrong translation."""
+    bindings = _Bindings()
+    function.visit(bindings)
+    kinds = {name: found for name, found in bindings.kinds.items() if not name.startswith("self.")}
+    if klass is not None:
+        attributes = _Bindings()
+        klass.visit(attributes)
+        kinds.update({name: found for name, found in attributes.kinds.items() if name.startswith("self.")})
+    return frozenset(name for name, found in kinds.items() if True in found and False not in found)
