@@ -127,7 +127,7 @@ class _Walker:
                 self.errors.append(f"{rule.code}: {type(exc).__name__}: {exc}")
                 log.exception("rule %s crashed on %s", rule.code, self.ctx.path)
 
-    def statement_tables(self) -> tuple[dict, dict, list[Rule]]:
+    def statement_tables(self) -> tuple[dict, dict]:
         """The module rules' handler tables joined by a fresh instance of every statement rule."""
         dispatch = self._statement_dispatch
         rules = [cls(self.ctx) for cls in self.statement_classes]
@@ -136,13 +136,12 @@ class _Walker:
             for node_type, handlers in own.items():
                 table[node_type] = table.get(node_type, ()) + tuple(
                     (rules[i], getattr(rules[i], name)) for i, name in handlers)
-        return visit, leave, rules
+        return visit, leave
 
     def walk_module(self, module: cst.Module, on_statement: Callable[[int, cst.CSTNode], bool] | None = None,
-                    after_statement: Callable[[int, list[Rule] | None], None] | None = None) -> None:
+                    after_statement: Callable[[int], None] | None = None) -> None:
         """Walk ``module``. Before each top-level statement, ``on_statement(index, statement)`` says whether the
-        statement rules run on it (always, without the callback); after it, ``after_statement(index, rules)``
-        gets the statement rules' instances that ran (None when they did not)."""
+        statement rules run on it (always, without the callback); ``after_statement(index)`` follows it."""
         ctx = self.ctx
         module_visit, module_leave, prune = self.visit, self.leave, self.prune
         visit, leave = module_visit, module_leave
@@ -189,13 +188,12 @@ class _Walker:
                         walk(line)
                 continue
             for index, statement in enumerate(module.body):
-                rules = None
                 if self.statement_classes and (on_statement is None or on_statement(index, statement)):
-                    visit, leave, rules = self.statement_tables()
+                    visit, leave = self.statement_tables()
                 walk(statement)
                 visit, leave = module_visit, module_leave
                 if after_statement is not None:
-                    after_statement(index, rules)
+                    after_statement(index)
         handlers = module_leave.get(cst.Module)
         if handlers:
             run(handlers, module)
@@ -329,6 +327,8 @@ def _check_parsed(module: cst.Module, source: str, path: str, settings: Settings
     crashes = [0]
     reused: dict[int, _StatementEntry] = {}
     keys: dict[int, tuple] = {}
+    if layout is not None and len(layout.starts) != len(module.body):
+        layout = None  # not this module's layout: position and check everything afresh
 
     def on_statement(index: int, statement: cst.CSTNode) -> bool:
         begin[0] = len(ctx.reports)
@@ -342,7 +342,7 @@ def _check_parsed(module: cst.Module, source: str, path: str, settings: Settings
         reused[index] = entry
         return False
 
-    def after_statement(index: int, rules: list[Rule] | None) -> None:
+    def after_statement(index: int) -> None:
         bounds.append((begin[0], len(ctx.reports)))
         if len(walker.errors) != crashes[0]:
             crashes[0] = len(walker.errors)
@@ -354,7 +354,7 @@ def _check_parsed(module: cst.Module, source: str, path: str, settings: Settings
         walker.walk_module(module, on_statement, after_statement)
     except RecursionError:
         return CheckResult((_too_deep(),))
-    if layout is None or len(layout.starts) != len(module.body):
+    if layout is None:
         findings = _positioned(module, ctx.reports, source) if ctx.reports else []
     else:
         findings = _positioned_by_statement(module, source, layout, ctx.reports, bounds, reused, keys, cache)
