@@ -16,6 +16,7 @@ from .common import (
 )
 from .layer_translator import LayerTranslator, LayerOut
 from .op_translator import OpTranslator, python_containers
+from .tensor_aliases import aliased_updates
 
 
 # -- whole models --------------------------------------------------------------------------------------------------
@@ -70,6 +71,9 @@ class ModelTranslator:
         # torch -> Keras: names of the function being translated that hold Python containers (item assignment on
         # them is not a tensor write; see op_translator.python_containers)
         self.containers: frozenset[str] = frozenset()
+        # the function being translated: its augmented assignments on names that may change a shared tensor, per
+        # top-level statement (see tensor_aliases.aliased_updates)
+        self.updates: dict[cst.BaseStatement, dict[int, str]] = {}
 
     # -- layers --
     def _layer(self, call: cst.Call, shape: Shape = UNKNOWN) -> LayerOut | None:
@@ -335,7 +339,7 @@ class ModelTranslator:
         if _imports_source_framework(statement, self.source_framework):
             return ""  # the translation's own imports are at the top of the module
         translator = OpTranslator(self.source, self.to, self.layout, layer_attrs, training_param,
-                                  containers=self.containers)
+                                  containers=self.containers, aliased_updates=self.updates.get(statement))
         if self.renames:
             statement = statement.visit(_RenameSelfAttributes(self.renames))
         new = statement.visit(translator)
@@ -365,11 +369,14 @@ class ModelTranslator:
                 elif name == "forward":
                     params = code_of(statement.params)
                     extra = "" if "training" in params else ", training=None"
+                    self.updates = aliased_updates(self.source, statement, KERAS, node, self.containers)
                     lines = [self._translate_statement(s, self._layer_attrs(methods)) for s in statement.body.body]
                     parts.append(self._function(f"def call({params}{extra}):", lines))
                 else:
+                    self.updates = aliased_updates(self.source, statement, KERAS, node, self.containers)
                     lines = [self._translate_statement(s, self._layer_attrs(methods)) for s in statement.body.body]
                     parts.append(self._function(f"def {name}({code_of(statement.params)}):", lines))
+                self.updates = {}
             else:
                 parts.append(self._translate_statement(statement))
         self.containers = outer
@@ -406,13 +413,16 @@ class ModelTranslator:
                     parts.append(self._function(f"def __init__({params}):", lines))
                 elif name == "call":
                     params = _drop_param(_drop_param(code_of(statement.params), "training"), "mask")
+                    self.updates = aliased_updates(self.source, statement, TORCH, node, python_containers(statement))
                     lines = [self._translate_statement(s, attrs, training_param=True) for s in statement.body.body]
                     parts.append(self._function(f"def forward({params}):", lines))
                 elif name in ("build", "get_config", "compute_output_shape"):
                     self.notes.append(f"{name}() is Keras-specific and was dropped")
                 else:
+                    self.updates = aliased_updates(self.source, statement, TORCH, node, python_containers(statement))
                     lines = [self._translate_statement(s, attrs, training_param=True) for s in statement.body.body]
                     parts.append(self._function(f"def {name}({code_of(statement.params)}):", lines))
+                self.updates = {}
             else:
                 parts.append(self._translate_statement(statement))
         body = "\n\n".join(_indent_block(p) for p in parts if p.strip())

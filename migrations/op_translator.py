@@ -36,7 +36,8 @@ class OpTranslator(cst.CSTTransformer):
     """Rewrites functional calls, tensor methods and training flags inside forward/call bodies."""
 
     def __init__(self, source: ParsedSource, to: str, layout: str, layer_attrs: dict[str, str] | None = None,
-                 training_param: bool = False, containers: frozenset[str] = frozenset()):
+                 training_param: bool = False, containers: frozenset[str] = frozenset(),
+                 aliased_updates: dict[int, str] | None = None):
         super().__init__()
         self.source, self.to, self.layout = source, to, layout
         self.training_param = training_param  # Keras -> torch: the `training` argument became self.training
@@ -44,6 +45,10 @@ class OpTranslator(cst.CSTTransformer):
         # TODOs already written above the (possibly nested) statement they concern: counted, not re-emitted
         self.placed_todos: list[str] = []
         self.containers = containers  # names certainly holding a Python list/dict/set (see python_containers)
+        # the augmented assignments on a name in this statement (numbered in source order) that may change a tensor
+        # shared with another live tensor, with the TODO reason (see tensor_aliases.aliased_updates)
+        self.aliased_updates = aliased_updates or {}
+        self._name_updates = 0
         self.notes: list[str] = []
         self.layer_attrs = layer_attrs or {}
 
@@ -55,15 +60,37 @@ class OpTranslator(cst.CSTTransformer):
         """torch -> Keras: item assignment into a tensor (`x[:, 0] = 0`, `x[mask] = y`, `x[i] += 1`) has no Keras
         form (Keras/TensorFlow tensors are immutable): a counted TODO directly above that statement, even inside
         a loop or an `if`. No functional rewrite is attempted: torch's write is also seen through every alias and
-        view of the tensor (`y = x[:, :2]; y[0] = 0` changes x), which rebinding one name cannot reproduce."""
-        if self.to != KERAS:
-            return updated
-        reasons = [reason for small in original.body for reason in self._item_assignments(small)]
+        view of the tensor (`y = x[:, :2]; y[0] = 0` changes x), which rebinding one name cannot reproduce.
+
+        Both directions: `h += x` on a name that may share its tensor with another live tensor (an alias, a view, a
+        stored copy; tensor_aliases decides, per function) is in place in torch and a rebinding in Keras: a counted
+        TODO directly above it too."""
+        reasons = self._statement_todos(original.body)
         if not reasons:
             return updated
-        self.placed_todos += reasons
         comments = [cst.EmptyLine(comment=cst.Comment(f"{TODO_TAG} {reason}")) for reason in reasons]
         return updated.with_changes(leading_lines=[*updated.leading_lines, *comments])
+
+    def leave_SimpleStatementSuite(self, original: cst.SimpleStatementSuite,
+                                   updated: cst.SimpleStatementSuite) -> cst.BaseSuite:
+        """`if c: h[0] = 1` on one line: the same TODOs, with the statement moved onto its own line under them."""
+        reasons = self._statement_todos(original.body)
+        if not reasons:
+            return updated
+        comments = [cst.EmptyLine(comment=cst.Comment(f"{TODO_TAG} {reason}")) for reason in reasons]
+        return cst.IndentedBlock(body=[cst.SimpleStatementLine(body=updated.body, leading_lines=comments)])
+
+    def _statement_todos(self, body) -> list[str]:
+        reasons = []
+        for small in body:
+            if isinstance(small, cst.AugAssign) and isinstance(small.target, cst.Name):
+                if self._name_updates in self.aliased_updates:
+                    reasons.append(self.aliased_updates[self._name_updates])
+                self._name_updates += 1
+            elif self.to == KERAS:
+                reasons += self._item_assignments(small)
+        self.placed_todos += reasons
+        return reasons
 
     def _item_assignments(self, small: cst.BaseSmallStatement) -> list[str]:
         if isinstance(small, cst.Assign):

@@ -119,59 +119,9 @@ def test_compile_in_a_functional_builder_is_dropped_not_moved_into_forward():
     assert module(torch.zeros(2, 8)).shape == (2, 4)
 
 
-TENSOR_METHODS = textwrap.dedent("""\
-    import torch
-    from torch import nn
-
-
-    class Chain(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc = nn.Linear(4, 8)
-
-        def forward(self, x):
-            return self.fc(x).clamp_min(0.1).cumsum(1)
-
-
-    class InPlace(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc = nn.Linear(4, 8)
-
-        def forward(self, x):
-            x = self.fc(x)
-            x.mul_(2)
-            return x
-
-
-    class Normalised(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc = nn.Linear(4, 8)
-
-        def forward(self, x):
-            y = self.fc(x)
-            return y / y.max().item()
-
-
-    class Pieces(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc = nn.Linear(4, 8)
-            self.names = ["a", "b"]
-
-        def scale(self, h):
-            return h * 2
-
-        def forward(self, x):
-            outs = []
-            h = self.scale(self.fc(x))
-            outs.append(h.clamp(min=0.0))
-            outs.append(h.clamp(max=0.5).long().float())
-            a, b = h.chunk(2, dim=1)
-            label = ",".join(self.names).split(",")
-            return torch.cat(outs + [a], dim=1)
-""")
+# Chain, InPlace, Normalised, Pieces (and ConvUp, which the verify CLI tests use): one fixture file for both
+TENSOR_METHODS_FILE = MODELS / "tensor_methods.py"
+TENSOR_METHODS = TENSOR_METHODS_FILE.read_text()
 
 
 def _todo_precedes(out: str, code: str) -> bool:
@@ -191,14 +141,12 @@ def _torch_vs_keras(module_text: str, source_module, symbol: str, x) -> None:
     assert_close(run_keras(target, [x]), expected, symbol)
 
 
-def test_tensor_methods_keras_can_spell_are_mapped_and_run(tmp_path, capsys):
+def test_tensor_methods_keras_can_spell_are_mapped_and_run(capsys):
     """`self.fc(x).clamp_min(0.1).cumsum(1)` used to be copied into the Keras call() unchanged with 0 TODOs."""
-    path = tmp_path / "methods.py"
-    path.write_text(TENSOR_METHODS)
-    code, out, err = _run(["translate", f"{path}:Chain", "--to", "keras"], capsys)
+    code, out, err = _run(["translate", f"{TENSOR_METHODS_FILE}:Chain", "--to", "keras"], capsys)
     assert code == 0 and "0 TODOs" in err, err
     assert "return keras.ops.cumsum(keras.ops.maximum(self.fc(x), 0.1), axis=1)" in out
-    _torch_vs_keras(out, _as_module(TENSOR_METHODS), "Chain", random_input((3, 4)))
+    _torch_vs_keras(out, load("tensor_methods"), "Chain", random_input((3, 4)))
 
 
 def _as_module(text: str):
@@ -213,10 +161,8 @@ def _as_module(text: str):
     ("InPlace", "x.mul_(2)", "in-place Tensor.mul_()"),
     ("Normalised", "keras.ops.max(y).item()", "Tensor.item()"),
 ])
-def test_unmapped_tensor_methods_are_todos_at_their_line_and_counted(tmp_path, capsys, symbol, code, reason):
-    path = tmp_path / "methods.py"
-    path.write_text(TENSOR_METHODS)
-    status, out, err = _run(["translate", f"{path}:{symbol}", "--to", "keras"], capsys)
+def test_unmapped_tensor_methods_are_todos_at_their_line_and_counted(capsys, symbol, code, reason):
+    status, out, err = _run(["translate", f"{TENSOR_METHODS_FILE}:{symbol}", "--to", "keras"], capsys)
     assert status == 0 and "1 TODO," in err, err
     ast.parse(out)
     assert _todo_precedes(out, code) and reason in out
@@ -415,6 +361,147 @@ def test_item_assignment_on_a_name_that_may_hold_a_tensor_is_flagged():
     for line in ("outs[0] = 0", 'feats["a"] = outs', 'pairs["a"][0] = 1', "first[1] = 2"):
         assert _todo_precedes(translation.source, line), (line, translation.source)
     assert not _todo_precedes(translation.source, 'pairs = {"a": outs}')
+
+
+ALIASED_UPDATES = textwrap.dedent("""\
+    import torch
+    from torch import nn
+
+
+    class Aliased(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x):
+            outs = {}
+            feats = []
+            a = self.fc(x)
+            outs["a"] = a
+            a += x
+            b = self.fc(x)
+            feats.append(b)
+            b *= 2
+            c = self.fc(x)
+            self.cache = c
+            c -= 1
+            d = self.fc(x)
+            e = d
+            d += 1
+            v = x[:, :2]
+            v += 1
+            w = x.view(-1)
+            w *= 2
+            t = x.transpose(0, 1)
+            t += 1
+            u = x
+            u /= 2
+            if x.sum() > 0:
+                m = self.fc(x)
+            else:
+                m = x
+            m += 1
+            n = self.fc(x)
+            for i in range(2):
+                n += 1
+                feats.append(n)
+            return a + outs["a"] + b + c + e + v.sum() + w.sum() + t.sum() + u + m + feats[0]
+
+
+    class Residual(nn.Module):
+        \"\"\"ResNet's basic block: `out += identity` on the fresh result of a layer call is safe.\"\"\"
+
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 3, 3, padding=1, bias=False)
+            self.bn1 = nn.BatchNorm2d(3)
+            self.conv2 = nn.Conv2d(3, 3, 3, padding=1, bias=False)
+            self.bn2 = nn.BatchNorm2d(3)
+            self.drop = nn.Dropout(0.1)
+
+        def forward(self, x):
+            identity = x
+            out = torch.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            out += identity
+            out = torch.relu(out)
+            total = 0
+            for i in range(2):
+                total += out * (i + 1)
+            scaled = out * 2
+            scaled -= 1
+            flat = self.drop(self.conv1(x)).view(x.size(0), -1)
+            flat *= 0.5
+            outs = [out]
+            outs += [scaled]
+            return out + total + outs[1] + flat.view(x.shape)
+""")
+
+
+@pytest.mark.parametrize("line, why", [
+    ("a += x", '`outs["a"] = a`'),
+    ("b *= 2", "`feats.append(b)`"),
+    ("c -= 1", "`self.cache = c`"),
+    ("d += 1", "`e = d`"),
+    ("v += 1", "`v = x[:, :2]`"),
+    ("w *= 2", "`w = x.view(-1)`"),
+    ("t += 1", "`t = x.transpose(0, 1)`"),
+    ("u /= 2", "`u = x`"),
+    ("m += 1", "`m = x`"),
+    ("n += 1", "`feats.append(n)`"),
+])
+def test_augmented_assignment_on_an_aliased_tensor_is_a_todo_at_its_statement(tmp_path, capsys, line, why):
+    """`h += x` is in place in torch: after `outs["a"] = h`, `y = h`, `self.cache = h`, `outs.append(h)` or with `h`
+    a view of another tensor (`x[:, :2]`, `x.view(...)`, `x.transpose(...)`, `x` itself) torch changes that tensor
+    too, while the Keras `h += x` rebinds only `h`. It used to be copied with 0 TODOs: now each is a counted TODO
+    directly above its own statement (on one branch of an `if`, or on a loop's second iteration, too)."""
+    path = tmp_path / "aliased.py"
+    path.write_text(ALIASED_UPDATES)
+    status, out, err = _run(["translate", f"{path}:Aliased", "--to", "keras"], capsys)
+    assert status == 0 and "10 TODOs" in err, err
+    ast.parse(out)
+    assert _todo_precedes(out, line), out
+    lines = out.splitlines()
+    todo = lines[next(i for i, text in enumerate(lines) if text.strip() == line) - 1]
+    assert f"`{line.split()[0]} {line.split()[1]} ...` is in place in torch" in todo and why in todo, todo
+
+
+def test_augmented_assignment_on_a_fresh_tensor_is_not_flagged_and_matches_torch():
+    """The safe pattern: `out = self.bn2(self.conv2(out)); out += identity` (out is the fresh result of a layer call,
+    stored nowhere before), a Python number accumulating tensors, `x * 2` then `-=`, a view of a fresh result, and
+    `outs += [h]` on a list: no TODO, and the Keras translation gives torch's numbers."""
+    translation = tr.translate_symbol(ALIASED_UPDATES, "Residual", "keras")
+    assert translation.todos == 0, translation.source
+    for line in ("out += identity", "total += out * (i + 1)", "scaled -= 1", "flat *= 0.5", "outs += [scaled]"):
+        assert line in translation.source and not _todo_precedes(translation.source, line), line
+    _torch_vs_keras(translation.module_text(), _as_module(ALIASED_UPDATES), "Residual", random_input((2, 3, 5, 6)))
+
+
+def test_augmented_assignment_keras_to_torch_is_a_todo_when_the_name_is_aliased():
+    """Keras `h += 1` rebinds `h`; copied into torch it is in place and would change `y = h` too: a counted TODO.
+    On a fresh layer result it stays as is."""
+    source = textwrap.dedent("""\
+        import keras
+        from keras import layers
+
+
+        class Shared(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.fc = layers.Dense(4)
+
+            def call(self, x):
+                h = self.fc(x)
+                y = h
+                h += 1
+                g = self.fc(x)
+                g += x
+                return h + y + g
+        """)
+    translation = tr.translate_symbol(source, "Shared", "torch")
+    assert translation.todos == 1, translation.source
+    assert _todo_precedes(translation.source, "h += 1") and "`y = h`" in translation.source
+    assert not _todo_precedes(translation.source, "g += x")
 
 
 PRELU = textwrap.dedent("""\

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -319,40 +320,8 @@ def test_output_count_and_shape_mismatches_fail(tmp_path, capsys, planted, expec
     assert code == 1 and output["passed"] is False and output["max_abs_diff"] is None and shape_key in output
 
 
-TENSOR_METHOD_MODELS = textwrap.dedent("""\
-    import torch
-    from torch import nn
-
-
-    class Chain(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc = nn.Linear(4, 8)
-
-        def forward(self, x):
-            return self.fc(x).clamp_min(0.1).cumsum(1)
-
-
-    class InPlace(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc = nn.Linear(4, 8)
-
-        def forward(self, x):
-            x = self.fc(x)
-            x.mul_(2)
-            return x
-
-
-    class ConvUp(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv = nn.Conv2d(3, 4, 3, padding=1)
-            self.up = nn.Upsample(scale_factor=2)
-
-        def forward(self, x):
-            return self.up(self.conv(x))
-""")
+# Chain, InPlace and ConvUp live in the fixture file the translate CLI tests use too
+TENSOR_METHOD_MODELS = Path(__file__).parent / "translation_models" / "tensor_methods.py"
 
 
 @pytest.mark.parametrize("symbol,shape,code,passed,todos", [
@@ -360,10 +329,8 @@ TENSOR_METHOD_MODELS = textwrap.dedent("""\
     ("InPlace", "2,4", 1, False, 1),  # x.mul_(2): a counted TODO (it used to be 0 TODOs and a crash)
     ("ConvUp", "2,3,5,6", 0, True, 0),  # nn.Upsample in a class (rank unknown): not UpSampling1D any more
 ])
-def test_tensor_methods_and_upsample_verify_or_count_their_todos(tmp_path, capsys, symbol, shape, code, passed,
-                                                                  todos):
-    path = tmp_path / "methods.py"
-    path.write_text(TENSOR_METHOD_MODELS)
-    status, out, err = _verify(capsys, f"{path}:{symbol}", "--to", "keras", "--input-shape", shape, "--format", "json")
+def test_tensor_methods_and_upsample_verify_or_count_their_todos(capsys, symbol, shape, code, passed, todos):
+    status, out, err = _verify(capsys, f"{TENSOR_METHOD_MODELS}:{symbol}", "--to", "keras", "--input-shape", shape,
+                               "--format", "json")
     report = json.loads(out)
     assert (status, report["passed"], report["todos"]) == (code, passed, todos), out + err
