@@ -114,3 +114,24 @@ def _trivia_types() -> frozenset[type]:
 
 
 TRIVIA_TYPES = _trivia_types()
+
+
+def nodes_of_type(root: cst.CSTNode, types: type | tuple[type, ...]) -> list:
+    """Every node of ``types`` in ``root``'s subtree (``root`` included), in visiting order, which is source
+    order: read from the fields as the engine's walk reads them, without ``CSTNode.visit``'s rebuilding."""
+    found: list = []
+
+    def walk(node: cst.CSTNode) -> None:
+        if isinstance(node, types):
+            found.append(node)
+        for name in child_fields(node):
+            value = getattr(node, name)
+            if type(value) is tuple or type(value) is list:
+                for child in value:
+                    if isinstance(child, cst.CSTNode):
+                        walk(child)
+            elif isinstance(value, cst.CSTNode):
+                walk(value)
+
+    walk(root)
+    return found

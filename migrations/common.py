@@ -10,6 +10,7 @@ import libcst as cst
 
 from ..analyzers.engine import parse
 from ..analyzers.frameworks import ImportTable
+from ..analyzers.traversal import nodes_of_type
 from .catalog import WeightMap, literal
 
 KERAS, TORCH = "keras", "torch"
@@ -279,14 +280,7 @@ class _NamedModelOutputs(cst.CSTTransformer):
 
 
 def _identifiers_in(node: cst.CSTNode) -> set[str]:
-    names: set[str] = set()
-
-    class Collector(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            names.add(name.value)
-
-    node.visit(Collector())
-    return names
+    return {name.value for name in nodes_of_type(node, cst.Name)}
 
 
 def normalized_for_models(source: "ParsedSource") -> "ParsedSource":

@@ -9,6 +9,7 @@ import ast
 
 import libcst as cst
 
+from ..analyzers.traversal import nodes_of_type
 from .common import ParsedSource, TranslationError, code_of
 
 BATCH = 2
@@ -30,7 +31,8 @@ def example_input_shape(source_text: str, symbol: str) -> tuple[int, ...] | None
     definition = source.classes.get(symbol) or source.functions.get(symbol) or _assignment(source.module, symbol)
     if definition is None:
         return None
-    for call in _calls_in_order(definition):
+    # source order: an application `Dense(4)(x)` comes just before its layer
+    for call in nodes_of_type(definition, cst.Call):
         name = source.resolve(call.func) or ""
         if name in ("keras.Input", "keras.layers.Input"):
             return _keras_shape(_argument(call, "shape", 0))
@@ -51,15 +53,6 @@ def _assignment(module: cst.Module, symbol: str) -> cst.CSTNode | None:
     return None
 
 
-def _calls_in_order(node: cst.CSTNode) -> list[cst.Call]:
-    calls: list[cst.Call] = []
-
-    class Collector(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            calls.append(call)
-
-    node.visit(Collector())  # pre-order: source order, an application `Dense(4)(x)` just before its layer
-    return calls
 
 
 def _argument(call: cst.Call, keyword: str, position: int | None) -> cst.BaseExpression | None:

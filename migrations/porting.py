@@ -16,6 +16,7 @@ from ..analyzers.rules._calls import (argument, has_star_args, keyword, method_n
                                       receiver, string_value, with_keyword)
 from ..analyzers.rules.keras_models import _ModelOutputTracker
 from ..analyzers.rules.keras_models import _output_activation
+from ..analyzers.traversal import nodes_of_type
 from .layer_defaults import (ARGUMENT_NAMES, DIFFERENCES, GATE_ORDERS, KERAS_PADDING_MODES, MOMENTUM_CONVENTION_SPLIT,
                              DefaultDifference, convert, weight_layout_for)
 
@@ -649,23 +650,12 @@ class GruGateOrder(_AssignmentMemory):
         for weight in self.weight_list(node) or ():
             names, reorders = _attributes_in(weight)
             sources = sorted(n for n in names if n.startswith(("weight_ih_l", "weight_hh_l")))
-            called_helper = any(isinstance(n, cst.Call) and isinstance(n.func, cst.Name) for n in _calls_in(weight))
+            called_helper = any(isinstance(n, cst.Call) and isinstance(n.func, cst.Name) for n in nodes_of_type(weight, cst.Call))
             if sources and not reorders and not called_helper:
                 orders = GATE_ORDERS["gru"]
                 self.report(weight, self.message.format(torch=", ".join(orders["torch"]), keras=", ".join(orders["keras"]),
                                                         source=sources[0]))
                 return
-
-
-def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
-    calls: list[cst.Call] = []
-
-    class Finder(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            calls.append(call)
-
-    node.visit(Finder())
-    return calls
 
 
 _TORCH_CROSS_ENTROPY = {"torch.nn.CrossEntropyLoss", "torch.nn.functional.cross_entropy"}

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from ..analyzers.traversal import nodes_of_type
 from .common import KERAS, TORCH, ParsedSource, code_of
 from .torch_tensor_methods import TENSOR_METHODS
 
@@ -431,7 +432,7 @@ def layer_kinds(source: ParsedSource, klass: cst.ClassDef | None) -> dict[str, s
     for statement in klass.body.body:
         if not (isinstance(statement, cst.FunctionDef) and statement.name.value == "__init__"):
             continue
-        for node in _assignments(statement):
+        for node in nodes_of_type(statement, cst.Assign):
             for target in node.targets:
                 attr = target.target
                 if not (isinstance(attr, cst.Attribute) and isinstance(attr.value, cst.Name) and
@@ -441,17 +442,6 @@ def layer_kinds(source: ParsedSource, klass: cst.ClassDef | None) -> dict[str, s
                 name = attr.attr.value
                 kinds[name] = kind if _RANK[kind] >= _RANK[kinds.get(name, FRESH)] else kinds[name]
     return kinds
-
-
-def _assignments(function: cst.FunctionDef) -> list[cst.Assign]:
-    found: list[cst.Assign] = []
-
-    class Assigns(cst.CSTVisitor):
-        def visit_Assign(self, node: cst.Assign) -> None:
-            found.append(node)
-
-    function.visit(Assigns())
-    return found
 
 
 def _layer_kind(source: ParsedSource, value: cst.BaseExpression) -> str:
@@ -502,12 +492,4 @@ def aliased_updates(source: ParsedSource, function: cst.FunctionDef, to: str, kl
 
 def name_updates(node: cst.CSTNode) -> list[cst.AugAssign]:
     """The augmented assignments on a plain name in `node`, in source order."""
-    found: list[cst.AugAssign] = []
-
-    class Updates(cst.CSTVisitor):
-        def visit_AugAssign(self, update: cst.AugAssign) -> None:
-            if isinstance(update.target, cst.Name):
-                found.append(update)
-
-    node.visit(Updates())
-    return found
+    return [update for update in nodes_of_type(node, cst.AugAssign) if isinstance(update.target, cst.Name)]

@@ -15,6 +15,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from tensorlint.analyzers import Settings, all_rules, check_source, engine, workspace
 from tensorlint.analyzers.context import Context
+from tensorlint.analyzers.traversal import nodes_of_type
 from tensorlint.analyzers.engine import _check_parsed, _Dispatch, _Walker
 from tensorlint.analyzers.positions import node_ranges
 from tensorlint.analyzers.traversal import TRIVIA_TYPES
@@ -112,6 +113,9 @@ def test_field_walk_visits_in_libcsts_order(source):
     assert _walk_events(module, frozenset()) == reference.events
     # pruning whitespace, comments and punctuation drops exactly those nodes (their subtrees are trivia too)
     assert _walk_events(module, TRIVIA_TYPES) == [(k, n) for k, n in reference.events if type(n) not in TRIVIA_TYPES]
+    # nodes_of_type reads the same fields: the calls and names of a module in libcst's own visiting order
+    wanted = (cst.Call, cst.Name)
+    assert nodes_of_type(module, wanted) == [n for k, n in reference.events if k == "visit" and isinstance(n, wanted)]
 
 
 def _mangled(text: str, words) -> str:
