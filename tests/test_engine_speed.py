@@ -15,10 +15,9 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from tensorlint.analyzers import Settings, all_rules, check_source, engine, workspace
 from tensorlint.analyzers.context import Context
-from tensorlint.analyzers.traversal import nodes_of_type
 from tensorlint.analyzers.engine import _check_parsed, _Dispatch, _Walker
 from tensorlint.analyzers.positions import node_ranges
-from tensorlint.analyzers.traversal import TRIVIA_TYPES
+from tensorlint.analyzers.traversal import TRIVIA_TYPES, nodes_of_type
 from tensorlint.server.cli import main as cli_main
 
 REPO = Path(__file__).resolve().parent.parent
