@@ -98,7 +98,7 @@ class Rule:
     # touched, reusing the other statements' findings. A statement rule therefore keeps no state between
     # top-level statements, never reads other statements (``ctx.module.body``, ``ctx.source``) and has no
     # ``visit_Module``/``leave_Module``.
-    scope: ClassVar[str] = "module"
+    scope: ClassVar[str] = MODULE_SCOPE
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import functools
 import logging
 import os
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcContentModified
@@ -535,27 +536,22 @@ def analyse(text: str, path: str, settings: Settings | None, checker: Incrementa
     if len(data) > settings.max_file_size_kb * 1024:
         return check_bytes(data, path, settings)  # the one informational finding
     result = checker.check(text, path, settings)
-    if checker.parser.reparsed_statements < 0:
-        _return_freed_memory()
+    trim = _malloc_trim()
+    if trim is not None and checker.parser.reparsed_statements < 0:
+        # A whole-file parse allocates and frees tens of MB of small objects; glibc keeps the freed pages, so
+        # the server's RSS would grow with every document opened. Trimming after a whole parse hands them back.
+        trim(0)
     return result
 
 
-def _return_freed_memory() -> None:
-    # A whole-file parse allocates (and frees) tens of MB of small objects; glibc keeps the freed pages, so the
-    # server's RSS would grow with every document opened. Trimming after a whole parse hands them back.
-    global _MALLOC_TRIM
-    if _MALLOC_TRIM is None:
-        try:
-            import ctypes
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        import ctypes
 
-            _MALLOC_TRIM = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):  # not glibc: nothing to hand back this way
-            _MALLOC_TRIM = False
-    if _MALLOC_TRIM:
-        _MALLOC_TRIM(0)
-
-
-_MALLOC_TRIM: Any = None
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to hand back this way
+        return None
 
 
 # -- the protocol ----------------------------------------------------------------------------------------------
