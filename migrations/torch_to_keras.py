@@ -42,6 +42,7 @@ KERAS_LAYER_ATTRIBUTES = frozenset({
 # torch calls that only initialise weights or log usage: copy_weights sets every weight, so they have no Keras
 # counterpart to write (a note, not a TODO)
 _INITIALISERS = ("torch.nn.init.", "torch._C._log_api_usage_once", "torch.nn.utils.parametrize")
+_MAX_STACKED = 4  # torch recurrent layers with num_layers up to this many are copied
 _INIT_NOTE = "torch weight initialisation is not translated: copy_weights sets every weight"
 
 RUNTIME_HELPERS = {
@@ -433,9 +434,16 @@ class _TorchToKeras(OpTranslator):
     def _copy_rule(self, out: LayerOut) -> str | None:
         if not out.weights:
             return None
-        access = out.target_access.replace("{layer}", "0") if (out.call_adapter or "{layer}" in out.target_access) \
-            else out.target_access
-        statements = weight_statements(out.weights, KERAS, "source", f"target{access}")
+        access = out.target_access
+        if "{layer}" in access:  # stacked recurrent layers: one Keras layer per torch layer, counted at run time
+            statements = [f"if source.num_layers > {_MAX_STACKED}:",
+                          f"    raise ValueError('more than {_MAX_STACKED} stacked recurrent layers')"]
+            for index in range(_MAX_STACKED):
+                statements.append(f"if source.num_layers > {index}:")
+                statements += ["    " + line for line in "\n".join(weight_statements(
+                    out.weights, KERAS, "source", "target" + access.replace("{layer}", str(index)), index)).splitlines()]
+        else:
+            statements = weight_statements(out.weights, KERAS, "source", f"target{access}")
         body = "\n".join("    " + line if line else line for line in "\n".join(statements).splitlines())
         name = self.state.copy_rules.get(body)
         if name is None:
@@ -470,7 +478,10 @@ class _TorchToKeras(OpTranslator):
         if canonical and canonical.startswith(_INITIALISERS):
             self.state.notes.append(_INIT_NOTE)
             return updated
-        return super().leave_Call(original, updated)
+        before = len(self.todos)
+        result = super().leave_Call(original, updated)
+        self.pending += self.todos[before:]  # the op translator's own (layout) TODOs; _place writes each once
+        return result
 
     def _layer(self, original: cst.Call, updated: cst.Call, canonical: str) -> cst.BaseExpression:
         call = updated.with_changes(func=original.func)
