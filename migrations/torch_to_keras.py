@@ -22,7 +22,7 @@ import libcst as cst
 
 from . import catalog
 from .catalog import REQUIRED
-from .closure import closure
+from .closure import closure, used_names
 from .common import KERAS, PRESERVE, TODO_TAG, ParsedSource, TranslationError, code_of, weight_statements, with_todos
 from .generated_helpers import KERAS_HELPERS, WEIGHT_HELPERS
 from .layer_translator import LayerOut, LayerTranslator
@@ -142,6 +142,9 @@ def _counterpart(root, path):
             found = getattr(found, part + "_" if part in _RENAMED else part)
     return found
 '''
+
+
+_WEIGHT_HELPERS_MODULE = cst.parse_module(WEIGHT_HELPERS)
 
 
 @dataclass
@@ -406,6 +409,8 @@ class _TorchToKeras(OpTranslator):
             if trial is not None and out is not None and not trial.todos and not trial.call_adapter:
                 kept.append(param)
                 out = trial
+        # a parameter the translation accepted but never wrote into the Keras call is not translated either
+        kept = [p for p in kept if re.search(rf"(?<![\w.]){p}(?!\w)", out.expr)] if out is not None else kept
         if out is None or out.todos:
             self.state.factories[canonical] = ""
             raise _Unmappable(f"{canonical} used as a value: its Keras form needs literal arguments")
@@ -617,8 +622,10 @@ def translate_torch_symbol(source_text: str, symbol: str, layout: str = PRESERVE
     runtime = [RUNTIME_HELPERS[name].strip() for name in sorted(state.runtime)]
     factories = [text.strip() for text in state.factories.values() if text]
     rules = [f"def {name}(source, target):\n{rule_body}" for rule_body, name in state.copy_rules.items()]
+    copying = "\n".join([*rules, COPY_WEIGHTS])
+    weight_helpers = closure(_WEIGHT_HELPERS_MODULE, used_names(cst.parse_module(copying))).code().strip()
     parts = [_header(symbol, origin, layout), "import keras\nimport numpy as np", *helpers, *runtime, *factories,
-             body, *rules, COPY_WEIGHTS.strip(), rename_table, WEIGHT_HELPERS.strip()]
+             body, *rules, COPY_WEIGHTS.strip(), rename_table, weight_helpers]
     text = "\n\n\n".join(p for p in parts if p) + "\n"
     futures = [line for line in text.splitlines() if line.startswith("from __future__ import")]
     if futures:  # a __future__ import must come first
