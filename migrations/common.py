@@ -46,6 +46,8 @@ _IMPORTS = {
     "F.": "import torch.nn.functional as F",
     "nn.": "from torch import nn",
     "torch.": "import torch",
+    "math.": "import math",
+    "itertools.": "import itertools",
 }
 
 
