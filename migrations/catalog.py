@@ -382,7 +382,10 @@ def _pool(kind: str, n: int) -> LayerPair:
     shape = _SPATIAL_IN[n]
     extra = ("ceil_mode", "return_indices", "dilation") if kind == "max" else ("ceil_mode", "count_include_pad",
                                                                                "divisor_override")
-    args = [Arg("kernel_size", "pool_size"), Arg("stride", "strides", None, None), Arg("padding", "padding", 0,
+    # Keras 3's MaxPooling pools 2 per axis by default; its AveragePooling requires pool_size (tf.keras 2's was 2:
+    # the pool strategy writes kernel_size=2 for it)
+    args = [Arg("kernel_size", "pool_size", REQUIRED, 2 if kind == "max" else REQUIRED),
+            Arg("stride", "strides", None, None), Arg("padding", "padding", 0,
                                                                                        "valid"),
             Arg("ceil_mode", None, False)]
     if kind == "max":
@@ -399,7 +402,8 @@ def _pool(kind: str, n: int) -> LayerPair:
                "translation pads explicitly instead of using Keras's size-dependent 'same'.",),
         examples=(Example(f"nn.{torch_name}{n}d(3, stride=2, padding={padded})",
                           f"layers.{keras_name}{n}D(2, strides=1)", shape, _keras_in(shape)),
-                  Example(f"nn.{torch_name}{n}d(2)", f"layers.{keras_name}{n}D(2)", shape, _keras_in(shape))))
+                  Example(f"nn.{torch_name}{n}d(2)", f"layers.{keras_name}{n}D({'' if kind == 'max' else 2})", shape,
+                          _keras_in(shape))))
 
 
 def _adaptive(kind: str, n: int) -> LayerPair:

@@ -407,6 +407,23 @@ class KerasRecurrent(nn.Module):
             states = [hidden[-1]] + ([cell[-1]] if cell is not None else [])
         return [result, *states]
 ''',
+    "LazyRecurrent": '''
+class LazyRecurrent(nn.Module):
+    """nn.LSTM/GRU/RNN whose input_size is read from the first input, as Keras's recurrent layers build
+    themselves (torch has no LazyLSTM): run the model once before copying weights or building an optimizer."""
+
+    def __init__(self, kind, hidden_size, **kwargs):
+        super().__init__()
+        self.kind, self.hidden_size, self.kwargs = kind, hidden_size, kwargs
+        self.bidirectional = kwargs.get("bidirectional", False)
+        self.rnn = None
+
+    def forward(self, x):
+        if self.rnn is None:
+            rnn = getattr(nn, self.kind)(x.shape[-1], self.hidden_size, **self.kwargs)
+            self.rnn = rnn.to(device=x.device, dtype=x.dtype)
+        return self.rnn(x)
+''',
     "LazyLayerNorm": '''
 class LazyLayerNorm(nn.modules.lazy.LazyModuleMixin, nn.LayerNorm):
     """nn.LayerNorm over the last axis, its size read from the first input (as Keras's LayerNormalization

@@ -368,3 +368,15 @@ def test_dot_product_attention_to_torch_keeps_layout_and_mask_meaning(keras_code
 ])
 def test_creation_and_indexing_ops_real_models_use_translate_to_keras(expression, device):
     _torch_forward_to_keras(expression, random_input((3, 4)), random_input((3, 4), seed=5), device=device)
+
+
+@pytest.mark.parametrize("keras_code,torch_pool", [
+    ("layers.MaxPooling2D()", "nn.MaxPool2d(2)"), ("layers.MaxPooling1D(strides=1)", "nn.MaxPool1d(2, stride=1)"),
+    ("layers.MaxPooling3D()", "nn.MaxPool3d(2)"), ("layers.AveragePooling2D(padding='valid')", "nn.AvgPool2d(2)"),
+])
+def test_keras_pooling_default_pool_size_is_torch_kernel_size_2(keras_code, torch_pool):
+    """Keras 3's MaxPooling pools 2 per axis by default (tf.keras 2's AveragePooling too); torch's pools need
+    kernel_size: it used to come out as `nn.MaxPool2d()` (a TypeError)."""
+    translation = translate_call(keras_code, "torch")
+    assert translation.todos == 0 and torch_pool in translation.source, translation.source
+    execute(translation.module_text())

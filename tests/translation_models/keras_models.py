@@ -108,3 +108,28 @@ def build_tf_keras_sequence_model():
 
 
 INPUTS["build_tf_keras_sequence_model"] = (6, 4)
+
+
+def build_default_pools():
+    """MaxPooling with Keras's default pool size (2 per axis): torch's pools need kernel_size. (Keras 3's
+    AveragePooling has no default pool size; tf.keras 2's was 2, which the translation uses too.)"""
+    inputs = keras.Input(shape=(8, 8, 3))
+    h = layers.Conv2D(4, 3, padding="same")(inputs)
+    h = layers.MaxPooling2D()(h)
+    h = layers.Reshape((4, 4, 4, 1))(h)
+    h = layers.MaxPooling3D(strides=1)(h)
+    h = layers.Reshape((9, 3))(h)
+    return keras.Model(inputs, layers.MaxPooling1D()(h))
+
+
+def build_reshaped_tagger(units=5):
+    """Recurrent layers whose input size the graph does not give statically (after a Reshape; a size by name)."""
+    inputs = keras.Input(shape=(6, 4))
+    h = layers.Reshape((3, 8))(inputs)
+    h = layers.LSTM(units, return_sequences=True)(h)
+    h = layers.Bidirectional(layers.GRU(units, return_sequences=True))(h)
+    return keras.Model(inputs, layers.SimpleRNN(3)(h))
+
+
+INPUTS["build_default_pools"] = (8, 8, 3)
+INPUTS["build_reshaped_tagger"] = (6, 4)
