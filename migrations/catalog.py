@@ -637,7 +637,10 @@ def _build_layers() -> tuple[LayerPair, ...]:
                   to_torch_weights=_MHA_WEIGHTS[1], torch_input_arg="embed_dim", strategy="attention",
                   notes=("torch calls attn(query, key, value) and returns (output, weights); Keras calls "
                          "attn(query, value, key) and returns the output (return_attention_scores=True for both).",
-                         "key_dim is embed_dim // num_heads."),
+                         "key_dim is embed_dim // num_heads.",
+                         "torch's attn_mask/key_padding_mask mean *blocked* where True (a float mask is added to the "
+                         "logits: -inf blocks); Keras's attention_mask means *may attend* where True: the generated "
+                         "call adapters (TorchMultiheadAttention, KerasMultiHeadAttention) invert and combine them."),
                   examples=(Example("nn.MultiheadAttention(8, 2, batch_first=True)",
                                     "layers.MultiHeadAttention(2, 4)", (5, 8), (5, 8)),)),
     ]

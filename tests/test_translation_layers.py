@@ -380,3 +380,88 @@ def test_keras_pooling_default_pool_size_is_torch_kernel_size_2(keras_code, torc
     translation = translate_call(keras_code, "torch")
     assert translation.todos == 0 and torch_pool in translation.source, translation.source
     execute(translation.module_text())
+
+
+# -- attention masks: torch's True means blocked, Keras's True may attend -------------------------------------------
+_TORCH_MASKED_ATTENTION = TORCH_PRELUDE + """
+
+class Block(nn.Module):
+    def __init__(self, batch_first):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=batch_first)
+
+    def forward(self, x, pad):
+        {body}
+"""
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+@pytest.mark.parametrize("body", [
+    "causal = torch.triu(torch.ones(x.shape[1], x.shape[1]), 1) > 0\n"
+    "        return self.attn(x, x, x, key_padding_mask=pad, attn_mask=causal, need_weights=False)[0]",
+    "future = torch.triu(torch.full((x.shape[1], x.shape[1]), float('-inf')), 1)\n"
+    "        return self.attn(x, x, x, attn_mask=future)[0]",
+    "return self.attn(x, x, x, key_padding_mask=pad)[1]",
+])
+def test_multihead_attention_masks_are_inverted_for_keras(body, batch_first, device):
+    """torch's attn_mask/key_padding_mask (True or -inf: blocked) become Keras's attention_mask (True: attend)."""
+    if not batch_first:
+        body = body.replace("x.shape[1]", "x.shape[0]").replace("key_padding_mask=pad", "key_padding_mask=pad")
+    x = random_input((2, 5, 8) if batch_first else (5, 2, 8))
+    pad = np.zeros((2, 5), dtype=bool)
+    pad[0, 3:] = pad[1, 4:] = True  # padding at the end: no query is left without a key
+    module = _TORCH_MASKED_ATTENTION.replace("{body}", body)
+    source = execute(module)["Block"](batch_first).to(device)
+    randomize_torch_statistics(source)
+    source.eval()
+    with torch.no_grad():
+        expected = to_numpy(source(torch.from_numpy(x).to(device), torch.from_numpy(pad).to(device)))
+    translation = translate_symbol(module, "Block", "keras")
+    assert translation.todos == 0, translation.source
+    generated = execute(translation.module_text())
+    target = generated["Block"](batch_first)
+    target(x, pad)
+    generated["copy_weights"](source, target)
+    assert_close(to_numpy(target(x, pad)), expected, translation.source)
+
+
+_KERAS_MASKED_ATTENTION = KERAS_PRELUDE + """
+
+class Block(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.mha = layers.MultiHeadAttention(2, 4)
+
+    def call(self, x, allowed):
+        {body}
+"""
+
+
+@pytest.mark.parametrize("body", [
+    "return self.mha(x, x, attention_mask=allowed)",
+    "return self.mha(x, x, use_causal_mask=True)",
+    "return self.mha(x, x, attention_mask=allowed, use_causal_mask=True)",
+    "return self.mha(x, x, x, attention_mask=allowed, return_attention_scores=True)[1]",
+])
+def test_keras_attention_mask_is_inverted_for_torch(body, device):
+    x = random_input((2, 5, 8))
+    allowed = random_input((2, 5, 5), seed=4) > 0
+    allowed[:, :, 0] = True
+    if "return_attention_scores" not in body:
+        # a query with nothing to attend: Keras's fused path averages every position (its scores path, which
+        # return_attention_scores takes, gives zero weights instead: Keras disagrees with itself there)
+        allowed[1, 2] = False
+    module = _KERAS_MASKED_ATTENTION.replace("{body}", body)
+    source = execute(module)["Block"]()
+    expected = to_numpy(source(x, allowed))
+    translation = translate_symbol(module, "Block", "torch")
+    assert translation.todos == 0, translation.source
+    generated = execute(translation.module_text())
+    target = generated["Block"]().to(device)
+    tensors = (torch.from_numpy(x).to(device), torch.from_numpy(allowed).to(device))
+    target.eval()
+    with torch.no_grad():
+        target(*tensors)
+        generated["copy_weights"](source, target)
+        actual = to_numpy(target(*tensors))
+    assert_close(actual, expected, translation.source)
