@@ -546,6 +546,26 @@ def _recurrent(kind: str, bidirectional: bool) -> LayerPair:
         examples=(Example(f"nn.{torch_name}(6, 5, batch_first=True{bi})", keras_code, (7, 6), (7, 6)),))
 
 
+# stochastic depth ("DropPath"): drops whole residual branches per sample while training, the identity at inference
+_STOCHASTIC_DEPTH = {"torchvision.ops.StochasticDepth": ("p", "mode"),
+                     "timm.layers.DropPath": ("drop_prob", "scale_by_keep"),
+                     "timm.models.layers.DropPath": ("drop_prob", "scale_by_keep")}
+STOCHASTIC_DEPTH_NOTE = ("stochastic depth (DropPath) drops whole residual branches per sample while training and "
+                         "is the identity at inference: the translation keeps the inference behaviour (identity); "
+                         "add a stochastic-depth layer of your own to train with it")
+
+
+def _stochastic_depth(torch_name: str, signature: tuple[str, ...]) -> LayerPair:
+    key = "stochastic_depth" if torch_name.startswith("torchvision") else \
+        "drop_path" + ("_models" if ".models." in torch_name else "")
+    # no runnable example: torchvision and timm are not test dependencies (tests/test_translation_layers.py checks
+    # the Keras side is the identity, which is what both do at inference)
+    return LayerPair(key, torch_name, "keras.layers.Identity", signature, (),
+                     tuple(Arg(name, None, REQUIRED) for name in signature), torch_positional=len(signature),
+                     strategy="stochastic_depth", torch_only=True, notes=(STOCHASTIC_DEPTH_NOTE,),
+                     examples=(Example("", "", (3, 4), (3, 4)),))
+
+
 _KERAS_RELU_SIGNATURE = ("max_value", "negative_slope", "threshold")
 
 
@@ -666,6 +686,7 @@ def _build_layers() -> tuple[LayerPair, ...]:
         LayerPair("identity", "torch.nn.Identity", "keras.layers.Identity", (), (), (),
                   examples=(Example("nn.Identity()", "layers.Identity()", (3, 4), (3, 4)),)),
     ]
+    entries += [_stochastic_depth(name, signature) for name, signature in _STOCHASTIC_DEPTH.items()]
     entries += [_instance_norm(n) for n in _DIMS]
     entries += [_zero_pad(n) for n in _DIMS]
     entries += [_cropping(n) for n in _DIMS]
@@ -951,6 +972,11 @@ OPS: tuple[OpPair, ...] = (
 # kept out of OPS (and so out of the reverse lookups); the catalog document lists them on their own;
 # tests/test_translation_layers.py runs every example numerically, as it does OPS.
 ONE_WAY_OPS: tuple[OpPair, ...] = (
+    OpPair("stochastic_depth", ("torchvision.ops.stochastic_depth", "timm.layers.drop_path",
+                                "timm.models.layers.drop_path"), None, "keras.ops.identity",
+           ("input", "p", "mode", "training"), ("x",), (Arg("input", "x"),), strategy="stochastic_depth_op",
+           notes=(STOCHASTIC_DEPTH_NOTE + "; torchvision's stochastic_depth() defaults to training=True",),
+           example=("torchvision.ops.stochastic_depth(a, 0.2, 'row', training=False)", "a", ((3, 4),))),
     OpPair("masked_fill", ("torch.masked_fill",), "masked_fill", "keras.ops.where", ("input", "mask", "value"),
            ("condition", "x1", "x2"), (Arg("input", "x2"), Arg("mask", "condition"), Arg("value", "x1")),
            strategy="masked_fill", notes=("x.masked_fill(mask, v) is keras.ops.where(mask, v, x).",),
@@ -979,7 +1005,7 @@ ONE_WAY_OPS: tuple[OpPair, ...] = (
 _BY_TORCH: dict[str, list[LayerPair]] = {}
 _BY_KERAS: dict[str, list[LayerPair]] = {}
 for _entry in LAYERS:
-    if not _entry.keras_only and _entry.torch.startswith("torch.nn."):
+    if not _entry.keras_only and not _entry.torch.startswith("helper:"):
         _BY_TORCH.setdefault(_entry.torch, []).append(_entry)
     if not _entry.torch_only:
         _BY_KERAS.setdefault(_entry.keras, []).append(_entry)

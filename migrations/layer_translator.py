@@ -857,6 +857,13 @@ class LayerTranslator:
         job.out.target_access = ".attention"
         return None
 
+    def _s_stochastic_depth(self, job: LayerJob):
+        """torchvision's StochasticDepth / timm's DropPath -> Keras's Identity: what they do at inference."""
+        job.leftover.clear()
+        job.out.notes.append(catalog.STOCHASTIC_DEPTH_NOTE)
+        job.out.expr = "layers.Identity()"
+        return job.out
+
     def _s_pool(self, job: LayerJob):
         n = job.entry.spatial
         kind = "max" if job.entry.key.startswith("max") else "avg"

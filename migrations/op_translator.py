@@ -408,6 +408,17 @@ class OpTranslator(cst.CSTTransformer):
         piece = f"-(-{size} // {chunks})"
         return self._call("keras.ops.split", [first, f"list(range({piece}, {size}, {piece})) or 1"], [("axis", dim)])
 
+    def _stochastic_depth_op_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """drop_path(x, p, training=...) is x at inference; torchvision's stochastic_depth defaults to training=True,
+        timm's drop_path to False."""
+        torchvision = (self.source.resolve(node.func) or "").startswith("torchvision.")
+        training = bound.get("training", "True" if torchvision else "False")
+        if literal_value(training) is True:
+            return self._todo("stochastic depth with training=True drops residual branches at inference too: Keras "
+                              "has no op for it", node)
+        self.notes.append(catalog.STOCHASTIC_DEPTH_NOTE)
+        return cst.parse_expression(bound["input"])
+
     def _masked_fill_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
         return self._call("keras.ops.where", [bound["mask"], bound["value"], bound["input"]], [])
 

@@ -161,7 +161,8 @@ def test_torch_only_ops_and_methods_to_keras(torch_code, shape, device):
 
 def test_every_one_way_op_example_runs_in_the_cases_above():
     covered = {code for code, _ in ONE_WAY_CASES}
-    assert all(op.example[0] in covered for op in getattr(catalog, "ONE_WAY_OPS", ()))
+    # stochastic depth needs torchvision or timm to run in torch: test_stochastic_depth_is_the_identity covers it
+    assert all(op.example[0] in covered for op in catalog.ONE_WAY_OPS if op.key != "stochastic_depth")
     assert {op.key for op in catalog.ONE_WAY_OPS} >= {"clamp_min", "clamp_max", "max_all", "min_all", "masked_fill",
                                                       "chunk"}
 
@@ -465,3 +466,32 @@ def test_keras_attention_mask_is_inverted_for_torch(body, device):
         generated["copy_weights"](source, target)
         actual = to_numpy(target(*tensors))
     assert_close(actual, expected, translation.source)
+
+
+@pytest.mark.parametrize("context,code,todos", [
+    ("import torchvision", "torchvision.ops.StochasticDepth(0.2, 'row')", 0),
+    ("from timm.layers import DropPath", "DropPath(0.1)", 0),
+    ("from timm.models.layers import DropPath", "DropPath(drop_prob=0.1, scale_by_keep=False)", 0),
+    ("from torchvision.ops import stochastic_depth", "stochastic_depth(a, 0.2, 'row', training=False)", 0),
+    ("from timm.layers import drop_path", "drop_path(a, 0.3, self.training)", 0),
+    ("from timm.layers import drop_path", "drop_path(a, 0.3)", 0),
+    ("from torchvision.ops import stochastic_depth", "stochastic_depth(a, 0.2, 'row')", 1),
+])
+def test_stochastic_depth_is_the_identity_at_inference_with_a_note(context, code, todos):
+    """torchvision's StochasticDepth / stochastic_depth and timm's DropPath / drop_path return their input at
+    inference (`if not training or p == 0: return input`); Keras has none of them: the identity, with a note.
+    torchvision's functional form defaults to training=True, so without training= it is a TODO."""
+    translation = translate_call(code, "keras", context=context + "\nimport torch\nfrom torch import nn\n")
+    assert translation.todos == todos, translation.source
+    if todos:
+        return
+    assert any("stochastic depth" in note for note in translation.notes)
+    a = random_input((3, 4))
+    if "(a," in code:
+        namespace = execute("\n".join(translation.imports))
+        namespace.update(a=keras.ops.convert_to_tensor(a), training=False)
+        exec(f"out = {translation.source}", namespace)
+    else:
+        namespace = execute(translation.module_text())
+        namespace["out"] = namespace["layer"](a)
+    assert_close(to_numpy(namespace["out"]), a, f"{code} -> {translation.source}")
