@@ -14,6 +14,7 @@ from .common import (
     KERAS, TODO_TAG, TORCH, UNKNOWN, code_of, framework_of_name, indent_lines, literal_value, ParsedSource, Shape,
     snake_case, weight_statements, with_todos,
 )
+from .functional_builders import BuilderExpansion
 from .layer_translator import LayerTranslator, LayerOut
 from .op_translator import OpTranslator, python_containers
 from .tensor_aliases import aliased_updates
@@ -668,6 +669,10 @@ class ModelTranslator:
                                                                      cst.SimpleString):
             docstring = code_of(body_statements[0].body[0].value)
             body_statements = body_statements[1:]
+        expansion = BuilderExpansion(self.source.functions, self._contains_layers)
+        body_statements = expansion.expand(function, body_statements)
+        init_lines += expansion.guards
+        self.notes += expansion.notes
         for statement in body_statements:
             small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(
                 statement.body) == 1 else None
@@ -743,11 +748,20 @@ class ModelTranslator:
                 if target_name:
                     env[target_name] = env.get(f"<layer>{name}", UNKNOWN)
                 continue
+            if isinstance(statement, (cst.If, cst.For, cst.While)) and self._contains_layers(statement):
+                # not decided by the builder's defaults (see functional_builders): the graph depends on run-time
+                # values, or a loop would create a new layer per iteration
+                self.todos += 1
+                forward_lines.append(f"{TODO_TAG} layers created under run-time control flow are not translated "
+                                     "(only `if`s on the builder's arguments, decided with its defaults, are)\n"
+                                     + _dedent_code(statement).rstrip("\n"))
+                continue
             statement = statement.visit(InlineLayers())
             text = self._translate_statement(statement, training_param=False)
             forward_lines.append(text)
             if target_name:
-                env[target_name] = shape_of(value.left) if isinstance(value, cst.BinaryOperation) else UNKNOWN
+                env[target_name] = shape_of(value) if isinstance(value, (cst.BinaryOperation, cst.Name)) else \
+                    UNKNOWN
         for name, call in layer_vars.items():
             if name not in layer_attrs:
                 self.notes.append(f"layer `{name}` is created but never applied; it was dropped")

@@ -697,3 +697,72 @@ def test_generated_modules_import_only_the_target_framework_at_top_level():
 
     assert top_level_imports(keras_text) == {"keras", "numpy"}
     assert top_level_imports(torch_text) == {"torch", "numpy"}
+
+
+# -- Keras -> torch functional builders as Python runs them (issue 13) ------------------------------------------
+HEADLESS = textwrap.dedent('''\
+    import keras
+    from keras import layers
+
+
+    def build(include_top=False, pooling="max", classes=3):
+        if include_top:
+            inputs = keras.Input(shape=(6, 6, 2))
+        else:
+            inputs = keras.Input(shape=(5, 5, 2))
+        x = layers.Conv2D(4, 3)(inputs)
+        if include_top:
+            x = layers.Dense(classes)(layers.Flatten()(x))
+        elif pooling == "avg":
+            x = layers.GlobalAveragePooling2D()(x)
+        elif pooling == "max":
+            x = layers.GlobalMaxPooling2D()(x)
+        return keras.Model(inputs, x)
+''')
+
+
+def test_builder_ifs_on_its_arguments_are_decided_with_the_defaults_and_guarded(tmp_path, capsys):
+    """The Input and the head under `if`s on the builder's arguments: decided with the defaults (elif chain
+    included), the numbers agree, and calling the translation with values that decide otherwise raises."""
+    path = tmp_path / "headless.py"
+    path.write_text(HEADLESS)
+    code, out, err = _run(["translate", f"{path}:build", "--to", "torch"], capsys)
+    assert code == 0 and "0 TODOs" in err, err
+    assert "AdaptiveMaxPool2d" in out and "AdaptiveAvgPool2d" not in out and "nn.Linear" not in out, out
+    source_namespace = execute(HEADLESS)
+    source = source_namespace["build"]()
+    x = random_input((2, 5, 5, 2))
+    expected = run_keras(source, [x])
+    generated = execute(out)
+    target = generated["build"]()
+    run_torch(target, [x])
+    generated["copy_weights"](source, target)
+    assert_close(run_torch(target, [x]), expected, "headless builder")
+    with pytest.raises(ValueError, match="include_top"):
+        generated["build"](include_top=True)
+    with pytest.raises(ValueError, match="pooling"):
+        generated["build"](pooling="avg")
+
+
+def test_builder_if_on_a_run_time_value_is_a_counted_todo_at_its_line():
+    source = textwrap.dedent('''\
+        import keras
+        from keras import layers
+
+
+        def build(width=4):
+            inputs = keras.Input(shape=(6,))
+            x = layers.Dense(width)(inputs)
+            if keras.config.backend() == "jax":
+                x = layers.Dense(width)(x)
+            for _ in range(2):
+                x = layers.Dense(width)(x)
+            return keras.Model(inputs, x)
+        ''')
+    translation = tr.translate_symbol(source, "build", "torch")
+    ast.parse(translation.module_text())
+    assert translation.todos == 2, translation.source
+    lines = translation.source.splitlines()
+    for statement in ('if keras.config.backend() == "jax":', "for _ in range(2):"):
+        index = next(i for i, line in enumerate(lines) if line.strip() == statement)
+        assert "# TODO(tensorlint): layers created under run-time control flow" in lines[index - 1], translation.source

@@ -133,3 +133,46 @@ def build_reshaped_tagger(units=5):
 
 INPUTS["build_default_pools"] = (8, 8, 3)
 INPUTS["build_reshaped_tagger"] = (6, 4)
+
+
+def conv_block(x, filters, strides=1, shortcut=False):
+    """A helper in functional style, called from the builder below (inlined by the translation)."""
+    y = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
+    y = layers.BatchNormalization()(y)
+    if shortcut:
+        y = layers.Add()([y, x])
+    return layers.ReLU()(y)
+
+
+def stem(x):
+    return conv_block(x, 6)
+
+
+def build_blocks(classes=4):
+    inputs = keras.Input(shape=(8, 8, 3))
+    x = stem(inputs)
+    x = conv_block(x, 6, shortcut=True)
+    x = conv_block(x, filters=8, strides=2)
+    x = layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, layers.Dense(classes)(x))
+
+
+def build_conditional(include_top=True, input_tensor=None, pooling="avg", classes=3):
+    """keras.applications style: the Input and the head under `if`s on the builder's arguments."""
+    if input_tensor is None:
+        img_input = layers.Input(shape=(7, 7, 2))
+    else:
+        img_input = input_tensor
+    x = layers.Conv2D(5, 3, activation="relu")(img_input)
+    if include_top:
+        x = layers.Flatten()(x)
+        x = layers.Dense(classes)(x)
+    elif pooling == "avg":
+        x = layers.GlobalAveragePooling2D()(x)
+    else:
+        x = layers.GlobalMaxPooling2D()(x)
+    return keras.Model(img_input, x)
+
+
+INPUTS["build_blocks"] = (8, 8, 3)
+INPUTS["build_conditional"] = (7, 7, 2)
