@@ -176,3 +176,23 @@ def build_conditional(include_top=True, input_tensor=None, pooling="avg", classe
 
 INPUTS["build_blocks"] = (8, 8, 3)
 INPUTS["build_conditional"] = (7, 7, 2)
+
+
+class BuiltBlock(layers.Layer):
+    """Sublayers created in build(), not __init__ (keras-hub style): torch creates them in __init__."""
+
+    def __init__(self, units=4, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.inner = layers.Dense(self.units, activation="relu")
+        self.norm = layers.LayerNormalization(epsilon=1e-5)
+        self.proj = layers.Dense(6)
+        super().build(input_shape)
+
+    def call(self, x):
+        return self.norm(self.proj(self.inner(x)) + x)
+
+
+INPUTS["BuiltBlock"] = (5, 6)
