@@ -166,11 +166,12 @@ class BuilderExpansion:
             return None
         condition = code_of(node.test).strip()
         names = sorted(n for n in known if re.search(rf"\b{re.escape(n)}\b", condition))
-        message = (f"translated for `{condition}` = {bool(value)} (the builder's defaults): translate it again "
-                   f"for other {', '.join(names) or 'arguments'}")
-        self.guards.append(f"if {'not ' if value else ''}({condition}):\n    raise ValueError({message!r})")
-        self.notes.append(f"`if {condition}:` was decided with the builder's defaults ({bool(value)}); the generated "
-                          "__init__ raises ValueError for values that decide it otherwise")
+        if names:  # (a condition on literals only, e.g. a helper's `if strides != 1` once inlined, needs none)
+            message = (f"translated for `{condition}` = {bool(value)} (the builder's defaults): translate it again "
+                       f"for other {', '.join(names)}")
+            self.guards.append(f"if {'not ' if value else ''}({condition}):\n    raise ValueError({message!r})")
+            self.notes.append(f"`if {condition}:` was decided with the builder's defaults ({bool(value)}); the "
+                              "generated __init__ raises ValueError for values that decide it otherwise")
         if value:
             return list(node.body.body)
         if isinstance(node.orelse, cst.If):
