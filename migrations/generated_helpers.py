@@ -329,6 +329,26 @@ class TorchMultiheadAttention(keras.layers.Layer):
         shape = (keras.ops.shape(query)[0], keras.ops.shape(query)[1], keras.ops.shape(key)[1])
         return keras.ops.broadcast_to(allowed, shape)
 ''',
+    "CeilModePad": '''
+class CeilModePad(keras.layers.Layer):
+    """torch's ceil_mode=True for max pooling on a channels-last tensor: pad the end of each spatial axis with -inf
+    so a 'valid' pooling gives torch's ceil((n - k) / s) + 1 windows (a window may not start in the padding)."""
+
+    def __init__(self, kernel, stride, padding, **kwargs):
+        super().__init__(**kwargs)
+        self.kernel, self.stride, self.padding = tuple(kernel), tuple(stride), tuple(padding)
+
+    def call(self, x):
+        width = [(0, 0)]
+        for axis, (k, s, p) in enumerate(zip(self.kernel, self.stride, self.padding), start=1):
+            n = x.shape[axis]  # already padded by p on both sides
+            out = -(-(n - k) // s) + 1
+            if (out - 1) * s >= n - p:
+                out -= 1
+            width.append((0, max(0, (out - 1) * s + k - n)))
+        width.append((0, 0))
+        return keras.ops.pad(x, width, constant_values=float("-inf"))
+''',
 }
 
 # -- torch helpers (Keras -> torch) ------------------------------------------------------------------------------

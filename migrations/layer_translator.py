@@ -881,7 +881,18 @@ class LayerTranslator:
         kind = "max" if job.entry.key.startswith("max") else "avg"
         if job.to == KERAS:
             pad = as_tuple(job.kwargs.pop("padding", "0"), n)
-            for name in ("ceil_mode", "return_indices", "dilation", "divisor_override"):
+            ceil_mode = job.leftover.pop("ceil_mode", "False")
+            kernel = as_tuple(job.bound.get("kernel_size", "None"), n)
+            stride = as_tuple(job.bound.get("stride", job.bound.get("kernel_size", "None")), n)
+            if literal_value(ceil_mode) is True and kind == "max" and kernel and stride and pad is not None:
+                job.out.helpers.add("CeilModePad")
+                ceil_pad = f"CeilModePad({kernel!r}, {stride!r}, {pad!r})"
+            elif literal_value(ceil_mode) is False:
+                ceil_pad = None
+            else:
+                ceil_pad = None
+                job.out.todos.append(f"`ceil_mode={ceil_mode}` has no Keras pooling equivalent")
+            for name in ("return_indices", "dilation", "divisor_override"):
                 if name in job.leftover:
                     job.out.todos.append(f"`{name}={job.leftover.pop(name)}` has no Keras pooling equivalent")
             include = job.leftover.pop("count_include_pad", "True")
@@ -895,7 +906,10 @@ class LayerTranslator:
                 value = "float('-inf')" if kind == "max" else "0.0"
                 flat = tuple(v for p in reversed(pad) for v in (p, p))
                 job.out.helpers.add("Pad")
-                job.out.expr = f"keras.Sequential([Pad({flat!r}, value={value}), {job.out.expr}])"
+                job.out.expr = f"keras.Sequential([Pad({flat!r}, value={value}), " \
+                               f"{ceil_pad + ', ' if ceil_pad else ''}{job.out.expr}])"
+            elif ceil_pad:
+                job.out.expr = f"keras.Sequential([{ceil_pad}, {job.out.expr}])"
             self._channels_first(job)
             return None
         padding = literal_value(job.bound.get("padding", "'valid'"))

@@ -313,6 +313,10 @@ class OpTranslator(cst.CSTTransformer):
                     keywords.append((tgt, convert(repr(src_default))))
                 elif src_default != tgt_default:
                     keywords.append((tgt, convert(repr(src_default))))
+        if to == KERAS and "inplace" in bound:
+            bound.pop("inplace")
+            self.notes.append("inplace=True: the Keras op returns a new tensor and leaves its input unchanged (as "
+                              "torch does for `x = F.relu(x, inplace=True)`)")
         if bound:
             return self._todo(f"arguments {sorted(bound)} are not translated", node)
         target_signature = op.keras_signature if to == KERAS else op.torch_signature
