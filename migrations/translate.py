@@ -308,12 +308,13 @@ _NATIVE_NOTE = ("native layout: inputs must be channels-last (N, H, W, C) for Ke
 
 
 def translate_symbol(source_text: str, symbol: str, to: str | None = None, layout: str = PRESERVE,
-                     origin: str = "", path: str | None = None) -> Translation:
+                     origin: str = "", path: str | None = None, also: tuple[str, ...] = ()) -> Translation:
     """Translate a model class, a builder function or a Sequential assignment into one self-contained module:
     imports, helpers, the translation under the same name, and copy_weights(source, target).
 
     PyTorch -> Keras translates the symbol's whole closure (:mod:`.torch_to_keras`; ``path``, the source file,
-    lets it follow relative imports into the package)."""
+    lets it follow relative imports into the package; ``also``: more top-level names to bring along, e.g. those
+    a constructor call names, such as `make_layers` in `VGG(make_layers(cfgs["A"]))`)."""
     source = normalized_for_models(ParsedSource(source_text))
     statement = next((s for s in source.module.body if _symbol_kind(source, s)[2] == symbol), None)
     if statement is None:
@@ -332,7 +333,7 @@ def translate_symbol(source_text: str, symbol: str, to: str | None = None, layou
     if layout not in (PRESERVE, NATIVE):
         raise TranslationError(f"unknown layout {layout!r}: use 'preserve' or 'native'")
     if to == KERAS:
-        translated = translate_torch_symbol(source_text, symbol, layout, origin, path)
+        translated = translate_torch_symbol(source_text, symbol, layout, origin, path, also)
         notes = list(translated.notes)
         if layout == NATIVE:
             notes.append(_NATIVE_NOTE)
