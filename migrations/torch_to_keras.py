@@ -407,6 +407,9 @@ class _TorchToKeras(OpTranslator):
                     plist = list(params.params)
                     if last is not None and last.comma is cst.MaybeSentinel.DEFAULT:
                         plist[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                    elif last is not None:  # one parameter a line, trailing comma: the new one alike
+                        training = training.with_changes(comma=last.comma)
+                        plist[-1] = last.with_changes(comma=plist[-2].comma if len(plist) > 1 else last.comma)
                     updated = updated.with_changes(params=params.with_changes(params=[*plist, training]))
                 else:
                     updated = updated.with_changes(params=params.with_changes(
