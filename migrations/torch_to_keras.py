@@ -466,6 +466,9 @@ class _TorchToKeras(OpTranslator):
             return updated
         if canonical == "torch.nn.Module":
             return cst.parse_expression("keras.layers.Layer")
+        dtype = catalog.keras_dtype_name(canonical)
+        if dtype:  # torch.float32 -> "float32": keras.ops takes dtype names, and x.dtype == "bool" compares
+            return cst.SimpleString(repr(dtype))
         if canonical in _MODULES_AS_VALUES:  # hasattr(torch.nn.functional, "scaled_dot_product_attention")
             return cst.parse_expression(_MODULES_AS_VALUES[canonical])
         if canonical in _CONTAINERS:
