@@ -41,6 +41,10 @@ DEFAULT_DEBOUNCE_MS = 100
 MIN_DEBOUNCE_MS = 20  # long enough to gather the changes an editor sends for one keystroke or one paste
 KEPT_TREES = 3  # documents whose last parse (and per-statement findings) are kept for incremental re-checking
 SERVER_KEYS = {"debounce": (int, "the longest wait, in milliseconds, between two analyses of a document while typing")}
+# Settings an editor keeps for itself (VS Code's tensorlint.path, .interpreter and .trace.server: how to start and
+# trace the server) arrive with the rest of its `tensorlint` section; they are not unknown settings.
+CLIENT_ONLY_KEYS = frozenset({"path", "interpreter", "trace"})
+_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])[A-Z]")
 _UNSUPPRESSIBLE = {SYNTAX_ERROR, UNDECODABLE, TOO_LARGE}
 _SEVERITY = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
@@ -58,6 +62,20 @@ def _version() -> str:
         return version("tensorlint")
     except Exception:
         return "0"
+
+
+def server_settings(table: dict[str, Any]) -> dict[str, Any]:
+    """An editor's `tensorlint` settings in the server's key names: VS Code spells them as its settings are spelled
+    (extendSelect, maxFileSizeKb), pyproject.toml and the other editors in kebab-case (extend-select). A key left
+    unset (null) never hides the same key set under its other spelling."""
+    settings: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in CLIENT_ONLY_KEYS:
+            continue
+        name = _CAMEL_HUMP.sub(lambda hump: "-" + hump.group(0).lower(), key)
+        if value is not None or name not in settings:
+            settings[name] = value
+    return settings
 
 
 def split_lines(text: str) -> list[str]:
@@ -565,7 +583,7 @@ def create_server() -> TensorlintServer:
         if isinstance(options, dict):
             if isinstance(options.get("tensorlint"), dict):
                 options = options["tensorlint"]
-            ls.init_options = dict(options)
+            ls.init_options = server_settings(options)
         elif options is not None:
             ls.warn_once("tensorlint: initializationOptions must be an object of settings; ignored")
 
@@ -647,7 +665,7 @@ def create_server() -> TensorlintServer:
     async def did_change_configuration(ls: TensorlintServer, params: types.DidChangeConfigurationParams) -> None:
         settings = params.settings
         if isinstance(settings, dict) and isinstance(settings.get("tensorlint"), dict):
-            ls.folder_config[""] = dict(settings["tensorlint"])
+            ls.folder_config[""] = server_settings(settings["tensorlint"])
         await fetch_configuration(ls)
         ls.settings_changed()
         ls.relint_all()
@@ -739,7 +757,7 @@ async def fetch_configuration(ls: TensorlintServer) -> None:
         return
     for scope, value in zip(["", *folders], values or []):
         if isinstance(value, dict):
-            ls.folder_config[scope] = dict(value)
+            ls.folder_config[scope] = server_settings(value)
         elif value is not None:
             ls.warn_once("tensorlint: the `tensorlint` settings must be an object; ignored")
     ls.settings_changed()

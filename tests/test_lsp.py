@@ -463,6 +463,44 @@ async def test_configuration_change_and_pyproject_change_relint_open_documents(t
         assert [d.code for d in s.published[-1].diagnostics] == []  # the file's PT006 and the client's PT002
 
 
+# What VS Code syncs: its own spelling (camelCase), unset settings as null, and the settings only the extension reads.
+VSCODE_SECTION = {"path": [], "interpreter": [], "trace": {"server": "off"}, "select": None, "ignore": None,
+                  "extendSelect": None, "perFileIgnores": None, "deployment": None, "debounce": None,
+                  "maxFileSizeKb": None}
+
+
+async def test_vscode_synced_settings_are_accepted_without_warning_and_apply_live(tmp_path):
+    uri = (tmp_path / "model.py").as_uri()
+    big_uri = (tmp_path / "big.py").as_uri()
+    start = {**VSCODE_SECTION, "select": ["PT006"]}
+    async with session(tmp_path, configuration={"": {"tensorlint": start}}) as s:
+        s.open(uri, SOURCE)
+        assert [d.code for d in await s.diagnostics(uri, 1)] == ["PT006"]
+        s.open(big_uri, "import torch\n" + "x = torch.load('w.pt')\n" * 100)  # 2.3 KB
+        assert {d.code for d in await s.diagnostics(big_uri, 1)} == {"PT006"}
+
+        async def change(**settings) -> None:
+            count = len(s.published)
+            section = {**start, **settings}
+            s.client.set_configuration(section, section="tensorlint")
+            # VS Code's synchronize.configurationSection sends the section itself along with the notification
+            s.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+                settings={"tensorlint": section}))
+            async with s.arrived:
+                await asyncio.wait_for(s.arrived.wait_for(lambda: len(s.published) >= count + 2), 20)
+
+        def latest(document_uri: str) -> list[str]:
+            return [d.code for d in next(p for p in reversed(s.published) if p.uri == document_uri).diagnostics]
+
+        await change(extendSelect=["PT002"])
+        assert latest(uri) == ["PT002", "PT006"]
+        await change(extendSelect=["PT002"], perFileIgnores={"model.py": ["PT006"]})
+        assert latest(uri) == ["PT002"]
+        await change(maxFileSizeKb=1)
+        assert latest(big_uri) == ["TL004"] and latest(uri) == ["PT006"]
+        assert not [m.message for m in s.client.messages if m.type <= types.MessageType.Warning]
+
+
 async def test_multi_root_folders_get_their_own_settings(tmp_path):
     first, second = tmp_path / "first", tmp_path / "second"
     for folder in (first, second):
