@@ -13,11 +13,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcContentModified
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
+from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import PositionCodec, ServerTextPosition
 
 from ..analyzers import CheckResult, ConfigError, Finding, Settings, all_rules, fix_source
@@ -186,12 +188,25 @@ class TensorlintServer(LanguageServer):
         self.warned.clear()
         self.generation += 1
 
+    # -- open documents ----------------------------------------------------------------------------------------
+    # pygls files documents and notebooks under their *unquoted* uri, while clients send them quoted (VS Code's
+    # cell uris end in a percent-encoded fragment, `#W0sZmlsZQ%3D%3D`; a path may hold `%20`): every lookup goes
+    # through these, and every uri sent back is the one the client sent.
+    def open_document(self, uri: str) -> TextDocument | None:
+        return self.workspace.text_documents.get(unquote(uri))
+
+    def open_document_uris(self) -> list[str]:
+        return [document.uri for document in self.workspace.text_documents.values()]
+
+    def open_notebook_uris(self) -> list[str]:
+        return [notebook.uri for notebook in self.workspace.notebook_documents.values()]
+
     # -- analysis ----------------------------------------------------------------------------------------------
     async def snapshot(self, uri: str) -> Snapshot | None:
         """The analysed current version of ``uri`` (cached per (uri, version)); None for documents not ours."""
         if self.notebooks.notebook_of(uri) is not None:
             return await self.notebooks.cell_snapshot(uri)
-        document = self.workspace.text_documents.get(uri)
+        document = self.open_document(uri)
         if document is None or not is_python(document):
             return None
         version = document.version or 0
@@ -233,12 +248,12 @@ class TensorlintServer(LanguageServer):
                 self.window_log_message(types.LogMessageParams(
                     types.MessageType.Error, f"tensorlint: rule crashed on {uri} (version {version}): {error}"))
         current = self.snapshots.get(uri)
-        if uri in self.workspace.text_documents and (current is None or current[1].version <= version):
+        if self.open_document(uri) is not None and (current is None or current[1].version <= version):
             self.snapshots[uri] = (generation, snap)
         return snap
 
     def is_current(self, snap: Snapshot) -> bool:
-        document = self.workspace.text_documents.get(snap.uri)
+        document = self.open_document(snap.uri)
         return document is not None and (document.version or 0) == snap.version
 
     async def lint(self, uri: str, delay: float = 0.0) -> None:
@@ -263,7 +278,7 @@ class TensorlintServer(LanguageServer):
         previous = self.pending.pop(uri, None)
         if previous is not None:
             previous.cancel()
-        document = self.workspace.text_documents.get(uri)
+        document = self.open_document(uri)
         for (other, version, _), (future, _, _) in list(self.inflight.items()):
             if other == uri and document is not None and version < (document.version or 0):
                 future.cancel()  # stale and not started yet: never runs (a running one finishes, unpublished)
@@ -273,10 +288,10 @@ class TensorlintServer(LanguageServer):
         task.add_done_callback(_log_failure)
 
     def relint_all(self) -> None:
-        for uri in list(self.workspace.text_documents):
+        for uri in self.open_document_uris():
             if self.notebooks.notebook_of(uri) is None:
                 self.schedule(uri)
-        for uri in list(self.workspace.notebook_documents):
+        for uri in self.open_notebook_uris():
             self.notebooks.schedule(uri)
         if self.pulls_diagnostics and _capability(self.client_capabilities, "workspace", "diagnostics",
                                                   "refresh_support"):
@@ -696,6 +711,10 @@ def create_server() -> TensorlintServer:
                 return text
         return None
 
+    @server.command(translate_actions.SHOW_DOCUMENT_COMMAND)
+    async def show_document(ls: TensorlintServer, *arguments: Any) -> bool:
+        return await translate_actions.show_document(ls, arguments[0] if arguments else None)
+
     @server.command(translate_actions.VERIFY_COMMAND)
     async def verify_model(ls: TensorlintServer, *arguments: Any) -> dict:
         return await translate_actions.verify(ls, arguments[0] if arguments else None)
@@ -712,7 +731,7 @@ def create_server() -> TensorlintServer:
     async def workspace_diagnostic(ls: TensorlintServer, params: types.WorkspaceDiagnosticParams):
         previous = {p.uri: p.value for p in params.previous_result_ids or []}
         items = []
-        for uri in list(ls.workspace.text_documents):
+        for uri in ls.open_document_uris():  # notebook cells included
             snap = await ls.snapshot(uri)
             if snap is None:
                 continue

@@ -9,6 +9,7 @@ import os
 import sys
 import textwrap
 from pathlib import Path
+from typing import Union
 
 import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
@@ -77,10 +78,24 @@ def capabilities(encodings=None, resolve=False, pull=False, configuration=True) 
             publish_diagnostics=types.PublishDiagnosticsClientCapabilities(version_support=True)))
 
 
+def client_converter():
+    """lsprotocol's converter, except that a code action carrying a command stays a CodeAction: its union hook takes
+    anything with a "command" key for a Command, while editors tell the two apart as the protocol says (a Command's
+    `command` is a string, a CodeAction's an object)."""
+    converter = default_converter()
+
+    def code_action_or_command(value, _type):
+        kind = types.Command if isinstance(value.get("command"), str) else types.CodeAction
+        return converter.structure(value, kind)
+
+    converter.register_structure_hook(Union[types.Command, types.CodeAction], code_action_or_command)
+    return converter
+
+
 @contextlib.asynccontextmanager
 async def session(tmp_path: Path, *, options=None, caps=None, configuration=None, command=SERVER, env=None,
                   folders=None, features=None):
-    client = LanguageClient(converter_factory=default_converter, configuration=configuration)
+    client = LanguageClient(converter_factory=client_converter, configuration=configuration)
     recorder = Session(client)
 
     async def publish(_client: LanguageClient, params: types.PublishDiagnosticsParams):
@@ -282,6 +297,19 @@ async def test_client_settings_merge_over_pyproject(tmp_path):
         s.open(big_uri, big)
         (info,) = await s.diagnostics(big_uri, 1)
         assert info.code == "TL004" and info.severity == types.DiagnosticSeverity.Information
+
+
+async def test_a_path_with_a_space_gets_its_diagnostics_and_fixes(tmp_path):
+    folder = tmp_path / "my project"
+    folder.mkdir()
+    uri = (folder / "model.py").as_uri()
+    assert "%20" in uri  # as every client writes it
+    async with session(tmp_path) as s:
+        s.open(uri, SOURCE)
+        diagnostics = await s.diagnostics(uri, 1)
+        assert [d.code for d in diagnostics] == ["PT002", "PT006"]
+        fix = next(a for a in await s.actions(uri, diagnostics=diagnostics) if a.title == "Pass `weights_only=True`")
+        assert single_document_edits(fix, uri, 1)
 
 
 async def test_non_python_documents_are_ignored(tmp_path):
