@@ -68,3 +68,17 @@ echo "ImportError: cannot import name 'LanguageServer' from 'pygls.lsp.server'" 
   assert.equal(popups(seen).length, 1, JSON.stringify(seen));
   assert.match(seen.errors[0].message, /`tensorlint serve` \(`tensorlint` on PATH\): ImportError: cannot import name 'LanguageServer'/);
 });
+
+const VENV_TENSORLINT = path.join(__dirname, "..", "..", "..", ".venv", "bin", "tensorlint");
+
+test("tensorlint on PATH (the real server) starts with VS Code's settings, and nothing pops up", {
+  skip: skip || (fs.existsSync(VENV_TENSORLINT) ? false : "no tensorlint in the checkout's .venv"),
+}, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tl-ext-"));
+  const bin = fs.mkdtempSync(path.join(os.tmpdir(), "tl-bin-"));
+  fs.symlinkSync(VENV_TENSORLINT, path.join(bin, "tensorlint"));
+  const seen = activate({ folder: dir, path: `${bin}${path.delimiter}/usr/bin${path.delimiter}/bin`, waitMs: 4000,
+    settings: { extendSelect: ["DP"], maxFileSizeKb: 500 } });
+  assert.match(seen.output.join(""), /starting tensorlint serve \(`tensorlint` on PATH\)[^]*server started/);
+  assert.deepEqual(popups(seen), []);
+});

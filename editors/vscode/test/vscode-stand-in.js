@@ -90,6 +90,13 @@ class Uri {
  */
 function createStandIn({ settings = {}, pythonInterpreter, folder }) {
   const recorded = { errors: [], warnings: [], infos: [], executed: [], output: [] };
+  // VS Code's view of the settings: every key the manifest declares, camelCase, null unless set
+  const root = {
+    tensorlint: {
+      path: [], interpreter: [], trace: { server: "off" }, select: null, ignore: null, extendSelect: null,
+      perFileIgnores: null, deployment: null, debounce: null, maxFileSizeKb: null, ...settings,
+    },
+  };
   const configurationListeners = new EventEmitter();
   const folderUri = folder ? Uri.file(folder) : undefined;
   const pythonExtension = pythonInterpreter === undefined ? undefined : {
@@ -145,7 +152,8 @@ function createStandIn({ settings = {}, pythonInterpreter, folder }) {
       getWorkspaceFolder: () => (folderUri ? { uri: folderUri, name: "folder", index: 0 } : undefined),
       getConfiguration: (section) => ({
         get: (key, fallback) => {
-          const value = section === "tensorlint" ? settings[key] : undefined;
+          const value = [...(section ? section.split(".") : []), ...key.split(".")]
+            .reduce((scope, name) => (scope && typeof scope === "object" ? scope[name] : undefined), root);
           return value === undefined ? (fallback === undefined ? null : fallback) : value;
         },
         has: () => false,
