@@ -697,3 +697,18 @@ def test_generated_modules_import_only_the_target_framework_at_top_level():
 
     assert top_level_imports(keras_text) == {"keras", "numpy"}
     assert top_level_imports(torch_text) == {"torch", "numpy"}
+
+
+def test_translate_reports_a_syntax_error_where_check_does_and_names_a_line_target(cli, tmp_path):
+    source = ("import torch\nfrom torch import nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+              "        super().__init__()\n        self.fc = nn.Linear(4, 2)\n\n\nhead = nn.Linear(4, 2)\n")
+    (tmp_path / "m.py").write_text(source + "bad = (\n")
+    check = cli("check", "m.py", "-q", "--no-cache", cwd=tmp_path).stdout.decode().strip()
+    assert check.startswith("m.py:12:7: TL001 SyntaxError:")
+    translate = cli("translate", "m.py:Net", "--to", "keras", cwd=tmp_path)
+    assert translate.returncode == 2
+    assert translate.stderr.decode().strip() == "tensorlint: error: " + check.replace(" TL001", "")
+    (tmp_path / "m.py").write_text(source)
+    line = cli("translate", "m.py:11", "--to", "keras", cwd=tmp_path)
+    assert line.returncode == 0, line.stderr
+    assert line.stderr.decode().startswith("Translated the call on line 11 (torch->keras, layout preserve)")
