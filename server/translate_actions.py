@@ -123,8 +123,9 @@ def is_translate_action(action: types.CodeAction) -> bool:
 
 
 def _shows_documents(ls: TensorlintServer) -> bool:
-    return bool(getattr(getattr(getattr(ls.client_capabilities, "window", None), "show_document", None),
-                        "support", False))
+    from .lsp import _capability
+
+    return bool(_capability(ls.client_capabilities, "window", "show_document", "support"))
 
 
 async def show_document(ls: TensorlintServer, uri: Any) -> bool:

@@ -56,7 +56,8 @@ def test_syntax_error_is_a_clear_error(tmp_path, capsys):
     path = tmp_path / "broken.py"
     path.write_text("class Net(nn.Module:\n    pass\n")
     code, out, err = _run(["translate", f"{path}:Net", "--to", "keras"], capsys)
-    assert code == 2 and "syntax error at line" in err and len(err.strip().splitlines()) == 1
+    # one line, where `check` puts its TL001: path:line:column
+    assert code == 2 and f"{path}:1:20: SyntaxError:" in err and len(err.strip().splitlines()) == 1
 
 
 def test_already_in_the_target_framework(capsys):
