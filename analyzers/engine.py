@@ -23,6 +23,22 @@ log = logging.getLogger("tensorlint")
 SYNTAX_ERROR = "TL001"
 UNDECODABLE = "TL002"
 RULE_CRASH = "TL003"
+# The engine's own codes (TL004 is analyzers/workspace.py's TOO_LARGE, TL005 analyzers/notebook.py's
+# MALFORMED_NOTEBOOK): they say that a file, or part of it, could not be checked, so no selection turns them off.
+# `tensorlint rules TL001` prints these: (name, what it means and what to do).
+ENGINE_CODES: dict[str, tuple[str, str]] = {
+    SYNTAX_ERROR: ("syntax-error", "The file (or a notebook cell) does not parse, so no rule could check it. Fix the "
+                                   "syntax: the file is checked again as soon as it parses."),
+    UNDECODABLE: ("undecodable-file", "The file is not valid UTF-8, so it was not checked. Save it as UTF-8, or "
+                                      "exclude it (`exclude` / `extend-exclude` in [tool.tensorlint])."),
+    RULE_CRASH: ("rule-crash", "A rule raised an exception on this file; the other rules' findings stand. Please "
+                               "report it with the file; `--ignore` the rule's own code to skip it meanwhile."),
+    "TL004": ("file-too-large", "The file is larger than `max-file-size-kb` and was not analysed. Raise "
+                                "`max-file-size-kb` in [tool.tensorlint], or exclude the file."),
+    "TL005": ("malformed-notebook", "The .ipynb file is not a notebook that can be read (not JSON, no `cells` "
+                                    "list, or nbformat 3), so it was not checked. Resave it with Jupyter, or exclude "
+                                    "it."),
+}
 
 
 @dataclass(frozen=True)
