@@ -78,6 +78,8 @@ def test_holds(test: cst.BaseExpression, atom: Atom, positive: bool = True) -> b
     """Whether ``atom`` is true wherever ``test`` is ``positive``: ``self.training and p > 0`` holds
     ``self.training``; in the ``else`` branch of ``if not self.training`` it holds too."""
     test = _strip(test)
+    if positive and atom(test):  # an atom may itself be a negation: `not self.built`
+        return True
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
         return test_holds(test.expression, atom, not positive)
     if isinstance(test, cst.BooleanOperation):
@@ -85,7 +87,7 @@ def test_holds(test: cst.BaseExpression, atom: Atom, positive: bool = True) -> b
         # `a and b` true: both are; `a or b` false: neither is
         joins_truths = isinstance(test.operator, cst.And) == positive
         return any(both) if joins_truths else all(both)
-    return positive and atom(test)
+    return False
 
 
 def _exits(block: cst.BaseSuite) -> bool:
@@ -226,9 +228,10 @@ class ModuleIndex:
             return [m for cls in self.classes.values() for m in (self.methods(cls).get(name),) if m is not None]
         return []
 
-    def reaches(self, function: cst.FunctionDef, key: object, predicate: Callable[[cst.Call], bool]) -> bool:
-        """Whether running ``function`` makes a call for which ``predicate`` is true, directly or through calls
-        into the module's own functions and methods. ``key`` names the predicate for the memo."""
+    def reaches(self, function: cst.FunctionDef, key: object, predicate: Callable[[cst.CSTNode], bool]) -> bool:
+        """Whether running ``function`` runs a node (a call, an assignment...) for which ``predicate`` is true,
+        directly or through calls into the module's own functions and methods. ``key`` names the predicate for
+        the memo."""
         memo_key = (id(function), key)
         if memo_key in self._reaches:
             return self._reaches[memo_key]
@@ -236,7 +239,7 @@ class ModuleIndex:
         cls = self.class_of(function)
         found = False
         for node in scope_nodes(function):
-            if isinstance(node, cst.Call) and (predicate(node) or any(
+            if predicate(node) or (isinstance(node, cst.Call) and any(
                     self.reaches(callee, key, predicate) for callee in self.callees(node, cls))):
                 found = True
                 break
