@@ -247,7 +247,10 @@ class FrozenBaseWithoutTrainingFlag(Rule):
     The Keras transfer-learning guide calls a frozen base with `training=False`. A frozen `BatchNormalization`
     already runs in inference mode, but the flag is what keeps it (and the base's `Dropout`) in inference mode
     once you unfreeze the base for fine-tuning; without it the batch statistics of small fine-tuning batches
-    overwrite the pretrained ones and accuracy collapses.
+    overwrite the pretrained ones and accuracy collapses. The message says what applies to the model at hand:
+    a `keras.applications` model with BatchNormalization, ConvNeXt's stochastic depth, or, for a model of
+    unknown layers, what would happen to any Dropout and BatchNormalization in it; VGG16/VGG19 (neither) are
+    not flagged.
 
     ## Example
     ```python
@@ -269,27 +272,35 @@ class FrozenBaseWithoutTrainingFlag(Rule):
     code = "TF015"
     name = "frozen-base-without-training-flag"
     severity = Severity.INFO
-    message = "`{key}` is frozen but called without `training=False`: its BatchNormalization will update when unfrozen"
+    message = ("`{key}` is frozen but called without `training=False`: its BatchNormalization layers will update "
+               "their statistics once it is unfrozen for fine-tuning")
     fixable = True
     valid = ("import keras\nbase = keras.applications.MobileNetV2(include_top=False)\nbase.trainable = False\n"
-             "x = base(inputs, training=False)\n",)
+             "x = base(inputs, training=False)\n",
+             # VGG has neither BatchNormalization nor Dropout: the flag changes nothing
+             "import keras\nbase = keras.applications.VGG16(include_top=False)\nbase.trainable = False\n"
+             "x = base(inputs)\n")
     invalid = (
         Invalid("import keras\nbase = keras.applications.MobileNetV2(include_top=False)\nbase.trainable = False\n"
                 "x = base(inputs)\n",
                 "import keras\nbase = keras.applications.MobileNetV2(include_top=False)\nbase.trainable = False\n"
                 "x = base(inputs, training=False)\n"),
+        # a model of unknown layers: the message says what holds whatever they are
+        Invalid("import keras\nbase = keras.models.load_model('base.keras')\nbase.trainable = False\n"
+                "x = base(inputs)\n"),
     )
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.scopes: list[set[str]] = [set()]  # frozen models per function: a name means nothing in another one
+        # frozen models per function (a name means nothing in another one): key -> what the model is
+        self.scopes: list[dict[str, str]] = [{}]
 
     @property
-    def frozen(self) -> set[str]:
+    def frozen(self) -> dict[str, str]:
         return self.scopes[-1]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.scopes.append(set())
+        self.scopes.append({})
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.scopes.pop()
@@ -301,15 +312,31 @@ class FrozenBaseWithoutTrainingFlag(Rule):
                 key = receiver_key(t.value)
                 if key is None:
                     continue
-                if node.value.value == "False" and self._is_keras_model(t.value):
-                    self.frozen.add(key)
+                meaning = self._keras_model(t.value)
+                if node.value.value == "False" and meaning is not None:
+                    self.frozen[key] = meaning
                 elif node.value.value == "True":
-                    self.frozen.discard(key)
+                    self.frozen.pop(key, None)
 
-    def _is_keras_model(self, node: cst.BaseExpression) -> bool:
+    def _keras_model(self, node: cst.BaseExpression) -> str | None:
         meaning = self.ctx.binding_of(node) or ""
-        return (meaning in _KERAS_MODEL_FACTORIES or meaning.startswith("keras.applications.")
-                or meaning.startswith((KERAS_MODEL + ":", KERAS_LAYER + ":")))
+        if (meaning in _KERAS_MODEL_FACTORIES or meaning.startswith("keras.applications.")
+                or meaning.startswith((KERAS_MODEL + ":", KERAS_LAYER + ":"))):
+            return meaning
+        return None
+
+    def _message(self, key: str, meaning: str) -> str | None:
+        """What calling this frozen model in training mode does, as far as its origin tells; None when nothing."""
+        if meaning.startswith("keras.applications."):
+            architecture = meaning.rsplit(".", 1)[-1]
+            if architecture.startswith("VGG"):
+                return None  # no BatchNormalization, no Dropout: training mode changes nothing
+            if architecture.startswith("ConvNeXt"):
+                return (f"`{key}` is frozen but called without `training=False`: its stochastic depth still drops "
+                        "residual branches at random while the head trains")
+            return self.message.format(key=key)
+        return (f"`{key}` is frozen but called without `training=False`: any Dropout in it stays active while "
+                "the head trains, and any BatchNormalization will update its statistics once it is unfrozen")
 
     def visit_Call(self, node: cst.Call) -> None:
         key = receiver_key(node.func)
@@ -317,9 +344,12 @@ class FrozenBaseWithoutTrainingFlag(Rule):
             return
         if any(a.star for a in node.args) or not positional(node):
             return
+        message = self._message(key, self.frozen[key])
+        if message is None:
+            return
         fix = PendingFix("Pass `training=False`",
                          (self.replace(node, self.ctx.code(with_keyword(node, "training", "False"))),), safe=False)
-        self.report(node, self.message.format(key=key), fix)
+        self.report(node, message, fix)
 
 
 _DATASET_SOURCES = {"keras.utils.image_dataset_from_directory", "keras.utils.text_dataset_from_directory",
