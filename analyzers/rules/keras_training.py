@@ -333,10 +333,10 @@ class FrozenBaseWithoutTrainingFlag(Rule):
                 return None  # no BatchNormalization, no Dropout: training mode changes nothing
             if architecture.startswith("ConvNeXt"):
                 return (f"`{key}` is frozen but called without `training=False`: its stochastic depth still drops "
-                        "residual branches at random while the head trains")
+                        "residual branches at random in training")
             return self.message.format(key=key)
-        return (f"`{key}` is frozen but called without `training=False`: any Dropout in it stays active while "
-                "the head trains, and any BatchNormalization will update its statistics once it is unfrozen")
+        return (f"`{key}` is frozen but called without `training=False`: any Dropout in it stays active in "
+                "training, and any BatchNormalization will update its statistics once it is unfrozen")
 
     def visit_Call(self, node: cst.Call) -> None:
         key = receiver_key(node.func)

@@ -33,7 +33,10 @@ def _is_optimizer(ctx, node: cst.BaseExpression) -> bool:
 
 class TensorMoveDiscarded(Rule):
     """## What it does
-    Flags `x.to(device)`, `x.cuda()`, `x.float()` and similar on a tensor used as a statement on its own.
+    Flags `x.to(device)`, `x.cuda()`, `x.float()` and similar on a tensor used as a statement on its own, where
+    `x` is known to be a tensor: made by a tensor factory, or a batch tensor (unpacked from a `DataLoader`, from an
+    iterable named like a loader, from a name like `batch`, or unpacked together with a name that the code
+    reassigns with `.to()`/`.cuda()`).
 
     ## Why is this bad
     Unlike `nn.Module.to`, which moves a module in place, tensor conversions return a new tensor. As a bare
@@ -63,6 +66,8 @@ class TensorMoveDiscarded(Rule):
         "import torch\nx = torch.randn(2)\nx = x.to('cuda')\n",
         "import torch\nmodel = torch.nn.Linear(2, 2)\nmodel.to('cuda')\n",
         "import torch\ndef f(model):\n    model.cuda()\n",
+        # modules move in place
+        "import torch\nfor name, module in model.named_children():\n    module.to(device)\n",
     )
     invalid = (
         Invalid("import torch\nx = torch.randn(2)\nx.to('cuda')\n", "import torch\nx = torch.randn(2)\nx = x.to('cuda')\n"),
@@ -72,21 +77,50 @@ class TensorMoveDiscarded(Rule):
             "import torch\nfrom torch.utils.data import DataLoader\nloader = DataLoader(ds)\n"
             "for images, labels in loader:\n    images = images.cuda()\n",
         ),
+        # a loader passed in: the sibling `inputs` is moved, `labels` is not
+        Invalid(
+            "import torch\ndef train(model, data, device):\n    for inputs, labels in data:\n"
+            "        inputs = inputs.to(device)\n        labels.to(device)\n",
+            "import torch\ndef train(model, data, device):\n    for inputs, labels in data:\n"
+            "        inputs = inputs.to(device)\n        labels = labels.to(device)\n",
+        ),
+        Invalid(
+            "import torch\ndef step(batch, device):\n    x, y = batch\n    x.to(device)\n",
+            "import torch\ndef step(batch, device):\n    x, y = batch\n    x = x.to(device)\n",
+        ),
     )
 
     def __init__(self, ctx):
         super().__init__(ctx)
         self.batch_names: set[str] = set()
+        self.sibling_groups: list[list[str]] = []  # names unpacked together from one iterable or value
+        self.moved: set[str] = set()  # names reassigned as `x = x.to(...)`
 
     def visit_For(self, node: cst.For) -> None:
         iterable = node.iter
         if isinstance(iterable, cst.Call) and self.ctx.callee(iterable) in ("enumerate", None) and iterable.args:
-            if isinstance(iterable.func, cst.Name) and iterable.func.value == "enumerate":
+            if isinstance(iterable.func, cst.Name) and iterable.func.value in ("enumerate", "tqdm"):
                 iterable = iterable.args[0].value
-        meaning = self.ctx.binding_of(iterable)
-        if meaning == "torch.utils.data.DataLoader":
-            for name in _target_names(node.target):
-                self.batch_names.add(name)
+        names = _target_names(node.target)
+        if self.ctx.binding_of(iterable) == "torch.utils.data.DataLoader" or _named_like(iterable, "loader"):
+            self.batch_names.update(names)
+        elif len(names) > 1:
+            self.sibling_groups.append(names)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        value = node.value
+        for target in node.targets:
+            names = _target_names(target.target)
+            if isinstance(target.target, (cst.Tuple, cst.List)) and _named_like(value, "batch"):
+                self.batch_names.update(names)
+            elif (isinstance(target.target, cst.Name) and isinstance(value, cst.Call) and method_name(value) in _MOVES
+                  and isinstance(receiver(value), cst.Name) and receiver(value).value == target.target.value):
+                self.moved.add(target.target.value)
+
+    def _is_batch_tensor(self, name: str) -> bool:
+        return name in self.batch_names or any(
+            name in group and any(other in self.moved for other in group if other != name)
+            for group in self.sibling_groups)
 
     def visit_Expr(self, node: cst.Expr) -> None:
         call = node.value
@@ -95,13 +129,20 @@ class TensorMoveDiscarded(Rule):
         target = receiver(call)
         if not isinstance(target, cst.Name):
             return
-        if self.ctx.binding_of(target) not in _TENSOR_FACTORIES and target.value not in self.batch_names:
+        if self.ctx.binding_of(target) not in _TENSOR_FACTORIES and not self._is_batch_tensor(target.value):
             return
         if method_name(call) == "to" and not call.args:
             return
         name, method = target.value, method_name(call)
         fix = PendingFix(f"Assign the result back to `{name}`", (self.replace(call, f"{name} = {self.ctx.code(call)}"),))
         self.report(call, self.message.format(name=name, method=method), fix)
+
+
+def _named_like(node: cst.BaseExpression, word: str) -> bool:
+    """``train_loader``, ``self.val_loader``, ``batch``: a name or attribute whose last identifier contains ``word``."""
+    if isinstance(node, cst.Attribute):
+        node = node.attr
+    return isinstance(node, cst.Name) and word in node.value.lower()
 
 
 def _target_names(target: cst.BaseExpression) -> list[str]:
