@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import libcst as cst
 
 from ..findings import Severity
+from ..flow import ModuleIndex, scope_nodes
 from ..rule import STATEMENT_SCOPE, Invalid, PendingFix, Rule
 from ._calls import is_constant, method_name, positional, receiver, receiver_key
 from .torch_training import _is_optimizer
@@ -91,6 +93,25 @@ def _train_mode(call: cst.Call) -> str | None:
             if is_constant(args[0].value, "True"):
                 return "train"
     return None
+
+
+_MODEL_WORDS = re.compile(r"(?:^|_)(?:model|net|network|classifier|encoder|decoder|generator|discriminator|"
+                          r"backbone)s?(?:$|_)|^net[A-Z_]|^[a-z]*net$")
+
+
+def is_evaluation_function(name: str) -> bool:
+    """``evaluate``, ``validate``, ``test``, ``val_epoch``, ``run_validation``: a function that evaluates a model
+    (``test_*`` functions are pytest tests, not evaluation loops)."""
+    name = name.lower().strip("_")
+    words = name.split("_")
+    if words[0] == "test" and len(words) > 1:
+        return False
+    return any(word in ("test", "eval", "evaluate", "evaluation", "val", "validate", "validation", "valid",
+                        "inference", "predict") for word in words)
+
+
+def _looks_like_model(key: str) -> bool:
+    return bool(_MODEL_WORDS.search(key.rsplit(".", 1)[-1]))
 
 
 def _parameters_of(node: cst.CSTNode) -> set[str]:
@@ -293,9 +314,10 @@ class ZeroGradBetweenBackwardAndStep(_FlowRule):
 
 class InferenceWithoutNoGrad(_FlowRule):
     """## What it does
-    Flags a function that puts a model in `eval()` mode and then calls it in a loop without
-    `torch.no_grad()`/`torch.inference_mode()` (as a `with` block or a decorator), when the function never
-    calls `backward()`.
+    Flags a function that calls a model in a loop without `torch.no_grad()`/`torch.inference_mode()` (as a
+    `with` block or a decorator) and never calls `backward()`, when the function evaluates: it puts the model in
+    `eval()` mode first, or it is named like an evaluation (`evaluate`, `validate`, `test`, `val_epoch`; not
+    pytest's `test_*`) and the called name is a model's (`model`, `net`, `self.encoder`...).
 
     ## Why is this bad
     `eval()` does not turn off autograd. Every forward pass still records its graph, so evaluation uses far more
@@ -330,10 +352,14 @@ class InferenceWithoutNoGrad(_FlowRule):
         "        for x in loader:\n            model(x)\n",
         "import torch\ndef evaluate(model, loader):\n    model.eval()\n    for x in loader:\n"
         "        with torch.no_grad():\n            model(x)\n",
+        # a pytest test is not an evaluation loop
+        "import torch\ndef test_shapes(model):\n    for n in (1, 2):\n        assert model(torch.zeros(n, 4)).shape[0] == n\n",
     )
     invalid = (
         Invalid("import torch\ndef evaluate(model, loader):\n    model.eval()\n    total = 0\n    for x, y in loader:\n"
                 "        total += (model(x).argmax(1) == y).sum().item()\n    return total\n"),
+        Invalid("import torch\ndef validate(net, loader):\n    total = 0\n    for x, y in loader:\n"
+                "        total += (net(x).argmax(1) == y).sum().item()\n    return total\n"),
     )
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -363,15 +389,123 @@ class InferenceWithoutNoGrad(_FlowRule):
             return
         if any(self.ctx.decorated_with(function, path) for path in _GRAD_DISABLING):
             return
+        evaluation = isinstance(function, cst.FunctionDef) and is_evaluation_function(function.name.value)
         in_eval: set[str] = set()
         for event in frame.events:
             if event.kind == "eval":
                 in_eval.add(event.key)
             elif event.kind == "train":
                 in_eval.discard(event.key)
-            elif event.kind == "call" and event.key in in_eval and event.loops and not event.guarded:
+            elif event.kind == "call" and event.loops and not event.guarded and (
+                    event.key in in_eval or (evaluation and _looks_like_model(event.key))):
                 self.report(event.node, self.message.format(key=event.key))
                 return
+
+
+class EvaluationWithoutEvalMode(_FlowRule):
+    """## What it does
+    Flags an evaluation function (named like `evaluate`, `validate`, `test`, `val_epoch`; it never calls
+    `backward()`) that calls a model in a loop without putting it in `eval()` mode, when no caller in the file
+    does so either: every call of the function in the file comes from code that never calls `.eval()`. A
+    function the file never calls is not judged (its callers are out of sight).
+
+    ## Why is this bad
+    In training mode dropout keeps zeroing activations at random and batch normalisation normalises with the
+    statistics of each evaluation batch (and updates its running averages with them): the reported accuracy is
+    noisy and lower than the model's, and evaluation changes the model.
+
+    ## Example
+    ```python
+    def evaluate(model, loader):
+        with torch.no_grad():
+            for x, y in loader:
+                correct += (model(x).argmax(1) == y).sum().item()
+
+    for epoch in range(10):
+        model.train()
+        train_one_epoch(model, loader)
+        evaluate(model, val_loader)
+    ```
+
+    ## Use instead
+    ```python
+    def evaluate(model, loader):
+        model.eval()
+        with torch.no_grad():
+            for x, y in loader:
+                correct += (model(x).argmax(1) == y).sum().item()
+    ```
+    """
+
+    code = "PT034"
+    name = "evaluation-without-eval-mode"
+    severity = Severity.WARNING
+    message = ("`{key}` is evaluated in training mode (no `{key}.eval()` here or in the callers): its Dropout and "
+               "BatchNorm layers, if any, behave as in training")
+    valid = (
+        "import torch\ndef evaluate(model, loader):\n    model.eval()\n    with torch.no_grad():\n"
+        "        for x in loader:\n            model(x)\nevaluate(net, val)\n",
+        # the caller switches to eval mode
+        "import torch\ndef evaluate(model, loader):\n    with torch.no_grad():\n        for x in loader:\n"
+        "            model(x)\ndef main():\n    net.eval()\n    evaluate(net, val)\n",
+        # never called in this file: its callers are out of sight
+        "import torch\ndef validate(model, loader):\n    with torch.no_grad():\n        for x in loader:\n"
+        "            model(x)\n",
+    )
+    invalid = (
+        Invalid("import torch\ndef evaluate(model, loader):\n    with torch.no_grad():\n        for x, y in loader:\n"
+                "            model(x)\nfor epoch in range(3):\n    model.train()\n    train(model)\n"
+                "    evaluate(model, val_loader)\n"),
+    )
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.candidates: list[tuple[cst.FunctionDef, _Event]] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        mode = _train_mode(node)
+        if mode is not None:
+            self.record(mode, _model_key(receiver(node)), node)
+            return
+        if method_name(node) == "backward" or self.ctx.callee(node) in ("torch.autograd.grad",
+                                                                        "torch.autograd.backward"):
+            self.record("backward", None, node)
+            return
+        key = receiver_key(node.func)
+        if key is not None and self.ctx.loop_stack:
+            self.record("call", key, node)
+
+    def judge(self, frame: _FunctionEvents) -> None:
+        function = frame.node
+        if not isinstance(function, cst.FunctionDef) or not is_evaluation_function(function.name.value):
+            return
+        if any(e.kind in ("backward", "eval", "train") for e in frame.events):
+            return  # trains, or chooses the mode itself
+        call = next((e for e in frame.events if e.kind == "call" and e.loops and _looks_like_model(e.key)), None)
+        if call is not None:
+            self.candidates.append((function, call))
+
+    def leave_Module(self, node: cst.Module) -> None:
+        super().leave_Module(node)
+        if not self.candidates:
+            return
+        index = ModuleIndex(node)
+        scopes: list[tuple[cst.CSTNode, cst.ClassDef | None]] = [(node, None)]
+        scopes += [(f, None) for f in index.functions.values()]
+        scopes += [(m, cls) for cls in index.classes.values() for m in index.methods(cls).values()]
+        for function, event in self.candidates:
+            callers = [scope for scope, cls in scopes if any(
+                isinstance(n, cst.Call) and function in index.callees(n, cls) for n in _scope_calls(scope))]
+            if callers and not all(any(isinstance(n, cst.Call) and _train_mode(n) == "eval"
+                                       for n in _scope_calls(caller)) for caller in callers):
+                self.report(event.node, self.message.format(key=event.key))
+
+
+def _scope_calls(scope: cst.CSTNode) -> list[cst.CSTNode]:
+    if isinstance(scope, cst.Module):
+        return [n for statement in scope.body if not isinstance(statement, (cst.FunctionDef, cst.ClassDef))
+                for n in scope_nodes(statement)]
+    return scope_nodes(scope.body)
 
 
 class OptimizerBeforeMove(_FlowRule):
