@@ -103,16 +103,19 @@ def _exits(block: cst.BaseSuite) -> bool:
 
 
 def is_guarded(ctx: "Context", node: cst.CSTNode, atom: Atom) -> bool:
-    """Whether ``atom`` holds wherever ``node`` runs, by what is visible in the enclosing function (or the
-    module's top level): an ``if`` or conditional expression around it, or an earlier ``if`` at the same block
-    level whose body always exits (``if not self.training: return x``)."""
+    """Whether ``atom`` holds wherever ``node`` runs, by what is visible in the enclosing function (or top-level
+    statement): an ``if`` or conditional expression around it, or, in a function, an earlier ``if`` in a block
+    that holds it whose body always exits (``if not self.training: return x``). Safe for statement-scope rules:
+    it reads nothing outside the current top-level statement."""
     for guard, body, orelse in ctx.guards_in_function():
         if test_holds(guard.test, atom, True) and contains(body, node):
             return True
         if orelse is not None and test_holds(guard.test, atom, False) and contains(orelse, node):
             return True
     function = ctx.enclosing_function()
-    for block in _blocks_around(function.body if function is not None else ctx.module, node):
+    if function is None:
+        return False  # early exits are a function's; and a statement-scope rule must not read other statements
+    for block in _blocks_around(function.body, node):
         for statement in block:
             if contains(statement, node):
                 break
@@ -137,8 +140,6 @@ def _blocks_around(root: cst.CSTNode, node: cst.CSTNode) -> Iterable[tuple[cst.B
 
 
 def _statements_of(node: cst.CSTNode) -> tuple | None:
-    if isinstance(node, cst.Module):
-        return tuple(node.body)
     body = getattr(node, "body", None)
     if isinstance(body, cst.IndentedBlock):
         return tuple(body.body)
