@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from ..findings import Severity
-from ..flow import ModuleIndex, scope_nodes
+from ..flow import ModuleIndex, ValueTracer, Where, scope_nodes
+from ..traversal import nodes_of_type
 from ..rule import STATEMENT_SCOPE, Invalid, PendingFix, Rule
-from ._calls import is_constant, method_name, positional, receiver, receiver_key
+from ._calls import argument, is_constant, method_name, positional, receiver, receiver_key
 from .torch_training import _is_optimizer
 
 _GRAD_DISABLING = {"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad",
@@ -405,9 +406,10 @@ class InferenceWithoutNoGrad(_FlowRule):
 class EvaluationWithoutEvalMode(_FlowRule):
     """## What it does
     Flags an evaluation function (named like `evaluate`, `validate`, `test`, `val_epoch`; it never calls
-    `backward()`) that calls a model in a loop without putting it in `eval()` mode, when no caller in the file
-    does so either: every call of the function in the file comes from code that never calls `.eval()`. A
-    function the file never calls is not judged (its callers are out of sight).
+    `backward()`) that calls a model in a loop without putting it in `eval()` mode, when a caller in the file
+    that never calls `.eval()` hands it a model the file shows to have dropout or batch normalisation (a module
+    class of the file, a `Sequential`, or a torchvision model). A function the file never calls, or a model
+    built elsewhere, is not judged: what it contains is out of sight.
 
     ## Why is this bad
     In training mode dropout keeps zeroing activations at random and batch normalisation normalises with the
@@ -440,8 +442,8 @@ class EvaluationWithoutEvalMode(_FlowRule):
     code = "PT034"
     name = "evaluation-without-eval-mode"
     severity = Severity.WARNING
-    message = ("`{key}` is evaluated in training mode (no `{key}.eval()` here or in the callers): its Dropout and "
-               "BatchNorm layers, if any, behave as in training")
+    message = ("`{key}` is evaluated in training mode (no `{key}.eval()` here or in the caller): its dropout stays "
+               "on and its batch normalisation uses and updates batch statistics")
     valid = (
         "import torch\ndef evaluate(model, loader):\n    model.eval()\n    with torch.no_grad():\n"
         "        for x in loader:\n            model(x)\nevaluate(net, val)\n",
@@ -451,11 +453,22 @@ class EvaluationWithoutEvalMode(_FlowRule):
         # never called in this file: its callers are out of sight
         "import torch\ndef validate(model, loader):\n    with torch.no_grad():\n        for x in loader:\n"
         "            model(x)\n",
+        # a model without dropout or batch normalisation behaves the same in both modes
+        "import torch\nimport torch.nn as nn\ndef evaluate(model, loader):\n    with torch.no_grad():\n"
+        "        for x in loader:\n            model(x)\nnet = nn.Sequential(nn.Linear(4, 2), nn.ReLU())\n"
+        "evaluate(net, val)\n",
+        # built in another file: nothing shows what it holds
+        "import torch\nfrom model import Net\ndef test():\n    with torch.no_grad():\n        for x in loader:\n"
+        "            model(x)\nmodel = Net()\ntest()\n",
     )
     invalid = (
-        Invalid("import torch\ndef evaluate(model, loader):\n    with torch.no_grad():\n        for x, y in loader:\n"
-                "            model(x)\nfor epoch in range(3):\n    model.train()\n    train(model)\n"
+        Invalid("import torch\nimport torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n"
+                "        super().__init__()\n        self.drop = nn.Dropout(0.5)\n"
+                "def evaluate(model, loader):\n    with torch.no_grad():\n        for x, y in loader:\n"
+                "            model(x)\nmodel = Net()\nfor epoch in range(3):\n    model.train()\n    train(model)\n"
                 "    evaluate(model, val_loader)\n"),
+        Invalid("import torch\nimport torchvision\nmodel = torchvision.models.resnet18()\ndef test():\n"
+                "    with torch.no_grad():\n        for x in loader:\n            model(x)\ntest()\n"),
     )
 
     def __init__(self, ctx):
@@ -493,12 +506,63 @@ class EvaluationWithoutEvalMode(_FlowRule):
         scopes: list[tuple[cst.CSTNode, cst.ClassDef | None]] = [(node, None)]
         scopes += [(f, None) for f in index.functions.values()]
         scopes += [(m, cls) for cls in index.classes.values() for m in index.methods(cls).values()]
+        tracer = ValueTracer(self.ctx, index, lambda call: False, frozenset())
         for function, event in self.candidates:
-            callers = [scope for scope, cls in scopes if any(
-                isinstance(n, cst.Call) and function in index.callees(n, cls) for n in _scope_calls(scope))]
-            if callers and not all(any(isinstance(n, cst.Call) and _train_mode(n) == "eval"
-                                       for n in _scope_calls(caller)) for caller in callers):
-                self.report(event.node, self.message.format(key=event.key))
+            parameters = [p.name.value for p in function.params.params]
+            cls = index.class_of(function)
+            for scope, scope_class in scopes:
+                where = Where(scope if isinstance(scope, cst.FunctionDef) else None, scope_class)
+                calls = _scope_calls(scope)
+                sites = [n for n in calls if isinstance(n, cst.Call) and function in index.callees(n, scope_class)]
+                if not sites or any(isinstance(n, cst.Call) and _train_mode(n) == "eval" for n in calls):
+                    continue
+                if any(self._train_mode_model(tracer, index, site, where, event, function, cls, parameters)
+                       for site in sites):
+                    self.report(event.node, self.message.format(key=event.key))
+                    break
+
+    def _train_mode_model(self, tracer: ValueTracer, index: ModuleIndex, site: cst.Call, where: Where,
+                          event: _Event, function: cst.FunctionDef, cls: cst.ClassDef | None,
+                          parameters: list[str]) -> bool:
+        """Whether the model the evaluation function calls, as this call site hands it over, has layers that
+        behave differently in training mode."""
+        if event.key in parameters:
+            position = parameters.index(event.key) - (1 if cls is not None else 0)
+            arg = argument(site, event.key, position if position >= 0 else None)
+            found = tracer.module_value(arg.value, site, where) if arg is not None and not arg.star else None
+        else:
+            found = tracer.module_value(_key_expression(event.key), event.node, Where(function, cls))
+        return found is not None and _has_training_behaviour(self.ctx, index, found[0])
+
+
+def _key_expression(key: str) -> cst.BaseExpression:
+    return cst.parse_expression(key)
+
+
+_TRAINING_BEHAVIOUR = re.compile(r"^torch\.nn\.(?:functional\.)?(?:Dropout|AlphaDropout|FeatureAlphaDropout|dropout|"
+                                 r"alpha_dropout|BatchNorm|SyncBatchNorm|LazyBatchNorm|batch_norm|InstanceNorm.*"
+                                 r"track_running_stats)")
+
+
+def _has_training_behaviour(ctx, index: ModuleIndex, constructor: cst.BaseExpression, seen: frozenset = frozenset()
+                            ) -> bool:
+    """Whether a module built by ``constructor`` holds dropout or batch normalisation, by what the file shows."""
+    if not isinstance(constructor, cst.Call):
+        return False
+    callee = ctx.callee(constructor) or ""
+    if callee.startswith("torchvision.models.") or _TRAINING_BEHAVIOUR.match(callee):
+        return True
+    if callee == "torch.nn.Sequential":
+        return any(_has_training_behaviour(ctx, index, a.value, seen) for a in constructor.args)
+    func = constructor.func
+    if isinstance(func, cst.Name) and func.value in index.classes and func.value not in seen:
+        cls = index.classes[func.value]
+        classes = [cls, *index.local_bases(cls)]
+        return any(isinstance(n, cst.Call) and (
+            _TRAINING_BEHAVIOUR.match(ctx.callee(n) or "")
+            or _has_training_behaviour(ctx, index, n, seen | {func.value}))
+            for c in classes for n in nodes_of_type(c, cst.Call))
+    return False
 
 
 def _scope_calls(scope: cst.CSTNode) -> list[cst.CSTNode]:
