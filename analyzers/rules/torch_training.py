@@ -118,6 +118,9 @@ class TensorMoveDiscarded(Rule):
                 self.moved.add(target.target.value)
 
     def _is_batch_tensor(self, name: str) -> bool:
+        # `.to()` and `.cuda()` are generic method names: a batch is a tensor only in a file that uses torch
+        if not self.ctx.imports.imports_framework("torch"):
+            return False
         return name in self.batch_names or any(
             name in group and any(other in self.moved for other in group if other != name)
             for group in self.sibling_groups)
