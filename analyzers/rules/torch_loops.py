@@ -100,15 +100,19 @@ _MODEL_WORDS = re.compile(r"(?:^|_)(?:model|net|network|classifier|encoder|decod
                           r"backbone)s?(?:$|_)|^net[A-Z_]|^[a-z]*net$")
 
 
-def is_evaluation_function(name: str) -> bool:
-    """``evaluate``, ``validate``, ``test``, ``val_epoch``, ``run_validation``: a function that evaluates a model
-    (``test_*`` functions are pytest tests, not evaluation loops)."""
-    name = name.lower().strip("_")
-    words = name.split("_")
-    if words[0] == "test" and len(words) > 1:
+def is_evaluation_function(name: str, path: str = "") -> bool:
+    """``evaluate``, ``validate``, ``test``, ``val_epoch``, ``run_validation``: a function that evaluates a model.
+    Test code is not: pytest's ``test_*`` functions, helpers like ``run_backbone_test``, and whatever a test
+    file (``test_*.py``, ``*_test.py``, a ``tests/`` folder) defines."""
+    file_name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    if file_name.startswith("test_") or file_name.endswith("_test.py") or "/tests/" in path.replace("\\", "/"):
         return False
-    return any(word in ("test", "eval", "evaluate", "evaluation", "val", "validate", "validation", "valid",
-                        "inference", "predict") for word in words)
+    name = name.lower().strip("_")
+    if name == "test":  # pytorch/examples' `def test(model, device, test_loader)`
+        return True
+    return "test" not in name.split("_") and any(
+        word in ("eval", "evaluate", "evaluation", "val", "validate", "validation", "valid", "inference")
+        for word in name.split("_"))
 
 
 def _looks_like_model(key: str) -> bool:
@@ -318,7 +322,8 @@ class InferenceWithoutNoGrad(_FlowRule):
     Flags a function that calls a model in a loop without `torch.no_grad()`/`torch.inference_mode()` (as a
     `with` block or a decorator) and never calls `backward()`, when the function evaluates: it puts the model in
     `eval()` mode first, or it is named like an evaluation (`evaluate`, `validate`, `test`, `val_epoch`; not
-    pytest's `test_*`) and the called name is a model's (`model`, `net`, `self.encoder`...).
+    test code: pytest's `test_*`, helpers like `run_backbone_test`, test files) and the called name is a
+    model's (`model`, `net`, `self.encoder`...).
 
     ## Why is this bad
     `eval()` does not turn off autograd. Every forward pass still records its graph, so evaluation uses far more
@@ -353,8 +358,9 @@ class InferenceWithoutNoGrad(_FlowRule):
         "        for x in loader:\n            model(x)\n",
         "import torch\ndef evaluate(model, loader):\n    model.eval()\n    for x in loader:\n"
         "        with torch.no_grad():\n            model(x)\n",
-        # a pytest test is not an evaluation loop
+        # a pytest test, or a test helper, is not an evaluation loop
         "import torch\ndef test_shapes(model):\n    for n in (1, 2):\n        assert model(torch.zeros(n, 4)).shape[0] == n\n",
+        "import torch\ndef run_backbone_test(backbone, batches):\n    for batch in batches:\n        backbone(batch)\n",
     )
     invalid = (
         Invalid("import torch\ndef evaluate(model, loader):\n    model.eval()\n    total = 0\n    for x, y in loader:\n"
@@ -390,7 +396,8 @@ class InferenceWithoutNoGrad(_FlowRule):
             return
         if any(self.ctx.decorated_with(function, path) for path in _GRAD_DISABLING):
             return
-        evaluation = isinstance(function, cst.FunctionDef) and is_evaluation_function(function.name.value)
+        evaluation = (isinstance(function, cst.FunctionDef)
+                      and is_evaluation_function(function.name.value, self.ctx.path))
         in_eval: set[str] = set()
         for event in frame.events:
             if event.kind == "eval":
@@ -490,7 +497,7 @@ class EvaluationWithoutEvalMode(_FlowRule):
 
     def judge(self, frame: _FunctionEvents) -> None:
         function = frame.node
-        if not isinstance(function, cst.FunctionDef) or not is_evaluation_function(function.name.value):
+        if not isinstance(function, cst.FunctionDef) or not is_evaluation_function(function.name.value, self.ctx.path):
             return
         if any(e.kind in ("backward", "eval", "train") for e in frame.events):
             return  # trains, or chooses the mode itself
