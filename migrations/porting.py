@@ -14,8 +14,8 @@ from ..analyzers.frameworks import KERAS, TENSORFLOW, TORCH
 from ..analyzers.rule import PORTING_FILE, STATEMENT_SCOPE, Invalid, PendingFix, Rule
 from ..analyzers.rules._calls import (argument, has_star_args, keyword, method_name, number_value, positional,
                                       receiver, string_value, with_keyword)
-from ..analyzers.rules.keras_models import _ModelOutputTracker
-from ..analyzers.rules.keras_models import _output_activation
+from ..analyzers.rules.keras_models import ModelOutputTracker
+from ..analyzers.rules.keras_models import output_activation
 from ..analyzers.traversal import nodes_of_type
 from .layer_defaults import (ARGUMENT_NAMES, DIFFERENCES, GATE_ORDERS, KERAS_PADDING_MODES, MOMENTUM_CONVENTION_SPLIT,
                              DefaultDifference, convert, weight_layout_for)
@@ -688,7 +688,7 @@ _TORCH_CROSS_ENTROPY = {"torch.nn.CrossEntropyLoss", "torch.nn.functional.cross_
 _KERAS_CROSSENTROPY_CLASSES = {"keras.losses.SparseCategoricalCrossentropy", "keras.losses.CategoricalCrossentropy"}
 
 
-class CrossEntropyPortedWithoutLogits(_ModelOutputTracker):
+class CrossEntropyPortedWithoutLogits(ModelOutputTracker):
     """## What it does
     In a file that uses torch's `CrossEntropyLoss`, flags a Keras `SparseCategoricalCrossentropy` /
     `CategoricalCrossentropy` built without `from_logits`, unless the Keras model it compiles is known to end in
@@ -746,7 +746,7 @@ class CrossEntropyPortedWithoutLogits(_ModelOutputTracker):
             self.losses.append(node)
 
     def check_compile(self, loss: cst.BaseExpression, layer: cst.Call) -> None:
-        if _output_activation(self.ctx, layer) is not None:
+        if output_activation(self.ctx, layer) is not None:
             self.explained.add(id(loss))  # the model's last activation is known: TF001 judges this pair
 
     def leave_Module(self, node: cst.Module) -> None:

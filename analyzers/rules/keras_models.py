@@ -17,11 +17,11 @@ _PROBABILITY_LOSSES = {
 }
 _LOSS_CLASSES = set(_PROBABILITY_LOSSES.values()) | {"keras.losses.BinaryFocalCrossentropy",
                                                      "keras.losses.CategoricalFocalCrossentropy"}
-_SEQUENTIAL = {"keras.Sequential", "keras.models.Sequential"}
+SEQUENTIAL = {"keras.Sequential", "keras.models.Sequential"}
 _MODEL = {"keras.Model", "keras.models.Model"}
 
 
-def _activation_name(ctx, node: cst.BaseExpression | None) -> str | None:
+def activation_name(ctx, node: cst.BaseExpression | None) -> str | None:
     if node is None:
         return "linear"
     text = string_value(node)
@@ -35,7 +35,7 @@ def _activation_name(ctx, node: cst.BaseExpression | None) -> str | None:
     return None
 
 
-def _output_activation(ctx, layer: cst.BaseExpression) -> str | None:
+def output_activation(ctx, layer: cst.BaseExpression) -> str | None:
     """"softmax", "sigmoid", "linear", ... for a layer constructor call; None when unknown."""
     if not isinstance(layer, cst.Call):
         return None
@@ -47,17 +47,17 @@ def _output_activation(ctx, layer: cst.BaseExpression) -> str | None:
         return "softmax"
     if kind == "Activation":
         args = positional(layer)
-        return _activation_name(ctx, args[0].value if args else (keyword(layer, "activation") or cst.Arg(cst.Name("None"))).value)
+        return activation_name(ctx, args[0].value if args else (keyword(layer, "activation") or cst.Arg(cst.Name("None"))).value)
     if kind in ("Dense", "Conv1D", "Conv2D", "Conv3D", "EinsumDense"):
         arg = keyword(layer, "activation")
         args = positional(layer)
         if arg is None and kind == "Dense" and len(args) >= 2:
             arg = args[1]
-        return _activation_name(ctx, arg.value if arg is not None else None)
+        return activation_name(ctx, arg.value if arg is not None else None)
     return None
 
 
-def _keras_layer_kind(ctx, node: cst.BaseExpression) -> str | None:
+def keras_layer_kind(ctx, node: cst.BaseExpression) -> str | None:
     """``Dense`` for ``layers.Dense(...)``; None when not a Keras layer constructor call."""
     if not isinstance(node, cst.Call):
         return None
@@ -70,8 +70,8 @@ def _keras_layer_kind(ctx, node: cst.BaseExpression) -> str | None:
 def _is_identity_layer(ctx, layer: cst.BaseExpression) -> bool:
     """``Activation("linear")`` (often with ``dtype="float32"``, the mixed-precision guide's output cast) or
     ``Identity()``: the output is the input, so the model's activation is the one before it."""
-    kind = _keras_layer_kind(ctx, layer)
-    return kind == "Identity" or (kind == "Activation" and _output_activation(ctx, layer) == "linear")
+    kind = keras_layer_kind(ctx, layer)
+    return kind == "Identity" or (kind == "Activation" and output_activation(ctx, layer) == "linear")
 
 
 def _last_real_layer(ctx, layers: list[cst.BaseExpression]) -> cst.Call | None:
@@ -81,7 +81,7 @@ def _last_real_layer(ctx, layers: list[cst.BaseExpression]) -> cst.Call | None:
     return None
 
 
-class _ModelOutputTracker(Rule):
+class ModelOutputTracker(Rule):
     """Remembers, per model name, the layer call that produces its output (Sequential lists, ``add``, functional
     ``x = layers.Dense(...)(x)`` chains) and hands each ``model.compile(...)`` with a loss to ``check_compile``."""
 
@@ -98,7 +98,7 @@ class _ModelOutputTracker(Rule):
         if not isinstance(value, cst.Call):
             return
         callee = self.ctx.callee(value)
-        if callee in _SEQUENTIAL:
+        if callee in SEQUENTIAL:
             layers = positional(value)
             last = None
             if layers and isinstance(layers[0].value, cst.List) and layers[0].value.elements:
@@ -116,7 +116,7 @@ class _ModelOutputTracker(Rule):
                 layer = previous if source.value == name else self.tensor_layer.get(source.value)
                 if layer is not None:
                     self.tensor_layer[name] = layer
-        elif isinstance(value.func, cst.Call) and _keras_layer_kind(self.ctx, value.func):
+        elif isinstance(value.func, cst.Call) and keras_layer_kind(self.ctx, value.func):
             self.tensor_layer[name] = value.func
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -139,7 +139,7 @@ class _ModelOutputTracker(Rule):
         raise NotImplementedError
 
 
-class FromLogitsMismatch(_ModelOutputTracker):
+class FromLogitsMismatch(ModelOutputTracker):
     """## What it does
     Flags a compiled Keras model whose last activation disagrees with its loss's `from_logits`: softmax or
     sigmoid outputs with `from_logits=True`, or raw outputs (no activation) with a crossentropy loss that
@@ -208,7 +208,7 @@ class FromLogitsMismatch(_ModelOutputTracker):
     )
 
     def check_compile(self, loss: cst.BaseExpression, layer: cst.Call) -> None:
-        activation = _output_activation(self.ctx, layer)
+        activation = output_activation(self.ctx, layer)
         if activation is None:
             return
         loss_name = string_value(loss)
@@ -374,7 +374,7 @@ class RemovedOptimizerArgument(Rule):
                 self.report(arg, self.message.format(arg=name, hint="; use a `keras.optimizers.schedules` schedule"))
 
 
-_KERAS_MODEL_FACTORIES = {"keras.Sequential", "keras.models.Sequential", "keras.Model", "keras.models.Model",
+KERAS_MODEL_FACTORIES = {"keras.Sequential", "keras.models.Sequential", "keras.Model", "keras.models.Model",
                           "keras.models.load_model", "keras.saving.load_model"}
 
 
@@ -470,5 +470,5 @@ class PredictInLoop(Rule):
 
 
 def _is_keras_model_meaning(meaning: str) -> bool:
-    return (meaning in _KERAS_MODEL_FACTORIES or meaning.startswith("keras.applications.")
+    return (meaning in KERAS_MODEL_FACTORIES or meaning.startswith("keras.applications.")
             or meaning.startswith((KERAS_MODEL + ":", KERAS_LAYER + ":")))

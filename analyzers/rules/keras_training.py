@@ -9,18 +9,18 @@ from ..findings import Severity
 from ..rule import STATEMENT_SCOPE, Invalid, PendingFix, Rule
 from ._calls import (chain_methods, keyword, method_name, number_value, positional, receiver, receiver_key,
                      string_value, with_keyword)
-from .keras_models import (_KERAS_MODEL_FACTORIES, _MODEL, _SEQUENTIAL, _ModelOutputTracker, _activation_name,
-                           _keras_layer_kind)
+from .keras_models import (KERAS_MODEL_FACTORIES, SEQUENTIAL, ModelOutputTracker, activation_name,
+                           keras_layer_kind)
 
 
 def _dense_units_and_activation(ctx, layer: cst.BaseExpression) -> tuple[float | None, str | None] | None:
-    if _keras_layer_kind(ctx, layer) != "Dense":
+    if keras_layer_kind(ctx, layer) != "Dense":
         return None
     args = positional(layer)
     units = keyword(layer, "units") or (args[0] if args else None)
     activation = keyword(layer, "activation") or (args[1] if len(args) > 1 else None)
     return (number_value(units.value) if units is not None else None,
-            _activation_name(ctx, activation.value if activation is not None else None))
+            activation_name(ctx, activation.value if activation is not None else None))
 
 
 def _loss_name(ctx, loss: cst.BaseExpression) -> str | None:
@@ -37,7 +37,7 @@ def _loss_name(ctx, loss: cst.BaseExpression) -> str | None:
                 callee.rsplit(".", 1)[-1], callee.rsplit(".", 1)[-1])
 
 
-class SingleUnitCategoricalOutput(_ModelOutputTracker):
+class SingleUnitCategoricalOutput(ModelOutputTracker):
     """## What it does
     Flags a Keras model whose output is a single unit with a softmax, or a single unit compiled with
     `categorical_crossentropy`.
@@ -92,7 +92,7 @@ class SingleUnitCategoricalOutput(_ModelOutputTracker):
                               "`binary_crossentropy` with one sigmoid unit")
 
 
-class BinaryCrossentropyWithSoftmax(_ModelOutputTracker):
+class BinaryCrossentropyWithSoftmax(ModelOutputTracker):
     """## What it does
     Flags a Keras model whose last layer is a softmax over several units compiled with `binary_crossentropy`.
 
@@ -226,7 +226,7 @@ class InputShapeArgument(Rule):
                Invalid("import tensorflow as tf\nl = tf.keras.layers.LSTM(8, input_dim=3)\n"))
 
     def visit_Call(self, node: cst.Call) -> None:
-        kind = _keras_layer_kind(self.ctx, node)
+        kind = keras_layer_kind(self.ctx, node)
         if kind is None or not kind[:1].isupper() or kind == "InputLayer" or kind.endswith("Embedding"):
             return  # `Embedding(input_dim=...)` is the vocabulary size, not a shape
         raw = self.ctx.imports.raw(node.func) or ""
@@ -320,7 +320,7 @@ class FrozenBaseWithoutTrainingFlag(Rule):
 
     def _keras_model(self, node: cst.BaseExpression) -> str | None:
         meaning = self.ctx.binding_of(node) or ""
-        if (meaning in _KERAS_MODEL_FACTORIES or meaning.startswith("keras.applications.")
+        if (meaning in KERAS_MODEL_FACTORIES or meaning.startswith("keras.applications.")
                 or meaning.startswith((KERAS_MODEL + ":", KERAS_LAYER + ":"))):
             return meaning
         return None
@@ -540,15 +540,15 @@ class DenseOnFeatureMap(Rule):
                        "layers.MaxPooling2D(), layers.Dense(2)])\n"),)
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self.ctx.callee(node) not in _SEQUENTIAL:
+        if self.ctx.callee(node) not in SEQUENTIAL:
             return
         args = positional(node)
         if not args or not isinstance(args[0].value, (cst.List, cst.Tuple)):
             return
         layers = [e.value for e in args[0].value.elements if isinstance(e, cst.Element)]
         for previous, layer in zip(layers, layers[1:]):
-            kind = _keras_layer_kind(self.ctx, previous)
-            if kind in _CONV_2D_3D and _keras_layer_kind(self.ctx, layer) == "Dense":
+            kind = keras_layer_kind(self.ctx, previous)
+            if kind in _CONV_2D_3D and keras_layer_kind(self.ctx, layer) == "Dense":
                 self.report(layer, self.message.format(previous=kind))
 
 
@@ -706,7 +706,7 @@ class SaveWithoutExtension(Rule):
             return
         target = receiver(node)
         meaning = self.ctx.binding_of(target) if target is not None else None
-        if not meaning or not (meaning in _KERAS_MODEL_FACTORIES or meaning.startswith("keras.applications.")
+        if not meaning or not (meaning in KERAS_MODEL_FACTORIES or meaning.startswith("keras.applications.")
                                or meaning.startswith(KERAS_MODEL + ":")):
             return
         if any(path.startswith("tf_keras") for path in self.ctx.imports.aliases.values()):

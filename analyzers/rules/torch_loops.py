@@ -12,7 +12,7 @@ from ..flow import ModuleIndex, ValueTracer, Where, scope_nodes
 from ..traversal import nodes_of_type
 from ..rule import STATEMENT_SCOPE, Invalid, PendingFix, Rule
 from ._calls import argument, is_constant, method_name, positional, receiver, receiver_key
-from .torch_training import _is_optimizer
+from .torch_training import is_optimizer
 
 _GRAD_DISABLING = {"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad",
                    "torch.autograd.grad_mode.no_grad", "torch.autograd.grad_mode.inference_mode"}
@@ -297,7 +297,7 @@ class ZeroGradBetweenBackwardAndStep(_FlowRule):
         elif method in ("zero_grad", "step"):
             target = receiver(node)
             key = receiver_key(target)
-            if key is not None and _is_optimizer(self.ctx, target):
+            if key is not None and is_optimizer(self.ctx, target):
                 self.record(method, key, node)
 
     def judge(self, frame: _FunctionEvents) -> None:

@@ -19,7 +19,7 @@ _TENSOR_FACTORIES = {
 _MOVES = {"to", "cuda", "cpu", "half", "float", "double", "bfloat16", "long", "int", "bool"}
 
 
-def _is_optimizer(ctx, node: cst.BaseExpression) -> bool:
+def is_optimizer(ctx, node: cst.BaseExpression) -> bool:
     meaning = ctx.binding_of(node)
     if meaning:
         return (meaning.startswith("torch.optim.") and ".lr_scheduler." not in meaning) or "GradScaler" in meaning
@@ -283,7 +283,7 @@ class MissingZeroGrad(Rule):
         if method == "backward":
             for enclosing in self.ctx.loop_stack:
                 self.loops[enclosing][0] = True
-        elif method == "step" and _is_optimizer(self.ctx, receiver(node)):
+        elif method == "step" and is_optimizer(self.ctx, receiver(node)):
             loop[1] = loop[1] or node
         elif clears_gradients(node):
             for enclosing in self.ctx.loop_stack:
