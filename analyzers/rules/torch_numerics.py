@@ -91,6 +91,11 @@ class DoubleSoftmax(FinalActivationRule):
                 "discriminator = Discriminator()\nauxiliary_loss = nn.CrossEntropyLoss()\n"
                 "for imgs, labels in loader:\n    real_pred, real_aux = discriminator(imgs)\n"
                 "    d_loss = auxiliary_loss(real_aux, labels)\n"),
+        Invalid("import torch\nimport torch.nn as nn\nclass Classifier(nn.Module):\n    def __init__(self):\n"
+                "        super().__init__()\n        self.output_layer = nn.Sequential(nn.Linear(512, 10), nn.Softmax())\n"
+                "    def forward(self, x):\n        label = self.output_layer(x)\n        return label\n"
+                "classifier = Classifier()\ntask_loss = torch.nn.CrossEntropyLoss()\n"
+                "loss = task_loss(classifier(imgs), labels)\n"),
     )
 
     final_layers = _SOFTMAX_LAYERS
