@@ -527,8 +527,19 @@ def _mark_broken(key, mapper: CellMapper, path: str, settings: Settings, broken:
     start, end = failure.range.start, failure.range.end
     located = Range(Position(start.line, start.column + dedent.shift(start.line - 1)),
                     Position(end.line, end.column + dedent.shift(end.line - 1)))
-    cell_errors.append((key, replace(failure, range=located)))
+    cell_errors.append((key, replace(failure, range=located, message=failure.message + _automagic_hint(
+        mapper.masked[key].text.split("\n")[start.line - 1] if start.line >= 1 else ""))))
     return 1
+
+
+def _automagic_hint(line: str) -> str:
+    """For a line that automagic would run in a one-line cell (``ls ./data/`` in a longer cell): how to write it."""
+    stripped = line.strip()
+    match = _AUTOMAGIC.match(stripped)
+    if match is None or match.group(1) not in AUTOMAGICS or _automagic_row([stripped]) is None:
+        return ""
+    return (f" (IPython runs `{match.group(1)}` as a magic only in a one-line cell; "
+            f"write `%{stripped}` or `!{stripped}`)")
 
 
 def fix_cells(cells: Sequence[tuple[Key, str]], path: str = "<notebook>", settings: Settings | None = None, *,

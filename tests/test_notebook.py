@@ -175,8 +175,9 @@ def test_automagic_one_line_cells_are_not_syntax_errors(cell):
 
 def test_automagic_is_for_one_line_cells_only_as_in_ipython():
     # IPython applies automagic to a cell of one line; in a longer cell `ls ./data/` fails in Jupyter too
-    found = [(key, f.code) for key, f in check_cells([(0, "x = 1\nls ./data/")]).findings]
-    assert found == [(0, "TL001")]
+    [(key, finding)] = check_cells([(0, "x = 1\nls ./data/")]).findings
+    assert (key, finding.code, finding.range.start.line) == (0, "TL001", 2)
+    assert "write `%ls ./data/` or `!ls ./data/`" in finding.message
     assert mask_ipython("ls = 5").text == "ls = 5"  # an assignment is Python
 
 
