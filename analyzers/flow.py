@@ -67,23 +67,15 @@ def contains(root: cst.CSTNode, node: cst.CSTNode) -> bool:
 Atom = Callable[[cst.BaseExpression], bool]
 
 
-def _strip(test: cst.BaseExpression) -> cst.BaseExpression:
-    while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not) and isinstance(
-            test.expression, cst.UnaryOperation) and isinstance(test.expression.operator, cst.Not):
-        test = test.expression.expression  # `not not x`
-    return test
-
-
-def test_holds(test: cst.BaseExpression, atom: Atom, positive: bool = True) -> bool:
+def condition_holds(test: cst.BaseExpression, atom: Atom, positive: bool = True) -> bool:
     """Whether ``atom`` is true wherever ``test`` is ``positive``: ``self.training and p > 0`` holds
     ``self.training``; in the ``else`` branch of ``if not self.training`` it holds too."""
-    test = _strip(test)
     if positive and atom(test):  # an atom may itself be a negation: `not self.built`
         return True
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        return test_holds(test.expression, atom, not positive)
+        return condition_holds(test.expression, atom, not positive)
     if isinstance(test, cst.BooleanOperation):
-        both = (test_holds(test.left, atom, positive), test_holds(test.right, atom, positive))
+        both = (condition_holds(test.left, atom, positive), condition_holds(test.right, atom, positive))
         # `a and b` true: both are; `a or b` false: neither is
         joins_truths = isinstance(test.operator, cst.And) == positive
         return any(both) if joins_truths else all(both)
@@ -108,9 +100,9 @@ def is_guarded(ctx: "Context", node: cst.CSTNode, atom: Atom) -> bool:
     that holds it whose body always exits (``if not self.training: return x``). Safe for statement-scope rules:
     it reads nothing outside the current top-level statement."""
     for guard, body, orelse in ctx.guards_in_function():
-        if test_holds(guard.test, atom, True) and contains(body, node):
+        if condition_holds(guard.test, atom, True) and contains(body, node):
             return True
-        if orelse is not None and test_holds(guard.test, atom, False) and contains(orelse, node):
+        if orelse is not None and condition_holds(guard.test, atom, False) and contains(orelse, node):
             return True
     function = ctx.enclosing_function()
     if function is None:
@@ -120,7 +112,7 @@ def is_guarded(ctx: "Context", node: cst.CSTNode, atom: Atom) -> bool:
             if contains(statement, node):
                 break
             if (isinstance(statement, cst.If) and statement.orelse is None and _exits(statement.body)
-                    and test_holds(statement.test, atom, False)):
+                    and condition_holds(statement.test, atom, False)):
                 return True
     return False
 
@@ -185,6 +177,10 @@ class ModuleIndex:
     def methods(cls: cst.ClassDef) -> dict[str, cst.FunctionDef]:
         body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
         return {s.name.value: s for s in body if isinstance(s, cst.FunctionDef)}
+
+    def is_top_level(self, function: cst.FunctionDef) -> bool:
+        """A function of the module's top level or a method of one of its classes (not a nested function)."""
+        return self.functions.get(function.name.value) is function or id(function) in self._class_of
 
     def class_of(self, function: cst.FunctionDef | None) -> cst.ClassDef | None:
         return self._class_of.get(id(function)) if function is not None else None
@@ -379,6 +375,8 @@ class ValueTracer:
             return values[0] if len(values) == 1 else None
         if where.function is None or key in scope.parameters or key in scope.bindings:
             return None
+        if not self.index.is_top_level(where.function):
+            return None  # a nested function's free names may be its enclosing function's: out of sight
         module_values = self.index.scope(self.index.module).values_of(key)
         if len(module_values) != 1:
             return None
