@@ -55,6 +55,8 @@ _SCOPE_PUSH: dict[type, Callable[[Context, cst.CSTNode], None]] = {
     cst.For: lambda ctx, n: ctx.loop_stack.append(n),
     cst.While: lambda ctx, n: ctx.loop_stack.append(n),
     cst.With: lambda ctx, n: ctx.enter_with(n),
+    cst.If: lambda ctx, n: ctx.enter_guard(n),
+    cst.IfExp: lambda ctx, n: ctx.enter_guard(n),
     cst.Import: lambda ctx, n: ctx.add_import(n),
     cst.ImportFrom: lambda ctx, n: ctx.add_import(n),
 }
@@ -64,6 +66,8 @@ _SCOPE_POP: dict[type, Callable[[Context, cst.CSTNode], None]] = {
     cst.For: lambda ctx, n: ctx.loop_stack.pop(),
     cst.While: lambda ctx, n: ctx.loop_stack.pop(),
     cst.With: lambda ctx, n: ctx.leave_with(),
+    cst.If: lambda ctx, n: ctx.leave_guard(),
+    cst.IfExp: lambda ctx, n: ctx.leave_guard(),
     cst.Assign: lambda ctx, n: [ctx.bind(t.target, n.value) for t in n.targets],
     cst.AnnAssign: lambda ctx, n: n.value is not None and ctx.bind(n.target, n.value),
 }
