@@ -800,9 +800,16 @@ def translate_torch_symbol(source_text: str, symbol: str, layout: str = PRESERVE
         if kept is None:
             continue
         if _is_relative_import(kept):
+            # a standalone module cannot import relatively: the import stays as a comment, so the module imports
+            # and a use of what it names fails with that name
+            text = code_of(kept.with_changes(leading_lines=())).strip()
             comment = cst.EmptyLine(comment=cst.Comment(
-                f"{TODO_TAG} `{code_of(kept).strip()}`: its module was not found beside the source; translate it too"))
-            kept = kept.with_changes(leading_lines=[*kept.leading_lines, comment])
+                f"{TODO_TAG} `{text}`: that module was not found beside the source; translate it too"))
+            statements.append(cst.SimpleStatementLine(
+                body=[cst.Pass()], leading_lines=[*kept.leading_lines, comment],
+                trailing_whitespace=cst.TrailingWhitespace(whitespace=cst.SimpleWhitespace("  "),
+                                                           comment=cst.Comment(f"# {text}"))))
+            continue
         statements.append(kept.visit(transformer))
     body = cst.Module(body=statements).code.strip()
     rename_table = "_RENAMED = " + repr(tuple(sorted(state.renamed)))
