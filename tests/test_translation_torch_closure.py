@@ -232,6 +232,7 @@ def test_relative_imports_are_followed_and_a_missing_one_is_a_todo_that_still_im
     text = out.read_text()
     assert "def conv3x3(i, o):" in text and "# TODO(tensorlint): `from ..missing import gone`" in text
     translated = _import(out)
+    (package / "missing.py").write_text("def gone(x):\n    return x\n")  # now the original imports too
     import sys
     sys.path.insert(0, str(tmp_path))
     try:
