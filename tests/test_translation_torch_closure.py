@@ -203,7 +203,8 @@ def test_unmappable_code_is_a_todo_above_its_statement_and_the_module_still_impo
 
 
 def test_relative_imports_are_followed_and_a_missing_one_is_a_todo_that_still_imports(tmp_path, capsys):
-    package = tmp_path / "pkg"
+    name = f"pkg_{uuid.uuid4().hex}"  # a fresh package name: nothing cached in sys.modules
+    package = tmp_path / name
     (package / "layers").mkdir(parents=True)
     for init in (package / "__init__.py", package / "layers" / "__init__.py"):
         init.write_text("")
@@ -236,7 +237,7 @@ def test_relative_imports_are_followed_and_a_missing_one_is_a_todo_that_still_im
     import sys
     sys.path.insert(0, str(tmp_path))
     try:
-        from pkg.layers.net import Net
+        Net = importlib.import_module(f"{name}.layers.net").Net
     finally:
         sys.path.remove(str(tmp_path))
     _equal(Net(), translated.Net(), translated, (2, 3, 6, 6))
