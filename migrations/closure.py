@@ -78,13 +78,14 @@ def _alias_name(alias: cst.ImportAlias) -> str:
     return name.value
 
 
-def _target_names(target: cst.BaseExpression) -> list[str]:
+def target_names(target: cst.BaseExpression) -> list[str]:
+    """The names an assignment target binds (`a`, `a, (b, *c)`); none for attributes and subscripts."""
     if isinstance(target, cst.Name):
         return [target.value]
     if isinstance(target, (cst.Tuple, cst.List)):
-        return [name for element in target.elements for name in _target_names(element.value)]
+        return [name for element in target.elements for name in target_names(element.value)]
     if isinstance(target, cst.StarredElement):
-        return _target_names(target.value)
+        return target_names(target.value)
     return []
 
 
@@ -100,9 +101,9 @@ def bound_names(statement: cst.BaseStatement) -> list[str]:
             elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
                 names += [_alias_name(alias) for alias in small.names]
             elif isinstance(small, cst.Assign):
-                names += [name for target in small.targets for name in _target_names(target.target)]
+                names += [name for target in small.targets for name in target_names(target.target)]
             elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
-                names += _target_names(small.target)
+                names += target_names(small.target)
         return names
     if isinstance(statement, (cst.If, cst.Try, cst.With, cst.For, cst.While)):
         # `try: import x except ImportError: x = None`, `if TYPE_CHECKING: ...`: whatever the block binds

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from ..analyzers.traversal import nodes_of_type
+from .closure import target_names
 from .common import KERAS, TORCH, ParsedSource, code_of
 from .torch_tensor_methods import TENSOR_METHODS
 
@@ -242,7 +243,7 @@ class _Flow:
             self.stores(node.iter, node, state)
             refers = self.refers(node.iter)
             looped = state.copy()
-            for name in _target_names(node.target):
+            for name in target_names(node.target):
                 self.bind(looped, name, refers, node)
             state = self.loop(node.body, state.join(looped))
             return self.body(node.orelse.body, state) if node.orelse else state
@@ -254,7 +255,7 @@ class _Flow:
             for item in node.items:
                 self.stores(item.item, node, state)
                 if item.asname is not None:
-                    for name in _target_names(item.asname.name):
+                    for name in target_names(item.asname.name):
                         self.bind_shared(state, name, f"`{_short(item)}`")
             return self.body(node.body, state)
         if isinstance(node, (cst.Try, cst.TryStar)):
@@ -294,7 +295,7 @@ class _Flow:
         if isinstance(node, cst.Assign):
             self.stores(node.value, line, state)
             refers = self.refers(node.value)
-            names = [name for target in node.targets for name in _target_names(target.target)]
+            names = [name for target in node.targets for name in target_names(target.target)]
             for target in node.targets:
                 self.assign(target.target, refers, line, state)
             if len(node.targets) > 1:  # a = b = value: one tensor, two names
@@ -410,16 +411,6 @@ def _names(node: cst.CSTNode) -> list[cst.Name]:
 
     node.visit(Names())
     return found
-
-
-def _target_names(target: cst.BaseExpression) -> list[str]:
-    if isinstance(target, cst.Name):
-        return [target.value]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [name for element in target.elements for name in _target_names(element.value)]
-    if isinstance(target, cst.StarredElement):
-        return _target_names(target.value)
-    return []
 
 
 def layer_kinds(source: ParsedSource, klass: cst.ClassDef | None) -> dict[str, str]:
