@@ -1006,6 +1006,10 @@ ONE_WAY_OPS: tuple[OpPair, ...] = (
 )
 
 # -- lookups -------------------------------------------------------------------------------------------------------
+# names from PyTorch libraries other than torch that the catalog maps (timm's DropPath / drop_path)
+TORCH_LIBRARY_NAMES = frozenset(name for name in (*(entry.torch for entry in LAYERS),
+                                                  *(name for op in (*OPS, *ONE_WAY_OPS) for name in op.torch))
+                                if name.startswith("timm."))
 _BY_TORCH: dict[str, list[LayerPair]] = {}
 _BY_KERAS: dict[str, list[LayerPair]] = {}
 for _entry in LAYERS:

@@ -74,7 +74,8 @@ def _parameter_defaults(function: cst.FunctionDef) -> dict[str, object]:
     return known
 
 
-def _names_used(node: cst.CSTNode) -> set[str]:
+def names_used(node: cst.CSTNode) -> set[str]:
+    """The variables a node reads: `x.shape` reads x (not shape), `Dense(units=n)` reads n (not units)."""
     names: set[str] = set()
 
     class Names(cst.CSTVisitor):
@@ -83,6 +84,10 @@ def _names_used(node: cst.CSTNode) -> set[str]:
 
         def visit_Attribute(self, attribute: cst.Attribute) -> bool:
             attribute.value.visit(self)
+            return False
+
+        def visit_Arg(self, arg: cst.Arg) -> bool:
+            arg.value.visit(self)
             return False
 
     node.visit(Names())
@@ -192,7 +197,7 @@ class BuilderExpansion:
         # a guard for decisions about the graph, written only with the builder's arguments (it runs in __init__);
         # none for a condition on literals (a helper's `if strides != 1` once inlined) or a check of the arguments
         # that builds nothing (`if weights not in {...}: raise ValueError`)
-        if names and _names_used(node.test) <= set(self.parameters) | {"True", "False", "None"} and \
+        if names and names_used(node.test) <= set(self.parameters) | {"True", "False", "None"} and \
                 self.builds_layers(node):
             message = (f"translated for `{condition}` = {bool(value)} (the builder's defaults): translate it again "
                        f"for other {', '.join(names)}")

@@ -14,7 +14,7 @@ from .common import (
     KERAS, TODO_TAG, TORCH, UNKNOWN, code_of, framework_of_name, indent_lines, literal_value, ParsedSource, Shape,
     snake_case, weight_statements, with_todos,
 )
-from .functional_builders import BuilderExpansion
+from .functional_builders import BuilderExpansion, names_used
 from .layer_translator import LayerTranslator, LayerOut
 from .op_translator import OpTranslator, python_containers
 from .tensor_aliases import aliased_updates
@@ -451,7 +451,7 @@ class ModelTranslator:
             code = _dedent_code(statement).strip("\n")
             if _is_keras_build_bookkeeping(statement):
                 continue
-            used = _names_used(statement) & shape_params
+            used = names_used(statement) & shape_params
             adds_weight = re.search(r"\bself\.add_(weight|variable)\(", code) is not None
             if not used and not adds_weight:
                 lines.append(self._init_statement(statement, records, shapes))
@@ -910,25 +910,6 @@ def _is_keras_build_bookkeeping(statement: cst.BaseStatement) -> bool:
             and code_of(func.value.func) == "super"
     return isinstance(small, cst.Assign) and len(small.targets) == 1 and \
         code_of(small.targets[0].target).strip() == "self.built"
-
-
-def _names_used(node: cst.CSTNode) -> set[str]:
-    names: set[str] = set()
-
-    class Names(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            names.add(name.value)
-
-        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
-            attribute.value.visit(self)
-            return False  # `x.shape`: `shape` is not a variable
-
-        def visit_Arg(self, arg: cst.Arg) -> bool:
-            arg.value.visit(self)
-            return False  # `Dense(units=n)`: `units` is not a variable
-
-    node.visit(Names())
-    return names
 
 
 def _comments(statement: cst.BaseStatement) -> str:
