@@ -946,6 +946,10 @@ OPS: tuple[OpPair, ...] = (
     OpPair("cumprod", ("torch.cumprod",), "cumprod", "keras.ops.cumprod", ("input", "dim"), ("x", "axis", "dtype"),
            (Arg("input", "x"), Arg("dim", "axis", REQUIRED, None), _dtype()), strategy="cumulative",
            example=("torch.cumprod(a, dim=-1)", "keras.ops.cumprod(a, axis=0)", ((3, 4),))),
+    OpPair("unbind", ("torch.unbind",), "unbind", "keras.ops.unstack", ("input", "dim"), ("x", "num", "axis"),
+           (Arg("input", "x"), Arg("dim", "axis", 0, 0), Arg(None, "num", REQUIRED, None)),
+           notes=("q, k, v = qkv.unbind(0) is keras.ops.unstack(qkv, axis=0) (a list in Keras, a tuple in torch).",),
+           example=("torch.unbind(a, 1)", "keras.ops.unstack(a, axis=1)", ((2, 3, 4),))),
     # the semantic traps: same names, other meanings
     _moment("std", "torch.std", "keras.ops.std"),
     _moment("var", "torch.var", "keras.ops.var"),
@@ -1008,6 +1012,10 @@ ONE_WAY_OPS: tuple[OpPair, ...] = (
 )
 
 # -- lookups -------------------------------------------------------------------------------------------------------
+# names from PyTorch libraries other than torch that the catalog maps (timm's DropPath / drop_path)
+TORCH_LIBRARY_NAMES = frozenset(name for name in (*(entry.torch for entry in LAYERS),
+                                                  *(name for op in (*OPS, *ONE_WAY_OPS) for name in op.torch))
+                                if name.startswith("timm."))
 _BY_TORCH: dict[str, list[LayerPair]] = {}
 _BY_KERAS: dict[str, list[LayerPair]] = {}
 for _entry in LAYERS:

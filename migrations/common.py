@@ -337,8 +337,12 @@ class ParsedSource:
 def framework_of_name(canonical: str | None) -> str | None:
     if not canonical:
         return None
-    if canonical.startswith(("torch", "timm.")):  # torch, torchvision, timm (PyTorch image models)
+    if canonical.startswith("torch"):  # torch, torchvision
         return TORCH
+    if canonical.startswith("timm."):  # PyTorch image models: only what the catalog maps (DropPath, drop_path)
+        from .catalog import TORCH_LIBRARY_NAMES
+
+        return TORCH if canonical in TORCH_LIBRARY_NAMES else None
     if canonical.startswith("keras"):
         return KERAS
     return None

@@ -21,27 +21,33 @@ _COMPARISONS = {cst.Equal: operator.eq, cst.NotEqual: operator.ne, cst.Is: opera
 _MAX_INLINING_DEPTH = 8
 
 
-def static_value(node: cst.BaseExpression, known: dict[str, object]):
-    """The value of a condition built from literals and names in ``known`` (comparisons, and/or/not), or
-    _UNKNOWN."""
+# functions whose value the translation fixes: it keeps Keras's default channels-last layout (layout preserve)
+_KNOWN_CALLS = {"keras.backend.image_data_format": "channels_last", "keras.config.image_data_format": "channels_last"}
+
+
+def static_value(node: cst.BaseExpression, known: dict[str, object], resolve=lambda node: None):
+    """The value of a condition built from literals, names in ``known`` and the calls in _KNOWN_CALLS
+    (comparisons, and/or/not), or _UNKNOWN."""
+    if isinstance(node, cst.Call) and not node.args and resolve(node.func) in _KNOWN_CALLS:
+        return _KNOWN_CALLS[resolve(node.func)]
     if isinstance(node, cst.Name) and node.value in known:
         return known[node.value]
     if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
         return {"True": True, "False": False, "None": None}[node.value]
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
-        value = static_value(node.expression, known)
+        value = static_value(node.expression, known, resolve)
         return _UNKNOWN if value is _UNKNOWN else not value
     if isinstance(node, cst.BooleanOperation):
-        left = static_value(node.left, known)
+        left = static_value(node.left, known, resolve)
         if left is _UNKNOWN:
             return _UNKNOWN
         if isinstance(node.operator, cst.And) and not left or isinstance(node.operator, cst.Or) and left:
             return left
-        return static_value(node.right, known)
+        return static_value(node.right, known, resolve)
     if isinstance(node, cst.Comparison):
-        left = static_value(node.left, known)
+        left = static_value(node.left, known, resolve)
         for target in node.comparisons:
-            right = static_value(target.comparator, known)
+            right = static_value(target.comparator, known, resolve)
             compare = _COMPARISONS.get(type(target.operator))
             if left is _UNKNOWN or right is _UNKNOWN or compare is None:
                 return _UNKNOWN
@@ -66,6 +72,26 @@ def _parameter_defaults(function: cst.FunctionDef) -> dict[str, object]:
             if ok:
                 known[param.name.value] = value
     return known
+
+
+def names_used(node: cst.CSTNode) -> set[str]:
+    """The variables a node reads: `x.shape` reads x (not shape), `Dense(units=n)` reads n (not units)."""
+    names: set[str] = set()
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            names.add(name.value)
+
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False
+
+        def visit_Arg(self, arg: cst.Arg) -> bool:
+            arg.value.visit(self)
+            return False
+
+    node.visit(Names())
+    return names
 
 
 def _assigned_names(statement: cst.CSTNode) -> set[str]:
@@ -126,15 +152,17 @@ class BuilderExpansion:
     """Expands one builder's body (see the module docstring); ``guards`` are __init__ lines that check every `if`
     decided with the defaults; ``notes`` say what was decided and inlined."""
 
-    def __init__(self, functions: dict[str, cst.FunctionDef], builds_layers):
+    def __init__(self, functions: dict[str, cst.FunctionDef], builds_layers, resolve):
         self.functions = functions
+        self.resolve = resolve  # node -> canonical name (the source's imports)
         self.builds_layers = builds_layers  # node -> True when it creates (or applies) a source-framework layer
         self.guards: list[str] = []
         self.notes: list[str] = []
         self._inlined = 0
 
     def expand(self, function: cst.FunctionDef, statements: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
-        return self._expand(statements, _parameter_defaults(function), set(), 0)
+        self.parameters = _parameter_defaults(function)
+        return self._expand(statements, dict(self.parameters), set(), 0)
 
     def _expand(self, statements, known: dict[str, object], tensors: set[str], depth: int):
         result: list[cst.BaseStatement] = []
@@ -161,12 +189,16 @@ class BuilderExpansion:
 
     def _decide(self, node: cst.If, known: dict[str, object]) -> list[cst.BaseStatement] | None:
         """The statements Python runs for this `if` (elif/else included) with the defaults, or None."""
-        value = static_value(node.test, known)
+        value = static_value(node.test, known, self.resolve)
         if value is _UNKNOWN:
             return None
         condition = code_of(node.test).strip()
         names = sorted(n for n in known if re.search(rf"\b{re.escape(n)}\b", condition))
-        if names:  # (a condition on literals only, e.g. a helper's `if strides != 1` once inlined, needs none)
+        # a guard for decisions about the graph, written only with the builder's arguments (it runs in __init__);
+        # none for a condition on literals (a helper's `if strides != 1` once inlined) or a check of the arguments
+        # that builds nothing (`if weights not in {...}: raise ValueError`)
+        if names and names_used(node.test) <= set(self.parameters) | {"True", "False", "None"} and \
+                self.builds_layers(node):
             message = (f"translated for `{condition}` = {bool(value)} (the builder's defaults): translate it again "
                        f"for other {', '.join(names)}")
             self.guards.append(f"if {'not ' if value else ''}({condition}):\n    raise ValueError({message!r})")

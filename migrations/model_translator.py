@@ -14,7 +14,7 @@ from .common import (
     KERAS, TODO_TAG, TORCH, UNKNOWN, code_of, framework_of_name, indent_lines, literal_value, ParsedSource, Shape,
     snake_case, weight_statements, with_todos,
 )
-from .functional_builders import BuilderExpansion
+from .functional_builders import BuilderExpansion, names_used
 from .layer_translator import LayerTranslator, LayerOut
 from .op_translator import OpTranslator, python_containers
 from .tensor_aliases import aliased_updates
@@ -451,7 +451,7 @@ class ModelTranslator:
             code = _dedent_code(statement).strip("\n")
             if _is_keras_build_bookkeeping(statement):
                 continue
-            used = _names_used(statement) & shape_params
+            used = names_used(statement) & shape_params
             adds_weight = re.search(r"\bself\.add_(weight|variable)\(", code) is not None
             if not used and not adds_weight:
                 lines.append(self._init_statement(statement, records, shapes))
@@ -706,7 +706,8 @@ class ModelTranslator:
                                                                      cst.SimpleString):
             docstring = code_of(body_statements[0].body[0].value)
             body_statements = body_statements[1:]
-        expansion = BuilderExpansion(self.source.functions, self._contains_layers)
+        input_aliases: dict[str, str] = {}
+        expansion = BuilderExpansion(self.source.functions, self._contains_layers, self.source.resolve)
         body_statements = expansion.expand(function, body_statements)
         init_lines += expansion.guards
         self.notes += expansion.notes
@@ -718,9 +719,13 @@ class ModelTranslator:
             target_name = target.value if isinstance(target, cst.Name) else None
             if self._is_input_call(value) and target_name:
                 inputs.append(target_name)
+                input_aliases[target_name] = target_name
                 env[target_name] = self._input_shape(value)
                 continue
-            if isinstance(value, cst.Call) and self.source.resolve(value.func) in ("keras.Model", "keras.models.Model"):
+            if isinstance(value, cst.Name) and target_name and value.value in input_aliases:
+                input_aliases[target_name] = input_aliases[value.value]  # `inputs = img_input` (keras.applications)
+            if isinstance(value, cst.Call) and self.source.resolve(value.func) in (
+                    "keras.Model", "keras.models.Model", "keras.models.Functional"):
                 model_inputs, model_outputs = None, None
                 for position, arg in enumerate(value.args):
                     key = arg.keyword.value if arg.keyword else ("inputs", "outputs")[min(position, 1)]
@@ -731,17 +736,23 @@ class ModelTranslator:
                 if model_inputs is not None:
                     names = [e.value for e in model_inputs.elements] if isinstance(
                         model_inputs, (cst.List, cst.Tuple)) else [model_inputs]
-                    inputs = [code_of(n) for n in names]
+                    inputs = [input_aliases.get(code_of(n), code_of(n)) for n in names]
                 if model_outputs is not None:
                     outputs = code_of(model_outputs)
                 continue
             if isinstance(small, cst.Return):
                 continue
             if isinstance(small, cst.Expr) and isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) \
-                    and value.func.attr.value in ("compile", "summary", "build") and \
+                    and value.func.attr.value in ("compile", "summary", "build", "load_weights") and \
                     isinstance(value.func.value, cst.Name) and value.func.value.value not in env:
-                # `model.compile(...)` configures training, not the forward pass (as in Sequential builders)
+                # `model.compile(...)` configures training, not the forward pass (as in Sequential builders);
+                # `model.load_weights(...)` loads Keras weights: load them into the Keras model, then copy_weights
                 self.notes.append(f"{code_of(value.func)}(...) is Keras-specific and was dropped")
+                continue
+            if isinstance(small, cst.Expr) and isinstance(value, cst.Call) and (
+                    self.source.resolve(value.func) or "").startswith(_KERAS_BUILD_TIME_CHECKS):
+                # `imagenet_utils.validate_activation(...)`: checks the builder's arguments, builds nothing
+                self.notes.append(f"{code_of(value.func)}(...) checks Keras arguments at build time and was dropped")
                 continue
             # a layer created and kept (shared): `dense = layers.Dense(8)`
             if target_name and isinstance(value, cst.Call) and self._layer_like(value) and \
@@ -801,7 +812,12 @@ class ModelTranslator:
                     UNKNOWN
         for name, call in layer_vars.items():
             if name not in layer_attrs:
-                self.notes.append(f"layer `{name}` is created but never applied; it was dropped")
+                if (self.source.resolve(call.func) or "").startswith("keras.layers.") or \
+                        isinstance(call.func, cst.Name) and call.func.value in self.source.classes:
+                    self.notes.append(f"layer `{name}` is created but never applied; it was dropped")
+                else:  # `input_shape = imagenet_utils.obtain_input_shape(...)`, `path = file_utils.get_file(...)`
+                    self.notes.append(f"`{name} = {code_of(call.func)}(...)` runs when Keras builds the model and "
+                                      "the graph does not use it; it was dropped")
         params = code_of(function.params)
         init = self._function(f"def __init__(self{', ' + params if params.strip() else ''}):", init_lines)
         forward = self._function(f"def forward(self, {', '.join(inputs)}):", forward_lines + [f"return {outputs}"])
@@ -879,6 +895,10 @@ def _split_params(params: str) -> list[str]:
     return parts
 
 
+# Keras utilities a builder calls for their checks only (the result unused): keras.applications' validate_*
+_KERAS_BUILD_TIME_CHECKS = ("keras.applications.validate_", "keras.utils.validate_")
+
+
 def _is_keras_build_bookkeeping(statement: cst.BaseStatement) -> bool:
     """`super().build(input_shape)` and `self.built = True`: Keras marks the layer built; torch has no such step."""
     if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
@@ -890,25 +910,6 @@ def _is_keras_build_bookkeeping(statement: cst.BaseStatement) -> bool:
             and code_of(func.value.func) == "super"
     return isinstance(small, cst.Assign) and len(small.targets) == 1 and \
         code_of(small.targets[0].target).strip() == "self.built"
-
-
-def _names_used(node: cst.CSTNode) -> set[str]:
-    names: set[str] = set()
-
-    class Names(cst.CSTVisitor):
-        def visit_Name(self, name: cst.Name) -> None:
-            names.add(name.value)
-
-        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
-            attribute.value.visit(self)
-            return False  # `x.shape`: `shape` is not a variable
-
-        def visit_Arg(self, arg: cst.Arg) -> bool:
-            arg.value.visit(self)
-            return False  # `Dense(units=n)`: `units` is not a variable
-
-    node.visit(Names())
-    return names
 
 
 def _comments(statement: cst.BaseStatement) -> str:

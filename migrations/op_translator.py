@@ -447,10 +447,10 @@ class OpTranslator(cst.CSTTransformer):
         mask = bound.get("attn_mask", "None")
         if mask != "None" and _is_boolean(mask):
             keywords.append(("mask", mask))
-        elif mask != "None":  # a boolean or an additive float mask: decided at run time
+        elif mask != "None":  # None, a boolean or an additive float mask (`attn_mask=attn_mask`): run time decides
             mask, first = _evaluated_once(mask, "attention_mask")
-            keywords.append(("**", f"({{'mask': {mask}}} if keras.backend.standardize_dtype({first}.dtype) == 'bool' "
-                                   f"else {{'bias': {mask}}})"))
+            keywords.append(("**", f"({{}} if {first} is None else {{'mask': {mask}}} if "
+                                   f"keras.backend.standardize_dtype({mask}.dtype) == 'bool' else {{'bias': {mask}}})"))
         keywords += [("scale", bound.get("scale")), ("is_causal", bound.get("is_causal"))]
         heads_second = [f"keras.ops.swapaxes({bound[name]}, 1, 2)" for name in ("query", "key", "value")]
         attention = self._call("keras.ops.dot_product_attention", heads_second, keywords, text=True)

@@ -813,3 +813,43 @@ def test_translate_reports_a_syntax_error_where_check_does_and_names_a_line_targ
     line = cli("translate", "m.py:11", "--to", "keras", cwd=tmp_path)
     assert line.returncode == 0, line.stderr
     assert line.stderr.decode().startswith("Translated the call on line 11 (torch->keras, layout preserve)")
+
+
+def _with_defaults(source: str, function: str, **defaults) -> str:
+    """`source` with new default values for some parameters of `function` (as a user would call it)."""
+    import libcst as cst
+
+    class Defaults(cst.CSTTransformer):
+        def leave_Param(self, original, updated):
+            if updated.name.value in defaults:
+                return updated.with_changes(default=cst.parse_expression(repr(defaults[updated.name.value])))
+            return updated
+
+    module = cst.parse_module(source)
+    body = [statement.visit(Defaults()) if isinstance(statement, cst.FunctionDef) and statement.name.value == function
+            else statement for statement in module.body]
+    return module.with_changes(body=body).code
+
+
+@pytest.mark.parametrize("include_top", [False, True])
+def test_real_keras_applications_vgg16_builder_translates_and_agrees(include_top):
+    """keras.applications' VGG16, read from the installed Keras: the Input under `if input_tensor is None`, the head
+    under `if include_top`, argument checks, weight loading. Defaults as a user calls it (no download)."""
+    import keras
+
+    text = (Path(keras.__file__).parent / "src" / "applications" / "vgg16.py").read_text()
+    defaults = dict(weights=None, include_top=include_top, input_shape=(32, 32, 3), pooling="avg", classes=5,
+                    classifier_activation=None)
+    source_text = _with_defaults(text, "VGG16", **defaults)
+    translation = tr.translate_symbol(source_text, "VGG16", "torch")
+    assert translation.todos == 0, translation.source
+    source = execute(source_text)["VGG16"]()
+    x = random_input((2, 32, 32, 3))
+    expected = run_keras(source, [x])
+    generated = execute(translation.module_text())
+    target = generated["VGG16"]()
+    run_torch(target, [x])
+    generated["copy_weights"](source, target)
+    assert_close(run_torch(target, [x]), expected, "keras.applications.VGG16")
+    with pytest.raises(ValueError, match="include_top"):
+        generated["VGG16"](include_top=not include_top)

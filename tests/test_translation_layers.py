@@ -329,6 +329,8 @@ class M(nn.Module):
     "F.scaled_dot_product_attention(q, k, k, attn_mask=mask)",
     "F.scaled_dot_product_attention(q * 2, k, k, mask > 0, 0.0)",
     "F.scaled_dot_product_attention(q, k, k, dropout_p=0.1 if self.training else 0.0)",
+    "F.scaled_dot_product_attention(q, k, k, attn_mask=None if mask is None else mask)",
+    "F.scaled_dot_product_attention(q, k, k, attn_mask=None)",
 ])
 def test_scaled_dot_product_attention_to_keras_keeps_layout_and_mask_meaning(call, device):
     """torch (B, H, L, D) vs Keras (B, L, H, D); a boolean mask is *may attend* in both, a float one is added."""
@@ -365,7 +367,8 @@ def test_dot_product_attention_to_torch_keeps_layout_and_mask_meaning(keras_code
     "a.masked_fill(a > 0.5, float('-inf'))", "torch.masked_fill(a, b > 0, 0.0)",
     "torch.einsum('ij,ij->i', a, b)", "a.flip(1)", "torch.flip(a, dims=(0, 1))", "torch.roll(a, shifts=1, dims=0)",
     "a.roll(-2, 1)", "torch.topk(a, 2)", "a.topk(3, dim=-1, largest=True)", "a.cumsum(dim=0)",
-    "torch.cumsum(a, 1, dtype=torch.float64)", "torch.gather(a, 1, (b > 0).long())",
+    "torch.cumsum(a, 1, dtype=torch.float64)", "torch.gather(a, 1, (b > 0).long())", "a.unbind(1)",
+    "torch.stack(a.unbind(0)[::-1])",
 ])
 def test_creation_and_indexing_ops_real_models_use_translate_to_keras(expression, device):
     _torch_forward_to_keras(expression, random_input((3, 4)), random_input((3, 4), seed=5), device=device)
@@ -495,3 +498,24 @@ def test_stochastic_depth_is_the_identity_at_inference_with_a_note(context, code
         namespace = execute(translation.module_text())
         namespace["out"] = namespace["layer"](a)
     assert_close(to_numpy(namespace["out"]), a, f"{code} -> {translation.source}")
+
+
+def test_scaled_dot_product_attention_optional_mask_may_be_none_at_run_time(device):
+    """timm's Attention passes its optional `attn_mask` parameter through: None, boolean or float at run time."""
+    module = TORCH_PRELUDE + """
+
+class M(nn.Module):
+    def forward(self, q, k, attn_mask=None):
+        return F.scaled_dot_product_attention(q, k, k, attn_mask=attn_mask)
+"""
+    q, k = random_input((2, 3, 5, 4), seed=1), random_input((2, 3, 5, 4), seed=2)
+    translation = translate_symbol(module, "M", "keras")
+    assert translation.todos == 0, translation.source
+    source, target = execute(module)["M"](), execute(translation.module_text())["M"]()
+    boolean = np.tril(np.ones((5, 5), dtype=bool))
+    additive = np.where(boolean, 0.0, -np.inf).astype("float32")
+    for mask in (None, boolean, additive):
+        expected = to_numpy(source(*[torch.from_numpy(x).to(device) for x in (q, k)],
+                                   None if mask is None else torch.from_numpy(mask).to(device)))
+        actual = to_numpy(target(q, k, mask))
+        assert_close(actual, expected, f"mask {None if mask is None else mask.dtype}")
