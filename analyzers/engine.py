@@ -15,6 +15,7 @@ from .config import Settings
 from .context import Context
 from .findings import Edit, Finding, Fix, Position, Range, Severity
 from .lines import LINE_BREAK, line_text as source_line, line_texts
+from .parsing import parse_module
 from .positions import node_ranges, statement_node_ranges
 from .rule import STATEMENT_SCOPE, PendingFix, Report, Rule
 from .traversal import FIELD_TABLE, TRIVIA_TYPES, child_fields
@@ -234,7 +235,7 @@ def syntax_error_finding(exc: cst.ParserSyntaxError, source: str) -> Finding:
 
 
 def parse(source: str) -> cst.Module:
-    return cst.parse_module(source)
+    return parse_module(source)
 
 
 def rules_for_source(rule_classes: Sequence[type[Rule]], source: str) -> list[type[Rule]]:
@@ -294,7 +295,7 @@ def _syntax_check(source: str) -> tuple[Finding, ...]:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass
     try:
-        cst.parse_module(source)
+        parse_module(source)
     except cst.ParserSyntaxError as exc:
         return (syntax_error_finding(exc, source),)
     except RecursionError:

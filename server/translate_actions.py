@@ -18,6 +18,7 @@ from pygls.exceptions import JsonRpcContentModified
 
 from ..analyzers.findings import Edit, Position, Range
 from ..analyzers.fixes import apply_edits
+from ..migrations.common import TranslationError
 from ..migrations.input_shape import example_input_shape
 from ..migrations.translate import CallEdit, symbols, translate_call_at, translate_to_new_file
 
@@ -207,8 +208,12 @@ async def verify(ls: TensorlintServer, request: Any) -> dict:
         return _verify_error(ls, f"tensorlint.verify: {uri} is not a saved file")
     with open(path, encoding="utf-8", errors="replace") as handle:
         saved = handle.read()
+    try:
+        found = symbols(saved)
+    except TranslationError as exc:  # the saved file does not parse: nothing to verify, and verify says so
+        return _verify_error(ls, f"tensorlint.verify: {os.path.basename(path)} does not parse: {exc}")
     to = request.get("to") or next((("keras" if s.framework == "torch" else "torch")
-                                    for s in symbols(saved) if s.name == symbol), None)
+                                    for s in found if s.name == symbol), None)
     if to not in ("keras", "torch"):
         return _verify_error(ls, f"tensorlint.verify: no PyTorch or Keras model named `{symbol}` in {path}")
     shape = request.get("inputShape") or example_input_shape(saved, symbol)

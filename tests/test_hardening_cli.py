@@ -154,3 +154,18 @@ def test_a_file_that_kills_its_worker_is_an_error_line_and_every_other_file_is_c
     assert result.stderr.decode().strip() == "m05.py: error: crashed the worker process checking it; not checked"
     reported = sorted(f["filename"] for f in json.loads(result.stdout))
     assert reported == [f"m{index:02}.py" for index in range(12) if index != 5]
+
+
+def test_sources_that_would_crash_libcst_are_syntax_findings(cli, tmp_path):
+    from test_hardening_lsp import PATHOLOGICAL
+
+    for name, body in PATHOLOGICAL.items():
+        (tmp_path / f"{name}.py").write_text(f"import torch\n{body}\n")
+        # CPython rejects this one for another reason first; the long line must still not reach libcst
+        (tmp_path / f"{name}_unclosed.py").write_text(f"import torch\nx = ({body}\n")
+    (tmp_path / "fine.py").write_text(f"import torch\n{LOAD}\n")
+    result = cli("check", "--no-cache", "--format", "json", "-j", "2", ".", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    codes = {f["filename"]: f["code"] for f in json.loads(result.stdout)}
+    assert codes == {**{f"{name}.py": "TL001" for name in PATHOLOGICAL},
+                     **{f"{name}_unclosed.py": "TL001" for name in PATHOLOGICAL}, "fine.py": "PT006"}
