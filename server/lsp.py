@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcContentModified
+from pygls.exceptions import JsonRpcContentModified, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 from pygls.workspace.position_codec import PositionCodec, ServerTextPosition
@@ -644,6 +644,8 @@ def create_server() -> TensorlintServer:
         data = action.data if isinstance(action.data, dict) else {}
         if action.kind != FIX_ALL_KIND or action.edit is not None or "uri" not in data:
             return action
+        if not isinstance(data["uri"], str):
+            raise JsonRpcInvalidParams("codeAction/resolve: this action's data was not made by this server")
         snap = await ls.snapshot(data["uri"])
         if snap is None or snap.version != data.get("version") or not ls.is_current(snap):
             raise JsonRpcContentModified("the document changed since this action was offered")

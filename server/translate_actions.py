@@ -10,11 +10,12 @@ import json
 import os
 import re
 import sys
+import tempfile
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcContentModified
+from pygls.exceptions import JsonRpcContentModified, JsonRpcInvalidParams
 
 from ..analyzers.findings import Edit, Position, Range
 from ..analyzers.fixes import apply_edits
@@ -106,6 +107,9 @@ async def _model_actions(ls: TensorlintServer, snap: Snapshot, rng: types.Range)
 
 async def resolve(ls: TensorlintServer, action: types.CodeAction) -> types.CodeAction:
     data = action.data
+    if not (isinstance(data.get("uri"), str) and isinstance(data.get("symbol"), str)
+            and data.get("to") in ("keras", "torch")):
+        raise JsonRpcInvalidParams("codeAction/resolve: this action's data was not made by this server")
     snap = await ls.snapshot(data["uri"])
     if snap is None or snap.version != data.get("version") or not ls.is_current(snap):
         raise JsonRpcContentModified("the document changed since this action was offered")
@@ -233,9 +237,12 @@ async def verify(ls: TensorlintServer, request: Any) -> dict:
                                     "edits"))
     token = await _begin_progress(ls, f"Verifying {symbol} ({to})", f"input shape {shape}")
     try:
-        process = await asyncio.create_subprocess_exec(
-            *command, cwd=os.path.dirname(path), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        out, err = await process.communicate()
+        # from an empty folder: `python -m` imports from its working folder first, and a `tensorlint.py` beside
+        # the model would stand in for the package (verify puts the model's folder on the path itself, later)
+        with tempfile.TemporaryDirectory(prefix="tensorlint-verify-") as folder:
+            process = await asyncio.create_subprocess_exec(
+                *command, cwd=folder, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            out, err = await process.communicate()
     finally:
         if token is not None:
             ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))

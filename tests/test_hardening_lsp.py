@@ -250,3 +250,40 @@ async def test_every_feature_respects_the_size_limit_of_a_10_mb_document(tmp_pat
         assert [d.code for d in await s.diagnostics(uri, 2, timeout=120)] == ["TL004"]
         grown = peak_memory_kb(s.client._server.pid) - before
         assert grown < 300 * 1024, f"the server's peak memory grew by {grown // 1024} MB"
+
+
+@pytest.mark.parametrize("data", [{"translate": True, "uri": 5, "symbol": None, "to": "jax"},
+                                  {"translate": True}, {"uri": ["not", "a", "uri"], "version": "one"}])
+def test_code_action_resolve_with_malformed_data_is_invalid_params(raw, tmp_path, data):
+    raw.initialize(tmp_path)
+    reply = raw.request(1, "codeAction/resolve", {"title": "x", "kind": "source.fixAll.tensorlint", "data": data})
+    assert reply["error"]["code"] == -32602, reply
+    assert "result" in raw.request(2, "shutdown", None)
+
+
+async def test_fix_all_on_a_cr_only_document_keeps_its_line_breaks(tmp_path):
+    uri = (tmp_path / "cr.py").as_uri()
+    text = "import torch\rm = torch.load(p)\rx = torch.randn(2)\rx.to('cuda')\r"
+    async with session(tmp_path, options={"debounce": 0}) as s:
+        s.open(uri, text)
+        assert [d.code for d in await s.diagnostics(uri, 1)] == ["PT006", "PT002"]
+        fix_all = next(a for a in await s.actions(uri, only=["source.fixAll.tensorlint"]))
+        for edit in reversed(fix_all.edit.document_changes[0].edits):
+            text = lsp_apply(text, (edit.range.start.line, edit.range.start.character),
+                             (edit.range.end.line, edit.range.end.character), edit.new_text)
+        assert text == ("import torch\rm = torch.load(p, weights_only=True)\rx = torch.randn(2)\r"
+                        "x = x.to('cuda')\r")
+
+
+async def test_verify_is_not_shadowed_by_a_tensorlint_module_beside_the_model(tmp_path):
+    from test_lsp_translate import MODEL
+
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "tensorlint.py").write_text("raise SystemExit('the wrong tensorlint was imported')\n")
+    model = models / "model.py"
+    model.write_text(MODEL)
+    async with session(tmp_path) as s:
+        result = await s.client.workspace_execute_command_async(types.ExecuteCommandParams(
+            "tensorlint.verify", [{"uri": model.as_uri(), "symbol": "Net"}]))
+        assert result["passed"] is True, result
