@@ -67,32 +67,39 @@ class LspWorkspace(Workspace):
         super().update_text_document(text_doc, change)
 
 
-class _Unreadable:
-    """A request whose params did not fit its method: answered with -32602 instead of being dropped."""
+class _Refused:
+    """A request that cannot be handled (params that do not fit its method, a notification's method sent with an
+    id): answered with ``error`` instead of being dropped."""
 
     jsonrpc = "2.0"
 
-    def __init__(self, msg_id: Any, method: str, reason: str) -> None:
-        self.id, self.method, self.reason = msg_id, method, reason
+    def __init__(self, msg_id: Any, method: str, error: JsonRpcException) -> None:
+        self.id, self.method, self.error = msg_id, method, error
 
 
 class TensorlintProtocol(LanguageServerProtocol):
     def structure_message(self, data: dict[str, Any]):
+        request = "jsonrpc" in data and "id" in data and isinstance(data.get("method"), str)
         try:
-            return super().structure_message(data)
+            message = super().structure_message(data)
         except (JsonRpcInvalidParams, JsonRpcInternalError) as exc:
-            if "id" in data and isinstance(data.get("method"), str):
+            if request:
                 cause = exc.__cause__
-                return _Unreadable(data["id"], data["method"], str(cause).splitlines()[0] if cause else "")
+                reason = str(cause).splitlines()[0] if cause else ""
+                return _Refused(data["id"], data["method"], JsonRpcInvalidParams(
+                    f"invalid params for {data['method']}" + (f": {reason}" if reason else "")))
             raise  # a notification or a response: the reading loop logs it
+        if request and not hasattr(message, "id"):  # structured as a notification: it would get no answer
+            return _Refused(data["id"], data["method"], JsonRpcInvalidRequest(
+                f"{data['method']} is a notification; it takes no id"))
+        return message
 
     def handle_message(self, message) -> None:
         method = getattr(message, "method", None)
         request = hasattr(message, "id") and method is not None
-        if isinstance(message, _Unreadable):
-            log.warning("tensorlint: invalid params for %s: %s", message.method, message.reason)
-            return self._refuse(message.id, JsonRpcInvalidParams(
-                f"invalid params for {message.method}" + (f": {message.reason}" if message.reason else "")))
+        if isinstance(message, _Refused):
+            log.warning("tensorlint: %s", message.error)
+            return self._refuse(message.id, message.error)
         if self._shutdown and method != types.EXIT:
             if request:
                 return self._refuse(message.id, JsonRpcInvalidRequest("the server is shutting down"))

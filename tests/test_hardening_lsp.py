@@ -3,80 +3,14 @@ well-behaved client library refuses to send, pytest-lsp's client for the rest.""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import pytest
 from lsprotocol import types
 
+from fuzzing import LSP_LINE, RawServer
 from test_lsp import session
-
-SERVER = [sys.executable, "-m", "tensorlint.server", "serve"]
-LSP_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")  # LSP's line breaks: \n, \r\n, \r only
-
-
-class RawServer:
-    """The server process spoken to in raw JSON-RPC, so that malformed messages reach it as they are."""
-
-    def __init__(self, cwd: Path):
-        self.process = subprocess.Popen(SERVER, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL)
-        self.messages: list[dict] = []
-        self.arrived = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        stream = self.process.stdout
-        while True:
-            length = None
-            while True:
-                header = stream.readline()
-                if not header:
-                    return
-                if header.lower().startswith(b"content-length:"):
-                    length = int(header.split(b":")[1])
-                if header == b"\r\n":
-                    break
-            message = json.loads(stream.read(length))
-            with self.arrived:
-                self.messages.append(message)
-                self.arrived.notify_all()
-
-    def send(self, message: dict) -> None:
-        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
-        self.process.stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
-        self.process.stdin.flush()
-
-    def wait_for(self, predicate, timeout: float = 60) -> dict:
-        with self.arrived:
-            assert self.arrived.wait_for(lambda: any(predicate(m) for m in self.messages), timeout), self.messages
-            return next(m for m in self.messages if predicate(m))
-
-    def request(self, msg_id: int, method: str, params) -> dict:
-        self.send({"id": msg_id, "method": method, "params": params})
-        return self.wait_for(lambda m: m.get("id") == msg_id and "method" not in m)
-
-    def initialize(self, root: Path) -> None:
-        reply = self.request(0, "initialize", {"processId": None, "rootUri": root.as_uri(), "capabilities": {}})
-        assert "result" in reply, reply
-        self.send({"method": "initialized", "params": {}})
-
-    def close(self) -> int:
-        try:
-            self.process.stdin.close()
-        except OSError:
-            pass
-        try:
-            return self.process.wait(timeout=30)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-
 
 @pytest.fixture
 def raw(tmp_path):
