@@ -88,6 +88,10 @@ class TensorlintServer(LanguageServer):
         # One worker: a newer analysis queues behind an older one instead of competing with it for the GIL;
         # queued analyses that became stale are cancelled before they start.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tensorlint-analysis")
+        # Requests that parse on their own (hover's imports, deployment advice, translations, fix-all) run on a
+        # second worker: on a large document they take seconds, and the analyses of other documents (what the
+        # user sees while typing) must not queue behind them.
+        self.feature_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tensorlint-features")
         self.init_options: dict[str, Any] = {}
         self.folder_config: dict[str, dict[str, Any]] = {}  # workspace folder uri ("" = global) -> settings
         self.config_ready = asyncio.Event()
@@ -353,7 +357,7 @@ class TensorlintServer(LanguageServer):
         scenarios = (snap.settings.deployment if snap.settings and snap.settings.deployment
                      else DEPLOYMENT_SCENARIOS)
         path = document_path(snap.uri) or snap.uri
-        advice = await asyncio.get_running_loop().run_in_executor(self.executor, advise, snap.text, path, scenarios)
+        advice = await asyncio.get_running_loop().run_in_executor(self.feature_executor, advise, snap.text, path, scenarios)
         self.advice_cache[snap.uri] = (snap.version, self.generation, advice)
         return advice
 
@@ -419,7 +423,7 @@ class TensorlintServer(LanguageServer):
         cached = self.imports_cache.get(snap.uri)
         if cached and cached[0] == snap.version:
             return cached[1]
-        table = await asyncio.get_running_loop().run_in_executor(self.executor, import_table, snap.text)
+        table = await asyncio.get_running_loop().run_in_executor(self.feature_executor, import_table, snap.text)
         self.imports_cache[snap.uri] = (snap.version, table)
         return table
 
@@ -649,7 +653,7 @@ def create_server() -> TensorlintServer:
         snap = await ls.snapshot(data["uri"])
         if snap is None or snap.version != data.get("version") or not ls.is_current(snap):
             raise JsonRpcContentModified("the document changed since this action was offered")
-        action.edit = await asyncio.get_running_loop().run_in_executor(ls.executor, ls.fix_all_edit, snap)
+        action.edit = await asyncio.get_running_loop().run_in_executor(ls.feature_executor, ls.fix_all_edit, snap)
         if not ls.is_current(snap):
             raise JsonRpcContentModified("the document changed while the fixes were computed")
         return action

@@ -70,7 +70,7 @@ def _mentions_framework(snap: Snapshot, rng: types.Range, imports) -> bool:
 async def _call_action(ls: TensorlintServer, snap: Snapshot, position: types.Position) -> types.CodeAction | None:
     at = ls.from_client(snap.lines, position)
     call = await asyncio.get_running_loop().run_in_executor(
-        ls.executor, translate_call_at, snap.text, at.line, at.column)
+        ls.feature_executor, translate_call_at, snap.text, at.line, at.column)
     if call is None:
         return None
     edit = call_edit(ls, snap, call)
@@ -80,7 +80,7 @@ async def _call_action(ls: TensorlintServer, snap: Snapshot, position: types.Pos
 
 
 async def _model_actions(ls: TensorlintServer, snap: Snapshot, rng: types.Range) -> list[types.CodeAction]:
-    found = await asyncio.get_running_loop().run_in_executor(ls.executor, symbols, snap.text)
+    found = await asyncio.get_running_loop().run_in_executor(ls.feature_executor, symbols, snap.text)
     actions = []
     for symbol in found:
         if not rng.start.line + 1 <= symbol.line <= rng.end.line + 1:
@@ -134,7 +134,7 @@ async def _new_file_edit(ls: TensorlintServer, snap: Snapshot, symbol: str, to: 
 
     try:
         new_file = await asyncio.get_running_loop().run_in_executor(
-            ls.executor, lambda: translate_to_new_file(snap.text, symbol, to, origin=document_path(snap.uri) or ""))
+            ls.feature_executor, lambda: translate_to_new_file(snap.text, symbol, to, origin=document_path(snap.uri) or ""))
     except Exception as exc:  # a translation error is a message, never a broken edit
         ls.window_show_message(types.ShowMessageParams(
             types.MessageType.Warning, f"tensorlint: cannot translate {symbol}: {exc}"))

@@ -221,3 +221,22 @@ async def test_verify_is_not_shadowed_by_a_tensorlint_module_beside_the_model(tm
         result = await s.client.workspace_execute_command_async(types.ExecuteCommandParams(
             "tensorlint.verify", [{"uri": model.as_uri(), "symbol": "Net"}]))
         assert result["passed"] is True, result
+
+
+async def test_a_slow_hover_on_a_large_document_does_not_hold_up_the_analysis_of_another(tmp_path):
+    import asyncio
+
+    large_uri, small_uri = (tmp_path / "large.py").as_uri(), (tmp_path / "small.py").as_uri()
+    block = "class Net{0}(nn.Module):\n    def forward(self, x):\n        return torch.relu(self.fc(x)) + {0}\n\n"
+    large = "import torch\nfrom torch import nn\n\n" + "".join(block.format(i) for i in range(1000))
+    async with session(tmp_path, options={"debounce": 0}) as s:
+        s.open(large_uri, large)
+        await s.diagnostics(large_uri, 1, timeout=300)
+        # on `torch.relu`: hover parses the whole document again for its imports, one long job
+        hover = asyncio.ensure_future(s.client.text_document_hover_async(types.HoverParams(
+            types.TextDocumentIdentifier(large_uri), types.Position(5, 22))))
+        await asyncio.sleep(0.05)
+        s.open(small_uri, "import torch\nm = torch.load(p)\n")
+        assert [d.code for d in await s.diagnostics(small_uri, 1, timeout=300)] == ["PT006"]
+        assert not hover.done(), "the hover finished first: this document is too small to show anything"
+        await asyncio.wait_for(hover, 300)
