@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcContentModified, JsonRpcInvalidParams
+from pygls.exceptions import FeatureRequestError, JsonRpcContentModified, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 from pygls.workspace.position_codec import PositionCodec, ServerTextPosition
@@ -163,6 +163,8 @@ class TensorlintServer(LanguageServer):
     def report_server_error(self, error: Exception, source) -> None:
         # pygls would pop these up; they are the client's mistakes or ours, never something the user can act on
         log.error("tensorlint: %s: %s", getattr(source, "__name__", source), error)
+        if source is FeatureRequestError:
+            return  # the request's own error response already says it
         try:
             self.window_log_message(types.LogMessageParams(types.MessageType.Error, f"tensorlint: {error}"))
         except Exception:  # no client to tell (the connection is gone)
@@ -357,7 +359,8 @@ class TensorlintServer(LanguageServer):
         scenarios = (snap.settings.deployment if snap.settings and snap.settings.deployment
                      else DEPLOYMENT_SCENARIOS)
         path = document_path(snap.uri) or snap.uri
-        advice = await asyncio.get_running_loop().run_in_executor(self.feature_executor, advise, snap.text, path, scenarios)
+        advice = await asyncio.get_running_loop().run_in_executor(
+            self.feature_executor, advise, snap.text, path, scenarios)
         self.advice_cache[snap.uri] = (snap.version, self.generation, advice)
         return advice
 

@@ -134,7 +134,8 @@ async def _new_file_edit(ls: TensorlintServer, snap: Snapshot, symbol: str, to: 
 
     try:
         new_file = await asyncio.get_running_loop().run_in_executor(
-            ls.feature_executor, lambda: translate_to_new_file(snap.text, symbol, to, origin=document_path(snap.uri) or ""))
+            ls.feature_executor,
+            lambda: translate_to_new_file(snap.text, symbol, to, origin=document_path(snap.uri) or ""))
     except Exception as exc:  # a translation error is a message, never a broken edit
         ls.window_show_message(types.ShowMessageParams(
             types.MessageType.Warning, f"tensorlint: cannot translate {symbol}: {exc}"))

@@ -123,10 +123,11 @@ def assert_inside(text: str, diagnostics: list[dict], where: str) -> None:
             assert 0 <= position["character"] <= utf16_units(body), (where, diagnostic, body)
 
 
-BASE = "import torch\nfrom torch import nn\n\n\nclass Net(nn.Module):\n    def forward(self, x):\n        return x\n\n" \
-       "m = torch.load(p)\nx = torch.randn(2)\nx.to('cuda')\n"
-FRAGMENTS = ["torch.load(p)", "\n", "x = 1", "import torch\n", "(", ")", "[", "]", " ", "    ", "\t", "é", "\u00e9t\u00e9",
-             "😀", "中文", "\r\n", "\r", "\x0c", "\x0b", "\x1c", "\x85", "\u2028", "\u2029", "\ud800", "\udfff",
+BASE = ("import torch\nfrom torch import nn\n\n\nclass Net(nn.Module):\n    def forward(self, x):\n"
+        "        return x\n\nm = torch.load(p)\nx = torch.randn(2)\nx.to('cuda')\n")
+FRAGMENTS = ["torch.load(p)", "\n", "x = 1", "import torch\n", "(", ")", "[", "]", " ", "    ", "\t", "é",
+             "\u00e9t\u00e9", "😀", "中文", "\r\n", "\r", "\x0c", "\x0b", "\x1c", "\x85", "\u2028", "\u2029",
+             "\ud800", "\udfff",
              "def f():\n    return 1\n", "# noqa\n", "'''", "\"", "x.to('cuda')\n", "nn.Linear(2, 3)", "\\\n"]
 
 
