@@ -203,8 +203,8 @@ def settings_from_table(table: dict[str, Any], root: str = ".", source: str = "<
                               f"(choose from {', '.join(DEPLOYMENT_SCENARIOS)})")
         kwargs["deployment"] = scenarios
     if "max-file-size-kb" in table:
-        if table["max-file-size-kb"] < 1:
-            raise ConfigError(f"{source}: `max-file-size-kb` must be a positive number of kilobytes")
+        if table["max-file-size-kb"] < 0:
+            raise ConfigError(f"{source}: `max-file-size-kb` must be a number of kilobytes, 0 or more")
         kwargs["max_file_size_kb"] = table["max-file-size-kb"]
     return Settings(**kwargs)
 
