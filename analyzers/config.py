@@ -104,6 +104,30 @@ class Settings:
         return False
 
 
+def known_codes() -> tuple[str, ...]:
+    """Every code a finding can carry: the registered rules' and the engine's own (TL###)."""
+    from .engine import RULE_CRASH, SYNTAX_ERROR, UNDECODABLE
+    from .notebook import MALFORMED_NOTEBOOK
+    from .rule import all_rules
+    from .workspace import TOO_LARGE
+
+    return (*all_rules(), SYNTAX_ERROR, UNDECODABLE, RULE_CRASH, TOO_LARGE, MALFORMED_NOTEBOOK)
+
+
+def check_selectors(selectors: Iterable[str], where: str = "") -> None:
+    """Raise a ConfigError for a selector that names no code: a typo in `select` would silently turn every rule
+    off (ruff rejects such codes too)."""
+    codes = known_codes()
+    for selector in selectors:
+        wanted = selector.strip().upper()
+        if wanted != "ALL" and not any(code.startswith(wanted) for code in codes):
+            prefixes = ", ".join(sorted({code.rstrip("0123456789") for code in codes}))
+            close = difflib.get_close_matches(wanted, codes, n=1)
+            hint = f"; did you mean `{close[0]}`?" if close else ""
+            raise ConfigError(f"{where + ': ' if where else ''}unknown rule code or prefix `{selector}`{hint} "
+                              f"(codes start with {prefixes}, or use ALL)")
+
+
 def _specificity(selector: str) -> int:
     return 0 if selector.upper() == "ALL" else len(selector)
 
@@ -157,16 +181,21 @@ def settings_from_table(table: dict[str, Any], root: str = ".", source: str = "<
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise ConfigError(f"{at(key)}: `{key}` must be {_KIND.get(expected, str(expected))}")
     kwargs: dict[str, Any] = {"root": root, "source": source}
+
+    def codes(key: str, value: Any) -> tuple[str, ...]:
+        selectors = tuple(c.upper() for c in _string_list(key, value, at))
+        check_selectors(selectors, f"{at(key.split('.')[0])}: `{key}`")
+        return selectors
+
     for key in ("select", "ignore", "extend-select"):
         if key in table:
-            kwargs[key.replace("-", "_")] = tuple(c.upper() for c in _string_list(key, table[key], at))
+            kwargs[key.replace("-", "_")] = codes(key, table[key])
     if "extend-ignore" in table:
-        kwargs["ignore"] = kwargs.get("ignore", ()) + tuple(c.upper() for c in _string_list(
-            "extend-ignore", table["extend-ignore"], at))
+        kwargs["ignore"] = kwargs.get("ignore", ()) + codes("extend-ignore", table["extend-ignore"])
     if "per-file-ignores" in table:
         pairs = []
-        for pattern, codes in table["per-file-ignores"].items():
-            pairs.append((pattern, tuple(c.upper() for c in _string_list(f"per-file-ignores.{pattern}", codes, at))))
+        for pattern, ignored in table["per-file-ignores"].items():
+            pairs.append((pattern, codes(f"per-file-ignores.{pattern}", ignored)))
         kwargs["per_file_ignores"] = tuple(pairs)
     if "exclude" in table:
         kwargs["exclude"] = _string_list("exclude", table["exclude"], at)
@@ -181,7 +210,9 @@ def settings_from_table(table: dict[str, Any], root: str = ".", source: str = "<
                               f"(choose from {', '.join(DEPLOYMENT_SCENARIOS)})")
         kwargs["deployment"] = scenarios
     if "max-file-size-kb" in table:
-        kwargs["max_file_size_kb"] = int(table["max-file-size-kb"])
+        if table["max-file-size-kb"] < 0:
+            raise ConfigError(f"{at('max-file-size-kb')}: `max-file-size-kb` must be a number of kilobytes, 0 or more")
+        kwargs["max_file_size_kb"] = table["max-file-size-kb"]
     return Settings(**kwargs)
 
 
@@ -192,7 +223,11 @@ def load_pyproject(path: str | os.PathLike) -> Settings:
     try:
         text = path.read_bytes().decode("utf-8")
         data = tomllib.loads(text)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except UnicodeDecodeError as exc:  # TOML is UTF-8 by definition
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: cannot read: not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} "
+                          f"at line {line})") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     table = data.get("tool", {}).get("tensorlint", {})
     if not isinstance(table, dict):

@@ -29,6 +29,7 @@ from .config import DEPLOYMENT_SCENARIOS
 from .context import KERAS_LAYER, KERAS_MODEL, TORCH_MODULE, Context
 from .findings import Edit, Position, Range
 from .frameworks import dotted
+from .parsing import parse_module
 
 READY, CAUTION, BLOCKED = "ready", "caution", "blocked"
 PYTORCH, KERAS = "pytorch", "keras"
@@ -1050,7 +1051,7 @@ def _positions(module: cst.Module):
 def advise(source: str, path: str = "<string>", scenarios: Sequence[str] = DEPLOYMENT_SCENARIOS) -> Advice:
     """Per model in ``source``: a verdict for each target of its framework and a recommendation per scenario."""
     try:
-        module = cst.parse_module(source)
+        module = parse_module(source)
     except cst.ParserSyntaxError as exc:
         return Advice((), f"SyntaxError at line {exc.raw_line}: {exc.message.strip().splitlines()[0]}")
     except RecursionError:

@@ -14,6 +14,8 @@ import libcst as cst
 from .config import Settings
 from .context import Context
 from .findings import Edit, Finding, Fix, Position, Range, Severity
+from .lines import LINE_BREAK, line_text as source_line, line_texts
+from .parsing import parse_module
 from .positions import node_ranges, statement_node_ranges
 from .rule import STATEMENT_SCOPE, PendingFix, Report, Rule
 from .traversal import FIELD_TABLE, TRIVIA_TYPES, child_fields
@@ -253,7 +255,7 @@ def syntax_error_finding(exc: cst.ParserSyntaxError, source: str) -> Finding:
 
 
 def parse(source: str) -> cst.Module:
-    return cst.parse_module(source)
+    return parse_module(source)
 
 
 def rules_for_source(rule_classes: Sequence[type[Rule]], source: str) -> list[type[Rule]]:
@@ -313,7 +315,7 @@ def _syntax_check(source: str) -> tuple[Finding, ...]:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass
     try:
-        cst.parse_module(source)
+        parse_module(source)
     except cst.ParserSyntaxError as exc:
         return (syntax_error_finding(exc, source),)
     except RecursionError:
@@ -380,7 +382,7 @@ def _check_parsed(module: cst.Module, source: str, path: str, settings: Settings
         findings = _positioned_by_statement(module, source, layout, ctx.reports, bounds, reused, keys, cache)
     if findings:
         findings = _distinct(findings)
-        lines = source.splitlines()
+        lines = line_texts(source)
         findings = [f for f in findings if not is_suppressed(f, lines)]
     findings.sort(key=Finding.sort_key)
     return CheckResult(tuple(findings), tuple(walker.errors))
@@ -522,7 +524,7 @@ def _line_counter(source: str) -> Callable[[int], int]:
     def line_at(offset: int) -> int:
         start, line = counted
         if lone_carriage_returns:
-            line += len(_NEWLINES.findall(source[start:offset]))
+            line += len(LINE_BREAK.findall(source[start:offset]))
         else:
             line += source.count("\n", start, offset)
         counted[:] = offset, line
@@ -530,8 +532,6 @@ def _line_counter(source: str) -> Callable[[int], int]:
 
     return line_at
 
-
-_NEWLINES = re.compile(r"\r\n?|\n")
 
 
 def _shifted(finding: Finding, lines: int) -> Finding:
@@ -558,22 +558,12 @@ def _fix(pending: PendingFix, range_of: Callable[[cst.CSTNode], Range], source: 
             rng = Range(rng.end, rng.end)
         elif edit.mode == "insert_line_before":
             # a new statement on its own line, indented like the node's line
-            line_text = _line(source, rng.start.line)
+            line_text = source_line(source, rng.start.line)
             indent = line_text[: len(line_text) - len(line_text.lstrip())]
             rng = Range(Position(rng.start.line, 0), Position(rng.start.line, 0))
             text = f"{indent}{text}\n"
         edits.append(Edit(rng, text))
     return Fix(pending.title, tuple(edits), pending.safe)
-
-
-def _line(source: str, line_no: int) -> str:
-    start = 0
-    for _ in range(line_no - 1):
-        start = source.find("\n", start) + 1
-        if start == 0:
-            return ""
-    end = source.find("\n", start)
-    return source[start:] if end == -1 else source[start:end]
 
 
 _SUPPRESSION = re.compile(

@@ -6,15 +6,7 @@ from typing import Iterable
 
 from .config import Settings
 from .findings import Edit, Finding, Fix, Position
-
-
-def _line_starts(text: str) -> list[int]:
-    starts = [0]
-    index = text.find("\n")
-    while index != -1:
-        starts.append(index + 1)
-        index = text.find("\n", index + 1)
-    return starts
+from .lines import line_starts as _line_starts
 
 
 def offset(starts: list[int], text: str, position: Position) -> int:

@@ -17,6 +17,7 @@ import libcst as cst
 from libcst import PartialParserConfig
 
 from .config import Settings
+from .parsing import parse_module
 from .engine import (CheckResult, StatementCache, StatementLayout, check_module, check_source, rules_for_source,
                      syntax_error_finding)
 
@@ -81,7 +82,7 @@ class IncrementalParser:
         region_start, region_end = starts[first], ends[final] + delta
         module = last.module
         try:
-            region = cst.parse_module(source[region_start:region_end], PartialParserConfig(
+            region = parse_module(source[region_start:region_end], PartialParserConfig(
                 default_indent=module.default_indent, default_newline=module.default_newline))
         except (cst.ParserSyntaxError, RecursionError):
             return None
@@ -114,7 +115,7 @@ class IncrementalParser:
 
 
 def _full(source: str) -> _Parsed:
-    module = cst.parse_module(source)
+    module = parse_module(source)
     codes = [module.code_for_node(statement) for statement in module.body]
     lengths = [len(code) for code in codes]
     ends: list[int] = []

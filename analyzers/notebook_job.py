@@ -6,9 +6,7 @@ from pathlib import Path
 
 from .engine import decode
 from .notebook import NOTEBOOK_SUFFIX, check_notebook, fix_notebook, notebook_findings
-from .workspace import Cache, FileResult, Job, _cached
-
-_BOM = "\ufeff"
+from .workspace import Cache, FileResult, Job, _cached, write_fixed
 
 
 def is_notebook(path: str) -> bool:
@@ -19,7 +17,7 @@ def run_notebook_job(job: Job) -> FileResult:
     try:
         data = Path(job.path).read_bytes()
     except OSError as exc:
-        return FileResult(job.path, (), (f"cannot read: {exc.strerror or exc}",))
+        return FileResult(job.path, (), problems=(f"cannot read: {exc.strerror or exc}",))
     text, undecodable = decode(data, job.path)
     if undecodable is not None:
         return FileResult(job.path, (undecodable,))
@@ -28,10 +26,10 @@ def run_notebook_job(job: Job) -> FileResult:
         if new_text == text:
             return FileResult(job.path, remaining, (), applied)
         if job.fix:
-            bom = _BOM if data.startswith(_BOM.encode("utf-8")) else ""
-            # newline="" and the original BOM: every byte outside the rewritten cells stays as it was
-            with open(job.path, "w", encoding="utf-8", newline="") as handle:
-                handle.write(bom + new_text)
+            problem = write_fixed(job.path, data, new_text)
+            if problem is not None:
+                result = check_notebook(text, job.path, job.settings)
+                return FileResult(job.path, notebook_findings(result), result.errors, problems=(problem,))
         return FileResult(job.path, remaining, (), applied, new_text, text)
     cache = Cache(job.cache_root) if job.cache_root else None
     key = None

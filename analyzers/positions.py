@@ -10,7 +10,6 @@ compares them node by node on real files.
 
 from __future__ import annotations
 
-import re
 from contextlib import contextmanager
 from typing import Iterable, Iterator
 
@@ -18,7 +17,8 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState
 from libcst._position import CodePosition, CodeRange
 
-_NEWLINE = re.compile(r"\r\n?|\n")
+from .lines import LINE_BREAK
+
 
 
 class _AllFound(Exception):
@@ -56,7 +56,7 @@ class _TargetedPositionState(CodegenState):
             # Module codegen asks whether anything was emitted yet; one token is enough to answer it.
             self.tokens.append(value)
         if "\r" in value:
-            segments = _NEWLINE.split(value)
+            segments = LINE_BREAK.split(value)
             if len(segments) == 1:
                 self.column += len(value)
             else:

@@ -10,6 +10,7 @@ import libcst as cst
 
 from .findings import Position, Range
 from .frameworks import ImportTable, canonical
+from .parsing import parse_module
 
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
 _DOTTED = re.compile(r"[^\W\d]\w*(?:\s*\.\s*[^\W\d]\w*)*")
@@ -25,7 +26,7 @@ class NameAt:
 def import_table(source: str) -> ImportTable | None:
     """The module-level imports of ``source``; None when it does not parse."""
     try:
-        module = cst.parse_module(source)
+        module = parse_module(source)
     except (cst.ParserSyntaxError, RecursionError):
         return None
     table = ImportTable()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import stat
 import sys
-from concurrent.futures import ProcessPoolExecutor
+import tempfile
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -30,12 +34,29 @@ class FileResult:
     fixed: int = 0  # fixes applied (with --fix) or that would be applied (with --diff)
     new_source: str | None = None  # the fixed text, when it differs
     old_source: str | None = None
+    # what kept this file from being checked or fixed as asked (cannot read, cannot write, crashed its worker):
+    # an error line for the file, never the end of the run
+    problems: tuple[str, ...] = ()
+
+
+MISSING = "no such file or directory"
+NOT_REGULAR = "not a regular file; skipped"
 
 
 def discover(paths: Iterable[str], settings_lookup: Callable[[str], Settings], *,
-             force_exclude: bool = False, suffixes: tuple[str, ...] = SOURCE_SUFFIXES) -> Iterator[str]:
+             force_exclude: bool = False, suffixes: tuple[str, ...] = SOURCE_SUFFIXES,
+             skipped: list[tuple[str, str]] | None = None) -> Iterator[str]:
     """Source files under ``paths``; excluded folders are never entered; files named explicitly are checked
-    unless ``force_exclude``."""
+    unless ``force_exclude``. Only regular files are read (a FIFO would block the run forever). With a
+    ``skipped`` list, each path that does not exist or is not a regular file lands there as ``(path, reason)``
+    and the others are still found; without one, a missing path raises ``FileNotFoundError``."""
+
+    def skip(path: str, reason: str) -> None:
+        if skipped is not None:
+            skipped.append((path, reason))
+        elif reason == MISSING:
+            raise FileNotFoundError(path)
+
     for raw in paths:
         path = Path(raw)
         if path.is_file():
@@ -43,7 +64,8 @@ def discover(paths: Iterable[str], settings_lookup: Callable[[str], Settings], *
                 yield str(path)
             continue
         if not path.is_dir():
-            raise FileNotFoundError(raw)
+            skip(raw, NOT_REGULAR if path.exists() else MISSING)
+            continue
         for folder, dirs, files in os.walk(path):
             settings = settings_lookup(folder)
             dirs[:] = sorted(d for d in dirs if not settings.is_excluded(os.path.join(folder, d))
@@ -51,8 +73,12 @@ def discover(paths: Iterable[str], settings_lookup: Callable[[str], Settings], *
             for name in sorted(files):
                 if name.endswith(suffixes):
                     full = os.path.normpath(os.path.join(folder, name))
-                    if not settings.is_excluded(full):
+                    if settings.is_excluded(full):
+                        continue
+                    if os.path.isfile(full):
                         yield full
+                    else:  # a FIFO, socket or device, or a link to nothing
+                        skip(full, NOT_REGULAR)
 
 
 def _is_virtualenv(folder: str) -> bool:
@@ -187,7 +213,7 @@ def run_job(job: Job) -> FileResult:
     try:
         data = Path(job.path).read_bytes()
     except OSError as exc:
-        return FileResult(job.path, (), (f"cannot read: {exc.strerror or exc}",))
+        return FileResult(job.path, (), problems=(f"cannot read: {exc.strerror or exc}",))
     if job.fix or job.diff:
         text, undecodable = decode(data, job.path)
         if text is None or len(data) > job.settings.max_file_size_kb * 1024:
@@ -195,8 +221,10 @@ def run_job(job: Job) -> FileResult:
             return FileResult(job.path, result.findings, result.errors)
         new_text, applied, remaining = fix_source(text, job.path, job.settings, unsafe=job.unsafe)
         if job.fix and new_text != text:
-            with open(job.path, "w", encoding="utf-8", newline="") as handle:
-                handle.write(new_text)
+            problem = write_fixed(job.path, data, new_text)
+            if problem is not None:  # the file is as it was: report what is in it
+                result = check_source(text, job.path, job.settings)
+                return FileResult(job.path, result.findings, result.errors, problems=(problem,))
         return FileResult(job.path, remaining, (), applied, new_text if new_text != text else None, text)
     cache = Cache(job.cache_root) if job.cache_root else None
     key = None
@@ -208,6 +236,36 @@ def run_job(job: Job) -> FileResult:
     if cache is not None and not result.errors:
         cache.put(key, result.findings)
     return FileResult(job.path, result.findings, result.errors)
+
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def write_fixed(path: str, original: bytes, new_text: str) -> str | None:
+    """Replace the file at ``path`` (whose bytes were ``original``) with ``new_text``, keeping its BOM, line breaks
+    (``new_text`` has them), mode and links: written to a temporary file in the same folder, then renamed over
+    the target, so an interrupted run leaves the old file or the new one, never half of one. A read-only file
+    stays untouched (renaming over it would succeed). Returns why the file could not be written, or None."""
+    target = os.path.realpath(path)  # through a symbolic link: the link stays a link to the fixed file
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+        if not mode & 0o222:
+            return "cannot write: the file is read-only; not fixed"
+        data = (UTF8_BOM if original.startswith(UTF8_BOM) else b"") + new_text.encode("utf-8")
+        handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tensorlint",
+                                             dir=os.path.dirname(target))
+    except OSError as exc:
+        return f"cannot write: {exc.strerror or exc}; not fixed"
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        return f"cannot write: {exc.strerror or exc}; not fixed"
+    return None
 
 
 def _cache_hit(job: Job, caches: dict[str, Cache]) -> FileResult | None:
@@ -258,13 +316,51 @@ def run_jobs(jobs: list[Job], processes: int, progress: Callable[[int, int], Non
         return results  # type: ignore[return-value]
     pending.sort(key=lambda index: _size(jobs[index].path), reverse=True)
     chunk = max(1, min(8, len(pending) // (processes * 8)))
-    with ProcessPoolExecutor(max_workers=min(processes, len(pending))) as pool:
-        for index, result in zip(pending, pool.map(run_job, [jobs[i] for i in pending], chunksize=chunk)):
+    finished: set[int] = set()
+    try:
+        with ProcessPoolExecutor(max_workers=min(processes, len(pending))) as pool:
+            for index, result in zip(pending, pool.map(run_job, [jobs[i] for i in pending], chunksize=chunk)):
+                results[index] = result
+                finished.add(index)
+                done += 1
+                if progress:
+                    progress(done, len(jobs))
+    except BrokenProcessPool:
+        # A worker died (a crash in native code, the OOM killer): the files it did not report go to workers
+        # that check one file each, so the file that kills a worker is named and every other one is checked.
+        for index, result in _run_isolated(jobs, [i for i in pending if i not in finished], processes):
             results[index] = result
             done += 1
             if progress:
                 progress(done, len(jobs))
     return results  # type: ignore[return-value]
+
+
+def _run_isolated(jobs: list[Job], indices: list[int], processes: int) -> Iterator[tuple[int, FileResult]]:
+    """``(index, result)`` for each job, each run alone in one of ``processes`` single-worker pools; a job whose
+    worker dies gets a problem instead of findings, and its pool is replaced."""
+    queue = list(reversed(indices))
+    running: dict = {}  # future -> (index, pool)
+    idle: list[ProcessPoolExecutor] = []
+    try:
+        while queue or running:
+            while queue and len(running) < max(processes, 1):
+                pool = idle.pop() if idle else ProcessPoolExecutor(max_workers=1)
+                index = queue.pop()
+                running[pool.submit(run_job, jobs[index])] = (index, pool)
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                index, pool = running.pop(future)
+                try:
+                    yield index, future.result()
+                    idle.append(pool)
+                except BrokenProcessPool:
+                    pool.shutdown(wait=False)
+                    yield index, FileResult(jobs[index].path, (), problems=(
+                        "crashed the worker process checking it; not checked",))
+    finally:
+        for pool in idle + [pool for _, pool in running.values()]:
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def default_jobs() -> int:

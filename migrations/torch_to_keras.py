@@ -23,7 +23,7 @@ import libcst as cst
 from . import catalog
 from .catalog import REQUIRED
 from .closure import closure, used_names
-from .common import KERAS, PRESERVE, TODO_TAG, ParsedSource, TranslationError, code_of, weight_statements, with_todos
+from .common import KERAS, PRESERVE, TODO_TAG, ParsedSource, TranslationError, code_of, weight_statements
 from .generated_helpers import KERAS_HELPERS, WEIGHT_HELPERS
 from .layer_translator import LayerOut, LayerTranslator
 from .op_translator import OpTranslator, python_containers

@@ -9,9 +9,11 @@ import os
 import sys
 from typing import Sequence
 
+from ..analyzers.config import check_selectors
 from ..analyzers import ConfigError, Settings, all_rules, check_source, decode, fix_source, load_pyproject
+from ..analyzers.lines import lines_with_breaks
 from ..analyzers.workspace import Job, discover, default_jobs, run_jobs, settings_lookup_factory, FileResult
-from ..analyzers.workspace import NOTEBOOK_SUFFIXES, SOURCE_SUFFIXES
+from ..analyzers.workspace import MISSING, NOTEBOOK_SUFFIXES, SOURCE_SUFFIXES
 from . import reporters
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -33,7 +35,22 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _codes(value: str) -> list[str]:
-    return [c.strip().upper() for c in value.split(",") if c.strip()]
+    codes = [c.strip().upper() for c in value.split(",") if c.strip()]
+    try:
+        check_selectors(codes)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return codes
+
+
+def _worker_count(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number of worker processes")
+    return count
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--stdin-filename", metavar="NAME", help="read the source from stdin, report it as NAME")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     check.add_argument("--no-cache", action="store_true", help="neither read nor write .tensorlint_cache/")
-    check.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: all cores)")
+    check.add_argument("--jobs", "-j", type=_worker_count, default=None, help="worker processes (default: all cores)")
     check.add_argument("--config", metavar="PATH", help="a pyproject.toml to use instead of the nearest one")
     check.add_argument("--force-exclude", action="store_true",
                        help="apply `exclude` to files named on the command line too (for pre-commit)")
@@ -159,18 +176,20 @@ def run_check(args) -> int:
         return _check_stdin(args, lookup, unsafe)
 
     paths = args.paths or ["."]
-    try:
-        files = list(discover(paths, lookup, force_exclude=args.force_exclude,
-                              suffixes=SOURCE_SUFFIXES + NOTEBOOK_SUFFIXES))
-    except FileNotFoundError as exc:
-        print(f"tensorlint: error: no such file or directory: {exc.args[0]}", file=sys.stderr)
-        return EXIT_ERROR
+    skipped: list[tuple[str, str]] = []
+    files = list(discover(paths, lookup, force_exclude=args.force_exclude,
+                          suffixes=SOURCE_SUFFIXES + NOTEBOOK_SUFFIXES, skipped=skipped))
     cache_root = None if (args.no_cache or args.fix or args.diff) else os.getcwd()
     jobs = [Job(path, _apply_overrides(lookup(path), args), args.fix, args.diff, unsafe, cache_root)
             for path in files]
     processes = args.jobs if args.jobs else default_jobs()
     show_progress = sys.stderr.isatty() and not args.quiet and len(jobs) > 200
     results = run_jobs(jobs, processes, _progress(show_progress))
+    # as ruff: a path that is not there is an error line (exit 2), and every other path is still checked
+    results += [FileResult(path, (), problems=(reason,)) for path, reason in skipped if reason == MISSING]
+    for path, reason in skipped:
+        if reason != MISSING and not args.quiet:
+            print(f"{path}: note: {reason}", file=sys.stderr)
     return _finish(args, results)
 
 
@@ -219,19 +238,24 @@ def _report(args, results: list[FileResult], out, fixed: int) -> None:
 
 def _finish(args, results: list[FileResult]) -> int:
     fixed = sum(r.fixed for r in results)
+    problems = [f"{r.path}: error: {problem}" for r in results for problem in r.problems]
+    for line in problems:
+        print(line, file=sys.stderr)
     if args.diff:
         changed = False
         for result in results:
             if result.new_source is not None:
                 changed = True
                 sys.stdout.writelines(difflib.unified_diff(
-                    result.old_source.splitlines(keepends=True), result.new_source.splitlines(keepends=True),
+                    lines_with_breaks(result.old_source), lines_with_breaks(result.new_source),
                     fromfile=result.path, tofile=result.path))
         if not args.quiet:
             print(f"Would fix {fixed} finding{'s' if fixed != 1 else ''}.", file=sys.stderr)
-        return EXIT_FINDINGS if changed and not args.exit_zero else EXIT_CLEAN
+        if args.exit_zero:
+            return EXIT_CLEAN
+        return EXIT_ERROR if problems else EXIT_FINDINGS if changed else EXIT_CLEAN
     _report(args, results, sys.stdout, fixed)
-    if any(r.errors for r in results):
+    if problems or any(r.errors for r in results):
         return EXIT_ERROR if not args.exit_zero else EXIT_CLEAN
     return _exit(args, [f for r in results for f in r.findings])
 

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 from urllib.parse import unquote
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcContentModified
+from pygls.exceptions import FeatureRequestError, JsonRpcContentModified, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
@@ -32,6 +32,7 @@ from ..analyzers.symbols import import_table, name_at
 from ..analyzers.workspace import TOO_LARGE, check_bytes
 from ..migrations.catalog import card_for
 from . import notebook_sync, translate_actions
+from .documents import TensorlintProtocol, analysable, split_lines
 
 log = logging.getLogger("tensorlint.server")
 
@@ -53,8 +54,6 @@ _SEVERITY = {
     Severity.WARNING: types.DiagnosticSeverity.Warning,
     Severity.INFO: types.DiagnosticSeverity.Information,
 }
-# The line breaks LSP knows (VS Code and the spec count only these); str.splitlines() knows more.
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
 def _version() -> str:
@@ -80,14 +79,6 @@ def server_settings(table: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
-def split_lines(text: str) -> list[str]:
-    """Lines with their endings, plus the empty last line that follows a final line break."""
-    lines = _LINE.findall(text)
-    if not lines or lines[-1].endswith(("\n", "\r")):
-        lines.append("")
-    return lines
-
-
 @dataclass(frozen=True)
 class Snapshot:
     """One version of one document and the engine's result for it; every range sent out is built from it."""
@@ -99,17 +90,29 @@ class Snapshot:
     settings: Settings | None
     notebook: str | None = None  # the notebook's uri when the document is one of its cells
 
-    @property
+    @functools.cached_property
     def lines(self) -> list[str]:
         return split_lines(self.text)
+
+    @property
+    def analysed(self) -> bool:
+        """False for a document over the size limit: it has only its one TL004 finding, and every feature that
+        would parse it (hover, deployment advice, translations) stays away, as the analysis did."""
+        findings = self.result.findings
+        return not (len(findings) == 1 and findings[0].code == TOO_LARGE)
 
 
 class TensorlintServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("tensorlint", _version(), notebook_document_sync=notebook_sync.SYNC_OPTIONS)
+        super().__init__("tensorlint", _version(), notebook_document_sync=notebook_sync.SYNC_OPTIONS,
+                         protocol_cls=TensorlintProtocol)
         # One worker: a newer analysis queues behind an older one instead of competing with it for the GIL;
         # queued analyses that became stale are cancelled before they start.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tensorlint-analysis")
+        # Requests that parse on their own (hover's imports, deployment advice, translations, fix-all) run on a
+        # second worker: on a large document they take seconds, and the analyses of other documents (what the
+        # user sees while typing) must not queue behind them.
+        self.feature_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tensorlint-features")
         self.init_options: dict[str, Any] = {}
         self.folder_config: dict[str, dict[str, Any]] = {}  # workspace folder uri ("" = global) -> settings
         self.config_ready = asyncio.Event()
@@ -178,6 +181,16 @@ class TensorlintServer(LanguageServer):
         self.settings_cache[uri] = settings
         return settings
 
+    def report_server_error(self, error: Exception, source) -> None:
+        # pygls would pop these up; they are the client's mistakes or ours, never something the user can act on
+        log.error("tensorlint: %s: %s", getattr(source, "__name__", source), error)
+        if source is FeatureRequestError:
+            return  # the request's own error response already says it
+        try:
+            self.window_log_message(types.LogMessageParams(types.MessageType.Error, f"tensorlint: {error}"))
+        except Exception:  # no client to tell (the connection is gone)
+            pass
+
     def warn_once(self, message: str) -> None:
         if message not in self.warned:
             self.warned.add(message)
@@ -217,7 +230,7 @@ class TensorlintServer(LanguageServer):
         key = (uri, version, generation)
         entry = self.inflight.get(key)
         if entry is None:
-            text = document.source
+            text = analysable(document.source)
             settings = self.settings_for_uri(uri)
             path = document_path(uri) or uri
             # the most recently analysed documents keep their parsed tree (a few MB each): the ones being typed in
@@ -380,7 +393,8 @@ class TensorlintServer(LanguageServer):
         scenarios = (snap.settings.deployment if snap.settings and snap.settings.deployment
                      else DEPLOYMENT_SCENARIOS)
         path = document_path(snap.uri) or snap.uri
-        advice = await asyncio.get_running_loop().run_in_executor(self.executor, advise, snap.text, path, scenarios)
+        advice = await asyncio.get_running_loop().run_in_executor(
+            self.feature_executor, advise, snap.text, path, scenarios)
         self.advice_cache[snap.uri] = (snap.version, self.generation, advice)
         return advice
 
@@ -422,8 +436,8 @@ class TensorlintServer(LanguageServer):
                 rule = rules[finding.code]
                 sections.append(f"### {rule.code} {rule.name}\n\n{rule.documentation()}")
                 hover_range = hover_range or finding.range
-        if snap.result.findings[:1] and snap.result.findings[0].code == SYNTAX_ERROR:
-            pass  # half-typed code: imports and models are unknown until it parses again
+        if snap.result.findings[:1] and snap.result.findings[0].code == SYNTAX_ERROR or not snap.analysed:
+            pass  # half-typed code (imports and models are unknown until it parses again) or too large to parse
         else:
             imports = await self.imports(snap)
             name = name_at(snap.text, at, imports) if imports is not None else None
@@ -446,7 +460,7 @@ class TensorlintServer(LanguageServer):
         cached = self.imports_cache.get(snap.uri)
         if cached and cached[0] == snap.version:
             return cached[1]
-        table = await asyncio.get_running_loop().run_in_executor(self.executor, import_table, snap.text)
+        table = await asyncio.get_running_loop().run_in_executor(self.feature_executor, import_table, snap.text)
         self.imports_cache[snap.uri] = (snap.version, table)
         return table
 
@@ -594,6 +608,7 @@ def create_server() -> TensorlintServer:
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: TensorlintServer, params: types.InitializeParams) -> None:
+        ls.protocol.adopt_workspace()
         options = params.initialization_options
         if isinstance(options, dict):
             if isinstance(options.get("tensorlint"), dict):
@@ -653,6 +668,8 @@ def create_server() -> TensorlintServer:
         if snap is None or not ls.is_current(snap):
             return None
         actions = ls.code_actions(snap, params)
+        if not snap.analysed:
+            return actions or None
         defines = _defines(snap, params.range.start.line, params.range.end.line)
         if _wanted(EXPORT_SNIPPET_KIND, params.context.only) and defines:
             actions += ls.export_actions(snap, await ls.advice(snap), params)
@@ -668,10 +685,12 @@ def create_server() -> TensorlintServer:
         data = action.data if isinstance(action.data, dict) else {}
         if action.kind != FIX_ALL_KIND or action.edit is not None or "uri" not in data:
             return action
+        if not isinstance(data["uri"], str):
+            raise JsonRpcInvalidParams("codeAction/resolve: this action's data was not made by this server")
         snap = await ls.snapshot(data["uri"])
         if snap is None or snap.version != data.get("version") or not ls.is_current(snap):
             raise JsonRpcContentModified("the document changed since this action was offered")
-        action.edit = await asyncio.get_running_loop().run_in_executor(ls.executor, ls.fix_all_edit, snap)
+        action.edit = await asyncio.get_running_loop().run_in_executor(ls.feature_executor, ls.fix_all_edit, snap)
         if not ls.is_current(snap):
             raise JsonRpcContentModified("the document changed while the fixes were computed")
         return action
@@ -695,14 +714,14 @@ def create_server() -> TensorlintServer:
     @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
     async def code_lens(ls: TensorlintServer, params: types.CodeLensParams) -> list[types.CodeLens] | None:
         snap = await ls.snapshot(params.text_document.uri)
-        if snap is None or not ls.is_current(snap):
+        if snap is None or not ls.is_current(snap) or not snap.analysed:
             return None
         return ls.code_lenses(snap, await ls.advice(snap)) or None
 
     @server.command(SHOW_DEPLOYMENT_COMMAND)
     async def show_deployment(ls: TensorlintServer, uri: str, model_name: str) -> str | None:
         snap = await ls.snapshot(uri)
-        if snap is None:
+        if snap is None or not snap.analysed:
             return None
         for model in (await ls.advice(snap)).models:
             if model.name == model_name:
@@ -789,4 +808,5 @@ def serve(tcp: str | None = None) -> int:
         server.start_tcp(host or "127.0.0.1", int(port))
     else:
         server.start_io()
-    return 0
+    # as the spec asks: 0 after a shutdown request, 1 when the client left (exit or end of input) without one
+    return 0 if server.protocol._shutdown else 1

@@ -14,6 +14,7 @@ from lsprotocol import types
 from ..analyzers import CheckResult, Settings
 from ..analyzers.findings import Finding
 from ..analyzers.notebook import check_cells, fix_cell
+from .documents import analysable
 
 if TYPE_CHECKING:
     from .lsp import Snapshot, TensorlintServer
@@ -56,7 +57,7 @@ class NotebookSync:
             document = self.ls.open_document(cell.document)
             if cell.kind == types.NotebookCellKind.Code and document is not None \
                     and (document.language_id or "python") == "python":
-                cells.append((cell.document, document.source, document.version or 0))
+                cells.append((cell.document, analysable(document.source), document.version or 0))
         return cells
 
     async def analysis(self, notebook_uri: str) -> NotebookAnalysis | None:

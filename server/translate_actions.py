@@ -10,14 +10,16 @@ import json
 import os
 import re
 import sys
+import tempfile
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcContentModified
+from pygls.exceptions import JsonRpcContentModified, JsonRpcInvalidParams
 
 from ..analyzers.findings import Edit, Position, Range
 from ..analyzers.fixes import apply_edits
+from ..migrations.common import TranslationError
 from ..migrations.input_shape import example_input_shape
 from ..migrations.translate import CallEdit, symbols, translate_call_at, translate_to_new_file
 
@@ -69,7 +71,7 @@ def _mentions_framework(snap: Snapshot, rng: types.Range, imports) -> bool:
 async def _call_action(ls: TensorlintServer, snap: Snapshot, position: types.Position) -> types.CodeAction | None:
     at = ls.from_client(snap.lines, position)
     call = await asyncio.get_running_loop().run_in_executor(
-        ls.executor, translate_call_at, snap.text, at.line, at.column)
+        ls.feature_executor, translate_call_at, snap.text, at.line, at.column)
     if call is None:
         return None
     edit = call_edit(ls, snap, call)
@@ -79,7 +81,7 @@ async def _call_action(ls: TensorlintServer, snap: Snapshot, position: types.Pos
 
 
 async def _model_actions(ls: TensorlintServer, snap: Snapshot, rng: types.Range) -> list[types.CodeAction]:
-    found = await asyncio.get_running_loop().run_in_executor(ls.executor, symbols, snap.text)
+    found = await asyncio.get_running_loop().run_in_executor(ls.feature_executor, symbols, snap.text)
     actions = []
     for symbol in found:
         if not rng.start.line + 1 <= symbol.line <= rng.end.line + 1:
@@ -109,6 +111,9 @@ async def _model_actions(ls: TensorlintServer, snap: Snapshot, rng: types.Range)
 
 async def resolve(ls: TensorlintServer, action: types.CodeAction) -> types.CodeAction:
     data = action.data
+    if not (isinstance(data.get("uri"), str) and isinstance(data.get("symbol"), str)
+            and data.get("to") in ("keras", "torch")):
+        raise JsonRpcInvalidParams("codeAction/resolve: this action's data was not made by this server")
     snap = await ls.snapshot(data["uri"])
     if snap is None or snap.version != data.get("version") or not ls.is_current(snap):
         raise JsonRpcContentModified("the document changed since this action was offered")
@@ -167,8 +172,8 @@ async def _new_file_edit(ls: TensorlintServer, snap: Snapshot, symbol: str, to: 
     origin = _display_path(ls, snap.uri)
     try:
         new_file = await asyncio.get_running_loop().run_in_executor(
-            ls.executor, lambda: translate_to_new_file(snap.text, symbol, to, origin=origin,
-                                                       path=document_path(snap.uri)))
+            ls.feature_executor, lambda: translate_to_new_file(snap.text, symbol, to, origin=origin,
+                                                               path=document_path(snap.uri)))
     except Exception as exc:  # a translation error is a message, never a broken edit
         ls.window_show_message(types.ShowMessageParams(
             types.MessageType.Warning, f"tensorlint: cannot translate {symbol}: {exc}"))
@@ -246,8 +251,12 @@ async def verify(ls: TensorlintServer, request: Any) -> dict:
         return _verify_error(ls, f"tensorlint.verify: {uri} is not a saved file")
     with open(path, encoding="utf-8", errors="replace") as handle:
         saved = handle.read()
+    try:
+        found = symbols(saved)
+    except TranslationError as exc:  # the saved file does not parse: nothing to verify, and verify says so
+        return _verify_error(ls, f"tensorlint.verify: {os.path.basename(path)} does not parse: {exc}")
     to = request.get("to") or next((("keras" if s.framework == "torch" else "torch")
-                                    for s in symbols(saved) if s.name == symbol), None)
+                                    for s in found if s.name == symbol), None)
     if to not in ("keras", "torch"):
         return _verify_error(ls, f"tensorlint.verify: no PyTorch or Keras model named `{symbol}` in {path}")
     shape = request.get("inputShape") or example_input_shape(saved, symbol)
@@ -267,9 +276,12 @@ async def verify(ls: TensorlintServer, request: Any) -> dict:
                                     "edits"))
     token = await _begin_progress(ls, f"Verifying {symbol} ({to})", f"input shape {shape}")
     try:
-        process = await asyncio.create_subprocess_exec(
-            *command, cwd=os.path.dirname(path), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        out, err = await process.communicate()
+        # from an empty folder: `python -m` imports from its working folder first, and a `tensorlint.py` beside
+        # the model would stand in for the package (verify puts the model's folder on the path itself, later)
+        with tempfile.TemporaryDirectory(prefix="tensorlint-verify-") as folder:
+            process = await asyncio.create_subprocess_exec(
+                *command, cwd=folder, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            out, err = await process.communicate()
     finally:
         if token is not None:
             ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))
