@@ -172,6 +172,10 @@ class LayerTranslator:
                 used.add(src)
                 code = job.bound[src]
                 if tgt is None:
+                    if src == "inplace" and to == KERAS:
+                        job.out.notes.append("inplace=True: the Keras layer returns a new tensor and leaves its "
+                                             "input unchanged (as torch does for `x = act(x)`)")
+                        continue
                     if src_default is REQUIRED or not is_literal(code) or literal_value(code) != src_default:
                         job.leftover[src] = code
                     continue
@@ -368,6 +372,14 @@ class LayerTranslator:
                     job.out.todos.append("padding='same' with a non-literal kernel: pad explicitly")
             else:
                 pad = as_tuple(padding_code, n)
+                if pad is None and not is_literal(padding_code) and mode in ("zeros", None):
+                    # an int or a tuple of n ints known only at run time: ZeroPaddingND reads both the way torch
+                    # does (symmetric per axis)
+                    self._leftover_todos(job)
+                    job.out.target_access = ".layers[1]"
+                    job.out.expr = f"keras.Sequential([layers.ZeroPadding{n}D({padding_code}), {self._render(job)}])"
+                    self._channels_first(job)
+                    return None
                 if pad is None:
                     job.out.todos.append(f"padding={padding_code} is not a literal: pad explicitly")
                 else:

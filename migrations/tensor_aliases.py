@@ -425,7 +425,8 @@ def _target_names(target: cst.BaseExpression) -> list[str]:
 def layer_kinds(source: ParsedSource, klass: cst.ClassDef | None) -> dict[str, str]:
     """`self.<attr>` built in the class's __init__ from a call: FRESH when calling it always gives a new tensor
     (a catalogued layer that never returns its input or a view of it), ALIAS when it may (Identity, Dropout,
-    Flatten, inplace=True, ...), UNKNOWN otherwise (a custom module, a conditional, anything else)."""
+    Flatten, inplace=True, ...); a submodule the user's code builds (a class of this module, a helper, a factory
+    argument) is FRESH unless its class's forward may return an argument; UNKNOWN otherwise."""
     kinds: dict[str, str] = {}
     if klass is None:
         return kinds
@@ -467,7 +468,24 @@ def _layer_kind(source: ParsedSource, value: cst.BaseExpression) -> str:
         return FRESH if last[:1].isupper() else UNKNOWN
     if canonical.startswith("keras.layers.") or canonical.startswith("keras.") and last[:1].isupper():
         return ALIAS if last in _KERAS_ALIAS_LAYERS else FRESH
-    return UNKNOWN
+    if canonical:
+        return UNKNOWN
+    # A submodule built by the user's own code: a class of this module, a helper (`conv3x3(...)`) or a factory
+    # argument (`norm_layer(planes)`). Modules compute new tensors; a class of this module whose forward/call can
+    # return one of its arguments unchanged (a DropPath in eval mode) may alias it.
+    klass = source.classes.get(value.func.value) if isinstance(value.func, cst.Name) else None
+    if klass is not None:
+        return ALIAS if _may_return_argument(klass) else FRESH
+    return FRESH if isinstance(value.func, (cst.Name, cst.Attribute)) else UNKNOWN
+
+
+def _may_return_argument(klass: cst.ClassDef) -> bool:
+    for method in klass.body.body:
+        if isinstance(method, cst.FunctionDef) and method.name.value in ("forward", "call"):
+            params = {param.name.value for param in method.params.params[1:]}
+            return any(isinstance(node.value, cst.Name) and node.value.value in params
+                       for node in nodes_of_type(method, cst.Return))
+    return True
 
 
 def aliased_updates(source: ParsedSource, function: cst.FunctionDef, to: str, klass: cst.ClassDef | None = None,

@@ -1,0 +1,621 @@
+"""PyTorch -> Keras 3 for a whole symbol, as a transformation of the user's module (ARCHITECTURE.md, Translation).
+
+1. *Closure*: the symbol and every top-level definition it reaches (:mod:`.closure`), relative imports followed.
+2. *Rewrite*: one libcst transformer over those statements. Framework references are mapped (layer constructors
+   through the catalog, functional ops and tensor methods through :class:`.op_translator.OpTranslator`, layer
+   classes used as values through generated factories with torch's signature, ``nn.Sequential``/``ModuleList``/
+   ``ModuleDict``/``Parameter``/``register_buffer`` to their Keras counterparts), plain Python is left as it is, and
+   what cannot be mapped becomes a ``# TODO(tensorlint)`` comment above its statement.
+3. *Mirror*: attribute names, list and Sequential nesting stay the source's, so
+4. ``copy_weights(source, target)`` walks the torch module tree at run time (``named_modules()``), finds the Keras
+   object at the same path and copies each layer with the catalog's weight rule for it (tagged on the Keras object
+   when it is built), failing on any torch tensor or Keras weight left unpaired.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+
+from . import catalog
+from .catalog import REQUIRED
+from .closure import closure
+from .common import KERAS, PRESERVE, TODO_TAG, ParsedSource, TranslationError, code_of, weight_statements, with_todos
+from .generated_helpers import KERAS_HELPERS, WEIGHT_HELPERS
+from .layer_translator import LayerOut, LayerTranslator
+from .op_translator import OpTranslator, python_containers
+from .tensor_aliases import aliased_updates
+
+_CONTAINERS = {"torch.nn.Sequential": "TorchSequential", "torch.nn.ModuleList": "list", "torch.nn.ModuleDict": "dict",
+               "torch.nn.ParameterList": "list", "torch.nn.ParameterDict": "dict"}
+# Attributes keras.layers.Layer defines itself: a torch module's own attribute of that name is renamed (and
+# copy_weights follows the rename), so that `self.name = name` does not fight Keras's read-only `name`.
+KERAS_LAYER_ATTRIBUTES = frozenset({
+    "name", "dtype", "trainable", "weights", "variables", "input", "output", "built", "path", "losses", "metrics",
+    "layers", "input_spec", "supports_masking", "compute_dtype", "variable_dtype", "dtype_policy",
+    "trainable_weights", "non_trainable_weights", "trainable_variables", "non_trainable_variables", "stateless",
+    "quantization_mode", "call", "build", "add_weight", "get_config",
+})
+# torch calls that only initialise weights or log usage: copy_weights sets every weight, so they have no Keras
+# counterpart to write (a note, not a TODO)
+_INITIALISERS = ("torch.nn.init.", "torch._C._log_api_usage_once", "torch.nn.utils.parametrize")
+_INIT_NOTE = "torch weight initialisation is not translated: copy_weights sets every weight"
+
+RUNTIME_HELPERS = {
+    "TorchSequential": '''
+class TorchSequential(keras.layers.Layer):
+    """torch's nn.Sequential: children named "0", "1", ... (or by an OrderedDict's keys), indexable and iterable,
+    applied in order."""
+
+    def __init__(self, *modules, **kwargs):
+        super().__init__(**kwargs)
+        self._order = []
+        items = modules[0].items() if len(modules) == 1 and isinstance(modules[0], dict) else enumerate(modules)
+        for name, module in items:
+            self.add_module(str(name), module)
+
+    def add_module(self, name, module):
+        setattr(self, name, module)
+        self._order.append(name)
+
+    def append(self, module):
+        self.add_module(str(len(self._order)), module)
+        return self
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return TorchSequential(*[getattr(self, name) for name in self._order[index]])
+        return getattr(self, self._order[index])
+
+    def __len__(self):
+        return len(self._order)
+
+    def __iter__(self):
+        return iter([getattr(self, name) for name in self._order])
+
+    def call(self, x):
+        for module in self:
+            x = module(x)
+        return x
+''',
+    "_tagged": '''
+def _tagged(layer, copy_rule):
+    """Remember which weight rule copies a torch layer into this Keras layer (read by copy_weights)."""
+    layer._tensorlint_copy = copy_rule
+    return layer
+''',
+    "_register_buffer": '''
+def _register_buffer(module, name, value, persistent=True):
+    """torch's module.register_buffer: a non-trainable Keras variable (None stays None)."""
+    setattr(module, name, None if value is None else keras.Variable(value, trainable=False))
+''',
+}
+
+COPY_WEIGHTS = '''
+def copy_weights(source, target):
+    """Copy every parameter and buffer of the torch `source` into its translation `target`, walking both module
+    trees by attribute path. Call both once on an input first so Keras builds its weights. Fails on any torch tensor
+    or Keras weight left unpaired."""
+    import keras
+
+    done, assigned = [], set()
+    for path, module in source.named_modules():
+        if any(path == prefix or path.startswith(prefix + ".") for prefix in done if prefix):
+            continue
+        state = module.state_dict(keep_vars=True)
+        own = [name for name in dict(module.named_parameters(recurse=False)) | dict(module.named_buffers(recurse=False))
+               if name in state and not name.endswith("num_batches_tracked")]
+        layer = _counterpart(target, path)
+        rule = getattr(layer, "_tensorlint_copy", None)
+        if rule is not None:
+            globals()[rule](module, layer)
+            assigned.update(id(variable) for variable in layer.weights)
+            done.append(path)
+            continue
+        for name in own:
+            variable = _counterpart(layer, name)
+            if not isinstance(variable, keras.Variable):
+                raise ValueError(f"{path + '.' if path else ''}{name}: no Keras variable at that path")
+            value = state[name].detach().cpu().numpy()
+            if tuple(value.shape) != tuple(variable.shape):
+                raise ValueError(f"{path}.{name}: shape {value.shape} != {tuple(variable.shape)}")
+            variable.assign(value.astype(variable.dtype))
+            assigned.add(id(variable))
+    left = [variable.path for variable in target.weights if id(variable) not in assigned]
+    if left:
+        raise ValueError(f"Keras weights no torch tensor was copied into: {left}")
+
+
+def _counterpart(root, path):
+    """The object at a torch module path ("layer1.0.conv1") in the translated tree."""
+    found = root
+    for part in path.split(".") if path else ():
+        if isinstance(found, dict):
+            found = found[part]
+        elif isinstance(found, (list, tuple)) or (part.isdigit() and not hasattr(found, part)):
+            found = found[int(part)]
+        else:
+            found = getattr(found, part + "_" if part in _RENAMED else part)
+    return found
+'''
+
+
+@dataclass
+class _State:
+    helpers: set[str] = field(default_factory=set)  # KERAS_HELPERS names
+    runtime: set[str] = field(default_factory=set)  # RUNTIME_HELPERS names
+    factories: dict[str, str] = field(default_factory=dict)  # torch class -> factory definition
+    copy_rules: dict[str, str] = field(default_factory=dict)  # rule body -> rule name
+    notes: list[str] = field(default_factory=list)
+    renamed: set[str] = field(default_factory=set)
+
+
+def _factory_name(canonical: str) -> str:
+    return "torch_" + canonical.rsplit(".", 1)[-1]
+
+
+class _TorchToKeras(OpTranslator):
+    """The rewrite of the closure's statements (the op translator's mapping of ops and tensor methods, plus layers,
+    containers, classes, values, annotations and imports)."""
+
+    def __init__(self, source: ParsedSource, layout: str, state: _State):
+        super().__init__(source, KERAS, layout)
+        self.state = state
+        self.layers = LayerTranslator(KERAS, layout, model_level=True)
+        self.call_funcs: set[int] = set()
+        self.chain_parts: set[int] = set()
+        self.pending: list[str] = []
+        self.statement_marks: list[int] = []
+        self.class_stack: list[tuple[cst.ClassDef, bool]] = []  # (class, translated from a torch module)
+        self.function_stack: list[tuple[cst.FunctionDef, dict]] = []
+
+    # -- TODO placement: above the statement whose expression needed it --
+    def _todo(self, reason: str, node: cst.BaseExpression) -> cst.BaseExpression:
+        self.todos.append(reason)
+        self.pending.append(reason)
+        return node
+
+    def _mark(self, node: cst.CSTNode) -> None:
+        self.statement_marks.append(len(self.pending))
+        function = self.function_stack[-1] if self.function_stack else None
+        if function is not None and node in function[1]:
+            self.aliased_updates, self._name_updates = function[1][node], 0
+
+    def _place(self, updated):
+        start = self.statement_marks.pop()
+        reasons, self.pending[start:] = self.pending[start:], []
+        if not reasons or not hasattr(updated, "leading_lines"):
+            return updated
+        comments = [cst.EmptyLine(comment=cst.Comment(f"{TODO_TAG} {reason}")) for reason in dict.fromkeys(reasons)]
+        return updated.with_changes(leading_lines=[*updated.leading_lines, *comments])
+
+    def _discard(self) -> None:
+        """The statement is dropped whole: what its expressions would have needed is moot."""
+        del self.pending[self.statement_marks.pop():]
+
+    def visit_SimpleStatementLine(self, node) -> None:
+        self._mark(node)
+
+    def leave_SimpleStatementLine(self, original, updated):
+        dropped = self._dropped(original)
+        if dropped is not None:
+            self._discard()
+            return dropped
+        return self._place(super().leave_SimpleStatementLine(original, updated))
+
+    def visit_If(self, node) -> None:
+        self._mark(node)
+
+    def leave_If(self, original, updated):
+        return self._place(updated)
+
+    def visit_For(self, node) -> None:
+        self._mark(node)
+
+    def leave_For(self, original, updated):
+        if self._is_init_loop(original):
+            self._discard()
+            return self._pass(original, _INIT_NOTE)
+        return self._place(updated)
+
+    def visit_While(self, node) -> None:
+        self._mark(node)
+
+    def leave_While(self, original, updated):
+        return self._place(updated)
+
+    def visit_With(self, node) -> None:
+        self._mark(node)
+
+    def leave_With(self, original, updated):
+        return self._place(updated)
+
+    def visit_Try(self, node) -> None:
+        self._mark(node)
+
+    def leave_Try(self, original, updated):
+        return self._place(updated)
+
+    # -- statements dropped whole: weight initialisation and usage logging --
+    def _pass(self, original, note: str) -> cst.SimpleStatementLine:
+        self.state.notes.append(note)
+        return cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=original.leading_lines,
+                                       trailing_whitespace=cst.TrailingWhitespace(
+                                           whitespace=cst.SimpleWhitespace("  "),
+                                           comment=cst.Comment(f"# tensorlint: {note}")))
+
+    def _dropped(self, original: cst.SimpleStatementLine):
+        if len(original.body) != 1 or not isinstance(original.body[0], cst.Expr):
+            return None
+        call = original.body[0].value
+        if not isinstance(call, cst.Call):
+            return None
+        canonical = self.source.resolve(call.func) or ""
+        if canonical.startswith(_INITIALISERS):
+            return self._pass(original, _INIT_NOTE)
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value == "apply" and \
+                isinstance(call.func.value, cst.Name) and call.func.value.value == "self":
+            return self._pass(original, _INIT_NOTE)  # self.apply(self._init_weights)
+        return None
+
+    def _is_init_loop(self, node: cst.For) -> bool:
+        """`for m in self.modules(): ...` (named_modules, children too): torch weight initialisation."""
+        it = node.iter
+        return isinstance(it, cst.Call) and isinstance(it.func, cst.Attribute) and \
+            it.func.attr.value in ("modules", "named_modules", "children", "named_children", "parameters",
+                                   "named_parameters") and code_of(it.func.value) == "self"
+
+    # -- classes and methods --
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        torch_class = any((self.source.resolve(base.value) or "").startswith("torch.") for base in node.bases) or \
+            self.source.class_framework(node.name.value) is not None
+        self.class_stack.append((node, torch_class))
+        self._mark(node)
+
+    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef):
+        self.class_stack.pop()
+        bases = []
+        for original_base, base in zip(original.bases, updated.bases):
+            canonical = self.source.resolve(original_base.value)
+            if canonical == "torch.nn.Module":
+                base = base.with_changes(value=cst.parse_expression("keras.layers.Layer"))
+            elif canonical in ("torch.nn.Sequential",):
+                self.state.runtime.add("TorchSequential")
+                base = base.with_changes(value=cst.Name("TorchSequential"))
+            elif canonical and canonical.startswith("torch"):
+                self._todo(f"base class {canonical} has no Keras counterpart", base.value)
+            bases.append(base)
+        return self._place(updated.with_changes(bases=bases))
+
+    def _in_torch_class(self) -> bool:
+        return bool(self.class_stack) and self.class_stack[-1][1]
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        klass = self.class_stack[-1][0] if self.class_stack else None
+        containers = python_containers(node, klass)
+        try:
+            updates = aliased_updates(self.source, node, KERAS, klass, containers)
+        except Exception:  # the alias analysis is best effort; the plain rewrite still holds
+            updates = {}
+        self.function_stack.append((node, updates))
+        self.saved_containers = getattr(self, "saved_containers", [])
+        self.saved_containers.append(self.containers)
+        self.containers = containers
+        self._mark(node)
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef):
+        self.function_stack.pop()
+        self.containers = self.saved_containers.pop()
+        if self._in_torch_class() and original.name.value == "forward":
+            updated = updated.with_changes(name=cst.Name("call"))
+            if _mentions_self_training(original):
+                params = updated.params
+                training = cst.Param(cst.Name("training"), default=cst.Name("None"),
+                                     equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+                if params.star_kwarg is None and params.star_arg is cst.MaybeSentinel.DEFAULT and not params.kwonly_params:
+                    last = params.params[-1] if params.params else None
+                    plist = list(params.params)
+                    if last is not None and last.comma is cst.MaybeSentinel.DEFAULT:
+                        plist[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                    updated = updated.with_changes(params=params.with_changes(params=[*plist, training]))
+                else:
+                    updated = updated.with_changes(params=params.with_changes(
+                        kwonly_params=[*params.kwonly_params, training],
+                        star_arg=params.star_arg if params.star_arg is not cst.MaybeSentinel.DEFAULT
+                        else cst.ParamStar()))
+        return self._place(updated)
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        if isinstance(original.value, cst.Name) and original.value.value == "self" and self._in_torch_class():
+            name = original.attr.value
+            if name == "training":
+                inside_call = any(fn.name.value == "forward" for fn, _ in self.function_stack[-1:])
+                if inside_call:
+                    return cst.Name("training")
+                return self._todo("self.training exists only in forward()/call() as the `training` argument in "
+                                  "Keras: pass it to this method", updated.with_changes(attr=original.attr))
+            if name in KERAS_LAYER_ATTRIBUTES and name not in ("call", "build"):
+                self.state.renamed.add(name)
+                return updated.with_changes(attr=cst.Name(name + "_"))
+            if name == "forward":
+                return updated.with_changes(attr=cst.Name("call"))
+            return updated.with_changes(attr=original.attr)
+        result = super().leave_Attribute(original, updated)
+        return self._value(original, result)
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
+        return self._value(original, super().leave_Name(original, updated))
+
+    # -- annotations: torch types become forward references (strings), never evaluated --
+    def visit_Annotation(self, node: cst.Annotation) -> bool:
+        return False
+
+    def leave_Annotation(self, original: cst.Annotation, updated: cst.Annotation) -> cst.Annotation:
+        return updated.with_changes(annotation=original.annotation.visit(_QuoteTorchNames(self.source)))
+
+    # -- framework objects used as values --
+    def visit_Call(self, node: cst.Call) -> None:
+        self.call_funcs.add(id(node.func))
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self.chain_parts.add(id(node.value))  # `torch._C` in `torch._C.f`: judged with the whole chain
+
+    def _value(self, original: cst.BaseExpression, updated: cst.BaseExpression) -> cst.BaseExpression:
+        if id(original) in self.call_funcs or id(original) in self.chain_parts:
+            return updated
+        canonical = self.source.resolve(original)
+        if not canonical or not canonical.startswith("torch"):
+            return updated
+        if canonical == "torch.nn.Module":
+            return cst.parse_expression("keras.layers.Layer")
+        if canonical in _CONTAINERS:
+            container = _CONTAINERS[canonical]
+            if container == "TorchSequential":
+                self.state.runtime.add("TorchSequential")
+            return cst.Name(container)
+        if catalog.torch_entries(canonical):
+            try:
+                return cst.Name(self._factory(canonical))
+            except _Unmappable as exc:
+                return self._todo(str(exc), updated)
+        if canonical.count(".") <= 1 and canonical in ("torch", "torch.nn", "torch.nn.functional"):
+            return updated  # a module name inside an attribute chain: judged with the whole chain
+        return self._todo(f"{canonical} used as a value has no Keras counterpart", updated)
+
+    def _factory(self, canonical: str) -> str:
+        """A function with torch's constructor signature that builds the Keras layer (for `norm_layer =
+        nn.BatchNorm2d`, `act_layer=nn.GELU`, `partial(nn.LayerNorm, eps=1e-6)`)."""
+        name = _factory_name(canonical)
+        if canonical in self.state.factories:
+            if not self.state.factories[canonical]:
+                raise _Unmappable(f"{canonical} used as a value: its Keras form needs literal arguments")
+            return name
+        entry = catalog.torch_entries(canonical)[0]
+        defaults = {arg.torch: arg.torch_default for arg in entry.args if arg.torch}
+        params = [p for p in entry.torch_signature]
+        required = [p for p in params if defaults.get(p, None) is REQUIRED]
+        optional = [p for p in params if p not in required]
+        kept: list[str] = []
+        out = self._translate_synthetic(canonical, required, kept)
+        for param in optional:
+            trial = self._translate_synthetic(canonical, required, [*kept, param])
+            if trial is not None and out is not None and not trial.todos and not trial.call_adapter:
+                kept.append(param)
+                out = trial
+        if out is None or out.todos:
+            self.state.factories[canonical] = ""
+            raise _Unmappable(f"{canonical} used as a value: its Keras form needs literal arguments")
+        signature = ", ".join([*required, *(f"{p}={_default_code(defaults.get(p))}" for p in optional)])
+        guards = [f"    if {p} != {_default_code(defaults.get(p))}:\n        raise NotImplementedError("
+                  f"\"{name}: {p}={{!r}} is not translated\".format({p}))"
+                  for p in optional if p not in kept and p not in ("device", "dtype", "inplace")]
+        self.state.helpers |= out.helpers
+        rule = self._copy_rule(out)
+        body = "\n".join([*guards, f"    return {_tag(_keras_spelling(out.expr), rule)}"])
+        self.state.factories[canonical] = f"def {name}({signature}):\n" \
+                                          f"    \"\"\"torch's {canonical.rsplit('.', 1)[-1]}(...) as a Keras layer.\"\"\"\n" \
+                                          f"{body}\n"
+        if rule:
+            self.state.runtime.add("_tagged")
+        return name
+
+    def _translate_synthetic(self, canonical: str, required: list[str], optional: list[str]) -> LayerOut | None:
+        text = f"{canonical}({', '.join([*required, *(f'{p}={p}' for p in optional)])})"
+        call = cst.parse_expression(text)
+        try:
+            return self.layers.translate(call, canonical)
+        except Exception:
+            return None
+
+    def _copy_rule(self, out: LayerOut) -> str | None:
+        if not out.weights:
+            return None
+        access = out.target_access.replace("{layer}", "0") if (out.call_adapter or "{layer}" in out.target_access) \
+            else out.target_access
+        statements = weight_statements(out.weights, KERAS, "source", f"target{access}")
+        body = "\n".join("    " + line if line else line for line in "\n".join(statements).splitlines())
+        name = self.state.copy_rules.get(body)
+        if name is None:
+            name = f"_copy_{out.key or 'layer'}_{len(self.state.copy_rules)}"
+            self.state.copy_rules[body] = name
+        return name
+
+    # -- calls: layers, containers, parameters; everything else is the op translator's --
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        canonical = self.source.resolve(original.func)
+        if canonical in _CONTAINERS:
+            container = _CONTAINERS[canonical]
+            if container == "TorchSequential":
+                self.state.runtime.add("TorchSequential")
+                return updated.with_changes(func=cst.Name("TorchSequential"))
+            if not updated.args:
+                return cst.parse_expression("[]" if container == "list" else "{}")
+            return updated.with_changes(func=cst.Name(container))
+        if canonical in ("torch.nn.Parameter", "torch.nn.parameter.Parameter"):
+            value = updated.args[0].value if updated.args else cst.Name("None")
+            trainable = next((a.value for a in updated.args[1:] if a.keyword is None or a.keyword.value ==
+                              "requires_grad"), None)
+            text = f"keras.Variable({code_of(value)}" + (f", trainable={code_of(trainable)})" if trainable else ")")
+            return cst.parse_expression(text)
+        if isinstance(original.func, cst.Attribute) and original.func.attr.value == "register_buffer" and \
+                code_of(original.func.value) == "self":
+            self.state.runtime.add("_register_buffer")
+            return updated.with_changes(func=cst.Name("_register_buffer"), args=[cst.Arg(cst.Name("self")),
+                                                                                 *updated.args])
+        if canonical and catalog.torch_entries(canonical):
+            return self._layer(original, updated, canonical)
+        if canonical and canonical.startswith(_INITIALISERS):
+            self.state.notes.append(_INIT_NOTE)
+            return updated
+        return super().leave_Call(original, updated)
+
+    def _layer(self, original: cst.Call, updated: cst.Call, canonical: str) -> cst.BaseExpression:
+        call = updated.with_changes(func=original.func)
+        out = self.layers.translate(call, canonical)
+        self.state.helpers |= out.helpers
+        self.state.notes += out.notes
+        for reason in out.todos:
+            self._todo(reason, updated)
+        rule = self._copy_rule(out)
+        if rule:
+            self.state.runtime.add("_tagged")
+        return cst.parse_expression(_tag(_keras_spelling(out.expr), rule))
+
+
+class _Unmappable(Exception):
+    pass
+
+
+def _tag(expr: str, rule: str | None) -> str:
+    return f"_tagged({expr}, {rule!r})" if rule else expr
+
+
+def _keras_spelling(expr: str) -> str:
+    """`layers.Dense` -> `keras.layers.Dense`: the generated code never binds `layers`, which the user's code may
+    use for its own parameter or local (`def make(layers): ...`)."""
+    return re.sub(r"(?<![\w.])layers\.", "keras.layers.", expr)
+
+
+def _default_code(value) -> str:
+    return "None" if value is REQUIRED or value is None else repr(value)
+
+
+def _mentions_self_training(function: cst.FunctionDef) -> bool:
+    from ..analyzers.traversal import nodes_of_type
+
+    return any(isinstance(node.value, cst.Name) and node.value.value == "self" and node.attr.value == "training"
+               for node in nodes_of_type(function, cst.Attribute))
+
+
+class _QuoteTorchNames(cst.CSTTransformer):
+    """Inside an annotation: `nn.Module` -> `'nn.Module'`, a forward reference Python never evaluates."""
+
+    def __init__(self, source: ParsedSource):
+        super().__init__()
+        self.source = source
+
+    def _quote(self, original, updated):
+        canonical = self.source.resolve(original)
+        if canonical and canonical.startswith("torch"):
+            return cst.SimpleString(repr(code_of(original)))
+        return updated
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        canonical = self.source.resolve(node)
+        return not (canonical and canonical.startswith("torch"))
+
+    def leave_Attribute(self, original, updated):
+        return self._quote(original, updated)
+
+    def leave_Name(self, original, updated):
+        return self._quote(original, updated)
+
+    def visit_SimpleString(self, node) -> bool:
+        return False
+
+
+def _drop_torch_imports(statement: cst.BaseStatement) -> cst.BaseStatement | None:
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return statement
+    body = []
+    for small in statement.body:
+        if isinstance(small, cst.Import):
+            names = [a for a in small.names if not code_of(a.name).split(".")[0] in ("torch", "torchvision")]
+            if not names:
+                continue
+            small = small.with_changes(names=[*names[:-1], names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
+        elif isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None and \
+                code_of(small.module).split(".")[0] in ("torch", "torchvision"):
+            continue
+        body.append(small)
+    if not body:
+        return None
+    return statement.with_changes(body=[*body[:-1], body[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)])
+
+
+def _is_relative_import(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and any(
+        isinstance(small, cst.ImportFrom) and small.relative for small in statement.body)
+
+
+def _header(symbol: str, origin: str, layout: str) -> str:
+    where = f"{origin}:{symbol}" if origin else symbol
+    return (f'"""{where}: translated by tensorlint (PyTorch -> Keras, layout {layout}).\n\n'
+            "Every torch module became a keras.layers.Layer with the same attributes, so copy_weights(source, target)\n"
+            "copies an instance of the original into an instance of this translation by attribute path; call both\n"
+            'once on an input first so Keras builds its weights.\n"""')
+
+
+@dataclass(frozen=True)
+class ModuleTranslation:
+    text: str
+    notes: tuple[str, ...]
+    todos: int
+    unresolved: tuple[str, ...]
+
+
+def translate_torch_symbol(source_text: str, symbol: str, layout: str = PRESERVE, origin: str = "",
+                           path: str | Path | None = None, also: tuple[str, ...] = ()) -> ModuleTranslation:
+    """The module translating ``symbol`` (a torch class, builder or Sequential assignment) and all it reaches
+    (``also``: more top-level names to bring along, e.g. those a constructor call names)."""
+    try:
+        module = cst.parse_module(source_text)
+    except cst.ParserSyntaxError as exc:
+        raise TranslationError(f"syntax error at line {exc.raw_line}") from None
+    reached = closure(module, {symbol, *also}, path)
+    closure_module = reached.module()
+    source = ParsedSource(closure_module.code)
+    state = _State()
+    transformer = _TorchToKeras(source, layout, state)
+    statements = []
+    for statement in source.module.body:
+        kept = _drop_torch_imports(statement)
+        if kept is None:
+            continue
+        if _is_relative_import(kept):
+            comment = cst.EmptyLine(comment=cst.Comment(
+                f"{TODO_TAG} `{code_of(kept).strip()}`: its module was not found beside the source; translate it too"))
+            kept = kept.with_changes(leading_lines=[*kept.leading_lines, comment])
+        statements.append(kept.visit(transformer))
+    body = cst.Module(body=statements).code.strip()
+    rename_table = "_RENAMED = " + repr(tuple(sorted(state.renamed)))
+    helpers = [KERAS_HELPERS[name].strip() for name in sorted(state.helpers)]
+    runtime = [RUNTIME_HELPERS[name].strip() for name in sorted(state.runtime)]
+    factories = [text.strip() for text in state.factories.values() if text]
+    rules = [f"def {name}(source, target):\n{rule_body}" for rule_body, name in state.copy_rules.items()]
+    parts = [_header(symbol, origin, layout), "import keras\nimport numpy as np", *helpers, *runtime, *factories,
+             body, *rules, COPY_WEIGHTS.strip(), rename_table, WEIGHT_HELPERS.strip()]
+    text = "\n\n\n".join(p for p in parts if p) + "\n"
+    futures = [line for line in text.splitlines() if line.startswith("from __future__ import")]
+    if futures:  # a __future__ import must come first
+        text = "\n".join(line for line in text.splitlines() if not line.startswith("from __future__ import")) + "\n"
+        text = text.replace('"""\n\n\nimport keras', '"""\n' + "\n".join(dict.fromkeys(futures)) + "\n\nimport keras", 1)
+    try:
+        cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:  # a bug of ours: never hand out code that does not parse
+        raise TranslationError(f"internal error: the translation does not parse ({exc.message})") from None
+    return ModuleTranslation(text, tuple(dict.fromkeys(state.notes + transformer.notes)), text.count(TODO_TAG),
+                             reached.unresolved)
