@@ -4,12 +4,13 @@ and `tensorlint verify`, both directions; writes docs/real-zoo.md.
     python benchmarks/real_zoo.py                          # every model (CPU), table into docs/real-zoo.md
     python benchmarks/real_zoo.py --only timm-Mlp,keras-hub-TransformerEncoder --out /tmp/zoo.md
 
-Each model runs as a user would: `tensorlint translate FILE:SYMBOL --to X -o OUT.py`, then `tensorlint verify
-FILE:SYMBOL --to X --translation OUT.py --init-args ... --input-shape ... --atol 1e-4 --rtol 1e-4 --format json`,
-one process each, sequentially (the seconds column is the wall time of both, imports of torch and Keras
-included). The wheels are downloaded with `pip download --no-deps` into the cache folder (git-ignored) and their
-`.py` files extracted unchanged (benchmarks/corpus.py). ``MODELS`` is the one table of the zoo: this benchmark and
-tests/test_real_zoo.py both read it.
+Each model runs as a user would: `tensorlint translate FILE:SYMBOL --to X -o OUT.py` (it must exit 0 and print
+a module that parses), then `tensorlint verify FILE:SYMBOL --to X --init-args ... --input-shape ... --atol 1e-4
+--rtol 1e-4 --format json`, which translates again (the same module, with the names ``--init-args`` mentions brought
+along once the translator takes them) and imports it as printed; one process each, sequentially (the seconds column
+is the wall time of both, imports of torch and Keras included). The wheels are downloaded with `pip download
+--no-deps` into the cache folder (git-ignored) and their `.py` files extracted unchanged (benchmarks/corpus.py).
+``MODELS`` is the one table of the zoo: this benchmark and tests/test_real_zoo.py both read it.
 """
 
 from __future__ import annotations
@@ -181,7 +182,7 @@ def tensorlint_command() -> list[str]:
 
 
 def verify_arguments(model: ZooModel, path: Path) -> list[str]:
-    """`tensorlint verify` arguments for the model (without --translation and --format)."""
+    """`tensorlint verify` arguments for the model (without --format and --device)."""
     arguments = [f"{path}:{model.symbol}", "--to", model.to, "--atol", str(TOLERANCE), "--rtol", str(TOLERANCE)]
     for shape in model.input_shapes:
         arguments += ["--input-shape", shape]
@@ -194,7 +195,8 @@ def verify_arguments(model: ZooModel, path: Path) -> list[str]:
 class Outcome:
     model: ZooModel
     outcome: str  # pass | TODOs left | numeric mismatch | does not import | build error (either with the missing
-    #              name, when a NameError/ImportError is the reason) | original does not build | translate error
+    #              name, when a NameError/ImportError is the reason) | original does not build | verify error |
+    #              translate error
     todos: int | None
     max_abs_diff: float | None
     seconds: float
@@ -229,15 +231,16 @@ def run_model(model: ZooModel, cache: Path = DEFAULT_CACHE, timeout: int = 900) 
         except SyntaxError as exc:
             return Outcome(model, "translate error", todos, None, time.perf_counter() - started,
                            f"the output does not parse: {exc.msg} (line {exc.lineno})")
-        verified = subprocess.run([*tensorlint_command(), "verify", *verify_arguments(model, path),
-                                   "--translation", str(translation), "--format", "json"],
-                                  capture_output=True, text=True, env=environment, timeout=timeout)
+    verified = subprocess.run([*tensorlint_command(), "verify", *verify_arguments(model, path), "--format", "json"],
+                              capture_output=True, text=True, env=environment, timeout=timeout)
     seconds = time.perf_counter() - started
     try:
         report = json.loads(verified.stdout)
-    except json.JSONDecodeError:
-        return Outcome(model, "original does not build" if verified.returncode == 2 else "build error", todos, None,
-                       seconds, _last_line(verified.stderr).replace(f"{cache}{os.sep}", ""))
+    except json.JSONDecodeError:  # exit 2, a request verify refused: one line on stderr
+        detail = _last_line(verified.stderr).replace(f"{cache}{os.sep}", "")
+        return Outcome(model, "original does not build" if "original" in detail else "verify error", todos, None,
+                       seconds, detail)
+    todos = report["todos"]
     diffs = [output["max_abs_diff"] for output in report["outputs"] if output["max_abs_diff"] is not None]
     largest = max(diffs) if diffs else None
     failure = next((run["failure"] for run in report["runs"] if run["failure"]), None)
@@ -265,14 +268,15 @@ def write_table(outcomes: list[Outcome], out: Path, command: str) -> str:
              f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on CPU with `{command}` (torch, Keras on "
              "TensorFlow; fp32, atol = rtol = 1e-4). Each model is third-party code extracted verbatim from its "
              "pinned wheel (" + ", ".join(f"{name} {version}" for name, version in WHEELS.items()) + "), run through "
-             "`tensorlint translate` and `tensorlint verify --translation` with the constructor arguments shown. "
+             "`tensorlint translate` and `tensorlint verify --init-args` with the constructor arguments shown. "
              "The table of models is `MODELS` in `benchmarks/real_zoo.py`.", "",
              "Outcomes: *pass* (numerically equal, no TODO), *TODOs left* (equal, but TODOs remain), *numeric "
              "mismatch*, *does not import* (the printed module fails to import: the missing name), *build error* "
              "(the translation imports but does not build, run or take the weights), *original does not build*, "
-             "*translate error* (`translate` exits non-zero or prints a module that does not parse). A name in "
-             "parentheses is the name the translation lacks (a `NameError`/`ImportError`). Seconds: translate and verify together, interpreter start and framework imports "
-             "included.", "", "## Pass rate", "", "| direction | pass | models | rate |", "|---|---|---|---|"]
+             "*verify error* (another request verify refused), *translate error* (`translate` exits non-zero or "
+             "prints a module that does not parse). A name in parentheses is the name the translation lacks (a "
+             "`NameError`/`ImportError`). Seconds: translate and verify together, interpreter start and framework "
+             "imports included.", "", "## Pass rate", "", "| direction | pass | models | rate |", "|---|---|---|---|"]
     for direction in (TORCH_TO_KERAS, KERAS_TO_TORCH):
         chosen = [o for o in outcomes if o.model.direction == direction]
         if chosen:

@@ -46,8 +46,8 @@ def register(commands) -> None:
         "verify", help="translate a model and prove the translation numerically (runs your code)",
         description="Translate SYMBOL, build the original and the translation with --init-args (default: their "
                     "default constructor arguments), randomise every weight of the original (norm statistics "
-                    "included), copy them with the generated copy_weights, run both in inference mode on the same random input and compare "
-                    "every output. Exit 0 pass, 1 fail, 2 usage error. Needs torch and keras: "
+                    "included), copy them with the generated copy_weights, run both in inference mode on the same "
+                    "random input and compare every output. Exit 0 pass, 1 fail, 2 usage error. Needs torch and keras: "
                     "pip install 'tensorlint[verify]'.")
     parser.add_argument("target", metavar="FILE:SYMBOL")
     parser.add_argument("--to", choices=("keras", "torch"), required=True, help="the framework to translate to")
