@@ -155,7 +155,7 @@ def package_root(path: Path) -> Path | None:
     return top.parent
 
 
-def _installed_elsewhere(package: str, root: Path) -> bool:
+def installed_elsewhere(package: str, root: Path) -> bool:
     """Whether ``import package`` finds a copy outside ``root`` (found, not imported: nothing runs)."""
     import importlib.util
 
@@ -181,7 +181,7 @@ def _relative_module_path(path: Path, node: cst.ImportFrom) -> Path | None:
     if level == 0:
         root = package_root(path)
         if root is None or not parts or not (root / parts[0] / "__init__.py").is_file() or \
-                parts[0] != path.relative_to(root).parts[0] or _installed_elsewhere(parts[0], root):
+                parts[0] != path.relative_to(root).parts[0] or installed_elsewhere(parts[0], root):
             return None
         folder = root
     else:

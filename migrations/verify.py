@@ -407,6 +407,33 @@ def _import_roots(path: str) -> list[str]:
     return [os.path.dirname(path), *([str(root)] if root is not None else [])]
 
 
+def _register_package_without_init(root: Path, path: Path) -> None:
+    """Make the file's own top-level package importable without running its ``__init__`` (which, in a library
+    such as keras-hub or timm, imports every model and their optional dependencies), unless it is installed
+    elsewhere or already imported: what the closure did not inline (``from pkg.utils import tensor_utils``, a
+    module) then imports just that module."""
+    import importlib.machinery
+    import types
+
+    from .closure import installed_elsewhere
+
+    top = path.resolve().relative_to(root.resolve()).parts[0]
+    folder = root / top
+    loaded = sys.modules.get(top)
+    if getattr(loaded, "__path__", None) == [str(folder)] or installed_elsewhere(top, root):
+        return
+    if loaded is not None and not getattr(loaded, "_tensorlint_without_init", False):
+        return  # a package of that name is imported already: Python would use it too
+    for name in [name for name in sys.modules if name == top or name.startswith(f"{top}.")]:
+        del sys.modules[name]  # another tree's package of the same name, registered by an earlier verify
+    spec = importlib.machinery.ModuleSpec(top, None, origin=str(folder / "__init__.py"), is_package=True)
+    spec.submodule_search_locations = [str(folder)]
+    package = types.ModuleType(top)
+    package.__spec__, package.__path__, package.__file__ = spec, [str(folder)], spec.origin
+    package._tensorlint_without_init = True
+    sys.modules[top] = package
+
+
 def _import_file(path: Path, name: str):
     """Import ``path`` as a fresh module named ``name``, as Python imports any file (no inherited compiler flags:
     every annotation and name is evaluated as it would be for the user)."""
@@ -444,6 +471,7 @@ def _load_original(path: str, symbol: str, workspace: Path, also: set[str] = fro
     for root in package_root:  # after the installed packages: a copy in the user's tree does not shadow them
         if root not in sys.path:
             sys.path.append(root)
+        _register_package_without_init(Path(root), Path(path))
     closure_file = workspace / f"{Path(path).stem}_{symbol}_original.py"
     closure_file.write_text(code, encoding="utf-8")
     try:

@@ -480,3 +480,14 @@ def test_a_translation_that_does_not_import_fails_with_the_missing_name(capsys, 
     code, out, _ = _verify(capsys, f"{model}:Net", "--to", "keras", "--input-shape", "2,4",
                            "--init-args", "Block", "--translation", str(translation))
     assert code == 1 and out.rstrip().endswith("FAIL: the translation of Net could not be compared")
+
+
+def test_a_module_of_the_files_own_package_imports_without_the_packages_init(capsys, package_model):
+    """`from mypackage import layers` (a module, which the closure cannot inline) imports just that module: the
+    package's __init__ (here failing, in keras-hub importing every model) does not run."""
+    model, translation = package_model
+    model.write_text(TORCH_NET.replace("from .layers import make_linear", "from mypackage import layers")
+                     .replace("make_linear(width, width)", "layers.make_linear(width, width)"))
+    code, out, err = _verify(capsys, f"{model}:Net", "--to", "keras", "--input-shape", "2,3",
+                             "--init-args", "Block, 2, width=3", "--translation", str(translation))
+    assert code == 0, out + err
