@@ -512,8 +512,10 @@ def _missing_name(exc: BaseException) -> str | None:
     import re
 
     if isinstance(exc, NameError):
-        found = getattr(exc, "name", None) or re.search(r"name '([^']+)'", str(exc))
-        return found if isinstance(found, str) or found is None else found.group(1)
+        if getattr(exc, "name", None):
+            return exc.name
+        found = re.search(r"name '([^']+)'", str(exc))
+        return found.group(1) if found else None
     if isinstance(exc, ImportError):
         found = re.search(r"cannot import name '([^']+)'", str(exc))
         return found.group(1) if found else exc.name

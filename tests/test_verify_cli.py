@@ -237,12 +237,12 @@ def test_user_prints_do_not_corrupt_json(tmp_path):
     source = tmp_path / "chatty.py"
     source.write_text(textwrap.dedent("""\
         import torch
-        print("loading my model")
 
 
         class Net(torch.nn.Module):
             def __init__(self):
                 super().__init__()
+                print("loading my model")
                 self.fc = torch.nn.Linear(3, 2)
 
             def forward(self, x):
