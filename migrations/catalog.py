@@ -12,6 +12,7 @@ cropping, recurrent layers, attention, ...). Defaults that differ come from :mod
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 from .layer_defaults import differences_for
@@ -86,8 +87,40 @@ def _keras_pad_to_torch(code: str) -> str:
     return code
 
 
+# torch dtype objects <-> the dtype names keras.ops takes (torch.float is float32, torch.long int64, ...)
+_TORCH_DTYPE_NAMES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32",
+                      "short": "int16"}
+_KERAS_DTYPES = ("float16", "bfloat16", "float32", "float64", "uint8", "int8", "int16", "int32", "int64", "bool")
+
+
+def _torch_dtype_to_keras(code: str) -> str:
+    match = re.fullmatch(r"torch\.(\w+)", code.strip())
+    if match is None:
+        return code  # `x.dtype`: keras.ops accepts the tensor's own dtype object
+    name = _TORCH_DTYPE_NAMES.get(match.group(1), match.group(1))
+    return repr(name) if name in _KERAS_DTYPES else code
+
+
+def _keras_dtype_to_torch(code: str) -> str:
+    ok, value = literal(code)
+    if ok and value in _KERAS_DTYPES:
+        return f"torch.{value}"
+    return code
+
+
+def _to_tuple(code: str) -> str:
+    """torch.flip's dims must be a sequence; keras.ops.flip's axis may be one int."""
+    ok, value = literal(code)
+    if ok and isinstance(value, int):
+        return repr((value,))
+    return code
+
+
 CONVERTERS = {
     "same": _same,
+    "torch_dtype_to_keras": _torch_dtype_to_keras,
+    "keras_dtype_to_torch": _keras_dtype_to_torch,
+    "to_tuple": _to_tuple,
     "one_minus": _one_minus,
     "gelu_to_keras": _gelu_to_keras,
     "gelu_to_torch": _gelu_to_torch,
@@ -349,7 +382,10 @@ def _pool(kind: str, n: int) -> LayerPair:
     shape = _SPATIAL_IN[n]
     extra = ("ceil_mode", "return_indices", "dilation") if kind == "max" else ("ceil_mode", "count_include_pad",
                                                                                "divisor_override")
-    args = [Arg("kernel_size", "pool_size"), Arg("stride", "strides", None, None), Arg("padding", "padding", 0,
+    # Keras 3's MaxPooling pools 2 per axis by default; its AveragePooling requires pool_size (tf.keras 2's was 2:
+    # the pool strategy writes kernel_size=2 for it)
+    args = [Arg("kernel_size", "pool_size", REQUIRED, 2 if kind == "max" else REQUIRED),
+            Arg("stride", "strides", None, None), Arg("padding", "padding", 0,
                                                                                        "valid"),
             Arg("ceil_mode", None, False)]
     if kind == "max":
@@ -366,7 +402,8 @@ def _pool(kind: str, n: int) -> LayerPair:
                "translation pads explicitly instead of using Keras's size-dependent 'same'.",),
         examples=(Example(f"nn.{torch_name}{n}d(3, stride=2, padding={padded})",
                           f"layers.{keras_name}{n}D(2, strides=1)", shape, _keras_in(shape)),
-                  Example(f"nn.{torch_name}{n}d(2)", f"layers.{keras_name}{n}D(2)", shape, _keras_in(shape))))
+                  Example(f"nn.{torch_name}{n}d(2)", f"layers.{keras_name}{n}D({'' if kind == 'max' else 2})", shape,
+                          _keras_in(shape))))
 
 
 def _adaptive(kind: str, n: int) -> LayerPair:
@@ -509,6 +546,26 @@ def _recurrent(kind: str, bidirectional: bool) -> LayerPair:
         examples=(Example(f"nn.{torch_name}(6, 5, batch_first=True{bi})", keras_code, (7, 6), (7, 6)),))
 
 
+# stochastic depth ("DropPath"): drops whole residual branches per sample while training, the identity at inference
+_STOCHASTIC_DEPTH = {"torchvision.ops.StochasticDepth": ("p", "mode"),
+                     "timm.layers.DropPath": ("drop_prob", "scale_by_keep"),
+                     "timm.models.layers.DropPath": ("drop_prob", "scale_by_keep")}
+STOCHASTIC_DEPTH_NOTE = ("stochastic depth (DropPath) drops whole residual branches per sample while training and "
+                         "is the identity at inference: the translation keeps the inference behaviour (identity); "
+                         "add a stochastic-depth layer of your own to train with it")
+
+
+def _stochastic_depth(torch_name: str, signature: tuple[str, ...]) -> LayerPair:
+    key = "stochastic_depth" if torch_name.startswith("torchvision") else \
+        "drop_path" + ("_models" if ".models." in torch_name else "")
+    # no runnable example: torchvision and timm are not test dependencies (tests/test_translation_layers.py checks
+    # the Keras side is the identity, which is what both do at inference)
+    return LayerPair(key, torch_name, "keras.layers.Identity", signature, (),
+                     tuple(Arg(name, None, REQUIRED) for name in signature), torch_positional=len(signature),
+                     strategy="stochastic_depth", torch_only=True, notes=(STOCHASTIC_DEPTH_NOTE,),
+                     examples=(Example("", "", (3, 4), (3, 4)),))
+
+
 _KERAS_RELU_SIGNATURE = ("max_value", "negative_slope", "threshold")
 
 
@@ -600,7 +657,10 @@ def _build_layers() -> tuple[LayerPair, ...]:
                   to_torch_weights=_MHA_WEIGHTS[1], torch_input_arg="embed_dim", strategy="attention",
                   notes=("torch calls attn(query, key, value) and returns (output, weights); Keras calls "
                          "attn(query, value, key) and returns the output (return_attention_scores=True for both).",
-                         "key_dim is embed_dim // num_heads."),
+                         "key_dim is embed_dim // num_heads.",
+                         "torch's attn_mask/key_padding_mask mean *blocked* where True (a float mask is added to the "
+                         "logits: -inf blocks); Keras's attention_mask means *may attend* where True: the generated "
+                         "call adapters (TorchMultiheadAttention, KerasMultiHeadAttention) invert and combine them."),
                   examples=(Example("nn.MultiheadAttention(8, 2, batch_first=True)",
                                     "layers.MultiHeadAttention(2, 4)", (5, 8), (5, 8)),)),
     ]
@@ -626,6 +686,7 @@ def _build_layers() -> tuple[LayerPair, ...]:
         LayerPair("identity", "torch.nn.Identity", "keras.layers.Identity", (), (), (),
                   examples=(Example("nn.Identity()", "layers.Identity()", (3, 4), (3, 4)),)),
     ]
+    entries += [_stochastic_depth(name, signature) for name, signature in _STOCHASTIC_DEPTH.items()]
     entries += [_instance_norm(n) for n in _DIMS]
     entries += [_zero_pad(n) for n in _DIMS]
     entries += [_cropping(n) for n in _DIMS]
@@ -714,6 +775,25 @@ def _binary(key: str, torch_name: str, keras: str, operator: str | None, layer: 
                   (Arg("input", "x1"), Arg("other", "x2")), keras_layer=layer, torch_operator=operator,
                   example=(f"{torch_name}(a, b)", f"{keras}(a, b)", ((3, 4), (3, 4)) if key != "matmul"
                            else ((3, 4), (4, 5))))
+
+
+def _dtype() -> Arg:
+    return Arg("dtype", "dtype", None, None, "torch_dtype_to_keras", "keras_dtype_to_torch")
+
+
+def _creation(key: str, torch_name: str, keras: str, example: tuple[str, str]) -> OpPair:
+    return OpPair(key, (torch_name,), None, keras, ("size",), ("shape", "dtype"), (Arg("size", "shape"), _dtype()),
+                  strategy="shape_varargs", example=(*example, ()))
+
+
+def _moment(key: str, torch_name: str, keras: str) -> OpPair:
+    return OpPair(key, (torch_name,), key, keras, ("input", "dim", "unbiased", "keepdim"), ("x", "axis", "keepdims"),
+                  (Arg("input", "x"), _axis(), _keepdim(), Arg("unbiased", None, True), Arg("correction", None, 1)),
+                  strategy="moment",
+                  notes=(f"{torch_name} is unbiased by default (correction=1); {keras} is the population statistic: "
+                         "the translation scales by n / (n - correction) (its square root for std), and Keras -> "
+                         "torch writes correction=0.",),
+                  example=(f"{torch_name}(a, dim=1, keepdim=True)", f"{keras}(a, axis=-1)", ((3, 4, 5),)))
 
 
 OPS: tuple[OpPair, ...] = (
@@ -810,20 +890,103 @@ OPS: tuple[OpPair, ...] = (
            example=("F.dropout(a, 0.3, training=False)", "keras.random.dropout(a, 0.0)", ((3, 4),))),
     _unary("zeros_like", ("torch.zeros_like",), None, "keras.ops.zeros_like"),
     _unary("ones_like", ("torch.ones_like",), None, "keras.ops.ones_like"),
+    # tensor creation: torch takes the sizes as separate arguments or one sequence, keras.ops one shape
+    _creation("zeros", "torch.zeros", "keras.ops.zeros", example=("torch.zeros(2, 3)", "keras.ops.zeros((2, 3))")),
+    _creation("ones", "torch.ones", "keras.ops.ones",
+              example=("torch.ones((2, 3), dtype=torch.float64)", "keras.ops.ones((2, 3), dtype='float64')")),
+    OpPair("full", ("torch.full",), None, "keras.ops.full", ("size", "fill_value"), ("shape", "fill_value", "dtype"),
+           (Arg("size", "shape"), Arg("fill_value", "fill_value"), _dtype()),
+           notes=("torch.full infers an integer dtype from an integer fill value; keras.ops.full is float32 unless "
+                  "dtype= is given.",),
+           example=("torch.full((2, 3), 1.5)", "keras.ops.full((2, 3), 1.5)", ())),
+    OpPair("arange", ("torch.arange",), None, "keras.ops.arange", ("start", "end", "step"),
+           ("start", "stop", "step", "dtype"),
+           (Arg("start", "start"), Arg("end", "stop", None, None), Arg("step", "step", 1, 1), _dtype()),
+           notes=("one positional argument is the end in both (torch.arange(5) is keras.ops.arange(5)); integer "
+                  "ranges are int64 in torch, int32 in Keras.",),
+           example=("torch.arange(1, 9, 2, dtype=torch.float32)", "keras.ops.arange(1, 9, 2, dtype='float32')",
+                    ())),
+    OpPair("eye", ("torch.eye",), None, "keras.ops.eye", ("n", "m"), ("N", "M", "k", "dtype"),
+           (Arg("n", "N"), Arg("m", "M", None, None), Arg(None, "k", REQUIRED, 0), _dtype()),
+           example=("torch.eye(3, 4)", "keras.ops.eye(3, 4)", ())),
+    OpPair("triu", ("torch.triu",), "triu", "keras.ops.triu", ("input", "diagonal"), ("x", "k"),
+           (Arg("input", "x"), Arg("diagonal", "k", 0, 0)),
+           example=("torch.triu(a, 1)", "keras.ops.triu(a, k=1)", ((4, 5),))),
+    OpPair("tril", ("torch.tril",), "tril", "keras.ops.tril", ("input", "diagonal"), ("x", "k"),
+           (Arg("input", "x"), Arg("diagonal", "k", 0, 0)),
+           example=("torch.tril(a, -1)", "keras.ops.tril(a, k=-1)", ((2, 4, 5),))),
+    OpPair("gather", ("torch.gather",), "gather", "keras.ops.take_along_axis", ("input", "dim", "index"),
+           ("x", "indices", "axis"), (Arg("input", "x"), Arg("dim", "axis", REQUIRED, None), Arg("index", "indices")),
+           notes=("torch.gather(x, dim, index) is keras.ops.take_along_axis(x, index, axis=dim) where index has x's "
+                  "shape off `dim` (torch also takes a smaller index; Keras broadcasts instead).",),
+           example=("torch.gather(a, 1, b)", "keras.ops.take_along_axis(a, b, axis=1)", ((3, 4), (3, 2)))),
+    OpPair("flip", ("torch.flip",), "flip", "keras.ops.flip", ("input", "dims"), ("x", "axis"),
+           (Arg("input", "x"), Arg("dims", "axis", REQUIRED, None, "same", "to_tuple")),
+           example=("torch.flip(a, [0, 2])", "keras.ops.flip(a, axis=1)", ((2, 3, 4),))),
+    OpPair("roll", ("torch.roll",), "roll", "keras.ops.roll", ("input", "shifts", "dims"), ("x", "shift", "axis"),
+           (Arg("input", "x"), Arg("shifts", "shift"), Arg("dims", "axis", None, None)),
+           notes=("without dims/axis both roll the flattened tensor.",),
+           example=("torch.roll(a, 2, 1)", "keras.ops.roll(a, -1, axis=0)", ((3, 4),))),
+    OpPair("topk", ("torch.topk",), "topk", "keras.ops.top_k", ("input", "k", "dim", "largest", "sorted"),
+           ("x", "k", "sorted"),
+           (Arg("input", "x"), Arg("k", "k"), Arg("dim", None, -1), Arg("largest", None, True),
+            Arg("sorted", "sorted", True, True)),
+           notes=("both return (values, indices) over the last axis; keras.ops.top_k has no dim or largest=False.",),
+           example=("torch.topk(a, 2)", "keras.ops.top_k(a, 2)", ((3, 5),))),
+    OpPair("cumsum", ("torch.cumsum",), "cumsum", "keras.ops.cumsum", ("input", "dim"), ("x", "axis", "dtype"),
+           (Arg("input", "x"), Arg("dim", "axis", REQUIRED, None), _dtype()), strategy="cumulative",
+           notes=("keras.ops.cumsum's axis defaults to None (the flattened tensor); torch.cumsum needs dim.",),
+           example=("torch.cumsum(a, dim=1)", "keras.ops.cumsum(a)", ((3, 4),))),
+    OpPair("cumprod", ("torch.cumprod",), "cumprod", "keras.ops.cumprod", ("input", "dim"), ("x", "axis", "dtype"),
+           (Arg("input", "x"), Arg("dim", "axis", REQUIRED, None), _dtype()), strategy="cumulative",
+           example=("torch.cumprod(a, dim=-1)", "keras.ops.cumprod(a, axis=0)", ((3, 4),))),
+    # the semantic traps: same names, other meanings
+    _moment("std", "torch.std", "keras.ops.std"),
+    _moment("var", "torch.var", "keras.ops.var"),
+    OpPair("split", ("torch.split",), "split", "keras.ops.split", ("tensor", "split_size_or_sections", "dim"),
+           ("x", "indices_or_sections", "axis"),
+           (Arg("tensor", "x"), Arg("split_size_or_sections", "indices_or_sections"), Arg("dim", "axis", 0, 0)),
+           strategy="split",
+           notes=("torch.split(x, k) cuts pieces *of size* k (the last may be smaller) and takes a list of piece "
+                  "sizes; keras.ops.split(x, n) cuts n equal *sections* and takes a list of cut indices. Keras -> "
+                  "torch is torch.tensor_split (sections or indices, as Keras).",),
+           example=("torch.split(a, 2, dim=1)", "keras.ops.split(a, [1, 3], axis=1)", ((3, 5),))),
+    OpPair("scaled_dot_product_attention", ("torch.nn.functional.scaled_dot_product_attention",), None,
+           "keras.ops.dot_product_attention",
+           ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale", "enable_gqa"),
+           ("query", "key", "value", "bias", "mask", "scale", "is_causal", "flash_attention", "attn_logits_soft_cap"),
+           (Arg("query", "query"), Arg("key", "key"), Arg("value", "value"), Arg("attn_mask", "mask", None, None),
+            Arg("is_causal", "is_causal", False, False), Arg("scale", "scale", None, None),
+            Arg("dropout_p", None, 0.0)),
+           strategy="attention_op",
+           notes=("torch takes (batch, heads, length, head_dim), Keras (batch, length, heads, head_dim): the "
+                  "translation swaps axes 1 and 2 around the call. A boolean mask means *may attend* in both; "
+                  "torch adds a float attn_mask to the logits, which is Keras's bias=.",),
+           example=("F.scaled_dot_product_attention(a, b, b, is_causal=True)",
+                    "keras.ops.dot_product_attention(a, b, b, scale=0.5)", ((2, 3, 5, 4), (2, 3, 5, 4)))),
 )
 
 
-# torch -> Keras only. The reverse direction cannot use these: keras.ops.cumsum's axis defaults to None (it flattens)
-# where torch.cumsum requires dim, and keras.ops.maximum/max already stand for torch.maximum/amax. They are kept out
-# of OPS (and so out of the reverse lookups); the catalog document lists them on their own;
+# torch -> Keras only. The reverse direction cannot use these: keras.ops.maximum/max already stand for
+# torch.maximum/amax, keras.ops.where for torch.where, keras.ops.split for torch.split, and Keras has no chunk. They are
+# kept out of OPS (and so out of the reverse lookups); the catalog document lists them on their own;
 # tests/test_translation_layers.py runs every example numerically, as it does OPS.
 ONE_WAY_OPS: tuple[OpPair, ...] = (
-    OpPair("cumsum", ("torch.cumsum",), "cumsum", "keras.ops.cumsum", ("input", "dim", "dtype"), ("x", "axis"),
-           (Arg("input", "x"), Arg("dim", "axis")),
-           example=("torch.cumsum(a, dim=1)", "keras.ops.cumsum(a, axis=1)", ((3, 4),))),
-    OpPair("cumprod", ("torch.cumprod",), "cumprod", "keras.ops.cumprod", ("input", "dim", "dtype"), ("x", "axis"),
-           (Arg("input", "x"), Arg("dim", "axis")),
-           example=("torch.cumprod(a, dim=-1)", "keras.ops.cumprod(a, axis=-1)", ((3, 4),))),
+    OpPair("stochastic_depth", ("torchvision.ops.stochastic_depth", "timm.layers.drop_path",
+                                "timm.models.layers.drop_path"), None, "keras.ops.identity",
+           ("input", "p", "mode", "training"), ("x",), (Arg("input", "x"),), strategy="stochastic_depth_op",
+           notes=(STOCHASTIC_DEPTH_NOTE + "; torchvision's stochastic_depth() defaults to training=True",),
+           example=("torchvision.ops.stochastic_depth(a, 0.2, 'row', training=False)", "a", ((3, 4),))),
+    OpPair("masked_fill", ("torch.masked_fill",), "masked_fill", "keras.ops.where", ("input", "mask", "value"),
+           ("condition", "x1", "x2"), (Arg("input", "x2"), Arg("mask", "condition"), Arg("value", "x1")),
+           strategy="masked_fill", notes=("x.masked_fill(mask, v) is keras.ops.where(mask, v, x).",),
+           example=("a.masked_fill(a > 0, -1.0)", "keras.ops.where(a > 0, -1.0, a)", ((3, 4),))),
+    OpPair("chunk", ("torch.chunk",), "chunk", "keras.ops.split", ("input", "chunks", "dim"),
+           ("x", "indices_or_sections", "axis"), (Arg("input", "x"), Arg("chunks", None), Arg("dim", "axis", 0, 0)),
+           strategy="chunk",
+           notes=("torch.chunk(x, n) cuts pieces of ceil(size / n) (the last smaller, maybe fewer than n); "
+                  "keras.ops.split(x, n) needs n equal sections: the translation passes the cut indices.",),
+           example=("torch.chunk(a, 3, dim=1)", "keras.ops.split(a, [3, 6], axis=1)", ((3, 7),))),
     OpPair("clamp_min", ("torch.clamp_min",), "clamp_min", "keras.ops.maximum", ("input", "min"), ("x1", "x2"),
            (Arg("input", "x1"), Arg("min", "x2")),
            example=("torch.clamp_min(a, 0.1)", "keras.ops.maximum(a, 0.1)", ((3, 4),))),
@@ -842,7 +1005,7 @@ ONE_WAY_OPS: tuple[OpPair, ...] = (
 _BY_TORCH: dict[str, list[LayerPair]] = {}
 _BY_KERAS: dict[str, list[LayerPair]] = {}
 for _entry in LAYERS:
-    if not _entry.keras_only and _entry.torch.startswith("torch.nn."):
+    if not _entry.keras_only and not _entry.torch.startswith("helper:"):
         _BY_TORCH.setdefault(_entry.torch, []).append(_entry)
     if not _entry.torch_only:
         _BY_KERAS.setdefault(_entry.keras, []).append(_entry)

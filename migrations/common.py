@@ -46,6 +46,8 @@ _IMPORTS = {
     "F.": "import torch.nn.functional as F",
     "nn.": "from torch import nn",
     "torch.": "import torch",
+    "math.": "import math",
+    "itertools.": "import itertools",
 }
 
 
@@ -335,7 +337,7 @@ class ParsedSource:
 def framework_of_name(canonical: str | None) -> str | None:
     if not canonical:
         return None
-    if canonical.startswith("torch"):
+    if canonical.startswith(("torch", "timm.")):  # torch, torchvision, timm (PyTorch image models)
         return TORCH
     if canonical.startswith("keras"):
         return KERAS

@@ -284,7 +284,8 @@ class TorchRecurrent(keras.layers.Layer):
 ''',
     "TorchMultiheadAttention": '''
 class TorchMultiheadAttention(keras.layers.Layer):
-    """torch's nn.MultiheadAttention calling convention: attn(query, key, value) -> (output, weights)."""
+    """torch's nn.MultiheadAttention calling convention: attn(query, key, value) -> (output, weights), with its
+    masks: torch's True (or -inf in a float mask) means *blocked*, Keras's attention_mask True *may attend*."""
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, batch_first=False, **kwargs):
         super().__init__(**kwargs)
@@ -292,15 +293,61 @@ class TorchMultiheadAttention(keras.layers.Layer):
         self.attention = keras.layers.MultiHeadAttention(num_heads, embed_dim // num_heads, dropout=dropout,
                                                          use_bias=bias)
 
-    def call(self, query, key, value, need_weights=True, average_attn_weights=True, training=None):
+    def call(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
+             average_attn_weights=True, is_causal=False, training=None):
         if not self.batch_first:
             query, key, value = (keras.ops.swapaxes(t, 0, 1) for t in (query, key, value))
-        output, scores = self.attention(query, value, key=key, return_attention_scores=True, training=training)
+        allowed = self._allowed(attn_mask, key_padding_mask, query, key)
+        output, scores = self.attention(query, value, key=key, attention_mask=allowed, use_causal_mask=is_causal,
+                                        return_attention_scores=True, training=training)
         if not self.batch_first:
             output = keras.ops.swapaxes(output, 0, 1)
         if not need_weights:
             return output, None
         return output, keras.ops.mean(scores, axis=1) if average_attn_weights else scores
+
+    @staticmethod
+    def _allowed(attn_mask, key_padding_mask, query, key):
+        """torch's attn_mask (L, S) and key_padding_mask (B, S) as one Keras attention_mask (B, L, S). A float
+        torch mask is added to the logits: its 0 entries attend and its -inf entries are blocked (Keras's
+        MultiHeadAttention has no additive mask, so other finite values count as 0)."""
+        allowed = None
+        for mask, expand in ((attn_mask, lambda m: m[None]), (key_padding_mask, lambda m: m[:, None, :])):
+            if mask is None:
+                continue
+            if len(mask.shape) == 3:
+                raise ValueError("a per-head attn_mask (batch * heads, L, S) has no Keras MultiHeadAttention form: "
+                                 "Keras applies one mask to every head")
+            if keras.backend.standardize_dtype(mask.dtype) == "bool":
+                keep = keras.ops.logical_not(mask)
+            else:
+                keep = keras.ops.isfinite(mask)
+            keep = expand(keep)
+            allowed = keep if allowed is None else keras.ops.logical_and(allowed, keep)
+        if allowed is None:
+            return None
+        shape = (keras.ops.shape(query)[0], keras.ops.shape(query)[1], keras.ops.shape(key)[1])
+        return keras.ops.broadcast_to(allowed, shape)
+''',
+    "CeilModePad": '''
+class CeilModePad(keras.layers.Layer):
+    """torch's ceil_mode=True for max pooling on a channels-last tensor: pad the end of each spatial axis with -inf
+    so a 'valid' pooling gives torch's ceil((n - k) / s) + 1 windows (a window may not start in the padding)."""
+
+    def __init__(self, kernel, stride, padding, **kwargs):
+        super().__init__(**kwargs)
+        self.kernel, self.stride, self.padding = tuple(kernel), tuple(stride), tuple(padding)
+
+    def call(self, x):
+        width = [(0, 0)]
+        for axis, (k, s, p) in enumerate(zip(self.kernel, self.stride, self.padding), start=1):
+            n = x.shape[axis]  # already padded by p on both sides
+            out = -(-(n - k) // s) + 1
+            if (out - 1) * s >= n - p:
+                out -= 1
+            width.append((0, max(0, (out - 1) * s + k - n)))
+        width.append((0, 0))
+        return keras.ops.pad(x, width, constant_values=float("-inf"))
 ''',
 }
 
@@ -407,6 +454,23 @@ class KerasRecurrent(nn.Module):
             states = [hidden[-1]] + ([cell[-1]] if cell is not None else [])
         return [result, *states]
 ''',
+    "LazyRecurrent": '''
+class LazyRecurrent(nn.Module):
+    """nn.LSTM/GRU/RNN whose input_size is read from the first input, as Keras's recurrent layers build
+    themselves (torch has no LazyLSTM): run the model once before copying weights or building an optimizer."""
+
+    def __init__(self, kind, hidden_size, **kwargs):
+        super().__init__()
+        self.kind, self.hidden_size, self.kwargs = kind, hidden_size, kwargs
+        self.bidirectional = kwargs.get("bidirectional", False)
+        self.rnn = None
+
+    def forward(self, x):
+        if self.rnn is None:
+            rnn = getattr(nn, self.kind)(x.shape[-1], self.hidden_size, **self.kwargs)
+            self.rnn = rnn.to(device=x.device, dtype=x.dtype)
+        return self.rnn(x)
+''',
     "LazyLayerNorm": '''
 class LazyLayerNorm(nn.modules.lazy.LazyModuleMixin, nn.LayerNorm):
     """nn.LayerNorm over the last axis, its size read from the first input (as Keras's LayerNormalization
@@ -436,14 +500,32 @@ class LazyLayerNorm(nn.modules.lazy.LazyModuleMixin, nn.LayerNorm):
 ''',
     "KerasMultiHeadAttention": '''
 class KerasMultiHeadAttention(nn.Module):
-    """Keras's MultiHeadAttention calling convention: attn(query, value, key=None) -> output."""
+    """Keras's MultiHeadAttention calling convention: attn(query, value, key=None) -> output, with its masks:
+    Keras's True means *may attend*, torch's boolean True *blocked*. The masks become one additive float mask of
+    Keras's own -1e9 (not -inf), so a row with nothing to attend averages every position, as Keras's fused
+    attention does (with return_attention_scores Keras gives such a row zero weights instead)."""
 
     def __init__(self, attention):
         super().__init__()
         self.attention = attention
 
-    def forward(self, query, value, key=None, return_attention_scores=False, training=None):
-        output, weights = self.attention(query, value if key is None else key, value,
+    def forward(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
+                attention_mask=None, return_attention_scores=False, training=None, use_causal_mask=False):
+        key = value if key is None else key
+        allowed = None if attention_mask is None else attention_mask.bool()
+        if use_causal_mask:
+            causal = torch.ones(query.shape[1], key.shape[1], dtype=torch.bool, device=query.device).tril()
+            allowed = causal[None] if allowed is None else allowed & causal
+        for mask, expand in ((query_mask, lambda m: m[:, :, None]), (value_mask, lambda m: m[:, None, :]),
+                             (key_mask, lambda m: m[:, None, :])):
+            if mask is not None:
+                allowed = expand(mask.bool()) if allowed is None else allowed & expand(mask.bool())
+        attn_mask = None
+        if allowed is not None:
+            allowed = allowed.expand(query.shape[0], query.shape[1], key.shape[1])
+            attn_mask = torch.zeros(allowed.shape, dtype=query.dtype, device=query.device).masked_fill(~allowed, -1e9)
+            attn_mask = attn_mask.repeat_interleave(self.attention.num_heads, dim=0)
+        output, weights = self.attention(query, key, value, attn_mask=attn_mask,
                                          need_weights=return_attention_scores, average_attn_weights=False)
         return (output, weights) if return_attention_scores else output
 ''',

@@ -184,10 +184,12 @@ class LayerTranslator:
                         and tgt not in job.kwargs:
                     continue
                 job.kwargs[tgt] = converted
-            elif tgt is not None and src_default is not REQUIRED and tgt_default is not REQUIRED:
+            elif tgt is not None and src_default is not REQUIRED and tgt not in job.kwargs:
                 converted = convert(repr(src_default))
-                if literal_value(converted) != tgt_default and tgt not in job.kwargs:
-                    job.kwargs[tgt] = converted  # keep the source's default: the defaults differ
+                if tgt_default is REQUIRED or literal_value(converted) != tgt_default:
+                    # keep the source's default: the defaults differ, or the target has none (Keras's
+                    # MaxPooling2D() pools 2x2; torch's MaxPool2d needs kernel_size)
+                    job.kwargs[tgt] = converted
         ignored = _IGNORED_TORCH if to == KERAS else _IGNORED_KERAS
         for name, code in job.bound.items():
             if name in used:
@@ -406,6 +408,9 @@ class LayerTranslator:
         dilation = as_tuple(job.bound.get("dilation_rate", "1"), n) or (1,) * n
         padding = literal_value(job.bound.get("padding", "'valid'"))
         job.kwargs.pop("padding", None)
+        if "pool_size" not in job.bound and "kernel_size" not in job.kwargs:
+            # tf.keras 2's AveragePooling pooled 2 per axis by default (Keras 3 requires pool_size)
+            job.kwargs = {"kernel_size": "2", **job.kwargs}
         self._leftover_todos(job, ("data_format",))
         self._input_size(job)
         pre = None
@@ -476,6 +481,9 @@ class LayerTranslator:
         dilation = as_tuple(job.bound.get("dilation_rate", "1"), n) or (1,) * n
         padding = literal_value(job.bound.get("padding", "'valid'"))
         job.kwargs.pop("padding", None)
+        if "pool_size" not in job.bound and "kernel_size" not in job.kwargs:
+            # tf.keras 2's AveragePooling pooled 2 per axis by default (Keras 3 requires pool_size)
+            job.kwargs = {"kernel_size": "2", **job.kwargs}
         if job.kwargs.get("output_padding") == "None":
             job.kwargs.pop("output_padding")
         if "output_padding" in job.bound:
@@ -526,6 +534,9 @@ class LayerTranslator:
         dilation = as_tuple(job.bound.get("dilation_rate", "1"), n) or (1,) * n
         padding = literal_value(job.bound.get("padding", "'valid'"))
         job.kwargs.pop("padding", None)
+        if "pool_size" not in job.bound and "kernel_size" not in job.kwargs:
+            # tf.keras 2's AveragePooling pooled 2 per axis by default (Keras 3 requires pool_size)
+            job.kwargs = {"kernel_size": "2", **job.kwargs}
         known = channels is not None
         if not known:
             job.out.todos.append("the channel count is not known statically: set in_channels and groups")
@@ -777,9 +788,6 @@ class LayerTranslator:
             job.out.todos.append(f"activation={activation}: torch's {torch_class} uses tanh")
         self._leftover_todos(job, ("activation",))
         size = job.shape.features
-        if size is None:
-            job.out.todos.append("input_size is not known statically: set it to the input's feature count")
-            size = "None"
         kw = [("batch_first", "True")]
         if "use_bias" in job.bound and job.kwargs.get("bias") == "False":
             kw.append(("bias", "False"))
@@ -787,21 +795,36 @@ class LayerTranslator:
             kw.append(("nonlinearity", activation))
         if bidirectional:
             kw.append(("bidirectional", "True"))
-        rnn = render_call(f"nn.{torch_class}", [str(size), job.kwargs.get("hidden_size", "None")], kw)
-        units = literal_value(job.kwargs.get("hidden_size", "None"))
+        hidden = job.kwargs.get("hidden_size", "None")
+        if size is None:
+            # torch has no LazyLSTM: the helper creates the nn.LSTM/GRU/RNN from the first input's feature count
+            rnn = render_call("LazyRecurrent", [repr(torch_class), hidden], kw)
+            job.out.helpers.add("LazyRecurrent")
+            job.out.notes.append(f"the input size of {torch_class} is not known statically: LazyRecurrent reads it "
+                                 "from the first input (run the model once before copying weights or building an "
+                                 "optimizer, as for torch's Lazy* modules)")
+            inner_access = ".rnn"
+        else:
+            rnn = render_call(f"nn.{torch_class}", [str(size), hidden], kw)
+            inner_access = ""
+        units = literal_value(hidden)
         if job.model_level:
             adapter_kw = [(k, "True") for k, v in (("return_sequences", return_sequences),
                                                      ("return_state", return_state)) if v]
             job.out.helpers.add("KerasRecurrent")
             job.out.expr = render_call("KerasRecurrent", [rnn], adapter_kw)
-            job.out.target_access = ".rnn"
+            job.out.target_access = ".rnn" + inner_access
             job.out.call_adapter = "KerasRecurrent"
         else:
             job.out.expr = rnn
+            job.out.target_access = inner_access
             job.out.notes.append("torch returns (output, state): take output for return_sequences=True, "
                                  "output[:, -1] (or h_n) for the last step")
-        job.out.shape_out = Shape(units * (2 if bidirectional else 1) if isinstance(units, int) else None,
-                                  job.shape.rank)
+        if isinstance(units, int):
+            features = units * (2 if bidirectional else 1)
+        else:  # a size given by name (`LSTM(units)`): the next layer's input size is that expression
+            features = None if hidden == "None" else f"2 * {hidden}" if bidirectional else hidden
+        job.out.shape_out = Shape(features, job.shape.rank)
         return None
 
     def _s_attention(self, job: LayerJob):
@@ -846,12 +869,30 @@ class LayerTranslator:
         job.out.target_access = ".attention"
         return None
 
+    def _s_stochastic_depth(self, job: LayerJob):
+        """torchvision's StochasticDepth / timm's DropPath -> Keras's Identity: what they do at inference."""
+        job.leftover.clear()
+        job.out.notes.append(catalog.STOCHASTIC_DEPTH_NOTE)
+        job.out.expr = "layers.Identity()"
+        return job.out
+
     def _s_pool(self, job: LayerJob):
         n = job.entry.spatial
         kind = "max" if job.entry.key.startswith("max") else "avg"
         if job.to == KERAS:
             pad = as_tuple(job.kwargs.pop("padding", "0"), n)
-            for name in ("ceil_mode", "return_indices", "dilation", "divisor_override"):
+            ceil_mode = job.leftover.pop("ceil_mode", "False")
+            kernel = as_tuple(job.bound.get("kernel_size", "None"), n)
+            stride = as_tuple(job.bound.get("stride", job.bound.get("kernel_size", "None")), n)
+            if literal_value(ceil_mode) is True and kind == "max" and kernel and stride and pad is not None:
+                job.out.helpers.add("CeilModePad")
+                ceil_pad = f"CeilModePad({kernel!r}, {stride!r}, {pad!r})"
+            elif literal_value(ceil_mode) is False:
+                ceil_pad = None
+            else:
+                ceil_pad = None
+                job.out.todos.append(f"`ceil_mode={ceil_mode}` has no Keras pooling equivalent")
+            for name in ("return_indices", "dilation", "divisor_override"):
                 if name in job.leftover:
                     job.out.todos.append(f"`{name}={job.leftover.pop(name)}` has no Keras pooling equivalent")
             include = job.leftover.pop("count_include_pad", "True")
@@ -865,11 +906,17 @@ class LayerTranslator:
                 value = "float('-inf')" if kind == "max" else "0.0"
                 flat = tuple(v for p in reversed(pad) for v in (p, p))
                 job.out.helpers.add("Pad")
-                job.out.expr = f"keras.Sequential([Pad({flat!r}, value={value}), {job.out.expr}])"
+                job.out.expr = f"keras.Sequential([Pad({flat!r}, value={value}), " \
+                               f"{ceil_pad + ', ' if ceil_pad else ''}{job.out.expr}])"
+            elif ceil_pad:
+                job.out.expr = f"keras.Sequential([{ceil_pad}, {job.out.expr}])"
             self._channels_first(job)
             return None
         padding = literal_value(job.bound.get("padding", "'valid'"))
         job.kwargs.pop("padding", None)
+        if "pool_size" not in job.bound and "kernel_size" not in job.kwargs:
+            # tf.keras 2's AveragePooling pooled 2 per axis by default (Keras 3 requires pool_size)
+            job.kwargs = {"kernel_size": "2", **job.kwargs}
         self._leftover_todos(job, ("data_format",))
         if padding == "same":
             job.out.todos.append("padding='same' pooling: TensorFlow pads by input size; pad explicitly "

@@ -14,6 +14,7 @@ from .common import (
     KERAS, TODO_TAG, TORCH, UNKNOWN, code_of, framework_of_name, indent_lines, literal_value, ParsedSource, Shape,
     snake_case, weight_statements, with_todos,
 )
+from .functional_builders import BuilderExpansion
 from .layer_translator import LayerTranslator, LayerOut
 from .op_translator import OpTranslator, python_containers
 from .tensor_aliases import aliased_updates
@@ -404,13 +405,23 @@ class ModelTranslator:
         records: list[CopyRecord] = []
         parts: list[str] = []
         attrs = self._layer_attrs(methods)
+        build = methods.get("build")
+        if build is not None:
+            attrs.update(self._layer_attrs({"__init__": build}))
+        if build is not None and "__init__" not in methods:
+            parts.append(self._function("def __init__(self):", ["super().__init__()"] +
+                                        self._build_statements(build, records, shapes)))
         for statement in node.body.body:
             if isinstance(statement, cst.FunctionDef):
                 name = statement.name.value
                 if name == "__init__":
                     params = _drop_param(code_of(statement.params), "**kwargs")
                     lines = self._init_statements(statement, records, shapes)
+                    if build is not None:
+                        lines += self._build_statements(build, records, shapes)
                     parts.append(self._function(f"def __init__({params}):", lines))
+                elif name == "build":
+                    continue  # its sublayers are created in __init__ (_build_statements)
                 elif name == "call":
                     params = _drop_param(_drop_param(code_of(statement.params), "training"), "mask")
                     self.updates = aliased_updates(self.source, statement, TORCH, node, python_containers(statement))
@@ -427,6 +438,33 @@ class ModelTranslator:
                 parts.append(self._translate_statement(statement))
         body = "\n\n".join(_indent_block(p) for p in parts if p.strip())
         return f"{self._class_header(node)}\n{body}\n", records
+
+    def _build_statements(self, build: cst.FunctionDef, records: list[CopyRecord],
+                          shapes: dict[str, Shape]) -> list[str]:
+        """Keras -> torch: what build() creates, for __init__. Sublayers and plain attributes that do not depend
+        on build()'s input shape are created in __init__ as torch does (Lazy* modules take the sizes); a weight
+        (`self.add_weight`) or anything read from the input shape is a counted TODO there, the statement kept as a
+        comment. Keras's own bookkeeping (`super().build(...)`, `self.built = True`) has no torch counterpart."""
+        shape_params = {p.name.value for p in (*build.params.params, *build.params.kwonly_params)} - {"self"}
+        lines: list[str] = []
+        for statement in build.body.body:
+            code = _dedent_code(statement).strip("\n")
+            if _is_keras_build_bookkeeping(statement):
+                continue
+            used = _names_used(statement) & shape_params
+            adds_weight = re.search(r"\bself\.add_(weight|variable)\(", code) is not None
+            if not used and not adds_weight:
+                lines.append(self._init_statement(statement, records, shapes))
+                continue
+            if adds_weight:
+                reason = ("build() creates a Keras weight with self.add_weight: create an nn.Parameter of that shape "
+                          "in __init__ (and copy it by hand: copy_weights does not know it)")
+            else:
+                reason = (f"build() reads {', '.join(sorted(used))}, which torch does not pass: create this in "
+                          "__init__ with the size it will have (or a Lazy* module)")
+            self.todos += 1
+            lines.append(f"{TODO_TAG} {reason}\n" + "\n".join(f"# {line}" for line in code.splitlines()))
+        return lines
 
     def _attr_input_shapes(self, call: cst.FunctionDef, methods) -> dict[str, Shape]:
         """Keras -> torch: the feature count reaching each layer attribute, followed through `call` in order."""
@@ -668,6 +706,10 @@ class ModelTranslator:
                                                                      cst.SimpleString):
             docstring = code_of(body_statements[0].body[0].value)
             body_statements = body_statements[1:]
+        expansion = BuilderExpansion(self.source.functions, self._contains_layers)
+        body_statements = expansion.expand(function, body_statements)
+        init_lines += expansion.guards
+        self.notes += expansion.notes
         for statement in body_statements:
             small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(
                 statement.body) == 1 else None
@@ -743,11 +785,20 @@ class ModelTranslator:
                 if target_name:
                     env[target_name] = env.get(f"<layer>{name}", UNKNOWN)
                 continue
+            if isinstance(statement, (cst.If, cst.For, cst.While)) and self._contains_layers(statement):
+                # not decided by the builder's defaults (see functional_builders): the graph depends on run-time
+                # values, or a loop would create a new layer per iteration
+                self.todos += 1
+                forward_lines.append(f"{TODO_TAG} layers created under run-time control flow are not translated "
+                                     "(only `if`s on the builder's arguments, decided with its defaults, are)\n"
+                                     + _dedent_code(statement).rstrip("\n"))
+                continue
             statement = statement.visit(InlineLayers())
             text = self._translate_statement(statement, training_param=False)
             forward_lines.append(text)
             if target_name:
-                env[target_name] = shape_of(value.left) if isinstance(value, cst.BinaryOperation) else UNKNOWN
+                env[target_name] = shape_of(value) if isinstance(value, (cst.BinaryOperation, cst.Name)) else \
+                    UNKNOWN
         for name, call in layer_vars.items():
             if name not in layer_attrs:
                 self.notes.append(f"layer `{name}` is created but never applied; it was dropped")
@@ -826,6 +877,38 @@ def _split_params(params: str) -> list[str]:
             current += char
     parts.append(current)
     return parts
+
+
+def _is_keras_build_bookkeeping(statement: cst.BaseStatement) -> bool:
+    """`super().build(input_shape)` and `self.built = True`: Keras marks the layer built; torch has no such step."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return False
+    small = statement.body[0]
+    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+        func = small.value.func
+        return isinstance(func, cst.Attribute) and func.attr.value == "build" and isinstance(func.value, cst.Call) \
+            and code_of(func.value.func) == "super"
+    return isinstance(small, cst.Assign) and len(small.targets) == 1 and \
+        code_of(small.targets[0].target).strip() == "self.built"
+
+
+def _names_used(node: cst.CSTNode) -> set[str]:
+    names: set[str] = set()
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            names.add(name.value)
+
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False  # `x.shape`: `shape` is not a variable
+
+        def visit_Arg(self, arg: cst.Arg) -> bool:
+            arg.value.visit(self)
+            return False  # `Dense(units=n)`: `units` is not a variable
+
+    node.visit(Names())
+    return names
 
 
 def _comments(statement: cst.BaseStatement) -> str:

@@ -9,7 +9,8 @@ import libcst as cst
 from . import catalog
 from .catalog import REQUIRED, OpPair
 from .common import (
-    KERAS, NATIVE, TODO_TAG, TORCH, ParsedSource, code_of, framework_of_name, literal_value, render_call, spell,
+    KERAS, NATIVE, TODO_TAG, TORCH, ParsedSource, code_of, framework_of_name, is_literal, literal_value, render_call,
+    spell,
 )
 from .layer_defaults import differences_for
 from .torch_tensor_methods import TENSOR_METHODS
@@ -177,6 +178,8 @@ class OpTranslator(cst.CSTTransformer):
                 return updated  # a sub-layer or a method of the model itself, translated on its own
             if _rooted_at_literal(func.value):
                 return updated  # "a,b".split(","), ",".join(names).split(","): not tensors
+            if name == "split" and (not updated.args or isinstance(updated.args[0].value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString))):
+                return updated  # str.split(), line.split(","): not a tensor
             if name in ("contiguous", "clone") and not updated.args:
                 return func.value
             if name == "size":
@@ -238,8 +241,12 @@ class OpTranslator(cst.CSTTransformer):
     def _emit_op_plain(self, op: OpPair, bound: dict[str, str], extra: list[str], node: cst.Call, to: str):
         src_names = op.torch_signature if to == KERAS else op.keras_signature
         strategy = op.strategy
+        if to == KERAS:
+            for name in _PLACEMENT_ARGS:
+                if name in bound:
+                    self.notes.append(f"`{name}={bound.pop(name)}` is dropped: Keras places tensors itself")
         if strategy == "shape_varargs":
-            shape_name = src_names[1]
+            shape_name = src_names[1] if src_names[0] in ("input", "x") else src_names[0]
             if extra:
                 parts = [bound.pop(shape_name)] + extra if shape_name in bound else extra
                 bound[shape_name] = f"({', '.join(parts)},)" if len(parts) == 1 else f"({', '.join(parts)})"
@@ -274,6 +281,13 @@ class OpTranslator(cst.CSTTransformer):
                     return cst.parse_expression(f"keras.ops.reshape((flat := {x}), (keras.ops.shape(flat)[0], -1))")
                 return cst.parse_expression(f"keras.ops.reshape({x}, (keras.ops.shape({x})[0], -1))")
             return self._todo(f"flatten(start_dim={start}) is not translated", node)
+        special = getattr(self, f"_{strategy}_to_{to}", None) if strategy else None
+        if special is not None:
+            if extra:
+                return self._todo("variadic arguments are not translated", node)
+            result = special(op, bound, node)
+            if result is not None:
+                return result
         if extra:
             return self._todo("variadic arguments are not translated", node)
         target_args: list[str] = []
@@ -282,28 +296,40 @@ class OpTranslator(cst.CSTTransformer):
             src = arg.torch if to == KERAS else arg.keras
             tgt = arg.keras if to == KERAS else arg.torch
             convert = catalog.CONVERTERS[arg.to_keras if to == KERAS else arg.to_torch]
+            src_default = arg.torch_default if to == KERAS else arg.keras_default
+            tgt_default = arg.keras_default if to == KERAS else arg.torch_default
             if src in bound:
                 code = bound.pop(src)
                 if tgt is None:
+                    if src_default is not REQUIRED and is_literal(code) and literal_value(code) == src_default:
+                        continue  # the source's default, spelled out: nothing to carry over
                     return self._todo(f"`{src}={code}` has no counterpart", node)
                 keywords.append((tgt, convert(code)))
-            elif tgt is not None:
-                src_default = arg.torch_default if to == KERAS else arg.keras_default
-                tgt_default = arg.keras_default if to == KERAS else arg.torch_default
-                if src_default is not REQUIRED and tgt_default is not REQUIRED and src_default != tgt_default:
+            elif tgt is not None and src_default is not REQUIRED:
+                if tgt_default is REQUIRED:
+                    if src_default is None:  # e.g. keras.ops.flip's axis=None (every axis); torch needs dims
+                        return self._todo(f"`{src}` is left at its default (None) and the target needs `{tgt}`: "
+                                          f"spell the axes out", node)
                     keywords.append((tgt, convert(repr(src_default))))
+                elif src_default != tgt_default:
+                    keywords.append((tgt, convert(repr(src_default))))
+        if to == KERAS and "inplace" in bound:
+            bound.pop("inplace")
+            self.notes.append("inplace=True: the Keras op returns a new tensor and leaves its input unchanged (as "
+                              "torch does for `x = F.relu(x, inplace=True)`)")
         if bound:
             return self._todo(f"arguments {sorted(bound)} are not translated", node)
         target_signature = op.keras_signature if to == KERAS else op.torch_signature
         # the leading arguments go positionally, in the target's order
         by_name = dict(keywords)
-        positional_count = 3 if op.key in ("transpose",) else 1
+        positional_count = 3 if op.key in ("transpose", "arange", "eye", "full") else 1
         if to == TORCH and op.key in ("clamp", "where", "einsum"):
             positional_count = 3
         if to == KERAS and op.key in ("clamp", "where", "unsqueeze"):
             positional_count = 3
         if len(target_signature) > 1 and target_signature[1] in ("x2", "other", "mat2", "exponent", "newshape",
-                                                                 "shape", "axes", "dims", "axis2"):
+                                                                 "shape", "axes", "dims", "axis2", "k", "shift",
+                                                                 "shifts", "indices"):
             positional_count = max(positional_count, 2)
         for name in target_signature[:positional_count]:
             if name in by_name:
@@ -316,6 +342,143 @@ class OpTranslator(cst.CSTTransformer):
             text = render_call(f"{receiver}.{op.torch_method}", target_args, list(by_name.items()))
             return cst.parse_expression(text)
         return cst.parse_expression(render_call(spell(function), target_args, list(by_name.items())))
+
+    # -- ops whose meaning differs between the frameworks (catalog strategies) --
+    def _moment_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """torch.std/var divide by n - correction (correction=1, "unbiased", by default); keras.ops.std/var by n."""
+        x, dim, keepdim = bound["input"], bound.get("dim", "None"), bound.get("keepdim")
+        axis = None if dim == "None" else dim
+        if "correction" in bound:
+            correction = bound["correction"]
+        elif "unbiased" in bound:
+            unbiased = literal_value(bound["unbiased"])
+            correction = {True: "1", False: "0"}.get(unbiased, f"(1 if {bound['unbiased']} else 0)") \
+                if isinstance(unbiased, bool) or unbiased is None else "1"
+        else:
+            correction = "1"
+        if literal_value(correction) == 0:
+            return self._call(op.keras, [x], [("axis", axis), ("keepdims", keepdim)])
+        x, first = _evaluated_once(x, "moment_input")
+        axes = literal_value(dim) if dim != "None" else None
+        if dim == "None":
+            count = f"math.prod(keras.ops.shape({x}))"
+        elif isinstance(axes, int):
+            count = f"keras.ops.shape({x})[{axes}]"
+        elif isinstance(axes, (tuple, list)) and axes and all(isinstance(a, int) for a in axes):
+            count = "(" + " * ".join(f"keras.ops.shape({x})[{a}]" for a in axes) + ")"
+        else:
+            return self._todo(f"dim={dim} is not a literal: scale keras.ops.{op.key} by n / (n - {correction}) "
+                              f"over the reduced axes (torch's {op.key} is unbiased by default)", node)
+        factor = f"{count} / ({count} - {correction})"
+        statistic = self._call(op.keras, [first], [("axis", axis), ("keepdims", keepdim)], text=True)
+        if op.key == "std":
+            return cst.parse_expression(f"{statistic} * ({factor}) ** 0.5")
+        return cst.parse_expression(f"{statistic} * ({factor})")
+
+    def _moment_to_torch(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        return self._call(op.torch[0], [bound["x"]], [("dim", bound.get("axis")),
+                                                      ("keepdim", bound.get("keepdims")), ("correction", "0")])
+
+    def _split_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """torch.split(x, size) cuts pieces of `size`; torch.split(x, [sizes]) pieces of those sizes. keras.ops.split
+        takes a section count or the cut indices: the translation always passes indices."""
+        x, sizes, dim = bound["tensor"], bound["split_size_or_sections"], bound.get("dim", "0")
+        value = literal_value(sizes)
+        if isinstance(value, (list, tuple)) and all(isinstance(v, int) for v in value):
+            cuts = [sum(value[:i + 1]) for i in range(len(value) - 1)]
+            return self._call("keras.ops.split", [x, repr(cuts or 1)], [("axis", dim)])
+        # `or 1`: one piece is one section (keras.ops.split rejects an empty index list)
+        x, first = _evaluated_once(x, "split_input")
+        if isinstance(value, int):
+            cuts = f"list(range({sizes}, keras.ops.shape({x})[{dim}], {sizes})) or 1"
+            return self._call("keras.ops.split", [first, cuts], [("axis", dim)])
+        sizes, first_sizes = _evaluated_once(sizes, "split_sizes")
+        cuts = (f"(list(itertools.accumulate({sizes}))[:-1] if isinstance({first_sizes}, (list, tuple)) else "
+                f"list(range({sizes}, keras.ops.shape({x})[{dim}], {sizes}))) or 1")
+        self.notes.append(f"torch.split's size argument `{bound['split_size_or_sections']}` is not a literal: the "
+                          "translation decides at run time whether it is one piece size or a list of sizes")
+        return self._call("keras.ops.split", [first, cuts], [("axis", dim)])
+
+    def _split_to_torch(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """keras.ops.split(x, n) (n equal sections) and keras.ops.split(x, [indices]) are torch.tensor_split."""
+        return self._call("torch.tensor_split", [bound["x"], bound["indices_or_sections"]],
+                          [("dim", bound.get("axis"))])
+
+    def _chunk_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """torch.chunk(x, n): pieces of ceil(size / n), the last smaller (so maybe fewer than n pieces)."""
+        x, chunks, dim = bound["input"], bound["chunks"], bound.get("dim", "0")
+        x, first = _evaluated_once(x, "chunk_input")
+        size = f"keras.ops.shape({x})[{dim}]"
+        piece = f"-(-{size} // {chunks})"
+        return self._call("keras.ops.split", [first, f"list(range({piece}, {size}, {piece})) or 1"], [("axis", dim)])
+
+    def _stochastic_depth_op_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """drop_path(x, p, training=...) is x at inference; torchvision's stochastic_depth defaults to training=True,
+        timm's drop_path to False."""
+        torchvision = (self.source.resolve(node.func) or "").startswith("torchvision.")
+        training = bound.get("training", "True" if torchvision else "False")
+        if literal_value(training) is True:
+            return self._todo("stochastic depth with training=True drops residual branches at inference too: Keras "
+                              "has no op for it", node)
+        self.notes.append(catalog.STOCHASTIC_DEPTH_NOTE)
+        return cst.parse_expression(bound["input"])
+
+    def _masked_fill_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        return self._call("keras.ops.where", [bound["mask"], bound["value"], bound["input"]], [])
+
+    def _cumulative_to_torch(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """keras.ops.cumsum(x) (axis None) runs over the flattened tensor; torch.cumsum needs a dim."""
+        if bound.get("axis", "None") != "None":
+            return None
+        dtype = bound.get("dtype")
+        return self._call(op.torch[0], [f"torch.flatten({bound['x']})", "0"],
+                          [("dtype", catalog.CONVERTERS["keras_dtype_to_torch"](dtype) if dtype else None)])
+
+    def _attention_op_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """torch's (batch, heads, length, head_dim) <-> Keras's (batch, length, heads, head_dim). A boolean mask
+        means *may attend* in both; a float torch mask is added to the logits: Keras's bias=."""
+        dropout = bound.get("dropout_p", "0.0")
+        if re.fullmatch(r".+ if (self\.)?training else 0(\.0*)?", dropout):
+            self.notes.append(f"dropout_p={dropout}: attention dropout (training only) is not translated: "
+                              "keras.ops.dot_product_attention has none")
+        elif literal_value(dropout) not in (0, 0.0):
+            return self._todo(f"dropout_p={dropout}: keras.ops.dot_product_attention has no attention dropout", node)
+        keywords: list[tuple[str, str | None]] = []
+        mask = bound.get("attn_mask", "None")
+        if mask != "None" and _is_boolean(mask):
+            keywords.append(("mask", mask))
+        elif mask != "None":  # a boolean or an additive float mask: decided at run time
+            mask, first = _evaluated_once(mask, "attention_mask")
+            keywords.append(("**", f"({{'mask': {mask}}} if keras.backend.standardize_dtype({first}.dtype) == 'bool' "
+                                   f"else {{'bias': {mask}}})"))
+        keywords += [("scale", bound.get("scale")), ("is_causal", bound.get("is_causal"))]
+        heads_second = [f"keras.ops.swapaxes({bound[name]}, 1, 2)" for name in ("query", "key", "value")]
+        attention = self._call("keras.ops.dot_product_attention", heads_second, keywords, text=True)
+        return cst.parse_expression(f"keras.ops.swapaxes({attention}, 1, 2)")
+
+    def _attention_op_to_torch(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        if bound.get("attn_logits_soft_cap", "None") != "None":
+            return self._todo("attn_logits_soft_cap has no torch scaled_dot_product_attention equivalent", node)
+        mask, bias = bound.get("mask", "None"), bound.get("bias", "None")
+        if mask != "None" and bias != "None":
+            attn_mask = f"torch.where({_grouped(mask)}.bool(), {bias}, float('-inf'))"
+        elif mask != "None":
+            attn_mask = f"{_grouped(mask)}.bool()"
+        else:
+            attn_mask = bias
+        heads_first = [f"{_grouped(bound[name])}.transpose(1, 2)" for name in ("query", "key", "value")]
+        attention = self._call("torch.nn.functional.scaled_dot_product_attention", heads_first,
+                               [("attn_mask", None if attn_mask == "None" else attn_mask),
+                                ("is_causal", bound.get("is_causal")), ("scale", bound.get("scale"))], text=True)
+        return cst.parse_expression(f"{attention}.transpose(1, 2)")
+
+    @staticmethod
+    def _call(function: str, positional: list[str], keywords: list[tuple[str, str | None]], text: bool = False):
+        """`function(*positional, name=value, ...)`, leaving out keywords whose value is None; `**` spreads."""
+        parts = list(positional) + [f"**{value}" if name == "**" else f"{name}={value}"
+                                    for name, value in keywords if value is not None]
+        code = f"{spell(function)}({', '.join(parts)})"
+        return code if text else cst.parse_expression(code)
 
     def _to_torch(self, original: cst.Call, updated: cst.Call, canonical: str | None) -> cst.BaseExpression:
         if canonical is None and isinstance(updated.func, cst.Attribute) and \
@@ -384,6 +547,32 @@ class OpTranslator(cst.CSTTransformer):
         return cst.parse_expression(text)
 
 
+def _evaluated_once(code: str, name: str) -> tuple[str, str]:
+    """(the name to repeat, the code for its first use): a computed tensor is bound once with `:=` where the
+    translation needs it twice (its shape and its values)."""
+    if re.fullmatch(r"[\w.]+", code):
+        return code, code
+    return name, f"({name} := {code})"
+
+
+def _is_boolean(code: str) -> bool:
+    """`mask > 0`, `~pad`, `a == b`, `not_pad & causal`... certainly a boolean tensor."""
+    node = cst.parse_expression(code)
+    if isinstance(node, cst.Comparison):
+        return True
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.BitInvert):
+        return _is_boolean(code_of(node.expression))
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.BitAnd, cst.BitOr, cst.BitXor)):
+        return _is_boolean(code_of(node.left)) or _is_boolean(code_of(node.right))
+    return False
+
+
+def _grouped(code: str) -> str:
+    return code if re.fullmatch(r"[\w.]+(\[[^\]]*\])?", code) else f"({code})"
+
+
+# torch creation arguments that only say where/how a tensor is stored
+_PLACEMENT_ARGS = ("device", "pin_memory", "layout")
 _LAYOUT_OPS = {"reshape", "view", "flatten", "permute", "transpose", "cat", "stack", "squeeze", "unsqueeze"}
 
 

@@ -22,7 +22,7 @@ import libcst as cst
 
 from . import catalog
 from .catalog import REQUIRED
-from .closure import closure
+from .closure import closure, used_names
 from .common import KERAS, PRESERVE, TODO_TAG, ParsedSource, TranslationError, code_of, weight_statements, with_todos
 from .generated_helpers import KERAS_HELPERS, WEIGHT_HELPERS
 from .layer_translator import LayerOut, LayerTranslator
@@ -42,6 +42,10 @@ KERAS_LAYER_ATTRIBUTES = frozenset({
 # torch calls that only initialise weights or log usage: copy_weights sets every weight, so they have no Keras
 # counterpart to write (a note, not a TODO)
 _INITIALISERS = ("torch.nn.init.", "torch._C._log_api_usage_once", "torch.nn.utils.parametrize")
+_SCRIPTING_QUERIES = ("torch.jit.is_scripting", "torch.jit.is_tracing", "torch.compiler.is_compiling",
+                      "torch._dynamo.is_compiling", "torch.fx._symbolic_trace.is_fx_tracing")
+_MODULES_AS_VALUES = {"torch": "keras.ops", "torch.nn.functional": "keras.ops", "torch.nn": "keras.layers"}
+_MAX_STACKED = 4  # torch recurrent layers with num_layers up to this many are copied
 _INIT_NOTE = "torch weight initialisation is not translated: copy_weights sets every weight"
 
 RUNTIME_HELPERS = {
@@ -143,6 +147,9 @@ def _counterpart(root, path):
 '''
 
 
+_WEIGHT_HELPERS_MODULE = cst.parse_module(WEIGHT_HELPERS)
+
+
 @dataclass
 class _State:
     helpers: set[str] = field(default_factory=set)  # KERAS_HELPERS names
@@ -171,6 +178,8 @@ class _TorchToKeras(OpTranslator):
         self.statement_marks: list[int] = []
         self.class_stack: list[tuple[cst.ClassDef, bool]] = []  # (class, translated from a torch module)
         self.function_stack: list[tuple[cst.FunctionDef, dict]] = []
+        self.module_containers = _module_containers_of(source, None)
+        self.containers = self.module_containers
 
     # -- TODO placement: above the statement whose expression needed it --
     def _todo(self, reason: str, node: cst.BaseExpression) -> cst.BaseExpression:
@@ -256,6 +265,14 @@ class _TorchToKeras(OpTranslator):
         canonical = self.source.resolve(call.func) or ""
         if canonical.startswith(_INITIALISERS):
             return self._pass(original, _INIT_NOTE)
+        if canonical == "torch.fx.wrap":
+            return self._pass(original, "torch.fx.wrap only marks a function for torch.fx tracing")
+        if canonical == "torch._assert" and call.args:
+            self._discard()
+            self.statement_marks.append(len(self.pending))
+            test = call.args[0].value.visit(self)
+            message = call.args[1].value.visit(self) if len(call.args) > 1 else None
+            return original.with_changes(body=[cst.Assert(test=test, msg=message)])
         if isinstance(call.func, cst.Attribute) and call.func.attr.value == "apply" and \
                 isinstance(call.func.value, cst.Name) and call.func.value.value == "self":
             return self._pass(original, _INIT_NOTE)  # self.apply(self._init_weights)
@@ -295,23 +312,37 @@ class _TorchToKeras(OpTranslator):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         klass = self.class_stack[-1][0] if self.class_stack else None
-        containers = python_containers(node, klass)
-        try:
+        containers = python_containers(node, klass) | self.module_containers | _module_containers_of(self.source, klass)
+        if klass is None and not _mentions_torch(self.source, node):
+            updates = {}  # a helper that only computes numbers (`_make_divisible`): no tensor to alias
+        else:
             updates = aliased_updates(self.source, node, KERAS, klass, containers)
-        except Exception:  # the alias analysis is best effort; the plain rewrite still holds
-            updates = {}
         self.function_stack.append((node, updates))
         self.saved_containers = getattr(self, "saved_containers", [])
         self.saved_containers.append(self.containers)
         self.containers = containers
         self._mark(node)
 
+    def _plumbing_decorator(self, decorator: cst.Decorator) -> bool:
+        target = decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator
+        return (self.source.resolve(target) or "").startswith(("torch.jit.", "torch.fx.", "torch.compiler."))
+
+    def visit_Decorator(self, node: cst.Decorator) -> bool:
+        return not self._plumbing_decorator(node)
+
+    def leave_Decorator(self, original: cst.Decorator, updated: cst.Decorator):
+        target = original.decorator.func if isinstance(original.decorator, cst.Call) else original.decorator
+        if self._plumbing_decorator(original):
+            self.state.notes.append(f"@{code_of(target)} is TorchScript/torch.fx plumbing: dropped")
+            return cst.RemoveFromParent()
+        return updated
+
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef):
         self.function_stack.pop()
         self.containers = self.saved_containers.pop()
         if self._in_torch_class() and original.name.value == "forward":
             updated = updated.with_changes(name=cst.Name("call"))
-            if _mentions_self_training(original):
+            if _mentions_self_training(self.class_stack[-1][0]):
                 params = updated.params
                 training = cst.Param(cst.Name("training"), default=cst.Name("None"),
                                      equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
@@ -326,17 +357,19 @@ class _TorchToKeras(OpTranslator):
                         kwonly_params=[*params.kwonly_params, training],
                         star_arg=params.star_arg if params.star_arg is not cst.MaybeSentinel.DEFAULT
                         else cst.ParamStar()))
+                # torch's module.training, read by this method and the class's others: Keras passes the mode to
+                # call() only
+                body = list(updated.body.body)
+                first = 1 if body and _is_docstring(body[0]) else 0
+                body.insert(first, cst.parse_statement("self.training = bool(training)\n"))
+                updated = updated.with_changes(body=updated.body.with_changes(body=body))
         return self._place(updated)
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
         if isinstance(original.value, cst.Name) and original.value.value == "self" and self._in_torch_class():
             name = original.attr.value
             if name == "training":
-                inside_call = any(fn.name.value == "forward" for fn, _ in self.function_stack[-1:])
-                if inside_call:
-                    return cst.Name("training")
-                return self._todo("self.training exists only in forward()/call() as the `training` argument in "
-                                  "Keras: pass it to this method", updated.with_changes(attr=original.attr))
+                return updated.with_changes(attr=original.attr)  # set from `training` at the start of call()
             if name in KERAS_LAYER_ATTRIBUTES and name not in ("call", "build"):
                 self.state.renamed.add(name)
                 return updated.with_changes(attr=cst.Name(name + "_"))
@@ -371,6 +404,8 @@ class _TorchToKeras(OpTranslator):
             return updated
         if canonical == "torch.nn.Module":
             return cst.parse_expression("keras.layers.Layer")
+        if canonical in _MODULES_AS_VALUES:  # hasattr(torch.nn.functional, "scaled_dot_product_attention")
+            return cst.parse_expression(_MODULES_AS_VALUES[canonical])
         if canonical in _CONTAINERS:
             container = _CONTAINERS[canonical]
             if container == "TorchSequential":
@@ -381,8 +416,6 @@ class _TorchToKeras(OpTranslator):
                 return cst.Name(self._factory(canonical))
             except _Unmappable as exc:
                 return self._todo(str(exc), updated)
-        if canonical.count(".") <= 1 and canonical in ("torch", "torch.nn", "torch.nn.functional"):
-            return updated  # a module name inside an attribute chain: judged with the whole chain
         return self._todo(f"{canonical} used as a value has no Keras counterpart", updated)
 
     def _factory(self, canonical: str) -> str:
@@ -405,6 +438,8 @@ class _TorchToKeras(OpTranslator):
             if trial is not None and out is not None and not trial.todos and not trial.call_adapter:
                 kept.append(param)
                 out = trial
+        # a parameter the translation accepted but never wrote into the Keras call is not translated either
+        kept = [p for p in kept if re.search(rf"(?<![\w.]){p}(?!\w)", out.expr)] if out is not None else kept
         if out is None or out.todos:
             self.state.factories[canonical] = ""
             raise _Unmappable(f"{canonical} used as a value: its Keras form needs literal arguments")
@@ -433,9 +468,16 @@ class _TorchToKeras(OpTranslator):
     def _copy_rule(self, out: LayerOut) -> str | None:
         if not out.weights:
             return None
-        access = out.target_access.replace("{layer}", "0") if (out.call_adapter or "{layer}" in out.target_access) \
-            else out.target_access
-        statements = weight_statements(out.weights, KERAS, "source", f"target{access}")
+        access = out.target_access
+        if "{layer}" in access:  # stacked recurrent layers: one Keras layer per torch layer, counted at run time
+            statements = [f"if source.num_layers > {_MAX_STACKED}:",
+                          f"    raise ValueError('more than {_MAX_STACKED} stacked recurrent layers')"]
+            for index in range(_MAX_STACKED):
+                statements.append(f"if source.num_layers > {index}:")
+                statements += ["    " + line for line in "\n".join(weight_statements(
+                    out.weights, KERAS, "source", "target" + access.replace("{layer}", str(index)), index)).splitlines()]
+        else:
+            statements = weight_statements(out.weights, KERAS, "source", f"target{access}")
         body = "\n".join("    " + line if line else line for line in "\n".join(statements).splitlines())
         name = self.state.copy_rules.get(body)
         if name is None:
@@ -467,12 +509,43 @@ class _TorchToKeras(OpTranslator):
                                                                                  *updated.args])
         if canonical and catalog.torch_entries(canonical):
             return self._layer(original, updated, canonical)
+        if canonical in _SCRIPTING_QUERIES:
+            return cst.Name("False")  # Keras code is never TorchScript-compiled, traced or torch.compile'd
+        if canonical and re.fullmatch(r"torch\.nn\.functional\.adaptive_(avg|max)_pool([123])d", canonical):
+            pooled = self._global_pool(canonical, updated)
+            if pooled is not None:
+                return pooled
         if canonical and canonical.startswith(_INITIALISERS):
             self.state.notes.append(_INIT_NOTE)
             return updated
-        return super().leave_Call(original, updated)
+        if isinstance(original.func, cst.Attribute) and code_of(original.func.value) in self.containers:
+            return updated  # `_registry.add(f)`, `self.blocks.append(b)`: Python containers, not tensors
+        before = len(self.todos)
+        result = super().leave_Call(original, updated)
+        self.pending += self.todos[before:]  # the op translator's own (layout) TODOs; _place writes each once
+        return result
+
+    def _global_pool(self, canonical: str, updated: cst.Call) -> cst.BaseExpression | None:
+        """F.adaptive_avg_pool2d(x, 1) / (1, 1): a mean (max) over the spatial axes, kept (the NCHW result)."""
+        rank = int(canonical[-2])
+        size = next((a.value for a in updated.args[1:2] if a.keyword is None), None) or next(
+            (a.value for a in updated.args if a.keyword and a.keyword.value == "output_size"), None)
+        ok, value = catalog.literal(code_of(size)) if size is not None else (False, None)
+        if not updated.args or not ok or not all(v == 1 for v in (value if isinstance(value, tuple) else (value,))):
+            return None
+        axes = tuple(range(2, 2 + rank)) if self.layout == PRESERVE else tuple(range(1, 1 + rank))
+        reduce = "mean" if "_avg_" in canonical else "max"
+        return cst.parse_expression(f"keras.ops.{reduce}({code_of(updated.args[0].value)}, axis={axes!r}, "
+                                    "keepdims=True)")
 
     def _layer(self, original: cst.Call, updated: cst.Call, canonical: str) -> cst.BaseExpression:
+        if any(arg.star for arg in updated.args):
+            # `nn.Conv2d(i, o, bias=False, **kwargs)`, `nn.Linear(d, d, **dd)`: the arguments are known only at run
+            # time, so the factory with torch's signature converts them there
+            try:
+                return updated.with_changes(func=cst.Name(self._factory(canonical)))
+            except _Unmappable:
+                pass
         call = updated.with_changes(func=original.func)
         out = self.layers.translate(call, canonical)
         self.state.helpers |= out.helpers
@@ -483,6 +556,45 @@ class _TorchToKeras(OpTranslator):
         if rule:
             self.state.runtime.add("_tagged")
         return cst.parse_expression(_tag(_keras_spelling(out.expr), rule))
+
+
+_CONTAINER_CALLS = {"set", "list", "dict", "tuple", "frozenset", "collections.OrderedDict", "collections.defaultdict",
+                    "collections.deque", "torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict",
+                    "torch.nn.ParameterList", "torch.nn.ParameterDict"}
+
+
+def _module_containers_of(source: ParsedSource, klass: cst.ClassDef | None) -> frozenset[str]:
+    """Names holding Python containers or torch module containers: module-level `_registry = set()` (klass None),
+    or a class's `self.blocks = nn.ModuleList(...)` / `nn.Sequential(...)`, so `_registry.add(f)` and
+    `self.blocks[i] = block` stay plain Python."""
+    from ..analyzers.traversal import nodes_of_type
+
+    found = set()
+    statements = source.module.body if klass is None else list(nodes_of_type(klass, cst.SimpleStatementLine))
+    for statement in statements:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if not isinstance(small, (cst.Assign, cst.AnnAssign)) or small.value is None:
+                continue
+            value = small.value
+            is_container = isinstance(value, (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)) \
+                or isinstance(value, cst.Call) and (
+                    (source.resolve(value.func) or code_of(value.func)) in _CONTAINER_CALLS)
+            if not is_container:
+                continue
+            targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+            for target in targets:
+                text = code_of(target)
+                if (klass is None and isinstance(target, cst.Name)) or (klass is not None and text.startswith("self.")):
+                    found.add(text)
+    return frozenset(found)
+
+
+def _mentions_torch(source: ParsedSource, node: cst.CSTNode) -> bool:
+    from ..analyzers.traversal import nodes_of_type
+
+    return any((source.resolve(name) or "").startswith("torch") for name in nodes_of_type(node, cst.Name))
 
 
 class _Unmappable(Exception):
@@ -503,7 +615,12 @@ def _default_code(value) -> str:
     return "None" if value is REQUIRED or value is None else repr(value)
 
 
-def _mentions_self_training(function: cst.FunctionDef) -> bool:
+def _is_docstring(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and isinstance(statement.body[0], cst.Expr) and \
+        isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+
+
+def _mentions_self_training(function: cst.CSTNode) -> bool:
     from ..analyzers.traversal import nodes_of_type
 
     return any(isinstance(node.value, cst.Name) and node.value.value == "self" and node.attr.value == "training"
@@ -606,8 +723,13 @@ def translate_torch_symbol(source_text: str, symbol: str, layout: str = PRESERVE
     runtime = [RUNTIME_HELPERS[name].strip() for name in sorted(state.runtime)]
     factories = [text.strip() for text in state.factories.values() if text]
     rules = [f"def {name}(source, target):\n{rule_body}" for rule_body, name in state.copy_rules.items()]
-    parts = [_header(symbol, origin, layout), "import keras\nimport numpy as np", *helpers, *runtime, *factories,
-             body, *rules, COPY_WEIGHTS.strip(), rename_table, WEIGHT_HELPERS.strip()]
+    copying = "\n".join([*rules, COPY_WEIGHTS])
+    weight_helpers = closure(_WEIGHT_HELPERS_MODULE, used_names(cst.parse_module(copying))).code().strip()
+    imports = ["import keras", "import numpy as np"]
+    if re.search(r"(?<![\w.])math\.", body) and not re.search(r"^import math$", body, re.MULTILINE):
+        imports.append("import math")  # the op translator's element counts (math.prod)
+    parts = [_header(symbol, origin, layout), "\n".join(imports), *helpers, *runtime, *factories,
+             body, *rules, COPY_WEIGHTS.strip(), rename_table, weight_helpers]
     text = "\n\n\n".join(p for p in parts if p) + "\n"
     futures = [line for line in text.splitlines() if line.startswith("from __future__ import")]
     if futures:  # a __future__ import must come first

@@ -29,6 +29,7 @@ from .common import (
 from .layer_translator import LayerTranslator, LayerOut
 from .op_translator import OpTranslator, op_for
 from .model_translator import ModelTranslator, CopyRecord
+from .torch_to_keras import translate_torch_symbol
 
 
 @dataclass(frozen=True)
@@ -302,10 +303,18 @@ def _builder_framework(source: ParsedSource, function: cst.FunctionDef) -> str |
     return found[0] if found else None
 
 
+_NATIVE_NOTE = ("native layout: inputs must be channels-last (N, H, W, C) for Keras / channels-first (N, C, H, W) for "
+                "torch; transpose them before calling the translation")
+
+
 def translate_symbol(source_text: str, symbol: str, to: str | None = None, layout: str = PRESERVE,
-                     origin: str = "") -> Translation:
+                     origin: str = "", path: str | None = None, also: tuple[str, ...] = ()) -> Translation:
     """Translate a model class, a builder function or a Sequential assignment into one self-contained module:
-    imports, helpers, the translation under the same name, and copy_weights(source, target)."""
+    imports, helpers, the translation under the same name, and copy_weights(source, target).
+
+    PyTorch -> Keras translates the symbol's whole closure (:mod:`.torch_to_keras`; ``path``, the source file,
+    lets it follow relative imports into the package; ``also``: more top-level names to bring along, e.g. those
+    a constructor call names, such as `make_layers` in `VGG(make_layers(cfgs["A"]))`)."""
     source = normalized_for_models(ParsedSource(source_text))
     statement = next((s for s in source.module.body if _symbol_kind(source, s)[2] == symbol), None)
     if statement is None:
@@ -323,6 +332,14 @@ def translate_symbol(source_text: str, symbol: str, to: str | None = None, layou
         raise TranslationError(f"{symbol!r} is already {'Keras' if to == KERAS else 'PyTorch'}")
     if layout not in (PRESERVE, NATIVE):
         raise TranslationError(f"unknown layout {layout!r}: use 'preserve' or 'native'")
+    if to == KERAS:
+        translated = translate_torch_symbol(source_text, symbol, layout, origin, path, also)
+        notes = list(translated.notes)
+        if layout == NATIVE:
+            notes.append(_NATIVE_NOTE)
+        return Translation(translated.text, "", tuple(dict.fromkeys(notes)), translated.todos,
+                           tuple(line for line in translated.text.splitlines() if line.startswith(("import ", "from "))),
+                           "", _direction(to), "module")
     model = ModelTranslator(source, to, layout)
     if kind == "class":
         model.translate_class(symbol)
@@ -345,8 +362,7 @@ def translate_symbol(source_text: str, symbol: str, to: str | None = None, layou
     copy = "\n\n".join([copy_weights] + model.copy_functions)
     module_text = _module(f"{origin + ':' if origin else ''}{symbol}", to, layout, body, copy, model.helpers)
     if layout == NATIVE:
-        model.notes.append("native layout: inputs must be channels-last (N, H, W, C) for Keras / channels-first "
-                           "(N, C, H, W) for torch; transpose them before calling the translation")
+        model.notes.append(_NATIVE_NOTE)
     todos = module_text.count(TODO_TAG)
     return Translation(module_text, copy, tuple(dict.fromkeys(model.notes)), todos,
                        tuple(line for line in module_text.splitlines() if line.startswith(("import ", "from "))),
@@ -354,10 +370,10 @@ def translate_symbol(source_text: str, symbol: str, to: str | None = None, layou
 
 
 def translate_to_new_file(source_text: str, symbol: str, to: str | None = None, layout: str = PRESERVE,
-                          origin: str = "") -> NewFile:
+                          origin: str = "", path: str | None = None) -> NewFile:
     """The code action "Translate NAME to Keras/PyTorch in a new file": the file name (NAME_keras.py or
     NAME_torch.py, to be created beside the source) and its text."""
-    translation = translate_symbol(source_text, symbol, to, layout, origin)
+    translation = translate_symbol(source_text, symbol, to, layout, origin, path)
     suffix = "keras" if translation.direction == "torch->keras" else "torch"
     return NewFile(f"{symbol}_{suffix}.py", translation.source, translation)
 

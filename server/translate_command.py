@@ -48,7 +48,7 @@ def run_translate(args) -> int:
         if what.isdigit():
             translation = translate_line(text, int(what), args.to, args.layout)
         else:
-            translation = translate_symbol(text, what, args.to, args.layout, origin=os.path.basename(path))
+            translation = translate_symbol(text, what, args.to, args.layout, origin=os.path.basename(path), path=path)
         module = translation.module_text()
     except TranslationError as exc:
         return _fail(f"{path}: {exc}")

@@ -95,6 +95,9 @@ def _op_cases(direction: str):
 
 
 def _op_inputs(op):
+    if op.key == "gather":  # b holds indices into a's axis 1
+        (a_shape, b_shape) = op.example[2]
+        return {"a": random_input(a_shape), "b": random_input(b_shape, integers=a_shape[1])}
     return {name: np.abs(random_input(shape, seed=i)) + 0.1 if op.key in ("log", "sqrt") else
             random_input(shape, seed=i) for i, (name, shape) in enumerate(zip("ab", op.example[2]))}
 
@@ -132,7 +135,8 @@ def test_keras_op_to_torch(op, device):
 # torch -> Keras only (catalog.ONE_WAY_OPS, one-sided clamps, casts): function and method spellings
 ONE_WAY_CASES = [
     ("torch.cumsum(a, dim=1)", (3, 4)), ("a.cumsum(1)", (3, 4)), ("a.cumsum(dim=-1)", (2, 3, 4)),
-    ("torch.cumprod(a, dim=-1)", (3, 4)), ("a.cumprod(0)", (3, 4)),
+    ("torch.cumprod(a, dim=-1)", (3, 4)), ("a.cumprod(0)", (3, 4)), ("a.masked_fill(a > 0, -1.0)", (3, 4)),
+    ("torch.chunk(a, 3, dim=1)", (3, 7)),
     ("torch.clamp_min(a, 0.1)", (3, 4)), ("a.clamp_min(0.1)", (3, 4)),
     ("torch.clamp_max(a, -0.1)", (3, 4)), ("a.clamp_max(-0.1)", (3, 4)),
     ("torch.clamp(a, min=0.2)", (3, 4)), ("a.clamp(max=-0.2)", (3, 4)), ("a.clip(min=0.2)", (3, 4)),
@@ -157,8 +161,10 @@ def test_torch_only_ops_and_methods_to_keras(torch_code, shape, device):
 
 def test_every_one_way_op_example_runs_in_the_cases_above():
     covered = {code for code, _ in ONE_WAY_CASES}
-    assert all(op.example[0] in covered for op in getattr(catalog, "ONE_WAY_OPS", ()))
-    assert {op.key for op in catalog.ONE_WAY_OPS} >= {"cumsum", "clamp_min", "clamp_max", "max_all", "min_all"}
+    # stochastic depth needs torchvision or timm to run in torch: test_stochastic_depth_is_the_identity covers it
+    assert all(op.example[0] in covered for op in catalog.ONE_WAY_OPS if op.key != "stochastic_depth")
+    assert {op.key for op in catalog.ONE_WAY_OPS} >= {"clamp_min", "clamp_max", "max_all", "min_all", "masked_fill",
+                                                      "chunk"}
 
 
 def _forward_module(expression: str) -> str:
@@ -178,9 +184,10 @@ def test_cast_methods_to_keras(torch_code, device):
     assert_close(actual, expected, f"{torch_code} -> {translation.source}")
 
 
-@pytest.mark.parametrize("torch_code", ["a.max(1)", "torch.max(a, b)", "a.min(dim=0)",
-                                        "a.cumsum(1, dtype=torch.float64)", "a.mul_(2)", "a.item()", "a.chunk(2)",
-                                        "a.masked_fill(b > 0, 0.0)", "a.relu_()"])
+@pytest.mark.parametrize("torch_code", ["a.max(1)", "torch.max(a, b)", "a.min(dim=0)", "a.topk(2, dim=0)",
+                                        "a.mul_(2)", "a.item()", "a.masked_fill_(b > 0, 0.0)", "a.relu_()",
+                                        "a.std(dim=b.ndim)", "F.scaled_dot_product_attention(a, b, b, dropout_p=0.1)",
+                                        "torch.ones(2, requires_grad=True)"])
 def test_torch_forms_keras_cannot_spell_are_todos_in_forward(torch_code):
     translation = translate_symbol(_forward_module(torch_code), "M", "keras")
     lines = translation.source.splitlines()
@@ -227,3 +234,264 @@ def test_catalog_document_is_current():
     document = Path(__file__).resolve().parent.parent / "docs" / "translation-catalog.md"
     assert document.read_text(encoding="utf-8") == catalog.catalog_document(), \
         "regenerate docs/translation-catalog.md (see its first lines)"
+
+
+# -- semantic traps: the same name means something else in the other framework (issue 13, item 5) ---------------
+def _outputs(value) -> list:
+    """Every tensor of a result (split/chunk give a sequence of pieces, topk a pair)."""
+    items = value if isinstance(value, (tuple, list)) else [value]
+    return [item.detach().cpu().numpy() if isinstance(item, torch.Tensor) else keras.ops.convert_to_numpy(item)
+            for item in items]
+
+
+def _assert_all_close(actual, expected, what: str) -> None:
+    assert len(actual) == len(expected), f"{what}: {len(actual)} results != {len(expected)}"
+    for got, want in zip(actual, expected):
+        assert_close(got, want, what)
+
+
+def _torch_forward_to_keras(expression: str, a, b=None, device="cpu", todos=0):
+    """Translate `forward(self, a, b): return <expression>` to Keras, run both, compare every result."""
+    module = _forward_module(expression)
+    source = execute(module)["M"]()
+    tensors = [None if x is None else torch.from_numpy(x).to(device) for x in (a, b)]
+    expected = _outputs(source(*tensors))
+    translation = translate_symbol(module, "M", "keras")
+    assert translation.todos == todos, translation.source
+    model = execute(translation.module_text())["M"]()
+    actual = _outputs(model(*[None if x is None else keras.ops.convert_to_tensor(x) for x in (a, b)]))
+    _assert_all_close(actual, expected, f"{expression} -> {translation.source}")
+    return translation
+
+
+def _keras_op_to_torch(keras_code: str, inputs: dict, device="cpu"):
+    expected = execute(KERAS_PRELUDE)
+    expected.update({k: keras.ops.convert_to_tensor(v) for k, v in inputs.items()})
+    exec(f"out = {keras_code}", expected)
+    translation = translate_call(keras_code, "torch")
+    assert translation.todos == 0, translation.source
+    namespace = execute("\n".join(translation.imports))
+    namespace.update({k: torch.from_numpy(v).to(device) for k, v in inputs.items()})
+    exec(f"out = {translation.source}", namespace)
+    _assert_all_close(_outputs(namespace["out"]), _outputs(expected["out"]), f"{keras_code} -> {translation.source}")
+    return translation
+
+
+@pytest.mark.parametrize("expression", [
+    "torch.std(a, dim=1)", "a.var()", "a.std(dim=(1, 2), keepdim=True)", "torch.var(a, 1, False)",
+    "a.var(-1, correction=2)", "torch.std(a * 2, dim=0)", "a.std(1, unbiased=True)", "torch.var(a, dim=-1, correction=0)",
+])
+def test_torch_std_var_are_unbiased_and_stay_so_in_keras(expression, device):
+    translation = _torch_forward_to_keras(expression, random_input((3, 4, 5)) * 2, device=device)
+    assert "keras.ops." in translation.source
+
+
+@pytest.mark.parametrize("keras_code", ["keras.ops.std(a, axis=1)", "keras.ops.var(a)",
+                                        "keras.ops.var(a, axis=(0, 2), keepdims=True)"])
+def test_keras_std_var_are_population_statistics_in_torch(keras_code, device):
+    translation = _keras_op_to_torch(keras_code, {"a": random_input((3, 4, 5))}, device)
+    assert "correction=0" in translation.source
+
+
+@pytest.mark.parametrize("expression", [
+    "torch.split(a, 2, dim=1)", "a.split([1, 3, 1], dim=1)", "a.split(2)", "torch.split(a * 1, 3, -1)",
+    "torch.split(a, b.shape[0], 1)", "torch.split(a, [2, 3], 1)", "a.split(5, dim=1)",
+    "torch.chunk(a, 3, dim=1)", "a.chunk(4, dim=1)", "a.chunk(2)", "torch.chunk(a + 1, 2, -1)",
+])
+def test_torch_split_cuts_pieces_of_a_size_and_chunk_rounds_up(expression, device):
+    """torch.split(x, 2) on 5 columns gives 2, 2, 1; torch.chunk(x, 4) on 5 gives 3 pieces (2, 2, 1)."""
+    _torch_forward_to_keras(expression, random_input((3, 5, 7)), random_input((2,)), device=device)
+
+
+@pytest.mark.parametrize("keras_code", ["keras.ops.split(a, 2, axis=1)", "keras.ops.split(a, [1, 3], axis=1)",
+                                        "keras.ops.split(a, 3)"])
+def test_keras_split_takes_sections_or_indices_in_torch(keras_code, device):
+    _keras_op_to_torch(keras_code, {"a": random_input((3, 4, 5))}, device)
+
+
+def test_string_split_in_forward_is_left_alone():
+    translation = translate_symbol(_forward_module('a if "x,y".split(",") else b'), "M", "keras")
+    assert translation.todos == 0 and '"x,y".split(",")' in translation.source
+
+
+_SDPA_MODULE = TORCH_PRELUDE + """
+
+class M(nn.Module):
+    def forward(self, q, k, mask):
+        return {call}
+"""
+
+
+@pytest.mark.parametrize("call", [
+    "F.scaled_dot_product_attention(q, k, k)",
+    "F.scaled_dot_product_attention(q, k, k, is_causal=True)",
+    "F.scaled_dot_product_attention(q, k, k, attn_mask=mask > 0, scale=0.3)",
+    "F.scaled_dot_product_attention(q, k, k, attn_mask=mask)",
+    "F.scaled_dot_product_attention(q * 2, k, k, mask > 0, 0.0)",
+    "F.scaled_dot_product_attention(q, k, k, dropout_p=0.1 if self.training else 0.0)",
+])
+def test_scaled_dot_product_attention_to_keras_keeps_layout_and_mask_meaning(call, device):
+    """torch (B, H, L, D) vs Keras (B, L, H, D); a boolean mask is *may attend* in both, a float one is added."""
+    q, k = random_input((2, 3, 5, 4), seed=1), random_input((2, 3, 5, 4), seed=2)
+    mask = random_input((2, 1, 5, 5), seed=3)
+    mask[..., 0] = 1.0  # every query may attend somewhere
+    module = _SDPA_MODULE.format(call=call)
+    source = execute(module)["M"]().eval()
+    expected = _outputs(source(*[torch.from_numpy(x).to(device) for x in (q, k, mask)]))
+    translation = translate_symbol(module, "M", "keras")
+    assert translation.todos == 0 and "keras.ops.dot_product_attention" in translation.source, translation.source
+    model = execute(translation.module_text())["M"]()
+    actual = _outputs(model(*[keras.ops.convert_to_tensor(x) for x in (q, k, mask)]))
+    _assert_all_close(actual, expected, f"{call} -> {translation.source}")
+
+
+@pytest.mark.parametrize("keras_code", [
+    "keras.ops.dot_product_attention(a, b, b)", "keras.ops.dot_product_attention(a, b, b, is_causal=True)",
+    "keras.ops.dot_product_attention(a, b, b, mask=m > 0, scale=0.4)",
+    "keras.ops.dot_product_attention(a, b, b, bias=m)",
+    "keras.ops.dot_product_attention(a, b, b, bias=m, mask=m > -0.5)",
+])
+def test_dot_product_attention_to_torch_keeps_layout_and_mask_meaning(keras_code, device):
+    m = random_input((2, 1, 5, 5), seed=3)
+    m[..., 0] = 1.0
+    _keras_op_to_torch(keras_code, {"a": random_input((2, 5, 3, 4), seed=1), "b": random_input((2, 5, 3, 4), seed=2),
+                                    "m": m}, device)
+
+
+@pytest.mark.parametrize("expression", [
+    "torch.ones(3, 4) + a", "torch.zeros((3, 4), device=a.device, dtype=torch.float32) - a",
+    "torch.full((3, 4), 0.5) * a", "torch.arange(4, dtype=torch.float32) + a", "torch.arange(4).float()", "torch.arange(1, 5, dtype=torch.float32) * a",
+    "torch.eye(3, 4) + a", "a.triu(1)", "torch.tril(a, diagonal=-1)", "torch.where(a > 0, a, b)",
+    "a.masked_fill(a > 0.5, float('-inf'))", "torch.masked_fill(a, b > 0, 0.0)",
+    "torch.einsum('ij,ij->i', a, b)", "a.flip(1)", "torch.flip(a, dims=(0, 1))", "torch.roll(a, shifts=1, dims=0)",
+    "a.roll(-2, 1)", "torch.topk(a, 2)", "a.topk(3, dim=-1, largest=True)", "a.cumsum(dim=0)",
+    "torch.cumsum(a, 1, dtype=torch.float64)", "torch.gather(a, 1, (b > 0).long())",
+])
+def test_creation_and_indexing_ops_real_models_use_translate_to_keras(expression, device):
+    _torch_forward_to_keras(expression, random_input((3, 4)), random_input((3, 4), seed=5), device=device)
+
+
+@pytest.mark.parametrize("keras_code,torch_pool", [
+    ("layers.MaxPooling2D()", "nn.MaxPool2d(2)"), ("layers.MaxPooling1D(strides=1)", "nn.MaxPool1d(2, stride=1)"),
+    ("layers.MaxPooling3D()", "nn.MaxPool3d(2)"), ("layers.AveragePooling2D(padding='valid')", "nn.AvgPool2d(2)"),
+])
+def test_keras_pooling_default_pool_size_is_torch_kernel_size_2(keras_code, torch_pool):
+    """Keras 3's MaxPooling pools 2 per axis by default (tf.keras 2's AveragePooling too); torch's pools need
+    kernel_size: it used to come out as `nn.MaxPool2d()` (a TypeError)."""
+    translation = translate_call(keras_code, "torch")
+    assert translation.todos == 0 and torch_pool in translation.source, translation.source
+    execute(translation.module_text())
+
+
+# -- attention masks: torch's True means blocked, Keras's True may attend -------------------------------------------
+_TORCH_MASKED_ATTENTION = TORCH_PRELUDE + """
+
+class Block(nn.Module):
+    def __init__(self, batch_first):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=batch_first)
+
+    def forward(self, x, pad):
+        {body}
+"""
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+@pytest.mark.parametrize("body", [
+    "causal = torch.triu(torch.ones(x.shape[1], x.shape[1]), 1) > 0\n"
+    "        return self.attn(x, x, x, key_padding_mask=pad, attn_mask=causal, need_weights=False)[0]",
+    "future = torch.triu(torch.full((x.shape[1], x.shape[1]), float('-inf')), 1)\n"
+    "        return self.attn(x, x, x, attn_mask=future)[0]",
+    "return self.attn(x, x, x, key_padding_mask=pad)[1]",
+])
+def test_multihead_attention_masks_are_inverted_for_keras(body, batch_first, device):
+    """torch's attn_mask/key_padding_mask (True or -inf: blocked) become Keras's attention_mask (True: attend)."""
+    if not batch_first:
+        body = body.replace("x.shape[1]", "x.shape[0]").replace("key_padding_mask=pad", "key_padding_mask=pad")
+    x = random_input((2, 5, 8) if batch_first else (5, 2, 8))
+    pad = np.zeros((2, 5), dtype=bool)
+    pad[0, 3:] = pad[1, 4:] = True  # padding at the end: no query is left without a key
+    module = _TORCH_MASKED_ATTENTION.replace("{body}", body)
+    source = execute(module)["Block"](batch_first).to(device)
+    randomize_torch_statistics(source)
+    source.eval()
+    with torch.no_grad():
+        expected = to_numpy(source(torch.from_numpy(x).to(device), torch.from_numpy(pad).to(device)))
+    translation = translate_symbol(module, "Block", "keras")
+    assert translation.todos == 0, translation.source
+    generated = execute(translation.module_text())
+    target = generated["Block"](batch_first)
+    target(x, pad)
+    generated["copy_weights"](source, target)
+    assert_close(to_numpy(target(x, pad)), expected, translation.source)
+
+
+_KERAS_MASKED_ATTENTION = KERAS_PRELUDE + """
+
+class Block(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.mha = layers.MultiHeadAttention(2, 4)
+
+    def call(self, x, allowed):
+        {body}
+"""
+
+
+@pytest.mark.parametrize("body", [
+    "return self.mha(x, x, attention_mask=allowed)",
+    "return self.mha(x, x, use_causal_mask=True)",
+    "return self.mha(x, x, attention_mask=allowed, use_causal_mask=True)",
+    "return self.mha(x, x, x, attention_mask=allowed, return_attention_scores=True)[1]",
+])
+def test_keras_attention_mask_is_inverted_for_torch(body, device):
+    x = random_input((2, 5, 8))
+    allowed = random_input((2, 5, 5), seed=4) > 0
+    allowed[:, :, 0] = True
+    if "return_attention_scores" not in body:
+        # a query with nothing to attend: Keras's fused path averages every position (its scores path, which
+        # return_attention_scores takes, gives zero weights instead: Keras disagrees with itself there)
+        allowed[1, 2] = False
+    module = _KERAS_MASKED_ATTENTION.replace("{body}", body)
+    source = execute(module)["Block"]()
+    expected = to_numpy(source(x, allowed))
+    translation = translate_symbol(module, "Block", "torch")
+    assert translation.todos == 0, translation.source
+    generated = execute(translation.module_text())
+    target = generated["Block"]().to(device)
+    tensors = (torch.from_numpy(x).to(device), torch.from_numpy(allowed).to(device))
+    target.eval()
+    with torch.no_grad():
+        target(*tensors)
+        generated["copy_weights"](source, target)
+        actual = to_numpy(target(*tensors))
+    assert_close(actual, expected, translation.source)
+
+
+@pytest.mark.parametrize("context,code,todos", [
+    ("import torchvision", "torchvision.ops.StochasticDepth(0.2, 'row')", 0),
+    ("from timm.layers import DropPath", "DropPath(0.1)", 0),
+    ("from timm.models.layers import DropPath", "DropPath(drop_prob=0.1, scale_by_keep=False)", 0),
+    ("from torchvision.ops import stochastic_depth", "stochastic_depth(a, 0.2, 'row', training=False)", 0),
+    ("from timm.layers import drop_path", "drop_path(a, 0.3, self.training)", 0),
+    ("from timm.layers import drop_path", "drop_path(a, 0.3)", 0),
+    ("from torchvision.ops import stochastic_depth", "stochastic_depth(a, 0.2, 'row')", 1),
+])
+def test_stochastic_depth_is_the_identity_at_inference_with_a_note(context, code, todos):
+    """torchvision's StochasticDepth / stochastic_depth and timm's DropPath / drop_path return their input at
+    inference (`if not training or p == 0: return input`); Keras has none of them: the identity, with a note.
+    torchvision's functional form defaults to training=True, so without training= it is a TODO."""
+    translation = translate_call(code, "keras", context=context + "\nimport torch\nfrom torch import nn\n")
+    assert translation.todos == todos, translation.source
+    if todos:
+        return
+    assert any("stochastic depth" in note for note in translation.notes)
+    a = random_input((3, 4))
+    if "(a," in code:
+        namespace = execute("\n".join(translation.imports))
+        namespace.update(a=keras.ops.convert_to_tensor(a), training=False)
+        exec(f"out = {translation.source}", namespace)
+    else:
+        namespace = execute(translation.module_text())
+        namespace["out"] = namespace["layer"](a)
+    assert_close(to_numpy(namespace["out"]), a, f"{code} -> {translation.source}")

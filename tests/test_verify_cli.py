@@ -56,7 +56,8 @@ def test_json_report_shape(capsys):
 
 @pytest.mark.parametrize("source,symbol,to,shape,good,planted", [
     # Linear (out, in) -> Dense (in, out): drop the transpose of the shared square Linear
-    (TORCH_ZOO, "SharedLayerNet", "keras", "2,8", "'kernel': t['weight'].T,", "'kernel': t['weight'],"),
+    # Conv2d OIHW -> Conv2D HWIO: swap the 3x3 kernel's height and width (same shape, wrong values)
+    (TORCH_ZOO, "VGGBN", "keras", "2,3,8,8", "t['weight'].transpose(2, 3, 1, 0)", "t['weight'].transpose(3, 2, 1, 0)"),
     # Conv2D HWIO -> Conv2d OIHW: swap the 3x3 kernel's height and width (same shape, wrong values)
     (KERAS_ZOO, "build_vgg_bn", "torch", "2,8,8,3", "k['kernel'].transpose(3, 2, 0, 1)",
      "k['kernel'].transpose(3, 2, 1, 0)"),
@@ -93,9 +94,10 @@ def test_copy_weights_shape_error_is_a_failure(tmp_path, capsys):
 def test_translation_that_does_not_build_fails_with_its_todo_count(tmp_path, capsys):
     generated = _translate(tmp_path, TORCH_ZOO, "SharedLayerNet", "keras")
     text = generated.read_text()
-    good = "self.shared = layers.Dense(width)"
+    good = "self.shared = _tagged(keras.layers.Dense(width)"
     assert good in text
-    generated.write_text(text.replace(good, "# TODO(tensorlint): planted\n        self.shared = layers.Dense(width, planted=True)"))
+    generated.write_text(text.replace(good, "# TODO(tensorlint): planted\n        self.shared = _tagged(keras.layers.Dense("
+                                            "width, planted=True)"))
     capsys.readouterr()
     code, out, _ = _verify(capsys, f"{TORCH_ZOO}:SharedLayerNet", "--to", "keras", "--input-shape", "2,8",
                            "--translation", str(generated))

@@ -108,3 +108,91 @@ def build_tf_keras_sequence_model():
 
 
 INPUTS["build_tf_keras_sequence_model"] = (6, 4)
+
+
+def build_default_pools():
+    """MaxPooling with Keras's default pool size (2 per axis): torch's pools need kernel_size. (Keras 3's
+    AveragePooling has no default pool size; tf.keras 2's was 2, which the translation uses too.)"""
+    inputs = keras.Input(shape=(8, 8, 3))
+    h = layers.Conv2D(4, 3, padding="same")(inputs)
+    h = layers.MaxPooling2D()(h)
+    h = layers.Reshape((4, 4, 4, 1))(h)
+    h = layers.MaxPooling3D(strides=1)(h)
+    h = layers.Reshape((9, 3))(h)
+    return keras.Model(inputs, layers.MaxPooling1D()(h))
+
+
+def build_reshaped_tagger(units=5):
+    """Recurrent layers whose input size the graph does not give statically (after a Reshape; a size by name)."""
+    inputs = keras.Input(shape=(6, 4))
+    h = layers.Reshape((3, 8))(inputs)
+    h = layers.LSTM(units, return_sequences=True)(h)
+    h = layers.Bidirectional(layers.GRU(units, return_sequences=True))(h)
+    return keras.Model(inputs, layers.SimpleRNN(3)(h))
+
+
+INPUTS["build_default_pools"] = (8, 8, 3)
+INPUTS["build_reshaped_tagger"] = (6, 4)
+
+
+def conv_block(x, filters, strides=1, shortcut=False):
+    """A helper in functional style, called from the builder below (inlined by the translation)."""
+    y = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
+    y = layers.BatchNormalization()(y)
+    if shortcut:
+        y = layers.Add()([y, x])
+    return layers.ReLU()(y)
+
+
+def stem(x):
+    return conv_block(x, 6)
+
+
+def build_blocks(classes=4):
+    inputs = keras.Input(shape=(8, 8, 3))
+    x = stem(inputs)
+    x = conv_block(x, 6, shortcut=True)
+    x = conv_block(x, filters=8, strides=2)
+    x = layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, layers.Dense(classes)(x))
+
+
+def build_conditional(include_top=True, input_tensor=None, pooling="avg", classes=3):
+    """keras.applications style: the Input and the head under `if`s on the builder's arguments."""
+    if input_tensor is None:
+        img_input = layers.Input(shape=(7, 7, 2))
+    else:
+        img_input = input_tensor
+    x = layers.Conv2D(5, 3, activation="relu")(img_input)
+    if include_top:
+        x = layers.Flatten()(x)
+        x = layers.Dense(classes)(x)
+    elif pooling == "avg":
+        x = layers.GlobalAveragePooling2D()(x)
+    else:
+        x = layers.GlobalMaxPooling2D()(x)
+    return keras.Model(img_input, x)
+
+
+INPUTS["build_blocks"] = (8, 8, 3)
+INPUTS["build_conditional"] = (7, 7, 2)
+
+
+class BuiltBlock(layers.Layer):
+    """Sublayers created in build(), not __init__ (keras-hub style): torch creates them in __init__."""
+
+    def __init__(self, units=4, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.inner = layers.Dense(self.units, activation="relu")
+        self.norm = layers.LayerNormalization(epsilon=1e-5)
+        self.proj = layers.Dense(6)
+        super().build(input_shape)
+
+    def call(self, x):
+        return self.norm(self.proj(self.inner(x)) + x)
+
+
+INPUTS["BuiltBlock"] = (5, 6)

@@ -1,6 +1,6 @@
 """PyTorch models whose forward() uses tensor methods and nn.Upsample: the translate CLI tests
 (tests/test_translation_cli.py) and the verify CLI tests (tests/test_verify_cli.py) port them to Keras.
-Chain and ConvUp translate with no TODO; InPlace (`x.mul_`), Normalised (`.item()`) and Pieces (`chunk`) have one."""
+Chain and ConvUp translate with no TODO; InPlace (`x.mul_`), Normalised (`.item()`) and Pieces (`narrow`) have one."""
 
 import torch
 from torch import nn
@@ -50,7 +50,7 @@ class Pieces(nn.Module):
         h = self.scale(self.fc(x))
         outs.append(h.clamp(min=0.0))
         outs.append(h.clamp(max=0.5).long().float())
-        a, b = h.chunk(2, dim=1)
+        a = h.narrow(1, 0, 4)
         label = ",".join(self.names).split(",")
         return torch.cat(outs + [a], dim=1)
 

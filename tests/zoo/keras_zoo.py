@@ -157,6 +157,42 @@ def build_siamese(features=6):
     return keras.Model([first, second], [product, difference])
 
 
+def residual_block(x, filters, strides=1):
+    """keras.applications style: a helper in functional style, a projection shortcut only when it strides."""
+    shortcut = x
+    if strides != 1:
+        shortcut = layers.Conv2D(filters, 1, strides=strides, use_bias=False)(x)
+        shortcut = layers.BatchNormalization(epsilon=1.001e-5)(shortcut)
+    x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization(epsilon=1.001e-5)(x)
+    x = layers.Activation("relu")(x)
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization(epsilon=1.001e-5)(x)
+    x = layers.Add()([shortcut, x])
+    return layers.Activation("relu")(x)
+
+
+def build_resnet_application(include_top=True, input_tensor=None, pooling=None, classes=3):
+    """keras.applications style builder: the Input and the head under `if`s on its arguments, the body made of
+    helper-function blocks, MaxPooling2D with its default pool size."""
+    if input_tensor is None:
+        img_input = layers.Input(shape=(12, 12, 3))
+    else:
+        img_input = input_tensor
+    x = layers.Conv2D(8, 3, padding="same", use_bias=False)(img_input)
+    x = layers.BatchNormalization(epsilon=1.001e-5)(x)
+    x = layers.Activation("relu")(x)
+    x = layers.MaxPooling2D()(x)
+    x = residual_block(x, 8)
+    x = residual_block(x, 12, strides=2)
+    if include_top:
+        x = layers.GlobalAveragePooling2D()(x)
+        x = layers.Dense(classes, activation="softmax")(x)
+    elif pooling == "avg":
+        x = layers.GlobalAveragePooling2D()(x)
+    return keras.Model(img_input, x)
+
+
 ZOO = {
     "build_vgg_bn": ["--input-shape", "2,8,8,3"],
     "build_resnet_basic": ["--input-shape", "2,9,9,3"],
@@ -170,4 +206,5 @@ ZOO = {
     "build_unet": ["--input-shape", "2,8,8,3"],
     "build_shared_multi_output": ["--input-shape", "2,10"],
     "build_siamese": ["--input-shape", "2,6", "--input-shape", "2,6"],
+    "build_resnet_application": ["--input-shape", "2,12,12,3"],
 }

@@ -246,6 +246,33 @@ class SharedLayerNet(nn.Module):
         return self.out(h)
 
 
+class FusedAttentionBlock(nn.Module):
+    """timm-style attention: one qkv projection cut with chunk, heads as (batch, heads, tokens, dim), the fused
+    F.scaled_dot_product_attention with a boolean causal mask (ones/tril), attention dropout only in training, an
+    identity drop path, and a normalisation by the (unbiased) standard deviation."""
+
+    def __init__(self, dim=16, heads=4):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, dim * 3)
+        self.proj = nn.Linear(dim, dim)
+        self.attn_drop = nn.Dropout(0.1)
+        self.drop_path = nn.Identity()
+
+    def forward(self, x):
+        B, N, C = x.shape
+        q, k, v = self.qkv(x).chunk(3, dim=-1)
+        q = q.reshape(B, N, self.heads, C // self.heads).transpose(1, 2)
+        k = k.reshape(B, N, self.heads, C // self.heads).transpose(1, 2)
+        v = v.reshape(B, N, self.heads, C // self.heads).transpose(1, 2)
+        allowed = torch.ones(N, N).tril() > 0
+        h = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed,
+                                           dropout_p=self.attn_drop.p if self.training else 0.0)
+        h = h.transpose(1, 2).reshape(B, N, C)
+        x = x + self.drop_path(self.proj(h))
+        return (x - x.mean(-1, keepdim=True)) / (x.std(-1, keepdim=True) + 1e-5)
+
+
 ZOO = {
     "VGGBN": ["--input-shape", "2,3,8,8"],
     "ResNetBasic": ["--input-shape", "2,3,9,9"],
@@ -259,4 +286,5 @@ ZOO = {
     "UNetSmall": ["--input-shape", "2,3,8,8"],
     "TwoHeadNet": ["--input-shape", "2,10"],
     "SharedLayerNet": ["--input-shape", "2,8"],
+    "FusedAttentionBlock": ["--input-shape", "2,5,16"],
 }

@@ -1,0 +1,284 @@
+"""Keras -> torch functional builders as Python runs them, before the graph walk: an `if` on the builder's own
+arguments is decided with their defaults (each decision becomes a guard in the generated __init__, so a call with
+other values fails loudly instead of building another model), and helper functions in functional style
+(`def block(x, filters): x = layers.Conv2D(filters, 3)(x); return x`) are inlined at their call sites, their
+non-tensor parameters replaced by the arguments given. What is left is one straight line of layer applications.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+
+import libcst as cst
+
+from .common import code_of, literal
+
+_UNKNOWN = object()
+_COMPARISONS = {cst.Equal: operator.eq, cst.NotEqual: operator.ne, cst.Is: operator.is_, cst.IsNot: operator.is_not,
+                cst.LessThan: operator.lt, cst.GreaterThan: operator.gt, cst.LessThanEqual: operator.le,
+                cst.GreaterThanEqual: operator.ge, cst.In: lambda a, b: a in b, cst.NotIn: lambda a, b: a not in b}
+_MAX_INLINING_DEPTH = 8
+
+
+def static_value(node: cst.BaseExpression, known: dict[str, object]):
+    """The value of a condition built from literals and names in ``known`` (comparisons, and/or/not), or
+    _UNKNOWN."""
+    if isinstance(node, cst.Name) and node.value in known:
+        return known[node.value]
+    if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[node.value]
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+        value = static_value(node.expression, known)
+        return _UNKNOWN if value is _UNKNOWN else not value
+    if isinstance(node, cst.BooleanOperation):
+        left = static_value(node.left, known)
+        if left is _UNKNOWN:
+            return _UNKNOWN
+        if isinstance(node.operator, cst.And) and not left or isinstance(node.operator, cst.Or) and left:
+            return left
+        return static_value(node.right, known)
+    if isinstance(node, cst.Comparison):
+        left = static_value(node.left, known)
+        for target in node.comparisons:
+            right = static_value(target.comparator, known)
+            compare = _COMPARISONS.get(type(target.operator))
+            if left is _UNKNOWN or right is _UNKNOWN or compare is None:
+                return _UNKNOWN
+            try:
+                if not compare(left, right):
+                    return False
+            except TypeError:
+                return _UNKNOWN
+            left = right
+        return True
+    if isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)):
+        return _UNKNOWN
+    ok, value = literal(code_of(node))
+    return value if ok else _UNKNOWN
+
+
+def _parameter_defaults(function: cst.FunctionDef) -> dict[str, object]:
+    known = {}
+    for param in (*function.params.posonly_params, *function.params.params, *function.params.kwonly_params):
+        if param.default is not None:
+            ok, value = literal(code_of(param.default))
+            if ok:
+                known[param.name.value] = value
+    return known
+
+
+def _assigned_names(statement: cst.CSTNode) -> set[str]:
+    names: set[str] = set()
+
+    class Targets(cst.CSTVisitor):
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            names.update(_names_in(node.target))
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            names.update(_names_in(node.target))
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            names.update(_names_in(node.target))
+
+        def visit_For(self, node: cst.For) -> None:
+            names.update(_names_in(node.target))
+
+    statement.visit(Targets())
+    return names
+
+
+def _names_in(target: cst.BaseExpression) -> set[str]:
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return {name for element in target.elements for name in _names_in(element.value)}
+    if isinstance(target, cst.StarredElement):
+        return _names_in(target.value)
+    return set()
+
+
+class _Substitute(cst.CSTTransformer):
+    """Names -> expressions (a helper's parameters -> its arguments, its locals -> fresh names); keywords and
+    attribute names are not variables and stay."""
+
+    def __init__(self, replacements: dict[str, str]):
+        super().__init__()
+        self.replacements = replacements
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
+        code = self.replacements.get(updated.value)
+        if code is None:
+            return updated
+        expression = cst.parse_expression(code)
+        simple = isinstance(expression, (cst.Name, cst.Attribute, cst.Integer, cst.Float, cst.SimpleString,
+                                         cst.Subscript, cst.Call, cst.Tuple, cst.List))
+        return expression if simple else expression.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+    def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
+        return updated.with_changes(keyword=original.keyword)
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.Attribute:
+        return updated.with_changes(attr=original.attr)
+
+
+class BuilderExpansion:
+    """Expands one builder's body (see the module docstring); ``guards`` are __init__ lines that check every `if`
+    decided with the defaults; ``notes`` say what was decided and inlined."""
+
+    def __init__(self, functions: dict[str, cst.FunctionDef], builds_layers):
+        self.functions = functions
+        self.builds_layers = builds_layers  # node -> True when it creates (or applies) a source-framework layer
+        self.guards: list[str] = []
+        self.notes: list[str] = []
+        self._inlined = 0
+
+    def expand(self, function: cst.FunctionDef, statements: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+        return self._expand(statements, _parameter_defaults(function), set(), 0)
+
+    def _expand(self, statements, known: dict[str, object], tensors: set[str], depth: int):
+        result: list[cst.BaseStatement] = []
+        for statement in statements:
+            if isinstance(statement, cst.If):
+                chosen = self._decide(statement, known)
+                if chosen is not None:
+                    result += self._expand(chosen, known, tensors, depth)
+                    continue
+            inlined = self._inline(statement, tensors, depth) if depth < _MAX_INLINING_DEPTH else None
+            if inlined is not None:
+                result += self._expand(inlined, known, tensors, depth + 1)
+                continue
+            assigned = _assigned_names(statement)
+            for name in assigned:
+                known.pop(name, None)  # a parameter rebound in the body no longer holds its default
+            if isinstance(statement, cst.SimpleStatementLine) and any(
+                    isinstance(small, cst.Assign) and literal(code_of(small.value))[0] for small in statement.body):
+                tensors.difference_update(assigned)
+            else:
+                tensors.update(assigned)
+            result.append(statement)
+        return result
+
+    def _decide(self, node: cst.If, known: dict[str, object]) -> list[cst.BaseStatement] | None:
+        """The statements Python runs for this `if` (elif/else included) with the defaults, or None."""
+        value = static_value(node.test, known)
+        if value is _UNKNOWN:
+            return None
+        condition = code_of(node.test).strip()
+        names = sorted(n for n in known if re.search(rf"\b{re.escape(n)}\b", condition))
+        if names:  # (a condition on literals only, e.g. a helper's `if strides != 1` once inlined, needs none)
+            message = (f"translated for `{condition}` = {bool(value)} (the builder's defaults): translate it again "
+                       f"for other {', '.join(names)}")
+            self.guards.append(f"if {'not ' if value else ''}({condition}):\n    raise ValueError({message!r})")
+            self.notes.append(f"`if {condition}:` was decided with the builder's defaults ({bool(value)}); the "
+                              "generated __init__ raises ValueError for values that decide it otherwise")
+        if value:
+            return list(node.body.body)
+        if isinstance(node.orelse, cst.If):
+            chosen = self._decide(node.orelse, known)
+            return [node.orelse] if chosen is None else chosen
+        if isinstance(node.orelse, cst.Else):
+            return list(node.orelse.body.body)
+        return []
+
+    def _calls_helpers(self, function: cst.FunctionDef) -> bool:
+        return any(name in self.functions and name != function.name.value for name in _calls(function.body))
+
+    def _inline(self, statement: cst.BaseStatement, tensors: set[str], depth: int):
+        """`y = helper(x, 16)` -> the helper's statements, parameters bound, locals renamed, `y = <its return>`."""
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            return None
+        small = statement.body[0]
+        if not isinstance(small, (cst.Assign, cst.Expr)) or not isinstance(small.value, cst.Call):
+            return None
+        call = small.value
+        helper = self.functions.get(call.func.value) if isinstance(call.func, cst.Name) else None
+        if helper is None or not (self.builds_layers(helper) or self._calls_helpers(helper)):
+            return None
+        body = list(helper.body.body) if isinstance(helper.body, cst.IndentedBlock) else []
+        if body and isinstance(body[0], cst.SimpleStatementLine) and isinstance(body[0].body[0], cst.Expr) and \
+                isinstance(body[0].body[0].value, cst.SimpleString):
+            body = body[1:]  # the docstring
+        last = body[-1] if body else None
+        if not (isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], cst.Return)) or \
+                any(_returns_inside(s) for s in body[:-1]):
+            return None
+        arguments = _bind(helper, call)
+        if arguments is None:
+            return None
+        self._inlined += 1
+        suffix = f"_{helper.name.value}{self._inlined}"
+        local = set().union(*(_assigned_names(s) for s in body))
+        replacements: dict[str, str] = {}
+        prologue: list[cst.BaseStatement] = []
+        for name, code in arguments.items():
+            if code in tensors or name in local:
+                # a tensor (or a parameter the helper rebinds): a fresh local bound once to the argument
+                replacements[name] = name + suffix
+                prologue.append(cst.parse_statement(f"{name}{suffix} = {code}"))
+            else:
+                replacements[name] = code
+        for name in local:
+            replacements.setdefault(name, name + suffix)
+        renamed = [s.visit(_Substitute(replacements)) for s in body]
+        returned = renamed[-1].body[-1].value
+        tail = [*renamed[-1].body[:-1]]
+        epilogue = renamed[:-1]
+        if tail:
+            epilogue.append(renamed[-1].with_changes(body=tail))
+        if isinstance(small, cst.Assign) and returned is not None:
+            epilogue.append(cst.SimpleStatementLine([small.with_changes(value=returned)],
+                                                    leading_lines=statement.leading_lines))
+        self.notes.append(f"{helper.name.value}() was inlined into the builder at its call "
+                          f"`{code_of(call).strip()}`")
+        return prologue + epilogue
+
+
+def _calls(node: cst.CSTNode) -> set[str]:
+    names: set[str] = set()
+
+    class Calls(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            if isinstance(call.func, cst.Name):
+                names.add(call.func.value)
+
+    node.visit(Calls())
+    return names
+
+
+def _returns_inside(statement: cst.BaseStatement) -> bool:
+    found = []
+
+    class Returns(cst.CSTVisitor):
+        def visit_Return(self, node: cst.Return) -> None:
+            found.append(node)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+    statement.visit(Returns())
+    return bool(found)
+
+
+def _bind(helper: cst.FunctionDef, call: cst.Call) -> dict[str, str] | None:
+    """Parameter -> argument code (defaults filled in), or None for what this does not model (*args, **kwargs)."""
+    params = helper.params
+    if params.star_arg not in (None, cst.MaybeSentinel.DEFAULT) or params.star_kwarg is not None:
+        return None
+    positional = [*params.posonly_params, *params.params]
+    bound: dict[str, str] = {}
+    for index, arg in enumerate(call.args):
+        if arg.star:
+            return None
+        if arg.keyword is not None:
+            bound[arg.keyword.value] = code_of(arg.value)
+        elif index < len(positional):
+            bound[positional[index].name.value] = code_of(arg.value)
+        else:
+            return None
+    for param in (*positional, *params.kwonly_params):
+        if param.name.value not in bound:
+            if param.default is None:
+                return None
+            bound[param.name.value] = code_of(param.default)
+    return bound
