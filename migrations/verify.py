@@ -150,7 +150,9 @@ def verify(path: str, symbol: str, to: str, input_shapes, *, dtype: str | None =
             raise VerifyUsageError(f"{path}: {symbol!r} is already {'Keras' if to == 'keras' else 'PyTorch'}")
     else:
         try:
-            translation = translate_symbol(source_text, symbol, to, layout, origin=os.path.basename(path), path=path)
+            # what --init-args names (`make_layers` in `VGG(make_layers(...))`) is translated along with SYMBOL
+            translation = translate_symbol(source_text, symbol, to, layout, origin=os.path.basename(path), path=path,
+                                           also=tuple(sorted(_names_in(init_args))))
         except TranslationError as exc:
             raise VerifyUsageError(f"{path}: {exc}") from None
         except Exception as exc:  # a translator bug: say so in one line rather than a traceback
