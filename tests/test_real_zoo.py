@@ -26,13 +26,11 @@ BY_NAME = {model.name: model for model in real_zoo.MODELS}
 # The CI subset (the fastest models of each direction) and, for those that do not pass yet, why: a strict xfail,
 # so a translator fix that makes one pass fails here until its entry is removed.
 CI_SUBSET: dict[str, str | None] = {
-    "timm-Mlp": "the translation does not import: typing's Optional (an annotation) is not carried over",
-    "torchvision-BasicBlock": "the translation does not import: the typing names of its annotations (Optional, "
-                              "Callable, Tensor) are not carried over; the conv3x3 helper is dropped, "
-                              "`norm_layer = nn.BatchNorm2d` stays torch; 2 TODOs (inplace=True, out += identity)",
-    "torchvision-Fire": "numerically equal but 3 TODOs left: `inplace=True` (of nn.ReLU) has no Keras equivalent",
-    "keras-hub-TransformerEncoder": "build error: the helper merge_padding_and_attention_mask (imported from "
-                                    "transformer_layer_utils) is not carried over",
+    "timm-Mlp": None,
+    "torchvision-BasicBlock": None,
+    "torchvision-Fire": None,
+    "keras-hub-TransformerEncoder": "build error: NameError hidden_dim (a local of the Keras build() that the "
+                                    "torch __init__ does not define)",
     "keras-hub-RMSNormalization": "build error: the weight made with self.add_weight in build() is not translated "
                                   "(no add_weight on the torch module)",
 }
