@@ -396,8 +396,15 @@ def _timed(run, model, inputs):
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+    """The exception's type and first line; for Keras's wrapper (`Exception encountered when calling X.call().`,
+    then the real message on a later line) the real message too."""
+    import re
+
+    text = [line for line in re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip().splitlines() if line.strip()]
+    first = text[0] if text else ""
+    if first.startswith("Exception encountered when calling") and len(text) > 1:
+        first = f"{first} {text[1].strip()}"
+    return f"{type(exc).__name__}: {first}".rstrip(": ")
 
 
 def _import_roots(path: str) -> list[str]:
