@@ -5,9 +5,10 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 try:
     import tomllib
@@ -132,45 +133,51 @@ def _glob_match(rel: str, pattern: str) -> bool:
             or fnmatch.fnmatch(rel, pattern + "/*") or rel.startswith(pattern + "/"))
 
 
-def _string_list(key: str, value: Any, source: str) -> tuple[str, ...]:
+_KIND = {list: "a list", dict: "a table", int: "an integer", str: "a string", bool: "true or false"}
+
+
+def _string_list(key: str, value: Any, at: Callable[[str], str]) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{source}: `{key}` must be a list of strings")
+        raise ConfigError(f"{at(key)}: `{key}` must be a list of strings")
     return tuple(value)
 
 
-def settings_from_table(table: dict[str, Any], root: str = ".", source: str = "<settings>") -> Settings:
-    """Validate one ``[tool.tensorlint]`` table (or LSP settings with the same keys) into Settings."""
+def settings_from_table(table: dict[str, Any], root: str = ".", source: str = "<settings>",
+                        where: Callable[[str], str] | None = None) -> Settings:
+    """Validate one ``[tool.tensorlint]`` table (or LSP settings with the same keys) into Settings. ``where``
+    names the place of a key in error messages (``path:line``); by default, ``source``."""
+    at = where or (lambda _key: source)
     for key, value in table.items():
         if key not in KNOWN_KEYS:
             known = ", ".join(sorted(KNOWN_KEYS))
             close = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
             hint = f"; did you mean `{close[0]}`?" if close else ""
-            raise ConfigError(f"{source}: unknown key `{key}` in [tool.tensorlint]{hint} (known keys: {known})")
+            raise ConfigError(f"{at(key)}: unknown key `{key}` in [tool.tensorlint]{hint} (known keys: {known})")
         expected, _ = KNOWN_KEYS[key]
-        if not isinstance(value, expected):
-            raise ConfigError(f"{source}: `{key}` must be a {expected.__name__ if isinstance(expected, type) else expected}")
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise ConfigError(f"{at(key)}: `{key}` must be {_KIND.get(expected, str(expected))}")
     kwargs: dict[str, Any] = {"root": root, "source": source}
     for key in ("select", "ignore", "extend-select"):
         if key in table:
-            kwargs[key.replace("-", "_")] = tuple(c.upper() for c in _string_list(key, table[key], source))
+            kwargs[key.replace("-", "_")] = tuple(c.upper() for c in _string_list(key, table[key], at))
     if "extend-ignore" in table:
         kwargs["ignore"] = kwargs.get("ignore", ()) + tuple(c.upper() for c in _string_list(
-            "extend-ignore", table["extend-ignore"], source))
+            "extend-ignore", table["extend-ignore"], at))
     if "per-file-ignores" in table:
         pairs = []
         for pattern, codes in table["per-file-ignores"].items():
-            pairs.append((pattern, tuple(c.upper() for c in _string_list(f"per-file-ignores.{pattern}", codes, source))))
+            pairs.append((pattern, tuple(c.upper() for c in _string_list(f"per-file-ignores.{pattern}", codes, at))))
         kwargs["per_file_ignores"] = tuple(pairs)
     if "exclude" in table:
-        kwargs["exclude"] = _string_list("exclude", table["exclude"], source)
+        kwargs["exclude"] = _string_list("exclude", table["exclude"], at)
     if "extend-exclude" in table:
         kwargs["exclude"] = kwargs.get("exclude", DEFAULT_EXCLUDE) + _string_list(
-            "extend-exclude", table["extend-exclude"], source)
+            "extend-exclude", table["extend-exclude"], at)
     if "deployment" in table:
-        scenarios = _string_list("deployment", table["deployment"], source)
+        scenarios = _string_list("deployment", table["deployment"], at)
         unknown = [s for s in scenarios if s not in DEPLOYMENT_SCENARIOS]
         if unknown:
-            raise ConfigError(f"{source}: unknown deployment scenario {unknown[0]!r} "
+            raise ConfigError(f"{at('deployment')}: unknown deployment scenario {unknown[0]!r} "
                               f"(choose from {', '.join(DEPLOYMENT_SCENARIOS)})")
         kwargs["deployment"] = scenarios
     if "max-file-size-kb" in table:
@@ -183,14 +190,43 @@ def load_pyproject(path: str | os.PathLike) -> Settings:
     if tomllib is None:
         raise ConfigError(f"{path}: reading pyproject.toml needs Python 3.11+ (tomllib)")
     try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        text = path.read_bytes().decode("utf-8")
+        data = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     table = data.get("tool", {}).get("tensorlint", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.tensorlint] must be a table")
-    return settings_from_table(table, root=str(path.parent), source=str(path))
+    return settings_from_table(table, root=str(path.parent), source=str(path),
+                               where=lambda key: f"{path}:{_key_line(text, key)}")
+
+
+_TABLE_HEADER = re.compile(r"^\s*\[\s*tool\s*\.\s*tensorlint\s*(?:\.\s*(?P<sub>[^\]]+?)\s*)?\]")
+
+
+def _key_line(text: str, key: str) -> int:
+    """The 1-based line where ``key`` (``per-file-ignores.GLOB`` for one entry) is set in the [tool.tensorlint]
+    table of pyproject.toml ``text``; the table's header line when the key's own line cannot be told."""
+    name, _, entry = key.partition(".")
+    header_line, in_table, subtable = 1, False, None
+    for number, line in enumerate(text.splitlines(), 1):
+        header = _TABLE_HEADER.match(line)
+        if header:
+            in_table, subtable = True, (header.group("sub") or "").strip('"\' ')
+            if not subtable:
+                header_line = number
+            elif subtable == name and not entry:
+                return number
+            continue
+        if line.lstrip().startswith("["):
+            in_table = False
+            continue
+        if not in_table:
+            continue
+        wanted = entry if subtable == name and entry else (None if subtable else name)
+        if wanted is not None and re.match(rf"""^\s*["']?{re.escape(wanted)}["']?\s*=""", line):
+            return number
+    return header_line
 
 
 def _has_tensorlint_table(path: Path) -> bool:

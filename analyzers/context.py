@@ -35,6 +35,7 @@ class Context:
         self.loop_stack: list[cst.For | cst.While] = []
         self.with_stack: list[cst.With] = []
         self._with_depths: list[int] = []  # len(function_stack) when each `with` opened
+        self.guard_stack: list[tuple[cst.If | cst.IfExp, int]] = []  # with len(function_stack) when entered
         self._bindings: list[dict[str, str]] = [{}]
         self._local_class_bases: dict[str, list[str]] = {}
         self._class_kinds: dict[str, str | None] = {}
@@ -143,6 +144,18 @@ class Context:
         """The `with` statements around the current node inside the current function (innermost last)."""
         depth = len(self.function_stack)
         return [w for w, d in zip(self.with_stack, self._with_depths) if d == depth]
+
+    def enter_guard(self, node: cst.If | cst.IfExp) -> None:
+        self.guard_stack.append((node, len(self.function_stack)))
+
+    def leave_guard(self) -> None:
+        self.guard_stack.pop()
+
+    def guards_in_function(self) -> list[tuple[cst.If | cst.IfExp, cst.CSTNode, cst.CSTNode | None]]:
+        """The ``if`` statements and conditional expressions around the current node inside the current
+        function (innermost last), each with its body and its ``else`` part (None when it has none)."""
+        depth = len(self.function_stack)
+        return [(node, node.body, node.orelse) for node, d in self.guard_stack if d == depth]
 
     def decorated_with(self, function: cst.FunctionDef, path: str) -> bool:
         for decorator in function.decorators:

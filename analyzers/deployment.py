@@ -288,6 +288,7 @@ class ModelAdvice:
     name: str
     framework: str  # "pytorch" | "keras"
     kind: str  # "nn.Module" | "keras.Model" | "keras.layers.Layer" | "builder function" (returns a Keras model)
+    #            | "keras.Sequential" (a model assigned at module level: `model = keras.Sequential([...])`)
     line: int
     column: int
     targets: tuple[TargetVerdict, ...]
@@ -352,6 +353,7 @@ class _ModelFacts:
     constructor: str = ""
     example_input: str | None = None
     example_input_guessed: bool = False
+    name_node: cst.CSTNode | None = None  # where the model is named, when not node.name (a module-level assignment)
 
 
 def find_models(module: cst.Module, ctx: Context) -> list[_ModelFacts]:
@@ -372,7 +374,9 @@ def find_models(module: cst.Module, ctx: Context) -> list[_ModelFacts]:
                 continue
             model.found = _class_constructs(statement, ctx, classes, cache, frozenset())
             model.constructor = _constructor(statement)
-            model.example_input, model.example_input_guessed = _example_input(statement, ctx, model.framework)
+            written = _example_call_input(module, ctx, statement.name.value) if model.framework == PYTORCH else None
+            model.example_input, model.example_input_guessed = (written, False) if written else _example_input(
+                statement, ctx, model.framework)
             facts.append(model)
         elif isinstance(statement, cst.FunctionDef) and _builds_keras_model(statement, ctx):
             model = _ModelFacts(statement.name.value, KERAS, "builder function", statement)
@@ -382,7 +386,28 @@ def find_models(module: cst.Module, ctx: Context) -> list[_ModelFacts]:
                 f"{statement.name.value}(...)"
             model.example_input = None
             facts.append(model)
+        elif isinstance(statement, cst.SimpleStatementLine):
+            assigned = _module_level_keras_model(statement, ctx)
+            if assigned is not None:
+                name, factory = assigned
+                model = _ModelFacts(name.value, KERAS, "keras.Sequential" if factory.endswith("Sequential")
+                                    else "keras.Model", statement, name_node=name)
+                model.found = _builder_constructs(statement, ctx, classes, cache)
+                model.constructor = name.value  # the instance the module builds
+                facts.append(model)
     return facts
+
+
+def _module_level_keras_model(statement: cst.SimpleStatementLine, ctx: Context) -> tuple[cst.Name, str] | None:
+    """``model = keras.Sequential([...])`` (or ``keras.Model(inputs, outputs)``) at module level: the name and
+    the factory; as `translate` and `verify` accept it, beginners' style."""
+    if len(statement.body) != 1 or not isinstance(statement.body[0], cst.Assign):
+        return None
+    assign = statement.body[0]
+    if len(assign.targets) != 1 or not isinstance(assign.targets[0].target, cst.Name):
+        return None
+    factory = ctx.callee(assign.value) if isinstance(assign.value, cst.Call) else None
+    return (assign.targets[0].target, factory) if factory in _KERAS_MODEL_FACTORIES else None
 
 
 def _builds_keras_model(function: cst.FunctionDef, ctx: Context) -> bool:
@@ -1042,7 +1067,7 @@ def advise_module(module: cst.Module, source: str, path: str = "<string>",
     position = _positions(module)
     models = []
     for model in facts:
-        (line, column), _ = position(model.node.name)  # type: ignore[attr-defined]
+        (line, column), _ = position(model.name_node or model.node.name)  # type: ignore[attr-defined]
         _, (end_line, end_column) = position(model.node)
         advice = ModelAdvice(model.name, model.framework, model.kind, line, column, _verdicts(model, position), (),
                              model.constructor, model.example_input, model.example_input_guessed,
@@ -1156,11 +1181,11 @@ def _example_input(cls: cst.ClassDef, ctx: Context, framework: str) -> tuple[str
             if last == "Linear":
                 return f"torch.randn(2, {first})", False
             if last in ("Conv1d", "BatchNorm1d"):
-                return f"torch.randn(2, {first}, 16)", False
+                return f"torch.randn(2, {first}, 16)", True  # the length is assumed
             if last in ("Conv2d", "BatchNorm2d"):
-                return f"torch.randn(2, {first}, 16, 16)", False
+                return f"torch.randn(2, {first}, 16, 16)", True  # height and width are assumed
             if last in ("Conv3d", "BatchNorm3d"):
-                return f"torch.randn(2, {first}, 8, 8, 8)", False
+                return f"torch.randn(2, {first}, 8, 8, 8)", True
             if last == "Embedding":
                 return f"torch.randint(0, {first}, (2, 8))", False
             if last in ("LSTM", "GRU", "RNN"):
@@ -1182,8 +1207,65 @@ def _example_input(cls: cst.ClassDef, ctx: Context, framework: str) -> tuple[str
     return 'np.random.rand(2, 16).astype("float32")', True
 
 
+_TENSOR_FACTORIES = {"torch.randn", "torch.rand", "torch.zeros", "torch.ones", "torch.empty", "torch.randint"}
+_MODULE_CHAIN = {"to", "eval", "train", "cpu", "cuda", "float", "half", "double"}
+
+
+def _example_call_input(module: cst.Module, ctx: Context, class_name: str) -> str | None:
+    """The input an example call in the module passes to the model, when it is written out in full:
+    ``Net()(torch.randn(1, 3, 32, 32))``, or ``net = Net().eval()`` then ``net(x)`` with ``x = torch.randn(...)``.
+    Only sizes written as numbers count: the snippet must run on its own."""
+    instances: set[str] = set()
+    tensors: dict[str, cst.Call] = {}
+    calls: list[cst.Call] = []
+    for node in _walk(module):
+        if isinstance(node, cst.Assign) and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            name = node.targets[0].target.value
+            if _constructs(node.value, class_name):
+                instances.add(name)
+            elif isinstance(node.value, cst.Call) and ctx.callee(node.value) in _TENSOR_FACTORIES:
+                tensors[name] = node.value
+        elif isinstance(node, cst.Call):
+            calls.append(node)
+    for call in calls:
+        func = call.func
+        if not ((isinstance(func, cst.Name) and func.value in instances) or _constructs(func, class_name)):
+            continue
+        positional = [a.value for a in call.args if a.keyword is None and not a.star]
+        if len(positional) != 1 or len(call.args) != 1:
+            continue
+        value = positional[0]
+        if isinstance(value, cst.Name):
+            value = tensors.get(value.value)
+        if isinstance(value, cst.Call) and ctx.callee(value) in _TENSOR_FACTORIES and _literal_sizes(value):
+            return ctx.code(value)
+    return None
+
+
+def _constructs(node: cst.BaseExpression, class_name: str) -> bool:
+    """``Net(...)``, possibly followed by ``.to(device)``, ``.eval()`` and the like."""
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in _MODULE_CHAIN:
+        node = node.func.value
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == class_name
+
+
+def _literal_sizes(call: cst.Call) -> bool:
+    def literal(value: cst.BaseExpression) -> bool:
+        if isinstance(value, (cst.Tuple, cst.List)):
+            return all(literal(element.value) for element in value.elements)
+        return isinstance(value, cst.Integer)
+
+    for arg in call.args:
+        if arg.keyword is None and not literal(arg.value):
+            return False
+        if arg.keyword is not None and not isinstance(arg.value, (cst.Attribute, cst.Integer, cst.Name)):
+            return False
+    return True
+
+
 def _stem(model: ModelAdvice) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", model.name).lower()
+    """The artifact's file name: snake case of the model's name, acronyms kept whole (TinyCNN -> tiny_cnn)."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", model.name).lower()
 
 
 def export_snippet(model: ModelAdvice, target: str) -> str:
@@ -1254,7 +1336,12 @@ def _torch_snippet(model: ModelAdvice, target: str, stem: str) -> str:
 
 
 def _keras_build(model: ModelAdvice) -> list[str]:
-    lines = [f"model = {model.constructor}  # load your trained weights before exporting"]
+    if model.kind == "keras.Sequential" or model.constructor.isidentifier():  # an instance the module builds
+        lines = [f"model = {model.constructor}  # from your module; load your trained weights before exporting"]
+        if model.constructor == "model":
+            lines = ["# `model` is the one your module builds; load your trained weights before exporting"]
+    else:
+        lines = [f"model = {model.constructor}  # load your trained weights before exporting"]
     if model.example_input is not None:
         lines.append(f"example = {model.example_input}{_guess_comment(model)}")
         lines.append("model(example)  # subclassed models create their weights on the first call")

@@ -23,6 +23,22 @@ log = logging.getLogger("tensorlint")
 SYNTAX_ERROR = "TL001"
 UNDECODABLE = "TL002"
 RULE_CRASH = "TL003"
+# The engine's own codes (TL004 is analyzers/workspace.py's TOO_LARGE, TL005 analyzers/notebook.py's
+# MALFORMED_NOTEBOOK): they say that a file, or part of it, could not be checked, so no selection turns them off.
+# `tensorlint rules TL001` prints these: (name, what it means and what to do).
+ENGINE_CODES: dict[str, tuple[str, str]] = {
+    SYNTAX_ERROR: ("syntax-error", "The file (or a notebook cell) does not parse, so no rule could check it. Fix the "
+                                   "syntax: the file is checked again as soon as it parses."),
+    UNDECODABLE: ("undecodable-file", "The file is not valid UTF-8, so it was not checked. Save it as UTF-8, or "
+                                      "exclude it (`exclude` / `extend-exclude` in [tool.tensorlint])."),
+    RULE_CRASH: ("rule-crash", "A rule raised an exception on this file; the other rules' findings stand. Please "
+                               "report it with the file; `--ignore` the rule's own code to skip it meanwhile."),
+    "TL004": ("file-too-large", "The file is larger than `max-file-size-kb` and was not analysed. Raise "
+                                "`max-file-size-kb` in [tool.tensorlint], or exclude the file."),
+    "TL005": ("malformed-notebook", "The .ipynb file is not a notebook that can be read (not JSON, no `cells` "
+                                    "list, or nbformat 3), so it was not checked. Resave it with Jupyter, or exclude "
+                                    "it."),
+}
 
 
 @dataclass(frozen=True)
@@ -39,6 +55,8 @@ _SCOPE_PUSH: dict[type, Callable[[Context, cst.CSTNode], None]] = {
     cst.For: lambda ctx, n: ctx.loop_stack.append(n),
     cst.While: lambda ctx, n: ctx.loop_stack.append(n),
     cst.With: lambda ctx, n: ctx.enter_with(n),
+    cst.If: lambda ctx, n: ctx.enter_guard(n),
+    cst.IfExp: lambda ctx, n: ctx.enter_guard(n),
     cst.Import: lambda ctx, n: ctx.add_import(n),
     cst.ImportFrom: lambda ctx, n: ctx.add_import(n),
 }
@@ -48,6 +66,8 @@ _SCOPE_POP: dict[type, Callable[[Context, cst.CSTNode], None]] = {
     cst.For: lambda ctx, n: ctx.loop_stack.pop(),
     cst.While: lambda ctx, n: ctx.loop_stack.pop(),
     cst.With: lambda ctx, n: ctx.leave_with(),
+    cst.If: lambda ctx, n: ctx.leave_guard(),
+    cst.IfExp: lambda ctx, n: ctx.leave_guard(),
     cst.Assign: lambda ctx, n: [ctx.bind(t.target, n.value) for t in n.targets],
     cst.AnnAssign: lambda ctx, n: n.value is not None and ctx.bind(n.target, n.value),
 }

@@ -37,6 +37,16 @@ _HELP = re.compile(r"^\s*(?:\?{1,2}[\w.*%]+|[\w.*%]+\?{1,2})\s*$")
 _ASSIGN_FROM_MAGIC = re.compile(r"^\s*[A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*\s*=\s*(?=[!%])")
 _CODE_TOKEN = re.compile(r"""[rRbBuUfF]{0,2}(?:'''|\"\"\"|'|")|#|[(\[{]|[)\]}]|\\$""")
 _UNBOUNDED = 1 << 30  # a mask to the end of the line, whatever its length
+# IPython's line magics and shell aliases (IPython 8), which its automagic runs without `%` when a cell is one
+# line that is not Python: `ls ./data/`, `pip install x`, `cd ..`
+AUTOMAGICS = frozenset("""
+alias alias_magic autoawait autocall automagic bookmark cat cd colors conda config cp debug dhist dirs doctest_mode
+ed edit env gui hist history killbgscripts ldir lf lk ll load load_ext loadpy logoff logon logstart logstate logstop
+ls lsmagic lx macro magic man matplotlib mkdir mv notebook page pastebin pdb pdef pdoc pfile pinfo pinfo2 pip popd
+pprint precision prun psearch psource pushd pwd pycat pylab quickref recall rehashx reload_ext rep rerun reset
+reset_selective rm rmdir run save sc set_env store sx system tb time timeit unalias unload_ext who who_ls whos xdel
+xmode""".split())
+_AUTOMAGIC = re.compile(r"([A-Za-z_]\w*)(?:\s|$)")
 
 
 # -- reading ------------------------------------------------------------------------------------------------------
@@ -134,11 +144,73 @@ def _placeholder(length: int) -> str:
     return ("..." + " " * (length - 3)) if length >= 3 else ("0" + " " * (length - 1))
 
 
+@dataclass(frozen=True)
+class Dedent:
+    """The common indentation IPython strips from a cell before running it: the first non-blank line's leading
+    whitespace, removed from every line that starts with it (``IPython.core.inputtransformer2.leading_indent``)."""
+
+    prefix: str = ""
+    rows: frozenset[int] = frozenset()  # the rows it was removed from
+
+    def shift(self, row: int) -> int:
+        """Columns removed from 0-based ``row``."""
+        return len(self.prefix) if row in self.rows else 0
+
+
+def dedent_cell(source: str) -> tuple[str, Dedent]:
+    """The cell as IPython runs it, indentation-wise, and what was removed (row and column counts unchanged
+    otherwise: leading blank lines stay, as blank lines)."""
+    lines = source.split("\n")
+    first = next((line for line in lines if line.strip()), "")
+    prefix = first[: len(first) - len(first.lstrip(" \t"))]
+    if not prefix:
+        return source, Dedent()
+    rows = frozenset(row for row, line in enumerate(lines) if line.startswith(prefix))
+    return "\n".join(line[len(prefix):] if row in rows else line for row, line in enumerate(lines)), Dedent(prefix, rows)
+
+
+def prepare_cell(source: str) -> tuple[MaskedCell, Dedent]:
+    """The cell as the engine checks it: dedented as IPython does, then with IPython syntax masked."""
+    dedented, dedent = dedent_cell(source)
+    return mask_ipython(dedented), dedent
+
+
+def _automagic_row(lines: list[str]) -> int | None:
+    """The row of a one-line cell (blank lines before it aside) that IPython's automagic runs as a line magic
+    (``ls ./data/``): it names a magic or alias, is not an assignment, and is not Python. IPython applies
+    automagic to one-line cells only; in a longer cell such a line is a syntax error in Jupyter too."""
+    first = next((row for row, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return None
+    rest = lines[first:]
+    if not (len(rest) == 1 or (len(rest) == 2 and rest[1] == "")):  # IPython counts `cell.splitlines()`
+        return None
+    line = lines[first].strip()
+    match = _AUTOMAGIC.match(line)
+    if match is None or match.group(1) not in AUTOMAGICS:
+        return None
+    rest = line[match.end(1):].lstrip()
+    if rest.startswith("=") and not rest.startswith("=="):
+        return None  # `ls = 5`
+    try:
+        compile(line, "<cell>", "exec")
+    except (SyntaxError, ValueError):
+        return first
+    return None  # `pwd`, `time`: Python as written
+
+
 def mask_ipython(source: str) -> MaskedCell:
     """Replace magics (``%x``, ``%%x``), shell escapes (``!x``, ``y = !x``) and help (``x?``) at the start of a
-    logical line with placeholders of the same length; strings and bracketed continuations are left alone."""
+    logical line, and the line of a one-line cell that automagic runs (``ls ./data/``), with placeholders of
+    the same length; strings and bracketed continuations are left alone."""
     lines = source.split("\n")
     masks: list[tuple[int, int, int]] = []
+    automagic = _automagic_row(lines)
+    if automagic is not None:
+        body = lines[automagic].rstrip("\r")
+        start = len(body) - len(body.lstrip(" \t"))
+        lines[automagic] = body[:start] + _placeholder(len(body) - start) + lines[automagic][len(body):]
+        return MaskedCell("\n".join(lines), ((automagic, start, _UNBOUNDED),), True)
 
     def blank(row: int) -> None:
         body = lines[row].rstrip("\r")
@@ -262,15 +334,18 @@ class CellMapper(Generic[Key]):
         self._index: dict[Key, int] = {key: index for index, key in enumerate(self.keys)}
         self.originals: dict[Key, str] = {key: text for key, text in cells}
         self.masked: dict[Key, MaskedCell] = {}
+        self.dedents: dict[Key, Dedent] = {}  # the indentation IPython strips from each cell
         self._starts: list[int] = []  # 1-based program line of each cell's first line
         self._masks: dict[int, list[tuple[int, int]]] = {}  # program line -> masked column spans
         parts, line = [], 1
         for key, text in cells:
-            masked = mask_ipython(text)
+            masked, dedent = prepare_cell(text)
             if key in blanked:  # a cell that does not parse on its own: keep its lines, drop its code
                 masked = MaskedCell("\n".join(" " * len(row) for row in text.split("\n")),
                                     tuple((row, 0, _UNBOUNDED) for row in range(text.count("\n") + 1)), True)
+                dedent = Dedent()
             self.masked[key] = masked
+            self.dedents[key] = dedent
             self._starts.append(line)
             for row, start, end in masked.masks:
                 self._masks.setdefault(line + row, []).append((start, end))
@@ -291,22 +366,32 @@ class CellMapper(Generic[Key]):
         if not self.keys:
             raise ValueError("no code cells")
         index = self._cell_at(position.line)
-        return self.keys[index], Position(position.line - self._starts[index] + 1, position.column)
+        key = self.keys[index]
+        row = position.line - self._starts[index] + 1
+        return key, Position(row, position.column + self.dedents[key].shift(row - 1))
 
     def to_program(self, key: Key, position: Position) -> Position:
-        """A position in a cell as a position in the program."""
+        """A position in a cell as a position in the program (a column inside the indentation IPython strips
+        maps to the line's start)."""
         index = self._index[key]
-        return Position(self._starts[index] + position.line - 1, position.column)
+        column = max(position.column - self.dedents[key].shift(position.line - 1), 0)
+        return Position(self._starts[index] + position.line - 1, column)
 
     def cell_range(self, rng: Range) -> tuple[Key, Range, bool]:
         """The range in the cell where it starts, and whether it had to be cut at that cell's end."""
         key, start = self.to_cell(rng.start)
         index = self._index[key]
+        dedent = self.dedents[key]
         next_start = self._starts[index + 1] if index + 1 < len(self.keys) else self._end_line
         if rng.end.line < next_start or (rng.end.line == next_start and rng.end.column == 0):
-            return key, Range(start, Position(rng.end.line - self._starts[index] + 1, rng.end.column)), False
+            end_row = rng.end.line - self._starts[index] + 1
+            return key, Range(start, Position(end_row, rng.end.column + dedent.shift(end_row - 1))), False
         last_row = self.line_count(key)
-        return key, Range(start, Position(last_row, len(self.masked[key].text.split("\n")[-1]))), True
+        return key, Range(start, Position(last_row, self._row_length(key, last_row))), True
+
+    def _row_length(self, key: Key, row: int) -> int:
+        """Length of 1-based ``row`` of the cell as written."""
+        return len(self.masked[key].text.split("\n")[row - 1]) + self.dedents[key].shift(row - 1)
 
     def touches_mask(self, rng: Range) -> bool:
         for line in range(rng.start.line, rng.end.line + 1):
@@ -333,7 +418,7 @@ class CellMapper(Generic[Key]):
         key, rng, _ = self.cell_range(finding.range)
         end_row = min(rng.end.line, self.line_count(key))
         if end_row != rng.end.line:  # a range that ends just after its cell's last line ends on that line
-            rng = Range(rng.start, Position(end_row, len(self.masked[key].text.split("\n")[-1])))
+            rng = Range(rng.start, Position(end_row, self._row_length(key, end_row)))
         fix = None
         if finding.fix is not None:
             edits = self._cell_edits(key, finding.fix.edits)
@@ -351,7 +436,9 @@ class CellMapper(Generic[Key]):
             edit_key, rng, cut = self.cell_range(edit.range)
             if edit_key != key or cut:
                 return None
-            cell_edits.append(Edit(rng, edit.new_text))
+            # new lines of an edit are written at the program's indentation: put back what IPython strips
+            prefix = self.dedents[key].prefix
+            cell_edits.append(Edit(rng, edit.new_text.replace("\n", "\n" + prefix) if prefix else edit.new_text))
         return tuple(cell_edits)
 
     def apply(self, fixes_by_cell: Mapping[Key, Sequence[Fix]]) -> dict[Key, tuple[str, int]]:
@@ -412,7 +499,7 @@ def check_cells(cells: Sequence[tuple[Key, str]], path: str = "<notebook>",
     mapper = CellMapper(cells)
     for key in mapper.keys:
         if not mapper.masked[key].complete:  # an open bracket or string would swallow the next cell
-            _mark_broken(key, mapper.masked[key].text, path, settings, broken, cell_errors)
+            _mark_broken(key, mapper, path, settings, broken, cell_errors)
     while True:
         if broken:
             mapper = CellMapper(cells, broken)
@@ -422,7 +509,7 @@ def check_cells(cells: Sequence[tuple[Key, str]], path: str = "<notebook>",
         newly_broken = 0
         for key in mapper.keys:
             if key not in broken:
-                newly_broken += _mark_broken(key, mapper.masked[key].text, path, settings, broken, cell_errors)
+                newly_broken += _mark_broken(key, mapper, path, settings, broken, cell_errors)
         if not newly_broken:  # the cells parse alone but not together: report where the program fails
             break
     mapped = [pair for pair in (mapper.cell_finding(f) for f in result.findings) if pair is not None]
@@ -431,13 +518,28 @@ def check_cells(cells: Sequence[tuple[Key, str]], path: str = "<notebook>",
     return CellsResult(tuple(findings), result.errors)
 
 
-def _mark_broken(key, text: str, path: str, settings: Settings, broken: set, cell_errors: list) -> int:
-    failure = _parse_failure(text, path, settings)
+def _mark_broken(key, mapper: CellMapper, path: str, settings: Settings, broken: set, cell_errors: list) -> int:
+    failure = _parse_failure(mapper.masked[key].text, path, settings)
     if failure is None:  # the lexer's doubt was unfounded: the parser has the last word
         return 0
     broken.add(key)
-    cell_errors.append((key, failure))
+    dedent = mapper.dedents[key]
+    start, end = failure.range.start, failure.range.end
+    located = Range(Position(start.line, start.column + dedent.shift(start.line - 1)),
+                    Position(end.line, end.column + dedent.shift(end.line - 1)))
+    cell_errors.append((key, replace(failure, range=located, message=failure.message + _automagic_hint(
+        mapper.masked[key].text.split("\n")[start.line - 1] if start.line >= 1 else ""))))
     return 1
+
+
+def _automagic_hint(line: str) -> str:
+    """For a line that automagic would run in a one-line cell (``ls ./data/`` in a longer cell): how to write it."""
+    stripped = line.strip()
+    match = _AUTOMAGIC.match(stripped)
+    if match is None or match.group(1) not in AUTOMAGICS or _automagic_row([stripped]) is None:
+        return ""
+    return (f" (IPython runs `{match.group(1)}` as a magic only in a one-line cell; "
+            f"write `%{stripped}` or `!{stripped}`)")
 
 
 def fix_cells(cells: Sequence[tuple[Key, str]], path: str = "<notebook>", settings: Settings | None = None, *,
@@ -458,7 +560,7 @@ def fix_cells(cells: Sequence[tuple[Key, str]], path: str = "<notebook>", settin
         changed = CellMapper([(key, current[key]) for key in order]).apply(fixes)
         # a fix must never turn a cell that parsed into one that does not; such a cell keeps its text
         changed = {key: (text, count) for key, (text, count) in changed.items()
-                   if _parses(mask_ipython(text).text) or not _parses(mask_ipython(current[key]).text)}
+                   if _parses(prepare_cell(text)[0].text) or not _parses(prepare_cell(current[key])[0].text)}
         if not changed:
             break
         current.update((key, text) for key, (text, _) in changed.items())

@@ -4,7 +4,7 @@
     python benchmarks/precision.py sample /tmp/findings.json --per-rule 15      # findings to review, with code
     python benchmarks/precision.py table /tmp/findings.json [more.json ...] --verdicts benchmarks/precision_verdicts.json
 
-The corpus is a folder of third-party ``.py`` files (never committed). ``run`` checks each file with all rules
+The corpus is a folder of third-party ``.py`` files and ``.ipynb`` notebooks (checked cell by cell) (never committed). ``run`` checks each file with all rules
 (two processes); ``sample`` draws a seeded random sample per rule and prints each finding with the lines around
 it; ``table`` joins the counts with the reviewer's verdicts (``{"CODE": {"path:line": true|false}}``, true = the
 finding is right) into the Markdown table of benchmarks/precision.md.
@@ -24,22 +24,46 @@ from pathlib import Path
 
 def _check(path: str) -> list[dict]:
     from tensorlint.analyzers import Settings, check_source
+    from tensorlint.analyzers.notebook import NOTEBOOK_SUFFIX, check_notebook, notebook_findings
 
     try:
         source = Path(path).read_text(encoding="utf-8")
     except (UnicodeDecodeError, OSError):
         return []
-    result = check_source(source, path, Settings())
+    if path.endswith(NOTEBOOK_SUFFIX):
+        result = check_notebook(source, path, Settings())
+        findings, errors = notebook_findings(result), result.errors
+    else:
+        result = check_source(source, path, Settings())
+        findings, errors = result.findings, result.errors
+    # TL001 (syntax error) counts: a cell that IPython runs must not be reported as broken
     return [{"code": f.code, "path": path, "line": f.range.start.line, "message": f.message,
              "severity": f.severity.value if hasattr(f.severity, "value") else str(f.severity),
-             "fixable": f.fix is not None} for f in result.findings if not f.code.startswith("TL")] + \
+             "fixable": f.fix is not None, **({"cell": f.cell} if getattr(f, "cell", None) else {})}
+            for f in findings if not f.code.startswith("TL") or f.code == "TL001"] + \
            [{"code": "CRASH", "path": path, "line": 0, "message": e, "severity": "error", "fixable": False}
-            for e in result.errors]
+            for e in errors]
+
+
+def _where(finding: dict) -> str:
+    """``path:line``, or ``path:cellN:line`` for a finding in a notebook cell (the key of the verdicts file)."""
+    cell = finding.get("cell")
+    return f"{finding['path']}:cell{cell}:{finding['line']}" if cell else f"{finding['path']}:{finding['line']}"
+
+
+def _lines(corpus: Path, finding: dict) -> list[str]:
+    text = (corpus / finding["path"]).read_text(encoding="utf-8")
+    if finding.get("cell"):
+        from tensorlint.analyzers.notebook import read_notebook
+
+        return read_notebook(text).cells[finding["cell"] - 1].source.splitlines()
+    return text.splitlines()
 
 
 def run(folders: list[Path], out: Path, jobs: int) -> None:
     corpus = Path(os.path.commonpath([str(f.resolve()) for f in folders]))
-    files = sorted(str(p) for folder in folders for p in folder.resolve().rglob("*.py"))
+    files = sorted(str(p) for folder in folders for pattern in ("*.py", "*.ipynb")
+                   for p in folder.resolve().rglob(pattern) if ".ipynb_checkpoints" not in p.parts)
     findings: list[dict] = []
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         for chunk in pool.map(_check, files, chunksize=16):
@@ -68,9 +92,9 @@ def sample(data: dict, per_rule: int, seed: int, only: str | None, context: int)
         if only and not code.startswith(only):
             continue
         for finding in items:
-            lines = (corpus / finding["path"]).read_text(encoding="utf-8").splitlines()
+            lines = _lines(corpus, finding)
             start, line = max(0, finding["line"] - 1 - context), finding["line"] - 1
-            print(f"=== {code} {finding['path']}:{finding['line']}  {finding['message']}")
+            print(f"=== {code} {_where(finding)}  {finding['message']}")
             for number in range(start, min(len(lines), line + context + 1)):
                 print(f"{'>' if number == line else ' '}{number + 1:5d} {lines[number]}")
 
@@ -94,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run")
-    run_parser.add_argument("corpus", type=Path, nargs="+", help="folders of .py files")
+    run_parser.add_argument("corpus", type=Path, nargs="+", help="folders of .py files and .ipynb notebooks")
     run_parser.add_argument("--out", type=Path, required=True)
     run_parser.add_argument("--jobs", type=int, default=2)
     sample_parser = commands.add_parser("sample")

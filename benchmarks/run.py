@@ -227,12 +227,22 @@ def _pip_version(venv: Path, package: str) -> str:
 
 
 # -- the run -----------------------------------------------------------------------------------------------------
-def corpus_files(dest: Path, sample: int) -> list[Path]:
-    manifest = corpus.build_corpus(dest)
-    files: list[Path] = []
-    for name, info in manifest["packages"].items():
-        files.extend(sorted((dest / f"{name}-{info['version']}").rglob("*.py")))
-    return files[::sample] if sample > 1 else files
+def corpus_files(folder: Path, sample: int) -> tuple[list[Path], str]:
+    """The files to benchmark, and how RESULTS.md names them. The pinned corpus (built on first use) when ``folder``
+    is its default folder or already holds it; any other folder is the user's own code: its Python files are
+    benchmarked as they are, and nothing is written into it."""
+    if folder.resolve() == corpus.DEFAULT_DEST.resolve() or corpus.read_manifest(folder):
+        manifest = corpus.build_corpus(folder)
+        files: list[Path] = []
+        for name, info in manifest["packages"].items():
+            files.extend(sorted((folder / f"{name}-{info['version']}").rglob("*.py")))
+        label = "`benchmarks/corpus.py`: " + ", ".join(f"{n} {v}" for n, v in corpus.PINNED_WHEELS.items())
+    elif folder.is_dir():
+        files = sorted(folder.rglob("*.py"))
+        label = f"the Python files under `{folder}`"
+    else:
+        raise SystemExit(f"benchmarks/run.py: --corpus {folder}: no such folder")
+    return (files[::sample] if sample > 1 else files), label
 
 
 def machine_description() -> str:
@@ -321,15 +331,14 @@ def run_benchmarks(files: list[Path], tools: list[str], jobs: int, repeat: int,
 
 
 def render(results: list[Measurement], files: list[Path], lines: int, args, versions: dict[str, str],
-           machine: str, notes: list[str]) -> str:
+           machine: str, notes: list[str], corpus_label: str) -> str:
     floors = {m.processes: m for m in results if m.name.startswith("libcst.parse_module")}
     out = [
         "# Benchmark results",
         "",
         f"Written by `benchmarks/run.py` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.",
         "",
-        f"- Corpus: {len(files)} files, {lines:,} lines (`benchmarks/corpus.py`: "
-        + ", ".join(f"{n} {v}" for n, v in corpus.PINNED_WHEELS.items())
+        f"- Corpus: {len(files)} files, {lines:,} lines ({corpus_label}"
         + (f"; every {args.sample}th file" if args.sample > 1 else "") + ")",
         f"- Machine: {machine}",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
@@ -368,7 +377,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["--floor-child"]:
         return _floor_child(argv[1], int(argv[2]), argv[3])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=corpus.DEFAULT_DEST, help="corpus folder (benchmarks/corpus.py --dest)")
+    parser.add_argument("--corpus", type=Path, default=corpus.DEFAULT_DEST,
+                        help="the pinned corpus' folder (benchmarks/corpus.py --dest), or any folder of Python files "
+                             "to benchmark instead (read only)")
     parser.add_argument("--sample", type=int, default=1, help="use every Nth file of the corpus (default: all)")
     parser.add_argument("--tools", default=",".join(ALL_TOOLS), help=f"comma separated subset of {','.join(ALL_TOOLS)}")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for the all-cores runs")
@@ -385,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(tools) - set(ALL_TOOLS))
     if unknown:
         parser.error(f"unknown tool(s) {', '.join(unknown)}; choose from {', '.join(ALL_TOOLS)}")
-    files = corpus_files(args.corpus, args.sample)
+    files, corpus_label = corpus_files(args.corpus, args.sample)
     lines = sum(f.read_bytes().count(b"\n") for f in files)
     machine = machine_description()
     print(f"{len(files)} files, {lines:,} lines; {machine}", file=sys.stderr)
@@ -399,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
                 "pylint": _pip_version(PEERS_VENV, "pylint")}
     notes: list[str] = []
     results = run_benchmarks(files, tools, args.jobs, args.repeat, notes)
-    report = render(results, files, lines, args, versions, machine, notes)
+    report = render(results, files, lines, args, versions, machine, notes, corpus_label)
     if args.append and args.output.exists():
         report = args.output.read_text().rstrip("\n") + "\n\n" + report.replace(
             "# Benchmark results", f"## Run with `{' '.join(sys.argv[1:])}`", 1)

@@ -93,12 +93,18 @@ _TORCH_DTYPE_NAMES = {"float": "float32", "double": "float64", "half": "float16"
 _KERAS_DTYPES = ("float16", "bfloat16", "float32", "float64", "uint8", "int8", "int16", "int32", "int64", "bool")
 
 
-def _torch_dtype_to_keras(code: str) -> str:
-    match = re.fullmatch(r"torch\.(\w+)", code.strip())
+def keras_dtype_name(torch_dtype: str) -> str | None:
+    """`torch.float32` / `torch.long` -> "float32" / "int64", the names Keras takes; None for anything else."""
+    match = re.fullmatch(r"torch\.(\w+)", torch_dtype.strip())
     if match is None:
-        return code  # `x.dtype`: keras.ops accepts the tensor's own dtype object
+        return None
     name = _TORCH_DTYPE_NAMES.get(match.group(1), match.group(1))
-    return repr(name) if name in _KERAS_DTYPES else code
+    return name if name in _KERAS_DTYPES else None
+
+
+def _torch_dtype_to_keras(code: str) -> str:
+    name = keras_dtype_name(code)  # None for `x.dtype`: keras.ops accepts the tensor's own dtype object
+    return repr(name) if name else code
 
 
 def _keras_dtype_to_torch(code: str) -> str:

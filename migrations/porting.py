@@ -14,8 +14,8 @@ from ..analyzers.frameworks import KERAS, TENSORFLOW, TORCH
 from ..analyzers.rule import PORTING_FILE, STATEMENT_SCOPE, Invalid, PendingFix, Rule
 from ..analyzers.rules._calls import (argument, has_star_args, keyword, method_name, number_value, positional,
                                       receiver, string_value, with_keyword)
-from ..analyzers.rules.keras_models import _ModelOutputTracker
-from ..analyzers.rules.keras_models import _output_activation
+from ..analyzers.rules.keras_models import ModelOutputTracker
+from ..analyzers.rules.keras_models import output_activation
 from ..analyzers.traversal import nodes_of_type
 from .layer_defaults import (ARGUMENT_NAMES, DIFFERENCES, GATE_ORDERS, KERAS_PADDING_MODES, MOMENTUM_CONVENTION_SPLIT,
                              DefaultDifference, convert, weight_layout_for)
@@ -71,7 +71,9 @@ class _MomentumRule(Rule):
 
 class KerasMomentumInTorch(_MomentumRule):
     """## What it does
-    Flags `nn.BatchNorm1d/2d/3d(momentum=x)` with `x > 0.5`, a Keras-style momentum in PyTorch.
+    Flags `nn.BatchNorm1d/2d/3d(momentum=x)` with `x > 0.5`, a Keras-style momentum in PyTorch, and
+    `nn.BatchNorm2d(n, x)` with `0.5 < x < 1`: the second positional argument is `eps`, not momentum, so a Keras
+    momentum written there (`nn.BatchNorm2d(n, 0.8)`, as in many ports of Keras GANs) adds 0.8 to every variance.
 
     ## Why is this bad
     The two frameworks define momentum oppositely: torch's is the weight of the new batch (default 0.1), Keras's
@@ -88,7 +90,8 @@ class KerasMomentumInTorch(_MomentumRule):
     bn = nn.BatchNorm2d(64, momentum=0.01)
     ```
 
-    The fix converts the value (`1 - x`); it changes training, so it is offered in the editor only.
+    The fix converts the value (`1 - x`), passing it as `momentum=` when it was written in `eps`'s place; it
+    changes training, so it is offered in the editor only.
     """
 
     code = "XF001"
@@ -102,10 +105,33 @@ class KerasMomentumInTorch(_MomentumRule):
     invalid = (
         Invalid("import torch.nn as nn\nbn = nn.BatchNorm2d(8, momentum=0.99)\n", "import torch.nn as nn\nbn = nn.BatchNorm2d(8, momentum=0.01)\n"),
         Invalid("import torch.nn as nn\nbn = nn.BatchNorm1d(8, 1e-3, 0.9)\n", "import torch.nn as nn\nbn = nn.BatchNorm1d(8, 1e-3, 0.1)\n"),
+        # positional eps = 0.8: a Keras momentum in eps's place
+        Invalid("import torch.nn as nn\nbn = nn.BatchNorm2d(64, 0.8)\n", "import torch.nn as nn\nbn = nn.BatchNorm2d(64, momentum=0.2)\n"),
     )
+    epsilon_message = ("`{value}` is BatchNorm's `eps` (its second positional argument), added to every variance: a "
+                       "Keras momentum? torch's equivalent is `momentum={converted}`")
 
     def visit_Call(self, node: cst.Call) -> None:
         self.check(node, 2)
+        self.check_epsilon(node)
+
+    def check_epsilon(self, node: cst.Call) -> None:
+        callee = self.ctx.callee(node)
+        difference = _difference("batchnorm momentum", callee or "")
+        if difference is None or difference.torch_layer != callee or has_star_args(node):
+            return
+        args = positional(node)
+        if len(args) < 2 or keyword(node, "eps") is not None:
+            return
+        value = number_value(args[1].value)
+        if value is None or not MOMENTUM_CONVENTION_SPLIT < value < 1:
+            return
+        converted = _number_text(convert(difference, value))
+        fix = None
+        if len(args) == 2 and keyword(node, "momentum") is None:
+            fix = PendingFix(f"Pass it as `momentum={converted}` ({difference.conversion})",
+                             (self.replace(args[1].value, f"momentum={converted}"),), safe=False)
+        self.report(args[1], self.epsilon_message.format(value=self.ctx.code(args[1].value), converted=converted), fix)
 
 
 class TorchMomentumInKeras(_MomentumRule):
@@ -662,7 +688,7 @@ _TORCH_CROSS_ENTROPY = {"torch.nn.CrossEntropyLoss", "torch.nn.functional.cross_
 _KERAS_CROSSENTROPY_CLASSES = {"keras.losses.SparseCategoricalCrossentropy", "keras.losses.CategoricalCrossentropy"}
 
 
-class CrossEntropyPortedWithoutLogits(_ModelOutputTracker):
+class CrossEntropyPortedWithoutLogits(ModelOutputTracker):
     """## What it does
     In a file that uses torch's `CrossEntropyLoss`, flags a Keras `SparseCategoricalCrossentropy` /
     `CategoricalCrossentropy` built without `from_logits`, unless the Keras model it compiles is known to end in
@@ -720,7 +746,7 @@ class CrossEntropyPortedWithoutLogits(_ModelOutputTracker):
             self.losses.append(node)
 
     def check_compile(self, loss: cst.BaseExpression, layer: cst.Call) -> None:
-        if _output_activation(self.ctx, layer) is not None:
+        if output_activation(self.ctx, layer) is not None:
             self.explained.add(id(loss))  # the model's last activation is known: TF001 judges this pair
 
     def leave_Module(self, node: cst.Module) -> None:

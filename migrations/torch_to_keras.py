@@ -45,6 +45,8 @@ _INITIALISERS = ("torch.nn.init.", "torch._C._log_api_usage_once", "torch.nn.uti
 _SCRIPTING_QUERIES = ("torch.jit.is_scripting", "torch.jit.is_tracing", "torch.compiler.is_compiling",
                       "torch._dynamo.is_compiling", "torch.fx._symbolic_trace.is_fx_tracing")
 _MODULES_AS_VALUES = {"torch": "keras.ops", "torch.nn.functional": "keras.ops", "torch.nn": "keras.layers"}
+_CHECKPOINT_OPTIONS = {"use_reentrant", "preserve_rng_state", "context_fn", "determinism_check", "debug"}
+_STATE_DICT_HOOKS = ("_load_from_state_dict", "_save_to_state_dict", "_register_load_state_dict_pre_hook")
 _MAX_STACKED = 4  # torch recurrent layers with num_layers up to this many are copied
 _INIT_NOTE = "torch weight initialisation is not translated: copy_weights sets every weight"
 
@@ -56,14 +58,19 @@ class TorchSequential(keras.layers.Layer):
 
     def __init__(self, *modules, **kwargs):
         super().__init__(**kwargs)
-        self._order = []
+        object.__setattr__(self, "_order", [])  # a plain list: Keras need not track names
         items = modules[0].items() if len(modules) == 1 and isinstance(modules[0], dict) else enumerate(modules)
         for name, module in items:
             self.add_module(str(name), module)
 
+    def __setattr__(self, name, value):
+        # as in torch, a module assigned as an attribute (`self.norm = ...` in a subclass) joins the sequence
+        super().__setattr__(name, value)
+        if isinstance(value, keras.layers.Layer) and not name.startswith("_") and name not in self._order:
+            self._order.append(name)
+
     def add_module(self, name, module):
         setattr(self, name, module)
-        self._order.append(name)
 
     def append(self, module):
         self.add_module(str(len(self._order)), module)
@@ -84,6 +91,38 @@ class TorchSequential(keras.layers.Layer):
         for module in self:
             x = module(x)
         return x
+''',
+    "TorchModuleDict": '''
+class TorchModuleDict(keras.layers.Layer):
+    """torch's nn.ModuleDict as a base class: children by name, in insertion order."""
+
+    def __init__(self, modules=None, **kwargs):
+        super().__init__(**kwargs)
+        self._order = []
+        for name, module in dict(modules or {}).items():
+            self.add_module(name, module)
+
+    def add_module(self, name, module):
+        setattr(self, name, module)
+        self._order.append(name)
+
+    def __getitem__(self, name):
+        return getattr(self, name)
+
+    def __len__(self):
+        return len(self._order)
+
+    def __iter__(self):
+        return iter(list(self._order))
+
+    def keys(self):
+        return list(self._order)
+
+    def values(self):
+        return [getattr(self, name) for name in self._order]
+
+    def items(self):
+        return [(name, getattr(self, name)) for name in self._order]
 ''',
     "_tagged": '''
 def _tagged(layer, copy_rule):
@@ -177,6 +216,7 @@ class _TorchToKeras(OpTranslator):
         self.pending: list[str] = []
         self.statement_marks: list[int] = []
         self.class_stack: list[tuple[cst.ClassDef, bool]] = []  # (class, translated from a torch module)
+        self.torch_classes: set[str] = set()  # classes deriving from torch modules, met so far (source order)
         self.function_stack: list[tuple[cst.FunctionDef, dict]] = []
         self.module_containers = _module_containers_of(source, None)
         self.containers = self.module_containers
@@ -287,8 +327,10 @@ class _TorchToKeras(OpTranslator):
 
     # -- classes and methods --
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        torch_class = any((self.source.resolve(base.value) or "").startswith("torch.") for base in node.bases) or \
-            self.source.class_framework(node.name.value) is not None
+        torch_class = any((self.source.resolve(base.value) or "").startswith("torch.") or (
+            isinstance(base.value, cst.Name) and base.value.value in self.torch_classes) for base in node.bases)
+        if torch_class:
+            self.torch_classes.add(node.name.value)
         self.class_stack.append((node, torch_class))
         self._mark(node)
 
@@ -299,13 +341,22 @@ class _TorchToKeras(OpTranslator):
             canonical = self.source.resolve(original_base.value)
             if canonical == "torch.nn.Module":
                 base = base.with_changes(value=cst.parse_expression("keras.layers.Layer"))
-            elif canonical in ("torch.nn.Sequential",):
-                self.state.runtime.add("TorchSequential")
-                base = base.with_changes(value=cst.Name("TorchSequential"))
+            elif canonical in ("torch.nn.Sequential", "torch.nn.ModuleDict"):
+                helper = "TorchSequential" if canonical == "torch.nn.Sequential" else "TorchModuleDict"
+                self.state.runtime.add(helper)
+                base = base.with_changes(value=cst.Name(helper))
             elif canonical and canonical.startswith("torch"):
                 self._todo(f"base class {canonical} has no Keras counterpart", base.value)
             bases.append(base)
         return self._place(updated.with_changes(bases=bases))
+
+    def _plain_module_class(self) -> bool:
+        """The class being translated derives from nn.Module (directly or through local classes), not from a
+        torch container whose Keras helper has add_module itself."""
+        if not self._in_torch_class():
+            return False
+        bases = {self.source.resolve(base.value) for base in self.class_stack[-1][0].bases}
+        return not bases & set(_CONTAINERS)
 
     def _in_torch_class(self) -> bool:
         return bool(self.class_stack) and self.class_stack[-1][1]
@@ -340,6 +391,11 @@ class _TorchToKeras(OpTranslator):
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef):
         self.function_stack.pop()
         self.containers = self.saved_containers.pop()
+        if self._in_torch_class() and original.name.value in _STATE_DICT_HOOKS:
+            self._discard()
+            self.state.notes.append(f"{original.name.value}() is a torch state-dict hook (Keras never calls it): "
+                                    "dropped; copy_weights reads the torch model's current state")
+            return cst.RemoveFromParent()
         if self._in_torch_class() and original.name.value == "forward":
             updated = updated.with_changes(name=cst.Name("call"))
             if _mentions_self_training(self.class_stack[-1][0]):
@@ -351,6 +407,9 @@ class _TorchToKeras(OpTranslator):
                     plist = list(params.params)
                     if last is not None and last.comma is cst.MaybeSentinel.DEFAULT:
                         plist[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                    elif last is not None:  # one parameter a line, trailing comma: the new one alike
+                        training = training.with_changes(comma=last.comma)
+                        plist[-1] = last.with_changes(comma=plist[-2].comma if len(plist) > 1 else last.comma)
                     updated = updated.with_changes(params=params.with_changes(params=[*plist, training]))
                 else:
                     updated = updated.with_changes(params=params.with_changes(
@@ -392,6 +451,9 @@ class _TorchToKeras(OpTranslator):
     # -- framework objects used as values --
     def visit_Call(self, node: cst.Call) -> None:
         self.call_funcs.add(id(node.func))
+        if isinstance(node.func, cst.Name) and node.func.value == "isinstance" and len(node.args) == 2 and \
+                self.source.resolve(node.args[1].value) == "torch.Tensor":
+            self.chain_parts.add(id(node.args[1].value))  # the whole isinstance() is mapped in leave_Call
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         self.chain_parts.add(id(node.value))  # `torch._C` in `torch._C.f`: judged with the whole chain
@@ -404,6 +466,9 @@ class _TorchToKeras(OpTranslator):
             return updated
         if canonical == "torch.nn.Module":
             return cst.parse_expression("keras.layers.Layer")
+        dtype = catalog.keras_dtype_name(canonical)
+        if dtype:  # torch.float32 -> "float32": keras.ops takes dtype names, and x.dtype == "bool" compares
+            return cst.SimpleString(repr(dtype))
         if canonical in _MODULES_AS_VALUES:  # hasattr(torch.nn.functional, "scaled_dot_product_attention")
             return cst.parse_expression(_MODULES_AS_VALUES[canonical])
         if canonical in _CONTAINERS:
@@ -509,6 +574,28 @@ class _TorchToKeras(OpTranslator):
                                                                                  *updated.args])
         if canonical and catalog.torch_entries(canonical):
             return self._layer(original, updated, canonical)
+        if canonical == "torch.utils.checkpoint.checkpoint" and updated.args:
+            # activation checkpointing trades memory for recomputation; the function's result is the same
+            self.state.notes.append("torch.utils.checkpoint.checkpoint(f, *args) becomes f(*args) (no activation "
+                                    "checkpointing in the translation)")
+            rest = [a for a in updated.args[1:] if a.keyword is None or a.keyword.value not in _CHECKPOINT_OPTIONS]
+            if rest:
+                rest[-1] = rest[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            return cst.Call(func=updated.args[0].value, args=rest)
+        if canonical == "torch.jit.annotate" and len(updated.args) == 2:
+            return updated.args[1].value
+        if isinstance(original.func, cst.Name) and original.func.value == "isinstance" and len(updated.args) == 2 \
+                and self.source.resolve(original.args[1].value) == "torch.Tensor":
+            return cst.parse_expression(f"keras.ops.is_tensor({code_of(updated.args[0].value)})")
+        if isinstance(original.func, cst.Attribute) and original.func.attr.value in ("add_module", "register_module") \
+                and code_of(original.func.value) == "self" and self._in_torch_class():
+            if not self._plain_module_class():
+                return updated  # TorchSequential / TorchModuleDict have add_module
+            return updated.with_changes(func=cst.Name("setattr"), args=[cst.Arg(cst.Name("self")), *updated.args])
+        if isinstance(original.func, cst.Attribute) and original.func.attr.value in ("dim", "ndimension") and \
+                not original.args and self.source.resolve(original.func) is None and \
+                code_of(original.func.value) not in self.containers:
+            return cst.parse_expression(f"keras.ops.ndim({code_of(updated.func.value)})")
         if canonical in _SCRIPTING_QUERIES:
             return cst.Name("False")  # Keras code is never TorchScript-compiled, traced or torch.compile'd
         if canonical and re.fullmatch(r"torch\.nn\.functional\.adaptive_(avg|max)_pool([123])d", canonical):
@@ -713,9 +800,16 @@ def translate_torch_symbol(source_text: str, symbol: str, layout: str = PRESERVE
         if kept is None:
             continue
         if _is_relative_import(kept):
+            # a standalone module cannot import relatively: the import stays as a comment, so the module imports
+            # and a use of what it names fails with that name
+            text = code_of(kept.with_changes(leading_lines=())).strip()
             comment = cst.EmptyLine(comment=cst.Comment(
-                f"{TODO_TAG} `{code_of(kept).strip()}`: its module was not found beside the source; translate it too"))
-            kept = kept.with_changes(leading_lines=[*kept.leading_lines, comment])
+                f"{TODO_TAG} `{text}`: that module was not found beside the source; translate it too"))
+            statements.append(cst.SimpleStatementLine(
+                body=[cst.Pass()], leading_lines=[*kept.leading_lines, comment],
+                trailing_whitespace=cst.TrailingWhitespace(whitespace=cst.SimpleWhitespace("  "),
+                                                           comment=cst.Comment(f"# {text}"))))
+            continue
         statements.append(kept.visit(transformer))
     body = cst.Module(body=statements).code.strip()
     rename_table = "_RENAMED = " + repr(tuple(sorted(state.renamed)))

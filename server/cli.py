@@ -84,9 +84,25 @@ COMMAND_MODULES: list[str] = [
 ]
 
 
+def _unrecognized(parser: argparse.ArgumentParser, extras: list[str]) -> str:
+    """argparse's message for arguments nobody took, with the nearest option the command does have."""
+    message = f"unrecognized arguments: {' '.join(extras)}"
+    options = [option for action in parser._actions for option in action.option_strings]
+    for extra in extras:
+        close = difflib.get_close_matches(extra.split("=", 1)[0], options, n=1)
+        if extra.startswith("-") and close:
+            return f"{message} (did you mean {close[0]}?)"
+    return message
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        # reported by the command that was given (its usage, its options), not by the top-level parser
+        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        command = commands.choices.get(args.command, parser) if getattr(args, "command", None) else parser
+        command.error(_unrecognized(command, extras))
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
         return EXIT_ERROR
@@ -122,7 +138,19 @@ def _progress(enabled: bool):
     return show
 
 
+def _warn_engine_codes(args) -> None:
+    """`--ignore TL001` and the like: those are not rules, and saying nothing would look like it worked."""
+    from ..analyzers.engine import ENGINE_CODES
+
+    given = [*(args.select or ()), *(args.extend_select or ()), *(args.ignore or ())]
+    for code in dict.fromkeys(c for c in given if c.startswith("TL")):
+        meaning = ENGINE_CODES.get(code, ("", "not a rule code"))[1]
+        print(f"tensorlint: warning: {code} is reported by tensorlint itself, not by a rule; selecting or ignoring "
+              f"it has no effect. {meaning}", file=sys.stderr)
+
+
 def run_check(args) -> int:
+    _warn_engine_codes(args)
     config = load_pyproject(args.config) if args.config else None
     lookup = settings_lookup_factory(config)
     unsafe = args.unsafe_fixes
@@ -185,12 +213,8 @@ def _report(args, results: list[FileResult], out, fixed: int) -> None:
         reporters.report_sarif(results, out, _version())
     elif args.format == "github":
         reporters.report_github(results, out)
-    elif args.quiet:
-        for result in results:
-            for f in result.findings:
-                out.write(f"{reporters.location_text(result.path, f)}: {f.code} {f.message}\n")
     else:
-        reporters.report_text(results, out, fixed=fixed)
+        reporters.report_text(results, out, fixed=fixed, summary=not args.quiet)
 
 
 def _finish(args, results: list[FileResult]) -> int:
@@ -214,9 +238,21 @@ def _finish(args, results: list[FileResult]) -> int:
 
 # -- rules -------------------------------------------------------------------------------------------------------
 def run_rules(args) -> int:
+    from ..analyzers.engine import ENGINE_CODES
+
     rules = all_rules()
     if args.code:
         rule = rules.get(args.code.upper())
+        if rule is None and args.code.upper() in ENGINE_CODES:
+            code = args.code.upper()
+            name, meaning = ENGINE_CODES[code]
+            if args.format == "json":
+                print(json.dumps({"code": code, "name": name, "severity": "error", "fixable": False,
+                                  "summary": meaning, "documentation": meaning}, indent=2))
+            else:
+                print(f"# {name} ({code})\n\nReported by tensorlint itself, not by a rule: no selection or `--ignore` "
+                      f"turns it off.\n\n{meaning}")
+            return EXIT_CLEAN
         if rule is None:
             print(f"tensorlint: error: unknown rule {args.code!r}", file=sys.stderr)
             return EXIT_ERROR

@@ -13,11 +13,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcContentModified
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
+from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import PositionCodec, ServerTextPosition
 
 from ..analyzers import CheckResult, ConfigError, Finding, Settings, all_rules, fix_source
@@ -41,6 +43,10 @@ DEFAULT_DEBOUNCE_MS = 100
 MIN_DEBOUNCE_MS = 20  # long enough to gather the changes an editor sends for one keystroke or one paste
 KEPT_TREES = 3  # documents whose last parse (and per-statement findings) are kept for incremental re-checking
 SERVER_KEYS = {"debounce": (int, "the longest wait, in milliseconds, between two analyses of a document while typing")}
+# Settings an editor keeps for itself (VS Code's tensorlint.path, .interpreter and .trace.server: how to start and
+# trace the server) arrive with the rest of its `tensorlint` section; they are not unknown settings.
+CLIENT_ONLY_KEYS = frozenset({"path", "interpreter", "trace"})
+_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])[A-Z]")
 _UNSUPPRESSIBLE = {SYNTAX_ERROR, UNDECODABLE, TOO_LARGE}
 _SEVERITY = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
@@ -58,6 +64,20 @@ def _version() -> str:
         return version("tensorlint")
     except Exception:
         return "0"
+
+
+def server_settings(table: dict[str, Any]) -> dict[str, Any]:
+    """An editor's `tensorlint` settings in the server's key names: VS Code spells them as its settings are spelled
+    (extendSelect, maxFileSizeKb), pyproject.toml and the other editors in kebab-case (extend-select). A key left
+    unset (null) never hides the same key set under its other spelling."""
+    settings: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in CLIENT_ONLY_KEYS:
+            continue
+        name = _CAMEL_HUMP.sub(lambda hump: "-" + hump.group(0).lower(), key)
+        if value is not None or name not in settings:
+            settings[name] = value
+    return settings
 
 
 def split_lines(text: str) -> list[str]:
@@ -168,12 +188,25 @@ class TensorlintServer(LanguageServer):
         self.warned.clear()
         self.generation += 1
 
+    # -- open documents ----------------------------------------------------------------------------------------
+    # pygls files documents and notebooks under their *unquoted* uri, while clients send them quoted (VS Code's
+    # cell uris end in a percent-encoded fragment, `#W0sZmlsZQ%3D%3D`; a path may hold `%20`): every lookup goes
+    # through these, and every uri sent back is the one the client sent.
+    def open_document(self, uri: str) -> TextDocument | None:
+        return self.workspace.text_documents.get(unquote(uri))
+
+    def open_document_uris(self) -> list[str]:
+        return [document.uri for document in self.workspace.text_documents.values()]
+
+    def open_notebook_uris(self) -> list[str]:
+        return [notebook.uri for notebook in self.workspace.notebook_documents.values()]
+
     # -- analysis ----------------------------------------------------------------------------------------------
     async def snapshot(self, uri: str) -> Snapshot | None:
         """The analysed current version of ``uri`` (cached per (uri, version)); None for documents not ours."""
         if self.notebooks.notebook_of(uri) is not None:
             return await self.notebooks.cell_snapshot(uri)
-        document = self.workspace.text_documents.get(uri)
+        document = self.open_document(uri)
         if document is None or not is_python(document):
             return None
         version = document.version or 0
@@ -215,12 +248,12 @@ class TensorlintServer(LanguageServer):
                 self.window_log_message(types.LogMessageParams(
                     types.MessageType.Error, f"tensorlint: rule crashed on {uri} (version {version}): {error}"))
         current = self.snapshots.get(uri)
-        if uri in self.workspace.text_documents and (current is None or current[1].version <= version):
+        if self.open_document(uri) is not None and (current is None or current[1].version <= version):
             self.snapshots[uri] = (generation, snap)
         return snap
 
     def is_current(self, snap: Snapshot) -> bool:
-        document = self.workspace.text_documents.get(snap.uri)
+        document = self.open_document(snap.uri)
         return document is not None and (document.version or 0) == snap.version
 
     async def lint(self, uri: str, delay: float = 0.0) -> None:
@@ -245,7 +278,7 @@ class TensorlintServer(LanguageServer):
         previous = self.pending.pop(uri, None)
         if previous is not None:
             previous.cancel()
-        document = self.workspace.text_documents.get(uri)
+        document = self.open_document(uri)
         for (other, version, _), (future, _, _) in list(self.inflight.items()):
             if other == uri and document is not None and version < (document.version or 0):
                 future.cancel()  # stale and not started yet: never runs (a running one finishes, unpublished)
@@ -255,10 +288,10 @@ class TensorlintServer(LanguageServer):
         task.add_done_callback(_log_failure)
 
     def relint_all(self) -> None:
-        for uri in list(self.workspace.text_documents):
+        for uri in self.open_document_uris():
             if self.notebooks.notebook_of(uri) is None:
                 self.schedule(uri)
-        for uri in list(self.workspace.notebook_documents):
+        for uri in self.open_notebook_uris():
             self.notebooks.schedule(uri)
         if self.pulls_diagnostics and _capability(self.client_capabilities, "workspace", "diagnostics",
                                                   "refresh_support"):
@@ -565,7 +598,7 @@ def create_server() -> TensorlintServer:
         if isinstance(options, dict):
             if isinstance(options.get("tensorlint"), dict):
                 options = options["tensorlint"]
-            ls.init_options = dict(options)
+            ls.init_options = server_settings(options)
         elif options is not None:
             ls.warn_once("tensorlint: initializationOptions must be an object of settings; ignored")
 
@@ -647,7 +680,7 @@ def create_server() -> TensorlintServer:
     async def did_change_configuration(ls: TensorlintServer, params: types.DidChangeConfigurationParams) -> None:
         settings = params.settings
         if isinstance(settings, dict) and isinstance(settings.get("tensorlint"), dict):
-            ls.folder_config[""] = dict(settings["tensorlint"])
+            ls.folder_config[""] = server_settings(settings["tensorlint"])
         await fetch_configuration(ls)
         ls.settings_changed()
         ls.relint_all()
@@ -678,6 +711,10 @@ def create_server() -> TensorlintServer:
                 return text
         return None
 
+    @server.command(translate_actions.SHOW_DOCUMENT_COMMAND)
+    async def show_document(ls: TensorlintServer, *arguments: Any) -> bool:
+        return await translate_actions.show_document(ls, arguments[0] if arguments else None)
+
     @server.command(translate_actions.VERIFY_COMMAND)
     async def verify_model(ls: TensorlintServer, *arguments: Any) -> dict:
         return await translate_actions.verify(ls, arguments[0] if arguments else None)
@@ -694,7 +731,7 @@ def create_server() -> TensorlintServer:
     async def workspace_diagnostic(ls: TensorlintServer, params: types.WorkspaceDiagnosticParams):
         previous = {p.uri: p.value for p in params.previous_result_ids or []}
         items = []
-        for uri in list(ls.workspace.text_documents):
+        for uri in ls.open_document_uris():  # notebook cells included
             snap = await ls.snapshot(uri)
             if snap is None:
                 continue
@@ -739,7 +776,7 @@ async def fetch_configuration(ls: TensorlintServer) -> None:
         return
     for scope, value in zip(["", *folders], values or []):
         if isinstance(value, dict):
-            ls.folder_config[scope] = dict(value)
+            ls.folder_config[scope] = server_settings(value)
         elif value is not None:
             ls.warn_once("tensorlint: the `tensorlint` settings must be an object; ignored")
     ls.settings_changed()

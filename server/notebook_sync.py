@@ -53,7 +53,7 @@ class NotebookSync:
     def _code_cells(self, notebook: types.NotebookDocument) -> list[tuple[str, str, int]]:
         cells = []
         for cell in notebook.cells:
-            document = self.ls.workspace.text_documents.get(cell.document)
+            document = self.ls.open_document(cell.document)
             if cell.kind == types.NotebookCellKind.Code and document is not None \
                     and (document.language_id or "python") == "python":
                 cells.append((cell.document, document.source, document.version or 0))
@@ -85,15 +85,14 @@ class NotebookSync:
             by_cell[uri].append(finding)
         analysis = NotebookAnalysis(key, {uri: CellState(text, version, tuple(by_cell[uri]))
                                           for uri, text, version in cells}, settings, result.errors)
-        if notebook_uri in self.ls.workspace.notebook_documents:
+        if self.ls.workspace.get_notebook_document(notebook_uri=notebook_uri) is not None:
             self.analyses[notebook_uri] = analysis
         return analysis
 
     def is_current(self, analysis: NotebookAnalysis) -> bool:
         notebook = self.ls.workspace.get_notebook_document(notebook_uri=analysis.key[0])
         return notebook is not None and notebook.version == analysis.key[1] and all(
-            (self.ls.workspace.text_documents.get(uri) is not None
-             and (self.ls.workspace.text_documents[uri].version or 0) == state.version)
+            (document := self.ls.open_document(uri)) is not None and (document.version or 0) == state.version
             for uri, state in analysis.cells.items())
 
     # -- push diagnostics --------------------------------------------------------------------------------------

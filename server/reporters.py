@@ -75,7 +75,10 @@ def _pairs(results: Iterable[FileResult]):
             yield result.path, finding
 
 
-def report_text(results: list[FileResult], out: TextIO, *, fixed: int = 0, show_fixes: bool = True) -> None:
+def report_text(results: list[FileResult], out: TextIO, *, fixed: int = 0, show_fixes: bool = True,
+                summary: bool = True) -> None:
+    """ruff's text format: one line per finding (`[*]` marks a safe fix), internal errors, then the summary
+    (`summary=False`, for --quiet: the findings only)."""
     count = fixable = 0
     for path, f in _pairs(results):
         count += 1
@@ -87,13 +90,14 @@ def report_text(results: list[FileResult], out: TextIO, *, fixed: int = 0, show_
     for result in results:
         for error in result.errors:
             out.write(f"{result.path}: internal error in rule {error}\n")
-    if count:
-        noun = "finding" if count == 1 else "findings"
-        out.write(f"Found {count} {noun}" + (f" ({fixed} fixed, {count} remaining)" if fixed else "") + ".\n")
+    if not summary:
+        return
+    found = count + fixed  # as ruff counts: what was found, fixed or not
+    if found:
+        noun = "finding" if found == 1 else "findings"
+        out.write(f"Found {found} {noun}" + (f" ({fixed} fixed, {count} remaining)" if fixed else "") + ".\n")
         if fixable and show_fixes:
             out.write(f"[*] {fixable} fixable with `tensorlint check --fix`.\n")
-    elif fixed:
-        out.write(f"Found {fixed} findings ({fixed} fixed, 0 remaining).\n")
     else:
         out.write("All checks passed!\n")
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 TRANSLATE_CALL_KIND = types.CodeActionKind.RefactorRewrite
 TRANSLATE_MODEL_KIND = "refactor.tensorlint.translate"
 VERIFY_COMMAND = "tensorlint.verify"
+SHOW_DOCUMENT_COMMAND = "tensorlint.showDocument"  # runs after the client created the new file: opens it
 _FRAMEWORK_TITLE = {"keras": "Keras", "torch": "PyTorch"}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MARKER = "translate"  # in CodeAction.data: which resolver the action belongs to
@@ -89,6 +90,9 @@ async def _model_actions(ls: TensorlintServer, snap: Snapshot, rng: types.Range)
         translate = types.CodeAction(
             title=f"Translate {symbol.name} to {_FRAMEWORK_TITLE[to]} in a new file ({suffix})",
             kind=TRANSLATE_MODEL_KIND, data=data)
+        if _shows_documents(ls):
+            translate.command = types.Command(f"Open {suffix}", SHOW_DOCUMENT_COMMAND,
+                                              arguments=[_beside(snap.uri, suffix)])
         verify = types.CodeAction(
             title=f"Translate and verify {symbol.name} ({_FRAMEWORK_TITLE[to]}, {suffix})",
             kind=TRANSLATE_MODEL_KIND, data=data,
@@ -118,6 +122,39 @@ def is_translate_action(action: types.CodeAction) -> bool:
     return isinstance(action.data, dict) and bool(action.data.get(_MARKER))
 
 
+def _shows_documents(ls: TensorlintServer) -> bool:
+    from .lsp import _capability
+
+    return bool(_capability(ls.client_capabilities, "window", "show_document", "support"))
+
+
+async def show_document(ls: TensorlintServer, uri: Any) -> bool:
+    """`tensorlint.showDocument`: the client opens ``uri`` (the file a translation just created) in an editor."""
+    if not isinstance(uri, str) or not _shows_documents(ls):
+        return False
+    result = await ls.window_show_document_async(types.ShowDocumentParams(uri=uri, take_focus=True))
+    return bool(result and result.success)
+
+
+def _beside(uri: str, name: str) -> str:
+    return uri.rsplit("/", 1)[0] + "/" + name
+
+
+def _display_path(ls: TensorlintServer, uri: str) -> str:
+    """How the generated file names its source: relative to the workspace folder holding it (the header is
+    committed with the project; an absolute path would name one person's machine), else the file name."""
+    from .lsp import document_path
+
+    path = document_path(uri)
+    if path is None:
+        return ""
+    folders = [document_path(folder) for folder in [*ls.workspace.folders, ls.workspace.root_uri or ""]]
+    holding = [folder for folder in folders if folder and os.path.commonpath([folder, path]) == folder]
+    if not holding:
+        return os.path.basename(path)
+    return os.path.relpath(path, max(holding, key=len)).replace(os.sep, "/")
+
+
 def _creates_files(ls: TensorlintServer) -> bool:
     capability = getattr(getattr(ls.client_capabilities, "workspace", None), "workspace_edit", None)
     return bool(capability and capability.document_changes
@@ -127,14 +164,16 @@ def _creates_files(ls: TensorlintServer) -> bool:
 async def _new_file_edit(ls: TensorlintServer, snap: Snapshot, symbol: str, to: str) -> types.WorkspaceEdit | None:
     from .lsp import document_path
 
+    origin = _display_path(ls, snap.uri)
     try:
         new_file = await asyncio.get_running_loop().run_in_executor(
-            ls.executor, lambda: translate_to_new_file(snap.text, symbol, to, origin=document_path(snap.uri) or ""))
+            ls.executor, lambda: translate_to_new_file(snap.text, symbol, to, origin=origin,
+                                                       path=document_path(snap.uri)))
     except Exception as exc:  # a translation error is a message, never a broken edit
         ls.window_show_message(types.ShowMessageParams(
             types.MessageType.Warning, f"tensorlint: cannot translate {symbol}: {exc}"))
         return None
-    uri = snap.uri.rsplit("/", 1)[0] + "/" + new_file.name
+    uri = _beside(snap.uri, new_file.name)
     path = document_path(uri)
     # the file is (re)generated output: replacing an earlier translation is what the user asked for
     exists = bool(path and os.path.exists(path))
@@ -221,7 +260,7 @@ async def verify(ls: TensorlintServer, request: Any) -> dict:
                "--input-shape", str(shape), "--format", "json"]
     if request.get("device") in ("cpu", "cuda", "all"):
         command += ["--device", request["device"]]
-    document = ls.workspace.text_documents.get(uri)
+    document = ls.open_document(uri)
     if document is not None and document.source != saved:
         ls.window_show_message(types.ShowMessageParams(
             types.MessageType.Info, f"tensorlint.verify checks the saved {os.path.basename(path)}, not the unsaved "

@@ -44,6 +44,9 @@ def run_translate(args) -> int:
     text, undecodable = decode(data, path)
     if undecodable is not None:
         return _fail(f"{path}: {undecodable.message}")
+    broken = _syntax_error(text, path)
+    if broken is not None:  # reported as `check` reports it: the same line, column and message
+        return _fail(f"{path}:{broken.range.start.line}:{broken.range.start.column + 1}: {broken.message}")
     try:
         if what.isdigit():
             translation = translate_line(text, int(what), args.to, args.layout)
@@ -64,10 +67,19 @@ def run_translate(args) -> int:
     return EXIT_CLEAN
 
 
+def _syntax_error(text: str, path: str):
+    """The engine's TL001 finding for ``text``, or None when it parses."""
+    from ..analyzers import Settings, check_source
+
+    findings = check_source(text, path, Settings(select=())).findings  # no rules: only the parse is checked
+    return findings[0] if findings else None
+
+
 def _summary(args, translation, what: str) -> None:
     where = f" -> {args.output}" if args.output else ""
     todos = translation.todos
-    print(f"Translated {what} ({translation.direction}, layout {args.layout}){where}: "
+    subject = f"the call on line {what}" if what.isdigit() else what
+    print(f"Translated {subject} ({translation.direction}, layout {args.layout}){where}: "
           f"{todos} TODO{'s' if todos != 1 else ''}, {len(translation.notes)} note"
           f"{'s' if len(translation.notes) != 1 else ''}.", file=sys.stderr)
     for note in translation.notes:

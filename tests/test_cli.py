@@ -170,3 +170,75 @@ def test_readme_rule_table_is_the_rules_listing(cli, repo_root):
     table = [line[4:] for line in (repo_root / "README.md").read_text().splitlines()
              if line[4:6] in ("PT", "TF", "XF", "DP") and line[6:9].isdigit() and line.startswith("    ")]
     assert table == listing.splitlines(), "regenerate README's rule table from `tensorlint rules`"
+
+
+def test_quiet_keeps_the_fix_markers_and_drops_only_the_summary(cli, project):
+    quiet = cli("check", "pkg", "-q", "--no-cache", cwd=project).stdout.decode().splitlines()
+    loud = cli("check", "pkg", "--no-cache", cwd=project).stdout.decode().splitlines()
+    assert quiet == loud[:len(quiet)] and len(quiet) == 2
+    assert all(" [*] " in line for line in quiet)
+    assert not any(line.startswith(("Found", "[*]")) for line in quiet)
+
+
+def test_the_summary_after_fix_counts_what_was_found(cli, tmp_path):
+    (tmp_path / "one.py").write_text("import torch\nsd = torch.load('m.pt')\n")
+    fixed = cli("check", "one.py", "--fix", "--no-cache", cwd=tmp_path)
+    assert fixed.stdout.decode().splitlines() == ["Found 1 finding (1 fixed, 0 remaining)."]
+    (tmp_path / "two.py").write_text(PITFALLS + "out = torch.softmax(x, 1)\n")
+    partly = cli("check", "two.py", "--fix", "--no-cache", cwd=tmp_path).stdout.decode()
+    assert "Found 2 findings (2 fixed, 0 remaining)." in partly
+
+
+def test_an_unknown_option_is_reported_by_its_command_with_the_nearest_one(cli, project):
+    result = cli("check", "--frmat", "json", "pkg", cwd=project)
+    err = result.stderr.decode()
+    assert result.returncode == 2
+    assert err.startswith("usage: tensorlint check ")
+    assert "unrecognized arguments: --frmat (did you mean --format?)" in err
+
+
+def test_engine_codes_are_documented_and_ignoring_them_is_a_warning(cli, tmp_path):
+    from tensorlint.analyzers.engine import ENGINE_CODES, RULE_CRASH, SYNTAX_ERROR, UNDECODABLE
+    from tensorlint.analyzers.notebook import MALFORMED_NOTEBOOK
+    from tensorlint.analyzers.workspace import TOO_LARGE
+
+    assert set(ENGINE_CODES) == {SYNTAX_ERROR, UNDECODABLE, RULE_CRASH, TOO_LARGE, MALFORMED_NOTEBOOK}
+    doc = cli("rules", "TL001")
+    assert doc.returncode == 0 and "# syntax-error (TL001)" in doc.stdout.decode()
+    assert json.loads(cli("rules", "tl004", "--format", "json").stdout)["name"] == "file-too-large"
+    (tmp_path / "broken.py").write_text("def f(:\n")
+    result = cli("check", "broken.py", "--ignore", "TL001", "--no-cache", cwd=tmp_path)
+    assert result.returncode == 1 and b"TL001" in result.stdout  # still reported: the file was not checked
+    assert "warning: TL001 is reported by tensorlint itself, not by a rule" in result.stderr.decode()
+
+
+@pytest.mark.parametrize("line, expected", [
+    ('max-file-size-kb = "3"', "pyproject.toml:6: `max-file-size-kb` must be an integer"),
+    ("ignore = 3", "pyproject.toml:6: `ignore` must be a list"),
+    ('selct = ["PT"]', "pyproject.toml:6: unknown key `selct` in [tool.tensorlint]; did you mean `select`?"),
+    ('deployment = ["moon"]', "pyproject.toml:6: unknown deployment scenario 'moon'"),
+    ("max-file-size-kb = true", "pyproject.toml:6: `max-file-size-kb` must be an integer"),
+])
+def test_a_mistake_in_pyproject_is_reported_with_its_line(cli, tmp_path, line, expected):
+    (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "x"\n\n[tool.tensorlint]\nselect = ["PT"]\n{line}\n')
+    (tmp_path / "a.py").write_text("x = 1\n")
+    result = cli("check", "a.py", "--no-cache", cwd=tmp_path)
+    assert result.returncode == 2
+    assert expected in result.stderr.decode()
+
+
+def test_a_per_file_ignores_subtable_mistake_names_its_entry_line(cli, tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.tensorlint]\nselect = ["PT"]\n\n[tool.tensorlint.per-file-ignores]\n"tests/*" = "PT006"\n')
+    (tmp_path / "a.py").write_text("x = 1\n")
+    err = cli("check", "a.py", "--no-cache", cwd=tmp_path).stderr.decode()
+    assert "pyproject.toml:5: `per-file-ignores.tests/*` must be a list of strings" in err
+
+
+def test_ci_installs_torch_the_way_the_readme_says(repo_root):
+    readme = (repo_root / "README.md").read_text()
+    command = "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
+    assert command in readme
+    ci = (repo_root / ".ci" / "run").read_text()
+    assert "torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" in ci
+    assert "pip install tensorlint`" not in readme and "rev: v0.1.0" not in readme  # no such release or tag

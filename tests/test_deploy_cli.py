@@ -215,3 +215,47 @@ def test_helper_methods_are_scanned_with_what_their_call_site_passes():
     (model,) = advise(source).models
     verdict = model.verdict("torch.export")
     assert [(b.line, b.construct) for b in verdict.blockers] == [(17, "tensor-control-flow")]
+
+
+def test_a_keras_model_built_at_module_level_is_advised(tmp_path, capsys):
+    path = tmp_path / "model.py"
+    path.write_text('import keras\nfrom keras import layers\n\n'
+                    'model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(4), layers.Dense(2)])\n')
+    code, out, _ = _deploy(capsys, path, "--scenario", "server")
+    assert code == 0
+    assert f"{path}:4:1: model (keras.Sequential)" in out
+    assert '      | model.export("model_serving/1")' in out
+    [advice] = advise(path.read_text()).models
+    assert (advice.name, advice.kind, advice.constructor) == ("model", "keras.Sequential", "model")
+    compile(export_snippet(advice, "keras"), "snippet", "exec")
+
+
+TINY_CNN = textwrap.dedent("""\
+    import torch
+    from torch import nn
+
+
+    class TinyCNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+            self.fc = nn.Linear(4 * 30 * 30, 2)
+
+        def forward(self, x):
+            return self.fc(self.conv(x).flatten(1))
+""")
+
+
+def test_torch_snippets_take_the_input_of_an_example_call_else_mark_the_guess():
+    [guessed] = advise(TINY_CNN).models
+    snippet = export_snippet(guessed, "torch.export")
+    # channels come from Conv2d(3, ...); height and width cannot be read from the code: the line says so
+    assert "example_inputs = (torch.randn(2, 3, 16, 16),)  # assumed input shape: replace with your model's" in snippet
+    assert 'torch.export.save(exported, "tiny_cnn.pt2")' in snippet  # the acronym stays one word
+    for example in ("net = TinyCNN().eval()\nx = torch.randn(1, 3, 32, 32)\nprint(net(x).shape)\n",
+                    "if __name__ == '__main__':\n    print(TinyCNN()(torch.randn(1, 3, 32, 32)))\n"):
+        [written] = advise(TINY_CNN + "\n\n" + example).models
+        assert "example_inputs = (torch.randn(1, 3, 32, 32),)\n" in export_snippet(written, "torch.export")
+    # an input whose sizes are names is not copied into a snippet that must run on its own
+    [named] = advise(TINY_CNN + "\n\nsize = 32\nTinyCNN()(torch.randn(1, 3, size, size))\n").models
+    assert named.example_input_guessed

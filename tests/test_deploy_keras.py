@@ -268,3 +268,21 @@ def test_numpy_random_in_call_is_baked_into_the_tflite_file(examples):
     flatbuffer = _tflite(model)
     np.testing.assert_allclose(_run_tflite(flatbuffer, X), _run_tflite(flatbuffer, X))  # one frozen draw
     assert not np.allclose(model(X).numpy(), model(X).numpy())
+
+
+def test_a_module_level_sequential_exports_with_its_snippets(tmp_path, monkeypatch):
+    """`model = keras.Sequential([...])` at module level, beginners' style: advised, and its snippets run."""
+    import types
+
+    from tensorlint.analyzers.deployment import advise
+
+    source = ("import keras\nfrom keras import layers\n\n"
+              "model = keras.Sequential([keras.Input(shape=(8,)), layers.Dense(4, activation='relu'), layers.Dense(2)])\n")
+    module = types.ModuleType("sequential_example")
+    exec(compile(source, "sequential_example.py", "exec"), module.__dict__)
+    [advice] = advise(source).models
+    assert {v.target: v.status for v in advice.targets}["keras"] == READY
+    namespace = run_snippet(advice, "keras", module, tmp_path, monkeypatch)
+    np.testing.assert_allclose(namespace["reloaded"](X), module.model(X), rtol=1e-6)
+    run_snippet(advice, "savedmodel", module, tmp_path, monkeypatch)
+    np.testing.assert_allclose(_serve(tmp_path / "model_serving" / "1", X), module.model(X), rtol=1e-5)

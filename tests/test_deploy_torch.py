@@ -260,3 +260,22 @@ def test_inserted_snippet_runs_when_the_file_runs(examples, tmp_path):
     subprocess.run([sys.executable, str(script)], cwd=tmp_path, check=True, capture_output=True, timeout=300)
     exported = torch.export.load(str(tmp_path / "conv_net.pt2"))
     assert exported.module()(torch.randn(2, 3, 16, 16)).shape == (2, 2)
+
+
+def test_the_torch_export_snippet_uses_the_example_calls_input_and_runs(tmp_path, monkeypatch):
+    """A model that only accepts 32x32 inputs exports with the snippet's input, taken from the module's own call."""
+    import types
+
+    from tensorlint.analyzers.deployment import advise
+
+    source = (
+        "import torch\nfrom torch import nn\n\n\nclass TinyCNN(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.conv = nn.Conv2d(3, 4, 3)\n        self.fc = nn.Linear(4 * 30 * 30, 2)\n\n"
+        "    def forward(self, x):\n        return self.fc(self.conv(x).flatten(1))\n\n\n"
+        "net = TinyCNN().eval()\nprint(net(torch.randn(1, 3, 32, 32)).shape)\n")
+    module = types.ModuleType("tiny_cnn_example")
+    exec(compile(source, "tiny_cnn_example.py", "exec"), module.__dict__)
+    [model] = advise(source).models
+    run_snippet(model, "torch.export", module, tmp_path, monkeypatch)
+    exported = torch.export.load(str(tmp_path / "tiny_cnn.pt2"))
+    assert exported.module()(torch.randn(1, 3, 32, 32)).shape == (1, 2)

@@ -60,7 +60,12 @@ def test_the_server_command_every_editor_runs_is_tensorlint_serve():
 def test_lsp4ij_template_uses_only_the_keys_lsp4ij_reads():
     folder = EDITORS / "pycharm" / "lsp4ij-template"
     template = json.loads((folder / "template.json").read_text())
-    assert set(template) == {"id", "name", "programArgs", "fileTypeMappings"}
+    assert set(template) == {"id", "name", "url", "programArgs", "fileTypeMappings"}
+    # LSP4IJ's dialog links to `url`; without it, to docs/user-defined-ls/<id>.md in LSP4IJ's repository, which
+    # has no page for tensorlint. The help page is this template's README in the project's repository.
+    repository = json.loads((EDITORS / "vscode" / "package.json").read_text())["repository"]["url"]
+    assert template["url"] == f"{repository}/blob/main/editors/pycharm/README.md"
+    assert (EDITORS / "pycharm" / "README.md").is_file()
     assert set(template["programArgs"]) <= {"default", "windows", "linux", "mac"}
     (mapping,) = template["fileTypeMappings"]
     assert set(mapping) == {"fileType", "languageId"} and mapping["languageId"] == "python"

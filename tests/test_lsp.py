@@ -9,6 +9,7 @@ import os
 import sys
 import textwrap
 from pathlib import Path
+from typing import Union
 
 import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
@@ -77,10 +78,24 @@ def capabilities(encodings=None, resolve=False, pull=False, configuration=True) 
             publish_diagnostics=types.PublishDiagnosticsClientCapabilities(version_support=True)))
 
 
+def client_converter():
+    """lsprotocol's converter, except that a code action carrying a command stays a CodeAction: its union hook takes
+    anything with a "command" key for a Command, while editors tell the two apart as the protocol says (a Command's
+    `command` is a string, a CodeAction's an object)."""
+    converter = default_converter()
+
+    def code_action_or_command(value, _type):
+        kind = types.Command if isinstance(value.get("command"), str) else types.CodeAction
+        return converter.structure(value, kind)
+
+    converter.register_structure_hook(Union[types.Command, types.CodeAction], code_action_or_command)
+    return converter
+
+
 @contextlib.asynccontextmanager
 async def session(tmp_path: Path, *, options=None, caps=None, configuration=None, command=SERVER, env=None,
                   folders=None, features=None):
-    client = LanguageClient(converter_factory=default_converter, configuration=configuration)
+    client = LanguageClient(converter_factory=client_converter, configuration=configuration)
     recorder = Session(client)
 
     async def publish(_client: LanguageClient, params: types.PublishDiagnosticsParams):
@@ -284,6 +299,19 @@ async def test_client_settings_merge_over_pyproject(tmp_path):
         assert info.code == "TL004" and info.severity == types.DiagnosticSeverity.Information
 
 
+async def test_a_path_with_a_space_gets_its_diagnostics_and_fixes(tmp_path):
+    folder = tmp_path / "my project"
+    folder.mkdir()
+    uri = (folder / "model.py").as_uri()
+    assert "%20" in uri  # as every client writes it
+    async with session(tmp_path) as s:
+        s.open(uri, SOURCE)
+        diagnostics = await s.diagnostics(uri, 1)
+        assert [d.code for d in diagnostics] == ["PT002", "PT006"]
+        fix = next(a for a in await s.actions(uri, diagnostics=diagnostics) if a.title == "Pass `weights_only=True`")
+        assert single_document_edits(fix, uri, 1)
+
+
 async def test_non_python_documents_are_ignored(tmp_path):
     uri = (tmp_path / "notes.md").as_uri()
     py_uri = (tmp_path / "model.py").as_uri()
@@ -461,6 +489,44 @@ async def test_configuration_change_and_pyproject_change_relint_open_documents(t
         async with s.arrived:
             await asyncio.wait_for(s.arrived.wait_for(lambda: len(s.published) > count), 20)
         assert [d.code for d in s.published[-1].diagnostics] == []  # the file's PT006 and the client's PT002
+
+
+# What VS Code syncs: its own spelling (camelCase), unset settings as null, and the settings only the extension reads.
+VSCODE_SECTION = {"path": [], "interpreter": [], "trace": {"server": "off"}, "select": None, "ignore": None,
+                  "extendSelect": None, "perFileIgnores": None, "deployment": None, "debounce": None,
+                  "maxFileSizeKb": None}
+
+
+async def test_vscode_synced_settings_are_accepted_without_warning_and_apply_live(tmp_path):
+    uri = (tmp_path / "model.py").as_uri()
+    big_uri = (tmp_path / "big.py").as_uri()
+    start = {**VSCODE_SECTION, "select": ["PT006"]}
+    async with session(tmp_path, configuration={"": {"tensorlint": start}}) as s:
+        s.open(uri, SOURCE)
+        assert [d.code for d in await s.diagnostics(uri, 1)] == ["PT006"]
+        s.open(big_uri, "import torch\n" + "x = torch.load('w.pt')\n" * 100)  # 2.3 KB
+        assert {d.code for d in await s.diagnostics(big_uri, 1)} == {"PT006"}
+
+        async def change(**settings) -> None:
+            count = len(s.published)
+            section = {**start, **settings}
+            s.client.set_configuration(section, section="tensorlint")
+            # VS Code's synchronize.configurationSection sends the section itself along with the notification
+            s.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+                settings={"tensorlint": section}))
+            async with s.arrived:
+                await asyncio.wait_for(s.arrived.wait_for(lambda: len(s.published) >= count + 2), 20)
+
+        def latest(document_uri: str) -> list[str]:
+            return [d.code for d in next(p for p in reversed(s.published) if p.uri == document_uri).diagnostics]
+
+        await change(extendSelect=["PT002"])
+        assert latest(uri) == ["PT002", "PT006"]
+        await change(extendSelect=["PT002"], perFileIgnores={"model.py": ["PT006"]})
+        assert latest(uri) == ["PT002"]
+        await change(maxFileSizeKb=1)
+        assert latest(big_uri) == ["TL004"] and latest(uri) == ["PT006"]
+        assert not [m.message for m in s.client.messages if m.type <= types.MessageType.Warning]
 
 
 async def test_multi_root_folders_get_their_own_settings(tmp_path):

@@ -19,7 +19,8 @@ CELLS = [
 
 
 def cell_uri(tmp_path, index: int) -> str:
-    return f"vscode-notebook-cell:{tmp_path / 'train.ipynb'}#cell{index}"
+    """A cell's uri as VS Code writes it: the fragment is base64, its padding percent-encoded."""
+    return f"vscode-notebook-cell:{tmp_path / 'train.ipynb'}#W{index}sZmlsZQ%3D%3D"
 
 
 def open_notebook(s, tmp_path, cells=CELLS) -> str:
@@ -115,3 +116,37 @@ async def test_a_broken_cell_reports_its_syntax_error_and_the_others_still_repor
         hover = await s.client.text_document_hover_async(types.HoverParams(
             types.TextDocumentIdentifier(cell_uri(tmp_path, 2)), types.Position(0, 3)))
         assert "PT006" in hover.contents.value
+
+
+@pytest.mark.asyncio
+async def test_a_pull_client_gets_the_cells_diagnostics_from_workspace_diagnostic(tmp_path):
+    """VS Code pulls: after notebookDocument/didOpen it sends only workspace/diagnostic (never
+    textDocument/diagnostic for a cell), so the cells' reports must be in that answer, each with its version and a
+    result id that makes the next poll cheap."""
+    from test_lsp import capabilities
+
+    async with session(tmp_path, caps=capabilities(pull=True)) as s:
+        open_notebook(s, tmp_path)
+        report = await s.client.workspace_diagnostic_async(types.WorkspaceDiagnosticParams(previous_result_ids=[]))
+        by_uri = {item.uri: item for item in report.items}
+        assert set(by_uri) == {cell_uri(tmp_path, i) for i in (0, 2, 3)}  # code cells only
+        assert [(d.code, d.range.start.line, d.range.start.character)
+                for d in by_uri[cell_uri(tmp_path, 2)].items] == [("PT006", 2, 8)]
+        assert [d.code for d in by_uri[cell_uri(tmp_path, 3)].items] == ["PT002"]
+        assert list(by_uri[cell_uri(tmp_path, 0)].items) == [] and by_uri[cell_uri(tmp_path, 3)].version == 1
+        assert not s.published  # a pull client is never pushed to
+
+        again = await s.client.workspace_diagnostic_async(types.WorkspaceDiagnosticParams(previous_result_ids=[
+            types.PreviousResultId(uri=uri, value=item.result_id) for uri, item in by_uri.items()]))
+        assert {item.kind for item in again.items} == {"unchanged"}
+
+        change_notebook(s, (tmp_path / "train.ipynb").as_uri(), 2, types.NotebookDocumentCellChanges(text_content=[
+            types.NotebookDocumentCellContentChanges(
+                document=types.VersionedTextDocumentIdentifier(uri=cell_uri(tmp_path, 3), version=2),
+                changes=[types.TextDocumentContentChangePartial(
+                    range=types.Range(types.Position(1, 0), types.Position(1, 0)), text="x = ")])]))
+        after = await s.client.workspace_diagnostic_async(types.WorkspaceDiagnosticParams(previous_result_ids=[
+            types.PreviousResultId(uri=uri, value=item.result_id) for uri, item in by_uri.items()]))
+        changed = {item.uri: item for item in after.items if item.kind == "full"}
+        assert cell_uri(tmp_path, 3) in changed and list(changed[cell_uri(tmp_path, 3)].items) == []
+        assert changed[cell_uri(tmp_path, 3)].version == 2

@@ -37,7 +37,8 @@ def creating_files(resolve: bool) -> types.ClientCapabilities:
     caps = capabilities(resolve=resolve)
     caps.workspace.workspace_edit = types.WorkspaceEditClientCapabilities(
         document_changes=True, resource_operations=[types.ResourceOperationKind.Create])
-    caps.window = types.WindowClientCapabilities(work_done_progress=True)
+    caps.window = types.WindowClientCapabilities(
+        work_done_progress=True, show_document=types.ShowDocumentClientCapabilities(support=True))
     return caps
 
 
@@ -97,6 +98,15 @@ async def test_translate_a_model_into_a_new_file_builds_in_keras(tmp_path):
         assert isinstance(create, types.CreateFile) and create.uri == (tmp_path / "Net_keras.py").as_uri()
         text = fill.edits[0].new_text
         assert "class Net(keras.layers.Layer)" in text and "def copy_weights(" in text
+        # the header names the source as the project sees it, not by this machine's absolute path
+        assert text.startswith('"""model.py:Net: translated by tensorlint') and str(tmp_path) not in text
+        # after applying the edit the client runs the action's command, which opens the new file
+        new_uri = (tmp_path / "Net_keras.py").as_uri()
+        assert (resolved.command.command, list(resolved.command.arguments)) == ("tensorlint.showDocument", [new_uri])
+        assert await s.client.workspace_execute_command_async(types.ExecuteCommandParams(
+            resolved.command.command, resolved.command.arguments)) is True
+        [shown] = s.client.shown_documents
+        assert shown.uri == new_uri and shown.take_focus
         namespace: dict = {}
         exec(compile(text, "Net_keras.py", "exec"), namespace)  # the generated module runs
         model = namespace["Net"]()
@@ -105,12 +115,8 @@ async def test_translate_a_model_into_a_new_file_builds_in_keras(tmp_path):
         assert tuple(model(np.zeros((1, 3, 8, 8), "float32")).shape) == (1, 2)
 
         verify = next(a for a in actions if a.title.startswith("Translate and verify"))
-        # lsprotocol's client-side converter reads a CodeAction that carries a command as a Command (its union hook
-        # only looks for a "command" key); editors tell the two apart by the type of `command`
-        command = ast.literal_eval(verify.command) if isinstance(verify, types.Command) else {
-            "command": verify.command.command, "arguments": verify.command.arguments}
-        assert command["command"] == "tensorlint.verify"
-        assert command["arguments"] == [{"uri": uri, "symbol": "Net", "to": "keras"}]
+        assert verify.command.command == "tensorlint.verify"
+        assert list(verify.command.arguments) == [{"uri": uri, "symbol": "Net", "to": "keras"}]
 
 
 @pytest.mark.asyncio

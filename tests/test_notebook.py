@@ -19,7 +19,7 @@ MAGICS = "%matplotlib inline\nimport torch\nimport torch.nn as nn\n!pip install 
 MODEL = ("model = nn.Sequential(nn.Linear(4, 2), nn.Softmax(dim=1))\n"
          "x = torch.randn(3, 4)\n"
          "x.to('cuda')  # café")
-TRAIN = "%%time\nloss_fn = nn.CrossEntropyLoss()\nsd = torch.load('m.pt')\ntorch.randn?"
+TRAIN = "%%time\nloss_fn = nn.CrossEntropyLoss()\nsd = torch.load('m.pt')\nloss = loss_fn(model(x), y)\ntorch.randn?"
 
 
 def make_notebook(*cells, language: str = "python"):
@@ -151,6 +151,43 @@ def test_a_broken_cell_is_reported_and_does_not_hide_the_others():
     cells = [(0, "import torch"), (1, "def f(:\n    pass"), (2, "x = (1,"), (3, "sd = torch.load('m')")]
     found = [(key, f.code) for key, f in check_cells(cells).findings]
     assert found == [(1, "TL001"), (2, "TL001"), (3, "PT006")]
+
+
+# -- cells as IPython runs them: common indentation stripped, automagic one-liners -----------------------------------
+INDENTED = "  for x in data.take(3):\n    print(x)\n  sd = torch.load('m.pt')"
+
+
+def test_an_indented_cell_is_dedented_as_ipython_does_and_positions_map_back():
+    mapper = CellMapper([("a", "import torch"), ("b", INDENTED)])
+    assert mapper.source.split("\n")[1:4] == ["for x in data.take(3):", "  print(x)", "sd = torch.load('m.pt')"]
+    for position in (Position(1, 2), Position(3, 7), Position(2, 4)):
+        assert mapper.to_cell(mapper.to_program("b", position)) == ("b", position)
+    [(key, finding)] = check_cells([("a", "import torch"), ("b", INDENTED)]).findings
+    assert (key, finding.code, finding.range.start, finding.range.end) == ("b", "PT006", Position(3, 7), Position(3, 25))
+    [edit] = finding.fix.edits
+    assert edit.range.start == Position(3, 7)  # in the cell's own columns, indentation included
+
+
+@pytest.mark.parametrize("cell", ["ls ./data/", "pip install -q tensorflow-datasets", "\n  cd ..\n", "pwd"])
+def test_automagic_one_line_cells_are_not_syntax_errors(cell):
+    assert check_cells([(0, "import torch"), (1, cell), (2, "sd = torch.load('m')")]).findings[0][0] == 2
+
+
+def test_automagic_is_for_one_line_cells_only_as_in_ipython():
+    # IPython applies automagic to a cell of one line; in a longer cell `ls ./data/` fails in Jupyter too
+    [(key, finding)] = check_cells([(0, "x = 1\nls ./data/")]).findings
+    assert (key, finding.code, finding.range.start.line) == (0, "TL001", 2)
+    assert "write `%ls ./data/` or `!ls ./data/`" in finding.message
+    assert mask_ipython("ls = 5").text == "ls = 5"  # an assignment is Python
+
+
+def test_indented_cells_and_automagic_through_the_cli(cli, tmp_path):
+    path = tmp_path / "guide.ipynb"
+    nbformat.write(make_notebook("import torch", "ls ./data/", INDENTED), path)
+    findings = json.loads(cli("check", "--no-cache", "--format", "json", str(path)).stdout)
+    assert [(f["code"], f["cell"], f["location"]) for f in findings] == [("PT006", 3, {"row": 3, "column": 8})]
+    cli("check", "--no-cache", "--fix", str(path))
+    assert nbformat.read(path, as_version=4).cells[2].source == INDENTED.replace("'m.pt')", "'m.pt', weights_only=True)")
 
 
 def test_non_python_notebooks_are_skipped():

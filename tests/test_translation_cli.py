@@ -56,7 +56,8 @@ def test_syntax_error_is_a_clear_error(tmp_path, capsys):
     path = tmp_path / "broken.py"
     path.write_text("class Net(nn.Module:\n    pass\n")
     code, out, err = _run(["translate", f"{path}:Net", "--to", "keras"], capsys)
-    assert code == 2 and "syntax error at line" in err and len(err.strip().splitlines()) == 1
+    # one line, where `check` puts its TL001: path:line:column
+    assert code == 2 and f"{path}:1:20: SyntaxError:" in err and len(err.strip().splitlines()) == 1
 
 
 def test_already_in_the_target_framework(capsys):
@@ -797,3 +798,18 @@ def test_build_reading_the_input_shape_or_adding_weights_is_a_counted_todo_at_th
         index = next(i for i, line in enumerate(lines) if line.strip() == statement)
         assert lines[index - 1].strip().startswith("# TODO(tensorlint): build()") and reason in lines[index - 1]
     assert "self.built" not in translation.source
+
+
+def test_translate_reports_a_syntax_error_where_check_does_and_names_a_line_target(cli, tmp_path):
+    source = ("import torch\nfrom torch import nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+              "        super().__init__()\n        self.fc = nn.Linear(4, 2)\n\n\nhead = nn.Linear(4, 2)\n")
+    (tmp_path / "m.py").write_text(source + "bad = (\n")
+    check = cli("check", "m.py", "-q", "--no-cache", cwd=tmp_path).stdout.decode().strip()
+    assert check.startswith("m.py:12:7: TL001 SyntaxError:")
+    translate = cli("translate", "m.py:Net", "--to", "keras", cwd=tmp_path)
+    assert translate.returncode == 2
+    assert translate.stderr.decode().strip() == "tensorlint: error: " + check.replace(" TL001", "")
+    (tmp_path / "m.py").write_text(source)
+    line = cli("translate", "m.py:11", "--to", "keras", cwd=tmp_path)
+    assert line.returncode == 0, line.stderr
+    assert line.stderr.decode().startswith("Translated the call on line 11 (torch->keras, layout preserve)")

@@ -200,3 +200,44 @@ def test_unmappable_code_is_a_todo_above_its_statement_and_the_module_still_impo
     todo = next(i for i, line in enumerate(lines) if "TODO(tensorlint)" in line)
     assert "torch.special.erfcx" in lines[todo] and lines[todo + 1].strip().startswith("z = ")
     assert "1 TODO" in err
+
+
+def test_relative_imports_are_followed_and_a_missing_one_is_a_todo_that_still_imports(tmp_path, capsys):
+    name = f"pkg_{uuid.uuid4().hex}"  # a fresh package name: nothing cached in sys.modules
+    package = tmp_path / name
+    (package / "layers").mkdir(parents=True)
+    for init in (package / "__init__.py", package / "layers" / "__init__.py"):
+        init.write_text("")
+    (package / "helpers.py").write_text("import torch.nn as nn\n\n\ndef conv3x3(i, o):\n"
+                                        "    return nn.Conv2d(i, o, 3, padding=1)\n")
+    (package / "layers" / "net.py").write_text(textwrap.dedent("""\
+        import torch.nn as nn
+        from ..helpers import conv3x3
+        from ..missing import gone
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = conv3x3(3, 4)
+
+            def forward(self, x):
+                return self.conv(x)
+
+            def unused(self, x):
+                return gone(x)
+        """))
+    out = tmp_path / "net_keras.py"
+    assert cli.main(["translate", f"{package / 'layers' / 'net.py'}:Net", "--to", "keras", "-o", str(out)]) == 0
+    assert "1 TODO" in capsys.readouterr().err
+    text = out.read_text()
+    assert "def conv3x3(i, o):" in text and "# TODO(tensorlint): `from ..missing import gone`" in text
+    translated = _import(out)
+    (package / "missing.py").write_text("def gone(x):\n    return x\n")  # now the original imports too
+    import sys
+    sys.path.insert(0, str(tmp_path))
+    try:
+        Net = importlib.import_module(f"{name}.layers.net").Net
+    finally:
+        sys.path.remove(str(tmp_path))
+    _equal(Net(), translated.Net(), translated, (2, 3, 6, 6))

@@ -7,6 +7,7 @@ import libcst as cst
 from ..context import KERAS_LAYER, KERAS_MODEL
 from ..findings import Severity
 from ..rule import STATEMENT_SCOPE, Invalid, PendingFix, Rule
+from ..flow import ModuleIndex, ValueTracer, Where, binding_key
 from ._calls import keyword, method_name, positional, receiver, string_value, with_keyword
 
 _PROBABILITY_LOSSES = {
@@ -16,11 +17,11 @@ _PROBABILITY_LOSSES = {
 }
 _LOSS_CLASSES = set(_PROBABILITY_LOSSES.values()) | {"keras.losses.BinaryFocalCrossentropy",
                                                      "keras.losses.CategoricalFocalCrossentropy"}
-_SEQUENTIAL = {"keras.Sequential", "keras.models.Sequential"}
+SEQUENTIAL = {"keras.Sequential", "keras.models.Sequential"}
 _MODEL = {"keras.Model", "keras.models.Model"}
 
 
-def _activation_name(ctx, node: cst.BaseExpression | None) -> str | None:
+def activation_name(ctx, node: cst.BaseExpression | None) -> str | None:
     if node is None:
         return "linear"
     text = string_value(node)
@@ -34,7 +35,7 @@ def _activation_name(ctx, node: cst.BaseExpression | None) -> str | None:
     return None
 
 
-def _output_activation(ctx, layer: cst.BaseExpression) -> str | None:
+def output_activation(ctx, layer: cst.BaseExpression) -> str | None:
     """"softmax", "sigmoid", "linear", ... for a layer constructor call; None when unknown."""
     if not isinstance(layer, cst.Call):
         return None
@@ -46,17 +47,17 @@ def _output_activation(ctx, layer: cst.BaseExpression) -> str | None:
         return "softmax"
     if kind == "Activation":
         args = positional(layer)
-        return _activation_name(ctx, args[0].value if args else (keyword(layer, "activation") or cst.Arg(cst.Name("None"))).value)
+        return activation_name(ctx, args[0].value if args else (keyword(layer, "activation") or cst.Arg(cst.Name("None"))).value)
     if kind in ("Dense", "Conv1D", "Conv2D", "Conv3D", "EinsumDense"):
         arg = keyword(layer, "activation")
         args = positional(layer)
         if arg is None and kind == "Dense" and len(args) >= 2:
             arg = args[1]
-        return _activation_name(ctx, arg.value if arg is not None else None)
+        return activation_name(ctx, arg.value if arg is not None else None)
     return None
 
 
-def _keras_layer_kind(ctx, node: cst.BaseExpression) -> str | None:
+def keras_layer_kind(ctx, node: cst.BaseExpression) -> str | None:
     """``Dense`` for ``layers.Dense(...)``; None when not a Keras layer constructor call."""
     if not isinstance(node, cst.Call):
         return None
@@ -66,7 +67,21 @@ def _keras_layer_kind(ctx, node: cst.BaseExpression) -> str | None:
     return callee.rsplit(".", 1)[-1]
 
 
-class _ModelOutputTracker(Rule):
+def _is_identity_layer(ctx, layer: cst.BaseExpression) -> bool:
+    """``Activation("linear")`` (often with ``dtype="float32"``, the mixed-precision guide's output cast) or
+    ``Identity()``: the output is the input, so the model's activation is the one before it."""
+    kind = keras_layer_kind(ctx, layer)
+    return kind == "Identity" or (kind == "Activation" and output_activation(ctx, layer) == "linear")
+
+
+def _last_real_layer(ctx, layers: list[cst.BaseExpression]) -> cst.Call | None:
+    for layer in reversed(layers):
+        if not _is_identity_layer(ctx, layer):
+            return layer if isinstance(layer, cst.Call) else None
+    return None
+
+
+class ModelOutputTracker(Rule):
     """Remembers, per model name, the layer call that produces its output (Sequential lists, ``add``, functional
     ``x = layers.Dense(...)(x)`` chains) and hands each ``model.compile(...)`` with a loss to ``check_compile``."""
 
@@ -79,23 +94,29 @@ class _ModelOutputTracker(Rule):
         if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
             return
         name, value = node.targets[0].target.value, node.value
-        self.tensor_layer.pop(name, None)  # a reassigned tensor no longer comes from the layer seen before
+        previous = self.tensor_layer.pop(name, None)  # a reassigned tensor no longer comes from the layer seen before
         if not isinstance(value, cst.Call):
             return
         callee = self.ctx.callee(value)
-        if callee in _SEQUENTIAL:
+        if callee in SEQUENTIAL:
             layers = positional(value)
             last = None
             if layers and isinstance(layers[0].value, cst.List) and layers[0].value.elements:
-                candidate = layers[0].value.elements[-1].value
-                last = candidate if isinstance(candidate, cst.Call) else None
+                last = _last_real_layer(self.ctx, [element.value for element in layers[0].value.elements])
             self.model_output[name] = last
         elif callee in _MODEL:
             args = positional(value)
             outputs = keyword(value, "outputs") or (args[1] if len(args) > 1 else None)
             if outputs is not None and isinstance(outputs.value, cst.Name):
                 self.model_output[name] = self.tensor_layer.get(outputs.value.value)
-        elif isinstance(value.func, cst.Call) and _keras_layer_kind(self.ctx, value.func):
+        elif isinstance(value.func, cst.Call) and _is_identity_layer(self.ctx, value.func):
+            inputs = positional(value)
+            source = inputs[0].value if len(inputs) == 1 and isinstance(inputs[0].value, cst.Name) else None
+            if source is not None:
+                layer = previous if source.value == name else self.tensor_layer.get(source.value)
+                if layer is not None:
+                    self.tensor_layer[name] = layer
+        elif isinstance(value.func, cst.Call) and keras_layer_kind(self.ctx, value.func):
             self.tensor_layer[name] = value.func
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -105,7 +126,7 @@ class _ModelOutputTracker(Rule):
         method = method_name(node)
         if method == "add":
             args = positional(node)
-            if args:
+            if args and not _is_identity_layer(self.ctx, args[0].value):
                 self.model_output[target.value] = args[0].value if isinstance(args[0].value, cst.Call) else None
         elif method == "compile":
             args = positional(node)
@@ -118,7 +139,7 @@ class _ModelOutputTracker(Rule):
         raise NotImplementedError
 
 
-class FromLogitsMismatch(_ModelOutputTracker):
+class FromLogitsMismatch(ModelOutputTracker):
     """## What it does
     Flags a compiled Keras model whose last activation disagrees with its loss's `from_logits`: softmax or
     sigmoid outputs with `from_logits=True`, or raw outputs (no activation) with a crossentropy loss that
@@ -154,6 +175,13 @@ class FromLogitsMismatch(_ModelOutputTracker):
         # the tensor that leaves the Dense is replaced by its softmax before it becomes the output
         "import keras\nfrom keras import layers\ninputs = keras.Input((4,))\nx = layers.Dense(3)(inputs)\n"
         "x = keras.ops.softmax(x)\nmodel = keras.Model(inputs, x)\nmodel.compile(loss='categorical_crossentropy')\n",
+        # the mixed-precision guide's float32 cast after a softmax: the output is still probabilities
+        "import keras\nfrom keras import layers\ninputs = keras.Input((4,))\n"
+        "x = layers.Dense(10, activation='softmax')(inputs)\n"
+        "outputs = layers.Activation('linear', dtype='float32')(x)\nmodel = keras.Model(inputs, outputs)\n"
+        "model.compile(loss='sparse_categorical_crossentropy')\n",
+        "import keras\nfrom keras import layers\nmodel = keras.Sequential([layers.Dense(10, activation='softmax'), "
+        "layers.Activation('linear', dtype='float32')])\nmodel.compile(loss='sparse_categorical_crossentropy')\n",
     )
     invalid = (
         Invalid(
@@ -171,10 +199,16 @@ class FromLogitsMismatch(_ModelOutputTracker):
             "import keras\nmodel = keras.Sequential()\nmodel.add(keras.layers.Dense(1))\n"
             "model.compile('adam', 'binary_crossentropy')\n",
         ),
+        # a float32 cast of raw outputs is still raw outputs
+        Invalid(
+            "import keras\nfrom keras import layers\ninputs = keras.Input((4,))\nx = layers.Dense(10)(inputs)\n"
+            "x = layers.Activation('linear', dtype='float32')(x)\nmodel = keras.Model(inputs, x)\n"
+            "model.compile(loss='sparse_categorical_crossentropy')\n",
+        ),
     )
 
     def check_compile(self, loss: cst.BaseExpression, layer: cst.Call) -> None:
-        activation = _output_activation(self.ctx, layer)
+        activation = output_activation(self.ctx, layer)
         if activation is None:
             return
         loss_name = string_value(loss)
@@ -340,7 +374,7 @@ class RemovedOptimizerArgument(Rule):
                 self.report(arg, self.message.format(arg=name, hint="; use a `keras.optimizers.schedules` schedule"))
 
 
-_KERAS_MODEL_FACTORIES = {"keras.Sequential", "keras.models.Sequential", "keras.Model", "keras.models.Model",
+KERAS_MODEL_FACTORIES = {"keras.Sequential", "keras.models.Sequential", "keras.Model", "keras.models.Model",
                           "keras.models.load_model", "keras.saving.load_model"}
 
 
@@ -366,16 +400,26 @@ class PredictInLoop(Rule):
     """
 
     code = "TF007"
-    scope = STATEMENT_SCOPE
     name = "predict-in-loop"
     severity = Severity.WARNING
     message = "`{name}.predict()` in a loop: batch the inputs into one call, or call `{name}(x, training=False)`"
     valid = ("import keras\nmodel = keras.models.load_model('m.keras')\nys = model.predict(xs)\n",
              "from sklearn.linear_model import LinearRegression\nclf = LinearRegression()\nfor x in xs:\n"
-             "    clf.predict(x)\n")
+             "    clf.predict(x)\n",
+             # a builder of this file that returns something else
+             "import keras\nfrom sklearn.svm import SVC\ndef build():\n    return SVC()\nclf = build()\n"
+             "for x in xs:\n    clf.predict(x)\n")
     invalid = (
         Invalid("import keras\nmodel = keras.models.load_model('m.keras')\nfor x in xs:\n    y = model.predict(x)\n"),
+        # the model comes from a builder function of the same file
+        Invalid("import keras\nfrom keras import layers\ndef build_model():\n"
+                "    model = keras.Sequential([layers.Dense(1)])\n    model.compile('adam', 'mse')\n    return model\n"
+                "model = build_model()\nfor x in xs:\n    y = model.predict(x[None])\n"),
     )
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.unresolved: list[tuple[cst.Call, Where]] = []  # receivers no simple binding explains
 
     def visit_Call(self, node: cst.Call) -> None:
         if method_name(node) != "predict" or not self.ctx.loop_stack:
@@ -383,8 +427,48 @@ class PredictInLoop(Rule):
         target = receiver(node)
         meaning = self.ctx.binding_of(target) if target is not None else None
         if meaning is None:
+            if binding_key(target) is not None:
+                function = self.ctx.enclosing_function()
+                cls = self.ctx.enclosing_class()
+                self.unresolved.append((node, Where(function, cls if function is not None else None)))
             return
-        is_keras = (meaning in _KERAS_MODEL_FACTORIES or meaning.startswith("keras.applications.")
-                    or meaning.startswith((KERAS_MODEL + ":", KERAS_LAYER + ":")))
-        if is_keras:
+        if _is_keras_model_meaning(meaning):
             self.report(node, self.message.format(name=self.ctx.code(target)))
+
+    def leave_Module(self, node: cst.Module) -> None:
+        if not self.unresolved:
+            return
+        index = ModuleIndex(node)
+        tracer = ValueTracer(self.ctx, index, lambda call: False, frozenset())
+        for call, where in self.unresolved:
+            target = receiver(call)
+            if self._builds_keras_model(tracer, target, call, where, 0):
+                self.report(call, self.message.format(name=self.ctx.code(target)))
+
+    def _builds_keras_model(self, tracer: ValueTracer, expr: cst.BaseExpression, use: cst.CSTNode, where: Where,
+                            depth: int) -> bool:
+        """Whether ``expr`` holds a Keras model: built by a Keras factory, an application, a Keras model class of
+        this file, or a function of this file all of whose returns are such."""
+        found = tracer.module_value(expr, use, where)
+        if found is None or depth > 8:
+            return False
+        constructor, constructor_where = found
+        meaning = self.ctx.callee(constructor)
+        if meaning is not None:
+            return _is_keras_model_meaning(meaning)
+        func = constructor.func
+        if isinstance(func, cst.Name):
+            kind = self.ctx.class_kind(func.value)
+            if kind is not None:
+                return kind in (KERAS_MODEL, KERAS_LAYER)
+            builder = tracer.index.functions.get(func.value)
+            returns = tracer.index.scope(builder).returns if builder is not None else []
+            return bool(returns) and all(
+                r.value is not None and self._builds_keras_model(tracer, r.value, r.value, Where(builder, None), depth + 1)
+                for r in returns)
+        return False
+
+
+def _is_keras_model_meaning(meaning: str) -> bool:
+    return (meaning in KERAS_MODEL_FACTORIES or meaning.startswith("keras.applications.")
+            or meaning.startswith((KERAS_MODEL + ":", KERAS_LAYER + ":")))

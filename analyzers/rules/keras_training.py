@@ -9,18 +9,18 @@ from ..findings import Severity
 from ..rule import STATEMENT_SCOPE, Invalid, PendingFix, Rule
 from ._calls import (chain_methods, keyword, method_name, number_value, positional, receiver, receiver_key,
                      string_value, with_keyword)
-from .keras_models import (_KERAS_MODEL_FACTORIES, _MODEL, _SEQUENTIAL, _ModelOutputTracker, _activation_name,
-                           _keras_layer_kind)
+from .keras_models import (KERAS_MODEL_FACTORIES, SEQUENTIAL, ModelOutputTracker, activation_name,
+                           keras_layer_kind)
 
 
 def _dense_units_and_activation(ctx, layer: cst.BaseExpression) -> tuple[float | None, str | None] | None:
-    if _keras_layer_kind(ctx, layer) != "Dense":
+    if keras_layer_kind(ctx, layer) != "Dense":
         return None
     args = positional(layer)
     units = keyword(layer, "units") or (args[0] if args else None)
     activation = keyword(layer, "activation") or (args[1] if len(args) > 1 else None)
     return (number_value(units.value) if units is not None else None,
-            _activation_name(ctx, activation.value if activation is not None else None))
+            activation_name(ctx, activation.value if activation is not None else None))
 
 
 def _loss_name(ctx, loss: cst.BaseExpression) -> str | None:
@@ -37,7 +37,7 @@ def _loss_name(ctx, loss: cst.BaseExpression) -> str | None:
                 callee.rsplit(".", 1)[-1], callee.rsplit(".", 1)[-1])
 
 
-class SingleUnitCategoricalOutput(_ModelOutputTracker):
+class SingleUnitCategoricalOutput(ModelOutputTracker):
     """## What it does
     Flags a Keras model whose output is a single unit with a softmax, or a single unit compiled with
     `categorical_crossentropy`.
@@ -92,7 +92,7 @@ class SingleUnitCategoricalOutput(_ModelOutputTracker):
                               "`binary_crossentropy` with one sigmoid unit")
 
 
-class BinaryCrossentropyWithSoftmax(_ModelOutputTracker):
+class BinaryCrossentropyWithSoftmax(ModelOutputTracker):
     """## What it does
     Flags a Keras model whose last layer is a softmax over several units compiled with `binary_crossentropy`.
 
@@ -226,7 +226,7 @@ class InputShapeArgument(Rule):
                Invalid("import tensorflow as tf\nl = tf.keras.layers.LSTM(8, input_dim=3)\n"))
 
     def visit_Call(self, node: cst.Call) -> None:
-        kind = _keras_layer_kind(self.ctx, node)
+        kind = keras_layer_kind(self.ctx, node)
         if kind is None or not kind[:1].isupper() or kind == "InputLayer" or kind.endswith("Embedding"):
             return  # `Embedding(input_dim=...)` is the vocabulary size, not a shape
         raw = self.ctx.imports.raw(node.func) or ""
@@ -247,7 +247,10 @@ class FrozenBaseWithoutTrainingFlag(Rule):
     The Keras transfer-learning guide calls a frozen base with `training=False`. A frozen `BatchNormalization`
     already runs in inference mode, but the flag is what keeps it (and the base's `Dropout`) in inference mode
     once you unfreeze the base for fine-tuning; without it the batch statistics of small fine-tuning batches
-    overwrite the pretrained ones and accuracy collapses.
+    overwrite the pretrained ones and accuracy collapses. The message says what applies to the model at hand:
+    a `keras.applications` model with BatchNormalization, ConvNeXt's stochastic depth, or, for a model of
+    unknown layers, what would happen to any Dropout and BatchNormalization in it; VGG16/VGG19 (neither) are
+    not flagged.
 
     ## Example
     ```python
@@ -269,27 +272,35 @@ class FrozenBaseWithoutTrainingFlag(Rule):
     code = "TF015"
     name = "frozen-base-without-training-flag"
     severity = Severity.INFO
-    message = "`{key}` is frozen but called without `training=False`: its BatchNormalization will update when unfrozen"
+    message = ("`{key}` is frozen but called without `training=False`: its BatchNormalization layers will update "
+               "their statistics once it is unfrozen for fine-tuning")
     fixable = True
     valid = ("import keras\nbase = keras.applications.MobileNetV2(include_top=False)\nbase.trainable = False\n"
-             "x = base(inputs, training=False)\n",)
+             "x = base(inputs, training=False)\n",
+             # VGG has neither BatchNormalization nor Dropout: the flag changes nothing
+             "import keras\nbase = keras.applications.VGG16(include_top=False)\nbase.trainable = False\n"
+             "x = base(inputs)\n")
     invalid = (
         Invalid("import keras\nbase = keras.applications.MobileNetV2(include_top=False)\nbase.trainable = False\n"
                 "x = base(inputs)\n",
                 "import keras\nbase = keras.applications.MobileNetV2(include_top=False)\nbase.trainable = False\n"
                 "x = base(inputs, training=False)\n"),
+        # a model of unknown layers: the message says what holds whatever they are
+        Invalid("import keras\nbase = keras.models.load_model('base.keras')\nbase.trainable = False\n"
+                "x = base(inputs)\n"),
     )
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.scopes: list[set[str]] = [set()]  # frozen models per function: a name means nothing in another one
+        # frozen models per function (a name means nothing in another one): key -> what the model is
+        self.scopes: list[dict[str, str]] = [{}]
 
     @property
-    def frozen(self) -> set[str]:
+    def frozen(self) -> dict[str, str]:
         return self.scopes[-1]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.scopes.append(set())
+        self.scopes.append({})
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.scopes.pop()
@@ -301,15 +312,31 @@ class FrozenBaseWithoutTrainingFlag(Rule):
                 key = receiver_key(t.value)
                 if key is None:
                     continue
-                if node.value.value == "False" and self._is_keras_model(t.value):
-                    self.frozen.add(key)
+                meaning = self._keras_model(t.value)
+                if node.value.value == "False" and meaning is not None:
+                    self.frozen[key] = meaning
                 elif node.value.value == "True":
-                    self.frozen.discard(key)
+                    self.frozen.pop(key, None)
 
-    def _is_keras_model(self, node: cst.BaseExpression) -> bool:
+    def _keras_model(self, node: cst.BaseExpression) -> str | None:
         meaning = self.ctx.binding_of(node) or ""
-        return (meaning in _KERAS_MODEL_FACTORIES or meaning.startswith("keras.applications.")
-                or meaning.startswith((KERAS_MODEL + ":", KERAS_LAYER + ":")))
+        if (meaning in KERAS_MODEL_FACTORIES or meaning.startswith("keras.applications.")
+                or meaning.startswith((KERAS_MODEL + ":", KERAS_LAYER + ":"))):
+            return meaning
+        return None
+
+    def _message(self, key: str, meaning: str) -> str | None:
+        """What calling this frozen model in training mode does, as far as its origin tells; None when nothing."""
+        if meaning.startswith("keras.applications."):
+            architecture = meaning.rsplit(".", 1)[-1]
+            if architecture.startswith("VGG"):
+                return None  # no BatchNormalization, no Dropout: training mode changes nothing
+            if architecture.startswith("ConvNeXt"):
+                return (f"`{key}` is frozen but called without `training=False`: its stochastic depth still drops "
+                        "residual branches at random in training")
+            return self.message.format(key=key)
+        return (f"`{key}` is frozen but called without `training=False`: any Dropout in it stays active in "
+                "training, and any BatchNormalization will update its statistics once it is unfrozen")
 
     def visit_Call(self, node: cst.Call) -> None:
         key = receiver_key(node.func)
@@ -317,9 +344,12 @@ class FrozenBaseWithoutTrainingFlag(Rule):
             return
         if any(a.star for a in node.args) or not positional(node):
             return
+        message = self._message(key, self.frozen[key])
+        if message is None:
+            return
         fix = PendingFix("Pass `training=False`",
                          (self.replace(node, self.ctx.code(with_keyword(node, "training", "False"))),), safe=False)
-        self.report(node, self.message.format(key=key), fix)
+        self.report(node, message, fix)
 
 
 _DATASET_SOURCES = {"keras.utils.image_dataset_from_directory", "keras.utils.text_dataset_from_directory",
@@ -510,15 +540,15 @@ class DenseOnFeatureMap(Rule):
                        "layers.MaxPooling2D(), layers.Dense(2)])\n"),)
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self.ctx.callee(node) not in _SEQUENTIAL:
+        if self.ctx.callee(node) not in SEQUENTIAL:
             return
         args = positional(node)
         if not args or not isinstance(args[0].value, (cst.List, cst.Tuple)):
             return
         layers = [e.value for e in args[0].value.elements if isinstance(e, cst.Element)]
         for previous, layer in zip(layers, layers[1:]):
-            kind = _keras_layer_kind(self.ctx, previous)
-            if kind in _CONV_2D_3D and _keras_layer_kind(self.ctx, layer) == "Dense":
+            kind = keras_layer_kind(self.ctx, previous)
+            if kind in _CONV_2D_3D and keras_layer_kind(self.ctx, layer) == "Dense":
                 self.report(layer, self.message.format(previous=kind))
 
 
@@ -676,7 +706,7 @@ class SaveWithoutExtension(Rule):
             return
         target = receiver(node)
         meaning = self.ctx.binding_of(target) if target is not None else None
-        if not meaning or not (meaning in _KERAS_MODEL_FACTORIES or meaning.startswith("keras.applications.")
+        if not meaning or not (meaning in KERAS_MODEL_FACTORIES or meaning.startswith("keras.applications.")
                                or meaning.startswith(KERAS_MODEL + ":")):
             return
         if any(path.startswith("tf_keras") for path in self.ctx.imports.aliases.values()):

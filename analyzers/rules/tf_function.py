@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..findings import Severity
+from ..flow import is_guarded, is_none_check
 from ..rule import STATEMENT_SCOPE, Invalid, PendingFix, Rule
 from ._calls import method_name, receiver
 
@@ -152,8 +153,8 @@ class Tf1Api(Rule):
 
 class VariableInTfFunction(Rule):
     """## What it does
-    Flags `tf.Variable(...)` created in the body of a `@tf.function` without the create-once guard
-    (`if self.v is None:`).
+    Flags `tf.Variable(...)` created in the body of a `@tf.function` without a create-once guard
+    (`if self.v is None:`, `if not self.built:`, `if not hasattr(self, "v"):`).
 
     ## Why is this bad
     `tf.function` may trace the body several times; creating a variable on each trace is an error
@@ -187,29 +188,34 @@ class VariableInTfFunction(Rule):
         "import tensorflow as tf\nv = tf.Variable(0)\n@tf.function\ndef f():\n    v.assign_add(1)\n",
         "import tensorflow as tf\nclass M(tf.Module):\n    v = None\n    @tf.function\n    def __call__(self, x):\n"
         "        if self.v is None:\n            self.v = tf.Variable(x)\n        return self.v\n",
+        "import tensorflow as tf\nclass Dense(tf.Module):\n    def __init__(self):\n        self.built = False\n"
+        "    @tf.function\n    def __call__(self, x):\n        if not self.built:\n"
+        "            self.w = tf.Variable(tf.random.normal([x.shape[-1], 4]))\n            self.built = True\n"
+        "        return x @ self.w\n",
     )
-    invalid = (Invalid("import tensorflow as tf\n@tf.function\ndef f(x):\n    v = tf.Variable(x)\n    return v\n"),)
-
-    def __init__(self, ctx):
-        super().__init__(ctx)
-        self.guards = 0
-
-    def visit_If(self, node: cst.If) -> None:
-        if _is_none_guard(node.test):
-            self.guards += 1
-
-    def leave_If(self, node: cst.If) -> None:
-        if _is_none_guard(node.test):
-            self.guards -= 1
+    invalid = (
+        Invalid("import tensorflow as tf\n@tf.function\ndef f(x):\n    v = tf.Variable(x)\n    return v\n"),
+        # the `else` branch of the guard runs on every later trace
+        Invalid("import tensorflow as tf\nclass M(tf.Module):\n    @tf.function\n    def __call__(self, x):\n"
+                "        if self.v is None:\n            pass\n        else:\n            self.w = tf.Variable(x)\n"
+                "        return x\n"),
+    )
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self.guards or self.ctx.callee(node) != "tensorflow.Variable" or not self.ctx.in_tf_function():
+        if self.ctx.callee(node) != "tensorflow.Variable" or not self.ctx.in_tf_function():
+            return
+        if is_guarded(self.ctx, node, _not_created_yet):
             return
         self.report(node)
 
 
-def _is_none_guard(test: cst.BaseExpression) -> bool:
+def _not_created_yet(test: cst.BaseExpression) -> bool:
+    """A create-once test: ``self.v is None``, ``not self.built``, ``not hasattr(self, "v")``, ``"v" not in d``."""
+    if is_none_check(test):
+        return True
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = test.expression
+        return isinstance(inner, (cst.Name, cst.Attribute)) or (
+            isinstance(inner, cst.Call) and isinstance(inner.func, cst.Name) and inner.func.value == "hasattr")
     return (isinstance(test, cst.Comparison) and len(test.comparisons) == 1
-            and isinstance(test.comparisons[0].operator, cst.Is)
-            and isinstance(test.comparisons[0].comparator, cst.Name)
-            and test.comparisons[0].comparator.value == "None")
+            and isinstance(test.comparisons[0].operator, cst.NotIn))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ..findings import Severity
+from ..flow import contains
 from ..rule import STATEMENT_SCOPE, Invalid, PendingFix, Rule
 from ._calls import has_star_args, keyword, method_name, number_value, positional, receiver, string_value, with_keyword
 
@@ -393,6 +394,8 @@ class HardcodedCuda(Rule):
     Flags `.cuda()`, `torch.device("cuda")` and `.to("cuda")` in a file that never checks
     `torch.cuda.is_available()` (nor uses any other `torch.cuda` API, which marks code written for CUDA on purpose),
     when the file is something users run: training code (it calls `backward()`) or a script (`__main__` guard).
+    A call under a condition about the device (`if args.cuda:`, `x.cuda() if use_gpu else x`,
+    `if device != "cpu":`) is the user's choice, not an assumption, and is not flagged.
 
     ## Why is this bad
     The script crashes on any machine without an NVIDIA GPU (laptops, CI, Apple silicon, CPU-only servers) with
@@ -418,11 +421,17 @@ class HardcodedCuda(Rule):
         "import torch\ndevice = 'cuda' if torch.cuda.is_available() else 'cpu'\nmodel = model.cuda()\n",
         "import torch\nx = x.to(device)\n",
         "import torch\nclass Boxes:\n    def cuda(self):\n        return Boxes(self.t.cuda())\n",
+        "import torch\nif args.use_cuda:\n    model.cuda()\nloss = model(x).sum()\nloss.backward()\n",
+        "import torch\ndef step(x, gpu):\n    x = x.cuda() if gpu else x\n    model(x).sum().backward()\n",
+        "import torch\nif not args.no_cuda:\n    model = model.to('cuda')\nmodel(x).sum().backward()\n",
     )
     invalid = (
         Invalid("import torch\nmodel = model.cuda()\nloss = model(x).sum()\nloss.backward()\n"),
         Invalid("import torch\ndevice = torch.device('cuda')\nif __name__ == '__main__':\n    main(device)\n"),
         Invalid("import torch\ndef step(x):\n    x = x.to('cuda:0')\n    model(x).sum().backward()\n"),
+        # a condition about something else does not choose the device
+        Invalid("import torch\nfor epoch in range(10):\n    if epoch == 0:\n        model.cuda()\n"
+                "    model(x).sum().backward()\n"),
     )
 
     def __init__(self, ctx):
@@ -461,15 +470,26 @@ class HardcodedCuda(Rule):
         if callee == "torch.device":
             args = positional(node)
             text = string_value(args[0].value) if args else None
-            if text and text.split(":")[0] == "cuda":
+            if text and text.split(":")[0] == "cuda" and not self._device_chosen(node):
                 self.candidates.append(node)
-        elif callee is None and method == "cuda" and self.ctx.imports.imports_framework("torch"):
+        elif (callee is None and method == "cuda" and self.ctx.imports.imports_framework("torch")
+              and not self._device_chosen(node)):
             self.candidates.append(node)
         elif callee is None and method == "to" and self.ctx.imports.imports_framework("torch"):
             args = positional(node)
             text = string_value(args[0].value) if args else None
-            if text and text.split(":")[0] == "cuda":
+            if text and text.split(":")[0] == "cuda" and not self._device_chosen(node):
                 self.candidates.append(node)
+
+    def _device_chosen(self, call: cst.Call) -> bool:
+        """Whether the call runs under a condition about the device: a flag or comparison naming CUDA, a GPU
+        or a device, in either branch."""
+        for guard, body, orelse in self.ctx.guards_in_function():
+            test = self.ctx.code(guard.test).lower()
+            if any(word in test for word in ("cuda", "gpu", "device")) and (
+                    contains(body, call) or (orelse is not None and contains(orelse, call))):
+                return True
+        return False
 
     def leave_Module(self, node: cst.Module) -> None:
         if self.checked or not self.runnable:

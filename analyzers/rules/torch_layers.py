@@ -8,18 +8,19 @@ from ..context import TORCH_MODULE
 from ..findings import Severity
 from ..rule import STATEMENT_SCOPE, Invalid, PendingFix, Rule
 from ._calls import is_constant, keyword, positional, string_value, with_keyword
-from .torch_numerics import _FinalActivationRule
+from .final_activation import FinalActivationRule
 
 _SIGMOID_LAYERS = frozenset({"torch.nn.Sigmoid"})
 _SIGMOID_FUNCTIONS = frozenset({"torch.sigmoid", "torch.nn.functional.sigmoid", "torch.special.expit"})
 _WITH_LOGITS = frozenset({"torch.nn.BCEWithLogitsLoss", "torch.nn.functional.binary_cross_entropy_with_logits"})
 
 
-class SigmoidBeforeBceWithLogits(_FinalActivationRule):
+class SigmoidBeforeBceWithLogits(FinalActivationRule):
     """## What it does
-    Flags a model that ends in a sigmoid (`nn.Sigmoid` as the last layer of `nn.Sequential`, or `forward`
-    returning `torch.sigmoid(...)`) in a file that trains with `BCEWithLogitsLoss` /
-    `F.binary_cross_entropy_with_logits`.
+    Flags a sigmoid whose output reaches the input of `BCEWithLogitsLoss` / `F.binary_cross_entropy_with_logits`:
+    a model that ends in `nn.Sigmoid` (the last layer of `nn.Sequential`) or whose `forward` returns
+    `torch.sigmoid(...)`, followed through locals, tuple returns, `self.` attributes and the file's own
+    `nn.Module` classes to the loss call. Where the path leaves the file, the rule is silent.
 
     ## Why is this bad
     The `WithLogits` losses apply the sigmoid themselves. Fed probabilities, they squash them a second time into
@@ -29,12 +30,14 @@ class SigmoidBeforeBceWithLogits(_FinalActivationRule):
     ```python
     model = nn.Sequential(nn.Linear(16, 1), nn.Sigmoid())
     criterion = nn.BCEWithLogitsLoss()
+    loss = criterion(model(x), y)
     ```
 
     ## Use instead
     ```python
     model = nn.Sequential(nn.Linear(16, 1))
     criterion = nn.BCEWithLogitsLoss()  # apply torch.sigmoid only for predictions
+    loss = criterion(model(x), y)
     ```
     """
 
@@ -42,16 +45,20 @@ class SigmoidBeforeBceWithLogits(_FinalActivationRule):
     name = "sigmoid-before-bce-with-logits"
     severity = Severity.WARNING
     message = "Sigmoid output fed to a `WithLogits` loss, which applies sigmoid itself: return logits instead"
+    needs_any_of = ("BCEWithLogitsLoss", "binary_cross_entropy_with_logits")
     valid = (
-        "import torch.nn as nn\nmodel = nn.Sequential(nn.Linear(4, 1))\ncrit = nn.BCEWithLogitsLoss()\n",
-        "import torch.nn as nn\nmodel = nn.Sequential(nn.Linear(4, 1), nn.Sigmoid())\ncrit = nn.BCELoss()\n",
+        "import torch.nn as nn\nmodel = nn.Sequential(nn.Linear(4, 1))\ncrit = nn.BCEWithLogitsLoss()\n"
+        "loss = crit(model(x), y)\n",
+        "import torch.nn as nn\nmodel = nn.Sequential(nn.Linear(4, 1), nn.Sigmoid())\ncrit = nn.BCELoss()\n"
+        "loss = crit(model(x), y)\n",
         "import torch.nn as nn\nclass SE(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
         "        self.gate = nn.Sequential(nn.Conv2d(8, 8, 1), nn.Sigmoid())\n"
-        "    def forward(self, x):\n        return x * self.gate(x)\ncrit = nn.BCEWithLogitsLoss()\n",
+        "    def forward(self, x):\n        return x * self.gate(x)\ncrit = nn.BCEWithLogitsLoss()\n"
+        "loss = crit(SE()(x), y)\n",
     )
     invalid = (
         Invalid("import torch.nn as nn\nmodel = nn.Sequential(nn.Linear(4, 1), nn.Sigmoid())\n"
-                "crit = nn.BCEWithLogitsLoss()\n"),
+                "crit = nn.BCEWithLogitsLoss()\nloss = crit(model(x), y)\n"),
         Invalid("import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\nclass Net(nn.Module):\n"
                 "    def forward(self, x):\n        return torch.sigmoid(self.fc(x))\n"
                 "loss = F.binary_cross_entropy_with_logits(Net()(x), y)\n"),

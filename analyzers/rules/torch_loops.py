@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import libcst as cst
 
 from ..findings import Severity
+from ..flow import ModuleIndex, ValueTracer, Where, scope_nodes
+from ..traversal import nodes_of_type
 from ..rule import STATEMENT_SCOPE, Invalid, PendingFix, Rule
-from ._calls import is_constant, method_name, positional, receiver, receiver_key
-from .torch_training import _is_optimizer
+from ._calls import argument, is_constant, method_name, positional, receiver, receiver_key
+from .torch_training import is_optimizer
 
 _GRAD_DISABLING = {"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad",
                    "torch.autograd.grad_mode.no_grad", "torch.autograd.grad_mode.inference_mode"}
@@ -91,6 +94,29 @@ def _train_mode(call: cst.Call) -> str | None:
             if is_constant(args[0].value, "True"):
                 return "train"
     return None
+
+
+_MODEL_WORDS = re.compile(r"(?:^|_)(?:model|net|network|classifier|encoder|decoder|generator|discriminator|"
+                          r"backbone)s?(?:$|_)|^net[A-Z_]|^[a-z]*net$")
+
+
+def is_evaluation_function(name: str, path: str = "") -> bool:
+    """``evaluate``, ``validate``, ``test``, ``val_epoch``, ``run_validation``: a function that evaluates a model.
+    Test code is not: pytest's ``test_*`` functions, helpers like ``run_backbone_test``, and whatever a test
+    file (``test_*.py``, ``*_test.py``, a ``tests/`` folder) defines."""
+    file_name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    if file_name.startswith("test_") or file_name.endswith("_test.py") or "/tests/" in path.replace("\\", "/"):
+        return False
+    name = name.lower().strip("_")
+    if name == "test":  # pytorch/examples' `def test(model, device, test_loader)`
+        return True
+    return "test" not in name.split("_") and any(
+        word in ("eval", "evaluate", "evaluation", "val", "validate", "validation", "valid", "inference")
+        for word in name.split("_"))
+
+
+def _looks_like_model(key: str) -> bool:
+    return bool(_MODEL_WORDS.search(key.rsplit(".", 1)[-1]))
 
 
 def _parameters_of(node: cst.CSTNode) -> set[str]:
@@ -271,7 +297,7 @@ class ZeroGradBetweenBackwardAndStep(_FlowRule):
         elif method in ("zero_grad", "step"):
             target = receiver(node)
             key = receiver_key(target)
-            if key is not None and _is_optimizer(self.ctx, target):
+            if key is not None and is_optimizer(self.ctx, target):
                 self.record(method, key, node)
 
     def judge(self, frame: _FunctionEvents) -> None:
@@ -293,9 +319,11 @@ class ZeroGradBetweenBackwardAndStep(_FlowRule):
 
 class InferenceWithoutNoGrad(_FlowRule):
     """## What it does
-    Flags a function that puts a model in `eval()` mode and then calls it in a loop without
-    `torch.no_grad()`/`torch.inference_mode()` (as a `with` block or a decorator), when the function never
-    calls `backward()`.
+    Flags a function that calls a model in a loop without `torch.no_grad()`/`torch.inference_mode()` (as a
+    `with` block or a decorator) and never calls `backward()`, when the function evaluates: it puts the model in
+    `eval()` mode first, or it is named like an evaluation (`evaluate`, `validate`, `test`, `val_epoch`; not
+    test code: pytest's `test_*`, helpers like `run_backbone_test`, test files) and the called name is a
+    model's (`model`, `net`, `self.encoder`...).
 
     ## Why is this bad
     `eval()` does not turn off autograd. Every forward pass still records its graph, so evaluation uses far more
@@ -330,10 +358,15 @@ class InferenceWithoutNoGrad(_FlowRule):
         "        for x in loader:\n            model(x)\n",
         "import torch\ndef evaluate(model, loader):\n    model.eval()\n    for x in loader:\n"
         "        with torch.no_grad():\n            model(x)\n",
+        # a pytest test, or a test helper, is not an evaluation loop
+        "import torch\ndef test_shapes(model):\n    for n in (1, 2):\n        assert model(torch.zeros(n, 4)).shape[0] == n\n",
+        "import torch\ndef run_backbone_test(backbone, batches):\n    for batch in batches:\n        backbone(batch)\n",
     )
     invalid = (
         Invalid("import torch\ndef evaluate(model, loader):\n    model.eval()\n    total = 0\n    for x, y in loader:\n"
                 "        total += (model(x).argmax(1) == y).sum().item()\n    return total\n"),
+        Invalid("import torch\ndef validate(net, loader):\n    total = 0\n    for x, y in loader:\n"
+                "        total += (net(x).argmax(1) == y).sum().item()\n    return total\n"),
     )
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -363,15 +396,187 @@ class InferenceWithoutNoGrad(_FlowRule):
             return
         if any(self.ctx.decorated_with(function, path) for path in _GRAD_DISABLING):
             return
+        evaluation = (isinstance(function, cst.FunctionDef)
+                      and is_evaluation_function(function.name.value, self.ctx.path))
         in_eval: set[str] = set()
         for event in frame.events:
             if event.kind == "eval":
                 in_eval.add(event.key)
             elif event.kind == "train":
                 in_eval.discard(event.key)
-            elif event.kind == "call" and event.key in in_eval and event.loops and not event.guarded:
+            elif event.kind == "call" and event.loops and not event.guarded and (
+                    event.key in in_eval or (evaluation and _looks_like_model(event.key))):
                 self.report(event.node, self.message.format(key=event.key))
                 return
+
+
+class EvaluationWithoutEvalMode(_FlowRule):
+    """## What it does
+    Flags an evaluation function (named like `evaluate`, `validate`, `test`, `val_epoch`; it never calls
+    `backward()`) that calls a model in a loop without putting it in `eval()` mode, when a caller in the file
+    that never calls `.eval()` hands it a model the file shows to have dropout or batch normalisation (a module
+    class of the file, a `Sequential`, or a torchvision model). A function the file never calls, or a model
+    built elsewhere, is not judged: what it contains is out of sight.
+
+    ## Why is this bad
+    In training mode dropout keeps zeroing activations at random and batch normalisation normalises with the
+    statistics of each evaluation batch (and updates its running averages with them): the reported accuracy is
+    noisy and lower than the model's, and evaluation changes the model.
+
+    ## Example
+    ```python
+    def evaluate(model, loader):
+        with torch.no_grad():
+            for x, y in loader:
+                correct += (model(x).argmax(1) == y).sum().item()
+
+    for epoch in range(10):
+        model.train()
+        train_one_epoch(model, loader)
+        evaluate(model, val_loader)
+    ```
+
+    ## Use instead
+    ```python
+    def evaluate(model, loader):
+        model.eval()
+        with torch.no_grad():
+            for x, y in loader:
+                correct += (model(x).argmax(1) == y).sum().item()
+    ```
+    """
+
+    code = "PT034"
+    name = "evaluation-without-eval-mode"
+    severity = Severity.WARNING
+    message = ("`{key}` is evaluated in training mode (no `{key}.eval()` here or in the caller): its dropout stays "
+               "on and its batch normalisation uses and updates batch statistics")
+    valid = (
+        "import torch\ndef evaluate(model, loader):\n    model.eval()\n    with torch.no_grad():\n"
+        "        for x in loader:\n            model(x)\nevaluate(net, val)\n",
+        # the caller switches to eval mode
+        "import torch\ndef evaluate(model, loader):\n    with torch.no_grad():\n        for x in loader:\n"
+        "            model(x)\ndef main():\n    net.eval()\n    evaluate(net, val)\n",
+        # never called in this file: its callers are out of sight
+        "import torch\ndef validate(model, loader):\n    with torch.no_grad():\n        for x in loader:\n"
+        "            model(x)\n",
+        # a model without dropout or batch normalisation behaves the same in both modes
+        "import torch\nimport torch.nn as nn\ndef evaluate(model, loader):\n    with torch.no_grad():\n"
+        "        for x in loader:\n            model(x)\nnet = nn.Sequential(nn.Linear(4, 2), nn.ReLU())\n"
+        "evaluate(net, val)\n",
+        # built in another file: nothing shows what it holds
+        "import torch\nfrom model import Net\ndef test():\n    with torch.no_grad():\n        for x in loader:\n"
+        "            model(x)\nmodel = Net()\ntest()\n",
+    )
+    invalid = (
+        Invalid("import torch\nimport torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n"
+                "        super().__init__()\n        self.drop = nn.Dropout(0.5)\n"
+                "def evaluate(model, loader):\n    with torch.no_grad():\n        for x, y in loader:\n"
+                "            model(x)\nmodel = Net()\nfor epoch in range(3):\n    model.train()\n    train(model)\n"
+                "    evaluate(model, val_loader)\n"),
+        Invalid("import torch\nimport torchvision\nmodel = torchvision.models.resnet18()\ndef test():\n"
+                "    with torch.no_grad():\n        for x in loader:\n            model(x)\ntest()\n"),
+    )
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.candidates: list[tuple[cst.FunctionDef, _Event]] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        mode = _train_mode(node)
+        if mode is not None:
+            self.record(mode, _model_key(receiver(node)), node)
+            return
+        if method_name(node) == "backward" or self.ctx.callee(node) in ("torch.autograd.grad",
+                                                                        "torch.autograd.backward"):
+            self.record("backward", None, node)
+            return
+        key = receiver_key(node.func)
+        if key is not None and self.ctx.loop_stack:
+            self.record("call", key, node)
+
+    def judge(self, frame: _FunctionEvents) -> None:
+        function = frame.node
+        if not isinstance(function, cst.FunctionDef) or not is_evaluation_function(function.name.value, self.ctx.path):
+            return
+        if any(e.kind in ("backward", "eval", "train") for e in frame.events):
+            return  # trains, or chooses the mode itself
+        call = next((e for e in frame.events if e.kind == "call" and e.loops and _looks_like_model(e.key)), None)
+        if call is not None:
+            self.candidates.append((function, call))
+
+    def leave_Module(self, node: cst.Module) -> None:
+        super().leave_Module(node)
+        if not self.candidates:
+            return
+        index = ModuleIndex(node)
+        scopes: list[tuple[cst.CSTNode, cst.ClassDef | None]] = [(node, None)]
+        scopes += [(f, None) for f in index.functions.values()]
+        scopes += [(m, cls) for cls in index.classes.values() for m in index.methods(cls).values()]
+        tracer = ValueTracer(self.ctx, index, lambda call: False, frozenset())
+        for function, event in self.candidates:
+            parameters = [p.name.value for p in function.params.params]
+            cls = index.class_of(function)
+            for scope, scope_class in scopes:
+                where = Where(scope if isinstance(scope, cst.FunctionDef) else None, scope_class)
+                calls = _scope_calls(scope)
+                sites = [n for n in calls if isinstance(n, cst.Call) and function in index.callees(n, scope_class)]
+                if not sites or any(isinstance(n, cst.Call) and _train_mode(n) == "eval" for n in calls):
+                    continue
+                if any(self._train_mode_model(tracer, index, site, where, event, function, cls, parameters)
+                       for site in sites):
+                    self.report(event.node, self.message.format(key=event.key))
+                    break
+
+    def _train_mode_model(self, tracer: ValueTracer, index: ModuleIndex, site: cst.Call, where: Where,
+                          event: _Event, function: cst.FunctionDef, cls: cst.ClassDef | None,
+                          parameters: list[str]) -> bool:
+        """Whether the model the evaluation function calls, as this call site hands it over, has layers that
+        behave differently in training mode."""
+        if event.key in parameters:
+            position = parameters.index(event.key) - (1 if cls is not None else 0)
+            arg = argument(site, event.key, position if position >= 0 else None)
+            found = tracer.module_value(arg.value, site, where) if arg is not None and not arg.star else None
+        else:
+            found = tracer.module_value(_key_expression(event.key), event.node, Where(function, cls))
+        return found is not None and _has_training_behaviour(self.ctx, index, found[0])
+
+
+def _key_expression(key: str) -> cst.BaseExpression:
+    return cst.parse_expression(key)
+
+
+_TRAINING_BEHAVIOUR = re.compile(r"^torch\.nn\.(?:functional\.)?(?:Dropout|AlphaDropout|FeatureAlphaDropout|dropout|"
+                                 r"alpha_dropout|BatchNorm|SyncBatchNorm|LazyBatchNorm|batch_norm|InstanceNorm.*"
+                                 r"track_running_stats)")
+
+
+def _has_training_behaviour(ctx, index: ModuleIndex, constructor: cst.BaseExpression, seen: frozenset = frozenset()
+                            ) -> bool:
+    """Whether a module built by ``constructor`` holds dropout or batch normalisation, by what the file shows."""
+    if not isinstance(constructor, cst.Call):
+        return False
+    callee = ctx.callee(constructor) or ""
+    if callee.startswith("torchvision.models.") or _TRAINING_BEHAVIOUR.match(callee):
+        return True
+    if callee == "torch.nn.Sequential":
+        return any(_has_training_behaviour(ctx, index, a.value, seen) for a in constructor.args)
+    func = constructor.func
+    if isinstance(func, cst.Name) and func.value in index.classes and func.value not in seen:
+        cls = index.classes[func.value]
+        classes = [cls, *index.local_bases(cls)]
+        return any(isinstance(n, cst.Call) and (
+            _TRAINING_BEHAVIOUR.match(ctx.callee(n) or "")
+            or _has_training_behaviour(ctx, index, n, seen | {func.value}))
+            for c in classes for n in nodes_of_type(c, cst.Call))
+    return False
+
+
+def _scope_calls(scope: cst.CSTNode) -> list[cst.CSTNode]:
+    if isinstance(scope, cst.Module):
+        return [n for statement in scope.body if not isinstance(statement, (cst.FunctionDef, cst.ClassDef))
+                for n in scope_nodes(statement)]
+    return scope_nodes(scope.body)
 
 
 class OptimizerBeforeMove(_FlowRule):

@@ -6,6 +6,7 @@ import libcst as cst
 
 from ..context import TORCH_MODULE
 from ..findings import Severity
+from ..flow import is_guarded, is_self_attribute
 from ..rule import STATEMENT_SCOPE, Invalid, PendingEdit, PendingFix, Rule
 from ._calls import class_methods, keyword, positional, self_method_calls, with_keyword
 
@@ -123,9 +124,17 @@ _DROPOUTS = {f"torch.nn.functional.{n}" for n in
              ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout")}
 
 
+def _means_training(test: cst.BaseExpression) -> bool:
+    """``self.training``, or a ``training`` flag the method was given."""
+    return is_self_attribute(test, "training", "is_training") or (
+        isinstance(test, cst.Name) and test.value in ("training", "is_training"))
+
+
 class FunctionalDropoutAlwaysOn(Rule):
     """## What it does
-    Flags `F.dropout(x, p)` inside an `nn.Module` method without `training=self.training`.
+    Flags `F.dropout(x, p)` inside an `nn.Module` method without `training=self.training`, unless the call
+    only runs in training mode (`if self.training:`, `... if self.training else x`, or after
+    `if not self.training: return x`).
 
     ## Why is this bad
     The functional form defaults to `training=True`; it does not know about `model.eval()`. Dropout then stays
@@ -154,6 +163,12 @@ class FunctionalDropoutAlwaysOn(Rule):
         "import torch.nn as nn\nimport torch.nn.functional as F\nclass Net(nn.Module):\n    def forward(self, x):\n"
         "        return F.dropout(x, 0.5, training=self.training)\n",
         "import torch.nn.functional as F\ndef augment(x):\n    return F.dropout(x, 0.1)\n",
+        "import torch.nn as nn\nimport torch.nn.functional as F\nclass Net(nn.Module):\n    def forward(self, x):\n"
+        "        if self.training:\n            x = F.dropout(x, p=0.2)\n        return x\n",
+        "import torch.nn as nn\nimport torch.nn.functional as F\nclass Net(nn.Module):\n    def forward(self, x):\n"
+        "        return F.dropout(x, 0.2) if self.training and self.p > 0 else x\n",
+        "import torch.nn as nn\nimport torch.nn.functional as F\nclass Net(nn.Module):\n    def forward(self, x):\n"
+        "        if not self.training:\n            return x\n        return F.dropout(x, 0.2)\n",
     )
     invalid = (
         Invalid(
@@ -162,6 +177,13 @@ class FunctionalDropoutAlwaysOn(Rule):
             "import torch.nn as nn\nimport torch.nn.functional as F\nclass Net(nn.Module):\n    def forward(self, x):\n"
             "        return F.dropout(x, p=0.5, training=self.training)\n",
         ),
+        # the `else` branch of a training guard runs at evaluation time
+        Invalid(
+            "import torch.nn as nn\nimport torch.nn.functional as F\nclass Net(nn.Module):\n    def forward(self, x):\n"
+            "        if self.training:\n            return x\n        else:\n            return F.dropout(x, 0.1)\n",
+            "import torch.nn as nn\nimport torch.nn.functional as F\nclass Net(nn.Module):\n    def forward(self, x):\n"
+            "        if self.training:\n            return x\n        else:\n            return F.dropout(x, 0.1, training=self.training)\n",
+        ),
     )
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -169,6 +191,8 @@ class FunctionalDropoutAlwaysOn(Rule):
         if callee not in _DROPOUTS or not self.ctx.in_method_of(TORCH_MODULE):
             return
         if keyword(node, "training") is not None or len(positional(node)) >= 3 or any(a.star for a in node.args):
+            return
+        if is_guarded(self.ctx, node, _means_training):
             return
         function = self.ctx.enclosing_function()
         params = function.params.params if function is not None else ()

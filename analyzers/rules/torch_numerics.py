@@ -4,88 +4,25 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..context import TORCH_MODULE
 from ..findings import Severity
 from ..rule import STATEMENT_SCOPE, Invalid, PendingFix, Rule
 from ._calls import keyword, positional
+from .final_activation import FinalActivationRule
 
-_SOFTMAX_LAYERS = frozenset({"torch.nn.Softmax", "torch.nn.LogSoftmax"})
-_SOFTMAX_FUNCTIONS = frozenset({"torch.nn.functional.softmax", "torch.softmax", "torch.nn.functional.log_softmax",
-                                "torch.log_softmax", "torch.special.softmax"})
+# log_softmax is not among them: CrossEntropyLoss of log-probabilities equals that of the logits
+# (log_softmax(log_softmax(x)) == log_softmax(x)), so it wastes work but trains the same
+_SOFTMAX_LAYERS = frozenset({"torch.nn.Softmax"})
+_SOFTMAX_FUNCTIONS = frozenset({"torch.nn.functional.softmax", "torch.softmax", "torch.special.softmax"})
 _CROSS_ENTROPY = frozenset({"torch.nn.CrossEntropyLoss", "torch.nn.functional.cross_entropy"})
 
 
-class _FinalActivationRule(Rule):
-    """A model that ends in an activation its loss applies again: a ``Sequential`` whose last layer is one of
-    ``final_layers`` (at module level, or the attribute a module's ``forward`` returns), or a ``forward`` that
-    returns one of ``final_functions``, in a file that uses one of ``losses``."""
-
-    final_layers: frozenset = frozenset()
-    final_functions: frozenset = frozenset()
-    method_names: frozenset = frozenset()  # ``x.sigmoid()`` style methods that count as the final function
-    losses: frozenset = frozenset()
-
-    def __init__(self, ctx):
-        super().__init__(ctx)
-        self.candidates: list[cst.CSTNode] = []
-        self.attribute_heads: dict[tuple[str, str], cst.CSTNode] = {}  # (class, attribute) -> its final layer
-        self.returned_attributes: set[tuple[str, str]] = set()
-        self.uses_loss = False
-
-    def visit_Call(self, node: cst.Call) -> None:
-        callee = self.ctx.callee(node)
-        if callee in self.losses:
-            self.uses_loss = True
-        elif callee == "torch.nn.Sequential":
-            layers = positional(node)
-            # inside a class, a Sequential ending in softmax/sigmoid is often a gate or an attention block: it is the
-            # model's output only when ``forward`` returns it (see visit_Assign / visit_Return)
-            if (not self.ctx.class_stack and layers and isinstance(layers[-1].value, cst.Call)
-                    and self.ctx.callee(layers[-1].value) in self.final_layers):
-                self.candidates.append(layers[-1].value)
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        cls = self.ctx.enclosing_class()
-        if cls is None or not isinstance(node.value, cst.Call) or self.ctx.callee(node.value) != "torch.nn.Sequential":
-            return
-        layers = positional(node.value)
-        if not (layers and isinstance(layers[-1].value, cst.Call) and self.ctx.callee(layers[-1].value) in self.final_layers):
-            return
-        for target in node.targets:
-            t = target.target
-            if isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name) and t.value.value == "self":
-                self.attribute_heads[(cls.name.value, t.attr.value)] = layers[-1].value
-
-    def visit_Return(self, node: cst.Return) -> None:
-        function = self.ctx.enclosing_function()
-        if (function is None or function.name.value != "forward" or not self.ctx.in_method_of(TORCH_MODULE)
-                or not isinstance(node.value, cst.Call)):
-            return
-        value = node.value
-        callee = self.ctx.callee(value)
-        if callee in self.final_functions or (
-                callee is None and isinstance(value.func, cst.Attribute) and value.func.attr.value in self.method_names
-                and not value.args):
-            self.candidates.append(value)
-            return
-        func = value.func
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
-            self.returned_attributes.add((self.ctx.enclosing_class().name.value, func.attr.value))
-
-    def leave_Module(self, node: cst.Module) -> None:
-        if not self.uses_loss:
-            return
-        for candidate in self.candidates:
-            self.report(candidate)
-        for key, final in self.attribute_heads.items():
-            if key in self.returned_attributes:
-                self.report(final)
-
-
-class DoubleSoftmax(_FinalActivationRule):
+class DoubleSoftmax(FinalActivationRule):
     """## What it does
-    Flags a model that ends in softmax (`nn.Softmax` as the last layer of `nn.Sequential`, or `forward`
-    returning `F.softmax(...)`) in a file that trains it with `CrossEntropyLoss`/`F.cross_entropy`.
+    Flags a softmax whose output reaches the input of `CrossEntropyLoss`/`F.cross_entropy`: a model that ends in
+    `nn.Softmax` (the last layer of `nn.Sequential`) or whose `forward` returns `F.softmax(...)`, followed through
+    locals, tuple returns, `self.` attributes and the file's own `nn.Module` classes to the loss call. A model the
+    path cannot follow (passed in as a parameter, built by code in another file) is not flagged, nor a softmax
+    that never reaches the loss (attention weights, gates).
 
     ## Why is this bad
     `CrossEntropyLoss` applies `log_softmax` itself and expects raw logits. Feeding it probabilities applies
@@ -95,12 +32,14 @@ class DoubleSoftmax(_FinalActivationRule):
     ```python
     model = nn.Sequential(nn.Linear(784, 10), nn.Softmax(dim=1))
     criterion = nn.CrossEntropyLoss()
+    loss = criterion(model(x), y)
     ```
 
     ## Use instead
     ```python
     model = nn.Sequential(nn.Linear(784, 10))
     criterion = nn.CrossEntropyLoss()  # apply softmax only when you need probabilities at inference
+    loss = criterion(model(x), y)
     ```
     """
 
@@ -108,26 +47,60 @@ class DoubleSoftmax(_FinalActivationRule):
     name = "double-softmax-cross-entropy"
     severity = Severity.WARNING
     message = "Softmax output fed to CrossEntropyLoss, which applies log_softmax itself: return logits instead"
+    needs_any_of = ("CrossEntropyLoss", "cross_entropy")
     valid = (
-        "import torch.nn as nn\nmodel = nn.Sequential(nn.Linear(4, 3))\ncrit = nn.CrossEntropyLoss()\n",
-        "import torch.nn as nn\nmodel = nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1))\ncrit = nn.NLLLoss()\n",
+        "import torch.nn as nn\nmodel = nn.Sequential(nn.Linear(4, 3))\ncrit = nn.CrossEntropyLoss()\n"
+        "loss = crit(model(x), y)\n",
+        "import torch.nn as nn\nmodel = nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1))\ncrit = nn.NLLLoss()\n"
+        "loss = crit(model(x), y)\n",
         "import torch.nn as nn\nclass Attn(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
         "        self.weights = nn.Sequential(nn.Linear(4, 4), nn.Softmax(dim=-1))\n"
-        "    def forward(self, x):\n        return x * self.weights(x)\ncrit = nn.CrossEntropyLoss()\n",
+        "    def forward(self, x):\n        return x * self.weights(x)\ncrit = nn.CrossEntropyLoss()\n"
+        "loss = crit(Attn()(x), y)\n",
+        # softmax attention weights in a file that also trains a classifier: they never reach the loss
+        "import torch\nimport torch.nn as nn\nclass Attention(nn.Module):\n    def __init__(self, n):\n"
+        "        super().__init__()\n        self.v = nn.Linear(n, 1)\n    def forward(self, h):\n"
+        "        return torch.softmax(self.v(h).squeeze(2), dim=1)\nclass Net(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n        self.attn = Attention(8)\n"
+        "        self.out = nn.Linear(8, 3)\n    def forward(self, h):\n        w = self.attn(h)\n"
+        "        return self.out(torch.bmm(w.unsqueeze(1), h).squeeze(1))\n"
+        "model = Net()\ncriterion = nn.CrossEntropyLoss()\nloss = criterion(model(h), y)\n",
+        # the model comes from elsewhere: nothing proves what it returns
+        "import torch.nn as nn\ndef train(model, x, y):\n    return nn.CrossEntropyLoss()(model(x), y)\n",
+        # log_softmax before CrossEntropyLoss is redundant but trains the same (log_softmax is idempotent)
+        "import torch.nn as nn\nmodel = nn.Sequential(nn.Linear(4, 3), nn.LogSoftmax(dim=1))\n"
+        "loss = nn.CrossEntropyLoss()(model(x), y)\n",
     )
     invalid = (
         Invalid("import torch.nn as nn\nmodel = nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1))\n"
-                "crit = nn.CrossEntropyLoss()\n"),
+                "crit = nn.CrossEntropyLoss()\nfor x, y in loader:\n    loss = crit(model(x), y)\n"),
         Invalid("import torch.nn as nn\nimport torch.nn.functional as F\nclass Net(nn.Module):\n"
                 "    def forward(self, x):\n        return F.softmax(self.fc(x), dim=1)\n"
                 "loss = F.cross_entropy(Net()(x), y)\n"),
         Invalid("import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
                 "        self.head = nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1))\n"
-                "    def forward(self, x):\n        return self.head(x)\ncrit = nn.CrossEntropyLoss()\n"),
+                "    def forward(self, x):\n        return self.head(x)\ncrit = nn.CrossEntropyLoss()\n"
+                "def train(x, y):\n    model = Net().to('cpu')\n    out = model(x)\n    return crit(out, y)\n"),
+        # the GAN discriminators of PyTorch-GAN: an auxiliary classifier ending in nn.Softmax, returned as the
+        # second element of a tuple and fed to CrossEntropyLoss
+        Invalid("import torch.nn as nn\nclass Discriminator(nn.Module):\n    def __init__(self):\n"
+                "        super().__init__()\n        self.adv_layer = nn.Sequential(nn.Linear(128, 1), nn.Sigmoid())\n"
+                "        self.output_layer = nn.Sequential(nn.Linear(128, 10), nn.Softmax())\n"
+                "    def forward(self, x):\n        validity = self.adv_layer(x)\n"
+                "        label = self.output_layer(x)\n        return validity, label\n"
+                "discriminator = Discriminator()\nauxiliary_loss = nn.CrossEntropyLoss()\n"
+                "for imgs, labels in loader:\n    real_pred, real_aux = discriminator(imgs)\n"
+                "    d_loss = auxiliary_loss(real_aux, labels)\n"),
+        Invalid("import torch\nimport torch.nn as nn\nclass Classifier(nn.Module):\n    def __init__(self):\n"
+                "        super().__init__()\n        self.output_layer = nn.Sequential(nn.Linear(512, 10), nn.Softmax())\n"
+                "    def forward(self, x):\n        label = self.output_layer(x)\n        return label\n"
+                "classifier = Classifier()\ntask_loss = torch.nn.CrossEntropyLoss()\n"
+                "loss = task_loss(classifier(imgs), labels)\n"),
     )
 
     final_layers = _SOFTMAX_LAYERS
     final_functions = _SOFTMAX_FUNCTIONS
+    method_names = frozenset({"softmax"})
     losses = _CROSS_ENTROPY
 
 

@@ -6,7 +6,8 @@ import libcst as cst
 
 from ..findings import Severity
 from ..rule import STATEMENT_SCOPE, Invalid, PendingFix, Rule
-from ._calls import method_name, receiver
+from ..flow import ModuleIndex, scope_nodes
+from ._calls import is_constant, method_name, receiver
 
 _TENSOR_FACTORIES = {
     f"torch.{name}" for name in (
@@ -18,7 +19,7 @@ _TENSOR_FACTORIES = {
 _MOVES = {"to", "cuda", "cpu", "half", "float", "double", "bfloat16", "long", "int", "bool"}
 
 
-def _is_optimizer(ctx, node: cst.BaseExpression) -> bool:
+def is_optimizer(ctx, node: cst.BaseExpression) -> bool:
     meaning = ctx.binding_of(node)
     if meaning:
         return (meaning.startswith("torch.optim.") and ".lr_scheduler." not in meaning) or "GradScaler" in meaning
@@ -32,7 +33,10 @@ def _is_optimizer(ctx, node: cst.BaseExpression) -> bool:
 
 class TensorMoveDiscarded(Rule):
     """## What it does
-    Flags `x.to(device)`, `x.cuda()`, `x.float()` and similar on a tensor used as a statement on its own.
+    Flags `x.to(device)`, `x.cuda()`, `x.float()` and similar on a tensor used as a statement on its own, where
+    `x` is known to be a tensor: made by a tensor factory, or a batch tensor (unpacked from a `DataLoader`, from an
+    iterable named like a loader, from a name like `batch`, or unpacked together with a name that the code
+    reassigns with `.to()`/`.cuda()`).
 
     ## Why is this bad
     Unlike `nn.Module.to`, which moves a module in place, tensor conversions return a new tensor. As a bare
@@ -62,6 +66,8 @@ class TensorMoveDiscarded(Rule):
         "import torch\nx = torch.randn(2)\nx = x.to('cuda')\n",
         "import torch\nmodel = torch.nn.Linear(2, 2)\nmodel.to('cuda')\n",
         "import torch\ndef f(model):\n    model.cuda()\n",
+        # modules move in place
+        "import torch\nfor name, module in model.named_children():\n    module.to(device)\n",
     )
     invalid = (
         Invalid("import torch\nx = torch.randn(2)\nx.to('cuda')\n", "import torch\nx = torch.randn(2)\nx = x.to('cuda')\n"),
@@ -71,21 +77,53 @@ class TensorMoveDiscarded(Rule):
             "import torch\nfrom torch.utils.data import DataLoader\nloader = DataLoader(ds)\n"
             "for images, labels in loader:\n    images = images.cuda()\n",
         ),
+        # a loader passed in: the sibling `inputs` is moved, `labels` is not
+        Invalid(
+            "import torch\ndef train(model, data, device):\n    for inputs, labels in data:\n"
+            "        inputs = inputs.to(device)\n        labels.to(device)\n",
+            "import torch\ndef train(model, data, device):\n    for inputs, labels in data:\n"
+            "        inputs = inputs.to(device)\n        labels = labels.to(device)\n",
+        ),
+        Invalid(
+            "import torch\ndef step(batch, device):\n    x, y = batch\n    x.to(device)\n",
+            "import torch\ndef step(batch, device):\n    x, y = batch\n    x = x.to(device)\n",
+        ),
     )
 
     def __init__(self, ctx):
         super().__init__(ctx)
         self.batch_names: set[str] = set()
+        self.sibling_groups: list[list[str]] = []  # names unpacked together from one iterable or value
+        self.moved: set[str] = set()  # names reassigned as `x = x.to(...)`
 
     def visit_For(self, node: cst.For) -> None:
         iterable = node.iter
         if isinstance(iterable, cst.Call) and self.ctx.callee(iterable) in ("enumerate", None) and iterable.args:
-            if isinstance(iterable.func, cst.Name) and iterable.func.value == "enumerate":
+            if isinstance(iterable.func, cst.Name) and iterable.func.value in ("enumerate", "tqdm"):
                 iterable = iterable.args[0].value
-        meaning = self.ctx.binding_of(iterable)
-        if meaning == "torch.utils.data.DataLoader":
-            for name in _target_names(node.target):
-                self.batch_names.add(name)
+        names = _target_names(node.target)
+        if self.ctx.binding_of(iterable) == "torch.utils.data.DataLoader" or _named_like(iterable, "loader"):
+            self.batch_names.update(names)
+        elif len(names) > 1:
+            self.sibling_groups.append(names)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        value = node.value
+        for target in node.targets:
+            names = _target_names(target.target)
+            if isinstance(target.target, (cst.Tuple, cst.List)) and _named_like(value, "batch"):
+                self.batch_names.update(names)
+            elif (isinstance(target.target, cst.Name) and isinstance(value, cst.Call) and method_name(value) in _MOVES
+                  and isinstance(receiver(value), cst.Name) and receiver(value).value == target.target.value):
+                self.moved.add(target.target.value)
+
+    def _is_batch_tensor(self, name: str) -> bool:
+        # `.to()` and `.cuda()` are generic method names: a batch is a tensor only in a file that uses torch
+        if not self.ctx.imports.imports_framework("torch"):
+            return False
+        return name in self.batch_names or any(
+            name in group and any(other in self.moved for other in group if other != name)
+            for group in self.sibling_groups)
 
     def visit_Expr(self, node: cst.Expr) -> None:
         call = node.value
@@ -94,13 +132,20 @@ class TensorMoveDiscarded(Rule):
         target = receiver(call)
         if not isinstance(target, cst.Name):
             return
-        if self.ctx.binding_of(target) not in _TENSOR_FACTORIES and target.value not in self.batch_names:
+        if self.ctx.binding_of(target) not in _TENSOR_FACTORIES and not self._is_batch_tensor(target.value):
             return
         if method_name(call) == "to" and not call.args:
             return
         name, method = target.value, method_name(call)
         fix = PendingFix(f"Assign the result back to `{name}`", (self.replace(call, f"{name} = {self.ctx.code(call)}"),))
         self.report(call, self.message.format(name=name, method=method), fix)
+
+
+def _named_like(node: cst.BaseExpression, word: str) -> bool:
+    """``train_loader``, ``self.val_loader``, ``batch``: a name or attribute whose last identifier contains ``word``."""
+    if isinstance(node, cst.Attribute):
+        node = node.attr
+    return isinstance(node, cst.Name) and word in node.value.lower()
 
 
 def _target_names(target: cst.BaseExpression) -> list[str]:
@@ -114,10 +159,31 @@ def _target_names(target: cst.BaseExpression) -> list[str]:
     return []
 
 
+def clears_gradients(node: cst.CSTNode) -> bool:
+    """``optimizer.zero_grad()``, ``model.zero_grad()``, ``p.grad.zero_()``, ``p.grad.data.zero_()``,
+    ``p.grad = None``."""
+    if isinstance(node, cst.Assign):
+        return is_constant(node.value, "None") and any(
+            isinstance(t.target, cst.Attribute) and t.target.attr.value == "grad" for t in node.targets)
+    if not isinstance(node, cst.Call):
+        return False
+    method = method_name(node)
+    if method == "zero_grad":
+        return True
+    if method == "zero_":
+        target = receiver(node)
+        if isinstance(target, cst.Attribute) and target.attr.value == "data":
+            target = target.value
+        return isinstance(target, cst.Attribute) and target.attr.value == "grad"
+    return False
+
+
 class MissingZeroGrad(Rule):
     """## What it does
-    Flags a loop that calls `backward()` and `optimizer.step()` but never clears gradients (`zero_grad()`) in
-    that loop or a loop around it.
+    Flags a loop that calls `backward()` and `optimizer.step()` but never clears gradients in that loop or a loop
+    around it: no `zero_grad()`, no `p.grad = None` or `p.grad.zero_()`, directly or through the file's own
+    functions and methods (`reset_grad()` that calls `optimizer.zero_grad()`). A loop that hands the optimizer to
+    code in another file, which may clear it, is not flagged.
 
     ## Why is this bad
     PyTorch accumulates gradients into `.grad` on every `backward()`. Without `zero_grad()` each step uses the
@@ -142,7 +208,6 @@ class MissingZeroGrad(Rule):
     """
 
     code = "PT004"
-    scope = STATEMENT_SCOPE
     name = "missing-zero-grad"
     severity = Severity.ERROR
     message = "`step()` runs in a loop that never calls `zero_grad()`: gradients accumulate across iterations"
@@ -157,11 +222,23 @@ class MissingZeroGrad(Rule):
         "    for x in data:\n        f(x).backward()\n    opt.step()\n",
         "import torch\nfor x in data:\n    f(x).backward()\n",
         "import torch\nsched = torch.optim.lr_scheduler.StepLR(opt, 1)\nfor e in range(3):\n    sched.step()\n",
+        # gradients cleared through a helper of the same file
+        "import torch\nopt = torch.optim.SGD(p, lr=0.1)\ndef reset_grad():\n    opt.zero_grad()\n"
+        "for x in data:\n    f(x).backward()\n    opt.step()\n    reset_grad()\n",
+        "import torch\nclass Trainer:\n    def clear(self):\n        for p in self.params:\n            p.grad = None\n"
+        "    def fit(self, data):\n        for x in data:\n            self.clear()\n            f(x).backward()\n"
+        "            self.optimizer.step()\n",
+        # the optimizer goes to code in another file, which may clear it
+        "import torch\nfrom utils import step_schedule\nfor x in data:\n    f(x).backward()\n    optimizer.step()\n"
+        "    step_schedule(optimizer, x)\n",
     )
     invalid = (
         Invalid("import torch\nopt = torch.optim.Adam(model.parameters())\nfor x, y in loader:\n"
                 "    loss = crit(model(x), y)\n    loss.backward()\n    opt.step()\n"),
         Invalid("import torch\nwhile True:\n    loss.backward()\n    optimizer.step()\n"),
+        # a helper of the same file that does not clear anything
+        Invalid("import torch\ndef log(loss):\n    print(loss.item())\nfor x in data:\n    loss = f(x)\n"
+                "    loss.backward()\n    optimizer.step()\n    log(loss)\n"),
     )
 
     def __init__(self, ctx):
@@ -169,6 +246,25 @@ class MissingZeroGrad(Rule):
         # per loop node: [has_backward, step call or None, has_zero_grad]
         self.loops: dict[cst.CSTNode, list] = {}
         self.parents: dict[cst.CSTNode, cst.CSTNode | None] = {}
+        self._index: ModuleIndex | None = None  # built on the first loop that looks uncleared
+
+    def _clears_elsewhere(self, loop: cst.CSTNode, step: cst.Call) -> bool:
+        """Whether the loop clears gradients through a call: into the module's own functions that clear them,
+        or into code of another file that receives the optimizer."""
+        if self._index is None:
+            self._index = ModuleIndex(self.ctx.module)
+        index, cls = self._index, self.ctx.enclosing_class()
+        optimizer = self.ctx.code(receiver(step))
+        for node in scope_nodes(loop):
+            if not isinstance(node, cst.Call) or node is step:
+                continue
+            callees = index.callees(node, cls)
+            if any(index.reaches(function, "clears-grad", clears_gradients) for function in callees):
+                return True
+            if (not callees and self.ctx.framework(node.func) is None
+                    and any(self.ctx.code(arg.value) == optimizer for arg in node.args)):
+                return True
+        return False
 
     def _enter(self, node: cst.CSTNode) -> None:
         self.parents[node] = self.ctx.loop_stack[-2] if len(self.ctx.loop_stack) > 1 else None
@@ -187,9 +283,15 @@ class MissingZeroGrad(Rule):
         if method == "backward":
             for enclosing in self.ctx.loop_stack:
                 self.loops[enclosing][0] = True
-        elif method == "step" and _is_optimizer(self.ctx, receiver(node)):
+        elif method == "step" and is_optimizer(self.ctx, receiver(node)):
             loop[1] = loop[1] or node
-        elif method == "zero_grad":
+        elif clears_gradients(node):
+            for enclosing in self.ctx.loop_stack:
+                self.loops[enclosing][2] = True
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        # `p.grad = None` clears a gradient as `zero_grad(set_to_none=True)` does
+        if self.ctx.loop_stack and clears_gradients(node):
             for enclosing in self.ctx.loop_stack:
                 self.loops[enclosing][2] = True
 
@@ -200,9 +302,10 @@ class MissingZeroGrad(Rule):
         for loop, (has_backward, step, has_zero) in self.loops.items():
             if not has_backward or step is None:
                 continue
-            cleared, parent = has_zero, self.parents.get(loop)
-            while not cleared and parent is not None:
-                cleared, parent = self.loops[parent][2], self.parents.get(parent)
+            cleared, around = has_zero, loop
+            while not cleared and around is not None:
+                cleared = self.loops[around][2] or self._clears_elsewhere(around, step)
+                around = self.parents.get(around)
             if not cleared:
                 self.report(step)
         self.loops.clear()

@@ -1,6 +1,7 @@
 ;;; tensorlint-eglot.el --- tensorlint diagnostics in Emacs through eglot  -*- lexical-binding: t; -*-
 
-;; Eglot is built into Emacs 29+ (on Emacs 27/28: M-x package-install RET eglot RET).
+;; Eglot is built into Emacs 29+. On Emacs 27/28 install it first: `sudo apt install elpa-eglot' on Debian/Ubuntu
+;; (no package archive needed), or M-x package-install RET eglot RET from GNU ELPA.
 ;; Load this file from your init file, e.g. (load "/path/to/editors/emacs/tensorlint-eglot.el").
 ;;
 ;; Eglot runs ONE server per major mode. This makes tensorlint that server for Python buffers: you get its
@@ -21,12 +22,25 @@ Use the full path when tensorlint lives in a virtual environment that is not on 
 e.g. (\"~/proj/.venv/bin/tensorlint\" \"serve\")."
   :type '(repeat string))
 
-(add-to-list 'eglot-server-programs
-             `((python-mode python-ts-mode) . ,(lambda (&optional _interactive) tensorlint-command)))
+(defun tensorlint-server-contact (&optional _interactive)
+  "The command eglot runs for tensorlint: `tensorlint-command', `~' expanded.
+Signals a `user-error' that says what to do when its program is not found, instead of eglot's
+\"Searching for program\" error."
+  (let* ((program (car tensorlint-command))
+         (expanded (if (string-prefix-p "~" program) (expand-file-name program) program)))
+    (unless (executable-find expanded)
+      (user-error "tensorlint: `%s' not found on `exec-path'.  Install tensorlint where Emacs finds it \
+(e.g. `pip install /path/to/tensorlint-checkout' in the project's virtual environment) or set \
+`tensorlint-command' to its full path, e.g. (setq tensorlint-command '(\"~/proj/.venv/bin/tensorlint\" \"serve\"))"
+                  program))
+    (cons expanded (cdr tensorlint-command))))
+
+(add-to-list 'eglot-server-programs `((python-mode python-ts-mode) . tensorlint-server-contact))
 
 ;; Settings: [tool.tensorlint] keys, answered on workspace/configuration for the section "tensorlint";
-;; keys left out are decided by pyproject.toml. Per project, in .dir-locals.el:
-;;   ((python-base-mode . ((eglot-workspace-configuration . (:tensorlint (:ignore ["PT005"]))))))
+;; keys left out are decided by pyproject.toml. Per project, in .dir-locals.el (the nil key: every mode, which
+;; works on Emacs 27 and 28 too; `python-base-mode' exists only from Emacs 29):
+;;   ((nil . ((eglot-workspace-configuration . (:tensorlint (:ignore ["PT005"]))))))
 
 (add-hook 'python-mode-hook #'eglot-ensure)
 (add-hook 'python-ts-mode-hook #'eglot-ensure)

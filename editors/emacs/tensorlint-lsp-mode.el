@@ -1,8 +1,14 @@
 ;;; tensorlint-lsp-mode.el --- tensorlint next to your main Python server, with lsp-mode  -*- lexical-binding: t; -*-
 
 ;; lsp-mode runs "add-on" servers alongside the main one for a language, so pyright/pylsp keep completion and
-;; hover while tensorlint adds its diagnostics and code actions. Load after lsp-mode:
+;; hover while tensorlint adds its diagnostics and code actions. lsp-mode itself comes from MELPA, or on
+;; Debian/Ubuntu from `sudo apt install elpa-lsp-mode'.  Load this file after lsp-mode, and start lsp-mode in
+;; Python buffers (nothing starts without the hook, unless you already have it for your main server):
 ;;   (with-eval-after-load 'lsp-mode (load "/path/to/editors/emacs/tensorlint-lsp-mode.el"))
+;;   (add-hook 'python-mode-hook #'lsp-deferred)
+;;   (add-hook 'python-ts-mode-hook #'lsp-deferred)   ; Emacs 29+
+;; When `tensorlint' is not found, lsp-mode says the server is not installed: install tensorlint where Emacs
+;; finds it (the project's virtual environment on `exec-path') or set `tensorlint-lsp-command' to its full path.
 
 (require 'lsp-mode)
 

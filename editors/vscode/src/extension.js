@@ -2,14 +2,18 @@
 // The VS Code side of tensorlint: start `tensorlint serve`, hand it the settings, and run the CLI's translate and
 // verify commands on the active file. Every decision worth testing lives in ./launch.js.
 
-const { execFile } = require("child_process");
+const { execFile, spawn } = require("child_process");
 const vscode = require("vscode");
-const { LanguageClient, RevealOutputChannelOn } = require("vscode-languageclient/node");
+const { CloseAction, ErrorAction, LanguageClient, RevealOutputChannelOn } = require("vscode-languageclient/node");
 const launch = require("./launch");
 
 const CLIENT_ID = "tensorlint";
 const PYTHON_EXTENSION_ID = "ms-python.python";
 const RESTART_SETTINGS = ["tensorlint.path", "tensorlint.interpreter"];
+const PROBE_TIMEOUT_MS = 30000;
+const CRASH_WINDOW_MS = 3 * 60 * 1000;
+const RESTARTS_PER_WINDOW = 2;
+const STDERR_KEPT = 4096;
 
 let client;
 let outputChannel;
@@ -57,15 +61,49 @@ async function selectedInterpreter(resource) {
   return undefined;
 }
 
-async function resolveCurrentInvocation() {
+async function candidateInvocations() {
   const folder = primaryFolder();
   const config = vscode.workspace.getConfiguration(CLIENT_ID, folder && folder.uri);
-  return launch.resolveInvocation({
+  return launch.candidateInvocations({
     tensorlintPath: config.get("path"),
     interpreter: config.get("interpreter"),
     pythonExtensionCommand: await selectedInterpreter(folder && folder.uri),
     workspaceFolder: folder && folder.uri.fsPath,
   });
+}
+
+async function resolveCurrentInvocation() {
+  return (await candidateInvocations())[0];
+}
+
+/** Resolves to undefined when `invocation` runs tensorlint, else to why not (one line). */
+function probe(invocation, cwd) {
+  return new Promise((resolve) => {
+    execFile(invocation.command, launch.probeArgs(invocation), { cwd, timeout: PROBE_TIMEOUT_MS }, (error, _stdout, stderr) =>
+      resolve(error ? launch.failureCause(error, stderr) : undefined));
+  });
+}
+
+/** The one message for a server that cannot start, with the buttons that fix it; the client itself stays quiet. */
+function reportStartFailure(failures) {
+  const message = launch.startFailureMessage(failures);
+  log(message);
+  const actions = launch.startFailureActions(failures, Boolean(vscode.extensions.getExtension(PYTHON_EXTENSION_ID)));
+  void vscode.window.showErrorMessage(message, ...actions.map((action) => action.title)).then((choice) => {
+    const action = actions.find((candidate) => candidate.title === choice);
+    if (action) {
+      void vscode.commands.executeCommand(action.command, ...action.args);
+    }
+  });
+}
+
+/** vscode-languageclient, except that its own error popups ("couldn't create connection", "Restarting server
+ * failed", "Pending response rejected", ...) go to the output channel only: a failure gets one message from
+ * reportStartFailure, naming its cause, instead of a dozen naming symptoms. */
+class QuietLanguageClient extends LanguageClient {
+  error(message, data) {
+    super.error(message, data, false);
+  }
 }
 
 function settingsSnapshot(scope) {
@@ -78,12 +116,43 @@ function settingsSnapshot(scope) {
 }
 
 async function startClient() {
-  currentInvocation = await resolveCurrentInvocation();
-  const { command, args } = launch.serverCommand(currentInvocation);
   const folder = primaryFolder();
-  log(`starting ${[command, ...args].join(" ")} (from ${currentInvocation.source})`);
+  const cwd = folder ? folder.uri.fsPath : undefined;
+  const { invocation, failures } = await launch.chooseInvocation(await candidateInvocations(), (candidate) => probe(candidate, cwd));
+  for (const { invocation: tried, cause } of failures) {
+    log(`not using ${launch.commandLine(tried)} (${launch.describeSource(tried.source)}): ${cause}`);
+  }
+  if (!invocation) {
+    currentInvocation = failures[0].invocation;
+    reportStartFailure(failures);
+    return;
+  }
+  currentInvocation = invocation;
+  const { command, args } = launch.serverCommand(invocation);
+  log(`starting ${launch.commandLine(invocation)} (${launch.describeSource(invocation.source)})`);
 
-  const serverOptions = { command, args, options: { cwd: folder ? folder.uri.fsPath : undefined } };
+  let stderrTail = "";
+  let started = false;
+  let reported = false;
+  const crashes = [];
+  const giveUp = (cause) => {
+    if (!reported) {
+      reported = true;
+      reportStartFailure([{ invocation, cause }]);
+    }
+  };
+  // The server process is spawned here so that the last thing it wrote (a traceback's last line) can name the
+  // cause of a failure; the client still copies its stderr to the output channel.
+  const serverOptions = () => {
+    const child = spawn(command, args, { cwd });
+    child.on("error", (error) => {
+      stderrTail = launch.failureCause(error, "");
+    });
+    child.stderr.on("data", (data) => {
+      stderrTail = (stderrTail + data.toString()).slice(-STDERR_KEPT);
+    });
+    return Promise.resolve(child);
+  };
   const clientOptions = {
     documentSelector: [
       { scheme: "file", language: "python" },
@@ -93,6 +162,25 @@ async function startClient() {
     outputChannel,
     revealOutputChannelOn: RevealOutputChannelOn.Never,
     initializationOptions: settingsSnapshot(folder && folder.uri),
+    // a failed initialize is reported once below; the client would otherwise show its own popup and retry
+    initializationFailedHandler: () => false,
+    errorHandler: {
+      error: (_error, _message, count) => ({ action: count && count <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown, handled: true }),
+      closed: () => {
+        const now = Date.now();
+        crashes.push(now);
+        while (crashes.length && now - crashes[0] > CRASH_WINDOW_MS) {
+          crashes.shift();
+        }
+        // no restart for a server that never started: it would fail the same way
+        if (started && crashes.length <= RESTARTS_PER_WINDOW) {
+          log(`server exited (${launch.failureCause(undefined, stderrTail)}); restarting`);
+          return { action: CloseAction.Restart, handled: true };
+        }
+        giveUp(launch.failureCause(undefined, stderrTail));
+        return { action: CloseAction.DoNotRestart, handled: true };
+      },
+    },
     synchronize: {
       configurationSection: CLIENT_ID,
       fileEvents: vscode.workspace.createFileSystemWatcher("**/pyproject.toml"),
@@ -113,20 +201,14 @@ async function startClient() {
     },
   };
 
-  client = new LanguageClient(CLIENT_ID, "tensorlint", serverOptions, clientOptions);
+  client = new QuietLanguageClient(CLIENT_ID, "tensorlint", serverOptions, clientOptions);
   try {
     await client.start();
+    started = true;
     log("server started");
   } catch (error) {
-    const message = launch.launchFailureMessage(currentInvocation, error);
-    log(message);
     client = undefined;
-    const choice = await vscode.window.showErrorMessage(message, "Show Output", "Open Settings");
-    if (choice === "Show Output") {
-      outputChannel.show();
-    } else if (choice === "Open Settings") {
-      vscode.commands.executeCommand("workbench.action.openSettings", "tensorlint");
-    }
+    giveUp(launch.failureCause(error, stderrTail));
   }
 }
 
@@ -156,7 +238,7 @@ function runCli(cliArgs, cwd, token) {
   return new Promise((resolve) => {
     const child = execFile(invocation.command, args, { cwd, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error && typeof error.code !== "number") {
-        resolve({ code: 2, stdout, stderr: launch.launchFailureMessage(invocation, error) });
+        resolve({ code: 2, stdout, stderr: launch.launchFailureMessage(invocation, error, stderr, cliArgs[0]) });
         return;
       }
       resolve({ code: error ? error.code : 0, stdout, stderr });

@@ -26,37 +26,98 @@ function nonEmptyList(value) {
   return Array.isArray(value) ? value.filter((part) => typeof part === "string" && part.length > 0) : [];
 }
 
+// Where a command line came from, as the user can act on it: the setting to open, or the Python extension's picker.
+const SOURCES = {
+  "tensorlint.path": { label: "the tensorlint.path setting", setting: "tensorlint.path" },
+  "tensorlint.interpreter": { label: "the tensorlint.interpreter setting", setting: "tensorlint.interpreter" },
+  "python extension": { label: "the interpreter selected in the Python extension", selectInterpreter: true },
+  PATH: { label: "`tensorlint` on PATH", setting: "tensorlint.path" },
+};
+
+function describeSource(source) {
+  return (SOURCES[source] || { label: source }).label;
+}
+
 /**
- * Decide how to run tensorlint. Returns `{command, args, source}` where `args` is the prefix that precedes
- * a subcommand (`serve`, `translate`, ...). Precedence, most explicit first:
- *   1. `tensorlint.path`: a tensorlint executable (plus optional leading arguments);
- *   2. `tensorlint.interpreter`: a Python interpreter that has tensorlint installed;
- *   3. the interpreter selected in the Python extension;
- *   4. `tensorlint` on PATH.
+ * The ways to run tensorlint, to be tried in order; each is `{command, args, source}` where `args` is the prefix
+ * that precedes a subcommand (`serve`, `translate`, ...):
+ *   1. `tensorlint.path`: a tensorlint executable (plus optional leading arguments), alone: the user chose it;
+ *   2. `tensorlint.interpreter`: a Python interpreter that has tensorlint installed, alone as well;
+ *   3. the interpreter selected in the Python extension, then `tensorlint` on PATH (the selected interpreter is
+ *      often the project's, which need not have tensorlint).
  * Interpreters run `python -m tensorlint.server`, which needs no console script on PATH.
  */
-function resolveInvocation({ tensorlintPath, interpreter, pythonExtensionCommand, workspaceFolder, homeDir, env } = {}) {
+function candidateInvocations({ tensorlintPath, interpreter, pythonExtensionCommand, workspaceFolder, homeDir, env } = {}) {
   const expand = (parts) => parts.map((part) => expandVariables(part, { workspaceFolder, homeDir, env }));
   const explicitPath = nonEmptyList(tensorlintPath);
   if (explicitPath.length) {
     const [command, ...args] = expand(explicitPath);
-    return { command, args, source: "tensorlint.path" };
+    return [{ command, args, source: "tensorlint.path" }];
   }
   const explicitInterpreter = nonEmptyList(interpreter);
   if (explicitInterpreter.length) {
     const [command, ...args] = expand(explicitInterpreter);
-    return { command, args: [...args, "-m", SERVER_MODULE], source: "tensorlint.interpreter" };
+    return [{ command, args: [...args, "-m", SERVER_MODULE], source: "tensorlint.interpreter" }];
   }
+  const candidates = [];
   const selected = nonEmptyList(pythonExtensionCommand);
   if (selected.length) {
     const [command, ...args] = selected;
-    return { command, args: [...args, "-m", SERVER_MODULE], source: "Python extension interpreter" };
+    candidates.push({ command, args: [...args, "-m", SERVER_MODULE], source: "python extension" });
   }
-  return { command: "tensorlint", args: [], source: "PATH" };
+  candidates.push({ command: "tensorlint", args: [], source: "PATH" });
+  return candidates;
+}
+
+/** The first way to run tensorlint, without trying it (what the CLI commands use before the server started). */
+function resolveInvocation(options = {}) {
+  return candidateInvocations(options)[0];
+}
+
+/** The arguments that check a candidate cheaply: it prints its version and exits 0 when tensorlint is there. */
+function probeArgs(invocation) {
+  return [...invocation.args, "--version"];
+}
+
+/** Why a probe or a start failed, in one line: "command not found", or the last line the process wrote to stderr
+ * (for a Python without tensorlint: "... No module named tensorlint.server"). */
+function failureCause(error, stderr) {
+  if (error && (error.code === "ENOENT" || /\bENOENT\b/.test(String(error.message ?? "")))) {
+    return "command not found";
+  }
+  const lines = String(stderr ?? "").split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+  if (lines.length) {
+    return lines[lines.length - 1];
+  }
+  if (error && typeof error.code === "number") {
+    return `exited with code ${error.code}`;
+  }
+  return error ? String(error.message ?? error) : "the server exited without a message";
+}
+
+/**
+ * Try the candidates in order with `probe(invocation)`, which resolves to undefined when that one works and to a
+ * one-line cause otherwise. Resolves to `{invocation, failures}`: the first that works (undefined when none does)
+ * and, for each one that did not, `{invocation, cause}`.
+ */
+async function chooseInvocation(candidates, probe) {
+  const failures = [];
+  for (const invocation of candidates) {
+    const cause = await probe(invocation);
+    if (!cause) {
+      return { invocation, failures };
+    }
+    failures.push({ invocation, cause });
+  }
+  return { invocation: undefined, failures };
 }
 
 function serverCommand(invocation) {
   return { command: invocation.command, args: [...invocation.args, "serve"] };
+}
+
+function commandLine(invocation, subcommand = "serve") {
+  return [invocation.command, ...invocation.args, subcommand].join(" ");
 }
 
 // VS Code setting (camelCase, as VS Code settings are spelled) -> server/pyproject key.
@@ -163,17 +224,46 @@ function verifyArgs(file, symbol, target, inputShape, device) {
   return args;
 }
 
-/** A clear message for a failed launch, naming what was tried and how to fix it. */
-function launchFailureMessage(invocation, error) {
-  const tried = [invocation.command, ...invocation.args].join(" ");
-  const notFound = error && (error.code === "ENOENT" || /ENOENT|not found/i.test(String(error.message ?? error)));
-  const hint =
-    invocation.source === "PATH"
-      ? "Install it (`pip install tensorlint`) in the selected Python environment, or set `tensorlint.path`."
-      : `Check the \`${invocation.source}\` setting, or install tensorlint there (\`pip install tensorlint\`).`;
-  return notFound
-    ? `tensorlint: could not start \`${tried}\` (${invocation.source}): command not found. ${hint}`
-    : `tensorlint: \`${tried}\` (${invocation.source}) failed: ${error && error.message ? error.message : error}. ${hint}`;
+const INSTALL_HINT = "pip install <a tensorlint checkout or its Git URL>";
+
+/**
+ * The one message shown when the server cannot start: every command line tried (with `serve`), where it came
+ * from and why it failed, then what to do about the first (the one the user is most likely to have meant).
+ */
+function startFailureMessage(failures, { subcommand = "serve", what = "the language server did not start" } = {}) {
+  const tried = failures.map(({ invocation, cause }) =>
+    `\`${commandLine(invocation, subcommand)}\` (${describeSource(invocation.source)}): ${cause}`);
+  const first = failures[0].invocation;
+  let hint;
+  if (first.source === "tensorlint.path") {
+    hint = "Point tensorlint.path at a tensorlint executable.";
+  } else if (first.source === "PATH") {
+    hint = `Install tensorlint (\`${INSTALL_HINT}\`) where the editor finds it (the editor sees the PATH of your login shell, not of the terminal that started it), select an interpreter that has it, or set tensorlint.path.`;
+  } else {
+    const python = [first.command, ...first.args.slice(0, -2)].join(" ");
+    hint = `Install tensorlint into that interpreter (\`${python} -m ${INSTALL_HINT}\`)${first.source === "python extension" ? ", select another interpreter" : ""} or set tensorlint.path.`;
+  }
+  return `tensorlint: ${what}. ${tried.join("; ")}. ${hint}`;
+}
+
+/**
+ * The buttons of that message: `{title, command, args}` for vscode.commands.executeCommand. "Select Interpreter"
+ * (the Python extension's picker) when that extension is installed and no tensorlint setting decided, else the
+ * setting that did; and "Show Output".
+ */
+function startFailureActions(failures, hasPythonExtension) {
+  const source = SOURCES[failures[0].invocation.source] || {};
+  const explicit = failures[0].invocation.source.startsWith("tensorlint.");
+  const fix = !explicit && hasPythonExtension
+    ? { title: "Select Interpreter", command: "python.setInterpreter", args: [] }
+    : { title: "Open Setting", command: "workbench.action.openSettings", args: [source.setting || "tensorlint.path"] };
+  return [fix, { title: "Show Output", command: "tensorlint.showOutput", args: [] }];
+}
+
+/** A clear message for a CLI command that could not run (translate/verify), naming what was tried. */
+function launchFailureMessage(invocation, error, stderr, subcommand = "...") {
+  return startFailureMessage([{ invocation, cause: failureCause(error, stderr) }],
+    { subcommand, what: "the command could not run" });
 }
 
 /** A valid shape is comma-separated positive integers, e.g. `2,3,32,32`. */
@@ -184,7 +274,15 @@ function isValidInputShape(value) {
 module.exports = {
   SERVER_MODULE,
   expandVariables,
+  describeSource,
+  candidateInvocations,
   resolveInvocation,
+  probeArgs,
+  failureCause,
+  chooseInvocation,
+  commandLine,
+  startFailureMessage,
+  startFailureActions,
   serverCommand,
   toServerSettings,
   topLevelSymbols,

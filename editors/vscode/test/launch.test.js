@@ -29,17 +29,41 @@ test("tensorlint.interpreter runs the server module, expanding ${workspaceFolder
   });
 });
 
-test("the Python extension's interpreter is used when nothing is configured, extra words kept", () => {
-  const invocation = launch.resolveInvocation({
+test("the Python extension's interpreter comes first when nothing is configured, then tensorlint on PATH", () => {
+  const candidates = launch.candidateInvocations({
     tensorlintPath: [],
     interpreter: [],
     pythonExtensionCommand: ["conda", "run", "-n", "ml", "python"],
   });
-  assert.equal(invocation.source, "Python extension interpreter");
-  assert.deepEqual(launch.serverCommand(invocation), {
+  assert.deepEqual(candidates.map((candidate) => candidate.source), ["python extension", "PATH"]);
+  assert.deepEqual(launch.serverCommand(candidates[0]), {
     command: "conda",
     args: ["run", "-n", "ml", "python", "-m", "tensorlint.server", "serve"],
   });
+  assert.deepEqual(launch.serverCommand(candidates[1]), { command: "tensorlint", args: ["serve"] });
+  assert.deepEqual(launch.resolveInvocation({ pythonExtensionCommand: ["/p/python"] }).source, "python extension");
+});
+
+test("a tensorlint setting is the only candidate: the user chose it", () => {
+  assert.deepEqual(launch.candidateInvocations({ tensorlintPath: ["/opt/tl"], pythonExtensionCommand: ["/p/python"] })
+    .map((candidate) => candidate.source), ["tensorlint.path"]);
+  assert.deepEqual(launch.candidateInvocations({ interpreter: ["/opt/python"], pythonExtensionCommand: ["/p/python"] })
+    .map((candidate) => candidate.source), ["tensorlint.interpreter"]);
+});
+
+test("the selected interpreter without tensorlint falls back to tensorlint on PATH; probes use --version", async () => {
+  const candidates = launch.candidateInvocations({ pythonExtensionCommand: ["/proj/.venv/bin/python"] });
+  const probed = [];
+  const chosen = await launch.chooseInvocation(candidates, async (invocation) => {
+    probed.push([invocation.command, ...launch.probeArgs(invocation)]);
+    return invocation.source === "python extension" ? "No module named 'tensorlint'" : undefined;
+  });
+  assert.deepEqual(probed, [["/proj/.venv/bin/python", "-m", "tensorlint.server", "--version"], ["tensorlint", "--version"]]);
+  assert.equal(chosen.invocation.source, "PATH");
+  assert.deepEqual(chosen.failures, [{ invocation: candidates[0], cause: "No module named 'tensorlint'" }]);
+  const none = await launch.chooseInvocation(candidates, async () => "command not found");
+  assert.equal(none.invocation, undefined);
+  assert.equal(none.failures.length, 2);
 });
 
 test("with nothing configured and no Python extension, tensorlint on PATH", () => {
@@ -145,13 +169,46 @@ test("input shapes: positive integers only", () => {
   }
 });
 
-test("launch failures say what was tried and how to fix it", () => {
-  const onPath = launch.resolveInvocation({});
-  const missing = launch.launchFailureMessage(onPath, Object.assign(new Error("spawn tensorlint ENOENT"), { code: "ENOENT" }));
-  assert.match(missing, /could not start `tensorlint` \(PATH\): command not found/);
-  assert.match(missing, /pip install tensorlint/);
-  const configured = launch.resolveInvocation({ interpreter: ["/nope/python"] });
-  const crashed = launch.launchFailureMessage(configured, new Error("exit code 1"));
-  assert.match(crashed, /`\/nope\/python -m tensorlint.server` \(tensorlint.interpreter\) failed: exit code 1/);
-  assert.match(crashed, /Check the `tensorlint.interpreter` setting/);
+test("the cause of a failure is the process's last word, or command not found", () => {
+  const python = "/proj/.venv/bin/python: Error while finding module specification for 'tensorlint.server' " +
+    "(ModuleNotFoundError: No module named 'tensorlint')\n";
+  assert.equal(launch.failureCause(Object.assign(new Error("Command failed"), { code: 1 }), python), python.trim());
+  assert.equal(launch.failureCause(Object.assign(new Error("spawn tensorlint ENOENT"), { code: "ENOENT" }), ""), "command not found");
+  assert.equal(launch.failureCause(Object.assign(new Error("Command failed"), { code: 3 }), "  \n"), "exited with code 3");
+  assert.equal(launch.failureCause(undefined, "Traceback (most recent call last):\n  ...\nImportError: pygls\n"), "ImportError: pygls");
+  assert.equal(launch.failureCause(undefined, ""), "the server exited without a message");
+});
+
+test("one start-up failure message: every command tried with `serve`, where it came from, the real cause", () => {
+  const candidates = launch.candidateInvocations({ pythonExtensionCommand: ["/proj/.venv/bin/python"] });
+  const failures = [
+    { invocation: candidates[0], cause: "ModuleNotFoundError: No module named 'tensorlint'" },
+    { invocation: candidates[1], cause: "command not found" },
+  ];
+  const message = launch.startFailureMessage(failures);
+  assert.match(message, /^tensorlint: the language server did not start\. /);
+  assert.ok(message.includes("`/proj/.venv/bin/python -m tensorlint.server serve` (the interpreter selected in the " +
+    "Python extension): ModuleNotFoundError: No module named 'tensorlint'"), message);
+  assert.ok(message.includes("`tensorlint serve` (`tensorlint` on PATH): command not found"), message);
+  assert.ok(message.includes("`/proj/.venv/bin/python -m pip install"), message);
+  assert.ok(!/Python extension interpreter/.test(message), "names no setting that does not exist");
+  assert.deepEqual(launch.startFailureActions(failures, true).map((action) => [action.title, action.command]), [
+    ["Select Interpreter", "python.setInterpreter"], ["Show Output", "tensorlint.showOutput"]]);
+  // without the Python extension there is no interpreter to select: the setting that would fix it opens
+  assert.deepEqual(launch.startFailureActions(failures, false)[0],
+    { title: "Open Setting", command: "workbench.action.openSettings", args: ["tensorlint.path"] });
+});
+
+test("a failing tensorlint setting is named, and its button opens that setting", () => {
+  const [configured] = launch.candidateInvocations({ interpreter: ["/nope/python"], pythonExtensionCommand: ["/p/python"] });
+  const failures = [{ invocation: configured, cause: "command not found" }];
+  const message = launch.startFailureMessage(failures);
+  assert.ok(message.includes("`/nope/python -m tensorlint.server serve` (the tensorlint.interpreter setting): command not found"), message);
+  assert.deepEqual(launch.startFailureActions(failures, true)[0],
+    { title: "Open Setting", command: "workbench.action.openSettings", args: ["tensorlint.interpreter"] });
+  const [path] = launch.candidateInvocations({ tensorlintPath: ["/opt/tl"] });
+  assert.match(launch.startFailureMessage([{ invocation: path, cause: "command not found" }]), /Point tensorlint.path at/);
+  const onPath = launch.launchFailureMessage(launch.resolveInvocation({}), Object.assign(new Error("spawn tensorlint ENOENT"), { code: "ENOENT" }), "", "translate");
+  assert.match(onPath, /`tensorlint translate` \(`tensorlint` on PATH\): command not found/);
+  assert.match(onPath, /login shell/);
 });
