@@ -160,7 +160,7 @@ def user_files(tmp_path):
      "tensorlint: error: {zoo}: no model class, builder function or Sequential named 'NoSuchModel' (translatable "
      "here: VGGBN, ProjectionBlock, IdentityBlock, ResNetBasic, InvertedResidual, MobileNetV2Tiny, "
      "LSTMTextClassifier, GRUClassifier, BiLSTMTagger, TransformerEncoderBlock, ConvTransposeAutoencoder, "
-     "SignalNet1D, UNetSmall, TwoHeadNet, SharedLayerNet)"),
+     "SignalNet1D, UNetSmall, TwoHeadNet, SharedLayerNet, FusedAttentionBlock)"),
     ("{tmp}/missing.py:Net", ["--input-shape", "2,3"], "tensorlint: error: no such file: {tmp}/missing.py"),
     ("{tmp}/broken_import.py:Net", ["--input-shape", "2,3"],
      "tensorlint: error: importing {tmp}/broken_import.py failed: ModuleNotFoundError: No module named "
