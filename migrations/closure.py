@@ -6,9 +6,12 @@ needs all of them and nothing else. A definition is *reached* when its name appe
 statement: called, subclassed, passed as a value, used in a default, an annotation or a decorator. That is an
 over-approximation (a local that shadows a module name pulls the module's definition in), never a miss.
 
-Relative imports (``from .mlp import Mlp``, ``from ..utils import helper``) are followed into the sibling files when
-the source's path is known, so a class extracted from a package comes with the package code it needs; what cannot
-be followed stays an import statement for the caller to judge.
+Relative imports (``from .mlp import Mlp``, ``from ..utils import helper``) and absolute imports of the file's own
+package (``from keras_hub.src.api_export import keras_hub_export`` inside ``keras_hub/``, when that package is not
+installed elsewhere: an installed package is imported as usual) are followed into the package's files when the
+source's path is known, so a class extracted from a package comes with the package code it
+needs, without importing the package (whose ``__init__`` may import the world); what cannot be followed stays an
+import statement for the caller to judge.
 """
 
 from __future__ import annotations
@@ -142,14 +145,32 @@ def _trim_import(statement: cst.SimpleStatementLine, wanted: set[str]) -> cst.Si
     return statement.with_changes(body=[*body[:-1], last])
 
 
-def _relative_module_path(path: Path, node: cst.ImportFrom) -> Path | None:
-    """The file a relative `from .a.b import x` names, beside ``path``; None when it is not a relative import."""
-    level = len(node.relative)
-    if level == 0:
+def package_root(path: Path) -> Path | None:
+    """The folder holding the outermost package ``path`` belongs to (its folder and each one above with an
+    ``__init__.py``); None for a file outside any package."""
+    top = path.parent
+    if not (top / "__init__.py").is_file():
         return None
-    folder = path.parent
-    for _ in range(level - 1):
-        folder = folder.parent
+    while (top.parent / "__init__.py").is_file() and top.parent != top:
+        top = top.parent
+    return top.parent
+
+
+def installed_elsewhere(package: str, root: Path) -> bool:
+    """Whether ``import package`` finds a copy outside ``root`` (found, not imported: nothing runs)."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return False
+    locations = [*(spec.submodule_search_locations or ())] if spec is not None else []
+    return any(not Path(location).resolve().is_relative_to(root.resolve()) for location in locations)
+
+
+def _relative_module_path(path: Path, node: cst.ImportFrom) -> Path | None:
+    """The file a relative `from .a.b import x` names, beside ``path``, or an absolute `from pkg.a import x` of the
+    package ``path`` belongs to; None for any other import."""
     parts = []
     module = node.module
     while isinstance(module, cst.Attribute):
@@ -157,6 +178,17 @@ def _relative_module_path(path: Path, node: cst.ImportFrom) -> Path | None:
         module = module.value
     if isinstance(module, cst.Name):
         parts.insert(0, module.value)
+    level = len(node.relative)
+    if level == 0:
+        root = package_root(path)
+        if root is None or not parts or not (root / parts[0] / "__init__.py").is_file() or \
+                parts[0] != path.relative_to(root).parts[0] or installed_elsewhere(parts[0], root):
+            return None
+        folder = root
+    else:
+        folder = path.parent
+        for _ in range(level - 1):
+            folder = folder.parent
     base = folder.joinpath(*parts)
     for candidate in (base.with_suffix(".py") if parts else None, base / "__init__.py"):
         if candidate is not None and candidate.is_file():
@@ -211,7 +243,7 @@ def closure(module: cst.Module, names: set[str] | str, path: str | Path | None =
         for small in trimmed.body:
             target = _relative_module_path(source_path, small) if (
                 source_path and isinstance(small, cst.ImportFrom)) else None
-            if isinstance(small, cst.ImportFrom) and small.relative and source_path is not None:
+            if isinstance(small, cst.ImportFrom) and source_path is not None and (small.relative or target):
                 if target is None or isinstance(small.names, cst.ImportStar):
                     unresolved.append(cst.Module([]).code_for_node(small))
                     kept_body.append(small)

@@ -1,14 +1,17 @@
 """`tensorlint verify`: prove a translation numerically.
 
-Translate SYMBOL, build the original and the translation (constructor arguments: the defaults of the class or
-builder function), randomise every weight of the original (biases and norm statistics included), call both once
-so lazily built weights exist, copy the weights with the generated ``copy_weights``, run both in inference mode on
-the same random input and compare every output.
+Translate SYMBOL, build the original and the translation (constructor arguments: ``--init-args``, else the
+defaults of the class or builder function), randomise every weight of the original (biases and norm statistics
+included), call both once so lazily built weights exist, copy the weights with the generated ``copy_weights``, run
+both in inference mode on the same random input and compare every output.
 
 This is the only runtime module of tensorlint: torch, tensorflow and keras are imported lazily, inside functions,
-and only when the user asks for a verification. The user's file is executed as a fresh module; the generated
-translation in a fresh namespace. Keras reads ``KERAS_BACKEND`` once, when it is first imported, so a device that
-needs another backend than the one this process already imported runs in a worker subprocess
+and only when the user asks for a verification. The original is the dependency closure of SYMBOL in the user's file
+(``closure.py``: what it reaches, relative imports followed into the package's files), so a class inside a package
+file builds without importing the rest of the package. Both sides are written to files and imported as fresh
+modules, the translation exactly as ``translate`` prints it: a name the translation forgot to import fails here as it
+would for the user. Keras reads ``KERAS_BACKEND`` once, when it is first imported, so a device that needs another
+backend than the one this process already imported runs in a worker subprocess
 (``python -m tensorlint.migrations.verify JOB_JSON``).
 """
 
@@ -20,9 +23,11 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 INSTALL_HINT = "pip install 'tensorlint[verify]'"
 DTYPES = ("float32", "int32", "int64")
@@ -54,6 +59,7 @@ class Job:
     rtol: float
     keras_backend: str | None = None  # None: decided by _keras_backend_for(device)
     layout: str = "preserve"  # "native": the translation takes and gives channels in its own framework's place
+    init_args: str | None = None  # Python argument source for the constructor/builder, evaluated on each side
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,7 @@ class DeviceResult:
     input_high: int | None
     timing: dict  # seconds: "build", "copy", "<framework> forward"
     failure: str = ""  # why the translation failed, when it did not get as far as comparing
+    missing_name: str | None = None  # the name a NameError/ImportError of the translation reported
 
 
 @dataclass
@@ -88,6 +95,7 @@ class Report:
     results: list[DeviceResult] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # e.g. "cuda: no CUDA device visible to torch"
     translate_seconds: float = 0.0
+    init_args: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -97,10 +105,10 @@ class Report:
         outputs = [{"device": result.device, **_output_json(output)}
                    for result in self.results for output in result.outputs]
         return {"passed": self.passed, "device": self.device, "outputs": outputs, "todos": self.todos,
-                "symbol": self.symbol, "direction": self.direction,
+                "symbol": self.symbol, "direction": self.direction, "init_args": self.init_args,
                 "runs": [{"device": r.device, "keras_backend": r.keras_backend, "passed": r.passed,
                           "input_dtype": r.input_dtype, "input_high": r.input_high, "failure": r.failure or None,
-                          "timing": r.timing} for r in self.results],
+                          "missing_name": r.missing_name, "timing": r.timing} for r in self.results],
                 "skipped": self.skipped, "notes": list(self.notes)}
 
 
@@ -117,11 +125,15 @@ def _output_json(output: OutputComparison) -> dict:
 # -- the request: translate (pure) and plan the devices ----------------------------------------------------------
 def verify(path: str, symbol: str, to: str, input_shapes, *, dtype: str | None = None, high: int | None = None,
            device: str = "cpu", atol: float = 1e-4, rtol: float = 1e-4, layout: str = "preserve",
-           translation_path: str | None = None) -> Report:
+           translation_path: str | None = None, init_args: str | None = None) -> Report:
     """Translate ``path:symbol`` (or take the module at ``translation_path``) and compare it with the original on
-    each requested device. Raises VerifyUsageError for requests that cannot be served."""
+    each requested device. ``init_args`` is the constructor's (or builder's) argument list as Python source, such
+    as ``"BasicBlock, [2, 2, 2, 2], num_classes=10"``. Raises VerifyUsageError for requests that cannot be
+    served."""
     from .translate import TranslationError, symbols, translate_symbol
 
+    if init_args is not None:
+        check_init_args(init_args)
     source_text = _read(path)
     started = time.perf_counter()
     direction = "torch->keras" if to == "keras" else "keras->torch"
@@ -138,7 +150,9 @@ def verify(path: str, symbol: str, to: str, input_shapes, *, dtype: str | None =
             raise VerifyUsageError(f"{path}: {symbol!r} is already {'Keras' if to == 'keras' else 'PyTorch'}")
     else:
         try:
-            translation = translate_symbol(source_text, symbol, to, layout, origin=os.path.basename(path), path=path)
+            # what --init-args names (`make_layers` in `VGG(make_layers(...))`) is translated along with SYMBOL
+            translation = translate_symbol(source_text, symbol, to, layout, origin=os.path.basename(path), path=path,
+                                           also=tuple(sorted(_names_in(init_args))))
         except TranslationError as exc:
             raise VerifyUsageError(f"{path}: {exc}") from None
         except Exception as exc:  # a translator bug: say so in one line rather than a traceback
@@ -146,9 +160,10 @@ def verify(path: str, symbol: str, to: str, input_shapes, *, dtype: str | None =
                                    "please report it") from None
         module_text, notes, direction = translation.source, translation.notes, translation.direction
     report = Report(symbol, direction, device, module_text.count("# TODO(tensorlint)"), notes,
-                    translate_seconds=time.perf_counter() - started)
+                    translate_seconds=time.perf_counter() - started, init_args=init_args)
     base = Job(os.path.abspath(path), symbol, module_text, direction,
-               tuple(tuple(shape) for shape in input_shapes), dtype, high, "cpu", atol, rtol, layout=layout)
+               tuple(tuple(shape) for shape in input_shapes), dtype, high, "cpu", atol, rtol, layout=layout,
+               init_args=init_args)
     for wanted in ("cpu", "cuda") if device == "all" else (device,):
         job = Job(**{**asdict(base), "device": wanted})
         if wanted == "cuda" and not _cuda_available():
@@ -158,6 +173,18 @@ def verify(path: str, symbol: str, to: str, input_shapes, *, dtype: str | None =
             raise VerifyUsageError("--device cuda: torch sees no CUDA device (use --device cpu)")
         report.results.append(_run(job))
     return report
+
+
+def check_init_args(source: str) -> None:
+    """``source`` must be an argument list and nothing else (`a, b=1`, not `a), print(b`)."""
+    import ast
+
+    try:
+        call = ast.parse(f"f({source}\n)", mode="eval").body
+    except SyntaxError as exc:
+        raise VerifyUsageError(f"--init-args {source!r} is not a Python argument list ({exc.msg})") from None
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "f"):
+        raise VerifyUsageError(f"--init-args {source!r} is not a Python argument list")
 
 
 def _read(path: str) -> str:
@@ -257,14 +284,22 @@ def measure(job: Job) -> DeviceResult:
 
 
 def _measure(job: Job, frameworks) -> DeviceResult:
-    np = frameworks.np
     timing: dict = {}
     started = time.perf_counter()
     frameworks.keras.utils.set_random_seed(SEED)  # python, numpy and backend seeds: reruns give the same figures
     frameworks.torch.manual_seed(SEED)
-    user_module = _load_user_module(job.path)
+    workspace = tempfile.TemporaryDirectory(prefix="tensorlint-verify-")
+    try:
+        return _measure_in(job, frameworks, Path(workspace.name), timing, started)
+    finally:
+        workspace.cleanup()
+
+
+def _measure_in(job: Job, frameworks, workspace: Path, timing: dict, started: float) -> DeviceResult:
+    np = frameworks.np
+    user_module = _load_original(job.path, job.symbol, workspace, _names_in(job.init_args))
     source_framework = "torch" if job.direction == "torch->keras" else "keras"
-    original = _instantiate(user_module, job.symbol, "the original", VerifyUsageError)
+    original = _instantiate(user_module, job.symbol, "the original", VerifyUsageError, job.init_args)
     dtype, high = _input_kind(frameworks, original, source_framework, job)
     rng = np.random.default_rng(SEED)
     inputs = [_random_input(np, rng, shape, dtype, high) for shape in job.input_shapes]
@@ -282,12 +317,19 @@ def _measure(job: Job, frameworks) -> DeviceResult:
     expected, timing[f"{source_framework} forward"] = _timed(run_original, original, inputs)
 
     def fail(stage: str, exc: BaseException) -> DeviceResult:
+        cause = exc.__cause__ if isinstance(exc, TranslationFailed) and exc.__cause__ is not None else exc
+        missing = _missing_name(cause)
         why = str(exc) if isinstance(exc, TranslationFailed) else f"{stage} failed: {_one_line(exc)}"
-        return DeviceResult(job.device, job.keras_backend, False, (), dtype, high, timing, why)
+        if missing is not None and f"'{missing}'" not in why:
+            why += f" (missing name: {missing})"
+        return DeviceResult(job.device, job.keras_backend, False, (), dtype, high, timing, why, missing)
 
     try:
-        namespace = _execute_translation(job.translation)
-        translated = _instantiate(namespace, job.symbol, "the translation", TranslationFailed)
+        namespace = _import_translation(job.translation, job.symbol, workspace)
+    except Exception as exc:
+        return fail("importing the translation", exc)
+    try:
+        translated = _instantiate(namespace, job.symbol, "the translation", TranslationFailed, job.init_args)
         translated = frameworks.place(translated, "keras" if source_framework == "torch" else "torch")
         layout = _Layout(job, frameworks.has_1d_spatial_layers(original, source_framework))
         translated_inputs = layout.to_translation(inputs)
@@ -295,7 +337,7 @@ def _measure(job: Job, frameworks) -> DeviceResult:
     except Exception as exc:
         return fail("building or calling the translation", exc)
     timing["build"] = time.perf_counter() - started
-    copy = namespace.get("copy_weights")
+    copy = getattr(namespace, "copy_weights", None)
     if copy is None:
         return fail("copying weights", TranslationFailed("the translation defines no copy_weights"))
     copy_started = time.perf_counter()
@@ -354,42 +396,166 @@ def _timed(run, model, inputs):
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+    """The exception's type and first line; for Keras's wrapper (`Exception encountered when calling X.call().`,
+    then the real message on a later line) the real message too."""
+    import re
+
+    text = [line for line in re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip().splitlines() if line.strip()]
+    first = text[0] if text else ""
+    if first.startswith("Exception encountered when calling") and len(text) > 1:
+        first = f"{first} {text[1].strip()}"
+    return f"{type(exc).__name__}: {first}".rstrip(": ")
 
 
-def _load_user_module(path: str):
-    """The user's file as a fresh module (a unique name, its folder importable for sibling modules)."""
-    folder = os.path.dirname(path)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-    name = f"tensorlint_verify_{uuid.uuid4().hex}"
+def _import_roots(path: str) -> list[str]:
+    """The folders a file's own imports need: its folder (sibling modules), and for a file inside a package the
+    folder above the outermost package (`from mypackage.layers import X`)."""
+    from .closure import package_root
+
+    root = package_root(Path(path))
+    return [os.path.dirname(path), *([str(root)] if root is not None else [])]
+
+
+def _register_package_without_init(root: Path, path: Path) -> None:
+    """Make the file's own top-level package importable without running its ``__init__`` (which, in a library
+    such as keras-hub or timm, imports every model and their optional dependencies), unless it is installed
+    elsewhere or already imported: what the closure did not inline (``from pkg.utils import tensor_utils``, a
+    module) then imports just that module."""
+    import importlib.machinery
+    import types
+
+    from .closure import installed_elsewhere
+
+    top = path.resolve().relative_to(root.resolve()).parts[0]
+    folder = root / top
+    loaded = sys.modules.get(top)
+    if getattr(loaded, "__path__", None) == [str(folder)] or installed_elsewhere(top, root):
+        return
+    if loaded is not None and not getattr(loaded, "_tensorlint_without_init", False):
+        return  # a package of that name is imported already: Python would use it too
+    for name in [name for name in sys.modules if name == top or name.startswith(f"{top}.")]:
+        del sys.modules[name]  # another tree's package of the same name, registered by an earlier verify
+    spec = importlib.machinery.ModuleSpec(top, None, origin=str(folder / "__init__.py"), is_package=True)
+    spec.submodule_search_locations = [str(folder)]
+    package = types.ModuleType(top)
+    package.__spec__, package.__path__, package.__file__ = spec, [str(folder)], spec.origin
+    package._tensorlint_without_init = True
+    sys.modules[top] = package
+
+
+def _import_file(path: Path, name: str):
+    """Import ``path`` as a fresh module named ``name``, as Python imports any file (no inherited compiler flags:
+    every annotation and name is evaluated as it would be for the user)."""
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses and pickling look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+def _names_in(init_args: str | None) -> set[str]:
+    """The names ``--init-args`` mentions (`make_layers(cfgs["A"])` -> make_layers, cfgs)."""
+    import ast
+
+    if init_args is None:
+        return set()
+    return {node.id for node in ast.walk(ast.parse(f"f({init_args}\n)", mode="eval")) if isinstance(node, ast.Name)}
+
+
+def _load_original(path: str, symbol: str, workspace: Path, also: set[str] = frozenset()):
+    """The dependency closure of ``symbol`` (and of the names in ``also``: those ``--init-args`` mentions) in the
+    user's file, relative imports followed into the package's files, imported as a fresh module with the file's
+    folder and package root importable."""
+    import libcst as cst
+
+    from .closure import closure
+
     try:
-        spec.loader.exec_module(module)
+        code = closure(cst.parse_module(_read(path)), {symbol, *also}, path).code()
+    except cst.ParserSyntaxError as exc:
+        raise VerifyUsageError(f"{path} does not parse: {_one_line(exc)}") from None
+    folder, *package_root = _import_roots(path)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    for root in package_root:  # after the installed packages: a copy in the user's tree does not shadow them
+        if root not in sys.path:
+            sys.path.append(root)
+        _register_package_without_init(Path(root), Path(path))
+    closure_file = workspace / f"{Path(path).stem}_{symbol}_original.py"
+    closure_file.write_text(code, encoding="utf-8")
+    try:
+        return _import_file(closure_file, f"tensorlint_verify_{uuid.uuid4().hex}")
     except SystemExit as exc:
         raise VerifyUsageError(f"importing {path} called exit({exc.code})") from None
     except BaseException as exc:
         raise VerifyUsageError(f"importing {path} failed: {_one_line(exc)}") from None
-    return module
 
 
-def _execute_translation(text: str) -> dict:
-    namespace: dict = {"__name__": "tensorlint_translation"}
-    exec(compile(text, "<translation>", "exec"), namespace)
-    return namespace
+def _import_translation(text: str, symbol: str, workspace: Path):
+    """The generated module, byte for byte as ``translate`` prints it, written to a file and imported."""
+    translation_file = workspace / f"{symbol}_translation.py"
+    translation_file.write_text(text, encoding="utf-8")
+    try:
+        return _import_file(translation_file, f"tensorlint_translation_{uuid.uuid4().hex}")
+    except Exception as exc:
+        raise TranslationFailed(f"the translation does not import: {_one_line(exc)}{_where(exc, translation_file)}") \
+            from exc
 
 
-def _instantiate(namespace, symbol: str, what: str, error):
-    """A class is called with its default constructor arguments, a builder function with its defaults; a
-    Sequential assignment is the instance itself."""
-    value = namespace.get(symbol) if isinstance(namespace, dict) else getattr(namespace, symbol, None)
+def _where(exc: BaseException, path: Path) -> str:
+    """`` (line N)`` of the innermost frame in ``path``, or the line of a SyntaxError there."""
+    if isinstance(exc, SyntaxError) and exc.lineno and exc.filename == str(path):
+        return f" (line {exc.lineno})"
+    line = None
+    trace = exc.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_code.co_filename == str(path):
+            line = trace.tb_lineno
+        trace = trace.tb_next
+    return f" (line {line})" if line is not None else ""
+
+
+def _missing_name(exc: BaseException) -> str | None:
+    """The name a NameError or ImportError is about: `name 'Optional' is not defined` -> Optional,
+    `cannot import name 'x' from 'y'` -> x, `No module named 'timm'` -> timm."""
+    import re
+
+    if isinstance(exc, NameError):
+        if getattr(exc, "name", None):
+            return exc.name
+        found = re.search(r"name '([^']+)'", str(exc))
+        return found.group(1) if found else None
+    if isinstance(exc, ImportError):
+        found = re.search(r"cannot import name '([^']+)'", str(exc))
+        return found.group(1) if found else exc.name
+    return None
+
+
+def _call_arguments(source: str, module, what: str, error) -> tuple[tuple, dict]:
+    """``--init-args`` evaluated in ``module``'s namespace, so a name means that side's own definition."""
+    collect = "(lambda *args, **kwargs: (args, kwargs))"
+    try:
+        return eval(compile(f"{collect}({source}\n)", "<--init-args>", "eval", dont_inherit=True), vars(module))
+    except Exception as exc:
+        raise error(f"evaluating --init-args {source!r} for {what} failed: {_one_line(exc)}") from exc
+
+
+def _instantiate(namespace, symbol: str, what: str, error, init_args: str | None = None):
+    """A class is called with ``init_args`` (its default constructor arguments without them), a builder function
+    likewise; a Sequential assignment is the instance itself."""
+    value = getattr(namespace, symbol, None)
     if value is None:
         raise error(f"{what} defines no {symbol!r}")
     if not callable(value) or _is_model_instance(value):
+        if init_args is not None:
+            raise VerifyUsageError(f"{symbol} is a model instance, not a class or builder: it takes no --init-args")
         return value
+    if init_args is not None:
+        args, kwargs = _call_arguments(init_args, namespace, what, error)
+        try:
+            return value(*args, **kwargs)
+        except Exception as exc:
+            raise error(f"building {what} {symbol}({init_args}) failed: {_one_line(exc)}") from exc
     try:
         signature = inspect.signature(value.__init__ if inspect.isclass(value) else value)
     except (TypeError, ValueError):
@@ -401,11 +567,12 @@ def _instantiate(namespace, symbol: str, what: str, error):
                                            parameter.KEYWORD_ONLY)]
         if required:
             raise VerifyUsageError(f"{symbol} needs arguments without defaults ({', '.join(required)}); verify "
-                                   f"builds models with their default arguments: give them defaults")
+                                   f"builds models with their default arguments: give them defaults or pass "
+                                   f"arguments with --init-args")
     try:
         return value()
     except Exception as exc:
-        raise error(f"building {what} {symbol}() failed: {_one_line(exc)}") from None
+        raise error(f"building {what} {symbol}() failed: {_one_line(exc)}") from exc
 
 
 def _is_model_instance(value) -> bool:

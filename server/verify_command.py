@@ -44,10 +44,10 @@ def register(commands) -> None:
 
     parser = commands.add_parser(
         "verify", help="translate a model and prove the translation numerically (runs your code)",
-        description="Translate SYMBOL, build the original and the translation with their default constructor "
-                    "arguments, randomise every weight of the original (norm statistics included), copy them with "
-                    "the generated copy_weights, run both in inference mode on the same random input and compare "
-                    "every output. Exit 0 pass, 1 fail, 2 usage error. Needs torch and keras: "
+        description="Translate SYMBOL, build the original and the translation with --init-args (default: their "
+                    "default constructor arguments), randomise every weight of the original (norm statistics "
+                    "included), copy them with the generated copy_weights, run both in inference mode on the same "
+                    "random input and compare every output. Exit 0 pass, 1 fail, 2 usage error. Needs torch and keras: "
                     "pip install 'tensorlint[verify]'.")
     parser.add_argument("target", metavar="FILE:SYMBOL")
     parser.add_argument("--to", choices=("keras", "torch"), required=True, help="the framework to translate to")
@@ -68,6 +68,11 @@ def register(commands) -> None:
     parser.add_argument("--translation", metavar="PATH",
                         help="verify this (e.g. hand-edited) module from `tensorlint translate` instead of a fresh "
                              "translation")
+    parser.add_argument("--init-args", metavar="EXPR",
+                        help="the constructor's (or builder's) arguments as Python source, e.g. \"BasicBlock, "
+                             "[2, 2, 2, 2], num_classes=10\"; evaluated in each side's own module, so BasicBlock "
+                             "is the original class for the original and the translated one for the translation "
+                             "(default: no arguments)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.set_defaults(handler=run_verify)
 
@@ -86,7 +91,7 @@ def run_verify(args) -> int:
     try:
         report = verify(path, symbol, args.to, args.input_shape, dtype=args.dtype, high=args.high,
                         device=args.device, atol=args.atol, rtol=args.rtol, layout=args.layout,
-                        translation_path=args.translation)
+                        translation_path=args.translation, init_args=args.init_args)
     except VerifyUsageError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
@@ -100,8 +105,9 @@ def run_verify(args) -> int:
 
 def _print_text(report, args) -> None:
     write = sys.stdout.write
+    built = f", built as {report.symbol}({report.init_args})" if report.init_args is not None else ""
     write(f"{args.target} ({report.direction}, layout {args.layout}, atol {args.atol:g}, rtol {args.rtol:g}, "
-          f"{report.todos} TODO{'s' if report.todos != 1 else ''})\n")
+          f"{report.todos} TODO{'s' if report.todos != 1 else ''}{built})\n")
     for result in report.results:
         high = f" below {result.input_high}" if result.input_high is not None else ""
         write(f"{result.device} (Keras backend {result.keras_backend}, {result.input_dtype} input{high}):\n")

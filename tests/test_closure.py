@@ -81,3 +81,28 @@ def test_relative_imports_are_inlined_from_the_package(tmp_path):
     namespace: dict = {}
     exec(compile(code.replace("from ..missing import gone", "gone = print"), "x", "exec"), namespace)
     assert namespace["to_2tuple"](3) == (3, 3)
+
+
+def test_absolute_imports_of_the_files_own_package_are_inlined_unless_it_is_installed(tmp_path):
+    """keras-hub writes `from keras_hub.src.x import y` inside keras_hub/: followed into the files (the package's
+    __init__, which may import the world, is not run); an import of a package installed elsewhere stays."""
+    package = tmp_path / "zoo_pkg"
+    (package / "src").mkdir(parents=True)
+    (package / "__init__.py").write_text("import package_that_does_not_exist\n")
+    (package / "src" / "__init__.py").write_text("")
+    (package / "src" / "export.py").write_text("def exported(cls):\n    return cls\n")
+    (package / "src" / "model.py").write_text(
+        "import libcst\nfrom zoo_pkg.src.export import exported\nfrom libcst import parse_module\n\n"
+        "@exported\nclass Model:\n    parse = staticmethod(parse_module)\n")
+    path = package / "src" / "model.py"
+    result = closure(cst.parse_module(path.read_text()), "Model", path)
+    code = result.code()
+    assert "def exported" in code and "zoo_pkg" not in code and "from libcst import parse_module" in code
+    assert result.sources == (str(package / "src" / "export.py"),) and result.unresolved == ()
+    # a copy of an installed package in the user's tree: its own imports are left to Python
+    shadow = tmp_path / "libcst"
+    shadow.mkdir()
+    (shadow / "__init__.py").write_text("")
+    (shadow / "user.py").write_text("from libcst import parse_module\n\nclass User:\n    parse = parse_module\n")
+    result = closure(cst.parse_module((shadow / "user.py").read_text()), "User", shadow / "user.py")
+    assert "from libcst import parse_module" in result.code() and result.sources == ()

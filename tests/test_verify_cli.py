@@ -135,7 +135,7 @@ def user_files(tmp_path):
         class Net(torch.nn.Module):
             def __init__(self):
                 super().__init__()
-                self.fc = torch.nn.Linear(3, 2)
+                self.fc = package_that_does_not_exist.Linear(3, 2)
 
             def forward(self, x):
                 return self.fc(x)
@@ -167,7 +167,7 @@ def user_files(tmp_path):
      "'package_that_does_not_exist'"),
     ("{tmp}/needs_args.py:Net", ["--input-shape", "2,3"],
      "tensorlint: error: Net needs arguments without defaults (width); verify builds models with their default "
-     "arguments: give them defaults"),
+     "arguments: give them defaults or pass arguments with --init-args"),
     ("{zoo}:SharedLayerNet", ["--input-shape", "2,5"],
      "tensorlint: error: running the original SharedLayerNet on a float32 input of shape [2, 5] failed: "
      "RuntimeError: mat1 and mat2 shapes cannot be multiplied (2x5 and 8x8)"),
@@ -239,12 +239,12 @@ def test_user_prints_do_not_corrupt_json(tmp_path):
     source = tmp_path / "chatty.py"
     source.write_text(textwrap.dedent("""\
         import torch
-        print("loading my model")
 
 
         class Net(torch.nn.Module):
             def __init__(self):
                 super().__init__()
+                print("loading my model")
                 self.fc = torch.nn.Linear(3, 2)
 
             def forward(self, x):
@@ -336,3 +336,160 @@ def test_tensor_methods_and_upsample_verify_or_count_their_todos(capsys, symbol,
                                "--format", "json")
     report = json.loads(out)
     assert (status, report["passed"], report["todos"]) == (code, passed, todos), out + err
+
+
+# -- the original is the symbol's closure; the translation is imported as printed; --init-args ---------------------
+# A hand-written Keras translation of the `Net(block, depth, width)` models below: verify's own behaviour is what these
+# tests check, not the translator's.
+KERAS_NET = textwrap.dedent("""\
+    import keras
+
+
+    class Block(keras.layers.Layer):
+        def __init__(self, width):
+            super().__init__()
+            self.fc = keras.layers.Dense(width)
+
+        def call(self, x):
+            return keras.ops.relu(self.fc(x))
+
+
+    class Net(keras.Model):
+        def __init__(self, block=None, depth=1, width=4):
+            super().__init__()
+            self.blocks = [block(width) for _ in range(depth)]
+
+        def call(self, x, training=None):
+            for block in self.blocks:
+                x = block(x)
+            return x
+
+
+    def copy_weights(source, target):
+        for torch_block, keras_block in zip(source.blocks, target.blocks):
+            keras_block.fc.set_weights([torch_block.fc.weight.detach().numpy().T,
+                                        torch_block.fc.bias.detach().numpy()])
+    """)
+TORCH_NET = textwrap.dedent("""\
+    import torch
+    from .layers import make_linear
+
+
+    class Block(torch.nn.Module):
+        def __init__(self, width):
+            super().__init__()
+            self.fc = make_linear(width, width)
+
+        def forward(self, x):
+            return torch.relu(self.fc(x))
+
+
+    class Net(torch.nn.Module):
+        def __init__(self, block=None, depth=1, width=4):
+            super().__init__()
+            self.blocks = torch.nn.ModuleList(block(width) for _ in range(depth))
+
+        def forward(self, x):
+            for block in self.blocks:
+                x = block(x)
+            return x
+
+
+    class Unrelated(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = this_name_is_never_defined()
+    """)
+
+
+@pytest.fixture
+def package_model(tmp_path):
+    """mypackage/model.py: Net uses a helper of a sibling file through a relative import; the package's
+    __init__ cannot be imported and an unrelated class of the file would fail to build."""
+    package = tmp_path / "mypackage"
+    package.mkdir()
+    (package / "__init__.py").write_text("import package_that_does_not_exist\n")
+    (package / "layers.py").write_text("import torch\n\n\ndef make_linear(i, o):\n    return torch.nn.Linear(i, o)\n")
+    (package / "model.py").write_text(TORCH_NET)
+    translation = tmp_path / "Net_keras.py"
+    translation.write_text(KERAS_NET)
+    return package / "model.py", translation
+
+
+def test_a_class_inside_a_package_file_verifies_from_its_closure(capsys, package_model):
+    model, translation = package_model
+    code, out, err = _verify(capsys, f"{model}:Net", "--to", "keras", "--input-shape", "2,3",
+                             "--init-args", "Block, 2, width=3", "--translation", str(translation),
+                             "--format", "json")
+    report = json.loads(out)
+    assert code == 0 and report["passed"], out + err
+    assert report["init_args"] == "Block, 2, width=3"
+    assert report["runs"][0]["missing_name"] is None
+
+
+def test_init_args_names_each_sides_own_definitions(capsys, package_model):
+    """`Block` is the torch class on the original side and the Keras class on the translated side: a translation
+    without a `Block` fails to build and says which name is missing."""
+    model, translation = package_model
+    code, out, _ = _verify(capsys, f"{model}:Net", "--to", "keras", "--input-shape", "2,3",
+                           "--init-args", "Block, 2, width=3", "--translation", str(translation))
+    assert code == 0 and "built as Net(Block, 2, width=3)" in out.splitlines()[0]
+    translation.write_text(KERAS_NET.replace("class Block(", "class KerasBlock("))
+    code, out, _ = _verify(capsys, f"{model}:Net", "--to", "keras", "--input-shape", "2,3",
+                           "--init-args", "Block, 2, width=3", "--translation", str(translation), "--format", "json")
+    run = json.loads(out)["runs"][0]
+    assert code == 1 and run["missing_name"] == "Block"
+    assert run["failure"] == ("evaluating --init-args 'Block, 2, width=3' for the translation failed: NameError: "
+                              "name 'Block' is not defined")
+
+
+@pytest.mark.parametrize("init_args,message", [
+    ("1), print(2", "--init-args '1), print(2' is not a Python argument list"),
+    ("width=", "--init-args 'width=' is not a Python argument list (invalid syntax)"),
+])
+def test_init_args_must_be_an_argument_list(capsys, package_model, init_args, message):
+    model, translation = package_model
+    code, out, err = _verify(capsys, f"{model}:Net", "--to", "keras", "--input-shape", "2,3",
+                             "--init-args", init_args, "--translation", str(translation))
+    assert code == 2 and out == ""
+    assert err.strip() == f"tensorlint: error: {message}"
+
+
+def test_without_init_args_the_defaults_build_as_before(capsys):
+    code, out, _ = _verify(capsys, f"{TORCH_ZOO}:SharedLayerNet", "--to", "keras", "--input-shape", "2,8",
+                           "--format", "json")
+    assert code == 0 and json.loads(out)["init_args"] is None
+
+
+@pytest.mark.parametrize("planted,missing,where", [
+    # an annotation naming an import the translation dropped: evaluated at import, as for the user
+    ("def helper(x: Optional[int] = None):\n    return x\n", "Optional", "NameError: name 'Optional' is not defined"),
+    ("from keras.layers import NoSuchLayer\n", "NoSuchLayer", "ImportError: cannot import name 'NoSuchLayer'"),
+    ("import package_that_does_not_exist\n", "package_that_does_not_exist",
+     "ModuleNotFoundError: No module named 'package_that_does_not_exist'"),
+])
+def test_a_translation_that_does_not_import_fails_with_the_missing_name(capsys, package_model, planted, missing,
+                                                                        where):
+    model, translation = package_model
+    translation.write_text(KERAS_NET + "\n\n" + planted)
+    line = len((KERAS_NET + "\n\n").splitlines()) + 1
+    code, out, _ = _verify(capsys, f"{model}:Net", "--to", "keras", "--input-shape", "2,4",
+                           "--init-args", "Block", "--translation", str(translation), "--format", "json")
+    run = json.loads(out)["runs"][0]
+    assert code == 1 and run["missing_name"] == missing
+    assert run["failure"].startswith(f"the translation does not import: {where}")
+    assert run["failure"].endswith(f"(line {line})")
+    code, out, _ = _verify(capsys, f"{model}:Net", "--to", "keras", "--input-shape", "2,4",
+                           "--init-args", "Block", "--translation", str(translation))
+    assert code == 1 and out.rstrip().endswith("FAIL: the translation of Net could not be compared")
+
+
+def test_a_module_of_the_files_own_package_imports_without_the_packages_init(capsys, package_model):
+    """`from mypackage import layers` (a module, which the closure cannot inline) imports just that module: the
+    package's __init__ (here failing, in keras-hub importing every model) does not run."""
+    model, translation = package_model
+    model.write_text(TORCH_NET.replace("from .layers import make_linear", "from mypackage import layers")
+                     .replace("make_linear(width, width)", "layers.make_linear(width, width)"))
+    code, out, err = _verify(capsys, f"{model}:Net", "--to", "keras", "--input-shape", "2,3",
+                             "--init-args", "Block, 2, width=3", "--translation", str(translation))
+    assert code == 0, out + err
