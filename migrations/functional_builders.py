@@ -64,6 +64,26 @@ def static_value(node: cst.BaseExpression, known: dict[str, object], resolve=lam
     return value if ok else _UNKNOWN
 
 
+def given_arguments(function: cst.FunctionDef, init_args: str | None) -> dict[str, object]:
+    """The builder's parameters bound to the argument list ``init_args`` (`include_top=False, classes=10`): literal
+    values as values, anything else as unknown."""
+    if not init_args:
+        return {}
+    call = cst.parse_expression(f"f({init_args}\n)")
+    params = [*function.params.posonly_params, *function.params.params]
+    names = {p.name.value for p in (*params, *function.params.kwonly_params)}
+    given: dict[str, object] = {}
+    for index, arg in enumerate(call.args):
+        if arg.star:
+            return {}  # `*args`/`**kwargs`: which parameter gets what is not known
+        name = arg.keyword.value if arg.keyword is not None else (
+            params[index].name.value if index < len(params) else None)
+        if name in names:
+            ok, value = literal(code_of(arg.value))
+            given[name] = value if ok else _UNKNOWN
+    return given
+
+
 def _parameter_defaults(function: cst.FunctionDef) -> dict[str, object]:
     known = {}
     for param in (*function.params.posonly_params, *function.params.params, *function.params.kwonly_params):
@@ -148,6 +168,28 @@ class _Substitute(cst.CSTTransformer):
         return updated.with_changes(attr=original.attr)
 
 
+class _FixedActivations(cst.CSTTransformer):
+    """`Dense(classes, activation=classifier_activation)`: the parameter's value (given or default) written in, so the
+    layer's activation is translated; the generated __init__ checks the parameter keeps that value."""
+
+    def __init__(self, expansion: "BuilderExpansion"):
+        super().__init__()
+        self.expansion = expansion
+
+    def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
+        value = updated.value
+        if not (updated.keyword is not None and updated.keyword.value == "activation" and isinstance(value, cst.Name)
+                and value.value in self.expansion.parameters):
+            return updated
+        known = self.expansion.parameters[value.value]
+        message = (f"translated for {value.value}={known!r} ({self.expansion.basis}): translate it again for "
+                   "another activation")
+        guard = f"if {value.value} != {known!r}:\n    raise ValueError({message!r})"
+        if guard not in self.expansion.guards:
+            self.expansion.guards.append(guard)
+        return updated.with_changes(value=cst.parse_expression(repr(known)))
+
+
 class BuilderExpansion:
     """Expands one builder's body (see the module docstring); ``guards`` are __init__ lines that check every `if`
     decided with the defaults; ``notes`` say what was decided and inlined."""
@@ -160,9 +202,19 @@ class BuilderExpansion:
         self.notes: list[str] = []
         self._inlined = 0
 
-    def expand(self, function: cst.FunctionDef, statements: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+    def expand(self, function: cst.FunctionDef, statements: list[cst.BaseStatement],
+               given: dict[str, object] | None = None) -> list[cst.BaseStatement]:
+        """``given``: the arguments the builder will be called with (`--init-args`), literal values only; a
+        parameter given a value that is not a literal (None in ``given`` is a value) is not decided on."""
         self.parameters = _parameter_defaults(function)
-        return self._expand(statements, dict(self.parameters), set(), 0)
+        self.basis = "the arguments given" if given else "the builder's defaults"
+        for name, value in (given or {}).items():
+            if value is _UNKNOWN:
+                self.parameters.pop(name, None)
+            else:
+                self.parameters[name] = value
+        expanded = self._expand(statements, dict(self.parameters), set(), 0)
+        return [statement.visit(_FixedActivations(self)) for statement in expanded]
 
     def _expand(self, statements, known: dict[str, object], tensors: set[str], depth: int):
         result: list[cst.BaseStatement] = []
@@ -199,10 +251,10 @@ class BuilderExpansion:
         # that builds nothing (`if weights not in {...}: raise ValueError`)
         if names and names_used(node.test) <= set(self.parameters) | {"True", "False", "None"} and \
                 self.builds_layers(node):
-            message = (f"translated for `{condition}` = {bool(value)} (the builder's defaults): translate it again "
-                       f"for other {', '.join(names)}")
+            message = (f"translated for `{condition}` = {bool(value)} ({self.basis}): translate it again "
+                       f"for other {', '.join(names)} (tensorlint translate --init-args)")
             self.guards.append(f"if {'not ' if value else ''}({condition}):\n    raise ValueError({message!r})")
-            self.notes.append(f"`if {condition}:` was decided with the builder's defaults ({bool(value)}); the "
+            self.notes.append(f"`if {condition}:` was decided with {self.basis} ({bool(value)}); the "
                               "generated __init__ raises ValueError for values that decide it otherwise")
         if value:
             return list(node.body.body)

@@ -343,6 +343,9 @@ class LayerTranslator:
 
     def _keras_activation(self, job: LayerJob) -> None:
         code = job.bound["activation"]
+        if not is_literal(code):
+            job.out.todos.append(f"activation={code} is not a literal: which torch activation follows is not known")
+            return
         name = literal_value(code)
         if name in (None, "linear"):
             return

@@ -14,7 +14,7 @@ from .common import (
     KERAS, TODO_TAG, TORCH, UNKNOWN, code_of, framework_of_name, indent_lines, literal_value, ParsedSource, Shape,
     snake_case, weight_statements, with_todos,
 )
-from .functional_builders import BuilderExpansion, names_used
+from .functional_builders import BuilderExpansion, given_arguments, names_used
 from .layer_translator import LayerTranslator, LayerOut
 from .op_translator import OpTranslator, python_containers
 from .tensor_aliases import aliased_updates
@@ -75,6 +75,7 @@ class ModelTranslator:
         # the function being translated: its augmented assignments on names that may change a shared tensor, per
         # top-level statement (see tensor_aliases.aliased_updates)
         self.updates: dict[cst.BaseStatement, dict[int, str]] = {}
+        self.init_args: str | None = None  # a builder's arguments (`--init-args`): its ifs are decided with them
 
     # -- layers --
     def _layer(self, call: cst.Call, shape: Shape = UNKNOWN) -> LayerOut | None:
@@ -708,7 +709,8 @@ class ModelTranslator:
             body_statements = body_statements[1:]
         input_aliases: dict[str, str] = {}
         expansion = BuilderExpansion(self.source.functions, self._contains_layers, self.source.resolve)
-        body_statements = expansion.expand(function, body_statements)
+        body_statements = expansion.expand(function, body_statements,
+                                           given_arguments(function, self.init_args))
         init_lines += expansion.guards
         self.notes += expansion.notes
         for statement in body_statements:

@@ -308,13 +308,16 @@ _NATIVE_NOTE = ("native layout: inputs must be channels-last (N, H, W, C) for Ke
 
 
 def translate_symbol(source_text: str, symbol: str, to: str | None = None, layout: str = PRESERVE,
-                     origin: str = "", path: str | None = None, also: tuple[str, ...] = ()) -> Translation:
+                     origin: str = "", path: str | None = None, also: tuple[str, ...] = (),
+                     init_args: str | None = None) -> Translation:
     """Translate a model class, a builder function or a Sequential assignment into one self-contained module:
     imports, helpers, the translation under the same name, and copy_weights(source, target).
 
     PyTorch -> Keras translates the symbol's whole closure (:mod:`.torch_to_keras`; ``path``, the source file,
     lets it follow relative imports into the package; ``also``: more top-level names to bring along, e.g. those
-    a constructor call names, such as `make_layers` in `VGG(make_layers(cfgs["A"]))`)."""
+    a constructor call names, such as `make_layers` in `VGG(make_layers(cfgs["A"]))`; ``init_args``: the argument
+    list the symbol will be built with, which decides a Keras builder's `if`s on its arguments instead of its
+    defaults)."""
     source = normalized_for_models(ParsedSource(source_text))
     statement = next((s for s in source.module.body if _symbol_kind(source, s)[2] == symbol), None)
     if statement is None:
@@ -341,6 +344,7 @@ def translate_symbol(source_text: str, symbol: str, to: str | None = None, layou
                            tuple(line for line in translated.text.splitlines() if line.startswith(("import ", "from "))),
                            "", _direction(to), "module")
     model = ModelTranslator(source, to, layout)
+    model.init_args = init_args
     if kind == "class":
         model.translate_class(symbol)
         body = "\n\n".join(model.translated_classes)

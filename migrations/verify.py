@@ -152,7 +152,7 @@ def verify(path: str, symbol: str, to: str, input_shapes, *, dtype: str | None =
         try:
             # what --init-args names (`make_layers` in `VGG(make_layers(...))`) is translated along with SYMBOL
             translation = translate_symbol(source_text, symbol, to, layout, origin=os.path.basename(path), path=path,
-                                           also=tuple(sorted(_names_in(init_args))))
+                                           also=tuple(sorted(names_in(init_args))), init_args=init_args)
         except TranslationError as exc:
             raise VerifyUsageError(f"{path}: {exc}") from None
         except Exception as exc:  # a translator bug: say so in one line rather than a traceback
@@ -297,7 +297,7 @@ def _measure(job: Job, frameworks) -> DeviceResult:
 
 def _measure_in(job: Job, frameworks, workspace: Path, timing: dict, started: float) -> DeviceResult:
     np = frameworks.np
-    user_module = _load_original(job.path, job.symbol, workspace, _names_in(job.init_args))
+    user_module = _load_original(job.path, job.symbol, workspace, names_in(job.init_args))
     source_framework = "torch" if job.direction == "torch->keras" else "keras"
     original = _instantiate(user_module, job.symbol, "the original", VerifyUsageError, job.init_args)
     dtype, high = _input_kind(frameworks, original, source_framework, job)
@@ -453,7 +453,7 @@ def _import_file(path: Path, name: str):
     return module
 
 
-def _names_in(init_args: str | None) -> set[str]:
+def names_in(init_args: str | None) -> set[str]:
     """The names ``--init-args`` mentions (`make_layers(cfgs["A"])` -> make_layers, cfgs)."""
     import ast
 

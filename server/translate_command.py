@@ -19,6 +19,10 @@ def register(commands) -> None:
                         help="preserve (default): same input layout as the source; native: idiomatic target "
                              "layout (inputs must be transposed)")
     parser.add_argument("-o", "--output", metavar="OUT", help="write the module here instead of stdout")
+    parser.add_argument("--init-args", metavar="EXPR",
+                        help="the arguments SYMBOL will be built with, as Python argument source (e.g. "
+                             "\"include_top=False, classes=10\"): names they mention are translated too, and a "
+                             "Keras builder's ifs on its arguments are decided with them instead of its defaults")
     parser.set_defaults(handler=run_translate)
 
 
@@ -51,7 +55,17 @@ def run_translate(args) -> int:
         if what.isdigit():
             translation = translate_line(text, int(what), args.to, args.layout)
         else:
-            translation = translate_symbol(text, what, args.to, args.layout, origin=os.path.basename(path), path=path)
+            also = ()
+            if args.init_args is not None:
+                from ..migrations.verify import VerifyUsageError, check_init_args, names_in
+
+                try:
+                    check_init_args(args.init_args)
+                except VerifyUsageError as exc:
+                    return _fail(str(exc))
+                also = tuple(sorted(names_in(args.init_args)))
+            translation = translate_symbol(text, what, args.to, args.layout, origin=os.path.basename(path), path=path,
+                                           also=also, init_args=args.init_args)
         module = translation.module_text()
     except TranslationError as exc:
         return _fail(f"{path}: {exc}")

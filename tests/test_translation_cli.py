@@ -853,3 +853,36 @@ def test_real_keras_applications_vgg16_builder_translates_and_agrees(include_top
     assert_close(run_torch(target, [x]), expected, "keras.applications.VGG16")
     with pytest.raises(ValueError, match="include_top"):
         generated["VGG16"](include_top=not include_top)
+
+
+def test_init_args_decide_a_builders_ifs_and_fix_a_parameter_activation(tmp_path, capsys):
+    """`--init-args` translates a builder for the arguments it will be built with (not its defaults): the head under
+    `if include_top` comes along, and `activation=head_activation` gets that parameter's value (it was silently
+    dropped before: a Dense without its softmax)."""
+    source = HEADLESS.replace("def build(include_top=False, pooling=\"max\", classes=3):",
+                              "def build(include_top=False, pooling=\"max\", classes=3, head_activation=\"softmax\"):")
+    source = source.replace("x = layers.Dense(classes)(layers.Flatten()(x))",
+                            "x = layers.Dense(classes, activation=head_activation)(layers.Flatten()(x))")
+    path = tmp_path / "headless.py"
+    path.write_text(source)
+    code, out, err = _run(["translate", f"{path}:build", "--to", "torch", "--init-args", "include_top=True, classes=4"],
+                          capsys)
+    assert code == 0 and "0 TODOs" in err and "decided with the arguments given" in err, err
+    assert "Linear(classes)" in out and "nn.Softmax(dim=-1)" in out, out
+    source_model = execute(source)["build"](include_top=True, classes=4)
+    x = random_input((2, 6, 6, 2))
+    expected = run_keras(source_model, [x])
+    generated = execute(out)
+    target = generated["build"](include_top=True, classes=4)
+    run_torch(target, [x])
+    generated["copy_weights"](source_model, target)
+    assert_close(run_torch(target, [x]), expected, "builder for the arguments given")
+    with pytest.raises(ValueError, match="head_activation"):
+        generated["build"](include_top=True, classes=4, head_activation=None)
+    code, _, err = _run(["translate", f"{path}:build", "--to", "torch", "--init-args", "a), print(b"], capsys)
+    assert code == 2 and "not a Python argument list" in err
+
+
+def test_a_layer_activation_that_is_not_a_literal_is_a_todo():
+    translation = tr.translate_call("layers.Dense(4, activation=act)", "torch")
+    assert translation.todos == 1 and "activation=act is not a literal" in translation.source
