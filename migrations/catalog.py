@@ -554,6 +554,7 @@ def _recurrent(kind: str, bidirectional: bool) -> LayerPair:
 
 # stochastic depth ("DropPath"): drops whole residual branches per sample while training, the identity at inference
 _STOCHASTIC_DEPTH = {"torchvision.ops.StochasticDepth": ("p", "mode"),
+                     "torchvision.ops.stochastic_depth.StochasticDepth": ("p", "mode"),
                      "timm.layers.DropPath": ("drop_prob", "scale_by_keep"),
                      "timm.models.layers.DropPath": ("drop_prob", "scale_by_keep")}
 STOCHASTIC_DEPTH_NOTE = ("stochastic depth (DropPath) drops whole residual branches per sample while training and "

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import libcst as cst
 
@@ -198,11 +199,12 @@ def _relative_module_path(path: Path, node: cst.ImportFrom) -> Path | None:
 
 # -- the closure ---------------------------------------------------------------------------------------------------
 def closure(module: cst.Module, names: set[str] | str, path: str | Path | None = None,
-            _visiting: frozenset = frozenset()) -> Closure:
+            _visiting: frozenset = frozenset(), keep: Callable[[str], bool] | None = None) -> Closure:
     """The top-level statements of ``module`` that ``names`` (a symbol or several) reach, in source order.
 
     With ``path`` (the module's file), relative imports of reached names are followed into their files and the
-    definitions found there are inlined (their own closures first)."""
+    definitions found there are inlined (their own closures first). ``keep(qualified_name)``: names of absolute
+    imports to keep as imports rather than inline (those a translation maps itself, e.g. timm's DropPath)."""
     wanted_roots = {names} if isinstance(names, str) else set(names)
     binders: dict[str, list[int]] = {}
     for index, statement in enumerate(module.body):
@@ -241,6 +243,23 @@ def closure(module: cst.Module, names: set[str] | str, path: str | Path | None =
             continue
         kept_body = []
         for small in trimmed.body:
+            if keep is not None and isinstance(small, cst.ImportFrom) and small.relative and source_path and \
+                    not isinstance(small.names, cst.ImportStar):
+                absolute = _absolute_import(source_path, small)  # `from ..ops.x import A` as the package names it
+                if absolute is not None and any(
+                        keep(f"{cst.Module([]).code_for_node(absolute.module)}.{cst.Module([]).code_for_node(a.name)}")
+                        for a in small.names):
+                    small = absolute
+            if keep is not None and isinstance(small, cst.ImportFrom) and not small.relative and \
+                    small.module is not None and not isinstance(small.names, cst.ImportStar):
+                module_name = cst.Module([]).code_for_node(small.module)
+                mapped = [a for a in small.names if keep(f"{module_name}.{cst.Module([]).code_for_node(a.name)}")]
+                if mapped:
+                    kept_body.append(_with_aliases(small, mapped))
+                    rest = [a for a in small.names if a not in mapped]
+                    if not rest:
+                        continue
+                    small = _with_aliases(small, rest)
             target = _relative_module_path(source_path, small) if (
                 source_path and isinstance(small, cst.ImportFrom)) else None
             if isinstance(small, cst.ImportFrom) and source_path is not None and (small.relative or target):
@@ -251,7 +270,7 @@ def closure(module: cst.Module, names: set[str] | str, path: str | Path | None =
                 key = (str(target), tuple(sorted(_alias_name(a) for a in small.names)))
                 if key in _visiting:
                     continue
-                inner = _inline(target, small, _visiting | {key})
+                inner = _inline(target, small, _visiting | {key}, keep)
                 if inner is None:
                     unresolved.append(cst.Module([]).code_for_node(small))
                     kept_body.append(small)
@@ -268,7 +287,32 @@ def closure(module: cst.Module, names: set[str] | str, path: str | Path | None =
                    tuple(dict.fromkeys(sources)))
 
 
-def _inline(target: Path, node: cst.ImportFrom, visiting: frozenset) -> Closure | None:
+def _absolute_import(path: Path, node: cst.ImportFrom) -> cst.ImportFrom | None:
+    """`from ..ops.stochastic_depth import X` in torchvision/models/convnext.py as `from
+    torchvision.ops.stochastic_depth import X`; None outside a package."""
+    root = package_root(path)
+    if root is None:
+        return None
+    folder = path.parent
+    for _ in range(len(node.relative) - 1):
+        folder = folder.parent
+    parts = list(folder.relative_to(root).parts)
+    if node.module is not None:
+        parts += cst.Module([]).code_for_node(node.module).split(".")
+    if not parts:
+        return None
+    return node.with_changes(relative=[], module=cst.parse_expression(".".join(parts)))
+
+
+def _with_aliases(node: cst.ImportFrom, aliases: list[cst.ImportAlias]) -> cst.ImportFrom:
+    aliases = [*aliases[:-1], aliases[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+    if len(aliases) == 1:
+        return node.with_changes(names=aliases, lpar=None, rpar=None)
+    return node.with_changes(names=aliases)
+
+
+def _inline(target: Path, node: cst.ImportFrom, visiting: frozenset,
+            keep: Callable[[str], bool] | None = None) -> Closure | None:
     """The closure, in ``target``, of the names ``node`` imports; renamed imports (`import x as y`) get an
     assignment `y = x` after the definitions."""
     try:
@@ -279,7 +323,7 @@ def _inline(target: Path, node: cst.ImportFrom, visiting: frozenset) -> Closure 
     bound = {name for statement in other.body for name in bound_names(statement)}
     if not names <= bound:
         return None
-    inner = closure(other, names, target, visiting)
+    inner = closure(other, names, target, visiting, keep)
     renames = [cst.parse_statement(f"{alias.asname.name.value} = {alias.name.value}\n")
                for alias in node.names if alias.asname is not None and isinstance(alias.name, cst.Name)]
     return Closure((*inner.statements, *renames), inner.inlined, inner.unresolved, inner.sources)

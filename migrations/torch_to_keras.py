@@ -297,6 +297,13 @@ class _TorchToKeras(OpTranslator):
                                            comment=cst.Comment(f"# tensorlint: {note}")))
 
     def _dropped(self, original: cst.SimpleStatementLine):
+        if _is_relative_import(original):
+            return _commented_relative_import(original)
+        if all(isinstance(small, (cst.Import, cst.ImportFrom)) for small in original.body):
+            kept = _drop_torch_imports(original)
+            if kept is None:  # `try: from torch... import x` inside a block: nothing to import in Keras code
+                return self._pass(original, "torch imports inside blocks are dropped")
+            return kept if kept is not original else None
         if len(original.body) != 1 or not isinstance(original.body[0], cst.Expr):
             return None
         call = original.body[0].value
@@ -446,7 +453,24 @@ class _TorchToKeras(OpTranslator):
         return False
 
     def leave_Annotation(self, original: cst.Annotation, updated: cst.Annotation) -> cst.Annotation:
-        return updated.with_changes(annotation=original.annotation.visit(_QuoteTorchNames(self.source)))
+        """An annotation naming a torch type becomes a string, whole (`'Optional[nn.Module]'`,
+        `'torch.jit.Final[bool]'`): a forward reference Python never evaluates, so the dropped torch import is not
+        needed, even in a class body where annotations are evaluated."""
+        from ..analyzers.traversal import nodes_of_type
+
+        annotation = original.annotation
+        if any((self.source.resolve(name) or "").startswith("torch") for name in nodes_of_type(annotation, cst.Name)):
+            text = code_of(annotation).strip()
+            quote = '"' if "'" in text else "'"
+            if quote not in text:
+                return updated.with_changes(annotation=cst.SimpleString(f"{quote}{text}{quote}"))
+        return updated.with_changes(annotation=annotation)
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False  # module names in imports are not values
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
 
     # -- framework objects used as values --
     def visit_Call(self, node: cst.Call) -> None:
@@ -714,31 +738,9 @@ def _mentions_self_training(function: cst.CSTNode) -> bool:
                for node in nodes_of_type(function, cst.Attribute))
 
 
-class _QuoteTorchNames(cst.CSTTransformer):
-    """Inside an annotation: `nn.Module` -> `'nn.Module'`, a forward reference Python never evaluates."""
-
-    def __init__(self, source: ParsedSource):
-        super().__init__()
-        self.source = source
-
-    def _quote(self, original, updated):
-        canonical = self.source.resolve(original)
-        if canonical and canonical.startswith("torch"):
-            return cst.SimpleString(repr(code_of(original)))
-        return updated
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        canonical = self.source.resolve(node)
-        return not (canonical and canonical.startswith("torch"))
-
-    def leave_Attribute(self, original, updated):
-        return self._quote(original, updated)
-
-    def leave_Name(self, original, updated):
-        return self._quote(original, updated)
-
-    def visit_SimpleString(self, node) -> bool:
-        return False
+def _mapped_by_the_catalog(qualified: str) -> bool:
+    """A third-party torch layer the catalog maps (timm's DropPath): imported and mapped, not inlined."""
+    return not qualified.startswith("torch.") and bool(catalog.torch_entries(qualified))
 
 
 def _drop_torch_imports(statement: cst.BaseStatement) -> cst.BaseStatement | None:
@@ -754,10 +756,29 @@ def _drop_torch_imports(statement: cst.BaseStatement) -> cst.BaseStatement | Non
         elif isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None and \
                 code_of(small.module).split(".")[0] in ("torch", "torchvision"):
             continue
+        elif isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None and \
+                not isinstance(small.names, cst.ImportStar):
+            names = [a for a in small.names if not _mapped_by_the_catalog(f"{code_of(small.module)}.{code_of(a.name)}")]
+            if not names:
+                continue
+            if len(names) < len(small.names):
+                small = small.with_changes(names=[*names[:-1], names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
         body.append(small)
     if not body:
         return None
     return statement.with_changes(body=[*body[:-1], body[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)])
+
+
+def _commented_relative_import(statement: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+    """A standalone module cannot import relatively: the import stays as a comment under a TODO, so the module
+    imports and a use of what it names fails with that name."""
+    text = code_of(statement.with_changes(leading_lines=())).strip()
+    comment = cst.EmptyLine(comment=cst.Comment(
+        f"{TODO_TAG} `{text}`: that module was not found beside the source; translate it too"))
+    return cst.SimpleStatementLine(
+        body=[cst.Pass()], leading_lines=[*statement.leading_lines, comment],
+        trailing_whitespace=cst.TrailingWhitespace(whitespace=cst.SimpleWhitespace("  "),
+                                                   comment=cst.Comment(f"# {text}")))
 
 
 def _is_relative_import(statement: cst.BaseStatement) -> bool:
@@ -789,7 +810,7 @@ def translate_torch_symbol(source_text: str, symbol: str, layout: str = PRESERVE
         module = cst.parse_module(source_text)
     except cst.ParserSyntaxError as exc:
         raise TranslationError(f"syntax error at line {exc.raw_line}") from None
-    reached = closure(module, {symbol, *also}, path)
+    reached = closure(module, {symbol, *also}, path, keep=_mapped_by_the_catalog)
     closure_module = reached.module()
     source = ParsedSource(closure_module.code)
     state = _State()
@@ -798,17 +819,6 @@ def translate_torch_symbol(source_text: str, symbol: str, layout: str = PRESERVE
     for statement in source.module.body:
         kept = _drop_torch_imports(statement)
         if kept is None:
-            continue
-        if _is_relative_import(kept):
-            # a standalone module cannot import relatively: the import stays as a comment, so the module imports
-            # and a use of what it names fails with that name
-            text = code_of(kept.with_changes(leading_lines=())).strip()
-            comment = cst.EmptyLine(comment=cst.Comment(
-                f"{TODO_TAG} `{text}`: that module was not found beside the source; translate it too"))
-            statements.append(cst.SimpleStatementLine(
-                body=[cst.Pass()], leading_lines=[*kept.leading_lines, comment],
-                trailing_whitespace=cst.TrailingWhitespace(whitespace=cst.SimpleWhitespace("  "),
-                                                           comment=cst.Comment(f"# {text}"))))
             continue
         statements.append(kept.visit(transformer))
     body = cst.Module(body=statements).code.strip()
