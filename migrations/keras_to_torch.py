@@ -27,7 +27,7 @@ from .closure import bound_names, closure, used_names
 from .common import PRESERVE, TODO_TAG, TORCH, ParsedSource, TranslationError, code_of, weight_statements
 from .generated_helpers import TORCH_HELPERS, WEIGHT_HELPERS
 from .layer_translator import LayerOut, LayerTranslator
-from .op_translator import OpTranslator, python_containers
+from .op_translator import OpTranslator, _is_self_or_super, python_containers
 from .tensor_aliases import aliased_updates
 from .torch_to_keras import ModuleTranslation
 
@@ -107,12 +107,23 @@ def _initialize(tensor, initializer):
             nn.init.normal_(tensor, std=0.05)
 
 
-def _build(layer, input_shape):
+def _build(layer, *args, **kwargs):
     """`sublayer.build(shape)` of the Keras code: a translated Keras layer builds; a torch module (lazy or sized at
     construction) has nothing to do."""
     if isinstance(layer, KerasLayer) and not layer.built:
-        layer.build(input_shape)
+        layer.build(*args, **kwargs)
         layer.built = True
+
+
+def _output_shape(layer, input_shape):
+    """`sublayer.compute_output_shape(shape)` of the Keras code (mostly to build the next sublayer)."""
+    if hasattr(layer, "compute_output_shape"):
+        return layer.compute_output_shape(input_shape)
+    if hasattr(layer, "out_features"):  # Linear, LazyLinear
+        return tuple(input_shape[:-1]) + (layer.out_features,)
+    if isinstance(layer, (nn.LayerNorm, nn.Dropout, nn.Identity, nn.GELU, nn.ReLU, nn.Tanh, nn.Sigmoid, nn.SiLU)):
+        return input_shape
+    raise NotImplementedError(f"compute_output_shape of {type(layer).__name__} is not translated")
 
 
 def _take(x, indices, axis=None):
@@ -128,6 +139,39 @@ def _take(x, indices, axis=None):
 def _slice(x, start_indices, shape):
     """keras.ops.slice: the block of `shape` starting at `start_indices`."""
     return x[tuple(slice(int(start), int(start) + int(size)) for start, size in zip(start_indices, shape))]
+
+
+def _activation(identifier):
+    """keras.activations.get: a Keras activation name (or a callable, kept) as a torch function."""
+    if callable(identifier):
+        return identifier
+    functions = {None: lambda x: x, "linear": lambda x: x, "relu": torch.relu, "sigmoid": torch.sigmoid,
+                 "tanh": torch.tanh, "gelu": nn.functional.gelu, "silu": nn.functional.silu,
+                 "swish": nn.functional.silu, "elu": nn.functional.elu, "selu": nn.functional.selu,
+                 "softplus": nn.functional.softplus, "relu6": nn.functional.relu6,
+                 "softmax": lambda x: torch.softmax(x, dim=-1), "exponential": torch.exp}
+    if identifier not in functions:
+        raise NotImplementedError(f"Keras activation {identifier!r} is not translated")
+    return functions[identifier]
+
+
+class _Activation(nn.Module):
+    """A Keras layer's `activation=` argument known at run time only (a name or a callable)."""
+
+    def __init__(self, identifier):
+        super().__init__()
+        self.function = _activation(identifier)
+
+    def forward(self, x):
+        return self.function(x)
+
+
+def _torch_dtype(dtype):
+    """A Keras dtype (a name, Python's float/int/bool, or a torch dtype) as a torch dtype."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    names = {float: "float32", int: "int32", bool: "bool"}
+    return getattr(torch, names.get(dtype, dtype if isinstance(dtype, str) else str(dtype)))
 
 
 def _tagged(module, copy_rule):
@@ -193,6 +237,8 @@ _WEIGHT_HELPERS_MODULE = cst.parse_module(WEIGHT_HELPERS)
 _RUNTIME_MODULE = cst.parse_module(RUNTIME)
 # keras.ops calls the catalog's two-way op table does not hold (Keras -> torch only): argument code -> torch code
 _PYTHON_DTYPES = {"float": "torch.float32", "int": "torch.int32", "bool": "torch.bool"}
+_KERAS_MASKS = {"keras.backend.get_keras_mask", "keras.backend.set_keras_mask", "keras.src.backend.get_keras_mask",
+                "keras.src.backend.set_keras_mask"}
 _KERAS_ONLY_OPS = {
     "keras.ops.convert_to_tensor": lambda x, dtype=None: f"torch.as_tensor({x})" if dtype is None else None,
     "keras.ops.broadcast_to": lambda x, shape: f"torch.broadcast_to({x}, tuple({shape}))",
@@ -319,10 +365,12 @@ class _KerasToTorch(OpTranslator):
         canonical = self.source.resolve(original.func)
         func = original.func
         if isinstance(func, cst.Attribute) and func.attr.value == "build" and canonical is None and \
-                not (isinstance(func.value, cst.Name) and func.value.value == "self") and \
-                not (isinstance(func.value, cst.Call) and code_of(func.value.func) == "super"):
+                not _is_self_or_super(func.value):
             # `self.dense.build(shape)`: torch modules are sized at construction or lazily
             return cst.Call(func=cst.Name("_build"), args=[cst.Arg(updated.func.value), *updated.args])
+        if isinstance(func, cst.Attribute) and func.attr.value == "compute_output_shape" and canonical is None and \
+                not _is_self_or_super(func.value):
+            return cst.Call(func=cst.Name("_output_shape"), args=[cst.Arg(updated.func.value), *updated.args])
         if canonical == "keras.initializers.get" and len(updated.args) == 1:
             return updated.args[0].value  # add_weight takes the name or the object
         if canonical and canonical.startswith("keras.initializers."):
@@ -336,6 +384,19 @@ class _KerasToTorch(OpTranslator):
             # ops.cast(x, float): Keras reads Python's float as float32
             return cst.parse_expression(
                 f"{code_of(updated.args[0].value)}.to({_PYTHON_DTYPES[code_of(updated.args[1].value)]})")
+        if canonical == "keras.ops.cast" and len(updated.args) == 2 and not any(a.keyword for a in updated.args) \
+                and not isinstance(updated.args[1].value, (cst.SimpleString, cst.ConcatenatedString)):
+            # a dtype known at run time only (`ops.cast(y, input_dtype)`, `self.compute_dtype`)
+            return cst.parse_expression(f"{code_of(updated.args[0].value)}.to(_torch_dtype("
+                                        f"{code_of(updated.args[1].value)}))")
+        if canonical == "keras.activations.get" and len(updated.args) == 1:
+            return updated.with_changes(func=cst.Name("_activation"))
+        if canonical in _KERAS_MASKS:
+            # Keras attaches masks to tensors; torch tensors carry none (pass masks explicitly)
+            self.state.notes.append(f"{canonical}: torch tensors carry no Keras mask (None)")
+            return cst.Name("None")
+        if canonical and canonical.startswith("keras.layers.") and canonical[len("keras.layers."):][:1].isupper():
+            return self._todo(f"{canonical} has no PyTorch counterpart in the catalog", updated)
         if canonical in _KERAS_ONLY_OPS and not any(arg.star for arg in updated.args):
             positional = [code_of(a.value) for a in updated.args if a.keyword is None]
             keywords = {a.keyword.value: code_of(a.value) for a in updated.args if a.keyword is not None}
@@ -354,10 +415,23 @@ class _KerasToTorch(OpTranslator):
         return result
 
     def _layer(self, updated: cst.Call, canonical: str) -> cst.BaseExpression:
+        activation = next((a for a in updated.args if a.keyword and a.keyword.value == "activation"), None)
+        if activation is not None and (isinstance(activation.value, (cst.SimpleString, cst.ConcatenatedString)) or
+                                       code_of(activation.value) == "None"):
+            activation = None  # a literal name: the catalog maps it
+        if activation is not None:
+            # `Dense(d, activation=self.activation)`: known at run time only, applied by the _Activation module
+            args = [a for a in updated.args if a is not activation]
+            if args:
+                args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            updated = updated.with_changes(args=args)
         try:
             out = self.layers.translate(updated, canonical)
         except TranslationError as exc:
             return self._todo(f"{canonical}: {exc}", updated)
+        if activation is not None:
+            out.expr = f"nn.Sequential({out.expr}, _Activation({code_of(activation.value)}))"
+            out.target_access = "[0]" + out.target_access
         self.state.helpers |= out.helpers
         self.state.notes += out.notes
         for reason in out.todos:
@@ -440,6 +514,11 @@ def _own_package_relative(module: cst.Module, path: Path | None) -> cst.Module:
     return module.with_changes(body=body)
 
 
+def _prepared(module: cst.Module, path: Path) -> cst.Module:
+    """A package file the closure follows, rewritten as the source's own file is."""
+    return _own_package_relative(_without_class_decorators(module, ParsedSource(module.code))[0], path)
+
+
 def _drop_keras_imports(statement: cst.BaseStatement) -> cst.BaseStatement | None:
     if not isinstance(statement, cst.SimpleStatementLine):
         return statement
@@ -476,7 +555,7 @@ def translate_keras_symbol(source_text: str, symbol: str, layout: str = PRESERVE
         raise TranslationError(f"syntax error at line {exc.raw_line}") from None
     module, decorators = _without_class_decorators(module, ParsedSource(source_text))
     module = _own_package_relative(module, Path(path) if path else None)
-    reached = closure(module, {symbol}, path)
+    reached = closure(module, {symbol}, path, prepare=_prepared)
     source = ParsedSource(reached.module().code)
     state = _State(notes=[_registration_note(decorators)] if decorators else [])
     transformer = _KerasToTorch(source, layout, state)

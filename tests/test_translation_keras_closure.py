@@ -157,6 +157,8 @@ def test_an_unpaired_keras_weight_fails_loudly(custom, tmp_path, capsys):
 # -- real keras-hub code ------------------------------------------------------------------------------------------
 KERAS_HUB_FILES = ("keras_hub/src/layers/modeling/rms_normalization.py",
                    "keras_hub/src/layers/modeling/position_embedding.py",
+                   "keras_hub/src/layers/modeling/transformer_encoder.py",
+                   "keras_hub/src/layers/modeling/transformer_layer_utils.py", "keras_hub/src/utils/keras_utils.py",
                    "keras_hub/src/api_export.py", "keras_hub/src/vllm/context.py")
 
 
@@ -192,6 +194,7 @@ def keras_hub_src(tmp_path_factory):
 @pytest.mark.parametrize("symbol, file, args, shape", [
     ("RMSNormalization", "rms_normalization.py", {"input_dim": 8}, (2, 5, 8)),
     ("PositionEmbedding", "position_embedding.py", {"sequence_length": 5}, (2, 5, 8)),
+    ("TransformerEncoder", "transformer_encoder.py", {"intermediate_dim": 16, "num_heads": 2}, (2, 5, 8)),
 ])
 def test_real_keras_hub_layer(keras_hub_src, symbol, file, args, shape, tmp_path, capsys):
     path = keras_hub_src / "keras_hub/src/layers/modeling" / file
@@ -214,4 +217,20 @@ def test_position_embedding_start_index_runs_as_in_keras(keras_hub_src, tmp_path
     expected = np.asarray(original(x, start_index=2))
     with torch.no_grad():
         actual = target(torch.from_numpy(x), start_index=2).numpy()
+    assert_close(actual, expected)
+
+
+def test_transformer_encoder_padding_mask_blocks_the_same_tokens(keras_hub_src, tmp_path, capsys):
+    """Keras's padding_mask says which tokens may be attended (True); the translation must mask the same ones."""
+    path = keras_hub_src / "keras_hub/src/layers/modeling/transformer_encoder.py"
+    original = _import(path).TransformerEncoder(intermediate_dim=16, num_heads=2)
+    translated, _, _ = _translate(path, "TransformerEncoder", tmp_path, capsys)
+    target = translated.TransformerEncoder(intermediate_dim=16, num_heads=2)
+    x = random_input((2, 5, 8))
+    _equal(original, translated, target, [x])
+    mask = np.array([[True, True, True, False, False], [True, True, True, True, True]])
+    expected = np.asarray(original(x, padding_mask=mask))
+    target.eval()
+    with torch.no_grad():
+        actual = target(torch.from_numpy(x), padding_mask=torch.from_numpy(mask)).numpy()
     assert_close(actual, expected)
