@@ -121,7 +121,12 @@ def _output_shape(layer, input_shape):
         return layer.compute_output_shape(input_shape)
     if hasattr(layer, "out_features"):  # Linear, LazyLinear
         return tuple(input_shape[:-1]) + (layer.out_features,)
-    if isinstance(layer, (nn.LayerNorm, nn.Dropout, nn.Identity, nn.GELU, nn.ReLU, nn.Tanh, nn.Sigmoid, nn.SiLU)):
+    if isinstance(layer, nn.Sequential):  # Dense(..., activation=...)
+        for module in layer:
+            input_shape = _output_shape(module, input_shape)
+        return input_shape
+    if isinstance(layer, (nn.LayerNorm, nn.Dropout, nn.Identity, nn.GELU, nn.ReLU, nn.Tanh, nn.Sigmoid, nn.SiLU,
+                          _Activation)):
         return input_shape
     raise NotImplementedError(f"compute_output_shape of {type(layer).__name__} is not translated")
 
@@ -172,6 +177,12 @@ def _torch_dtype(dtype):
         return dtype
     names = {float: "float32", int: "int32", bool: "bool"}
     return getattr(torch, names.get(dtype, dtype if isinstance(dtype, str) else str(dtype)))
+
+
+def _fft2(pair):
+    """keras.ops.fft2: a (real, imaginary) pair in, the 2-D FFT over the last two axes out, as a pair."""
+    result = torch.fft.fft2(torch.complex(pair[0], pair[1]))
+    return result.real, result.imag
 
 
 def _tagged(module, copy_rule):
@@ -244,6 +255,7 @@ _KERAS_ONLY_OPS = {
     "keras.ops.broadcast_to": lambda x, shape: f"torch.broadcast_to({x}, tuple({shape}))",
     "keras.ops.take": lambda x, indices, axis=None: f"_take({x}, {indices}, axis={axis})",
     "keras.ops.slice": lambda inputs, start_indices, shape: f"_slice({inputs}, {start_indices}, {shape})",
+    "keras.ops.fft2": lambda x: f"_fft2({x})",
 }
 
 

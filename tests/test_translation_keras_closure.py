@@ -158,6 +158,7 @@ def test_an_unpaired_keras_weight_fails_loudly(custom, tmp_path, capsys):
 KERAS_HUB_FILES = ("keras_hub/src/layers/modeling/rms_normalization.py",
                    "keras_hub/src/layers/modeling/position_embedding.py",
                    "keras_hub/src/layers/modeling/transformer_encoder.py",
+                   "keras_hub/src/layers/modeling/f_net_encoder.py",
                    "keras_hub/src/layers/modeling/transformer_layer_utils.py", "keras_hub/src/utils/keras_utils.py",
                    "keras_hub/src/api_export.py", "keras_hub/src/vllm/context.py")
 
@@ -195,6 +196,7 @@ def keras_hub_src(tmp_path_factory):
     ("RMSNormalization", "rms_normalization.py", {"input_dim": 8}, (2, 5, 8)),
     ("PositionEmbedding", "position_embedding.py", {"sequence_length": 5}, (2, 5, 8)),
     ("TransformerEncoder", "transformer_encoder.py", {"intermediate_dim": 16, "num_heads": 2}, (2, 5, 8)),
+    ("FNetEncoder", "f_net_encoder.py", {"intermediate_dim": 16}, (2, 5, 8)),
 ])
 def test_real_keras_hub_layer(keras_hub_src, symbol, file, args, shape, tmp_path, capsys):
     path = keras_hub_src / "keras_hub/src/layers/modeling" / file
