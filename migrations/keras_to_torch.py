@@ -46,12 +46,14 @@ class KerasLayer(nn.Module):
     takes it."""
 
     compute_dtype = variable_dtype = "float32"
+    supports_masking = False
 
     def __init__(self, *args, name=None, dtype=None, trainable=True, **kwargs):
         super().__init__()
         self.built = False
         self.name = name or re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower()
         self.trainable = trainable
+        self.dtype_policy = dtype  # passed on to sublayers as `dtype=self.dtype_policy`; torch modules are float32
 
     def __setattr__(self, name, value):
         if isinstance(value, (list, tuple)) and value and all(isinstance(item, nn.Module) for item in value):
@@ -105,6 +107,39 @@ def _initialize(tensor, initializer):
             nn.init.xavier_normal_(tensor)
         else:
             nn.init.normal_(tensor, std=0.05)
+
+
+class KerasReversibleEmbedding(KerasLayer):
+    """keras.layers.ReversibleEmbedding: an embedding whose call(x, reverse=True) projects back onto the
+    vocabulary (with the transposed embeddings, or separate reverse_embeddings when tie_weights=False)."""
+
+    def __init__(self, input_dim, output_dim, tie_weights=True, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False, reverse_dtype=None,
+                 logit_soft_cap=None, **kwargs):
+        super().__init__(**kwargs)
+        self.input_dim, self.output_dim, self.tie_weights = input_dim, output_dim, tie_weights
+        self.embeddings_initializer, self.mask_zero = embeddings_initializer, mask_zero
+        self.reverse_dtype, self.logit_soft_cap = reverse_dtype, logit_soft_cap
+
+    def build(self, input_shape=None):
+        self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
+                                          initializer=self.embeddings_initializer, name="embeddings")
+        if not self.tie_weights:
+            self.reverse_embeddings = self.add_weight(shape=(self.output_dim, self.input_dim),
+                                                      initializer=self.embeddings_initializer,
+                                                      name="reverse_embeddings")
+        self.built = True
+
+    def call(self, inputs, reverse=False):
+        if not reverse:
+            return nn.functional.embedding(inputs.long(), self.embeddings)
+        kernel = self.embeddings.T if self.tie_weights else self.reverse_embeddings
+        if self.reverse_dtype is not None:
+            inputs, kernel = inputs.to(_torch_dtype(self.reverse_dtype)), kernel.to(_torch_dtype(self.reverse_dtype))
+        logits = torch.matmul(inputs, kernel)
+        if self.logit_soft_cap is not None:
+            logits = torch.tanh(logits / self.logit_soft_cap) * self.logit_soft_cap
+        return logits
 
 
 def _build(layer, *args, **kwargs):
@@ -248,6 +283,9 @@ _WEIGHT_HELPERS_MODULE = cst.parse_module(WEIGHT_HELPERS)
 _RUNTIME_MODULE = cst.parse_module(RUNTIME)
 # keras.ops calls the catalog's two-way op table does not hold (Keras -> torch only): argument code -> torch code
 _PYTHON_DTYPES = {"float": "torch.float32", "int": "torch.int32", "bool": "torch.bool"}
+# Keras layers outside the catalog with a runtime torch counterpart taking the Keras signature (constructed and
+# subclassed as they are; their weights are add_weight parameters, copied by attribute name)
+_RUNTIME_LAYERS = {"keras.layers.ReversibleEmbedding": "KerasReversibleEmbedding"}
 _KERAS_MASKS = {"keras.backend.get_keras_mask", "keras.backend.set_keras_mask", "keras.src.backend.get_keras_mask",
                 "keras.src.backend.set_keras_mask"}
 _KERAS_ONLY_OPS = {
@@ -278,6 +316,8 @@ class _KerasToTorch(OpTranslator):
         self.class_stack: list[tuple[cst.ClassDef, bool]] = []
         self.pending: list[str] = []
         self.statement_marks: list[int] = []
+        self.call_funcs: set[int] = set()
+        self.chain_parts: set[int] = set()
         # per function: the augmented assignments that would write in place into a shared tensor in torch
         self.function_stack: list[dict] = []
 
@@ -326,11 +366,12 @@ class _KerasToTorch(OpTranslator):
 
     # -- classes and methods --
     def _is_keras_class(self, node: cst.ClassDef) -> bool:
-        return any(self.source.resolve(base.value) in _KERAS_BASES or (
+        return any(self.source.resolve(base.value) in {*_KERAS_BASES, *_RUNTIME_LAYERS} or (
             isinstance(base.value, cst.Name) and base.value.value in self.keras_classes) for base in node.bases)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         keras_class = self._is_keras_class(node)
+        self.chain_parts.update(id(base.value) for base in node.bases)  # mapped in leave_ClassDef
         if keras_class:
             self.keras_classes.add(node.name.value)
         self.class_stack.append((node, keras_class))
@@ -346,6 +387,8 @@ class _KerasToTorch(OpTranslator):
             canonical = self.source.resolve(original_base.value)
             if canonical in _KERAS_BASES:
                 base = base.with_changes(value=cst.Name("KerasLayer"))
+            elif canonical in _RUNTIME_LAYERS:
+                base = base.with_changes(value=cst.Name(_RUNTIME_LAYERS[canonical]))
             elif canonical and canonical.startswith(_KERAS_IMPORT_ROOTS):
                 self._todo(f"base class {canonical} has no PyTorch counterpart", base.value)
             bases.append(base)
@@ -361,6 +404,7 @@ class _KerasToTorch(OpTranslator):
         return bool(self.class_stack) and self.class_stack[-1][1]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.chain_parts.add(id(node.name))
         klass = self.class_stack[-1][0] if self.class_stack else None
         self.containers = python_containers(node, klass)
         self.function_stack.append(aliased_updates(self.source, node, TORCH, klass, self.containers))
@@ -371,6 +415,40 @@ class _KerasToTorch(OpTranslator):
             self.state.notes.append(f"{original.name.value}() is Keras serialisation / shape inference: dropped")
             return cst.RemoveFromParent()
         return updated
+
+    # -- Keras objects used as values: their imports are gone, so each is mapped or a counted TODO --
+    def visit_Call(self, node: cst.Call) -> None:
+        self.call_funcs.add(id(node.func))
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        # `keras.layers` in `keras.layers.Dense`: judged with the whole chain; `.layers` is an attribute name
+        self.chain_parts.update((id(node.value), id(node.attr)))
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self.chain_parts.add(id(node.name))  # a parameter's own name binds, it does not read the import
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword is not None:
+            self.chain_parts.add(id(node.keyword))
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        return self._value(original, super().leave_Attribute(original, updated))
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
+        return self._value(original, super().leave_Name(original, updated))
+
+    def _value(self, original: cst.BaseExpression, updated: cst.BaseExpression) -> cst.BaseExpression:
+        if id(original) in self.call_funcs or id(original) in self.chain_parts:
+            return updated
+        canonical = self.source.resolve(original)
+        if not canonical or not canonical.startswith(_KERAS_IMPORT_ROOTS):
+            return updated
+        if canonical == "keras.initializers.Initializer":
+            # initializers are names in the translation (add_weight takes them): nothing is an Initializer object
+            return cst.Tuple([])
+        if canonical in _RUNTIME_LAYERS:
+            return cst.Name(_RUNTIME_LAYERS[canonical])
+        return self._todo(f"{canonical} used as a value has no PyTorch counterpart", updated)
 
     # -- calls: layers, initializers, sublayer builds; everything else is the op translator's --
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
@@ -407,6 +485,8 @@ class _KerasToTorch(OpTranslator):
             # Keras attaches masks to tensors; torch tensors carry none (pass masks explicitly)
             self.state.notes.append(f"{canonical}: torch tensors carry no Keras mask (None)")
             return cst.Name("None")
+        if canonical in _RUNTIME_LAYERS:
+            return updated.with_changes(func=cst.Name(_RUNTIME_LAYERS[canonical]))
         if canonical and canonical.startswith("keras.layers.") and canonical[len("keras.layers."):][:1].isupper():
             return self._todo(f"{canonical} has no PyTorch counterpart in the catalog", updated)
         if canonical in _KERAS_ONLY_OPS and not any(arg.star for arg in updated.args):

@@ -159,6 +159,7 @@ KERAS_HUB_FILES = ("keras_hub/src/layers/modeling/rms_normalization.py",
                    "keras_hub/src/layers/modeling/position_embedding.py",
                    "keras_hub/src/layers/modeling/transformer_encoder.py",
                    "keras_hub/src/layers/modeling/f_net_encoder.py",
+                   "keras_hub/src/layers/modeling/token_and_position_embedding.py",
                    "keras_hub/src/layers/modeling/transformer_layer_utils.py", "keras_hub/src/utils/keras_utils.py",
                    "keras_hub/src/api_export.py", "keras_hub/src/vllm/context.py")
 
@@ -192,13 +193,16 @@ def keras_hub_src(tmp_path_factory):
         del sys.modules[name]
 
 
-@pytest.mark.parametrize("symbol, file, args, shape", [
-    ("RMSNormalization", "rms_normalization.py", {"input_dim": 8}, (2, 5, 8)),
-    ("PositionEmbedding", "position_embedding.py", {"sequence_length": 5}, (2, 5, 8)),
-    ("TransformerEncoder", "transformer_encoder.py", {"intermediate_dim": 16, "num_heads": 2}, (2, 5, 8)),
-    ("FNetEncoder", "f_net_encoder.py", {"intermediate_dim": 16}, (2, 5, 8)),
+@pytest.mark.parametrize("symbol, file, args, shape, tokens", [
+    ("RMSNormalization", "rms_normalization.py", {"input_dim": 8}, (2, 5, 8), None),
+    ("PositionEmbedding", "position_embedding.py", {"sequence_length": 5}, (2, 5, 8), None),
+    ("TransformerEncoder", "transformer_encoder.py", {"intermediate_dim": 16, "num_heads": 2}, (2, 5, 8), None),
+    ("FNetEncoder", "f_net_encoder.py", {"intermediate_dim": 16}, (2, 5, 8), None),
+    # keras.layers.ReversibleEmbedding inside, through the runtime KerasReversibleEmbedding
+    ("TokenAndPositionEmbedding", "token_and_position_embedding.py",
+     {"vocabulary_size": 20, "sequence_length": 5, "embedding_dim": 8}, (2, 5), 20),
 ])
-def test_real_keras_hub_layer(keras_hub_src, symbol, file, args, shape, tmp_path, capsys):
+def test_real_keras_hub_layer(keras_hub_src, symbol, file, args, shape, tokens, tmp_path, capsys):
     path = keras_hub_src / "keras_hub/src/layers/modeling" / file
     original = _import(path)
     translated, text, err = _translate(path, symbol, tmp_path, capsys)
@@ -206,7 +210,7 @@ def test_real_keras_hub_layer(keras_hub_src, symbol, file, args, shape, tmp_path
     assert "keras_hub" not in text.split("class KerasLayer")[0]  # nothing imports keras_hub or keras
     assert "import keras" not in text.replace("    import keras\n", "")  # copy_weights imports it when run
     target = getattr(translated, symbol)(**args)
-    _equal(getattr(original, symbol)(**args), translated, target, [random_input(shape)])
+    _equal(getattr(original, symbol)(**args), translated, target, [random_input(shape, integers=tokens)])
 
 
 def test_position_embedding_start_index_runs_as_in_keras(keras_hub_src, tmp_path, capsys):
