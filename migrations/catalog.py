@@ -868,6 +868,8 @@ OPS: tuple[OpPair, ...] = (
     _unary("exp", ("torch.exp",), "exp", "keras.ops.exp"),
     _unary("log", ("torch.log",), "log", "keras.ops.log"),
     _unary("sqrt", ("torch.sqrt",), "sqrt", "keras.ops.sqrt"),
+    _unary("rsqrt", ("torch.rsqrt",), "rsqrt", "keras.ops.rsqrt"),
+    _unary("square", ("torch.square",), "square", "keras.ops.square"),
     _unary("abs", ("torch.abs",), "abs", "keras.ops.abs"),
     _unary("erf", ("torch.erf",), "erf", "keras.ops.erf"),
     OpPair("gelu", ("torch.nn.functional.gelu",), None, "keras.ops.gelu", ("input", "approximate"),

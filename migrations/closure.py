@@ -199,12 +199,14 @@ def _relative_module_path(path: Path, node: cst.ImportFrom) -> Path | None:
 
 # -- the closure ---------------------------------------------------------------------------------------------------
 def closure(module: cst.Module, names: set[str] | str, path: str | Path | None = None,
-            _visiting: frozenset = frozenset(), keep: Callable[[str], bool] | None = None) -> Closure:
+            _visiting: frozenset = frozenset(), keep: Callable[[str], bool] | None = None, prepare=None) -> Closure:
     """The top-level statements of ``module`` that ``names`` (a symbol or several) reach, in source order.
 
     With ``path`` (the module's file), relative imports of reached names are followed into their files and the
     definitions found there are inlined (their own closures first). ``keep(qualified_name)``: names of absolute
-    imports to keep as imports rather than inline (those a translation maps itself, e.g. timm's DropPath)."""
+    imports to keep as imports rather than inline (those a translation maps itself, e.g. timm's DropPath).
+    ``prepare(module, path)``, when given, rewrites each followed file before its closure is taken, as the caller
+    did ``module`` (e.g. dropping decorators)."""
     wanted_roots = {names} if isinstance(names, str) else set(names)
     binders: dict[str, list[int]] = {}
     for index, statement in enumerate(module.body):
@@ -270,7 +272,7 @@ def closure(module: cst.Module, names: set[str] | str, path: str | Path | None =
                 key = (str(target), tuple(sorted(_alias_name(a) for a in small.names)))
                 if key in _visiting:
                     continue
-                inner = _inline(target, small, _visiting | {key}, keep)
+                inner = _inline(target, small, _visiting | {key}, keep, prepare)
                 if inner is None:
                     unresolved.append(cst.Module([]).code_for_node(small))
                     kept_body.append(small)
@@ -312,18 +314,20 @@ def _with_aliases(node: cst.ImportFrom, aliases: list[cst.ImportAlias]) -> cst.I
 
 
 def _inline(target: Path, node: cst.ImportFrom, visiting: frozenset,
-            keep: Callable[[str], bool] | None = None) -> Closure | None:
+            keep: Callable[[str], bool] | None = None, prepare=None) -> Closure | None:
     """The closure, in ``target``, of the names ``node`` imports; renamed imports (`import x as y`) get an
     assignment `y = x` after the definitions."""
     try:
         other = cst.parse_module(target.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, cst.ParserSyntaxError):
         return None
+    if prepare is not None:
+        other = prepare(other, target)
     names = {alias.name.value for alias in node.names if isinstance(alias.name, cst.Name)}
     bound = {name for statement in other.body for name in bound_names(statement)}
     if not names <= bound:
         return None
-    inner = closure(other, names, target, visiting, keep)
+    inner = closure(other, names, target, visiting, keep=keep, prepare=prepare)
     renames = [cst.parse_statement(f"{alias.asname.name.value} = {alias.name.value}\n")
                for alias in node.names if alias.asname is not None and isinstance(alias.name, cst.Name)]
     return Closure((*inner.statements, *renames), inner.inlined, inner.unresolved, inner.sources)

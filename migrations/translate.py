@@ -29,6 +29,7 @@ from .common import (
 from .layer_translator import LayerTranslator, LayerOut
 from .op_translator import OpTranslator, op_for
 from .model_translator import ModelTranslator, CopyRecord
+from .keras_to_torch import translate_keras_symbol
 from .torch_to_keras import translate_torch_symbol
 
 
@@ -317,7 +318,8 @@ def translate_symbol(source_text: str, symbol: str, to: str | None = None, layou
     lets it follow relative imports into the package; ``also``: more top-level names to bring along, e.g. those
     a constructor call names, such as `make_layers` in `VGG(make_layers(cfgs["A"]))`; ``init_args``: the argument
     list the symbol will be built with, which decides a Keras builder's `if`s on its arguments instead of its
-    defaults)."""
+    defaults). So does Keras -> PyTorch of a Keras Layer/Model subclass (:mod:`.keras_to_torch`); Keras functional
+    and Sequential builders go through :mod:`.model_translator`."""
     source = normalized_for_models(ParsedSource(source_text))
     statement = next((s for s in source.module.body if _symbol_kind(source, s)[2] == symbol), None)
     if statement is None:
@@ -335,8 +337,9 @@ def translate_symbol(source_text: str, symbol: str, to: str | None = None, layou
         raise TranslationError(f"{symbol!r} is already {'Keras' if to == KERAS else 'PyTorch'}")
     if layout not in (PRESERVE, NATIVE):
         raise TranslationError(f"unknown layout {layout!r}: use 'preserve' or 'native'")
-    if to == KERAS:
-        translated = translate_torch_symbol(source_text, symbol, layout, origin, path, also)
+    if to == KERAS or kind == "class":
+        translated = translate_torch_symbol(source_text, symbol, layout, origin, path, also) if to == KERAS else \
+            translate_keras_symbol(source_text, symbol, layout, origin, path)
         notes = list(translated.notes)
         if layout == NATIVE:
             notes.append(_NATIVE_NOTE)

@@ -771,35 +771,6 @@ def test_builder_if_on_a_run_time_value_is_a_counted_todo_at_its_line():
         assert "# TODO(tensorlint): layers created under run-time control flow" in lines[index - 1], translation.source
 
 
-def test_build_reading_the_input_shape_or_adding_weights_is_a_counted_todo_at_the_statement():
-    """build() used to be dropped with a note (0 TODOs; forward then failed on the missing sublayers)."""
-    source = textwrap.dedent('''\
-        import keras
-        from keras import layers
-
-
-        class Scaled(layers.Layer):
-            def build(self, input_shape):
-                self.inner = layers.Dense(4)
-                self.proj = layers.Dense(input_shape[-1])
-                self.scale = self.add_weight(shape=(4,), initializer="ones")
-                self.built = True
-
-            def call(self, x):
-                return self.proj(self.inner(x)) * self.scale
-        ''')
-    translation = tr.translate_symbol(source, "Scaled", "torch")
-    ast.parse(translation.module_text())
-    assert translation.todos == 2, translation.source
-    lines = translation.source.splitlines()
-    assert any(line.strip() == "self.inner = nn.LazyLinear(4)" for line in lines), translation.source
-    for statement, reason in (("# self.proj = layers.Dense(input_shape[-1])", "reads input_shape"),
-                              ('# self.scale = self.add_weight(shape=(4,), initializer="ones")', "add_weight")):
-        index = next(i for i, line in enumerate(lines) if line.strip() == statement)
-        assert lines[index - 1].strip().startswith("# TODO(tensorlint): build()") and reason in lines[index - 1]
-    assert "self.built" not in translation.source
-
-
 def test_translate_reports_a_syntax_error_where_check_does_and_names_a_line_target(cli, tmp_path):
     source = ("import torch\nfrom torch import nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
               "        super().__init__()\n        self.fc = nn.Linear(4, 2)\n\n\nhead = nn.Linear(4, 2)\n")

@@ -98,7 +98,7 @@ def _op_inputs(op):
     if op.key == "gather":  # b holds indices into a's axis 1
         (a_shape, b_shape) = op.example[2]
         return {"a": random_input(a_shape), "b": random_input(b_shape, integers=a_shape[1])}
-    return {name: np.abs(random_input(shape, seed=i)) + 0.1 if op.key in ("log", "sqrt") else
+    return {name: np.abs(random_input(shape, seed=i)) + 0.1 if op.key in ("log", "sqrt", "rsqrt") else
             random_input(shape, seed=i) for i, (name, shape) in enumerate(zip("ab", op.example[2]))}
 
 

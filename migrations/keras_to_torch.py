@@ -1,0 +1,680 @@
+"""Keras 3 -> PyTorch for a Keras Layer/Model *subclass*, as a transformation of the user's module (the mirror of
+:mod:`.torch_to_keras`; functional and Sequential builders stay with :mod:`.model_translator`).
+
+1. *Closure*: the class and every top-level definition it reaches (:mod:`.closure`); relative imports, and absolute
+   imports of the source's own package (``from keras_hub.src.x import y`` inside keras_hub), are followed.
+2. *Rewrite*: one libcst transformer. Each Keras Layer/Model subclass derives from the generated ``KerasLayer``
+   (an ``nn.Module`` with the Keras Layer API the user's code relies on: ``build`` on the first call,
+   ``self.built``, ``add_weight``, ``call`` with ``training``), Keras layer constructors go through the catalog,
+   ``keras.ops`` calls through :class:`.op_translator.OpTranslator`, plain Python stays as it is, and registration
+   decorators, ``get_config`` and shape inference are dropped with a note.
+3. *Mirror*: attribute names stay the source's, so
+4. ``copy_weights(source, target)`` walks the torch module tree at run time (``named_modules()``), finds the Keras
+   object at the same attribute path and copies each layer with the catalog's weight rule for it (tagged on the torch
+   module when it is built) and each ``add_weight`` variable by its attribute name, failing on anything unpaired.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+
+from . import catalog
+from .closure import bound_names, closure, used_names
+from .common import PRESERVE, TODO_TAG, TORCH, ParsedSource, TranslationError, code_of, weight_statements
+from .generated_helpers import TORCH_HELPERS, WEIGHT_HELPERS
+from .layer_translator import LayerOut, LayerTranslator
+from .op_translator import OpTranslator, _is_self_or_super, python_containers
+from .tensor_aliases import aliased_updates
+from .torch_to_keras import ModuleTranslation
+
+_KERAS_BASES = {"keras.layers.Layer", "keras.Layer", "keras.Model", "keras.models.Model", "keras.src.layers.Layer",
+                "keras.src.models.Model", "keras.layers.Wrapper"}
+# Keras serialisation and shape inference: torch has no counterpart and nothing calls them there
+_DROPPED_METHODS = {"get_config", "from_config", "compute_output_shape", "compute_output_spec", "get_build_config",
+                    "build_from_config"}
+_KERAS_IMPORT_ROOTS = ("keras", "tensorflow", "tf_keras")
+
+RUNTIME = '''
+class KerasLayer(nn.Module):
+    """The Keras Layer API the translated classes use, on torch: Keras's constructor keywords, build() run on the
+    first call with the first input's shape, self.built, add_weight() returning an nn.Parameter (registered when
+    assigned to an attribute, as Keras tracks it), lists of layers tracked, and call() given `training` when it
+    takes it."""
+
+    compute_dtype = variable_dtype = "float32"
+    supports_masking = False
+
+    def __init__(self, *args, name=None, dtype=None, trainable=True, **kwargs):
+        super().__init__()
+        self.built = False
+        self.name = name or re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower()
+        self.trainable = trainable
+        self.dtype_policy = dtype  # passed on to sublayers as `dtype=self.dtype_policy`; torch modules are float32
+
+    def __setattr__(self, name, value):
+        if isinstance(value, (list, tuple)) and value and all(isinstance(item, nn.Module) for item in value):
+            value = nn.ModuleList(value)  # Keras tracks the layers of a list attribute; torch needs a ModuleList
+        super().__setattr__(name, value)
+
+    def build(self, input_shape=None):
+        self.built = True
+
+    def add_weight(self, shape=(), initializer="glorot_uniform", dtype=None, trainable=True, name=None, **kwargs):
+        tensor = torch.empty(tuple(int(size) for size in shape or ()))
+        _initialize(tensor, initializer)
+        return nn.Parameter(tensor, requires_grad=bool(trainable))
+
+    def forward(self, *args, **kwargs):
+        if not self.built:
+            first = args[0] if args else next(iter(kwargs.values()))
+            self.build(_shape_of(first))
+            self.built = True
+        parameters = inspect.signature(self.call).parameters
+        if "training" in parameters and kwargs.get("training") is None:
+            kwargs["training"] = self.training
+        accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+        kwargs = {key: value for key, value in kwargs.items()
+                  if accepts_any or key in parameters or key not in ("training", "mask")}
+        return self.call(*args, **kwargs)
+
+
+def _shape_of(value):
+    if isinstance(value, (list, tuple)):
+        return [_shape_of(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _shape_of(item) for key, item in value.items()}
+    return tuple(value.shape) if hasattr(value, "shape") else None
+
+
+def _initialize(tensor, initializer):
+    """Keras initializer names, best effort (copy_weights overwrites every weight anyway)."""
+    name = initializer if isinstance(initializer, str) else type(initializer).__name__
+    name = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    with torch.no_grad():
+        if callable(initializer) and not isinstance(initializer, str) and not hasattr(initializer, "get_config"):
+            tensor.copy_(torch.as_tensor(np.asarray(initializer(tuple(tensor.shape))), dtype=tensor.dtype))
+        elif name in ("zeros", "zero"):
+            tensor.zero_()
+        elif name in ("ones", "one"):
+            tensor.fill_(1.0)
+        elif tensor.dim() >= 2 and "uniform" in name:
+            nn.init.xavier_uniform_(tensor)
+        elif tensor.dim() >= 2:
+            nn.init.xavier_normal_(tensor)
+        else:
+            nn.init.normal_(tensor, std=0.05)
+
+
+class KerasReversibleEmbedding(KerasLayer):
+    """keras.layers.ReversibleEmbedding: an embedding whose call(x, reverse=True) projects back onto the
+    vocabulary (with the transposed embeddings, or separate reverse_embeddings when tie_weights=False)."""
+
+    def __init__(self, input_dim, output_dim, tie_weights=True, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False, reverse_dtype=None,
+                 logit_soft_cap=None, **kwargs):
+        super().__init__(**kwargs)
+        self.input_dim, self.output_dim, self.tie_weights = input_dim, output_dim, tie_weights
+        self.embeddings_initializer, self.mask_zero = embeddings_initializer, mask_zero
+        self.reverse_dtype, self.logit_soft_cap = reverse_dtype, logit_soft_cap
+
+    def build(self, input_shape=None):
+        self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
+                                          initializer=self.embeddings_initializer, name="embeddings")
+        if not self.tie_weights:
+            self.reverse_embeddings = self.add_weight(shape=(self.output_dim, self.input_dim),
+                                                      initializer=self.embeddings_initializer,
+                                                      name="reverse_embeddings")
+        self.built = True
+
+    def call(self, inputs, reverse=False):
+        if not reverse:
+            return nn.functional.embedding(inputs.long(), self.embeddings)
+        kernel = self.embeddings.T if self.tie_weights else self.reverse_embeddings
+        if self.reverse_dtype is not None:
+            inputs, kernel = inputs.to(_torch_dtype(self.reverse_dtype)), kernel.to(_torch_dtype(self.reverse_dtype))
+        logits = torch.matmul(inputs, kernel)
+        if self.logit_soft_cap is not None:
+            logits = torch.tanh(logits / self.logit_soft_cap) * self.logit_soft_cap
+        return logits
+
+
+def _build(layer, *args, **kwargs):
+    """`sublayer.build(shape)` of the Keras code: a translated Keras layer builds; a torch module (lazy or sized at
+    construction) has nothing to do."""
+    if isinstance(layer, KerasLayer) and not layer.built:
+        layer.build(*args, **kwargs)
+        layer.built = True
+
+
+def _output_shape(layer, input_shape):
+    """`sublayer.compute_output_shape(shape)` of the Keras code (mostly to build the next sublayer)."""
+    if hasattr(layer, "compute_output_shape"):
+        return layer.compute_output_shape(input_shape)
+    if hasattr(layer, "out_features"):  # Linear, LazyLinear
+        return tuple(input_shape[:-1]) + (layer.out_features,)
+    if isinstance(layer, nn.Sequential):  # Dense(..., activation=...)
+        for module in layer:
+            input_shape = _output_shape(module, input_shape)
+        return input_shape
+    if isinstance(layer, (nn.LayerNorm, nn.Dropout, nn.Identity, nn.GELU, nn.ReLU, nn.Tanh, nn.Sigmoid, nn.SiLU,
+                          _Activation)):
+        return input_shape
+    raise NotImplementedError(f"compute_output_shape of {type(layer).__name__} is not translated")
+
+
+def _take(x, indices, axis=None):
+    """keras.ops.take: numpy's take (indices of any rank; axis None takes from the flattened tensor)."""
+    indices = torch.as_tensor(indices, device=x.device).long()
+    if axis is None:
+        return torch.take(x, indices)
+    axis = axis % x.dim()
+    picked = torch.index_select(x, axis, indices.reshape(-1))
+    return picked.reshape(x.shape[:axis] + indices.shape + x.shape[axis + 1:])
+
+
+def _slice(x, start_indices, shape):
+    """keras.ops.slice: the block of `shape` starting at `start_indices`."""
+    return x[tuple(slice(int(start), int(start) + int(size)) for start, size in zip(start_indices, shape))]
+
+
+def _activation(identifier):
+    """keras.activations.get: a Keras activation name (or a callable, kept) as a torch function."""
+    if callable(identifier):
+        return identifier
+    functions = {None: lambda x: x, "linear": lambda x: x, "relu": torch.relu, "sigmoid": torch.sigmoid,
+                 "tanh": torch.tanh, "gelu": nn.functional.gelu, "silu": nn.functional.silu,
+                 "swish": nn.functional.silu, "elu": nn.functional.elu, "selu": nn.functional.selu,
+                 "softplus": nn.functional.softplus, "relu6": nn.functional.relu6,
+                 "softmax": lambda x: torch.softmax(x, dim=-1), "exponential": torch.exp}
+    if identifier not in functions:
+        raise NotImplementedError(f"Keras activation {identifier!r} is not translated")
+    return functions[identifier]
+
+
+class _Activation(nn.Module):
+    """A Keras layer's `activation=` argument known at run time only (a name or a callable)."""
+
+    def __init__(self, identifier):
+        super().__init__()
+        self.function = _activation(identifier)
+
+    def forward(self, x):
+        return self.function(x)
+
+
+def _torch_dtype(dtype):
+    """A Keras dtype (a name, Python's float/int/bool, or a torch dtype) as a torch dtype."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    names = {float: "float32", int: "int32", bool: "bool"}
+    return getattr(torch, names.get(dtype, dtype if isinstance(dtype, str) else str(dtype)))
+
+
+def _fft2(pair):
+    """keras.ops.fft2: a (real, imaginary) pair in, the 2-D FFT over the last two axes out, as a pair."""
+    result = torch.fft.fft2(torch.complex(pair[0], pair[1]))
+    return result.real, result.imag
+
+
+def _tagged(module, copy_rule):
+    """Remember which weight rule copies a Keras layer into this torch module (read by copy_weights)."""
+    module._tensorlint_copy = copy_rule
+    return module
+'''
+
+COPY_WEIGHTS = '''
+def copy_weights(source, target):
+    """Copy every weight of the Keras `source` into its translation `target`, walking both layer trees by attribute
+    path. Call both once on an input first so lazily built weights exist. Fails on any torch tensor or Keras weight
+    left unpaired."""
+    import keras
+
+    done, assigned, used = [], set(), set()
+    for path, module in target.named_modules():
+        if any(path.startswith(prefix + ".") for prefix in done) or not module.state_dict():
+            continue  # copied with its tagged ancestor, or no tensors (a pooling Sequential, an activation)
+        layer = _counterpart(source, path)
+        rule = getattr(module, "_tensorlint_copy", None)
+        if rule is not None:
+            globals()[rule](layer, module)
+            assigned.update(id(tensor) for tensor in module.state_dict(keep_vars=True).values())
+            used.update(id(variable) for variable in layer.weights)
+            done.append(path)
+            continue
+        own = dict(module.named_parameters(recurse=False)) | dict(module.named_buffers(recurse=False))
+        for name, tensor in own.items():
+            variable = getattr(layer, name, None)
+            if not isinstance(variable, keras.Variable):
+                raise ValueError(f"{path + '.' if path else ''}{name}: no Keras variable at that path")
+            value = np.asarray(keras.ops.convert_to_numpy(variable))
+            if tuple(value.shape) != tuple(tensor.shape):
+                raise ValueError(f"{path}.{name}: shape {value.shape} != {tuple(tensor.shape)}")
+            with torch.no_grad():
+                tensor.copy_(torch.from_numpy(np.ascontiguousarray(value)).to(tensor.dtype))
+            assigned.add(id(tensor))
+            used.add(id(variable))
+    unpaired = [name for name, tensor in target.state_dict(keep_vars=True).items()
+                if id(tensor) not in assigned and not name.endswith("num_batches_tracked")]
+    if unpaired:
+        raise ValueError(f"torch tensors no Keras weight was copied into: {unpaired}")
+    left = [variable.path for variable in source.weights if id(variable) not in used]
+    if left:
+        raise ValueError(f"Keras weights not copied into the torch translation: {left}")
+
+
+def _counterpart(root, path):
+    """The Keras object at a torch module path ("blocks.0.dense") in the source tree."""
+    found = root
+    for part in path.split(".") if path else ():
+        if isinstance(found, dict):
+            found = found[part]
+        elif isinstance(found, (list, tuple)) or (part.isdigit() and not hasattr(found, part)):
+            found = found[int(part)]
+        else:
+            found = getattr(found, part)
+    return found
+'''
+
+_WEIGHT_HELPERS_MODULE = cst.parse_module(WEIGHT_HELPERS)
+_RUNTIME_MODULE = cst.parse_module(RUNTIME)
+# keras.ops calls the catalog's two-way op table does not hold (Keras -> torch only): argument code -> torch code
+_PYTHON_DTYPES = {"float": "torch.float32", "int": "torch.int32", "bool": "torch.bool"}
+# Keras layers outside the catalog with a runtime torch counterpart taking the Keras signature (constructed and
+# subclassed as they are; their weights are add_weight parameters, copied by attribute name)
+_RUNTIME_LAYERS = {"keras.layers.ReversibleEmbedding": "KerasReversibleEmbedding"}
+_KERAS_MASKS = {"keras.backend.get_keras_mask", "keras.backend.set_keras_mask", "keras.src.backend.get_keras_mask",
+                "keras.src.backend.set_keras_mask"}
+_KERAS_ONLY_OPS = {
+    "keras.ops.convert_to_tensor": lambda x, dtype=None: f"torch.as_tensor({x})" if dtype is None else None,
+    "keras.ops.broadcast_to": lambda x, shape: f"torch.broadcast_to({x}, tuple({shape}))",
+    "keras.ops.take": lambda x, indices, axis=None: f"_take({x}, {indices}, axis={axis})",
+    "keras.ops.slice": lambda inputs, start_indices, shape: f"_slice({inputs}, {start_indices}, {shape})",
+    "keras.ops.fft2": lambda x: f"_fft2({x})",
+}
+
+
+@dataclass
+class _State:
+    helpers: set[str] = field(default_factory=set)  # TORCH_HELPERS names
+    copy_rules: dict[str, str] = field(default_factory=dict)  # rule body -> rule name
+    notes: list[str] = field(default_factory=list)
+
+
+class _KerasToTorch(OpTranslator):
+    """The rewrite of the closure's statements: the op translator's mapping of keras.ops, plus Keras classes,
+    layer constructors, build() of sublayers, dropped methods, decorators and imports."""
+
+    def __init__(self, source: ParsedSource, layout: str, state: _State):
+        super().__init__(source, TORCH, layout)
+        self.state = state
+        self.layers = LayerTranslator(TORCH, layout, model_level=True)
+        self.keras_classes: set[str] = set()
+        self.class_stack: list[tuple[cst.ClassDef, bool]] = []
+        self.pending: list[str] = []
+        self.statement_marks: list[int] = []
+        self.call_funcs: set[int] = set()
+        self.chain_parts: set[int] = set()
+        # per function: the augmented assignments that would write in place into a shared tensor in torch
+        self.function_stack: list[dict] = []
+
+    # -- TODOs above the statement that needed them --
+    def _todo(self, reason: str, node: cst.BaseExpression) -> cst.BaseExpression:
+        self.todos.append(reason)
+        self.pending.append(reason)
+        return node
+
+    def _mark(self, node) -> None:
+        self.statement_marks.append(len(self.pending))
+        if self.function_stack and node in self.function_stack[-1]:
+            self.aliased_updates, self._name_updates = self.function_stack[-1][node], 0
+
+    def _place(self, updated):
+        start = self.statement_marks.pop()
+        reasons, self.pending[start:] = self.pending[start:], []
+        if not reasons or not hasattr(updated, "leading_lines"):
+            return updated
+        comments = [cst.EmptyLine(comment=cst.Comment(f"{TODO_TAG} {reason}")) for reason in dict.fromkeys(reasons)]
+        return updated.with_changes(leading_lines=[*updated.leading_lines, *comments])
+
+    def visit_SimpleStatementLine(self, node) -> None:
+        self._mark(node)
+
+    def leave_SimpleStatementLine(self, original, updated):
+        return self._place(super().leave_SimpleStatementLine(original, updated))
+
+    def visit_If(self, node) -> None:
+        self._mark(node)
+
+    def leave_If(self, original, updated):
+        return self._place(updated)
+
+    def visit_For(self, node) -> None:
+        self._mark(node)
+
+    def leave_For(self, original, updated):
+        return self._place(updated)
+
+    def visit_While(self, node) -> None:
+        self._mark(node)
+
+    def leave_While(self, original, updated):
+        return self._place(updated)
+
+    # -- classes and methods --
+    def _is_keras_class(self, node: cst.ClassDef) -> bool:
+        return any(self.source.resolve(base.value) in {*_KERAS_BASES, *_RUNTIME_LAYERS} or (
+            isinstance(base.value, cst.Name) and base.value.value in self.keras_classes) for base in node.bases)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        keras_class = self._is_keras_class(node)
+        self.chain_parts.update(id(base.value) for base in node.bases)  # mapped in leave_ClassDef
+        if keras_class:
+            self.keras_classes.add(node.name.value)
+        self.class_stack.append((node, keras_class))
+        # `self.dropout(x, training=training)`: torch modules take no training/mask arguments (OpTranslator drops
+        # them for these attributes); translated Keras classes take them (KerasLayer.forward)
+        self.layer_attrs = _torch_module_attributes(self.source, node) if keras_class else {}
+        self._mark(node)
+
+    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef):
+        _, keras_class = self.class_stack.pop()
+        bases = []
+        for original_base, base in zip(original.bases, updated.bases):
+            canonical = self.source.resolve(original_base.value)
+            if canonical in _KERAS_BASES:
+                base = base.with_changes(value=cst.Name("KerasLayer"))
+            elif canonical in _RUNTIME_LAYERS:
+                base = base.with_changes(value=cst.Name(_RUNTIME_LAYERS[canonical]))
+            elif canonical and canonical.startswith(_KERAS_IMPORT_ROOTS):
+                self._todo(f"base class {canonical} has no PyTorch counterpart", base.value)
+            bases.append(base)
+        decorators = list(updated.decorators)
+        if keras_class and decorators:
+            self.state.notes.append(_registration_note(
+                code_of(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
+                for d in original.decorators))
+            decorators = []
+        return self._place(updated.with_changes(bases=bases, decorators=decorators))
+
+    def _in_keras_class(self) -> bool:
+        return bool(self.class_stack) and self.class_stack[-1][1]
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.chain_parts.add(id(node.name))
+        klass = self.class_stack[-1][0] if self.class_stack else None
+        self.containers = python_containers(node, klass)
+        self.function_stack.append(aliased_updates(self.source, node, TORCH, klass, self.containers))
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef):
+        self.function_stack.pop()
+        if self._in_keras_class() and original.name.value in _DROPPED_METHODS:
+            self.state.notes.append(f"{original.name.value}() is Keras serialisation / shape inference: dropped")
+            return cst.RemoveFromParent()
+        return updated
+
+    # -- Keras objects used as values: their imports are gone, so each is mapped or a counted TODO --
+    def visit_Call(self, node: cst.Call) -> None:
+        self.call_funcs.add(id(node.func))
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        # `keras.layers` in `keras.layers.Dense`: judged with the whole chain; `.layers` is an attribute name
+        self.chain_parts.update((id(node.value), id(node.attr)))
+
+    def visit_Param(self, node: cst.Param) -> None:
+        self.chain_parts.add(id(node.name))  # a parameter's own name binds, it does not read the import
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword is not None:
+            self.chain_parts.add(id(node.keyword))
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        return self._value(original, super().leave_Attribute(original, updated))
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
+        return self._value(original, super().leave_Name(original, updated))
+
+    def _value(self, original: cst.BaseExpression, updated: cst.BaseExpression) -> cst.BaseExpression:
+        if id(original) in self.call_funcs or id(original) in self.chain_parts:
+            return updated
+        canonical = self.source.resolve(original)
+        if not canonical or not canonical.startswith(_KERAS_IMPORT_ROOTS):
+            return updated
+        if canonical == "keras.initializers.Initializer":
+            # initializers are names in the translation (add_weight takes them): nothing is an Initializer object
+            return cst.Tuple([])
+        if canonical in _RUNTIME_LAYERS:
+            return cst.Name(_RUNTIME_LAYERS[canonical])
+        return self._todo(f"{canonical} used as a value has no PyTorch counterpart", updated)
+
+    # -- calls: layers, initializers, sublayer builds; everything else is the op translator's --
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        canonical = self.source.resolve(original.func)
+        func = original.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "build" and canonical is None and \
+                not _is_self_or_super(func.value):
+            # `self.dense.build(shape)`: torch modules are sized at construction or lazily
+            return cst.Call(func=cst.Name("_build"), args=[cst.Arg(updated.func.value), *updated.args])
+        if isinstance(func, cst.Attribute) and func.attr.value == "compute_output_shape" and canonical is None and \
+                not _is_self_or_super(func.value):
+            return cst.Call(func=cst.Name("_output_shape"), args=[cst.Arg(updated.func.value), *updated.args])
+        if canonical == "keras.initializers.get" and len(updated.args) == 1:
+            return updated.args[0].value  # add_weight takes the name or the object
+        if canonical and canonical.startswith("keras.initializers."):
+            self.state.notes.append("Keras initializers become their names for add_weight (best effort: "
+                                    "copy_weights sets every weight)")
+            return cst.SimpleString(repr(re.sub(r"(?<!^)(?=[A-Z])", "_", canonical.rsplit(".", 1)[-1]).lower()))
+        if canonical and catalog.keras_entries(canonical):
+            return self._layer(updated, canonical)
+        if canonical == "keras.ops.cast" and len(updated.args) == 2 and \
+                code_of(updated.args[1].value) in _PYTHON_DTYPES:
+            # ops.cast(x, float): Keras reads Python's float as float32
+            return cst.parse_expression(
+                f"{code_of(updated.args[0].value)}.to({_PYTHON_DTYPES[code_of(updated.args[1].value)]})")
+        if canonical == "keras.ops.cast" and len(updated.args) == 2 and not any(a.keyword for a in updated.args) \
+                and not isinstance(updated.args[1].value, (cst.SimpleString, cst.ConcatenatedString)):
+            # a dtype known at run time only (`ops.cast(y, input_dtype)`, `self.compute_dtype`)
+            return cst.parse_expression(f"{code_of(updated.args[0].value)}.to(_torch_dtype("
+                                        f"{code_of(updated.args[1].value)}))")
+        if canonical == "keras.activations.get" and len(updated.args) == 1:
+            return updated.with_changes(func=cst.Name("_activation"))
+        if canonical in _KERAS_MASKS:
+            # Keras attaches masks to tensors; torch tensors carry none (pass masks explicitly)
+            self.state.notes.append(f"{canonical}: torch tensors carry no Keras mask (None)")
+            return cst.Name("None")
+        if canonical in _RUNTIME_LAYERS:
+            return updated.with_changes(func=cst.Name(_RUNTIME_LAYERS[canonical]))
+        if canonical and canonical.startswith("keras.layers.") and canonical[len("keras.layers."):][:1].isupper():
+            return self._todo(f"{canonical} has no PyTorch counterpart in the catalog", updated)
+        if canonical in _KERAS_ONLY_OPS and not any(arg.star for arg in updated.args):
+            positional = [code_of(a.value) for a in updated.args if a.keyword is None]
+            keywords = {a.keyword.value: code_of(a.value) for a in updated.args if a.keyword is not None}
+            try:
+                text = _KERAS_ONLY_OPS[canonical](*positional, **keywords)
+            except TypeError:
+                text = None
+            if text is not None:
+                return cst.parse_expression(text)
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self" and \
+                func.attr.value in ("add_weight", "build"):
+            return updated  # KerasLayer's
+        before = len(self.todos)
+        result = super().leave_Call(original, updated)
+        self.pending += self.todos[before:]
+        return result
+
+    def _layer(self, updated: cst.Call, canonical: str) -> cst.BaseExpression:
+        activation = next((a for a in updated.args if a.keyword and a.keyword.value == "activation"), None)
+        if activation is not None and (isinstance(activation.value, (cst.SimpleString, cst.ConcatenatedString)) or
+                                       code_of(activation.value) == "None"):
+            activation = None  # a literal name: the catalog maps it
+        if activation is not None:
+            # `Dense(d, activation=self.activation)`: known at run time only, applied by the _Activation module
+            args = [a for a in updated.args if a is not activation]
+            if args:
+                args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            updated = updated.with_changes(args=args)
+        try:
+            out = self.layers.translate(updated, canonical)
+        except TranslationError as exc:
+            return self._todo(f"{canonical}: {exc}", updated)
+        if activation is not None:
+            out.expr = f"nn.Sequential({out.expr}, _Activation({code_of(activation.value)}))"
+            out.target_access = "[0]" + out.target_access
+        self.state.helpers |= out.helpers
+        self.state.notes += out.notes
+        for reason in out.todos:
+            self._todo(reason, updated)
+        rule = self._copy_rule(out)
+        expr = f"_tagged({out.expr}, {rule!r})" if rule else out.expr
+        return cst.parse_expression(expr)
+
+    def _copy_rule(self, out: LayerOut) -> str | None:
+        if not out.weights or "{layer}" in out.target_access:
+            return None
+        statements = weight_statements(out.weights, TORCH, "source", f"target{out.target_access}")
+        body = "\n".join("    " + line if line else line for line in "\n".join(statements).splitlines())
+        name = self.state.copy_rules.get(body)
+        if name is None:
+            name = f"_copy_{out.key or 'layer'}_{len(self.state.copy_rules)}"
+            self.state.copy_rules[body] = name
+        return name
+
+
+def _torch_module_attributes(source: ParsedSource, klass: cst.ClassDef) -> dict[str, str]:
+    """`self.NAME = <catalogued Keras layer>(...)` anywhere in the class: NAME -> the Keras layer."""
+    from ..analyzers.traversal import nodes_of_type
+
+    found = {}
+    for assign in nodes_of_type(klass, cst.Assign):
+        if not isinstance(assign.value, cst.Call):
+            continue
+        canonical = source.resolve(assign.value.func)
+        if not canonical or not catalog.keras_entries(canonical):
+            continue
+        for target in assign.targets:
+            if isinstance(target.target, cst.Attribute) and code_of(target.target.value) == "self":
+                found[target.target.attr.value] = canonical
+    return found
+
+
+def _without_class_decorators(module: cst.Module, source: ParsedSource) -> tuple[cst.Module, list[str]]:
+    """Registration decorators of Keras classes (`@keras_hub_export(...)`, `@register_keras_serializable()`) are
+    dropped before the closure is taken, so the registry code they name does not come along."""
+    body, dropped = [], []
+    for statement in module.body:
+        if isinstance(statement, cst.ClassDef) and statement.decorators and any(
+                (source.resolve(base.value) or "").startswith(_KERAS_IMPORT_ROOTS) for base in statement.bases):
+            dropped += [code_of(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
+                        for d in statement.decorators]
+            statement = statement.with_changes(decorators=[], leading_lines=[
+                *statement.leading_lines, *(cst.EmptyLine(comment=cst.Comment(
+                    f"# tensorlint: @{code_of(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)}"
+                    " (Keras registration) dropped")) for d in statement.decorators)])
+        body.append(statement)
+    return module.with_changes(body=body), dropped
+
+
+def _registration_note(decorators) -> str:
+    return (f"Keras registration decorators ({', '.join(dict.fromkeys(decorators))}) dropped: torch has no "
+            "serialisation registry")
+
+
+def _own_package_relative(module: cst.Module, path: Path | None) -> cst.Module:
+    """`from keras_hub.src.x import y` inside keras_hub's own files: a relative import, so the closure follows it
+    into the package (when the file is there)."""
+    if path is None:
+        return module
+    path = Path(path).resolve()
+    body = []
+    for statement in module.body:
+        if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and isinstance(
+                statement.body[0], cst.ImportFrom) and not statement.body[0].relative and statement.body[0].module:
+            dotted = code_of(statement.body[0].module)
+            top = dotted.split(".")[0]
+            root = next((folder.parent for folder in path.parents if folder.name == top), None)
+            if root is not None and top not in _KERAS_IMPORT_ROOTS:
+                target = root.joinpath(*dotted.split("."))
+                if target.with_suffix(".py").is_file() or (target / "__init__.py").is_file():
+                    level = len(path.parent.relative_to(root).parts) + 1
+                    statement = statement.with_changes(body=[statement.body[0].with_changes(
+                        relative=[cst.Dot()] * level)])
+        body.append(statement)
+    return module.with_changes(body=body)
+
+
+def _prepared(module: cst.Module, path: Path) -> cst.Module:
+    """A package file the closure follows, rewritten as the source's own file is."""
+    return _own_package_relative(_without_class_decorators(module, ParsedSource(module.code))[0], path)
+
+
+def _drop_keras_imports(statement: cst.BaseStatement) -> cst.BaseStatement | None:
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return statement
+    body = []
+    for small in statement.body:
+        if isinstance(small, cst.Import):
+            names = [a for a in small.names if code_of(a.name).split(".")[0] not in _KERAS_IMPORT_ROOTS]
+            if not names:
+                continue
+            small = small.with_changes(names=[*names[:-1], names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
+        elif isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None and \
+                code_of(small.module).split(".")[0] in _KERAS_IMPORT_ROOTS:
+            continue
+        body.append(small)
+    if not body:
+        return None
+    return statement.with_changes(body=[*body[:-1], body[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)])
+
+
+def _header(symbol: str, origin: str, layout: str) -> str:
+    where = f"{origin}:{symbol}" if origin else symbol
+    return (f'"""{where}: translated by tensorlint (Keras -> PyTorch, layout {layout}).\n\n'
+            "Every Keras layer became a torch module with the same attributes, so copy_weights(source, target)\n"
+            "copies an instance of the original into an instance of this translation by attribute path; call both\n"
+            'once on an input first so lazily built weights exist.\n"""')
+
+
+def translate_keras_symbol(source_text: str, symbol: str, layout: str = PRESERVE, origin: str = "",
+                           path: str | Path | None = None) -> ModuleTranslation:
+    """The module translating the Keras Layer/Model subclass ``symbol`` and all it reaches into PyTorch."""
+    try:
+        module = cst.parse_module(source_text)
+    except cst.ParserSyntaxError as exc:
+        raise TranslationError(f"syntax error at line {exc.raw_line}") from None
+    module, decorators = _without_class_decorators(module, ParsedSource(source_text))
+    module = _own_package_relative(module, Path(path) if path else None)
+    reached = closure(module, {symbol}, path, prepare=_prepared)
+    source = ParsedSource(reached.module().code)
+    state = _State(notes=[_registration_note(decorators)] if decorators else [])
+    transformer = _KerasToTorch(source, layout, state)
+    statements = []
+    for statement in source.module.body:
+        kept = _drop_keras_imports(statement)
+        if kept is not None:
+            statements.append(kept.visit(transformer))
+    body = cst.Module(body=statements).code.strip()
+    helpers = [TORCH_HELPERS[name].strip() for name in sorted(state.helpers)]
+    rules = [f"def {name}(source, target):\n{rule_body}" for rule_body, name in state.copy_rules.items()]
+    copying = "\n\n\n".join([*rules, COPY_WEIGHTS.strip()])
+    weight_helpers = closure(_WEIGHT_HELPERS_MODULE, used_names(cst.parse_module(copying))).code().strip()
+    imports = ["import inspect", "import re", "", "import numpy as np", "import torch", "from torch import nn"]
+    runtime = closure(_RUNTIME_MODULE, used_names(cst.parse_module(body + "\n" + copying)) & {
+        name for statement in _RUNTIME_MODULE.body for name in bound_names(statement)}).code().strip()
+    parts = [_header(symbol, origin, layout), "\n".join(imports), runtime, *helpers, body, copying,
+             weight_helpers]
+    text = "\n\n\n".join(p for p in parts if p) + "\n"
+    futures = [line for line in text.splitlines() if line.startswith("from __future__ import")]
+    if futures:  # a __future__ import must come first
+        text = "\n".join(line for line in text.splitlines() if not line.startswith("from __future__ import")) + "\n"
+        text = text.replace('"""\n\n\nimport inspect', '"""\n' + "\n".join(dict.fromkeys(futures)) +
+                            "\n\nimport inspect", 1)
+    try:
+        cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:  # a bug of ours: never hand out code that does not parse
+        raise TranslationError(f"internal error: the translation does not parse ({exc.message})") from None
+    return ModuleTranslation(text, tuple(dict.fromkeys(state.notes + transformer.notes)), text.count(TODO_TAG),
+                             reached.unresolved)
