@@ -390,7 +390,11 @@ class _KerasToTorch(OpTranslator):
             elif canonical in _RUNTIME_LAYERS:
                 base = base.with_changes(value=cst.Name(_RUNTIME_LAYERS[canonical]))
             elif canonical and canonical.startswith(_KERAS_IMPORT_ROOTS):
-                self._todo(f"base class {canonical} has no PyTorch counterpart", base.value)
+                # the module must still import (no Keras there): the runtime base stands in, the TODO says what the
+                # Keras base class did that is missing
+                self._todo(f"base class {canonical} has no PyTorch counterpart: its behaviour is missing here",
+                           base.value)
+                base = base.with_changes(value=cst.Name("KerasLayer"))
             bases.append(base)
         decorators = list(updated.decorators)
         if keras_class and decorators:

@@ -353,7 +353,11 @@ class _TorchToKeras(OpTranslator):
                 self.state.runtime.add(helper)
                 base = base.with_changes(value=cst.Name(helper))
             elif canonical and canonical.startswith("torch"):
-                self._todo(f"base class {canonical} has no Keras counterpart", base.value)
+                # the module must still import (no torch there): keras.layers.Layer stands in, the TODO says what
+                # the torch base class did that is missing
+                self._todo(f"base class {canonical} has no Keras counterpart: its behaviour is missing here",
+                           base.value)
+                base = base.with_changes(value=cst.parse_expression("keras.layers.Layer"))
             bases.append(base)
         return self._place(updated.with_changes(bases=bases))
 
@@ -637,15 +641,24 @@ class _TorchToKeras(OpTranslator):
         return result
 
     def _global_pool(self, canonical: str, updated: cst.Call) -> cst.BaseExpression | None:
-        """F.adaptive_avg_pool2d(x, 1) / (1, 1): a mean (max) over the spatial axes, kept (the NCHW result)."""
+        """F.adaptive_avg_pool2d(x, 1) / (1, 1): a mean (max) over the spatial axes, kept (the NCHW result); another
+        literal size: the AdaptivePooling helper applied where the call stands (it has no weights)."""
         rank = int(canonical[-2])
         size = next((a.value for a in updated.args[1:2] if a.keyword is None), None) or next(
             (a.value for a in updated.args if a.keyword and a.keyword.value == "output_size"), None)
         ok, value = catalog.literal(code_of(size)) if size is not None else (False, None)
-        if not updated.args or not ok or not all(v == 1 for v in (value if isinstance(value, tuple) else (value,))):
+        sizes = value if isinstance(value, tuple) else (value,) * rank
+        if not updated.args or not ok or not all(isinstance(v, int) for v in sizes) or len(sizes) != rank:
             return None
-        axes = tuple(range(2, 2 + rank)) if self.layout == PRESERVE else tuple(range(1, 1 + rank))
         reduce = "mean" if "_avg_" in canonical else "max"
+        if not all(v == 1 for v in sizes):
+            self.state.helpers.add("AdaptivePooling")
+            pooling = f"AdaptivePooling({sizes!r}, mode={'avg' if reduce == 'mean' else 'max'!r})"
+            if self.layout == PRESERVE:
+                self.state.helpers.add("ChannelsFirst")
+                pooling = f"ChannelsFirst({pooling})"
+            return cst.parse_expression(f"{pooling}({code_of(updated.args[0].value)})")
+        axes = tuple(range(2, 2 + rank)) if self.layout == PRESERVE else tuple(range(1, 1 + rank))
         return cst.parse_expression(f"keras.ops.{reduce}({code_of(updated.args[0].value)}, axis={axes!r}, "
                                     "keepdims=True)")
 

@@ -241,3 +241,26 @@ def test_relative_imports_are_followed_and_a_missing_one_is_a_todo_that_still_im
     finally:
         sys.path.remove(str(tmp_path))
     _equal(Net(), translated.Net(), translated, (2, 3, 6, 6))
+
+
+def test_functional_adaptive_pooling_of_any_literal_size(tmp_path, capsys):
+    """GoogLeNet's InceptionAux: `F.adaptive_avg_pool2d(x, (4, 4))` in forward."""
+    source = """\
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+
+        class Aux(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(3 * 4 * 4, 5)
+
+            def forward(self, x):
+                x = F.adaptive_avg_pool2d(x, (4, 4))
+                y = F.adaptive_max_pool2d(x, 1)
+                return self.fc(torch.flatten(x, 1)) + y.mean()
+        """
+    original, translated, text, err = _translate(tmp_path, source, "Aux", capsys)
+    assert "0 TODO" in err and "AdaptivePooling((4, 4), mode='avg')" in text
+    _equal(original.Aux(), translated.Aux(), translated, (2, 3, 9, 7))
