@@ -27,7 +27,8 @@ from .closure import bound_names, closure, used_names
 from .common import PRESERVE, TODO_TAG, TORCH, ParsedSource, TranslationError, code_of, weight_statements
 from .generated_helpers import TORCH_HELPERS, WEIGHT_HELPERS
 from .layer_translator import LayerOut, LayerTranslator
-from .op_translator import OpTranslator, _is_self_or_super, python_containers
+from .op_translator import _is_self_or_super, python_containers
+from .rewrite import ClosureRewriter
 from .tensor_aliases import aliased_updates
 from .torch_to_keras import ModuleTranslation
 
@@ -304,7 +305,7 @@ class _State:
     notes: list[str] = field(default_factory=list)
 
 
-class _KerasToTorch(OpTranslator):
+class _KerasToTorch(ClosureRewriter):
     """The rewrite of the closure's statements: the op translator's mapping of keras.ops, plus Keras classes,
     layer constructors, build() of sublayers, dropped methods, decorators and imports."""
 
@@ -314,55 +315,13 @@ class _KerasToTorch(OpTranslator):
         self.layers = LayerTranslator(TORCH, layout, model_level=True)
         self.keras_classes: set[str] = set()
         self.class_stack: list[tuple[cst.ClassDef, bool]] = []
-        self.pending: list[str] = []
-        self.statement_marks: list[int] = []
         self.call_funcs: set[int] = set()
         self.chain_parts: set[int] = set()
         # per function: the augmented assignments that would write in place into a shared tensor in torch
         self.function_stack: list[dict] = []
 
-    # -- TODOs above the statement that needed them --
-    def _todo(self, reason: str, node: cst.BaseExpression) -> cst.BaseExpression:
-        self.todos.append(reason)
-        self.pending.append(reason)
-        return node
-
-    def _mark(self, node) -> None:
-        self.statement_marks.append(len(self.pending))
-        if self.function_stack and node in self.function_stack[-1]:
-            self.aliased_updates, self._name_updates = self.function_stack[-1][node], 0
-
-    def _place(self, updated):
-        start = self.statement_marks.pop()
-        reasons, self.pending[start:] = self.pending[start:], []
-        if not reasons or not hasattr(updated, "leading_lines"):
-            return updated
-        comments = [cst.EmptyLine(comment=cst.Comment(f"{TODO_TAG} {reason}")) for reason in dict.fromkeys(reasons)]
-        return updated.with_changes(leading_lines=[*updated.leading_lines, *comments])
-
-    def visit_SimpleStatementLine(self, node) -> None:
-        self._mark(node)
-
-    def leave_SimpleStatementLine(self, original, updated):
-        return self._place(super().leave_SimpleStatementLine(original, updated))
-
-    def visit_If(self, node) -> None:
-        self._mark(node)
-
-    def leave_If(self, original, updated):
-        return self._place(updated)
-
-    def visit_For(self, node) -> None:
-        self._mark(node)
-
-    def leave_For(self, original, updated):
-        return self._place(updated)
-
-    def visit_While(self, node) -> None:
-        self._mark(node)
-
-    def leave_While(self, original, updated):
-        return self._place(updated)
+    def _statement_aliases(self, node: cst.CSTNode) -> dict | None:
+        return self.function_stack[-1].get(node) if self.function_stack else None
 
     # -- classes and methods --
     def _is_keras_class(self, node: cst.ClassDef) -> bool:

@@ -26,7 +26,8 @@ from .closure import closure, used_names
 from .common import KERAS, PRESERVE, TODO_TAG, ParsedSource, TranslationError, code_of, weight_statements
 from .generated_helpers import KERAS_HELPERS, WEIGHT_HELPERS
 from .layer_translator import LayerOut, LayerTranslator
-from .op_translator import OpTranslator, python_containers
+from .op_translator import python_containers
+from .rewrite import ClosureRewriter
 from .tensor_aliases import aliased_updates
 
 _CONTAINERS = {"torch.nn.Sequential": "TorchSequential", "torch.nn.ModuleList": "list", "torch.nn.ModuleDict": "dict",
@@ -203,7 +204,7 @@ def _factory_name(canonical: str) -> str:
     return "torch_" + canonical.rsplit(".", 1)[-1]
 
 
-class _TorchToKeras(OpTranslator):
+class _TorchToKeras(ClosureRewriter):
     """The rewrite of the closure's statements (the op translator's mapping of ops and tensor methods, plus layers,
     containers, classes, values, annotations and imports)."""
 
@@ -213,80 +214,28 @@ class _TorchToKeras(OpTranslator):
         self.layers = LayerTranslator(KERAS, layout, model_level=True)
         self.call_funcs: set[int] = set()
         self.chain_parts: set[int] = set()
-        self.pending: list[str] = []
-        self.statement_marks: list[int] = []
         self.class_stack: list[tuple[cst.ClassDef, bool]] = []  # (class, translated from a torch module)
         self.torch_classes: set[str] = set()  # classes deriving from torch modules, met so far (source order)
         self.function_stack: list[tuple[cst.FunctionDef, dict]] = []
         self.module_containers = _module_containers_of(source, None)
         self.containers = self.module_containers
 
-    # -- TODO placement: above the statement whose expression needed it --
-    def _todo(self, reason: str, node: cst.BaseExpression) -> cst.BaseExpression:
-        self.todos.append(reason)
-        self.pending.append(reason)
-        return node
-
-    def _mark(self, node: cst.CSTNode) -> None:
-        self.statement_marks.append(len(self.pending))
+    def _statement_aliases(self, node: cst.CSTNode) -> dict | None:
         function = self.function_stack[-1] if self.function_stack else None
-        if function is not None and node in function[1]:
-            self.aliased_updates, self._name_updates = function[1][node], 0
-
-    def _place(self, updated):
-        start = self.statement_marks.pop()
-        reasons, self.pending[start:] = self.pending[start:], []
-        if not reasons or not hasattr(updated, "leading_lines"):
-            return updated
-        comments = [cst.EmptyLine(comment=cst.Comment(f"{TODO_TAG} {reason}")) for reason in dict.fromkeys(reasons)]
-        return updated.with_changes(leading_lines=[*updated.leading_lines, *comments])
-
-    def _discard(self) -> None:
-        """The statement is dropped whole: what its expressions would have needed is moot."""
-        del self.pending[self.statement_marks.pop():]
-
-    def visit_SimpleStatementLine(self, node) -> None:
-        self._mark(node)
+        return function[1].get(node) if function is not None else None
 
     def leave_SimpleStatementLine(self, original, updated):
         dropped = self._dropped(original)
         if dropped is not None:
             self._discard()
             return dropped
-        return self._place(super().leave_SimpleStatementLine(original, updated))
-
-    def visit_If(self, node) -> None:
-        self._mark(node)
-
-    def leave_If(self, original, updated):
-        return self._place(updated)
-
-    def visit_For(self, node) -> None:
-        self._mark(node)
+        return super().leave_SimpleStatementLine(original, updated)
 
     def leave_For(self, original, updated):
         if self._is_init_loop(original):
             self._discard()
             return self._pass(original, _INIT_NOTE)
-        return self._place(updated)
-
-    def visit_While(self, node) -> None:
-        self._mark(node)
-
-    def leave_While(self, original, updated):
-        return self._place(updated)
-
-    def visit_With(self, node) -> None:
-        self._mark(node)
-
-    def leave_With(self, original, updated):
-        return self._place(updated)
-
-    def visit_Try(self, node) -> None:
-        self._mark(node)
-
-    def leave_Try(self, original, updated):
-        return self._place(updated)
+        return super().leave_For(original, updated)
 
     # -- statements dropped whole: weight initialisation and usage logging --
     def _pass(self, original, note: str) -> cst.SimpleStatementLine:
