@@ -212,7 +212,8 @@ def closure(module: cst.Module, names: set[str] | str, path: str | Path | None =
     for index, statement in enumerate(module.body):
         for name in bound_names(statement):
             binders.setdefault(name, []).append(index)
-    reached: set[int] = set()
+    # a `from __future__` import changes how the whole file compiles (annotations), whatever names it binds
+    reached: set[int] = {index for index, statement in enumerate(module.body) if _is_future_import(statement)}
     wanted: set[str] = set()
     pending = list(wanted_roots)
     while pending:

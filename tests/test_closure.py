@@ -106,3 +106,9 @@ def test_absolute_imports_of_the_files_own_package_are_inlined_unless_it_is_inst
     (shadow / "user.py").write_text("from libcst import parse_module\n\nclass User:\n    parse = parse_module\n")
     result = closure(cst.parse_module((shadow / "user.py").read_text()), "User", shadow / "user.py")
     assert "from libcst import parse_module" in result.code() and result.sources == ()
+
+
+def test_a_future_import_always_comes_along_and_first():
+    source = "from __future__ import annotations\nimport math\n\n\ndef f(x: 'int | None') -> float:\n    return math.pi\n"
+    code = closure(cst.parse_module(source), "f").code()
+    assert code.startswith("from __future__ import annotations\n") and "import math" in code
