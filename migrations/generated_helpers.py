@@ -86,6 +86,20 @@ def _matrix(array, rows=None):
     return array.reshape(-1, array.shape[-1]) if rows == -1 else array.reshape(array.shape[0], -1)
 
 
+def _at_path(root, path, renamed=()):
+    """The object at a torch module path ("layer1.0.conv1") in a mirrored tree (attributes, list and dict items);
+    a name in `renamed` was given a trailing underscore (Keras's Layer owns it)."""
+    found = root
+    for part in path.split(".") if path else ():
+        if isinstance(found, dict):
+            found = found[part]
+        elif isinstance(found, (list, tuple)) or (part.isdigit() and not hasattr(found, part)):
+            found = found[int(part)]
+        else:
+            found = getattr(found, part + "_" if part in renamed else part)
+    return found
+
+
 def _keras_layers_by_creation(model, class_name):
     """The layers of one class in a functional model, in the order they were created (auto names count up)."""
     import re

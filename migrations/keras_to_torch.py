@@ -28,7 +28,7 @@ from .common import PRESERVE, TODO_TAG, TORCH, ParsedSource, TranslationError, c
 from .generated_helpers import TORCH_HELPERS, WEIGHT_HELPERS
 from .layer_translator import LayerOut, LayerTranslator
 from .op_translator import _is_self_or_super, python_containers
-from .rewrite import ClosureRewriter
+from .rewrite import ClosureRewriter, assemble, copy_rule_definitions, drop_imports, register_copy_rule
 from .tensor_aliases import aliased_updates
 from .torch_to_keras import ModuleTranslation
 
@@ -238,7 +238,7 @@ def copy_weights(source, target):
     for path, module in target.named_modules():
         if any(path.startswith(prefix + ".") for prefix in done) or not module.state_dict():
             continue  # copied with its tagged ancestor, or no tensors (a pooling Sequential, an activation)
-        layer = _counterpart(source, path)
+        layer = _at_path(source, path)
         rule = getattr(module, "_tensorlint_copy", None)
         if rule is not None:
             globals()[rule](layer, module)
@@ -266,18 +266,6 @@ def copy_weights(source, target):
     if left:
         raise ValueError(f"Keras weights not copied into the torch translation: {left}")
 
-
-def _counterpart(root, path):
-    """The Keras object at a torch module path ("blocks.0.dense") in the source tree."""
-    found = root
-    for part in path.split(".") if path else ():
-        if isinstance(found, dict):
-            found = found[part]
-        elif isinstance(found, (list, tuple)) or (part.isdigit() and not hasattr(found, part)):
-            found = found[int(part)]
-        else:
-            found = getattr(found, part)
-    return found
 '''
 
 _WEIGHT_HELPERS_MODULE = cst.parse_module(WEIGHT_HELPERS)
@@ -499,12 +487,7 @@ class _KerasToTorch(ClosureRewriter):
         if not out.weights or "{layer}" in out.target_access:
             return None
         statements = weight_statements(out.weights, TORCH, "source", f"target{out.target_access}")
-        body = "\n".join("    " + line if line else line for line in "\n".join(statements).splitlines())
-        name = self.state.copy_rules.get(body)
-        if name is None:
-            name = f"_copy_{out.key or 'layer'}_{len(self.state.copy_rules)}"
-            self.state.copy_rules[body] = name
-        return name
+        return register_copy_rule(self.state.copy_rules, statements, out.key)
 
 
 def _torch_module_attributes(source: ParsedSource, klass: cst.ClassDef) -> dict[str, str]:
@@ -575,22 +558,7 @@ def _prepared(module: cst.Module, path: Path) -> cst.Module:
 
 
 def _drop_keras_imports(statement: cst.BaseStatement) -> cst.BaseStatement | None:
-    if not isinstance(statement, cst.SimpleStatementLine):
-        return statement
-    body = []
-    for small in statement.body:
-        if isinstance(small, cst.Import):
-            names = [a for a in small.names if code_of(a.name).split(".")[0] not in _KERAS_IMPORT_ROOTS]
-            if not names:
-                continue
-            small = small.with_changes(names=[*names[:-1], names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
-        elif isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None and \
-                code_of(small.module).split(".")[0] in _KERAS_IMPORT_ROOTS:
-            continue
-        body.append(small)
-    if not body:
-        return None
-    return statement.with_changes(body=[*body[:-1], body[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)])
+    return drop_imports(statement, _KERAS_IMPORT_ROOTS)
 
 
 def _header(symbol: str, origin: str, layout: str) -> str:
@@ -621,23 +589,12 @@ def translate_keras_symbol(source_text: str, symbol: str, layout: str = PRESERVE
             statements.append(kept.visit(transformer))
     body = cst.Module(body=statements).code.strip()
     helpers = [TORCH_HELPERS[name].strip() for name in sorted(state.helpers)]
-    rules = [f"def {name}(source, target):\n{rule_body}" for rule_body, name in state.copy_rules.items()]
-    copying = "\n\n\n".join([*rules, COPY_WEIGHTS.strip()])
+    copying = "\n\n\n".join([*copy_rule_definitions(state.copy_rules), COPY_WEIGHTS.strip()])
     weight_helpers = closure(_WEIGHT_HELPERS_MODULE, used_names(cst.parse_module(copying))).code().strip()
     imports = ["import inspect", "import re", "", "import numpy as np", "import torch", "from torch import nn"]
     runtime = closure(_RUNTIME_MODULE, used_names(cst.parse_module(body + "\n" + copying)) & {
         name for statement in _RUNTIME_MODULE.body for name in bound_names(statement)}).code().strip()
-    parts = [_header(symbol, origin, layout), "\n".join(imports), runtime, *helpers, body, copying,
-             weight_helpers]
-    text = "\n\n\n".join(p for p in parts if p) + "\n"
-    futures = [line for line in text.splitlines() if line.startswith("from __future__ import")]
-    if futures:  # a __future__ import must come first
-        text = "\n".join(line for line in text.splitlines() if not line.startswith("from __future__ import")) + "\n"
-        text = text.replace('"""\n\n\nimport inspect', '"""\n' + "\n".join(dict.fromkeys(futures)) +
-                            "\n\nimport inspect", 1)
-    try:
-        cst.parse_module(text)
-    except cst.ParserSyntaxError as exc:  # a bug of ours: never hand out code that does not parse
-        raise TranslationError(f"internal error: the translation does not parse ({exc.message})") from None
+    text = assemble(_header(symbol, origin, layout), ["\n".join(imports), runtime, *helpers, body, copying,
+                                                      weight_helpers])
     return ModuleTranslation(text, tuple(dict.fromkeys(state.notes + transformer.notes)), text.count(TODO_TAG),
                              reached.unresolved)

@@ -1,13 +1,74 @@
 """What the two whole-module translators (:mod:`.torch_to_keras`, :mod:`.keras_to_torch`) share: one libcst
 transformer over a symbol's closure, built on the op translator, that writes each ``# TODO(tensorlint)`` directly
-above the statement whose expression needed it (compound statements included), or drops it with the statement."""
+above the statement whose expression needed it (compound statements included), or drops it with the statement;
+the copy rules it registers; dropping the source framework's imports; assembling the module."""
 
 from __future__ import annotations
 
+from typing import Callable
+
 import libcst as cst
 
-from .common import TODO_TAG, ParsedSource
+from .common import TODO_TAG, ParsedSource, TranslationError, code_of
 from .op_translator import OpTranslator
+
+
+def register_copy_rule(rules: dict[str, str], statements: list[str], key: str) -> str:
+    """The name of the function `def NAME(source, target):` with ``statements`` as its body, one per distinct body
+    (``rules``: body -> name); the generated module defines each once."""
+    body = "\n".join("    " + line if line else line for line in "\n".join(statements).splitlines())
+    name = rules.get(body)
+    if name is None:
+        name = rules[body] = f"_copy_{key or 'layer'}_{len(rules)}"
+    return name
+
+
+def copy_rule_definitions(rules: dict[str, str]) -> list[str]:
+    return [f"def {name}(source, target):\n{body}" for body, name in rules.items()]
+
+
+def drop_imports(statement: cst.BaseStatement, roots: tuple[str, ...],
+                 drop_name: Callable[[str], bool] = lambda qualified: False) -> cst.BaseStatement | None:
+    """``statement`` without its imports of the packages ``roots`` (and of the names ``drop_name`` picks by their
+    qualified name); None when nothing is left."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return statement
+    body = []
+    for small in statement.body:
+        if isinstance(small, cst.Import):
+            names = [a for a in small.names if code_of(a.name).split(".")[0] not in roots]
+            if not names:
+                continue
+            small = small.with_changes(names=[*names[:-1], names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
+        elif isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None:
+            if code_of(small.module).split(".")[0] in roots:
+                continue
+            if not isinstance(small.names, cst.ImportStar):
+                names = [a for a in small.names if not drop_name(f"{code_of(small.module)}.{code_of(a.name)}")]
+                if not names:
+                    continue
+                if len(names) < len(small.names):
+                    small = small.with_changes(
+                        names=[*names[:-1], names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
+        body.append(small)
+    if not body:
+        return None
+    return statement.with_changes(body=[*body[:-1], body[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)])
+
+
+def assemble(header: str, parts: list[str]) -> str:
+    """The generated module: the docstring ``header``, then the source's `from __future__` imports (which must come
+    first), then ``parts``; it must parse (anything else is a bug of ours, never handed out)."""
+    text = "\n\n\n".join(p for p in parts if p) + "\n"
+    futures = list(dict.fromkeys(line for line in text.splitlines() if line.startswith("from __future__ import")))
+    if futures:
+        text = "\n".join(line for line in text.splitlines() if not line.startswith("from __future__ import")) + "\n"
+    text = header + ("\n" + "\n".join(futures) + "\n\n" if futures else "\n\n\n") + text
+    try:
+        cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        raise TranslationError(f"internal error: the translation does not parse ({exc.message})") from None
+    return text
 
 
 class ClosureRewriter(OpTranslator):

@@ -27,7 +27,7 @@ from .common import KERAS, PRESERVE, TODO_TAG, ParsedSource, TranslationError, c
 from .generated_helpers import KERAS_HELPERS, WEIGHT_HELPERS
 from .layer_translator import LayerOut, LayerTranslator
 from .op_translator import python_containers
-from .rewrite import ClosureRewriter
+from .rewrite import ClosureRewriter, assemble, copy_rule_definitions, drop_imports, register_copy_rule
 from .tensor_aliases import aliased_updates
 
 _CONTAINERS = {"torch.nn.Sequential": "TorchSequential", "torch.nn.ModuleList": "list", "torch.nn.ModuleDict": "dict",
@@ -152,7 +152,7 @@ def copy_weights(source, target):
         state = module.state_dict(keep_vars=True)
         own = [name for name in dict(module.named_parameters(recurse=False)) | dict(module.named_buffers(recurse=False))
                if name in state and not name.endswith("num_batches_tracked")]
-        layer = _counterpart(target, path)
+        layer = _at_path(target, path, _RENAMED)
         rule = getattr(layer, "_tensorlint_copy", None)
         if rule is not None:
             globals()[rule](module, layer)
@@ -160,7 +160,7 @@ def copy_weights(source, target):
             done.append(path)
             continue
         for name in own:
-            variable = _counterpart(layer, name)
+            variable = _at_path(layer, name, _RENAMED)
             if not isinstance(variable, keras.Variable):
                 raise ValueError(f"{path + '.' if path else ''}{name}: no Keras variable at that path")
             value = state[name].detach().cpu().numpy()
@@ -172,18 +172,6 @@ def copy_weights(source, target):
     if left:
         raise ValueError(f"Keras weights no torch tensor was copied into: {left}")
 
-
-def _counterpart(root, path):
-    """The object at a torch module path ("layer1.0.conv1") in the translated tree."""
-    found = root
-    for part in path.split(".") if path else ():
-        if isinstance(found, dict):
-            found = found[part]
-        elif isinstance(found, (list, tuple)) or (part.isdigit() and not hasattr(found, part)):
-            found = found[int(part)]
-        else:
-            found = getattr(found, part + "_" if part in _RENAMED else part)
-    return found
 '''
 
 
@@ -520,12 +508,7 @@ class _TorchToKeras(ClosureRewriter):
                     out.weights, KERAS, "source", "target" + access.replace("{layer}", str(index)), index)).splitlines()]
         else:
             statements = weight_statements(out.weights, KERAS, "source", f"target{access}")
-        body = "\n".join("    " + line if line else line for line in "\n".join(statements).splitlines())
-        name = self.state.copy_rules.get(body)
-        if name is None:
-            name = f"_copy_{out.key or 'layer'}_{len(self.state.copy_rules)}"
-            self.state.copy_rules[body] = name
-        return name
+        return register_copy_rule(self.state.copy_rules, statements, out.key)
 
     # -- calls: layers, containers, parameters; everything else is the op translator's --
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
@@ -706,29 +689,7 @@ def _mapped_by_the_catalog(qualified: str) -> bool:
 
 
 def _drop_torch_imports(statement: cst.BaseStatement) -> cst.BaseStatement | None:
-    if not isinstance(statement, cst.SimpleStatementLine):
-        return statement
-    body = []
-    for small in statement.body:
-        if isinstance(small, cst.Import):
-            names = [a for a in small.names if not code_of(a.name).split(".")[0] in ("torch", "torchvision")]
-            if not names:
-                continue
-            small = small.with_changes(names=[*names[:-1], names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
-        elif isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None and \
-                code_of(small.module).split(".")[0] in ("torch", "torchvision"):
-            continue
-        elif isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None and \
-                not isinstance(small.names, cst.ImportStar):
-            names = [a for a in small.names if not _mapped_by_the_catalog(f"{code_of(small.module)}.{code_of(a.name)}")]
-            if not names:
-                continue
-            if len(names) < len(small.names):
-                small = small.with_changes(names=[*names[:-1], names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
-        body.append(small)
-    if not body:
-        return None
-    return statement.with_changes(body=[*body[:-1], body[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)])
+    return drop_imports(statement, ("torch", "torchvision"), _mapped_by_the_catalog)
 
 
 def _commented_relative_import(statement: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
@@ -788,22 +749,14 @@ def translate_torch_symbol(source_text: str, symbol: str, layout: str = PRESERVE
     helpers = [KERAS_HELPERS[name].strip() for name in sorted(state.helpers)]
     runtime = [RUNTIME_HELPERS[name].strip() for name in sorted(state.runtime)]
     factories = [text.strip() for text in state.factories.values() if text]
-    rules = [f"def {name}(source, target):\n{rule_body}" for rule_body, name in state.copy_rules.items()]
+    rules = copy_rule_definitions(state.copy_rules)
     copying = "\n".join([*rules, COPY_WEIGHTS])
     weight_helpers = closure(_WEIGHT_HELPERS_MODULE, used_names(cst.parse_module(copying))).code().strip()
     imports = ["import keras", "import numpy as np"]
     if re.search(r"(?<![\w.])math\.", body) and not re.search(r"^import math$", body, re.MULTILINE):
         imports.append("import math")  # the op translator's element counts (math.prod)
-    parts = [_header(symbol, origin, layout), "\n".join(imports), *helpers, *runtime, *factories,
-             body, *rules, COPY_WEIGHTS.strip(), rename_table, weight_helpers]
-    text = "\n\n\n".join(p for p in parts if p) + "\n"
-    futures = [line for line in text.splitlines() if line.startswith("from __future__ import")]
-    if futures:  # a __future__ import must come first
-        text = "\n".join(line for line in text.splitlines() if not line.startswith("from __future__ import")) + "\n"
-        text = text.replace('"""\n\n\nimport keras', '"""\n' + "\n".join(dict.fromkeys(futures)) + "\n\nimport keras", 1)
-    try:
-        cst.parse_module(text)
-    except cst.ParserSyntaxError as exc:  # a bug of ours: never hand out code that does not parse
-        raise TranslationError(f"internal error: the translation does not parse ({exc.message})") from None
+    text = assemble(_header(symbol, origin, layout), ["\n".join(imports), *helpers, *runtime, *factories, body,
+                                                      *rules, COPY_WEIGHTS.strip(),
+                                                      rename_table, weight_helpers])
     return ModuleTranslation(text, tuple(dict.fromkeys(state.notes + transformer.notes)), text.count(TODO_TAG),
                              reached.unresolved)
