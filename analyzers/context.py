@@ -6,6 +6,7 @@ from typing import Iterable
 
 import libcst as cst
 
+from .flow import binding_key
 from .frameworks import TORCH, KERAS, ImportTable, framework_of
 
 TORCH_MODULE = "torch.nn.Module"
@@ -172,13 +173,13 @@ class Context:
     # -- bindings -----------------------------------------------------------------------------------------------
     def bind(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         """Remember what a simple assignment bound: ``opt = torch.optim.SGD(...)`` -> ``torch.optim.SGD``."""
-        key = _binding_key(target)
+        key = binding_key(target)
         if key is None:
             return
         meaning = None
         if isinstance(value, cst.Call):
             meaning = self.callee(value)
-            if meaning is None and _binding_key(value.func) is not None:
+            if meaning is None and binding_key(value.func) is not None:
                 bound = self.binding_of(value.func)
                 # calling an instance: `loss = criterion(out, y)` -> "torch.nn.CrossEntropyLoss()"
                 meaning = bound + "()" if bound else None
@@ -210,7 +211,7 @@ class Context:
 
     def binding_of(self, node: cst.BaseExpression) -> str | None:
         """What the last simple assignment to ``name`` / ``self.attr`` in the enclosing scopes bound, or None."""
-        key = _binding_key(node)
+        key = binding_key(node)
         if key is None:
             return None
         for scope in reversed(self._bindings):
@@ -248,11 +249,3 @@ class ModuleFacts:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ModuleFacts) and self._hash == other._hash and self.value == other.value
-
-
-def _binding_key(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
-        return "self." + node.attr.value
-    return None
