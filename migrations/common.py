@@ -325,8 +325,9 @@ class ParsedSource:
             resolved = self.resolve(base.value)
             if resolved in ("torch.nn.Module",):
                 return TORCH
-            if resolved in ("keras.Model", "keras.models.Model", "keras.layers.Layer", "keras.Layer"):
-                return KERAS
+            if resolved in ("keras.Model", "keras.models.Model", "keras.Layer") or (
+                    resolved or "").startswith("keras.layers.") and resolved.rsplit(".", 1)[-1][:1].isupper():
+                return KERAS  # keras.layers.Layer, or a Keras layer subclassed (class A(keras.layers.Dense))
             if isinstance(base.value, cst.Name):
                 inherited = self.class_framework(base.value.value, (*seen, name))
                 if inherited:

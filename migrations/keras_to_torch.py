@@ -143,6 +143,175 @@ class KerasReversibleEmbedding(KerasLayer):
         return logits
 
 
+class _EinsumProjection(KerasLayer):
+    """A projection of keras.layers.MultiHeadAttention (Keras's EinsumDense over the trailing axes): the input's
+    last len(input_dims) axes contract with a `kernel` of shape (*input_dims, *output_dims), plus a `bias` of shape
+    output_dims; Keras's names and shapes, so copy_weights pairs them by attribute."""
+
+    def __init__(self, input_dims, output_dims, use_bias=True, activation=None, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        self.contracted = len(input_dims)
+        self.activation = _activation(activation)
+        self.kernel = self.add_weight(shape=(*input_dims, *output_dims), initializer=kernel_initializer)
+        self.bias = self.add_weight(shape=tuple(output_dims), initializer=bias_initializer) if use_bias else None
+        self.built = True
+
+    def call(self, inputs):
+        outputs = torch.tensordot(inputs, self.kernel, dims=self.contracted)
+        return self.activation(outputs if self.bias is None else outputs + self.bias)
+
+
+class KerasMultiHeadAttentionLayer(KerasLayer):
+    """keras.layers.MultiHeadAttention with its Keras API, as a base for the classes that subclass it:
+    build(query_shape, value_shape, key_shape) creates _query_dense, _key_dense, _value_dense (and _gate_dense),
+    _output_dense and _dropout_layer; call() computes the attention mask from query/value/key masks, the
+    attention_mask and use_causal_mask (Keras's True: *may attend*) and hands the projections to
+    _compute_attention(query, key, value, attention_mask, training, return_attention_scores), which a subclass may
+    override or call, as _masked_softmax and _compute_causal_mask. Inputs are (batch, sequence, features) attending
+    over the sequence axis (Keras's default attention_axes)."""
+
+    def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
+                 attention_axes=None, sliding_window=None, flash_attention=None, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, use_gate=False, seed=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+        self._num_heads, self._key_dim = num_heads, key_dim
+        self._value_dim = value_dim if value_dim else key_dim
+        self._dropout, self._use_bias, self._use_gate = dropout, use_bias, use_gate
+        self._output_shape = (output_shape,) if isinstance(output_shape, int) else (
+            tuple(output_shape) if output_shape else None)
+        self._attention_axes = (attention_axes,) if isinstance(attention_axes, int) else attention_axes
+        self._sliding_window = sliding_window
+        self._flash_attention = flash_attention
+        self._kernel_initializer, self._bias_initializer = kernel_initializer, bias_initializer
+        self.seed = seed
+        self._inverse_sqrt_key_dim = 1.0 / float(key_dim) ** 0.5
+
+    num_heads = property(lambda self: self._num_heads)
+    key_dim = property(lambda self: self._key_dim)
+    value_dim = property(lambda self: self._value_dim)
+    dropout = property(lambda self: self._dropout)
+    use_bias = property(lambda self: self._use_bias)
+    attention_axes = property(lambda self: self._attention_axes)
+    query_dense = property(lambda self: self._query_dense)
+    key_dense = property(lambda self: self._key_dense)
+    value_dense = property(lambda self: self._value_dense)
+    output_dense = property(lambda self: self._output_dense)
+
+    def build(self, query_shape, value_shape=None, key_shape=None):
+        value_shape = query_shape if value_shape is None else value_shape
+        key_shape = value_shape if key_shape is None else key_shape
+        if len(query_shape) != 3 or tuple(self._attention_axes or (1,)) not in ((1,), (-2,)):
+            raise NotImplementedError("the torch MultiHeadAttention base takes (batch, sequence, features) inputs "
+                                      f"attending over the sequence axis; got query shape {tuple(query_shape)}, "
+                                      f"attention_axes={self._attention_axes}")
+        self._attention_axes = (1,)
+
+        def projection(input_dims, output_dims, activation=None):
+            return _EinsumProjection(input_dims, output_dims, self._use_bias, activation,
+                                     self._kernel_initializer, self._bias_initializer)
+
+        self._query_dense = projection((query_shape[-1],), (self._num_heads, self._key_dim))
+        self._key_dense = projection((key_shape[-1],), (self._num_heads, self._key_dim))
+        if self._use_gate:
+            self._gate_dense = projection((query_shape[-1],), (self._num_heads, self._value_dim), "sigmoid")
+        self._value_dense = projection((value_shape[-1],), (self._num_heads, self._value_dim))
+        self._dropout_layer = nn.Dropout(self._dropout)
+        self._output_dense = projection((self._num_heads, self._value_dim),
+                                        self._output_shape or (query_shape[-1],))
+        self.built = True
+
+    def forward(self, *args, **kwargs):
+        if not self.built:
+            shapes = [_shape_of(value) for value in args[:3]]
+            shapes += [_shape_of(kwargs[name]) for name in ("query", "value", "key")[len(shapes):]
+                       if kwargs.get(name) is not None]
+            self.build(*shapes)
+        return super().forward(*args, **kwargs)
+
+    def _masked_softmax(self, attention_scores, attention_mask=None):
+        """Keras's Softmax with a mask: masked scores become -1e9 and masked weights 0."""
+        if attention_mask is None:
+            return torch.softmax(attention_scores, dim=-1)
+        mask = _attention_mask(attention_mask, attention_scores.dim(), threshold=0.5)
+        weights = torch.softmax(attention_scores.masked_fill(~mask, -1e9), dim=-1)
+        return weights.masked_fill(~mask, 0.0)
+
+    def _compute_attention(self, query, key, value, attention_mask=None, training=None,
+                           return_attention_scores=False, use_causal_mask=False):
+        if use_causal_mask:
+            causal = self._compute_causal_mask(query, value)
+            attention_mask = causal if attention_mask is None else attention_mask.bool() & causal
+        scores = torch.einsum("aecd,abcd->acbe", key, query * self._inverse_sqrt_key_dim)
+        if not (self._dropout > 0.0 or return_attention_scores):
+            # Keras's fused dot_product_attention: masked scores -1e9, weights of a fully masked row not zeroed
+            if attention_mask is not None:
+                scores = scores.masked_fill(~_attention_mask(attention_mask, scores.dim()), -1e9)
+            return torch.einsum("acbe,aecd->abcd", torch.softmax(scores, dim=-1), value), None
+        weights = self._masked_softmax(scores, attention_mask)
+        dropped = self._dropout_layer(weights) if self._dropout > 0.0 else weights
+        return torch.einsum("acbe,aecd->abcd", dropped, value), weights
+
+    def _compute_causal_mask(self, query, value=None):
+        query_length = query.shape[1]
+        value_length = query_length if value is None else value.shape[1]
+        return torch.ones(query_length, value_length, dtype=torch.bool, device=query.device).tril()[None]
+
+    def _compute_sliding_window_mask(self, query, value=None):
+        query_length = query.shape[1]
+        value_length = query_length if value is None else value.shape[1]
+        rows = torch.arange(query_length, device=query.device)[:, None]
+        columns = torch.arange(value_length, device=query.device)[None, :]
+        return ((rows - columns).abs() < self._sliding_window)[None]
+
+    def _compute_attention_mask(self, query, value, query_mask=None, value_mask=None, key_mask=None,
+                                attention_mask=None, use_causal_mask=False):
+        masks = [mask for mask in (
+            None if query_mask is None else query_mask.bool()[:, :, None],
+            None if value_mask is None else value_mask.bool()[:, None, :],
+            None if key_mask is None else key_mask.bool()[:, None, :],
+            self._compute_causal_mask(query, value) if use_causal_mask else None,
+            None if self._sliding_window is None else self._compute_sliding_window_mask(query, value),
+            None if attention_mask is None else attention_mask.bool()) if mask is not None]
+        if not masks:
+            return None
+        combined = masks[0]
+        for mask in masks[1:]:
+            combined = combined & mask
+        return combined
+
+    def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None, attention_mask=None,
+             return_attention_scores=False, training=None, use_causal_mask=False):
+        key = value if key is None else key
+        attention_mask = self._compute_attention_mask(query, value, query_mask, value_mask, key_mask,
+                                                      attention_mask, use_causal_mask)
+        gate = self._gate_dense(query) if self._use_gate else None
+        query, key, value = self._query_dense(query), self._key_dense(key), self._value_dense(value)
+        attention_output, attention_scores = self._compute_attention(query, key, value, attention_mask, training,
+                                                                     return_attention_scores)
+        attention_output = self._output_dense(attention_output if gate is None else attention_output * gate)
+        return (attention_output, attention_scores) if return_attention_scores else attention_output
+
+
+def _attention_mask(mask, rank, threshold=0.0):
+    """A Keras attention mask (True or > threshold: *may attend*) as booleans broadcast to the scores' rank
+    (batch, heads, query, key): the heads axis is inserted."""
+    mask = mask if mask.dtype == torch.bool else mask > threshold
+    while mask.dim() < rank:
+        mask = mask.unsqueeze(-3)
+    return mask
+
+
+def _slice_update(inputs, start_indices, updates):
+    """keras.ops.slice_update: a copy of `inputs` with the block starting at `start_indices` set to `updates`."""
+    result = inputs.clone()
+    result[tuple(slice(int(start), int(start) + size) for start, size in zip(start_indices, updates.shape))] = updates
+    return result
+
+
 def _build(layer, *args, **kwargs):
     """`sublayer.build(shape)` of the Keras code: a translated Keras layer builds; a torch module (lazy or sized at
     construction) has nothing to do."""
@@ -275,6 +444,10 @@ _PYTHON_DTYPES = {"float": "torch.float32", "int": "torch.int32", "bool": "torch
 # Keras layers outside the catalog with a runtime torch counterpart taking the Keras signature (constructed and
 # subclassed as they are; their weights are add_weight parameters, copied by attribute name)
 _RUNTIME_LAYERS = {"keras.layers.ReversibleEmbedding": "KerasReversibleEmbedding"}
+# Keras layers the catalog maps when constructed that user classes subclass: the catalog's torch module has another
+# API, so a subclass derives from a runtime torch base with the Keras layer's own (its build signature, the private
+# sublayers and methods a subclass overrides or calls)
+_RUNTIME_BASES = {"keras.layers.MultiHeadAttention": "KerasMultiHeadAttentionLayer"}
 _KERAS_MASKS = {"keras.backend.get_keras_mask", "keras.backend.set_keras_mask", "keras.src.backend.get_keras_mask",
                 "keras.src.backend.set_keras_mask"}
 _KERAS_ONLY_OPS = {
@@ -283,6 +456,8 @@ _KERAS_ONLY_OPS = {
     "keras.ops.take": lambda x, indices, axis=None: f"_take({x}, {indices}, axis={axis})",
     "keras.ops.slice": lambda inputs, start_indices, shape: f"_slice({inputs}, {start_indices}, {shape})",
     "keras.ops.fft2": lambda x: f"_fft2({x})",
+    "keras.ops.slice_update": lambda inputs, start_indices, updates:
+        f"_slice_update({inputs}, {start_indices}, {updates})",
 }
 
 
@@ -313,7 +488,7 @@ class _KerasToTorch(ClosureRewriter):
 
     # -- classes and methods --
     def _is_keras_class(self, node: cst.ClassDef) -> bool:
-        return any(self.source.resolve(base.value) in {*_KERAS_BASES, *_RUNTIME_LAYERS} or (
+        return any(self.source.resolve(base.value) in {*_KERAS_BASES, *_RUNTIME_LAYERS, *_RUNTIME_BASES} or (
             isinstance(base.value, cst.Name) and base.value.value in self.keras_classes) for base in node.bases)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -334,8 +509,13 @@ class _KerasToTorch(ClosureRewriter):
             canonical = self.source.resolve(original_base.value)
             if canonical in _KERAS_BASES:
                 base = base.with_changes(value=cst.Name("KerasLayer"))
-            elif canonical in _RUNTIME_LAYERS:
-                base = base.with_changes(value=cst.Name(_RUNTIME_LAYERS[canonical]))
+            elif canonical in _RUNTIME_LAYERS or canonical in _RUNTIME_BASES:
+                base = base.with_changes(value=cst.Name({**_RUNTIME_LAYERS, **_RUNTIME_BASES}[canonical]))
+            elif canonical and catalog.keras_entries(canonical):
+                self._todo(f"base class {canonical}: the catalog maps constructing it, not subclassing it (a torch "
+                           "base with its Keras API, build() and the sublayers and methods a subclass uses, is "
+                           "missing)", base.value)
+                base = base.with_changes(value=cst.Name("KerasLayer"))
             elif canonical and canonical.startswith(_KERAS_IMPORT_ROOTS):
                 # the module must still import (no Keras there): the runtime base stands in, the TODO says what the
                 # Keras base class did that is missing
@@ -423,12 +603,12 @@ class _KerasToTorch(ClosureRewriter):
         if canonical == "keras.ops.cast" and len(updated.args) == 2 and \
                 code_of(updated.args[1].value) in _PYTHON_DTYPES:
             # ops.cast(x, float): Keras reads Python's float as float32
-            return cst.parse_expression(
-                f"{code_of(updated.args[0].value)}.to({_PYTHON_DTYPES[code_of(updated.args[1].value)]})")
+            return cst.parse_expression(f"torch.as_tensor({code_of(updated.args[0].value)}, "
+                                        f"dtype={_PYTHON_DTYPES[code_of(updated.args[1].value)]})")
         if canonical == "keras.ops.cast" and len(updated.args) == 2 and not any(a.keyword for a in updated.args) \
                 and not isinstance(updated.args[1].value, (cst.SimpleString, cst.ConcatenatedString)):
             # a dtype known at run time only (`ops.cast(y, input_dtype)`, `self.compute_dtype`)
-            return cst.parse_expression(f"{code_of(updated.args[0].value)}.to(_torch_dtype("
+            return cst.parse_expression(f"torch.as_tensor({code_of(updated.args[0].value)}, dtype=_torch_dtype("
                                         f"{code_of(updated.args[1].value)}))")
         if canonical == "keras.activations.get" and len(updated.args) == 1:
             return updated.with_changes(func=cst.Name("_activation"))

@@ -503,7 +503,8 @@ class OpTranslator(cst.CSTTransformer):
         if canonical == "keras.ops.cast" and len(updated.args) == 2:
             dtype = literal_value(code_of(updated.args[1].value))
             if isinstance(dtype, str):
-                return cst.parse_expression(f"{code_of(updated.args[0].value)}.to(torch.{dtype})")
+                # Keras casts Python numbers too (`ops.cast(cache_index, "float32")` with `cache_index=0`)
+                return cst.parse_expression(f"torch.as_tensor({code_of(updated.args[0].value)}, dtype=torch.{dtype})")
         if canonical == "keras.ops.stop_gradient" and len(updated.args) == 1:
             return cst.parse_expression(f"{code_of(updated.args[0].value)}.detach()")
         if canonical in catalog.OPS_BY_KERAS and canonical.startswith(("keras.ops.", "keras.random.")):

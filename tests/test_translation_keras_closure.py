@@ -154,14 +154,120 @@ def test_an_unpaired_keras_weight_fails_loudly(custom, tmp_path, capsys):
         translated.copy_weights(source, target)
 
 
+# -- subclasses of a Keras layer the catalog maps ------------------------------------------------------------------
+ATTENTION = """\
+import keras
+from keras import ops
+
+
+class CachedAttention(keras.layers.MultiHeadAttention):
+    \"\"\"keras-hub's CachedMultiHeadAttention, reduced: Keras's private projections, _compute_attention and
+    a key/value cache updated with ops.slice_update.\"\"\"
+
+    def call(self, query, value, attention_mask=None, cache=None, cache_update_index=None, training=None):
+        query = self._query_dense(query)
+        if cache is not None:
+            start = [0, cache_update_index, 0, 0]
+            key = ops.slice_update(cache[:, 0, ...], start, self._key_dense(value))
+            value = ops.slice_update(cache[:, 1, ...], start, self._value_dense(value))
+            cache = ops.stack((key, value), axis=1)
+        else:
+            key, value = self._key_dense(value), self._value_dense(value)
+        output, _ = self._compute_attention(query=query, key=key, value=value, attention_mask=attention_mask,
+                                            training=training)
+        output = self._output_dense(output)
+        return output if cache is None else (output, cache)
+
+
+class Decoder(keras.layers.Layer):
+    def __init__(self, num_heads=2, **kwargs):
+        super().__init__(**kwargs)
+        self.num_heads = num_heads
+
+    def build(self, sequence_shape):
+        self.attention = CachedAttention(num_heads=self.num_heads, key_dim=sequence_shape[-1] // self.num_heads,
+                                         name="self_attention")
+        self.attention.build(query_shape=sequence_shape, value_shape=sequence_shape)
+
+    def call(self, x, cache=None, cache_update_index=None, offset=0):
+        length = ops.shape(x)[1]
+        rows = ops.arange(length, dtype="float32") + ops.cast(offset, "float32")  # a Python int cast
+        total = length if cache is None else ops.shape(cache)[2]
+        mask = ops.expand_dims(rows, 1) >= ops.arange(total, dtype="float32")
+        return self.attention(x, x, attention_mask=mask[None], cache=cache, cache_update_index=cache_update_index)
+
+
+class Gated(keras.layers.MultiHeadAttention):
+    \"\"\"No override: the base's own call (masks, causal mask, attention scores, gate, output_shape).\"\"\"
+"""
+
+
+@pytest.fixture
+def attention(tmp_path):
+    path = tmp_path / "attention_layers.py"
+    path.write_text(ATTENTION)
+    return path, _import(path)
+
+
+def test_a_subclass_of_multi_head_attention_gets_keras_private_api_and_slice_update(attention, tmp_path, capsys):
+    path, original = attention
+    translated, text, _ = _translate(path, "Decoder", tmp_path, capsys)
+    assert "TODO(tensorlint)" not in text, text
+    assert "class CachedAttention(KerasMultiHeadAttentionLayer):" in text
+    source, target = original.Decoder(), translated.Decoder()
+    x = random_input((2, 5, 8))
+    _equal(source, translated, target, [x])
+    # the cache path: one new token written at index 3 of a 5-long cache (Keras's slice_update)
+    cache, token = random_input((2, 2, 5, 2, 4), seed=3), random_input((2, 1, 8), seed=4)
+    expected_output, expected_cache = source(token, cache=cache, cache_update_index=3, offset=3)
+    target.eval()
+    with torch.no_grad():
+        output, updated = target(torch.from_numpy(token), cache=torch.from_numpy(cache), cache_update_index=3,
+                                 offset=3)
+    assert_close(output.numpy(), np.asarray(expected_output))
+    assert_close(updated.numpy(), np.asarray(expected_cache))
+
+
+@pytest.mark.parametrize("kwargs, call", [
+    ({}, {"use_causal_mask": True}),
+    ({"use_gate": True, "output_shape": 6}, {"attention_mask": "padding"}),
+    ({}, {"attention_mask": "padding", "return_attention_scores": True}),
+    ({"value_dim": 3}, {"key": "key", "use_causal_mask": True, "attention_mask": "padding"}),
+])
+def test_the_multi_head_attention_base_computes_what_keras_does(attention, kwargs, call, tmp_path, capsys):
+    path, original = attention
+    translated, text, _ = _translate(path, "Gated", tmp_path, capsys)
+    assert "TODO(tensorlint)" not in text, text
+    query, value, key = random_input((2, 5, 8)), random_input((2, 5, 8), seed=1), random_input((2, 5, 8), seed=2)
+    padding = np.array([[[True, True, False, True, False]] * 5, [[True] * 5] * 5])
+    arguments = {"padding": padding, "key": key}
+    keras_call = {name: arguments.get(value, value) if isinstance(value, str) else value
+                  for name, value in call.items()}
+    source = original.Gated(num_heads=2, key_dim=4, **kwargs)
+    target = translated.Gated(num_heads=2, key_dim=4, **kwargs)
+    expected = source(query, value, **keras_call)
+    target(torch.from_numpy(query), torch.from_numpy(value))
+    translated.copy_weights(source, target)
+    target.eval()
+    with torch.no_grad():
+        actual = target(torch.from_numpy(query), torch.from_numpy(value),
+                        **{name: torch.from_numpy(value) if isinstance(value, np.ndarray) else value
+                           for name, value in keras_call.items()})
+    for got, want in zip(actual if isinstance(actual, tuple) else [actual],
+                         expected if isinstance(expected, tuple) else [expected]):
+        assert_close(got.numpy(), np.asarray(want))
+
+
 # -- real keras-hub code ------------------------------------------------------------------------------------------
 KERAS_HUB_FILES = ("keras_hub/src/layers/modeling/rms_normalization.py",
                    "keras_hub/src/layers/modeling/position_embedding.py",
                    "keras_hub/src/layers/modeling/transformer_encoder.py",
                    "keras_hub/src/layers/modeling/f_net_encoder.py",
                    "keras_hub/src/layers/modeling/token_and_position_embedding.py",
+                   "keras_hub/src/layers/modeling/transformer_decoder.py",
+                   "keras_hub/src/layers/modeling/cached_multi_head_attention.py",
                    "keras_hub/src/layers/modeling/transformer_layer_utils.py", "keras_hub/src/utils/keras_utils.py",
-                   "keras_hub/src/api_export.py", "keras_hub/src/vllm/context.py")
+                   "keras_hub/src/api_export.py", "keras_hub/src/vllm/context.py", "keras_hub/src/vllm/attention.py")
 
 
 @pytest.fixture(scope="module")
@@ -198,6 +304,8 @@ def keras_hub_src(tmp_path_factory):
     ("PositionEmbedding", "position_embedding.py", {"sequence_length": 5}, (2, 5, 8), None),
     ("TransformerEncoder", "transformer_encoder.py", {"intermediate_dim": 16, "num_heads": 2}, (2, 5, 8), None),
     ("FNetEncoder", "f_net_encoder.py", {"intermediate_dim": 16}, (2, 5, 8), None),
+    # CachedMultiHeadAttention subclasses keras.layers.MultiHeadAttention: the runtime KerasMultiHeadAttentionLayer
+    ("TransformerDecoder", "transformer_decoder.py", {"intermediate_dim": 16, "num_heads": 2}, (2, 5, 8), None),
     # keras.layers.ReversibleEmbedding inside, through the runtime KerasReversibleEmbedding
     ("TokenAndPositionEmbedding", "token_and_position_embedding.py",
      {"vocabulary_size": 20, "sequence_length": 5, "embedding_dim": 8}, (2, 5), 20),
