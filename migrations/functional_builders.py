@@ -32,6 +32,9 @@ def static_value(node: cst.BaseExpression, known: dict[str, object], resolve=lam
         return _KNOWN_CALLS[resolve(node.func)]
     if isinstance(node, cst.Name) and node.value in known:
         return known[node.value]
+    if isinstance(node, cst.Call) and code_of(node.func) == "len" and len(node.args) == 1 and not node.args[0].keyword:
+        sized = static_value(node.args[0].value, known, resolve)  # `len(stackwise_num_filters)` of a given list
+        return _UNKNOWN if sized is _UNKNOWN or not hasattr(sized, "__len__") else len(sized)
     if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
         return {"True": True, "False": False, "None": None}[node.value]
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
@@ -249,7 +252,7 @@ class BuilderExpansion:
         # a guard for decisions about the graph, written only with the builder's arguments (it runs in __init__);
         # none for a condition on literals (a helper's `if strides != 1` once inlined) or a check of the arguments
         # that builds nothing (`if weights not in {...}: raise ValueError`)
-        if names and names_used(node.test) <= set(self.parameters) | {"True", "False", "None"} and \
+        if names and names_used(node.test) <= set(self.parameters) | {"True", "False", "None", "len"} and \
                 self.builds_layers(node):
             message = (f"translated for `{condition}` = {bool(value)} ({self.basis}): translate it again "
                        f"for other {', '.join(names)} (tensorlint translate --init-args)")

@@ -24,7 +24,7 @@ import libcst as cst
 
 from . import catalog
 from .closure import bound_names, closure, used_names
-from .common import PRESERVE, TODO_TAG, TORCH, ParsedSource, TranslationError, code_of, weight_statements
+from .common import KERAS, PRESERVE, TODO_TAG, TORCH, ParsedSource, TranslationError, code_of, weight_statements
 from .generated_helpers import TORCH_HELPERS, WEIGHT_HELPERS
 from .layer_translator import LayerOut, LayerTranslator
 from .op_translator import _is_self_or_super, python_containers
@@ -63,6 +63,10 @@ class KerasLayer(nn.Module):
 
     def build(self, input_shape=None):
         self.built = True
+
+    def _flatten_layers(self, include_self=True, recursive=True):
+        modules = self.modules() if recursive else [self, *self.children()]
+        return [module for module in modules if include_self or module is not self]
 
     def add_weight(self, shape=(), initializer="glorot_uniform", dtype=None, trainable=True, name=None, **kwargs):
         tensor = torch.empty(tuple(int(size) for size in shape or ()))
@@ -108,6 +112,14 @@ def _initialize(tensor, initializer):
             nn.init.xavier_normal_(tensor)
         else:
             nn.init.normal_(tensor, std=0.05)
+
+
+class DTypePolicy:
+    """keras.DTypePolicy (and keras.dtype_policies.get): the policy's name; translated modules compute in
+    float32."""
+
+    def __init__(self, name="float32"):
+        self.name = getattr(name, "name", name)
 
 
 class KerasReversibleEmbedding(KerasLayer):
@@ -405,7 +417,7 @@ def copy_weights(source, target):
 
     done, assigned, used = [], set(), set()
     for path, module in target.named_modules():
-        if any(path.startswith(prefix + ".") for prefix in done) or not module.state_dict():
+        if any(not prefix or path.startswith(prefix + ".") for prefix in done) or not module.state_dict():
             continue  # copied with its tagged ancestor, or no tensors (a pooling Sequential, an activation)
         layer = _at_path(source, path)
         rule = getattr(module, "_tensorlint_copy", None)
@@ -444,6 +456,10 @@ _PYTHON_DTYPES = {"float": "torch.float32", "int": "torch.int32", "bool": "torch
 # Keras layers outside the catalog with a runtime torch counterpart taking the Keras signature (constructed and
 # subclassed as they are; their weights are add_weight parameters, copied by attribute name)
 _RUNTIME_LAYERS = {"keras.layers.ReversibleEmbedding": "KerasReversibleEmbedding"}
+# every Keras name with a runtime counterpart, called or used as a value: those layers, and dtype policies (a Layer's
+# `dtype=` argument, which KerasLayer keeps as given)
+_RUNTIME_NAMES = {**_RUNTIME_LAYERS, "keras.DTypePolicy": "DTypePolicy", "keras.dtype_policies.DTypePolicy":
+                  "DTypePolicy", "keras.dtype_policies.get": "DTypePolicy"}
 # Keras layers the catalog maps when constructed that user classes subclass: the catalog's torch module has another
 # API, so a subclass derives from a runtime torch base with the Keras layer's own (its build signature, the private
 # sublayers and methods a subclass overrides or calls)
@@ -482,6 +498,13 @@ class _KerasToTorch(ClosureRewriter):
         self.chain_parts: set[int] = set()
         # per function: the augmented assignments that would write in place into a shared tensor in torch
         self.function_stack: list[dict] = []
+        self.generated: set[int] = set()  # ids of nodes already translated (functional subclasses' graphs)
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return id(node) not in self.generated and super().on_visit(node)
+
+    def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode):
+        return updated if id(original) in self.generated else super().on_leave(original, updated)
 
     def _statement_aliases(self, node: cst.CSTNode) -> dict | None:
         return self.function_stack[-1].get(node) if self.function_stack else None
@@ -577,8 +600,8 @@ class _KerasToTorch(ClosureRewriter):
         if canonical == "keras.initializers.Initializer":
             # initializers are names in the translation (add_weight takes them): nothing is an Initializer object
             return cst.Tuple([])
-        if canonical in _RUNTIME_LAYERS:
-            return cst.Name(_RUNTIME_LAYERS[canonical])
+        if canonical in _RUNTIME_NAMES:
+            return cst.Name(_RUNTIME_NAMES[canonical])
         return self._todo(f"{canonical} used as a value has no PyTorch counterpart", updated)
 
     # -- calls: layers, initializers, sublayer builds; everything else is the op translator's --
@@ -616,8 +639,8 @@ class _KerasToTorch(ClosureRewriter):
             # Keras attaches masks to tensors; torch tensors carry none (pass masks explicitly)
             self.state.notes.append(f"{canonical}: torch tensors carry no Keras mask (None)")
             return cst.Name("None")
-        if canonical in _RUNTIME_LAYERS:
-            return updated.with_changes(func=cst.Name(_RUNTIME_LAYERS[canonical]))
+        if canonical in _RUNTIME_NAMES:
+            return updated.with_changes(func=cst.Name(_RUNTIME_NAMES[canonical]))
         if canonical and canonical.startswith("keras.layers.") and canonical[len("keras.layers."):][:1].isupper():
             return self._todo(f"{canonical} has no PyTorch counterpart in the catalog", updated)
         if canonical in _KERAS_ONLY_OPS and not any(arg.star for arg in updated.args):
@@ -668,6 +691,94 @@ class _KerasToTorch(ClosureRewriter):
             return None
         statements = weight_statements(out.weights, TORCH, "source", f"target{out.target_access}")
         return register_copy_rule(self.state.copy_rules, statements, out.key)
+
+
+# -- functional Model subclasses: `__init__` builds a graph from keras.Input and ends in super().__init__(inputs,
+# outputs) -------------------------------------------------------------------------------------------------------
+def _model_super_init(statement: cst.BaseStatement) -> cst.Call | None:
+    """`super().__init__(inputs=..., outputs=..., **kwargs)` (or with two positional arguments): the call, else
+    None."""
+    if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and
+            isinstance(statement.body[0], cst.Expr) and isinstance(statement.body[0].value, cst.Call)):
+        return None
+    call = statement.body[0].value
+    func = call.func
+    if not (isinstance(func, cst.Attribute) and func.attr.value == "__init__" and isinstance(func.value, cst.Call)
+            and code_of(func.value.func) == "super"):
+        return None
+    keywords = {arg.keyword.value for arg in call.args if arg.keyword is not None}
+    positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
+    return call if "outputs" in keywords or len(positional) >= 2 else None
+
+
+def _init_of(klass: cst.ClassDef) -> cst.FunctionDef | None:
+    return next((s for s in klass.body.body if isinstance(s, cst.FunctionDef) and s.name.value == "__init__"), None)
+
+
+@dataclass
+class _FunctionalClass:
+    """The graph part of a functional subclass's __init__, translated once by the functional-builder translator:
+    the replacement methods (their nodes are left alone by the rewrite) and the copy function of its layers."""
+
+    methods: list[cst.FunctionDef]
+    generated: set[int]  # ids of the generated statements and methods
+    copy_function: str
+    copy_name: str
+
+
+def _functional_class(source: ParsedSource, klass: cst.ClassDef, layout: str, init_args: str | None,
+                      state: _State) -> tuple[cst.ClassDef, _FunctionalClass] | None:
+    """``klass`` with its __init__ replaced by the functional-builder translation of the graph it builds (an
+    __init__ creating the layers, a forward replaying the graph) when it is a functional Model subclass, else
+    None. The statements after the super().__init__ call stay in __init__, for the rewrite."""
+    from .model_translator import ModelTranslator
+
+    init = _init_of(klass)
+    if init is None or not isinstance(init.body, cst.IndentedBlock):
+        return None
+    statements = list(init.body.body)
+    index = next((i for i, s in enumerate(statements) if _model_super_init(s) is not None), None)
+    if index is None:
+        return None
+    super_call = _model_super_init(statements[index])
+    params = init.params
+    positional = list(params.params)
+    if positional and positional[0].name.value == "self":
+        params = params.with_changes(params=positional[1:])
+    builder = init.with_changes(params=params, body=init.body.with_changes(body=statements[:index + 1]))
+    model = ModelTranslator(source, TORCH, layout)
+    model.init_args = init_args
+    text, records, kind = model.builder(builder)
+    if kind != "functional":
+        return None
+    generated_class = next(s for s in cst.parse_module(text).body if isinstance(s, cst.ClassDef))
+    new_init, forward = [s for s in generated_class.body.body if isinstance(s, cst.FunctionDef)]
+    # the base class gets what the Keras base got besides the graph (`**kwargs`: name, dtype, trainable)
+    base_args = [arg for index_, arg in enumerate(super_call.args)
+                 if not (arg.keyword is not None and arg.keyword.value in ("inputs", "outputs")) and
+                 not (arg.keyword is None and not arg.star and index_ < 2)]
+    if base_args:
+        base_args[-1] = base_args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    base_init = cst.parse_statement(f"super().__init__({', '.join(code_of(a).rstrip(', ') for a in base_args)})")
+    init_body = [base_init, *[s for s in new_init.body.body if "super().__init__()" not in code_of(s)]]
+    generated = {id(s) for s in init_body} | {id(forward)}
+    new_init = init.with_changes(body=init.body.with_changes(body=[*init_body, *statements[index + 1:]]))
+    copy_name = f"_copy_{klass.name.value}"
+    copy_function = model.copy_function(klass.name.value, records)
+    state.helpers |= model.helpers
+    state.notes += model.notes
+    state.notes.append(f"{klass.name.value} builds a functional Keras model in __init__: its torch __init__ creates "
+                       "the layers and forward() replays the graph")
+    attribute = cst.parse_statement(f"_tensorlint_copy = {copy_name!r}  # copy_weights copies its layers with it")
+    body = []
+    for statement in klass.body.body:
+        if statement is init:
+            body += [attribute, new_init, forward]
+        else:
+            body.append(statement)
+    generated.add(id(attribute))
+    klass = klass.with_changes(body=klass.body.with_changes(body=body))
+    return klass, _FunctionalClass([new_init, forward], generated, copy_function, copy_name)
 
 
 def _torch_module_attributes(source: ParsedSource, klass: cst.ClassDef) -> dict[str, str]:
@@ -732,10 +843,62 @@ def _own_package_relative(module: cst.Module, path: Path | None) -> cst.Module:
     return module.with_changes(body=body)
 
 
-def _prepared(module: cst.Module, path: Path) -> cst.Module:
-    """A package file the closure follows, rewritten as the source's own file is."""
-    return _own_package_relative(_without_class_decorators(module, ParsedSource(module.code))[0], path)
+def _prepared(module: cst.Module, path: Path, used: frozenset[str] | None = None) -> cst.Module:
+    """A package file the closure follows, rewritten as the source's own file is; with ``used`` (the attribute
+    names the source reads), its Keras classes reduced to what a torch module needs (_reduced_keras_classes)."""
+    module, _ = _without_class_decorators(module, ParsedSource(module.code))
+    if used is not None:
+        module = _reduced_keras_classes(module, used)
+    return _own_package_relative(module, path)
 
+
+# what every translated Keras class keeps: torch builds it, sizes it and runs it through these
+_TORCH_NEEDS = {"__init__", "build", "call"}
+
+
+def _attribute_names(node: cst.CSTNode) -> set[str]:
+    from ..analyzers.traversal import nodes_of_type
+
+    return {attribute.attr.value for attribute in nodes_of_type(node, cst.Attribute)}
+
+
+def _reduced_keras_classes(module: cst.Module, used: frozenset[str]) -> cst.Module:
+    """The Keras classes of a package file the closure follows (base classes such as keras-hub's Backbone, layers
+    the source uses) keep __init__, build, call and the methods and properties read as attributes by the source
+    or by what is kept; the rest is the Keras Model API (presets, saving, LoRA, Keras's attribute tracking),
+    which a torch module does not need and whose code would only come along as TODOs."""
+    source = ParsedSource(module.code)
+    body = []
+    for statement in module.body:
+        if isinstance(statement, cst.ClassDef) and source.class_framework(statement.name.value) == KERAS:
+            methods = [s for s in statement.body.body if isinstance(s, cst.FunctionDef)]
+            wanted, kept = set(used) | _TORCH_NEEDS, set()
+            while True:
+                now = {id(m) for m in methods if m.name.value in wanted}
+                if now == kept:
+                    break
+                kept = now
+                wanted |= set().union(*(_attribute_names(m) for m in methods if id(m) in kept))
+            dropped = [m.name.value for m in methods if id(m) not in kept]
+            if dropped:
+                statement = statement.with_changes(
+                    body=statement.body.with_changes(body=[
+                        s for s in statement.body.body if not isinstance(s, cst.FunctionDef) or id(s) in kept]),
+                    leading_lines=[*statement.leading_lines, cst.EmptyLine(comment=cst.Comment(
+                        f"# tensorlint: Keras API a torch module does not use, dropped: "
+                        f"{', '.join(dict.fromkeys(dropped))}"))])
+        body.append(statement)
+    return module.with_changes(body=body)
+
+
+def subclasses_keras_elsewhere(source_text: str, symbol: str, path: str | Path) -> bool:
+    """Whether the class ``symbol`` is a Keras Layer/Model through a base class defined in another file of its
+    package (`class VGGBackbone(Backbone)`, Backbone in keras_hub's backbone.py), followed as the translation
+    follows it."""
+    module = cst.parse_module(source_text)
+    module = _own_package_relative(_without_class_decorators(module, ParsedSource(source_text))[0], Path(path))
+    reached = closure(module, {symbol}, path, prepare=_prepared)
+    return ParsedSource(reached.module().code).class_framework(symbol) == KERAS
 
 def _drop_keras_imports(statement: cst.BaseStatement) -> cst.BaseStatement | None:
     return drop_imports(statement, _KERAS_IMPORT_ROOTS)
@@ -750,26 +913,42 @@ def _header(symbol: str, origin: str, layout: str) -> str:
 
 
 def translate_keras_symbol(source_text: str, symbol: str, layout: str = PRESERVE, origin: str = "",
-                           path: str | Path | None = None) -> ModuleTranslation:
-    """The module translating the Keras Layer/Model subclass ``symbol`` and all it reaches into PyTorch."""
+                           path: str | Path | None = None, init_args: str | None = None) -> ModuleTranslation:
+    """The module translating the Keras Layer/Model subclass ``symbol`` and all it reaches into PyTorch.
+    ``init_args``: the arguments ``symbol`` will be built with, which decide a functional subclass's graph (its
+    `if`s on the constructor's arguments) as they decide a functional builder's."""
     try:
         module = cst.parse_module(source_text)
     except cst.ParserSyntaxError as exc:
         raise TranslationError(f"syntax error at line {exc.raw_line}") from None
     module, decorators = _without_class_decorators(module, ParsedSource(source_text))
     module = _own_package_relative(module, Path(path) if path else None)
-    reached = closure(module, {symbol}, path, prepare=_prepared)
+    used = frozenset(_attribute_names(module))
+    reached = closure(module, {symbol}, path, prepare=lambda module, path: _prepared(module, path, used))
     source = ParsedSource(reached.module().code)
     state = _State(notes=[_registration_note(decorators)] if decorators else [])
     transformer = _KerasToTorch(source, layout, state)
-    statements = []
+    replaced, functional = [], []
     for statement in source.module.body:
+        if isinstance(statement, cst.ClassDef) and source.class_framework(statement.name.value) == KERAS:
+            found = _functional_class(source, statement, layout,
+                                      init_args if statement.name.value == symbol else None, state)
+            if found is not None:
+                statement, graph = found
+                functional.append(graph)
+                transformer.generated |= graph.generated
+        replaced.append(statement)
+    if functional:  # the helpers a graph was built with are inlined into it: what is left reaches less
+        replaced = list(closure(cst.Module(body=replaced), {symbol}).statements)
+    statements = []
+    for statement in replaced:
         kept = _drop_keras_imports(statement)
         if kept is not None:
             statements.append(kept.visit(transformer))
     body = cst.Module(body=statements).code.strip()
     helpers = [TORCH_HELPERS[name].strip() for name in sorted(state.helpers)]
-    copying = "\n\n\n".join([*copy_rule_definitions(state.copy_rules), COPY_WEIGHTS.strip()])
+    copying = "\n\n\n".join([*copy_rule_definitions(state.copy_rules),
+                              *(graph.copy_function.strip() for graph in functional), COPY_WEIGHTS.strip()])
     weight_helpers = closure(_WEIGHT_HELPERS_MODULE, used_names(cst.parse_module(copying))).code().strip()
     imports = ["import inspect", "import re", "", "import numpy as np", "import torch", "from torch import nn"]
     runtime = closure(_RUNTIME_MODULE, used_names(cst.parse_module(body + "\n" + copying)) & {

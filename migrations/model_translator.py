@@ -726,10 +726,13 @@ class ModelTranslator:
                 continue
             if isinstance(value, cst.Name) and target_name and value.value in input_aliases:
                 input_aliases[target_name] = input_aliases[value.value]  # `inputs = img_input` (keras.applications)
-            if isinstance(value, cst.Call) and self.source.resolve(value.func) in (
-                    "keras.Model", "keras.models.Model", "keras.models.Functional"):
+            if isinstance(value, cst.Call) and (self.source.resolve(value.func) in (
+                    "keras.Model", "keras.models.Model", "keras.models.Functional") or _is_super_init(value)):
+                # a builder's keras.Model(inputs, outputs), or a functional subclass's super().__init__(inputs, outputs)
                 model_inputs, model_outputs = None, None
                 for position, arg in enumerate(value.args):
+                    if arg.star:
+                        continue  # `**kwargs` passed on to the Model (name, dtype): not the graph
                     key = arg.keyword.value if arg.keyword else ("inputs", "outputs")[min(position, 1)]
                     if key == "inputs":
                         model_inputs = arg.value

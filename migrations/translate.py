@@ -29,7 +29,7 @@ from .common import (
 from .layer_translator import LayerTranslator, LayerOut
 from .op_translator import OpTranslator, op_for
 from .model_translator import ModelTranslator, CopyRecord
-from .keras_to_torch import translate_keras_symbol
+from .keras_to_torch import subclasses_keras_elsewhere, translate_keras_symbol
 from .torch_to_keras import translate_torch_symbol
 
 
@@ -327,6 +327,9 @@ def translate_symbol(source_text: str, symbol: str, to: str | None = None, layou
         raise TranslationError(f"no model class, builder function or Sequential named {symbol!r} "
                                f"(translatable here: {names})")
     kind, framework, _ = _symbol_kind(source, statement)
+    if kind is None and isinstance(statement, cst.ClassDef) and path and \
+            subclasses_keras_elsewhere(source_text, symbol, path):
+        kind, framework = "class", KERAS
     if kind is None:
         raise TranslationError(f"{symbol!r} is neither a torch nn.Module / Keras Model class, a builder function "
                                "nor a Sequential assignment")
@@ -339,7 +342,7 @@ def translate_symbol(source_text: str, symbol: str, to: str | None = None, layou
         raise TranslationError(f"unknown layout {layout!r}: use 'preserve' or 'native'")
     if to == KERAS or kind == "class":
         translated = translate_torch_symbol(source_text, symbol, layout, origin, path, also) if to == KERAS else \
-            translate_keras_symbol(source_text, symbol, layout, origin, path)
+            translate_keras_symbol(source_text, symbol, layout, origin, path, init_args)
         notes = list(translated.notes)
         if layout == NATIVE:
             notes.append(_NATIVE_NOTE)

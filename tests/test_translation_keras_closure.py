@@ -258,6 +258,122 @@ def test_the_multi_head_attention_base_computes_what_keras_does(attention, kwarg
         assert_close(got.numpy(), np.asarray(want))
 
 
+# -- functional Model subclasses ----------------------------------------------------------------------------------
+FUNCTIONAL_PACKAGE = {
+    "backbone.py": """\
+import keras
+
+from pkg.presets import load_preset
+
+
+class Backbone(keras.Model):
+    \"\"\"keras-hub's Backbone, reduced: Keras's attribute tracking, dtype policies, presets.\"\"\"
+
+    def __init__(self, *args, dtype=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._functional_layer_ids = set(id(layer) for layer in self._flatten_layers())
+        self._initialized = True
+        if dtype is not None:
+            self.dtype_policy = keras.dtype_policies.get(dtype)
+
+    def __setattr__(self, name, value):
+        if keras.config.backend() == "torch" and not hasattr(self, "_initialized"):
+            return object.__setattr__(self, name, value)
+        return super().__setattr__(name, value)
+
+    @classmethod
+    def from_preset(cls, preset):
+        return load_preset(cls, preset)
+""",
+    "presets.py": """\
+import keras
+
+
+def load_preset(cls, preset):
+    return keras.saving.load_model(preset)
+""",
+    "tiny.py": """\
+import keras
+from keras import layers
+
+from pkg.backbone import Backbone
+
+
+class TinyBackbone(Backbone):
+    def __init__(self, filters, image_shape=(None, None, 3), pool=True, **kwargs):
+        images = keras.Input(shape=image_shape)
+        x = conv_block(images, filters[0])
+        if len(filters) > 1:
+            x = layers.Conv2D(filters[1], 1)(x)
+        if pool:
+            x = layers.GlobalAveragePooling2D()(x)
+        super().__init__(inputs=images, outputs=x, **kwargs)
+        self.filters = filters
+        self.image_shape = image_shape
+
+    def get_config(self):
+        return {"filters": self.filters, "image_shape": self.image_shape}
+
+
+def conv_block(x, filters):
+    x = layers.Conv2D(filters, 3, padding="same")(x)
+    x = layers.BatchNormalization()(x)
+    return layers.ReLU()(x)
+""",
+}
+
+
+@pytest.fixture
+def functional_package(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").touch()
+    for name, text in FUNCTIONAL_PACKAGE.items():
+        (tmp_path / "pkg" / name).write_text(text)
+    sys.path.insert(0, str(tmp_path))
+    yield tmp_path / "pkg" / "tiny.py"
+    sys.path.remove(str(tmp_path))
+    for name in [n for n in sys.modules if n == "pkg" or n.startswith("pkg.")]:
+        del sys.modules[name]
+
+
+def test_a_functional_model_subclass_builds_its_graph_in_init_and_replays_it_in_forward(functional_package,
+                                                                                         tmp_path, capsys):
+    """`class TinyBackbone(Backbone)` (Backbone, a keras.Model, in another file of the package) builds a graph from
+    keras.Input in __init__ and hands it to super().__init__(inputs, outputs): translated as the functional
+    builders are (helpers inlined, `if`s on the arguments decided with --init-args), the base class reduced to what
+    a torch module needs."""
+    out = tmp_path / "tiny_torch.py"
+    code = cli.main(["translate", f"{functional_package}:TinyBackbone", "--to", "torch", "-o", str(out),
+                     "--init-args", "filters=[4, 8], image_shape=(8, 8, 3)"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    text = out.read_text()
+    assert "TODO(tensorlint)" not in text, text
+    assert "class Backbone(KerasLayer):" in text and "class TinyBackbone(Backbone):" in text
+    assert "def forward(self, images):" in text
+    # the Keras Model API of the base (and what only it reached) is dropped, the graph's helper inlined
+    backbone = text.split("class Backbone(KerasLayer):")[1].split("\nclass ")[0]
+    assert "from_preset" not in backbone and "__setattr__" not in backbone and "load_preset" not in text
+    assert "def conv_block" not in text
+    translated = _import(out)
+    from pkg.tiny import TinyBackbone
+
+    arguments = {"filters": [4, 8], "image_shape": (8, 8, 3), "dtype": "float32"}
+    target = translated.TinyBackbone(**arguments)
+    _equal(TinyBackbone(**arguments), translated, target, [random_input((2, 8, 8, 3))])
+    assert target.filters == [4, 8] and target.dtype_policy.name == "float32"
+    with pytest.raises(ValueError, match="len\\(filters\\) > 1"):
+        translated.TinyBackbone(filters=[4])  # the graph was decided for two stages
+
+
+def test_a_keras_class_whose_base_is_in_another_file_is_a_translatable_symbol(functional_package, capsys):
+    code = cli.main(["translate", f"{functional_package}:TinyBackbone", "--to", "torch",
+                     "--init-args", "filters=[4]"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "class TinyBackbone(Backbone):" in captured.out and "self.conv2d_1" not in captured.out
+
+
 # -- real keras-hub code ------------------------------------------------------------------------------------------
 KERAS_HUB_FILES = ("keras_hub/src/layers/modeling/rms_normalization.py",
                    "keras_hub/src/layers/modeling/position_embedding.py",
