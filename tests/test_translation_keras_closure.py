@@ -258,6 +258,16 @@ def test_the_multi_head_attention_base_computes_what_keras_does(attention, kwarg
         assert_close(got.numpy(), np.asarray(want))
 
 
+def test_subclassing_another_catalogued_keras_layer_is_a_todo_naming_what_is_missing(tmp_path, capsys):
+    path = tmp_path / "scaled_dense.py"
+    path.write_text("import keras\n\n\nclass ScaledDense(keras.layers.Dense):\n    def call(self, x):\n"
+                    "        return super().call(x) * 2.0\n")
+    _, text, err = _translate(path, "ScaledDense", tmp_path, capsys)
+    assert "1 TODO" in err
+    assert "# TODO(tensorlint): base class keras.layers.Dense: the catalog maps constructing it, not subclassing " \
+           "it" in text
+
+
 # -- functional Model subclasses ----------------------------------------------------------------------------------
 FUNCTIONAL_PACKAGE = {
     "backbone.py": """\
