@@ -14,7 +14,7 @@ from .common import (
     KERAS, TODO_TAG, TORCH, UNKNOWN, code_of, framework_of_name, indent_lines, literal_value, ParsedSource, Shape,
     snake_case, weight_statements, with_todos,
 )
-from .functional_builders import BuilderExpansion, given_arguments, names_used
+from .functional_builders import BuilderExpansion, assigned_names, called_builder, given_arguments, names_used
 from .layer_translator import LayerTranslator, LayerOut
 from .op_translator import OpTranslator, python_containers
 from .tensor_aliases import aliased_updates
@@ -522,7 +522,14 @@ class ModelTranslator:
                 elif canonical in ("keras.Sequential", "keras.models.Sequential"):
                     found.add("sequential")
 
-        function.visit(FunctionalMarkers())
+        seen = {function.name.value}
+        called = function
+        while called is not None:  # a wrapper's markers are those of the builder it returns
+            called.visit(FunctionalMarkers())
+            called = called_builder(called, self.source.functions)
+            if called is not None and called.name.value in seen:
+                break
+            seen.add(called.name.value if called is not None else "")
         # keras.Input inside a Sequential's list only gives the input shape
         functional = "model" in found or ("input" in found and "sequential" not in found)
         if self.to == TORCH and functional:
@@ -613,12 +620,13 @@ class ModelTranslator:
             return candidate
 
         def lookup(call: cst.Call) -> str:
-            for arg in call.args:
-                if arg.keyword and arg.keyword.value == "name" and isinstance(literal_value(code_of(arg.value)), str):
-                    return f"source.get_layer({code_of(arg.value)})"
+            # the creation index counts every layer of the class, named ones included (Keras creates them all)
             class_short = code_of(call.func).rsplit(".", 1)[-1]
             index = creation_counts.get(class_short, 0)
             creation_counts[class_short] = index + 1
+            for arg in call.args:
+                if arg.keyword and arg.keyword.value == "name" and isinstance(literal_value(code_of(arg.value)), str):
+                    return f"source.get_layer({code_of(arg.value)})"
             return f"_keras_layers_by_creation(source, {class_short!r})[{index}]"
 
         # Keras creates `layers.A()(layers.B()(x))`'s A before B, but its input size is B's output: the outer
@@ -634,12 +642,17 @@ class ModelTranslator:
         def new_layer(call: cst.Call, shape: Shape, preferred: str | None,
                       reservation: tuple[str, str] | None = None) -> tuple[str, Shape]:
             attr, lookup_expr = reservation or (attribute_for(call, preferred), lookup(call))
+            call = call.visit(_StaticShapes(env))  # `Conv2D(int(x.shape[3] * 0.5))`: __init__ has no x
             sub: list[CopyRecord] = []
             text, out_shape = self.item(call, sub, "", f".{attr}", shape)
             for record in sub:
                 record.keras_lookup = lookup_expr + record.source_path
                 records.append(record)
             init_lines.append(f"self.{attr} = {text}")
+            spatial = {entry.spatial for entry in catalog.keras_entries(self.source.resolve(call.func) or "")}
+            if out_shape.rank is None and len(spatial) == 1 and 0 not in spatial:
+                # a Conv2D's output has rank 4 whatever its input's (a `Concatenate(axis=3)` after it joins features)
+                out_shape = Shape(out_shape.features, spatial.pop() + 2, out_shape.dims)
             return attr, out_shape
 
         def shape_of(node: cst.BaseExpression) -> Shape:
@@ -665,7 +678,7 @@ class ModelTranslator:
                 return shapes[0]
             axis = next((literal_value(code_of(a.value)) for a in call.func.args if a.keyword is None or
                          a.keyword.value == "axis"), -1)
-            if axis != -1 or any(s.features is None for s in shapes):
+            if axis not in (-1, (shapes[0].rank or 0) - 1) or any(s.features is None for s in shapes):
                 return Shape(None, shapes[0].rank)
             if all(isinstance(s.features, int) for s in shapes):
                 return Shape(sum(s.features for s in shapes), shapes[0].rank)
@@ -708,6 +721,8 @@ class ModelTranslator:
             docstring = code_of(body_statements[0].body[0].value)
             body_statements = body_statements[1:]
         input_aliases: dict[str, str] = {}
+        init_bound: set[str] = set()  # names __init__ computes (the builder's values the layers are built with)
+        forward_bound: set[str] = set()  # names forward() binds (tensors)
         expansion = BuilderExpansion(self.source.functions, self._contains_layers, self.source.resolve)
         body_statements = expansion.expand(function, body_statements,
                                            given_arguments(function, self.init_args))
@@ -806,9 +821,18 @@ class ModelTranslator:
                                      "(only `if`s on the builder's arguments, decided with its defaults, are)\n"
                                      + _dedent_code(statement).rstrip("\n"))
                 continue
+            statement = statement.visit(_StaticShapes(env))
+            graph_names = {name for name in env if not name.startswith("<")} | forward_bound
+            if not names_used(statement) & graph_names and not self._contains_layers(statement):
+                # a value the layers are built with (`filters = int(filters * alpha)` of an inlined helper): the
+                # builder computes it before creating them, so does __init__
+                init_lines.append(self._translate_statement(statement, training_param=False))
+                init_bound.update(assigned_names(statement))
+                continue
             statement = statement.visit(InlineLayers())
             text = self._translate_statement(statement, training_param=False)
             forward_lines.append(text)
+            forward_bound.update(assigned_names(statement))
             if target_name:
                 env[target_name] = shape_of(value) if isinstance(value, (cst.BinaryOperation, cst.Name)) else \
                     UNKNOWN
@@ -821,6 +845,18 @@ class ModelTranslator:
                     self.notes.append(f"`{name} = {code_of(call.func)}(...)` runs when Keras builds the model and "
                                       "the graph does not use it; it was dropped")
         params = code_of(function.params)
+        # what forward() reads of __init__'s values and the builder's arguments: kept on the module
+        parameter_names = {p.name.value for p in (*function.params.params, *function.params.kwonly_params,
+                                                  *function.params.posonly_params)}
+        read = names_used(cst.parse_module("\n".join(forward_lines + [f"return {outputs}"]) + "\n"))
+        kept = sorted((read & (init_bound | parameter_names)) - forward_bound - set(inputs))
+        for name in kept:
+            attribute = f"_{name}"
+            while attribute in used_names:
+                attribute = f"_{attribute}"
+            used_names.add(attribute)
+            init_lines.append(f"self.{attribute} = {name}")
+            forward_lines.insert(0, f"{name} = self.{attribute}")
         init = self._function(f"def __init__(self{', ' + params if params.strip() else ''}):", init_lines)
         forward = self._function(f"def forward(self, {', '.join(inputs)}):", forward_lines + [f"return {outputs}"])
         doc = f"    {docstring}\n\n" if docstring else ""
@@ -841,6 +877,34 @@ _KERAS_MODEL_ATTRIBUTES = {"layers", "weights", "variables", "trainable_weights"
 _TORCH_MODULE_ATTRIBUTES = {"training", "modules", "children", "parameters", "buffers", "apply", "to", "cuda",
                             "cpu", "type", "float", "double", "half", "train", "eval", "forward", "state_dict",
                             "named_modules", "register_buffer", "add_module", "zero_grad"}
+
+
+class _StaticShapes(cst.CSTTransformer):
+    """`x.shape[-1]` of a graph tensor whose size the graph walk knows -> that size (a channels-last Keras tensor's
+    last axis is its features), so a value computed from it can be computed in __init__."""
+
+    def __init__(self, env: dict[str, Shape]):
+        super().__init__()
+        self.env = env
+
+    def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript) -> cst.BaseExpression:
+        value = updated.value
+        if not (isinstance(value, cst.Attribute) and value.attr.value == "shape" and isinstance(value.value, cst.Name)
+                and value.value.value in self.env and len(updated.slice) == 1 and
+                isinstance(updated.slice[0].slice, cst.Index)):
+            return updated
+        shape = self.env[value.value.value]
+        axis = literal_value(code_of(updated.slice[0].slice.value))
+        if not isinstance(axis, int) or isinstance(axis, bool) or not shape.rank:
+            return updated
+        axis = axis + shape.rank if axis < 0 else axis
+        if axis == shape.rank - 1 and shape.features is not None:
+            size = shape.features
+        elif shape.dims and 1 <= axis < shape.rank and isinstance(shape.dims[axis - 1], int):
+            size = shape.dims[axis - 1]
+        else:
+            return updated
+        return cst.parse_expression(f"({size})" if isinstance(size, str) else str(size))
 
 
 class _RenameSelfAttributes(cst.CSTTransformer):

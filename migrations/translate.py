@@ -26,6 +26,7 @@ from .common import (
     KERAS, NATIVE, PRESERVE, TODO_TAG, TORCH, code_of, framework_of_name, imports_for, indent_lines,
     normalized_for_models, ParsedSource, Shape, TranslationError, weight_statements, with_todos,
 )
+from .functional_builders import called_builder
 from .layer_translator import LayerTranslator, LayerOut
 from .op_translator import OpTranslator, op_for
 from .model_translator import ModelTranslator, CopyRecord
@@ -288,7 +289,7 @@ def _symbol_kind(source: ParsedSource, statement) -> tuple[str | None, str | Non
     return None, None, ""
 
 
-def _builder_framework(source: ParsedSource, function: cst.FunctionDef) -> str | None:
+def _builder_framework(source: ParsedSource, function: cst.FunctionDef, seen: frozenset = frozenset()) -> str | None:
     found: list[str] = []
 
     class Finder(cst.CSTVisitor):
@@ -301,7 +302,12 @@ def _builder_framework(source: ParsedSource, function: cst.FunctionDef) -> str |
                 found.append(TORCH)
 
     function.visit(Finder())
-    return found[0] if found else None
+    if found:
+        return found[0]
+    called = called_builder(function, source.functions)  # `def ResNet50(...): return ResNet(...)`
+    if called is not None and called.name.value not in seen:
+        return _builder_framework(source, called, seen | {function.name.value})
+    return None
 
 
 _NATIVE_NOTE = ("native layout: inputs must be channels-last (N, H, W, C) for Keras / channels-first (N, C, H, W) for "
