@@ -255,6 +255,7 @@ class BuilderExpansion:
         self.notes: list[str] = []
         self._inlined = 0
         self._returned = False  # an inlined helper's `return` was reached: its remaining statements do not run
+        self.not_inlined: dict[str, str] = {}  # helper building layers -> why its calls were not inlined
 
     def expand(self, function: cst.FunctionDef, statements: list[cst.BaseStatement],
                given: dict[str, object] | None = None) -> list[cst.BaseStatement]:
@@ -310,6 +311,8 @@ class BuilderExpansion:
                     result += expanded
                     continue
                 # a `return` under an `if` the arguments do not decide: the helper stays a call
+                self.not_inlined[statement.body[0].value.func.value] = (
+                    "it returns under an `if` that the builder's arguments do not decide")
                 guards, notes, known_before, constants_before, tensors_before, self.functions = state
                 del self.guards[guards:], self.notes[notes - 1:]
                 known.clear(), known.update(known_before), constants.clear(), constants.update(constants_before)
@@ -376,7 +379,7 @@ class BuilderExpansion:
         return unrolled
 
     def _calls_helpers_in(self, node: cst.CSTNode) -> bool:
-        return any(name in self.functions for name in _calls(node))
+        return any(name in self.functions for name in calls_of(node))
 
     def _decide(self, node: cst.If, known: dict[str, object]) -> list[cst.BaseStatement] | None:
         """The statements Python runs for this `if` (elif/else included) with the defaults, or None."""
@@ -405,7 +408,7 @@ class BuilderExpansion:
         return []
 
     def _calls_helpers(self, function: cst.FunctionDef) -> bool:
-        return any(name in self.functions and name != function.name.value for name in _calls(function.body))
+        return any(name in self.functions and name != function.name.value for name in calls_of(function.body))
 
     def _inline(self, statement: cst.BaseStatement, tensors: set[str], depth: int):
         """`y = helper(x, 16)` -> the helper's statements, parameters bound, locals renamed, each `return v` as
@@ -426,9 +429,11 @@ class BuilderExpansion:
             body = body[1:]  # the docstring
         last = body[-1] if body else None
         if not (isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], cst.Return)):
+            self.not_inlined[helper.name.value] = "its body does not end with a `return`"
             return None
         arguments = _bind(helper, call)
         if arguments is None:
+            self.not_inlined[helper.name.value] = "it takes *args/**kwargs or is called with them"
             return None
         self._inlined += 1
         suffix = f"_{helper.name.value}{self._inlined}"
@@ -595,7 +600,8 @@ def called_builder(function: cst.FunctionDef, functions: dict[str, cst.FunctionD
     return None
 
 
-def _calls(node: cst.CSTNode) -> set[str]:
+def calls_of(node: cst.CSTNode) -> set[str]:
+    """The functions a node calls by plain name (`block(x)`, not `layers.Dense(8)`)."""
     names: set[str] = set()
 
     class Calls(cst.CSTVisitor):

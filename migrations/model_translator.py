@@ -14,7 +14,8 @@ from .common import (
     KERAS, TODO_TAG, TORCH, UNKNOWN, code_of, framework_of_name, indent_lines, literal_value, ParsedSource, Shape,
     snake_case, weight_statements, with_todos,
 )
-from .functional_builders import BuilderExpansion, assigned_names, called_builder, given_arguments, names_used
+from .functional_builders import (BuilderExpansion, assigned_names, called_builder, calls_of, given_arguments,
+                                  names_used)
 from .layer_translator import LayerTranslator, LayerOut
 from .op_translator import OpTranslator, python_containers
 from .tensor_aliases import aliased_updates
@@ -338,7 +339,7 @@ class ModelTranslator:
         return with_todos(code_of(node), ["a module list that is not a literal list or comprehension"])
 
     def _translate_statement(self, statement: cst.BaseStatement, layer_attrs=None, training_param=False) -> str:
-        if _imports_source_framework(statement, self.source_framework):
+        if imports_source_framework(statement, self.source_framework):
             return ""  # the translation's own imports are at the top of the module
         translator = OpTranslator(self.source, self.to, self.layout, layer_attrs, training_param,
                                   containers=self.containers, aliased_updates=self.updates.get(statement))
@@ -823,6 +824,12 @@ class ModelTranslator:
                 continue
             statement = statement.visit(_StaticShapes(env))
             graph_names = {name for name in env if not name.startswith("<")} | forward_bound
+            not_inlined = [f"{name}() builds Keras layers and was not inlined: {reason}"
+                           for name, reason in expansion.not_inlined.items() if name in calls_of(statement)]
+            if not_inlined:
+                self.todos += len(not_inlined)
+                forward_lines.append(self._translate_statement(_leading_todos(statement, not_inlined)))
+                continue
             if not names_used(statement) & graph_names and not self._contains_layers(statement):
                 # a value the layers are built with (`filters = int(filters * alpha)` of an inlined helper): the
                 # builder computes it before creating them, so does __init__
@@ -919,7 +926,7 @@ class _RenameSelfAttributes(cst.CSTTransformer):
         return updated
 
 
-def _imports_source_framework(statement: cst.BaseStatement, framework: str) -> bool:
+def imports_source_framework(statement: cst.BaseStatement, framework: str) -> bool:
     if not isinstance(statement, cst.SimpleStatementLine):
         return False
     paths = []
