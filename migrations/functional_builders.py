@@ -517,7 +517,8 @@ def _with_constants(statement: cst.BaseStatement, constants: dict[str, object], 
     "valid"` of an inlined helper -> `"same"`)."""
     if not isinstance(statement, cst.SimpleStatementLine):
         return statement
-    substitute = _Substitute({name: repr(value) for name, value in constants.items()})
+    shadowed = _bound_inside(statement)  # `[f(i) for i in ...]`, `lambda i: ...`: that `i` is another variable
+    substitute = _Substitute({name: repr(value) for name, value in constants.items() if name not in shadowed})
     fold = _FoldConditionals(resolve)
     body = []
     for small in statement.body:
@@ -526,6 +527,22 @@ def _with_constants(statement: cst.BaseStatement, constants: dict[str, object], 
             small = small.with_changes(value=value.visit(substitute).visit(fold))
         body.append(small)
     return statement.with_changes(body=body)
+
+
+def _bound_inside(node: cst.CSTNode) -> set[str]:
+    """Names a comprehension or a lambda inside ``node`` binds."""
+    names: set[str] = set()
+
+    class Binders(cst.CSTVisitor):
+        def visit_CompFor(self, comp: cst.CompFor) -> None:
+            names.update(_names_in(comp.target))
+
+        def visit_Lambda(self, function: cst.Lambda) -> None:
+            names.update(param.name.value for param in (*function.params.params, *function.params.kwonly_params,
+                                                        *function.params.posonly_params))
+
+    node.visit(Binders())
+    return names
 
 
 class _FoldConditionals(cst.CSTTransformer):

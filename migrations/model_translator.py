@@ -523,14 +523,12 @@ class ModelTranslator:
                 elif canonical in ("keras.Sequential", "keras.models.Sequential"):
                     found.add("sequential")
 
-        seen = {function.name.value}
+        seen: set[str] = set()
         called = function
-        while called is not None:  # a wrapper's markers are those of the builder it returns
+        while called is not None and called.name.value not in seen:  # a wrapper is what the builder it returns is
+            seen.add(called.name.value)
             called.visit(FunctionalMarkers())
             called = called_builder(called, self.source.functions)
-            if called is not None and called.name.value in seen:
-                break
-            seen.add(called.name.value if called is not None else "")
         # keras.Input inside a Sequential's list only gives the input shape
         functional = "model" in found or ("input" in found and "sequential" not in found)
         if self.to == TORCH and functional:
@@ -822,7 +820,6 @@ class ModelTranslator:
                                      "(only `if`s on the builder's arguments, decided with its defaults, are)\n"
                                      + _dedent_code(statement).rstrip("\n"))
                 continue
-            statement = statement.visit(_StaticShapes(env))
             graph_names = {name for name in env if not name.startswith("<")} | forward_bound
             not_inlined = [f"{name}() builds Keras layers and was not inlined: {reason}"
                            for name, reason in expansion.not_inlined.items() if name in calls_of(statement)]
@@ -830,10 +827,11 @@ class ModelTranslator:
                 self.todos += len(not_inlined)
                 forward_lines.append(self._translate_statement(_leading_todos(statement, not_inlined)))
                 continue
-            if not names_used(statement) & graph_names and not self._contains_layers(statement):
+            sized = statement.visit(_StaticShapes(env))  # `in_channels = inputs.shape[-1]`, the size known
+            if not names_used(sized) & graph_names and not self._contains_layers(sized):
                 # a value the layers are built with (`filters = int(filters * alpha)` of an inlined helper): the
                 # builder computes it before creating them, so does __init__
-                init_lines.append(self._translate_statement(statement, training_param=False))
+                init_lines.append(self._translate_statement(sized, training_param=False))
                 init_bound.update(assigned_names(statement))
                 continue
             statement = statement.visit(InlineLayers())
