@@ -307,10 +307,12 @@ class BuilderExpansion:
                          dict(self.functions))
                 expanded = self._expand(inlined, known, constants, tensors, depth + 1)
                 self._returned = False
-                if not _ends_helper_inside(expanded):
+                if _ends_helper_inside(expanded):
+                    expanded = _returns_as_branches(expanded)
+                if expanded is not None and not _ends_helper_inside(expanded):
                     result += expanded
                     continue
-                # a `return` under an `if` the arguments do not decide: the helper stays a call
+                # a `return` under an `if` the arguments do not decide, not the helper's last: it stays a call
                 self.not_inlined[statement.body[0].value.func.value] = (
                     "it returns under an `if` that the builder's arguments do not decide")
                 guards, notes, known_before, constants_before, tensors_before, self.functions = state
@@ -478,6 +480,26 @@ def _ends_helper_inside(statements: list[cst.BaseStatement]) -> bool:
     for statement in statements:
         statement.visit(Markers())
     return bool(found)
+
+
+def _returns_as_branches(statements: list[cst.BaseStatement]) -> list[cst.BaseStatement] | None:
+    """An inlined helper's `if c: ...; return a` that the arguments do not decide, followed by the rest of the helper:
+    `if c: ... else: <the rest>` (`if in_channels == filters and stride == 1: return layers.Add()([inputs, x])` of
+    MobileNetV2's block; the test is then computed when the model is built). None when the returns are elsewhere."""
+    for index, statement in enumerate(statements):
+        if not (isinstance(statement, cst.If) and statement.orelse is None and
+                isinstance(statement.body, cst.IndentedBlock) and statement.body.body and
+                _is_end_of_helper(statement.body.body[-1])):
+            continue
+        body = list(statement.body.body[:-1])
+        rest = statements[index + 1:]
+        if _ends_helper_inside([*body, *rest]):
+            return None
+        nothing = [cst.SimpleStatementLine([cst.Pass()])]
+        branches = statement.with_changes(body=statement.body.with_changes(body=body or nothing),
+                                          orelse=cst.Else(cst.IndentedBlock(rest or nothing)))
+        return [*statements[:index], branches]
+    return None
 
 
 class _ReturnsAs(cst.CSTTransformer):

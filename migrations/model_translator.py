@@ -293,6 +293,25 @@ class ModelTranslator:
         node.visit(Finder())
         return bool(found)
 
+    def _merges_only(self, node: cst.CSTNode) -> bool:
+        """Every layer ``node`` creates is a merge applied at once (`layers.Add()([a, b])`), which forward computes
+        as an op: nothing to create in __init__."""
+        created: list[cst.Call] = []
+        merged: set[int] = set()
+        translator = self
+
+        class Finder(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> None:
+                canonical = translator.source.resolve(call.func) or ""
+                if canonical.startswith("keras.layers."):
+                    created.append(call)
+                if isinstance(call.func, cst.Call) and catalog.OPS_BY_KERAS.get(
+                        translator.source.resolve(call.func.func) or "") is not None:
+                    merged.add(id(call.func))
+
+        node.visit(Finder())
+        return all(id(call) in merged for call in created)
+
     def _module_value(self, value: cst.BaseExpression, records: list[CopyRecord], source_path: str,
                       target_path: str, shape: Shape) -> str | None:
         if isinstance(value, cst.Call):
@@ -647,6 +666,12 @@ class ModelTranslator:
             for record in sub:
                 record.keras_lookup = lookup_expr + record.source_path
                 records.append(record)
+            tensors_read = sorted(names_used(call) & ({n for n in env if not n.startswith("<")} | forward_bound))
+            if tensors_read:
+                # `ZeroPadding2D(padding=imagenet_utils.correct_pad(x, 3))`: Keras computes the argument from the
+                # tensor's static shape when it builds the graph; __init__ has no tensor
+                text = with_todos(text, [f"this layer's arguments read the tensor {', '.join(tensors_read)} (Keras "
+                                         "computes them from its static shape): write them as values"])
             init_lines.append(f"self.{attr} = {text}")
             spatial = {entry.spatial for entry in catalog.keras_entries(self.source.resolve(call.func) or "")}
             if out_shape.rank is None and len(spatial) == 1 and 0 not in spatial:
@@ -812,7 +837,22 @@ class ModelTranslator:
                 if target_name:
                     env[target_name] = env.get(f"<layer>{name}", UNKNOWN)
                 continue
-            if isinstance(statement, (cst.If, cst.For, cst.While)) and self._contains_layers(statement):
+            if isinstance(statement, cst.If) and self._merges_only(statement) and not names_used(
+                    statement.test.visit(_StaticShapes(env))) & ({n for n in env if not n.startswith("<")} |
+                                                                 forward_bound):
+                # `if in_channels == filters and stride == 1: x = layers.Add()([inputs, x])`: the test is decided when
+                # the model is built (forward reads the values __init__ computed); the branches create no weights.
+                # A name both branches bind has the shape of either (a residual sum keeps its features).
+                for branch in (statement.body, statement.orelse.body if statement.orelse else None):
+                    for line in getattr(branch, "body", ()):
+                        small = line.body[0] if isinstance(line, cst.SimpleStatementLine) else None
+                        if isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name):
+                            bound = small.value
+                            shape = merged_shape(bound) if isinstance(bound, cst.Call) and isinstance(
+                                bound.func, cst.Call) else shape_of(bound)
+                            if shape.features is not None or small.targets[0].target.value not in env:
+                                env[small.targets[0].target.value] = shape
+            elif isinstance(statement, (cst.If, cst.For, cst.While)) and self._contains_layers(statement):
                 # not decided by the builder's defaults (see functional_builders): the graph depends on run-time
                 # values, or a loop would create a new layer per iteration
                 self.todos += 1
@@ -855,13 +895,15 @@ class ModelTranslator:
                                                   *function.params.posonly_params)}
         read = names_used(cst.parse_module("\n".join(forward_lines + [f"return {outputs}"]) + "\n"))
         kept = sorted((read & (init_bound | parameter_names)) - forward_bound - set(inputs))
+        loads = []
         for name in kept:
             attribute = f"_{name}"
             while attribute in used_names:
                 attribute = f"_{attribute}"
             used_names.add(attribute)
             init_lines.append(f"self.{attribute} = {name}")
-            forward_lines.insert(0, f"{name} = self.{attribute}")
+            loads.append(f"{name} = self.{attribute}")
+        forward_lines[:0] = loads
         init = self._function(f"def __init__(self{', ' + params if params.strip() else ''}):", init_lines)
         forward = self._function(f"def forward(self, {', '.join(inputs)}):", forward_lines + [f"return {outputs}"])
         doc = f"    {docstring}\n\n" if docstring else ""
