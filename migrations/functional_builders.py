@@ -18,6 +18,8 @@ _UNKNOWN = object()
 _COMPARISONS = {cst.Equal: operator.eq, cst.NotEqual: operator.ne, cst.Is: operator.is_, cst.IsNot: operator.is_not,
                 cst.LessThan: operator.lt, cst.GreaterThan: operator.gt, cst.LessThanEqual: operator.le,
                 cst.GreaterThanEqual: operator.ge, cst.In: lambda a, b: a in b, cst.NotIn: lambda a, b: a not in b}
+_ARITHMETIC = {cst.Add: operator.add, cst.Subtract: operator.sub, cst.Multiply: operator.mul,
+               cst.Divide: operator.truediv, cst.FloorDivide: operator.floordiv, cst.Modulo: operator.mod}
 _MAX_INLINING_DEPTH = 8
 
 
@@ -47,6 +49,33 @@ def static_value(node: cst.BaseExpression, known: dict[str, object], resolve=lam
         if isinstance(node.operator, cst.And) and not left or isinstance(node.operator, cst.Or) and left:
             return left
         return static_value(node.right, known, resolve)
+    if isinstance(node, cst.IfExp):
+        test = static_value(node.test, known, resolve)
+        if test is _UNKNOWN:
+            return _UNKNOWN
+        return static_value(node.body if test else node.orelse, known, resolve)
+    if isinstance(node, cst.BinaryOperation) and type(node.operator) in _ARITHMETIC:
+        left, right = static_value(node.left, known, resolve), static_value(node.right, known, resolve)
+        if left is _UNKNOWN or right is _UNKNOWN:
+            return _UNKNOWN
+        try:
+            return _ARITHMETIC[type(node.operator)](left, right)
+        except (TypeError, ValueError, ArithmeticError):
+            return _UNKNOWN
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        container = static_value(node.value, known, resolve)
+        index = static_value(node.slice[0].slice.value, known, resolve)
+        if container is _UNKNOWN or index is _UNKNOWN:
+            return _UNKNOWN
+        try:
+            return container[index]
+        except (TypeError, IndexError, KeyError):
+            return _UNKNOWN
+    if isinstance(node, (cst.List, cst.Tuple)) and all(isinstance(e, cst.Element) for e in node.elements):
+        values = [static_value(e.value, known, resolve) for e in node.elements]
+        if any(v is _UNKNOWN for v in values):
+            return _UNKNOWN
+        return values if isinstance(node, cst.List) else tuple(values)
     if isinstance(node, cst.Comparison):
         left = static_value(node.left, known, resolve)
         for target in node.comparisons:
@@ -117,7 +146,7 @@ def names_used(node: cst.CSTNode) -> set[str]:
     return names
 
 
-def _assigned_names(statement: cst.CSTNode) -> set[str]:
+def assigned_names(statement: cst.CSTNode) -> set[str]:
     names: set[str] = set()
 
     class Targets(cst.CSTVisitor):
@@ -154,21 +183,45 @@ class _Substitute(cst.CSTTransformer):
     def __init__(self, replacements: dict[str, str]):
         super().__init__()
         self.replacements = replacements
+        self.quotes: list[str] = []  # the quote characters of the f-strings around the current node
+
+    def visit_FormattedString(self, node: cst.FormattedString) -> None:
+        self.quotes.append(node.quote[0])
+
+    def leave_FormattedString(self, original, updated):
+        self.quotes.pop()
+        return updated
 
     def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
         code = self.replacements.get(updated.value)
         if code is None:
             return updated
         expression = cst.parse_expression(code)
+        if self.quotes and isinstance(expression, cst.SimpleString):
+            # `f'{name}_conv'` with name = 'conv2': before Python 3.12 an f-string's expressions cannot reuse its quote
+            expression = _requoted(expression, set(self.quotes))
         simple = isinstance(expression, (cst.Name, cst.Attribute, cst.Integer, cst.Float, cst.SimpleString,
                                          cst.Subscript, cst.Call, cst.Tuple, cst.List))
         return expression if simple else expression.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
 
     def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
-        return updated.with_changes(keyword=original.keyword)
+        value = updated.value
+        if isinstance(original.value, cst.Name) and isinstance(value, cst.UnaryOperation) and value.lpar and \
+                literal(code_of(value.with_changes(lpar=[], rpar=[])))[0]:
+            value = value.with_changes(lpar=[], rpar=[])  # `axis=-1`, not `axis=(-1)`: an argument needs no parentheses
+        return updated.with_changes(keyword=original.keyword, value=value)
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.Attribute:
         return updated.with_changes(attr=original.attr)
+
+
+def _requoted(string: cst.SimpleString, avoid: set[str]) -> cst.SimpleString:
+    value = string.evaluated_value
+    for quote in ("'", '"'):
+        if quote not in avoid and isinstance(value, str) and quote not in value and "\\" not in value and \
+                "\n" not in value:
+            return cst.SimpleString(f"{quote}{value}{quote}")
+    return string
 
 
 class _FixedActivations(cst.CSTTransformer):
@@ -198,12 +251,14 @@ class BuilderExpansion:
     decided with the defaults; ``notes`` say what was decided and inlined."""
 
     def __init__(self, functions: dict[str, cst.FunctionDef], builds_layers, resolve):
-        self.functions = functions
+        self.functions = dict(functions)  # the module's functions, then the builder's nested ones as they are defined
         self.resolve = resolve  # node -> canonical name (the source's imports)
         self.builds_layers = builds_layers  # node -> True when it creates (or applies) a source-framework layer
         self.guards: list[str] = []
         self.notes: list[str] = []
         self._inlined = 0
+        self._returned = False  # an inlined helper's `return` was reached: its remaining statements do not run
+        self.not_inlined: dict[str, str] = {}  # helper building layers -> why its calls were not inlined
 
     def expand(self, function: cst.FunctionDef, statements: list[cst.BaseStatement],
                given: dict[str, object] | None = None) -> list[cst.BaseStatement]:
@@ -216,24 +271,67 @@ class BuilderExpansion:
                 self.parameters.pop(name, None)
             else:
                 self.parameters[name] = value
-        expanded = self._expand(statements, dict(self.parameters), set(), 0)
+        expanded = self._expand(statements, dict(self.parameters), {}, set(), 0)
         return [statement.visit(_FixedActivations(self)) for statement in expanded]
 
-    def _expand(self, statements, known: dict[str, object], tensors: set[str], depth: int):
+    def _expand(self, statements, known: dict[str, object], constants: dict[str, object], tensors: set[str],
+                depth: int):
+        """``known``: the values `if`s are decided with (parameters and constants); ``constants``: locals whose
+        value needs no argument (literals, `backend.image_data_format()`), written into the statements that read
+        them so that a layer's `axis=channel_axis` is the literal Keras uses."""
         result: list[cst.BaseStatement] = []
         for statement in statements:
             if isinstance(statement, cst.If):
                 chosen = self._decide(statement, known)
                 if chosen is not None:
-                    result += self._expand(chosen, known, tensors, depth)
+                    result += self._expand(chosen, known, constants, tensors, depth)
+                    if self._returned:
+                        break
                     continue
+            if isinstance(statement, cst.FunctionDef) and (self.builds_layers(statement) or
+                                                            self._calls_helpers(statement)):
+                # a nested helper (`def stack_fn(x): ...` passed to another builder): inlined where it is called
+                self.functions[statement.name.value] = statement
+                continue
+            if isinstance(statement, cst.For):
+                unrolled = self._unroll(statement, known)
+                if unrolled is not None:
+                    result += self._expand(unrolled, known, constants, tensors, depth)
+                    if self._returned:
+                        break
+                    continue
+            if _is_end_of_helper(statement):
+                self._returned = True
+                break
+            statement = _with_constants(statement, constants, self.resolve)
             inlined = self._inline(statement, tensors, depth) if depth < _MAX_INLINING_DEPTH else None
             if inlined is not None:
-                result += self._expand(inlined, known, tensors, depth + 1)
-                continue
-            assigned = _assigned_names(statement)
+                state = (len(self.guards), len(self.notes), dict(known), dict(constants), set(tensors),
+                         dict(self.functions))
+                expanded = self._expand(inlined, known, constants, tensors, depth + 1)
+                self._returned = False
+                if _ends_helper_inside(expanded):
+                    expanded = _returns_as_branches(expanded)
+                if expanded is not None and not _ends_helper_inside(expanded):
+                    result += expanded
+                    continue
+                # a `return` under an `if` the arguments do not decide, not the helper's last: it stays a call
+                self.not_inlined[statement.body[0].value.func.value] = (
+                    "it returns under an `if` that the builder's arguments do not decide")
+                guards, notes, known_before, constants_before, tensors_before, self.functions = state
+                del self.guards[guards:], self.notes[notes - 1:]
+                known.clear(), known.update(known_before), constants.clear(), constants.update(constants_before)
+                tensors.clear(), tensors.update(tensors_before)
+            assigned = assigned_names(statement)
             for name in assigned:
                 known.pop(name, None)  # a parameter rebound in the body no longer holds its default
+                constants.pop(name, None)
+            constant = self._constant(statement, constants)
+            if constant is not None:
+                name, value = constant
+                constants[name] = known[name] = value
+                statement = statement.with_changes(body=[statement.body[0].with_changes(
+                    value=cst.parse_expression(repr(value)))])
             if isinstance(statement, cst.SimpleStatementLine) and any(
                     isinstance(small, cst.Assign) and literal(code_of(small.value))[0] for small in statement.body):
                 tensors.difference_update(assigned)
@@ -241,6 +339,52 @@ class BuilderExpansion:
                 tensors.update(assigned)
             result.append(statement)
         return result
+
+    def _constant(self, statement: cst.BaseStatement, constants: dict[str, object]) -> tuple[str, object] | None:
+        """`channel_axis = 1 if backend.image_data_format() == "channels_first" else -1` -> ("channel_axis", -1)."""
+        if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and
+                isinstance(statement.body[0], cst.Assign) and len(statement.body[0].targets) == 1 and
+                isinstance(statement.body[0].targets[0].target, cst.Name)):
+            return None
+        value = static_value(statement.body[0].value, constants, self.resolve)
+        if value is _UNKNOWN or literal(repr(value)) != (True, value):
+            return None
+        return statement.body[0].targets[0].target.value, value
+
+    def _unroll(self, loop: cst.For, known: dict[str, object]) -> list[cst.BaseStatement] | None:
+        """`for i in range(2, blocks + 1): x = block(x, name=f"b{i}")` with `blocks` known: one copy of the body per
+        value, each after `i = <value>` (a loop that builds layers creates new ones on every pass)."""
+        if not isinstance(loop.target, cst.Name) or loop.orelse is not None or not (
+                self.builds_layers(loop) or self._calls_helpers_in(loop)) or _breaks(loop):
+            return None
+        iterable = loop.iter
+        if isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name) and iterable.func.value == "range" \
+                and 1 <= len(iterable.args) <= 3 and not any(arg.keyword or arg.star for arg in iterable.args):
+            bounds = [static_value(arg.value, known, self.resolve) for arg in iterable.args]
+            if any(not isinstance(b, int) or isinstance(b, bool) for b in bounds):
+                return None
+            values = list(range(*bounds))
+        else:
+            values = static_value(iterable, known, self.resolve)
+            if not isinstance(values, (list, tuple)):
+                return None
+        names = names_used(iterable) & set(self.parameters)
+        if names:
+            message = (f"translated for `{code_of(iterable).strip()}` = {list(values)!r} ({self.basis}): translate "
+                       f"it again for other {', '.join(sorted(names))} (tensorlint translate --init-args)")
+            self.guards.append(f"if list({code_of(iterable).strip()}) != {list(values)!r}:\n"
+                               f"    raise ValueError({message!r})")
+        body = list(loop.body.body) if isinstance(loop.body, cst.IndentedBlock) else []
+        unrolled: list[cst.BaseStatement] = []
+        for value in values:
+            unrolled.append(cst.parse_statement(f"{loop.target.value} = {value!r}"))
+            unrolled += body
+        self.notes.append(f"`for {loop.target.value} in {code_of(iterable).strip()}:` builds layers and was unrolled "
+                          f"({len(values)} passes)")
+        return unrolled
+
+    def _calls_helpers_in(self, node: cst.CSTNode) -> bool:
+        return any(name in self.functions for name in calls_of(node))
 
     def _decide(self, node: cst.If, known: dict[str, object]) -> list[cst.BaseStatement] | None:
         """The statements Python runs for this `if` (elif/else included) with the defaults, or None."""
@@ -269,14 +413,16 @@ class BuilderExpansion:
         return []
 
     def _calls_helpers(self, function: cst.FunctionDef) -> bool:
-        return any(name in self.functions and name != function.name.value for name in _calls(function.body))
+        return any(name in self.functions and name != function.name.value for name in calls_of(function.body))
 
     def _inline(self, statement: cst.BaseStatement, tensors: set[str], depth: int):
-        """`y = helper(x, 16)` -> the helper's statements, parameters bound, locals renamed, `y = <its return>`."""
+        """`y = helper(x, 16)` -> the helper's statements, parameters bound, locals renamed, each `return v` as
+        `y = v` followed by the end-of-helper marker (the rest of the body is skipped once a decided branch
+        returns). `return other_builder(...)` inlines the builder it calls the same way."""
         if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
             return None
         small = statement.body[0]
-        if not isinstance(small, (cst.Assign, cst.Expr)) or not isinstance(small.value, cst.Call):
+        if not isinstance(small, (cst.Assign, cst.Expr, cst.Return)) or not isinstance(small.value, cst.Call):
             return None
         call = small.value
         helper = self.functions.get(call.func.value) if isinstance(call.func, cst.Name) else None
@@ -287,15 +433,16 @@ class BuilderExpansion:
                 isinstance(body[0].body[0].value, cst.SimpleString):
             body = body[1:]  # the docstring
         last = body[-1] if body else None
-        if not (isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], cst.Return)) or \
-                any(_returns_inside(s) for s in body[:-1]):
+        if not (isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], cst.Return)):
+            self.not_inlined[helper.name.value] = "its body does not end with a `return`"
             return None
         arguments = _bind(helper, call)
         if arguments is None:
+            self.not_inlined[helper.name.value] = "it takes *args/**kwargs or is called with them"
             return None
         self._inlined += 1
         suffix = f"_{helper.name.value}{self._inlined}"
-        local = set().union(*(_assigned_names(s) for s in body))
+        local = set().union(*(assigned_names(s) for s in body))
         replacements: dict[str, str] = {}
         prologue: list[cst.BaseStatement] = []
         for name, code in arguments.items():
@@ -308,20 +455,195 @@ class BuilderExpansion:
         for name in local:
             replacements.setdefault(name, name + suffix)
         renamed = [s.visit(_Substitute(replacements)) for s in body]
-        returned = renamed[-1].body[-1].value
-        tail = [*renamed[-1].body[:-1]]
-        epilogue = renamed[:-1]
-        if tail:
-            epilogue.append(renamed[-1].with_changes(body=tail))
-        if isinstance(small, cst.Assign) and returned is not None:
-            epilogue.append(cst.SimpleStatementLine([small.with_changes(value=returned)],
-                                                    leading_lines=statement.leading_lines))
+        returns_as = _ReturnsAs(small, statement.leading_lines)
+        renamed = [line for s in renamed for line in _flattened(s.visit(returns_as))]
         self.notes.append(f"{helper.name.value}() was inlined into the builder at its call "
                           f"`{code_of(call).strip()}`")
-        return prologue + epilogue
+        return prologue + renamed
 
 
-def _calls(node: cst.CSTNode) -> set[str]:
+# a helper's `return` once inlined: its value is assigned where the call was, and this ends the helper's statements
+_END_OF_HELPER = "__tensorlint_end_of_inlined_helper__"
+
+
+def _is_end_of_helper(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and isinstance(
+        statement.body[0], cst.Return) and isinstance(statement.body[0].value, cst.Name) and \
+        statement.body[0].value.value == _END_OF_HELPER
+
+
+def _ends_helper_inside(statements: list[cst.BaseStatement]) -> bool:
+    found = []
+
+    class Markers(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            if name.value == _END_OF_HELPER:
+                found.append(name)
+
+    for statement in statements:
+        statement.visit(Markers())
+    return bool(found)
+
+
+def _returns_as_branches(statements: list[cst.BaseStatement]) -> list[cst.BaseStatement] | None:
+    """An inlined helper's `if c: ...; return a` that the arguments do not decide, followed by the rest of the helper:
+    `if c: ... else: <the rest>` (`if in_channels == filters and stride == 1: return layers.Add()([inputs, x])` of
+    MobileNetV2's block; the test is then computed when the model is built). None when the returns are elsewhere."""
+    for index, statement in enumerate(statements):
+        if not (isinstance(statement, cst.If) and statement.orelse is None and
+                isinstance(statement.body, cst.IndentedBlock) and statement.body.body and
+                _is_end_of_helper(statement.body.body[-1])):
+            continue
+        body = list(statement.body.body[:-1])
+        rest = statements[index + 1:]
+        if _ends_helper_inside([*body, *rest]):
+            return None
+        nothing = [cst.SimpleStatementLine([cst.Pass()])]
+        branches = statement.with_changes(body=statement.body.with_changes(body=body or nothing),
+                                          orelse=cst.Else(cst.IndentedBlock(rest or nothing)))
+        return [*statements[:index], branches]
+    return None
+
+
+class _ReturnsAs(cst.CSTTransformer):
+    """`return v` in an inlined helper -> what its call site did with the value (`y = v`, `v`, `return v`), then
+    the end-of-helper marker."""
+
+    def __init__(self, call_site: cst.BaseSmallStatement, leading_lines):
+        super().__init__()
+        self.call_site = call_site
+        self.leading_lines = leading_lines
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False  # a nested function's returns are its own
+
+    def leave_SimpleStatementLine(self, original, updated):
+        if not any(isinstance(small, cst.Return) for small in updated.body):
+            return updated
+        before = [small for small in updated.body if not isinstance(small, cst.Return)]
+        value = next(small for small in updated.body if isinstance(small, cst.Return)).value
+        lines = [updated.with_changes(body=before)] if before else []
+        if value is not None and isinstance(self.call_site, cst.Assign):
+            lines.append(cst.SimpleStatementLine([self.call_site.with_changes(value=value)],
+                                                 leading_lines=self.leading_lines))
+        elif value is not None:
+            lines.append(cst.SimpleStatementLine([self.call_site.with_changes(value=value)]))
+        lines.append(cst.SimpleStatementLine([cst.Return(cst.Name(_END_OF_HELPER))]))
+        return cst.FlattenSentinel(lines)
+
+
+def _flattened(node) -> list[cst.BaseStatement]:
+    return list(node.nodes) if isinstance(node, cst.FlattenSentinel) else [node]
+
+
+def _with_constants(statement: cst.BaseStatement, constants: dict[str, object], resolve) -> cst.BaseStatement:
+    """The constants a simple statement reads written in as literals (targets, keywords and attributes stay), and
+    its conditional expressions decided where their test is constant (`padding="same" if (1, 1) == (1, 1) else
+    "valid"` of an inlined helper -> `"same"`)."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return statement
+    shadowed = _bound_inside(statement)  # `[f(i) for i in ...]`, `lambda i: ...`: that `i` is another variable
+    substitute = _Substitute({name: repr(value) for name, value in constants.items() if name not in shadowed})
+    fold = _FoldConditionals(resolve)
+    body = []
+    for small in statement.body:
+        value = getattr(small, "value", None)
+        if isinstance(small, (cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Expr, cst.Return)) and value is not None:
+            small = small.with_changes(value=value.visit(substitute).visit(fold))
+        body.append(small)
+    return statement.with_changes(body=body)
+
+
+def _bound_inside(node: cst.CSTNode) -> set[str]:
+    """Names a comprehension or a lambda inside ``node`` binds."""
+    names: set[str] = set()
+
+    class Binders(cst.CSTVisitor):
+        def visit_CompFor(self, comp: cst.CompFor) -> None:
+            names.update(_names_in(comp.target))
+
+        def visit_Lambda(self, function: cst.Lambda) -> None:
+            names.update(param.name.value for param in (*function.params.params, *function.params.kwonly_params,
+                                                        *function.params.posonly_params))
+
+    node.visit(Binders())
+    return names
+
+
+class _FoldConditionals(cst.CSTTransformer):
+    def __init__(self, resolve):
+        super().__init__()
+        self.resolve = resolve
+
+    def leave_IfExp(self, original: cst.IfExp, updated: cst.IfExp) -> cst.BaseExpression:
+        test = static_value(updated.test, {}, self.resolve)
+        if test is _UNKNOWN:
+            return updated
+        chosen = updated.body if test else updated.orelse
+        if updated.lpar and not chosen.lpar:
+            chosen = chosen.with_changes(lpar=updated.lpar, rpar=updated.rpar)
+        return chosen
+
+    # a layer name built from constants (`"conv_dw_%d" % 2`, `f"{'conv2'}_block{1}"`) written as the string it is,
+    # so the layer is looked up by its Keras name
+    def leave_BinaryOperation(self, original, updated) -> cst.BaseExpression:
+        value = static_value(updated, {}, self.resolve)
+        return _string_literal(value, updated)
+
+    def leave_FormattedString(self, original, updated) -> cst.BaseExpression:
+        text = ""
+        for part in updated.parts:
+            if isinstance(part, cst.FormattedStringText):
+                text += part.value
+                continue
+            value = static_value(part.expression, {}, self.resolve)
+            if value is _UNKNOWN or part.conversion is not None or part.format_spec is not None or \
+                    not isinstance(value, (str, int)) or isinstance(value, bool):
+                return updated
+            text += str(value)
+        if "{" in text or "}" in text or "\\" in text or not updated.prefix.lower() == "f":
+            return updated
+        return _string_literal(text, updated)
+
+
+def _string_literal(value, node: cst.BaseExpression) -> cst.BaseExpression:
+    if not isinstance(value, str):
+        return node
+    return cst.SimpleString(repr(value), lpar=node.lpar, rpar=node.rpar)
+
+
+def _breaks(loop: cst.For) -> bool:
+    found = []
+
+    class Jumps(cst.CSTVisitor):
+        def visit_Break(self, node: cst.Break) -> None:
+            found.append(node)
+
+        def visit_Continue(self, node: cst.Continue) -> None:
+            found.append(node)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return False
+
+    loop.body.visit(Jumps())
+    return bool(found)
+
+
+def called_builder(function: cst.FunctionDef, functions: dict[str, cst.FunctionDef]) -> cst.FunctionDef | None:
+    """The function ``function`` ends by returning a call of (`def ResNet50(...): return ResNet(stack_fn, ...)`),
+    when it is one of ``functions``: a builder written as a wrapper of another, which is inlined into it."""
+    body = function.body.body if isinstance(function.body, cst.IndentedBlock) else ()
+    last = body[-1] if body else None
+    if not (isinstance(last, cst.SimpleStatementLine) and isinstance(last.body[-1], cst.Return)):
+        return None
+    value = last.body[-1].value
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value != function.name.value:
+        return functions.get(value.func.value)
+    return None
+
+
+def calls_of(node: cst.CSTNode) -> set[str]:
+    """The functions a node calls by plain name (`block(x)`, not `layers.Dense(8)`)."""
     names: set[str] = set()
 
     class Calls(cst.CSTVisitor):
@@ -331,20 +653,6 @@ def _calls(node: cst.CSTNode) -> set[str]:
 
     node.visit(Calls())
     return names
-
-
-def _returns_inside(statement: cst.BaseStatement) -> bool:
-    found = []
-
-    class Returns(cst.CSTVisitor):
-        def visit_Return(self, node: cst.Return) -> None:
-            found.append(node)
-
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return False
-
-    statement.visit(Returns())
-    return bool(found)
 
 
 def _bind(helper: cst.FunctionDef, call: cst.Call) -> dict[str, str] | None:

@@ -57,6 +57,13 @@ _IGNORED_KERAS = {"name", "dtype", "trainable", "kernel_initializer", "bias_init
                   "depthwise_regularizer", "depthwise_constraint", "input_shape", "input_dim_hint", "seed",
                   "synchronized", "input_length"}
 
+def _keras_padding(code: str):
+    """A Keras layer's padding value: Keras reads the mode case-insensitively (`padding="SAME"` in keras.applications'
+    ResNet)."""
+    value = literal_value(code)
+    return value.lower() if isinstance(value, str) else value
+
+
 # keras activation names -> torch module code (Dense(activation=...), Activation("..."))
 KERAS_ACTIVATIONS: dict[str, str] = {
     "relu": "nn.ReLU()", "relu6": "nn.ReLU6()", "sigmoid": "nn.Sigmoid()", "tanh": "nn.Tanh()",
@@ -409,7 +416,7 @@ class LayerTranslator:
         kernel = as_tuple(job.bound.get("kernel_size", "None"), n)
         stride = as_tuple(job.bound.get("strides", "1"), n) or (1,) * n
         dilation = as_tuple(job.bound.get("dilation_rate", "1"), n) or (1,) * n
-        padding = literal_value(job.bound.get("padding", "'valid'"))
+        padding = _keras_padding(job.bound.get("padding", "'valid'"))
         job.kwargs.pop("padding", None)
         if "pool_size" not in job.bound and "kernel_size" not in job.kwargs:
             # tf.keras 2's AveragePooling pooled 2 per axis by default (Keras 3 requires pool_size)
@@ -482,7 +489,7 @@ class LayerTranslator:
         kernel = as_tuple(job.bound.get("kernel_size", "None"), n)
         stride = as_tuple(job.bound.get("strides", "1"), n) or (1,) * n
         dilation = as_tuple(job.bound.get("dilation_rate", "1"), n) or (1,) * n
-        padding = literal_value(job.bound.get("padding", "'valid'"))
+        padding = _keras_padding(job.bound.get("padding", "'valid'"))
         job.kwargs.pop("padding", None)
         if "pool_size" not in job.bound and "kernel_size" not in job.kwargs:
             # tf.keras 2's AveragePooling pooled 2 per axis by default (Keras 3 requires pool_size)
@@ -535,7 +542,7 @@ class LayerTranslator:
         kernel = as_tuple(job.bound.get("kernel_size", "None"), n)
         stride = as_tuple(job.bound.get("strides", "1"), n) or (1,) * n
         dilation = as_tuple(job.bound.get("dilation_rate", "1"), n) or (1,) * n
-        padding = literal_value(job.bound.get("padding", "'valid'"))
+        padding = _keras_padding(job.bound.get("padding", "'valid'"))
         job.kwargs.pop("padding", None)
         if "pool_size" not in job.bound and "kernel_size" not in job.kwargs:
             # tf.keras 2's AveragePooling pooled 2 per axis by default (Keras 3 requires pool_size)
@@ -576,7 +583,7 @@ class LayerTranslator:
                 job.kwargs = {"axis": "1", **job.kwargs}
             return None
         axis = literal_value(job.bound.get("axis", "-1"))
-        self._leftover_todos(job)
+        self._leftover_todos(job, ("axis",))  # the axis is the one MoveChannels moves (below)
         if job.shape.features is None:
             func = "nn.LazyBatchNorm1d"
         else:
@@ -915,7 +922,7 @@ class LayerTranslator:
                 job.out.expr = f"keras.Sequential([{ceil_pad}, {job.out.expr}])"
             self._channels_first(job)
             return None
-        padding = literal_value(job.bound.get("padding", "'valid'"))
+        padding = _keras_padding(job.bound.get("padding", "'valid'"))
         job.kwargs.pop("padding", None)
         if "pool_size" not in job.bound and "kernel_size" not in job.kwargs:
             # tf.keras 2's AveragePooling pooled 2 per axis by default (Keras 3 requires pool_size)

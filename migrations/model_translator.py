@@ -14,7 +14,8 @@ from .common import (
     KERAS, TODO_TAG, TORCH, UNKNOWN, code_of, framework_of_name, indent_lines, literal_value, ParsedSource, Shape,
     snake_case, weight_statements, with_todos,
 )
-from .functional_builders import BuilderExpansion, given_arguments, names_used
+from .functional_builders import (BuilderExpansion, assigned_names, called_builder, calls_of, given_arguments,
+                                  names_used)
 from .layer_translator import LayerTranslator, LayerOut
 from .op_translator import OpTranslator, python_containers
 from .tensor_aliases import aliased_updates
@@ -292,6 +293,25 @@ class ModelTranslator:
         node.visit(Finder())
         return bool(found)
 
+    def _merges_only(self, node: cst.CSTNode) -> bool:
+        """Every layer ``node`` creates is a merge applied at once (`layers.Add()([a, b])`), which forward computes
+        as an op: nothing to create in __init__."""
+        created: list[cst.Call] = []
+        merged: set[int] = set()
+        translator = self
+
+        class Finder(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> None:
+                canonical = translator.source.resolve(call.func) or ""
+                if canonical.startswith("keras.layers."):
+                    created.append(call)
+                if isinstance(call.func, cst.Call) and catalog.OPS_BY_KERAS.get(
+                        translator.source.resolve(call.func.func) or "") is not None:
+                    merged.add(id(call.func))
+
+        node.visit(Finder())
+        return all(id(call) in merged for call in created)
+
     def _module_value(self, value: cst.BaseExpression, records: list[CopyRecord], source_path: str,
                       target_path: str, shape: Shape) -> str | None:
         if isinstance(value, cst.Call):
@@ -338,7 +358,7 @@ class ModelTranslator:
         return with_todos(code_of(node), ["a module list that is not a literal list or comprehension"])
 
     def _translate_statement(self, statement: cst.BaseStatement, layer_attrs=None, training_param=False) -> str:
-        if _imports_source_framework(statement, self.source_framework):
+        if imports_source_framework(statement, self.source_framework):
             return ""  # the translation's own imports are at the top of the module
         translator = OpTranslator(self.source, self.to, self.layout, layer_attrs, training_param,
                                   containers=self.containers, aliased_updates=self.updates.get(statement))
@@ -522,7 +542,12 @@ class ModelTranslator:
                 elif canonical in ("keras.Sequential", "keras.models.Sequential"):
                     found.add("sequential")
 
-        function.visit(FunctionalMarkers())
+        seen: set[str] = set()
+        called = function
+        while called is not None and called.name.value not in seen:  # a wrapper is what the builder it returns is
+            seen.add(called.name.value)
+            called.visit(FunctionalMarkers())
+            called = called_builder(called, self.source.functions)
         # keras.Input inside a Sequential's list only gives the input shape
         functional = "model" in found or ("input" in found and "sequential" not in found)
         if self.to == TORCH and functional:
@@ -613,12 +638,13 @@ class ModelTranslator:
             return candidate
 
         def lookup(call: cst.Call) -> str:
-            for arg in call.args:
-                if arg.keyword and arg.keyword.value == "name" and isinstance(literal_value(code_of(arg.value)), str):
-                    return f"source.get_layer({code_of(arg.value)})"
+            # the creation index counts every layer of the class, named ones included (Keras creates them all)
             class_short = code_of(call.func).rsplit(".", 1)[-1]
             index = creation_counts.get(class_short, 0)
             creation_counts[class_short] = index + 1
+            for arg in call.args:
+                if arg.keyword and arg.keyword.value == "name" and isinstance(literal_value(code_of(arg.value)), str):
+                    return f"source.get_layer({code_of(arg.value)})"
             return f"_keras_layers_by_creation(source, {class_short!r})[{index}]"
 
         # Keras creates `layers.A()(layers.B()(x))`'s A before B, but its input size is B's output: the outer
@@ -634,12 +660,23 @@ class ModelTranslator:
         def new_layer(call: cst.Call, shape: Shape, preferred: str | None,
                       reservation: tuple[str, str] | None = None) -> tuple[str, Shape]:
             attr, lookup_expr = reservation or (attribute_for(call, preferred), lookup(call))
+            call = call.visit(_StaticShapes(env))  # `Conv2D(int(x.shape[3] * 0.5))`: __init__ has no x
             sub: list[CopyRecord] = []
             text, out_shape = self.item(call, sub, "", f".{attr}", shape)
             for record in sub:
                 record.keras_lookup = lookup_expr + record.source_path
                 records.append(record)
+            tensors_read = sorted(names_used(call) & ({n for n in env if not n.startswith("<")} | forward_bound))
+            if tensors_read:
+                # `ZeroPadding2D(padding=imagenet_utils.correct_pad(x, 3))`: Keras computes the argument from the
+                # tensor's static shape when it builds the graph; __init__ has no tensor
+                text = with_todos(text, [f"this layer's arguments read the tensor {', '.join(tensors_read)} (Keras "
+                                         "computes them from its static shape): write them as values"])
             init_lines.append(f"self.{attr} = {text}")
+            spatial = {entry.spatial for entry in catalog.keras_entries(self.source.resolve(call.func) or "")}
+            if out_shape.rank is None and len(spatial) == 1 and 0 not in spatial:
+                # a Conv2D's output has rank 4 whatever its input's (a `Concatenate(axis=3)` after it joins features)
+                out_shape = Shape(out_shape.features, spatial.pop() + 2, out_shape.dims)
             return attr, out_shape
 
         def shape_of(node: cst.BaseExpression) -> Shape:
@@ -665,7 +702,7 @@ class ModelTranslator:
                 return shapes[0]
             axis = next((literal_value(code_of(a.value)) for a in call.func.args if a.keyword is None or
                          a.keyword.value == "axis"), -1)
-            if axis != -1 or any(s.features is None for s in shapes):
+            if axis not in (-1, (shapes[0].rank or 0) - 1) or any(s.features is None for s in shapes):
                 return Shape(None, shapes[0].rank)
             if all(isinstance(s.features, int) for s in shapes):
                 return Shape(sum(s.features for s in shapes), shapes[0].rank)
@@ -708,6 +745,8 @@ class ModelTranslator:
             docstring = code_of(body_statements[0].body[0].value)
             body_statements = body_statements[1:]
         input_aliases: dict[str, str] = {}
+        init_bound: set[str] = set()  # names __init__ computes (the builder's values the layers are built with)
+        forward_bound: set[str] = set()  # names forward() binds (tensors)
         expansion = BuilderExpansion(self.source.functions, self._contains_layers, self.source.resolve)
         body_statements = expansion.expand(function, body_statements,
                                            given_arguments(function, self.init_args))
@@ -801,7 +840,22 @@ class ModelTranslator:
                 if target_name:
                     env[target_name] = env.get(f"<layer>{name}", UNKNOWN)
                 continue
-            if isinstance(statement, (cst.If, cst.For, cst.While)) and self._contains_layers(statement):
+            if isinstance(statement, cst.If) and self._merges_only(statement) and not names_used(
+                    statement.test.visit(_StaticShapes(env))) & ({n for n in env if not n.startswith("<")} |
+                                                                 forward_bound):
+                # `if in_channels == filters and stride == 1: x = layers.Add()([inputs, x])`: the test is decided when
+                # the model is built (forward reads the values __init__ computed); the branches create no weights.
+                # A name both branches bind has the shape of either (a residual sum keeps its features).
+                for branch in (statement.body, statement.orelse.body if statement.orelse else None):
+                    for line in getattr(branch, "body", ()):
+                        small = line.body[0] if isinstance(line, cst.SimpleStatementLine) else None
+                        if isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name):
+                            bound = small.value
+                            shape = merged_shape(bound) if isinstance(bound, cst.Call) and isinstance(
+                                bound.func, cst.Call) else shape_of(bound)
+                            if shape.features is not None or small.targets[0].target.value not in env:
+                                env[small.targets[0].target.value] = shape
+            elif isinstance(statement, (cst.If, cst.For, cst.While)) and self._contains_layers(statement):
                 # not decided by the builder's defaults (see functional_builders): the graph depends on run-time
                 # values, or a loop would create a new layer per iteration
                 self.todos += 1
@@ -809,9 +863,24 @@ class ModelTranslator:
                                      "(only `if`s on the builder's arguments, decided with its defaults, are)\n"
                                      + _dedent_code(statement).rstrip("\n"))
                 continue
+            graph_names = {name for name in env if not name.startswith("<")} | forward_bound
+            not_inlined = [f"{name}() builds Keras layers and was not inlined: {reason}"
+                           for name, reason in expansion.not_inlined.items() if name in calls_of(statement)]
+            if not_inlined:
+                self.todos += len(not_inlined)
+                forward_lines.append(self._translate_statement(_leading_todos(statement, not_inlined)))
+                continue
+            sized = statement.visit(_StaticShapes(env))  # `in_channels = inputs.shape[-1]`, the size known
+            if not names_used(sized) & graph_names and not self._contains_layers(sized):
+                # a value the layers are built with (`filters = int(filters * alpha)` of an inlined helper): the
+                # builder computes it before creating them, so does __init__
+                init_lines.append(self._translate_statement(sized, training_param=False))
+                init_bound.update(assigned_names(statement))
+                continue
             statement = statement.visit(InlineLayers())
             text = self._translate_statement(statement, training_param=False)
             forward_lines.append(text)
+            forward_bound.update(assigned_names(statement))
             if target_name:
                 env[target_name] = shape_of(value) if isinstance(value, (cst.BinaryOperation, cst.Name)) else \
                     UNKNOWN
@@ -824,6 +893,20 @@ class ModelTranslator:
                     self.notes.append(f"`{name} = {code_of(call.func)}(...)` runs when Keras builds the model and "
                                       "the graph does not use it; it was dropped")
         params = code_of(function.params)
+        # what forward() reads of __init__'s values and the builder's arguments: kept on the module
+        parameter_names = {p.name.value for p in (*function.params.params, *function.params.kwonly_params,
+                                                  *function.params.posonly_params)}
+        read = names_used(cst.parse_module("\n".join(forward_lines + [f"return {outputs}"]) + "\n"))
+        kept = sorted((read & (init_bound | parameter_names)) - forward_bound - set(inputs))
+        loads = []
+        for name in kept:
+            attribute = f"_{name}"
+            while attribute in used_names:
+                attribute = f"_{attribute}"
+            used_names.add(attribute)
+            init_lines.append(f"self.{attribute} = {name}")
+            loads.append(f"{name} = self.{attribute}")
+        forward_lines[:0] = loads
         init = self._function(f"def __init__(self{', ' + params if params.strip() else ''}):", init_lines)
         forward = self._function(f"def forward(self, {', '.join(inputs)}):", forward_lines + [f"return {outputs}"])
         doc = f"    {docstring}\n\n" if docstring else ""
@@ -846,6 +929,34 @@ _TORCH_MODULE_ATTRIBUTES = {"training", "modules", "children", "parameters", "bu
                             "named_modules", "register_buffer", "add_module", "zero_grad"}
 
 
+class _StaticShapes(cst.CSTTransformer):
+    """`x.shape[-1]` of a graph tensor whose size the graph walk knows -> that size (a channels-last Keras tensor's
+    last axis is its features), so a value computed from it can be computed in __init__."""
+
+    def __init__(self, env: dict[str, Shape]):
+        super().__init__()
+        self.env = env
+
+    def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript) -> cst.BaseExpression:
+        value = updated.value
+        if not (isinstance(value, cst.Attribute) and value.attr.value == "shape" and isinstance(value.value, cst.Name)
+                and value.value.value in self.env and len(updated.slice) == 1 and
+                isinstance(updated.slice[0].slice, cst.Index)):
+            return updated
+        shape = self.env[value.value.value]
+        axis = literal_value(code_of(updated.slice[0].slice.value))
+        if not isinstance(axis, int) or isinstance(axis, bool) or not shape.rank:
+            return updated
+        axis = axis + shape.rank if axis < 0 else axis
+        if axis == shape.rank - 1 and shape.features is not None:
+            size = shape.features
+        elif shape.dims and 1 <= axis < shape.rank and isinstance(shape.dims[axis - 1], int):
+            size = shape.dims[axis - 1]
+        else:
+            return updated
+        return cst.parse_expression(f"({size})" if isinstance(size, str) else str(size))
+
+
 class _RenameSelfAttributes(cst.CSTTransformer):
     def __init__(self, renames: dict[str, str]):
         super().__init__()
@@ -858,7 +969,7 @@ class _RenameSelfAttributes(cst.CSTTransformer):
         return updated
 
 
-def _imports_source_framework(statement: cst.BaseStatement, framework: str) -> bool:
+def imports_source_framework(statement: cst.BaseStatement, framework: str) -> bool:
     if not isinstance(statement, cst.SimpleStatementLine):
         return False
     paths = []

@@ -26,9 +26,11 @@ from .common import (
     KERAS, NATIVE, PRESERVE, TODO_TAG, TORCH, code_of, framework_of_name, imports_for, indent_lines,
     normalized_for_models, ParsedSource, Shape, TranslationError, weight_statements, with_todos,
 )
+from .closure import bound_names, closure
+from .functional_builders import called_builder, names_used
 from .layer_translator import LayerTranslator, LayerOut
 from .op_translator import OpTranslator, op_for
-from .model_translator import ModelTranslator, CopyRecord
+from .model_translator import ModelTranslator, CopyRecord, imports_source_framework
 from .keras_to_torch import subclasses_keras_elsewhere, translate_keras_symbol
 from .torch_to_keras import translate_torch_symbol
 
@@ -288,7 +290,7 @@ def _symbol_kind(source: ParsedSource, statement) -> tuple[str | None, str | Non
     return None, None, ""
 
 
-def _builder_framework(source: ParsedSource, function: cst.FunctionDef) -> str | None:
+def _builder_framework(source: ParsedSource, function: cst.FunctionDef, seen: frozenset = frozenset()) -> str | None:
     found: list[str] = []
 
     class Finder(cst.CSTVisitor):
@@ -301,7 +303,12 @@ def _builder_framework(source: ParsedSource, function: cst.FunctionDef) -> str |
                 found.append(TORCH)
 
     function.visit(Finder())
-    return found[0] if found else None
+    if found:
+        return found[0]
+    called = called_builder(function, source.functions)  # `def ResNet50(...): return ResNet(...)`
+    if called is not None and called.name.value not in seen:
+        return _builder_framework(source, called, seen | {function.name.value})
+    return None
 
 
 _NATIVE_NOTE = ("native layout: inputs must be channels-last (N, H, W, C) for Keras / channels-first (N, C, H, W) for "
@@ -357,7 +364,7 @@ def translate_symbol(source_text: str, symbol: str, to: str | None = None, layou
     elif kind == "function":
         text, records, _ = model.builder(statement)
         model.copy_functions.append(model.copy_function(symbol, records))
-        body = "\n\n".join(model.translated_classes + [text])
+        body = "\n\n".join([*_plain_python_used(source, model, text, symbol), *model.translated_classes, text])
     else:
         assign = statement.body[0]
         records: list[CopyRecord] = []
@@ -377,6 +384,30 @@ def translate_symbol(source_text: str, symbol: str, to: str | None = None, layou
     return Translation(module_text, copy, tuple(dict.fromkeys(model.notes)), todos,
                        tuple(line for line in module_text.splitlines() if line.startswith(("import ", "from "))),
                        "", _direction(to), "module")
+
+
+def _plain_python_used(source: ParsedSource, model: ModelTranslator, generated: str, symbol: str) -> list[str]:
+    """The source's top-level definitions that a translated builder still uses (`first_block_filters =
+    _make_divisible(32 * alpha, 8)` in its __init__), verbatim, with the imports they use: plain Python that
+    creates no layer (helpers that do were inlined, or carry a TODO)."""
+    used = names_used(cst.parse_module(generated))
+    defined = {name for statement in source.module.body if not _imports_only(statement)
+               for name in bound_names(statement)}
+    wanted = (used & defined) - {symbol}
+    if not wanted:
+        return []
+    kept = []
+    for statement in closure(source.module, wanted).statements:
+        if _imports_only(statement) and imports_source_framework(statement, model.source_framework) or \
+                model._contains_layers(statement) or symbol in bound_names(statement):
+            continue
+        kept.append(cst.Module([]).code_for_node(statement.with_changes(leading_lines=())).strip())
+    return kept
+
+
+def _imports_only(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and all(
+        isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body)
 
 
 def translate_to_new_file(source_text: str, symbol: str, to: str | None = None, layout: str = PRESERVE,

@@ -32,6 +32,7 @@ CI_SUBSET: dict[str, str | None] = {
     "keras-hub-TransformerEncoder": None,
     "keras-hub-RMSNormalization": None,
     "keras.applications-VGG16": None,
+    "keras.applications-MobileNet": None,
     "timm-MixerBlock": None,
     "keras-hub-TransformerDecoder": None,
 }

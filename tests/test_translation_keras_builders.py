@@ -1,0 +1,310 @@
+"""Keras -> PyTorch of functional builders written as keras.applications writes them: helpers that compute widths
+before creating layers, `channel_axis` from `backend.image_data_format()`, `for` loops that build blocks, helpers
+that return early, and a builder that returns another builder's call with a nested function as an argument. Each
+file below is a reduced repro of a real keras.applications builder (MobileNet, ResNet50, DenseNet121); each test
+runs `tensorlint translate -o FILE`, imports the file, copies the weights and compares the numbers with Keras."""
+
+from __future__ import annotations
+
+import importlib.util
+import uuid
+
+import pytest
+
+from tensorlint.server import cli
+from translation_harness import assert_close, random_input, randomize_keras_statistics, run_keras, run_torch
+
+
+def _import(path):
+    spec = importlib.util.spec_from_file_location(f"m_{uuid.uuid4().hex}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _translate(source: str, symbol: str, tmp_path, capsys, init_args: str | None = None):
+    path = tmp_path / f"{symbol.lower()}_keras.py"
+    path.write_text(source)
+    out = tmp_path / f"{symbol}_torch.py"
+    extra = ["--init-args", init_args] if init_args else []
+    code = cli.main(["translate", f"{path}:{symbol}", "--to", "torch", "-o", str(out), *extra])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    return _import(path), _import(out), out.read_text(), err
+
+
+def _builder_init(text: str) -> str:
+    """The generated model class's __init__ (the last class of the module; runtime helpers come first)."""
+    return text.rsplit("\nclass ", 1)[1].split("def __init__")[1].split("def forward")[0]
+
+
+def _equal(source_model, translated, target_model, shape):
+    inputs = [random_input(shape)]
+    source_model(*inputs)
+    randomize_keras_statistics(source_model)
+    expected = run_keras(source_model, inputs)
+    run_torch(target_model, inputs)  # builds, materialises Lazy* modules
+    translated.copy_weights(source_model, target_model)
+    assert_close(run_torch(target_model, inputs), expected)
+
+
+# keras.applications.MobileNet: a helper computes its width (`filters = int(filters * alpha)`) and its channel
+# axis before creating layers; the builder computes one with a plain-Python helper
+MOBILENET_LIKE = """\
+import keras
+from keras import backend, layers
+
+
+def _make_divisible(v, divisor):
+    return max(divisor, int(v + divisor / 2) // divisor * divisor)
+
+
+def _conv_block(inputs, filters, alpha, strides=(1, 1), block_id=1):
+    channel_axis = 1 if backend.image_data_format() == "channels_first" else -1
+    filters = int(filters * alpha)
+    x = layers.Conv2D(filters, (3, 3), padding="same" if strides == (1, 1) else "valid", use_bias=False,
+                      strides=strides, name="conv_%d" % block_id)(inputs)
+    x = layers.BatchNormalization(axis=channel_axis, name="conv_%d_bn" % block_id)(x)
+    return layers.ReLU(6.0)(x)
+
+
+def TinyMobileNet(input_shape=(12, 12, 3), alpha=0.5, classes=5):
+    stem_filters = _make_divisible(16 * alpha, 4)
+    img_input = layers.Input(shape=input_shape)
+    x = layers.Conv2D(stem_filters, 3, padding="same", name="stem")(img_input)
+    x = _conv_block(x, 16, alpha, block_id=1)
+    x = _conv_block(x, 32, alpha, strides=(2, 2), block_id=2)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dense(classes, name="predictions")(x)
+    return keras.Model(img_input, x)
+"""
+
+
+def test_locals_computed_by_inlined_helpers_and_the_builder_are_bound_in_init(tmp_path, capsys):
+    original, translated, text, _ = _translate(MOBILENET_LIKE, "TinyMobileNet", tmp_path, capsys)
+    assert "TODO(tensorlint)" not in text, text
+    init = _builder_init(text)
+    # the values layers are built with are computed before them, in __init__; the helper's constant folded
+    assert "filters__conv_block1 = int(16 * alpha)" in init and "stem_filters = _make_divisible(16 * alpha, 4)" in init
+    assert "image_data_format" not in text and "def _make_divisible(v, divisor):" in text
+    _equal(original.TinyMobileNet(), translated, translated.TinyMobileNet(), (2, 12, 12, 3))
+    # another width: the same translation builds it (the widths are computed when the model is built)
+    _equal(original.TinyMobileNet(alpha=1.0), translated, translated.TinyMobileNet(alpha=1.0), (1, 12, 12, 3))
+
+
+# keras.applications.ResNet50: a wrapper returning `ResNet(stack_fn, ...)`, its nested stack_fn calling helpers with
+# a `for` loop over `range(2, blocks + 1)`, blocks with `if conv_shortcut:` and `padding="SAME"`
+RESNET_LIKE = """\
+import keras
+from keras import backend, layers
+
+
+def block1(x, filters, stride=1, conv_shortcut=True, name=None):
+    if backend.image_data_format() == "channels_last":
+        bn_axis = 3
+    else:
+        bn_axis = 1
+    if conv_shortcut:
+        shortcut = layers.Conv2D(2 * filters, 1, strides=stride, name=name + "_0_conv")(x)
+        shortcut = layers.BatchNormalization(axis=bn_axis, epsilon=1.001e-5, name=name + "_0_bn")(shortcut)
+    else:
+        shortcut = x
+    x = layers.Conv2D(filters, 3, strides=stride, padding="SAME", name=f"{name}_1_conv")(x)
+    x = layers.BatchNormalization(axis=bn_axis, epsilon=1.001e-5, name=f"{name}_1_bn")(x)
+    x = layers.Activation("relu")(x)
+    x = layers.Conv2D(2 * filters, 1, name=f"{name}_2_conv")(x)
+    x = layers.Add(name=f"{name}_add")([shortcut, x])
+    return layers.Activation("relu", name=f"{name}_out")(x)
+
+
+def stack1(x, filters, blocks, stride1=2, name=None):
+    x = block1(x, filters, stride=stride1, name=f"{name}_block1")
+    for i in range(2, blocks + 1):
+        x = block1(x, filters, conv_shortcut=False, name=f"{name}_block{i}")
+    return x
+
+
+def ResNet(stack_fn, preact, use_bias, include_top=True, input_shape=None, pooling=None, classes=10, name="resnet"):
+    img_input = layers.Input(shape=input_shape)
+    x = layers.Conv2D(8, 3, strides=2, use_bias=use_bias, name="conv1_conv")(img_input)
+    if not preact:
+        x = layers.BatchNormalization(axis=3, epsilon=1.001e-5, name="conv1_bn")(x)
+        x = layers.Activation("relu", name="conv1_relu")(x)
+    x = stack_fn(x)
+    if include_top:
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+        x = layers.Dense(classes, name="predictions")(x)
+    elif pooling == "avg":
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    return keras.Model(img_input, x, name=name)
+
+
+def TinyResNet(include_top=True, input_shape=(16, 16, 3), pooling=None, classes=10, name="tiny_resnet"):
+    def stack_fn(x):
+        x = stack1(x, 4, 2, stride1=1, name="conv2")
+        return stack1(x, 8, 3, name="conv3")
+
+    return ResNet(stack_fn, preact=False, use_bias=True, name=name, include_top=include_top,
+                  input_shape=input_shape, pooling=pooling, classes=classes)
+"""
+
+
+def test_a_builder_returning_another_builder_with_a_nested_stack_function_translates(tmp_path, capsys):
+    original, translated, text, err = _translate(RESNET_LIKE, "TinyResNet", tmp_path, capsys)
+    assert "TODO(tensorlint)" not in text, text
+    assert "ResNet() was inlined" in err and "stack_fn() was inlined" in err and "was unrolled (2 passes)" in err
+    target = translated.TinyResNet()
+    _equal(original.TinyResNet(), translated, target, (2, 16, 16, 3))
+    modules = dict(target.named_modules())
+    assert {"conv2_block1_0_conv", "conv2_block2_1_conv", "conv3_block3_2_conv"} <= set(modules)
+    assert "conv2_block2_0_conv" not in modules  # `conv_shortcut=False` decided per block
+    # the arguments the wrapper passes on decide the called builder's ifs; other values fail loudly
+    original, translated, text, _ = _translate(RESNET_LIKE, "TinyResNet", tmp_path, capsys,
+                                               "include_top=False, pooling='avg'")
+    assert "TODO(tensorlint)" not in text
+    _equal(original.TinyResNet(include_top=False, pooling="avg"), translated,
+           translated.TinyResNet(include_top=False, pooling="avg"), (1, 16, 16, 3))
+    with pytest.raises(ValueError, match="include_top"):
+        translated.TinyResNet()
+
+
+# keras.applications.DenseNet121: `DenseNet([2, 1], ...)`, `for i in range(blocks[0])`, Concatenate on axis 3 and a
+# width read from the graph (`x.shape[bn_axis]`)
+DENSENET_LIKE = """\
+import keras
+from keras import backend, layers
+
+
+def conv_block(x, growth_rate, name):
+    bn_axis = 3 if backend.image_data_format() == "channels_last" else 1
+    x1 = layers.BatchNormalization(axis=bn_axis, epsilon=1.001e-5, name=name + "_0_bn")(x)
+    x1 = layers.Activation("relu", name=name + "_0_relu")(x1)
+    x1 = layers.Conv2D(growth_rate, 3, padding="same", use_bias=False, name=name + "_1_conv")(x1)
+    x = layers.Concatenate(axis=bn_axis, name=name + "_concat")([x, x1])
+    return x
+
+
+def dense_block(x, blocks, name):
+    for i in range(blocks):
+        x = conv_block(x, 4, name=name + "_block" + str(i + 1))
+    return x
+
+
+def transition_block(x, reduction, name):
+    bn_axis = 3 if backend.image_data_format() == "channels_last" else 1
+    x = layers.BatchNormalization(axis=bn_axis, epsilon=1.001e-5, name=name + "_bn")(x)
+    x = layers.Conv2D(int(x.shape[bn_axis] * reduction), 1, use_bias=False, name=name + "_conv")(x)
+    return layers.AveragePooling2D(2, strides=2, name=name + "_pool")(x)
+
+
+def DenseNet(blocks, input_shape=None, name="densenet"):
+    img_input = layers.Input(shape=input_shape)
+    x = layers.Conv2D(8, 3, padding="same", use_bias=False, name="conv1_conv")(img_input)
+    x = dense_block(x, blocks[0], name="conv2")
+    x = transition_block(x, 0.5, name="pool2")
+    x = dense_block(x, blocks[1], name="conv3")
+    return keras.Model(img_input, x, name=name)
+
+
+def TinyDenseNet(input_shape=(8, 8, 3), name="tiny_densenet"):
+    return DenseNet([2, 1], input_shape, name=name)
+"""
+
+
+def test_dense_blocks_concatenate_features_and_read_widths_from_the_graph(tmp_path, capsys):
+    original, translated, text, _ = _translate(DENSENET_LIKE, "TinyDenseNet", tmp_path, capsys)
+    assert "TODO(tensorlint)" not in text, text
+    init = _builder_init(text)
+    # 8 + 4 + 4 features after conv2's two blocks: sized in __init__, no tensor read there, nothing lazy
+    assert "nn.Conv2d(16, int(16 * 0.5), 1, bias=False)" in init and init.count("Lazy") == 1  # the stem's input
+    _equal(original.TinyDenseNet(), translated, translated.TinyDenseNet(), (2, 8, 8, 3))
+
+
+# a helper that returns early: decided by the arguments of each call when they can be, at build time when the test
+# reads only values __init__ computes (MobileNetV2's residual), otherwise a TODO that says why
+EARLY_RETURN = """\
+import keras
+from keras import layers
+
+
+def block(x, filters, residual):
+    y = layers.Conv2D(filters, 3, padding="same")(x)
+    if residual:
+        return layers.Add()([x, y])
+    return layers.ReLU()(y)
+
+
+def Decided(input_shape=(8, 8, 4)):
+    inputs = layers.Input(shape=input_shape)
+    x = block(inputs, 4, residual=True)
+    x = block(x, 6, residual=False)
+    return keras.Model(inputs, x)
+
+
+def inverted_res_block(inputs, filters, alpha, stride, block_id):
+    in_channels = inputs.shape[-1]
+    pointwise_filters = int(filters * alpha)
+    x = layers.Conv2D(pointwise_filters, 3, strides=stride, padding="same", name=f"block_{block_id}_project")(inputs)
+    if in_channels == pointwise_filters and stride == 1:
+        return layers.Add(name=f"block_{block_id}_add")([inputs, x])
+    return x
+
+
+def Residual(input_shape=(8, 8, 3), alpha=1.0):
+    inputs = layers.Input(shape=input_shape)
+    x = layers.Conv2D(8, 1, name="stem")(inputs)
+    x = inverted_res_block(x, 8, alpha, 1, block_id=1)
+    x = inverted_res_block(x, 8, alpha, 2, block_id=2)
+    x = inverted_res_block(x, 8, alpha, 1, block_id=3)
+    return keras.Model(inputs, x)
+
+
+def gated(x, filters):
+    y = layers.Conv2D(filters, 1)(x)
+    if x.shape[1] > 4:
+        return layers.MaxPooling2D()(y)
+    return y
+
+
+def Undecided(input_shape=(8, 8, 4)):
+    inputs = layers.Input(shape=input_shape)
+    x = gated(inputs, 4)
+    return keras.Model(inputs, x)
+
+
+def stacked(x, *widths):
+    for width in widths:
+        x = layers.Dense(width)(x)
+    return x
+
+
+def Variadic(input_shape=(6,)):
+    inputs = layers.Input(shape=input_shape)
+    return keras.Model(inputs, stacked(inputs, 4, 2))
+"""
+
+
+def test_helpers_returning_early_are_inlined_when_the_arguments_decide_the_return(tmp_path, capsys):
+    original, translated, text, err = _translate(EARLY_RETURN, "Decided", tmp_path, capsys)
+    assert "TODO(tensorlint)" not in text, text
+    forward = text.rsplit("\nclass ", 1)[1].split("def forward")[1].split("\n\n")[0]
+    assert forward.count("self.conv2d") == 2 and "self.re_lu" in forward and " + " in forward
+    _equal(original.Decided(), translated, translated.Decided(), (2, 8, 8, 4))
+
+
+def test_an_early_return_on_values_computed_when_building_is_decided_by_the_built_model(tmp_path, capsys):
+    """MobileNetV2's residual: `in_channels == pointwise_filters` depends on alpha and on the graph's widths."""
+    original, translated, text, _ = _translate(EARLY_RETURN, "Residual", tmp_path, capsys)
+    assert "TODO(tensorlint)" not in text, text
+    # the width the graph walk knows, not the tensor
+    assert "in_channels_inverted_res_block3 = (pointwise_filters_inverted_res_block2)" in _builder_init(text)
+    for alpha in (1.0, 0.5):  # blocks 1 and 3 add their input at 1.0, block 3 only at 0.5
+        _equal(original.Residual(alpha=alpha), translated, translated.Residual(alpha=alpha), (2, 8, 8, 3))
+
+
+def test_helpers_that_cannot_be_inlined_are_todos_that_say_why(tmp_path, capsys):
+    _, _, text, err = _translate(EARLY_RETURN, "Undecided", tmp_path, capsys)
+    assert "# TODO(tensorlint): layers created under run-time control flow" in text and "1 TODO" in err
+    _, _, text, err = _translate(EARLY_RETURN, "Variadic", tmp_path, capsys)
+    assert "# TODO(tensorlint): stacked() builds Keras layers and was not inlined: it takes *args/**kwargs or is " \
+           "called with them" in text and "1 TODO" in err
