@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from ..analyzers.traversal import nodes_of_type
+from . import catalog
 from .closure import target_names
 from .common import KERAS, TORCH, ParsedSource, code_of
 from .torch_tensor_methods import TENSOR_METHODS
@@ -119,6 +120,9 @@ class _Flow:
         canonical = self.source.resolve(func)
         if canonical:
             last = canonical.rsplit(".", 1)[-1]
+            library = _library_kind(canonical)
+            if library is not None:
+                return library
             if canonical.startswith("torch"):
                 if last in _TORCH_ALIAS_METHODS or (last.endswith("_") and not last.startswith("_")):
                     return ALIAS
@@ -459,6 +463,9 @@ def _layer_kind(source: ParsedSource, value: cst.BaseExpression) -> str:
         return FRESH if last[:1].isupper() else UNKNOWN
     if canonical.startswith("keras.layers.") or canonical.startswith("keras.") and last[:1].isupper():
         return ALIAS if last in _KERAS_ALIAS_LAYERS else FRESH
+    library = _library_kind(canonical)
+    if library is not None:
+        return library
     if canonical:
         return UNKNOWN
     # A submodule built by the user's own code: a class of this module, a helper (`conv3x3(...)`) or a factory
@@ -468,6 +475,22 @@ def _layer_kind(source: ParsedSource, value: cst.BaseExpression) -> str:
     if klass is not None:
         return ALIAS if _may_return_argument(klass) else FRESH
     return FRESH if isinstance(value.func, (cst.Name, cst.Attribute)) else UNKNOWN
+
+
+def _library_kind(canonical: str) -> str | None:
+    """A layer or op of a torch library other than torch itself (torchvision's StochasticDepth, timm's DropPath /
+    drop_path) that the catalog maps: its code is known, it keeps no reference to its input, and its result is the
+    input itself exactly when the catalog's counterpart is the identity (stochastic depth at inference or with
+    p = 0), a new tensor otherwise. None for anything else."""
+    if canonical.startswith("torch."):
+        return None
+    entries = catalog.torch_entries(canonical)
+    if entries:
+        return ALIAS if entries[0].keras == "keras.layers.Identity" else FRESH
+    op = catalog.OPS_BY_TORCH.get(canonical) or catalog.ONE_WAY_BY_TORCH.get(canonical)
+    if op is not None:
+        return ALIAS if op.keras == "keras.ops.identity" else FRESH
+    return None
 
 
 def _may_return_argument(klass: cst.ClassDef) -> bool:

@@ -422,6 +422,7 @@ class _TorchToKeras(ClosureRewriter):
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         self.chain_parts.add(id(node.value))  # `torch._C` in `torch._C.f`: judged with the whole chain
+        self.chain_parts.add(id(node.attr))  # `self.stochastic_depth` is no use of an imported `stochastic_depth`
 
     def _value(self, original: cst.BaseExpression, updated: cst.BaseExpression) -> cst.BaseExpression:
         if id(original) in self.call_funcs or id(original) in self.chain_parts:
@@ -684,8 +685,10 @@ def _mentions_self_training(function: cst.CSTNode) -> bool:
 
 
 def _mapped_by_the_catalog(qualified: str) -> bool:
-    """A third-party torch layer the catalog maps (timm's DropPath): imported and mapped, not inlined."""
-    return not qualified.startswith("torch.") and bool(catalog.torch_entries(qualified))
+    """A third-party torch layer or op the catalog maps (timm's DropPath, torchvision's stochastic_depth): imported
+    and mapped, not inlined."""
+    return not qualified.startswith("torch.") and bool(
+        catalog.torch_entries(qualified) or qualified in catalog.OPS_BY_TORCH or qualified in catalog.ONE_WAY_BY_TORCH)
 
 
 def _drop_torch_imports(statement: cst.BaseStatement) -> cst.BaseStatement | None:

@@ -264,3 +264,57 @@ def test_functional_adaptive_pooling_of_any_literal_size(tmp_path, capsys):
     original, translated, text, err = _translate(tmp_path, source, "Aux", capsys)
     assert "0 TODO" in err and "AdaptivePooling((4, 4), mode='avg')" in text
     _equal(original.Aux(), translated.Aux(), translated, (2, 3, 9, 7))
+
+
+STOCHASTIC_DEPTH_UPDATES = """\
+    import torch.nn as nn
+    from torchvision.ops import StochasticDepth, stochastic_depth
+    from timm.layers import DropPath
+
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+            self.stochastic_depth = StochasticDepth(0.1, "row")
+            self.drop_path = DropPath(0.1)
+
+        def forward(self, input):
+            result = self.fc(input)
+            result = self.stochastic_depth(result)
+            result += input
+            kept = self.drop_path(input)
+            kept += 1
+            fresh = self.drop_path(self.fc(input))
+            fresh *= 2
+            same = stochastic_depth(input, 0.1, "row", training=False)
+            same -= 1
+            return result + kept + fresh + same
+    """
+
+
+def test_stochastic_depth_result_aliases_its_input_only(tmp_path, capsys):
+    """ConvNeXt's `result = self.stochastic_depth(result); result += input`: torchvision's StochasticDepth and timm's
+    DropPath (layers the catalog maps) keep no reference to their input and return it unchanged at inference, so
+    `result` still holds the fresh tensor of the line before: no TODO. Where the input is the caller's tensor
+    (`kept = self.drop_path(input); kept += 1`, the functional `stochastic_depth(input, ...)`) torch's `+=` changes
+    the caller's tensor: the TODO stays."""
+    original = tmp_path / "block.py"
+    original.write_text(textwrap.dedent(STOCHASTIC_DEPTH_UPDATES))
+    out = tmp_path / "block_keras.py"
+    assert cli.main(["translate", f"{original}:Block", "--to", "keras", "-o", str(out)]) == 0
+    assert "2 TODOs" in capsys.readouterr().err
+    lines = out.read_text().splitlines()
+
+    def todo_above(statement):
+        index = next(i for i, line in enumerate(lines) if line.strip() == statement)
+        return "TODO(tensorlint)" in lines[index - 1]
+
+    assert not todo_above("result += input") and not todo_above("fresh *= 2")
+    assert todo_above("kept += 1") and todo_above("same -= 1")
+    x = random_input((2, 4))
+    translated = _import(out).Block()
+    # at inference both stochastic depths are the identity: (fc(x) + x) + (x + 1) + 2 fc(x) + (x - 1)
+    outputs = run_keras(translated, [x])
+    fc = np.asarray(translated.fc(x))
+    assert_close(outputs, 3 * fc + 3 * x)
