@@ -788,6 +788,22 @@ def _dtype() -> Arg:
     return Arg("dtype", "dtype", None, None, "torch_dtype_to_keras", "keras_dtype_to_torch")
 
 
+def _like(key: str, torch_name: str, keras: str) -> OpPair:
+    return OpPair(key, (torch_name,), None, keras, ("input",), ("x", "dtype"), (Arg("input", "x"), _dtype()),
+                  example=(f"{torch_name}(a, dtype=torch.float64)", f"{keras}(a, dtype='float64')", ((3, 4),)))
+
+
+def _new_tensor(method: str, keras: str, signature: tuple[str, ...], example: tuple[str, str]) -> OpPair:
+    """`x.new_zeros(size)`, `x.new_full(size, v)`: a new tensor of x's dtype (unless dtype= says otherwise) and
+    nothing else of x's."""
+    args = (Arg("size", "shape"), *((Arg("fill_value", "fill_value"),) if "fill_value" in signature else ()),
+            _dtype())
+    return OpPair(method, (), method, keras, ("input", *signature), (*(a.keras for a in args),), args,
+                  strategy="new_tensor", notes=(f"x.{method}(...) is {keras}(..., dtype=x.dtype): torch's new tensor "
+                                                "takes the receiver's dtype; keras.ops's would be float32.",),
+                  example=(*example, ((3, 4),)))
+
+
 def _creation(key: str, torch_name: str, keras: str, example: tuple[str, str]) -> OpPair:
     return OpPair(key, (torch_name,), None, keras, ("size",), ("shape", "dtype"), (Arg("size", "shape"), _dtype()),
                   strategy="shape_varargs", example=(*example, ()))
@@ -897,8 +913,8 @@ OPS: tuple[OpPair, ...] = (
            ("input", "p", "training", "inplace"), ("inputs", "rate"), strategy="dropout_op",
            notes=("F.dropout's training defaults to True (it drops at inference unless given self.training).",),
            example=("F.dropout(a, 0.3, training=False)", "keras.random.dropout(a, 0.0)", ((3, 4),))),
-    _unary("zeros_like", ("torch.zeros_like",), None, "keras.ops.zeros_like"),
-    _unary("ones_like", ("torch.ones_like",), None, "keras.ops.ones_like"),
+    _like("zeros_like", "torch.zeros_like", "keras.ops.zeros_like"),
+    _like("ones_like", "torch.ones_like", "keras.ops.ones_like"),
     # tensor creation: torch takes the sizes as separate arguments or one sequence, keras.ops one shape
     _creation("zeros", "torch.zeros", "keras.ops.zeros", example=("torch.zeros(2, 3)", "keras.ops.zeros((2, 3))")),
     _creation("ones", "torch.ones", "keras.ops.ones",
@@ -985,6 +1001,10 @@ OPS: tuple[OpPair, ...] = (
 # kept out of OPS (and so out of the reverse lookups); the catalog document lists them on their own;
 # tests/test_translation_layers.py runs every example numerically, as it does OPS.
 ONE_WAY_OPS: tuple[OpPair, ...] = (
+    _new_tensor("new_zeros", "keras.ops.zeros", ("size",), ("a.new_zeros(2, 3)", "keras.ops.zeros((2, 3), dtype=a.dtype)")),
+    _new_tensor("new_ones", "keras.ops.ones", ("size",), ("a.new_ones((2, 3))", "keras.ops.ones((2, 3), dtype=a.dtype)")),
+    _new_tensor("new_full", "keras.ops.full", ("size", "fill_value"),
+                ("a.new_full((2, 3), -1.5)", "keras.ops.full((2, 3), -1.5, dtype=a.dtype)")),
     OpPair("stochastic_depth", ("torchvision.ops.stochastic_depth", "timm.layers.drop_path",
                                 "timm.models.layers.drop_path"), None, "keras.ops.identity",
            ("input", "p", "mode", "training"), ("x",), (Arg("input", "x"),), strategy="stochastic_depth_op",
@@ -1140,7 +1160,8 @@ def markdown_table() -> str:
     rows += ["", "PyTorch \u2192 Keras only (the reverse lookup would be wrong: see `ONE_WAY_OPS`):", "",
              "| PyTorch | Keras 3 | arguments |", "|---|---|---|"]
     for op in ONE_WAY_OPS:
-        torch = ", ".join(_short(n) for n in op.torch) + (f", Tensor.{op.torch_method}" if op.torch_method else "")
+        torch = (", ".join(_short(n) for n in op.torch) + (f", Tensor.{op.torch_method}" if op.torch_method else "")
+                 ).lstrip(", ")
         arguments = ", ".join(f"{a.torch}\u2192{a.keras}" for a in op.args if a.torch and a.keras and a.torch != a.keras)
         rows.append(f"| {torch} | {op.keras} | {arguments} |")
     return "\n".join(rows)

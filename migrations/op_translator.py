@@ -50,6 +50,9 @@ class OpTranslator(cst.CSTTransformer):
         # shared with another live tensor, with the TODO reason (see tensor_aliases.aliased_updates)
         self.aliased_updates = aliased_updates or {}
         self._name_updates = 0
+        # in-place tensor method calls (original nodes) that write into a tensor nothing else refers to, so that the
+        # out-of-place op is the same (tensor_aliases.function_aliases)
+        self.out_of_place: frozenset[cst.Call] = frozenset()
         self.notes: list[str] = []
         self.layer_attrs = layer_attrs or {}
 
@@ -115,6 +118,18 @@ class OpTranslator(cst.CSTTransformer):
                            "(torch's write also changes the tensor's views and aliases)")
         return reasons
 
+    def leave_Expr(self, original: cst.Expr, updated: cst.Expr) -> cst.BaseSmallStatement:
+        """`m.masked_fill_(mask, v)` on a tensor nothing else refers to, translated out of place: `m = <op>`."""
+        call = original.value
+        if self.to != KERAS or call not in self.out_of_place or not isinstance(call.func.value, cst.Name):
+            return updated
+        still = updated.value
+        if isinstance(still, cst.Call) and isinstance(still.func, cst.Attribute) and \
+                still.func.attr.value == call.func.attr.value:
+            return updated  # not translated: its TODO says why
+        return cst.Assign(targets=[cst.AssignTarget(cst.Name(call.func.value.value))], value=updated.value,
+                          semicolon=updated.semicolon)
+
     def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
         return updated.with_changes(keyword=original.keyword)
 
@@ -172,6 +187,8 @@ class OpTranslator(cst.CSTTransformer):
             op = catalog.ONE_WAY_BY_TORCH[canonical]
         elif canonical is None and isinstance(func, cst.Attribute):
             name = func.attr.value
+            if name.endswith("_") and original in self.out_of_place:
+                name = name[:-1]  # `m.masked_fill_(...)` on a tensor no other name sees: `m.masked_fill(...)`
             if name in _TORCH_ONLY_SELF_METHODS and isinstance(func.value, cst.Name) and func.value.value == "self":
                 return self._todo(f"self.{name}() is nn.Module API that keras.Model does not have", updated)
             if _is_self_or_super(func.value) or _is_layer_call(func, self.layer_attrs):
@@ -245,7 +262,7 @@ class OpTranslator(cst.CSTTransformer):
             for name in _PLACEMENT_ARGS:
                 if name in bound:
                     self.notes.append(f"`{name}={bound.pop(name)}` is dropped: Keras places tensors itself")
-        if strategy == "shape_varargs":
+        if strategy in ("shape_varargs", "new_tensor"):
             shape_name = src_names[1] if src_names[0] in ("input", "x") else src_names[0]
             if extra:
                 parts = [bound.pop(shape_name)] + extra if shape_name in bound else extra
@@ -422,6 +439,10 @@ class OpTranslator(cst.CSTTransformer):
                               "has no op for it", node)
         self.notes.append(catalog.STOCHASTIC_DEPTH_NOTE)
         return cst.parse_expression(bound["input"])
+
+    def _new_tensor_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """x.new_full(size, v): x gives only its dtype (torch's default for the new tensor); the rest is generic."""
+        bound.setdefault("dtype", f"{_grouped(bound.pop('input'))}.dtype")
 
     def _masked_fill_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
         return self._call("keras.ops.where", [bound["mask"], bound["value"], bound["input"]], [])

@@ -28,7 +28,7 @@ from .generated_helpers import KERAS_HELPERS, WEIGHT_HELPERS
 from .layer_translator import LayerOut, LayerTranslator
 from .op_translator import python_containers
 from .rewrite import ClosureRewriter, assemble, copy_rule_definitions, drop_imports, register_copy_rule
-from .tensor_aliases import aliased_updates
+from .tensor_aliases import function_aliases
 
 _CONTAINERS = {"torch.nn.Sequential": "TorchSequential", "torch.nn.ModuleList": "list", "torch.nn.ModuleDict": "dict",
                "torch.nn.ParameterList": "list", "torch.nn.ParameterDict": "dict"}
@@ -204,7 +204,8 @@ class _TorchToKeras(ClosureRewriter):
         self.chain_parts: set[int] = set()
         self.class_stack: list[tuple[cst.ClassDef, bool]] = []  # (class, translated from a torch module)
         self.torch_classes: set[str] = set()  # classes deriving from torch modules, met so far (source order)
-        self.function_stack: list[tuple[cst.FunctionDef, dict]] = []
+        # (function, its aliased updates, the enclosing function's out_of_place)
+        self.function_stack: list[tuple[cst.FunctionDef, dict, frozenset]] = []
         self.module_containers = _module_containers_of(source, None)
         self.containers = self.module_containers
 
@@ -313,10 +314,12 @@ class _TorchToKeras(ClosureRewriter):
         klass = self.class_stack[-1][0] if self.class_stack else None
         containers = python_containers(node, klass) | self.module_containers | _module_containers_of(self.source, klass)
         if klass is None and not _mentions_torch(self.source, node):
-            updates = {}  # a helper that only computes numbers (`_make_divisible`): no tensor to alias
+            updates, out_of_place = {}, frozenset()  # a helper that only computes numbers (`_make_divisible`)
         else:
-            updates = aliased_updates(self.source, node, KERAS, klass, containers)
-        self.function_stack.append((node, updates))
+            aliases = function_aliases(self.source, node, KERAS, klass, containers)
+            updates, out_of_place = aliases.updates, aliases.out_of_place
+        self.function_stack.append((node, updates, self.out_of_place))
+        self.out_of_place = out_of_place
         self.saved_containers = getattr(self, "saved_containers", [])
         self.saved_containers.append(self.containers)
         self.containers = containers
@@ -337,7 +340,7 @@ class _TorchToKeras(ClosureRewriter):
         return updated
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef):
-        self.function_stack.pop()
+        self.out_of_place = self.function_stack.pop()[2]
         self.containers = self.saved_containers.pop()
         if self._in_torch_class() and original.name.value in _STATE_DICT_HOOKS:
             self._discard()

@@ -34,6 +34,7 @@ CI_SUBSET: dict[str, str | None] = {
     "keras.applications-VGG16": None,
     "timm-MixerBlock": None,
     "torchvision-CNBlock": None,
+    "timm-Attention": None,
     "keras-hub-TransformerDecoder": "build error: CachedMultiHeadAttention subclasses keras.layers.MultiHeadAttention "
                                     "(no torch base) and keras.ops.slice_update is not mapped",
 }

@@ -141,6 +141,8 @@ ONE_WAY_CASES = [
     ("torch.clamp_max(a, -0.1)", (3, 4)), ("a.clamp_max(-0.1)", (3, 4)),
     ("torch.clamp(a, min=0.2)", (3, 4)), ("a.clamp(max=-0.2)", (3, 4)), ("a.clip(min=0.2)", (3, 4)),
     ("torch.max(a)", (3, 4)), ("a.max()", (3, 4)), ("torch.min(a)", (3, 4)), ("a.min()", (3, 4)),
+    ("a.new_zeros(2, 3)", (3, 4)), ("a.new_ones((2, 3))", (3, 4)), ("a.new_full((2, 3), -1.5)", (3, 4)),
+    ("a.double().new_full([2], 7, dtype=torch.int64)", (3, 4)), ("a.double().new_zeros(3)", (3, 4)),
 ]
 
 
@@ -157,6 +159,25 @@ def test_torch_only_ops_and_methods_to_keras(torch_code, shape, device):
     namespace["a"] = keras.ops.convert_to_tensor(a)
     exec(f"out = {translation.source}", namespace)
     assert_close(to_numpy(namespace["out"]), to_numpy(expected["out"]), f"{torch_code} -> {translation.source}")
+
+
+@pytest.mark.parametrize("torch_code", ["a.double().new_zeros(3)", "a.long().new_ones((2, 2))", "a.new_full([2], 7)",
+                                        "a.new_full([2], 7, dtype=torch.int64)", "torch.zeros_like(a, dtype=torch.int32)"])
+def test_new_tensors_take_the_receivers_dtype(torch_code):
+    """torch's x.new_*(...) is a tensor of x's dtype (keras.ops.zeros/full alone would be float32), unless dtype=
+    says otherwise."""
+    a = random_input((3, 4))
+    expected = execute(TORCH_PRELUDE)
+    expected["a"] = torch.from_numpy(a)
+    exec(f"out = {torch_code}", expected)
+    translation = translate_call(torch_code, "keras")
+    assert translation.todos == 0, translation.source
+    namespace = execute("\n".join(translation.imports))
+    namespace["a"] = keras.ops.convert_to_tensor(a)
+    exec(f"out = {translation.source}", namespace)
+    actual, wanted = to_numpy(namespace["out"]), to_numpy(expected["out"])
+    assert actual.dtype == wanted.dtype, translation.source
+    assert_close(actual, wanted, f"{torch_code} -> {translation.source}")
 
 
 def test_every_one_way_op_example_runs_in_the_cases_above():

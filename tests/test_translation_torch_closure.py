@@ -318,3 +318,72 @@ def test_stochastic_depth_result_aliases_its_input_only(tmp_path, capsys):
     outputs = run_keras(translated, [x])
     fc = np.asarray(translated.fc(x))
     assert_close(outputs, 3 * fc + 3 * x)
+
+
+IN_PLACE_ON_FRESH_TENSORS = """\
+    from typing import Optional
+    import torch
+    import torch.nn as nn
+
+
+    def resolve_mask(n: int, x: torch.Tensor, mask: Optional[torch.Tensor] = None, causal: bool = False):
+        if causal:
+            bias = x.new_full((n, n), float('-inf')).triu_(1)
+        elif mask is None:
+            bias = None
+        else:
+            bias = torch.zeros_like(mask, dtype=x.dtype)
+            bias.masked_fill_(~mask, float('-inf'))
+        return bias
+
+
+    class Causal(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(5, 5)
+
+        def forward(self, x, mask):
+            scores = self.fc(x)
+            scores = scores.clamp_(-1.0, 1.0)
+            return scores + resolve_mask(5, x, causal=True).exp() + resolve_mask(5, x, mask)
+
+
+    class Shared(nn.Module):
+        def forward(self, x):
+            v = x.view(-1)
+            v.mul_(2)
+            y = x.view(-1).mul_(2)
+            c = torch.zeros(3)
+            kept = []
+            for i in range(2):
+                c.add_(1)
+                kept.append(c)
+            w = torch.ones(3)
+            z = w.add_(1)
+            return v, y, c, kept, z
+    """
+
+
+def test_in_place_ops_on_tensors_nothing_else_sees_are_rebindings(tmp_path, capsys):
+    """timm's causal-mask helper: `x.new_full(...).triu_(1)` writes into a tensor just created, and `bias =
+    torch.zeros_like(...); bias.masked_fill_(...)` into one no other name refers to, so the out-of-place op (and
+    `bias = ...`) is the same: no TODO, torch's numbers. Where the write is seen elsewhere (a view of the parameter,
+    a tensor stored in a list by the loop's first pass, `z = w.add_(1)` leaving w and z one tensor) it stays a TODO."""
+    original, translated, text, err = _translate(tmp_path, IN_PLACE_ON_FRESH_TENSORS, "Causal", capsys)
+    assert "0 TODO" in err, text
+    assert "bias = keras.ops.where(~mask, float('-inf'), bias)" in text
+    assert "keras.ops.full((n, n), fill_value=float('-inf'), dtype=x.dtype)" in text
+    x = random_input((2, 5, 5))
+    mask = np.tril(np.ones((5, 5), dtype=bool))
+    source, target = original.Causal(), translated.Causal()
+    expected = run_torch(source, [x, mask])
+    run_keras(target, [x, mask])
+    translated.copy_weights(source, target)
+    assert_close(run_keras(target, [x, mask]), expected)
+
+    _, _, text, err = _translate(tmp_path, IN_PLACE_ON_FRESH_TENSORS, "Shared", capsys)
+    assert "4 TODOs" in err, text
+    lines = text.splitlines()
+    for statement in ("v.mul_(2)", "y = keras.ops.reshape(x, -1).mul_(2)", "c.add_(1)", "z = w.add_(1)"):
+        index = next(i for i, line in enumerate(lines) if line.strip() == statement)
+        assert "in-place Tensor." in lines[index - 1], (statement, text)
