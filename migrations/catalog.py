@@ -90,7 +90,7 @@ def _keras_pad_to_torch(code: str) -> str:
 # torch dtype objects <-> the dtype names keras.ops takes (torch.float is float32, torch.long int64, ...)
 _TORCH_DTYPE_NAMES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32",
                       "short": "int16"}
-_KERAS_DTYPES = ("float16", "bfloat16", "float32", "float64", "uint8", "int8", "int16", "int32", "int64", "bool")
+KERAS_DTYPES = ("float16", "bfloat16", "float32", "float64", "uint8", "int8", "int16", "int32", "int64", "bool")
 
 
 def keras_dtype_name(torch_dtype: str) -> str | None:
@@ -99,7 +99,7 @@ def keras_dtype_name(torch_dtype: str) -> str | None:
     if match is None:
         return None
     name = _TORCH_DTYPE_NAMES.get(match.group(1), match.group(1))
-    return name if name in _KERAS_DTYPES else None
+    return name if name in KERAS_DTYPES else None
 
 
 def _torch_dtype_to_keras(code: str) -> str:
@@ -109,7 +109,7 @@ def _torch_dtype_to_keras(code: str) -> str:
 
 def _keras_dtype_to_torch(code: str) -> str:
     ok, value = literal(code)
-    if ok and value in _KERAS_DTYPES:
+    if ok and value in KERAS_DTYPES:
         return f"torch.{value}"
     return code
 
@@ -1001,6 +1001,14 @@ OPS: tuple[OpPair, ...] = (
 # kept out of OPS (and so out of the reverse lookups); the catalog document lists them on their own;
 # tests/test_translation_layers.py runs every example numerically, as it does OPS.
 ONE_WAY_OPS: tuple[OpPair, ...] = (
+    OpPair("pad", ("torch.nn.functional.pad",), None, "keras.ops.pad", ("input", "pad", "mode", "value"),
+           ("x", "pad_width", "mode", "constant_values"), strategy="pad",
+           notes=("F.pad's pairs run from the last axis backwards; keras.ops.pad takes one (before, after) pair per "
+                  "axis. Modes: constant and reflect (replicate and circular are not translated: TensorFlow's pad has "
+                  "neither); a negative pad (cropping) is an error in keras.ops.pad.",),
+           example=("F.pad(a, (1, 2, 0, 1), value=-1.0)",
+                    "keras.ops.pad(a, ((0, 0),) * (len(a.shape) - 2) + ((0, 1), (1, 2)), constant_values=-1.0)",
+                    ((2, 3, 4),))),
     _new_tensor("new_zeros", "keras.ops.zeros", ("size",), ("a.new_zeros(2, 3)", "keras.ops.zeros((2, 3), dtype=a.dtype)")),
     _new_tensor("new_ones", "keras.ops.ones", ("size",), ("a.new_ones((2, 3))", "keras.ops.ones((2, 3), dtype=a.dtype)")),
     _new_tensor("new_full", "keras.ops.full", ("size", "fill_value"),

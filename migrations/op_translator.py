@@ -206,6 +206,11 @@ class OpTranslator(cst.CSTTransformer):
                 return cst.parse_expression(shape)
             if name in _CAST_METHODS and not updated.args:
                 return cst.parse_expression(f"keras.ops.cast({code_of(func.value)}, {_CAST_METHODS[name]!r})")
+            if name == "to":
+                return self._to_method(func.value, updated)
+            if name == "type_as" and len(updated.args) == 1 and updated.args[0].keyword is None:
+                return cst.parse_expression(f"keras.ops.cast({code_of(func.value)}, "
+                                            f"{_grouped(code_of(updated.args[0].value))}.dtype)")
             if name == "detach" and not updated.args:
                 return cst.parse_expression(f"keras.ops.stop_gradient({code_of(func.value)})")
             name = _METHOD_ALIASES.get(name, name)
@@ -287,17 +292,8 @@ class OpTranslator(cst.CSTTransformer):
         if strategy == "dropout_op" and to == TORCH:
             return cst.parse_expression(f"F.dropout({bound.get('inputs')}, {bound.get('rate')}, training=True)")
         if strategy == "flatten_op" and to == KERAS:
-            x = bound.get("input")
-            start, end = bound.get("start_dim", "0"), bound.get("end_dim", "-1")
-            if end != "-1":
-                return self._todo("flatten with end_dim is not translated", node)
-            if start == "0":
-                return cst.parse_expression(f"keras.ops.reshape({x}, (-1,))")
-            if start == "1":
-                if not re.fullmatch(r"[\w.]+", x):  # evaluate a computed tensor once
-                    return cst.parse_expression(f"keras.ops.reshape((flat := {x}), (keras.ops.shape(flat)[0], -1))")
-                return cst.parse_expression(f"keras.ops.reshape({x}, (keras.ops.shape({x})[0], -1))")
-            return self._todo(f"flatten(start_dim={start}) is not translated", node)
+            return self._flatten_to_keras(bound.get("input"), bound.get("start_dim", "0"), bound.get("end_dim", "-1"),
+                                          node)
         special = getattr(self, f"_{strategy}_to_{to}", None) if strategy else None
         if special is not None:
             if extra:
@@ -359,6 +355,78 @@ class OpTranslator(cst.CSTTransformer):
             text = render_call(f"{receiver}.{op.torch_method}", target_args, list(by_name.items()))
             return cst.parse_expression(text)
         return cst.parse_expression(render_call(spell(function), target_args, list(by_name.items())))
+
+    def _flatten_to_keras(self, x: str, start: str, end: str, node: cst.Call):
+        """torch.flatten(x, s, e) merges axes s..e: a reshape keeping the axes before s and after e (literal axes;
+        Python's slicing takes negative ones as torch does)."""
+        first, last = literal_value(start), literal_value(end)
+        if not isinstance(first, int) or not isinstance(last, int):
+            return self._todo(f"flatten(start_dim={start}, end_dim={end}) with axes that are not literals is not "
+                              "translated", node)
+        if first == 0 and last == -1:
+            return cst.parse_expression(f"keras.ops.reshape({x}, (-1,))")
+        x, once = _evaluated_once(x, "flat")
+        if first == 1 and last == -1:  # the common case, spelled as before
+            return cst.parse_expression(f"keras.ops.reshape({once}, (keras.ops.shape({x})[0], -1))")
+        kept_after = "" if last == -1 else f", *keras.ops.shape({x})[{last + 1}:]"
+        return cst.parse_expression(f"keras.ops.reshape({once}, (*keras.ops.shape({x})[:{first}], -1{kept_after}))")
+
+    def _to_method(self, receiver: cst.BaseExpression, call: cst.Call) -> cst.BaseExpression:
+        """x.to(dtype) / x.to(dtype=...) is a cast; x.to(device) / x.to(device=...) is x (Keras places tensors
+        itself); x.to(other) casts to other's dtype but is spelled like x.to(device): a positional argument that is
+        neither a torch dtype nor a device string is a TODO."""
+        x = code_of(receiver)
+        dtype = None
+        for arg in call.args:
+            keyword = arg.keyword.value if arg.keyword is not None else None
+            code = code_of(arg.value)
+            if arg.star or keyword not in (None, "dtype", "device", "non_blocking", "copy", "memory_format"):
+                return self._todo(f"Tensor.to() with `{code_of(arg).strip()}` is not translated", call)
+            value = literal_value(code)
+            named_dtype = catalog.keras_dtype_name(self.source.resolve(arg.value) or "") or (
+                value if isinstance(value, str) and value in catalog.KERAS_DTYPES else None)  # torch.float64, 'float64'
+            if keyword == "dtype" or (keyword is None and named_dtype):
+                dtype = repr(named_dtype) if named_dtype else code
+            elif keyword is None and not (isinstance(value, str) or code.endswith(".device")):
+                return self._todo(f"Tensor.to({code}): a dtype, a device or a tensor? Spell it as "
+                                  f"keras.ops.cast(x, dtype) or drop it (a device)", call)
+        if dtype is None:
+            self.notes.append("Tensor.to(device) is dropped: Keras places tensors itself")
+            return receiver
+        return cst.parse_expression(f"keras.ops.cast({x}, {dtype})")
+
+    def _pad_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """F.pad(x, (l, r, t, b, ...), mode, value): torch's pairs run from the last axis backwards;
+        keras.ops.pad takes one (before, after) pair per axis, first to last. torch's negative pads crop, which
+        keras.ops.pad rejects (an error, never a wrong value). replicate/circular would be numpy's edge/wrap, which
+        the TensorFlow backend does not have: a TODO."""
+        modes = {"constant": "constant", "reflect": "reflect"}
+        mode = literal_value(bound.get("mode", "'constant'"))
+        if mode not in modes:
+            return self._todo(f"F.pad mode={bound.get('mode')}: only a literal mode ({', '.join(modes)}) is "
+                              "translated", node)
+        x, pad = bound["input"], bound["pad"]
+        value = bound.get("value", "None")
+        if mode != "constant" and value != "None":
+            return self._todo(f"F.pad value= with mode={mode!r}", node)
+        x, x_once = _evaluated_once(x, "padded")
+        pad_node = cst.parse_expression(pad)
+        if isinstance(pad_node, (cst.Tuple, cst.List)) and not any(
+                isinstance(e, cst.StarredElement) for e in pad_node.elements) and len(pad_node.elements) % 2 == 0:
+            items = [code_of(e.value) for e in pad_node.elements]
+            negative = [i for i in items if isinstance(literal_value(i), (int, float)) and literal_value(i) < 0]
+            if negative:
+                return self._todo("F.pad with a negative (cropping) pad: keras.ops.pad only pads", node)
+            pairs = "".join(f"({items[i]}, {items[i + 1]}), " for i in reversed(range(0, len(items), 2)))
+            width = f"((0, 0),) * (len({x}.shape) - {len(items) // 2}) + ({pairs.rstrip(' ')})"
+        else:  # a sequence known at run time
+            pad, pad_once = _evaluated_once(pad, "pad")
+            width = (f"((0, 0),) * (len({x}.shape) - len({pad_once}) // 2) + tuple(({pad}[i], {pad}[i + 1]) "
+                     f"for i in reversed(range(0, len({pad}), 2)))")
+        keywords = [("mode", repr(modes[mode]))] if mode != "constant" else []
+        if mode == "constant" and value != "None":
+            keywords.append(("constant_values", value))
+        return self._call("keras.ops.pad", [x_once, width], keywords)  # x_once first: it binds x
 
     # -- ops whose meaning differs between the frameworks (catalog strategies) --
     def _moment_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):

@@ -272,6 +272,7 @@ class _TorchToKeras(ClosureRewriter):
 
     # -- classes and methods --
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.chain_parts.add(id(node.name))  # a name being defined, not a use of an imported one
         torch_class = any((self.source.resolve(base.value) or "").startswith("torch.") or (
             isinstance(base.value, cst.Name) and base.value.value in self.torch_classes) for base in node.bases)
         if torch_class:
@@ -311,6 +312,8 @@ class _TorchToKeras(ClosureRewriter):
         return bool(self.class_stack) and self.class_stack[-1][1]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        # `except ImportError: def _assert(...)`: the fallback of `from torch import _assert` defines the name
+        self.chain_parts.add(id(node.name))
         klass = self.class_stack[-1][0] if self.class_stack else None
         containers = python_containers(node, klass) | self.module_containers | _module_containers_of(self.source, klass)
         if klass is None and not _mentions_torch(self.source, node):

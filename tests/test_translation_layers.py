@@ -143,6 +143,10 @@ ONE_WAY_CASES = [
     ("torch.max(a)", (3, 4)), ("a.max()", (3, 4)), ("torch.min(a)", (3, 4)), ("a.min()", (3, 4)),
     ("a.new_zeros(2, 3)", (3, 4)), ("a.new_ones((2, 3))", (3, 4)), ("a.new_full((2, 3), -1.5)", (3, 4)),
     ("a.double().new_full([2], 7, dtype=torch.int64)", (3, 4)), ("a.double().new_zeros(3)", (3, 4)),
+    ("F.pad(a, (1, 2, 0, 1), value=-1.0)", (2, 3, 4)), ("F.pad(a, [2, 0])", (2, 3)),
+    ("F.pad(a, (1, 1, 2, 0), mode='reflect')", (1, 2, 4, 5)), ("F.pad(a * 2, tuple([1, 0, 0, 2]))", (2, 3, 4)),
+    ("torch.flatten(a, 2)", (2, 3, 4, 5)), ("a.flatten(1, 2)", (2, 3, 4, 5)), ("a.flatten(-2)", (2, 3, 4, 5)),
+    ("(a + 1).flatten(0, 1)", (2, 3, 4)), ("a.flatten(start_dim=1, end_dim=-2)", (2, 3, 4, 5)),
 ]
 
 
@@ -193,7 +197,9 @@ def _forward_module(expression: str) -> str:
             f"        return {expression}\n")
 
 
-@pytest.mark.parametrize("torch_code", ["a.long()", "a.double()", "a.int().float()", "a.bool()"])
+@pytest.mark.parametrize("torch_code", ["a.long()", "a.double()", "a.int().float()", "a.bool()", "a.to(torch.float64)",
+                                        "a.to(dtype=torch.int32)", "a.to('cpu').long()", "a.to(a.device, torch.float16)",
+                                        "a.type_as(a.long())", "(a * 2).to(device=a.device, dtype=torch.long)"])
 def test_cast_methods_to_keras(torch_code, device):
     a = random_input((3, 4)) * 3
     source = execute(_forward_module(torch_code))["M"]()
@@ -205,7 +211,9 @@ def test_cast_methods_to_keras(torch_code, device):
     assert_close(actual, expected, f"{torch_code} -> {translation.source}")
 
 
-@pytest.mark.parametrize("torch_code", ["a.max(1)", "torch.max(a, b)", "a.min(dim=0)", "a.topk(2, dim=0)",
+@pytest.mark.parametrize("torch_code", ["a.max(1)", "torch.max(a, b)", "a.min(dim=0)", "a.topk(2, dim=0)", "a.to(b)",
+                                        "F.pad(a, (1, -1))", "F.pad(a, (1, 1), mode=b.mode)",
+                                        "F.pad(a, (1, 2), 'replicate')",
                                         "a.mul_(2)", "a.item()", "a.masked_fill_(b > 0, 0.0)", "a.relu_()",
                                         "a.std(dim=b.ndim)", "F.scaled_dot_product_attention(a, b, b, dropout_p=0.1)",
                                         "torch.ones(2, requires_grad=True)"])

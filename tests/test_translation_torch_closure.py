@@ -387,3 +387,39 @@ def test_in_place_ops_on_tensors_nothing_else_sees_are_rebindings(tmp_path, caps
     for statement in ("v.mul_(2)", "y = keras.ops.reshape(x, -1).mul_(2)", "c.add_(1)", "z = w.add_(1)"):
         index = next(i for i, line in enumerate(lines) if line.strip() == statement)
         assert "in-place Tensor." in lines[index - 1], (statement, text)
+
+
+def test_patch_embedding_with_dynamic_padding(tmp_path, capsys):
+    """timm's PatchEmbed: `try: from torch import _assert / except ImportError: def _assert(...)` (the fallback
+    defines the name: no TODO), `F.pad(x, (0, pad_w, 0, pad_h))` with sizes computed at run time, and
+    `x.flatten(2).transpose(1, 2)`, a flatten from axis 2."""
+    source = """\
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+        try:
+            from torch import _assert
+        except ImportError:
+            def _assert(condition: bool, message: str):
+                assert condition, message
+
+
+        class PatchEmbed(nn.Module):
+            def __init__(self, patch=4, dim=8):
+                super().__init__()
+                self.patch = patch
+                self.proj = nn.Conv2d(3, dim, kernel_size=patch, stride=patch)
+
+            def forward(self, x):
+                B, C, H, W = x.shape
+                _assert(C == 3, f"{C} channels")
+                pad_h = (self.patch - H % self.patch) % self.patch
+                pad_w = (self.patch - W % self.patch) % self.patch
+                x = F.pad(x, (0, pad_w, 0, pad_h))
+                x = self.proj(x)
+                return x.flatten(2).transpose(1, 2)
+        """
+    original, translated, text, err = _translate(tmp_path, source, "PatchEmbed", capsys)
+    assert "0 TODO" in err, text
+    assert "keras.ops.pad(x, ((0, 0),) * (len(x.shape) - 2) + ((0, pad_h), (0, pad_w),))" in text
+    _equal(original.PatchEmbed(), translated.PatchEmbed(), translated, (2, 3, 10, 7))
