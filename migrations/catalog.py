@@ -1001,6 +1001,14 @@ OPS: tuple[OpPair, ...] = (
 # kept out of OPS (and so out of the reverse lookups); the catalog document lists them on their own;
 # tests/test_translation_layers.py runs every example numerically, as it does OPS.
 ONE_WAY_OPS: tuple[OpPair, ...] = (
+    OpPair("layer_norm", ("torch.nn.functional.layer_norm",), None, "keras.ops.layer_normalization",
+           ("input", "normalized_shape", "weight", "bias", "eps"), ("x", "gamma", "beta", "axis", "epsilon"),
+           strategy="layer_norm",
+           notes=("F.layer_norm normalises over the trailing len(normalized_shape) axes: keras.ops.layer_normalization"
+                  " over those axes, with torch's eps (1e-5 by default).",),
+           example=("F.layer_norm(a, (3, 4), a[0] * 2, None, eps=1e-6)",
+                    "keras.ops.layer_normalization(a, gamma=a[0] * 2, beta=None, axis=(-2, -1), epsilon=1e-6)",
+                    ((2, 3, 4),))),
     OpPair("pad", ("torch.nn.functional.pad",), None, "keras.ops.pad", ("input", "pad", "mode", "value"),
            ("x", "pad_width", "mode", "constant_values"), strategy="pad",
            notes=("F.pad's pairs run from the last axis backwards; keras.ops.pad takes one (before, after) pair per "

@@ -395,6 +395,20 @@ class OpTranslator(cst.CSTTransformer):
             return receiver
         return cst.parse_expression(f"keras.ops.cast({x}, {dtype})")
 
+    def _layer_norm_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """F.layer_norm(x, shape, weight, bias, eps): over the trailing len(shape) axes (an int is one axis)."""
+        shape = bound["normalized_shape"]
+        value = literal_value(shape)
+        if isinstance(value, int) or (isinstance(value, (tuple, list)) and len(value) == 1):
+            axis = "-1"
+        elif isinstance(value, (tuple, list)):
+            axis = repr(tuple(range(-len(value), 0)))
+        else:  # known at run time (`self.normalized_shape`)
+            shape, first = _evaluated_once(shape, "normalized_shape")
+            axis = f"(tuple(range(-len({shape}), 0)) if isinstance({first}, (tuple, list)) else -1)"
+        return self._call(op.keras, [bound["input"]], [("gamma", bound.get("weight")), ("beta", bound.get("bias")),
+                                                       ("axis", axis), ("epsilon", bound.get("eps", "1e-05"))])
+
     def _pad_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
         """F.pad(x, (l, r, t, b, ...), mode, value): torch's pairs run from the last axis backwards;
         keras.ops.pad takes one (before, after) pair per axis, first to last. torch's negative pads crop, which

@@ -131,6 +131,20 @@ def _tagged(layer, copy_rule):
     layer._tensorlint_copy = copy_rule
     return layer
 ''',
+    "_init_torch_base": '''
+def _init_torch_base(module, factory, *args, **kwargs):
+    """`super().__init__(...)` of a class deriving from a torch layer: the layer the catalog maps it to, built by
+    `factory` (torch's signature) as `module._torch_base`; torch's constructor arguments become attributes under
+    their names, as torch keeps them (parameters, device and dtype aside)."""
+    import inspect
+
+    module._torch_base = factory(*args, **kwargs)
+    bound = inspect.signature(factory).bind(*args, **kwargs)
+    bound.apply_defaults()
+    for name, value in bound.arguments.items():
+        if name not in module._torch_parameters and name not in ("device", "dtype"):
+            setattr(module, name, value)
+''',
     "_register_buffer": '''
 def _register_buffer(module, name, value, persistent=True):
     """torch's module.register_buffer: a non-trainable Keras variable (None stays None)."""
@@ -153,6 +167,7 @@ def copy_weights(source, target):
         own = [name for name in dict(module.named_parameters(recurse=False)) | dict(module.named_buffers(recurse=False))
                if name in state and not name.endswith("num_batches_tracked")]
         layer = _at_path(target, path, _RENAMED)
+        layer = getattr(layer, "_torch_base", layer)  # a class deriving from a torch layer: the catalog's mapping
         rule = getattr(layer, "_tensorlint_copy", None)
         if rule is not None:
             globals()[rule](module, layer)
@@ -183,6 +198,7 @@ class _State:
     helpers: set[str] = field(default_factory=set)  # KERAS_HELPERS names
     runtime: set[str] = field(default_factory=set)  # RUNTIME_HELPERS names
     factories: dict[str, str] = field(default_factory=dict)  # torch class -> factory definition
+    factory_access: dict[str, str] = field(default_factory=dict)  # torch class -> its factory's target_access
     copy_rules: dict[str, str] = field(default_factory=dict)  # rule body -> rule name
     notes: list[str] = field(default_factory=list)
     renamed: set[str] = field(default_factory=set)
@@ -291,6 +307,13 @@ class _TorchToKeras(ClosureRewriter):
                 helper = "TorchSequential" if canonical == "torch.nn.Sequential" else "TorchModuleDict"
                 self.state.runtime.add(helper)
                 base = base.with_changes(value=cst.Name(helper))
+            elif canonical and canonical.startswith("torch") and catalog.torch_entries(canonical):
+                try:
+                    base = base.with_changes(value=cst.Name(self._base_class(canonical)))
+                except _Unmappable as exc:
+                    self._todo(f"base class {canonical}: {exc}; keras.layers.Layer stands in, so its behaviour and "
+                               "weights are missing here", base.value)
+                    base = base.with_changes(value=cst.parse_expression("keras.layers.Layer"))
             elif canonical and canonical.startswith("torch"):
                 # the module must still import (no torch there): keras.layers.Layer stands in, the TODO says what
                 # the torch base class did that is missing
@@ -485,6 +508,7 @@ class _TorchToKeras(ClosureRewriter):
                   f"\"{name}: {p}={{!r}} is not translated\".format({p}))"
                   for p in optional if p not in kept and p not in ("device", "dtype", "inplace")]
         self.state.helpers |= out.helpers
+        self.state.factory_access[canonical] = out.target_access
         rule = self._copy_rule(out)
         body = "\n".join([*guards, f"    return {_tag(_keras_spelling(out.expr), rule)}"])
         self.state.factories[canonical] = f"def {name}({signature}):\n" \
@@ -492,6 +516,47 @@ class _TorchToKeras(ClosureRewriter):
                                           f"{body}\n"
         if rule:
             self.state.runtime.add("_tagged")
+        return name
+
+    def _base_class(self, canonical: str) -> str:
+        """A user class deriving from a torch layer the catalog maps (timm's `LayerNorm(nn.LayerNorm)`) derives from
+        this generated Keras layer instead: its `__init__` takes torch's arguments and builds the catalog's mapping
+        (the factory) as `_torch_base`, which copy_weights fills with the catalog's weight rule; torch's constructor
+        arguments stay attributes under their names, and the parameters the catalog copies unchanged (`weight` ->
+        `gamma`) read as the Keras weights; `call` is the base's unless the class overrides it."""
+        factory = self._factory(canonical)
+        name = f"{factory}_base"
+        key = f"{canonical}:base"
+        if key in self.state.factories:
+            return name
+        entry = catalog.torch_entries(canonical)[0]
+        access = self.state.factory_access.get(canonical, "")
+        parameters: dict[str, str | None] = {}  # torch parameter -> the Keras weight it is copied into unchanged
+        for weight in entry.to_keras_weights:
+            plain = re.fullmatch(r"t\['(\w+)'\](?: if '\1' in t else None)?", weight.expr)
+            for torch_name in re.findall(r"t\['(\w+)'\]", weight.expr):
+                parameters[torch_name] = weight.target if plain else parameters.get(torch_name)
+        self.state.runtime.add("_init_torch_base")
+        # a parameter stored in another layout (a transposed kernel) has no property: reading it fails loudly
+        properties = "".join(f"\n    {torch} = property(lambda self: _keras_variables(self._torch_base{access}).get("
+                             f"{keras!r}))" for torch, keras in parameters.items() if keras)
+        short = canonical.rsplit(".", 1)[-1]
+        self.state.factories[key] = f'''class {name}(keras.layers.Layer):
+    """torch's {short} as a base class: {factory}(...) built as `_torch_base` (see _init_torch_base)."""
+
+    _torch_parameters = {parameters!r}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+        _init_torch_base(self, {factory}, *args, **kwargs)
+{properties}
+
+    def build(self, input_shape):
+        self._torch_base.build(input_shape)
+
+    def call(self, inputs, *args, **kwargs):
+        return self._torch_base(inputs, *args, **kwargs)
+'''
         return name
 
     def _translate_synthetic(self, canonical: str, required: list[str], optional: list[str]) -> LayerOut | None:
@@ -759,7 +824,7 @@ def translate_torch_symbol(source_text: str, symbol: str, layout: str = PRESERVE
     runtime = [RUNTIME_HELPERS[name].strip() for name in sorted(state.runtime)]
     factories = [text.strip() for text in state.factories.values() if text]
     rules = copy_rule_definitions(state.copy_rules)
-    copying = "\n".join([*rules, COPY_WEIGHTS])
+    copying = "\n".join([*rules, COPY_WEIGHTS, *factories])  # generated base classes read Keras weights too
     weight_helpers = closure(_WEIGHT_HELPERS_MODULE, used_names(cst.parse_module(copying))).code().strip()
     imports = ["import keras", "import numpy as np"]
     if re.search(r"(?<![\w.])math\.", body) and not re.search(r"^import math$", body, re.MULTILINE):

@@ -423,3 +423,46 @@ def test_patch_embedding_with_dynamic_padding(tmp_path, capsys):
     assert "0 TODO" in err, text
     assert "keras.ops.pad(x, ((0, 0),) * (len(x.shape) - 2) + ((0, pad_h), (0, pad_w),))" in text
     _equal(original.PatchEmbed(), translated.PatchEmbed(), translated, (2, 3, 10, 7))
+
+
+def test_a_class_deriving_from_a_catalogued_torch_layer(tmp_path, capsys):
+    """timm's `LayerNorm(nn.LayerNorm)`: its `super().__init__(num_channels, eps=..., elementwise_affine=...)` builds
+    the catalog's mapping of nn.LayerNorm (weights copied by the catalog's rule), torch's attributes read as torch
+    has them (`self.normalized_shape`, `self.eps`, `self.weight`, `self.bias`), and a subclass that keeps torch's
+    forward is the mapped layer."""
+    source = """\
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+
+        class LayerNorm(nn.LayerNorm):
+            def __init__(self, num_channels, eps=1e-6, affine=True, **kwargs):
+                super().__init__(num_channels, eps=eps, elementwise_affine=affine, **kwargs)
+
+            def forward(self, x):
+                return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+
+        class Plain(nn.LayerNorm):
+            pass
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a = LayerNorm(8)
+                self.fc = nn.Linear(8, 8)
+                self.b = Plain(8, eps=1e-3, bias=False)
+
+            def forward(self, x):
+                return self.b(self.fc(self.a(x)))
+        """
+    original, translated, text, err = _translate(tmp_path, source, "Net", capsys)
+    assert "0 TODO" in err and "class LayerNorm(torch_LayerNorm_base):" in text, text
+    model = original.Net()
+    import torch
+    with torch.no_grad():
+        for norm in (model.a, model.b):
+            norm.weight.uniform_(0.5, 1.5)
+        model.a.bias.uniform_(-1, 1)
+    _equal(model, translated.Net(), translated, (2, 3, 8))
