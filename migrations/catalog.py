@@ -1001,6 +1001,15 @@ OPS: tuple[OpPair, ...] = (
 # kept out of OPS (and so out of the reverse lookups); the catalog document lists them on their own;
 # tests/test_translation_layers.py runs every example numerically, as it does OPS.
 ONE_WAY_OPS: tuple[OpPair, ...] = (
+    OpPair("rms_norm", ("torch.nn.functional.rms_norm",), None, "keras.ops.rms_normalization",
+           ("input", "normalized_shape", "weight", "eps"), ("x", "scale", "axis", "epsilon"), strategy="rms_norm",
+           notes=("F.rms_norm over the trailing len(normalized_shape) axes; its eps=None is the machine epsilon of "
+                  "the input's dtype, which the translation passes (Keras's None would be 1e-7).",),
+           example=("F.rms_norm(a, (3, 4), a[0] * 2)",
+                    "keras.ops.rms_normalization(a, scale=a[0] * 2, axis=(-2, -1), epsilon=1.1920928955078125e-07)",
+                    ((2, 3, 4),))),
+    # uninitialised in both (an empty example: there are no values to compare)
+    _creation("empty", "torch.empty", "keras.ops.empty", example=("torch.empty(0, 3)", "keras.ops.empty((0, 3))")),
     OpPair("layer_norm", ("torch.nn.functional.layer_norm",), None, "keras.ops.layer_normalization",
            ("input", "normalized_shape", "weight", "bias", "eps"), ("x", "gamma", "beta", "axis", "epsilon"),
            strategy="layer_norm",

@@ -395,19 +395,38 @@ class OpTranslator(cst.CSTTransformer):
             return receiver
         return cst.parse_expression(f"keras.ops.cast({x}, {dtype})")
 
-    def _layer_norm_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
-        """F.layer_norm(x, shape, weight, bias, eps): over the trailing len(shape) axes (an int is one axis)."""
-        shape = bound["normalized_shape"]
+    @staticmethod
+    def _normalized_axes(shape: str) -> str:
+        """torch's normalized_shape as Keras axes: the trailing len(shape) axes (an int is one axis)."""
         value = literal_value(shape)
         if isinstance(value, int) or (isinstance(value, (tuple, list)) and len(value) == 1):
-            axis = "-1"
-        elif isinstance(value, (tuple, list)):
-            axis = repr(tuple(range(-len(value), 0)))
-        else:  # known at run time (`self.normalized_shape`)
-            shape, first = _evaluated_once(shape, "normalized_shape")
-            axis = f"(tuple(range(-len({shape}), 0)) if isinstance({first}, (tuple, list)) else -1)"
-        return self._call(op.keras, [bound["input"]], [("gamma", bound.get("weight")), ("beta", bound.get("bias")),
-                                                       ("axis", axis), ("epsilon", bound.get("eps", "1e-05"))])
+            return "-1"
+        if isinstance(value, (tuple, list)):
+            return repr(tuple(range(-len(value), 0)))
+        shape, first = _evaluated_once(shape, "normalized_shape")  # known at run time (`self.normalized_shape`)
+        return f"(tuple(range(-len({shape}), 0)) if isinstance({first}, (tuple, list)) else -1)"
+
+    def _layer_norm_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """F.layer_norm(x, shape, weight, bias, eps): over the trailing len(shape) axes, torch's eps (1e-5)."""
+        return self._call(op.keras, [bound["input"]], [
+            ("gamma", bound.get("weight")), ("beta", bound.get("bias")),
+            ("axis", self._normalized_axes(bound["normalized_shape"])), ("epsilon", bound.get("eps", "1e-05"))])
+
+    def _rms_norm_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """F.rms_norm(x, shape, weight, eps): torch's eps None is the machine epsilon of x's dtype (Keras's None
+        would be its own 1e-7)."""
+        x, first = _evaluated_once(bound["input"], "rms_input")
+        machine = f"{_MACHINE_EPSILON!r}[keras.backend.standardize_dtype({x}.dtype)]"
+        eps = bound.get("eps", "None")
+        if eps == "None":
+            epsilon = machine
+        elif isinstance(literal_value(eps), (int, float)):
+            epsilon = eps
+        else:
+            epsilon = f"({eps} if {eps} is not None else {machine})"
+        return self._call(op.keras, [first], [("scale", bound.get("weight")),
+                                              ("axis", self._normalized_axes(bound["normalized_shape"])),
+                                              ("epsilon", epsilon)])
 
     def _pad_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
         """F.pad(x, (l, r, t, b, ...), mode, value): torch's pairs run from the last axis backwards;
@@ -674,6 +693,8 @@ def _grouped(code: str) -> str:
     return code if re.fullmatch(r"[\w.]+(\[[^\]]*\])?", code) else f"({code})"
 
 
+# numpy.finfo(dtype).eps of the float dtypes, spelled out so that the translation needs no numpy for it
+_MACHINE_EPSILON = {"float16": 2.0 ** -10, "bfloat16": 2.0 ** -7, "float32": 2.0 ** -23, "float64": 2.0 ** -52}
 # torch creation arguments that only say where/how a tensor is stored
 _PLACEMENT_ARGS = ("device", "pin_memory", "layout")
 _LAYOUT_OPS = {"reshape", "view", "flatten", "permute", "transpose", "cat", "stack", "squeeze", "unsqueeze"}
@@ -756,8 +777,12 @@ class _Bindings(cst.CSTVisitor):
         elif isinstance(target, cst.StarredElement):
             self._bind(target.value, False)
 
+    def visit_Parameters(self, node: cst.Parameters) -> None:
+        self._keyword_dict = node.star_kwarg if isinstance(node.star_kwarg, cst.Param) else None
+
     def visit_Param(self, node: cst.Param) -> None:
-        self._bind(node.name, False)
+        # `**kwargs` is always a dict
+        self._bind(node.name, node is getattr(self, "_keyword_dict", None))
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:

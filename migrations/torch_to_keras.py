@@ -44,7 +44,10 @@ KERAS_LAYER_ATTRIBUTES = frozenset({
 # counterpart to write (a note, not a TODO)
 _INITIALISERS = ("torch.nn.init.", "torch._C._log_api_usage_once", "torch.nn.utils.parametrize")
 _SCRIPTING_QUERIES = ("torch.jit.is_scripting", "torch.jit.is_tracing", "torch.compiler.is_compiling",
-                      "torch._dynamo.is_compiling", "torch.fx._symbolic_trace.is_fx_tracing")
+                      "torch._dynamo.is_compiling", "torch.fx._symbolic_trace.is_fx_tracing",
+                      # torch's autocast is a state of torch's dispatcher: never on in Keras code
+                      "torch.is_autocast_enabled", "torch.is_autocast_cpu_enabled", "torch.is_autocast_xpu_enabled",
+                      "torch.is_autocast_ipu_enabled", "torch.is_autocast_cache_enabled")
 _MODULES_AS_VALUES = {"torch": "keras.ops", "torch.nn.functional": "keras.ops", "torch.nn": "keras.layers"}
 _CHECKPOINT_OPTIONS = {"use_reentrant", "preserve_rng_state", "context_fn", "determinism_check", "debug"}
 _STATE_DICT_HOOKS = ("_load_from_state_dict", "_save_to_state_dict", "_register_load_state_dict_pre_hook")
@@ -629,7 +632,8 @@ class _TorchToKeras(ClosureRewriter):
                 code_of(original.func.value) not in self.containers:
             return cst.parse_expression(f"keras.ops.ndim({code_of(updated.func.value)})")
         if canonical in _SCRIPTING_QUERIES:
-            return cst.Name("False")  # Keras code is never TorchScript-compiled, traced or torch.compile'd
+            # Keras code is never TorchScript-compiled, traced or torch.compile'd, nor under torch's autocast
+            return cst.Name("False")
         if canonical and re.fullmatch(r"torch\.nn\.functional\.adaptive_(avg|max)_pool([123])d", canonical):
             pooled = self._global_pool(canonical, updated)
             if pooled is not None:

@@ -144,6 +144,8 @@ ONE_WAY_CASES = [
     ("a.new_zeros(2, 3)", (3, 4)), ("a.new_ones((2, 3))", (3, 4)), ("a.new_full((2, 3), -1.5)", (3, 4)),
     ("a.double().new_full([2], 7, dtype=torch.int64)", (3, 4)), ("a.double().new_zeros(3)", (3, 4)),
     ("F.pad(a, (1, 2, 0, 1), value=-1.0)", (2, 3, 4)), ("F.pad(a, [2, 0])", (2, 3)),
+    ("torch.empty(0, 3)", (3, 4)), ("torch.empty((2, 0), dtype=torch.float64, device=a.device)", (3, 4)),
+    ("F.rms_norm(a, (3, 4), a[0] * 2)", (2, 3, 4)), ("F.rms_norm(a * 1e-3, [4], eps=1e-6)", (2, 3, 4)),
     ("F.layer_norm(a, (3, 4), a[0] * 2, None, eps=1e-6)", (2, 3, 4)), ("F.layer_norm(a, [4])", (2, 3, 4)),
     ("F.layer_norm(a, a.shape[-1:], bias=a[0, 0])", (2, 3, 4)),
     ("F.pad(a, (1, 1, 2, 0), mode='reflect')", (1, 2, 4, 5)), ("F.pad(a * 2, tuple([1, 0, 0, 2]))", (2, 3, 4)),

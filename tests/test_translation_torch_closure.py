@@ -466,3 +466,39 @@ def test_a_class_deriving_from_a_catalogued_torch_layer(tmp_path, capsys):
             norm.weight.uniform_(0.5, 1.5)
         model.a.bias.uniform_(-1, 1)
     _equal(model, translated.Net(), translated, (2, 3, 8))
+
+
+def test_keyword_dicts_empty_parameters_and_autocast_queries(tmp_path, capsys):
+    """timm's `_create_attn(..., **kwargs)` writes `kwargs['depth'] = depth` (a dict, never a tensor),
+    `nn.Parameter(torch.empty(dim))` is filled by copy_weights, and `torch.is_autocast_enabled()` is False in Keras
+    code (torch's autocast never runs there): no TODO."""
+    source = """\
+        import torch
+        import torch.nn as nn
+
+
+        def make(layer, dim, deep=False, **kwargs):
+            if deep:
+                kwargs['bias'] = False
+            return layer(dim, dim, **kwargs)
+
+
+        class Scale(nn.Module):
+            def __init__(self, dim=4):
+                super().__init__()
+                self.gamma = nn.Parameter(torch.empty(dim))
+                self.fc = make(nn.Linear, dim, deep=True)
+                nn.init.ones_(self.gamma)
+
+            def forward(self, x):
+                if torch.is_autocast_enabled():
+                    x = x.half()
+                return self.fc(x) * self.gamma
+        """
+    original, translated, text, err = _translate(tmp_path, source, "Scale", capsys)
+    assert "0 TODO" in err and "keras.Variable(keras.ops.empty(dim))" in text, text
+    model = original.Scale()
+    import torch
+    with torch.no_grad():
+        model.gamma.uniform_(-1, 1)
+    _equal(model, translated.Scale(), translated, (2, 4))
