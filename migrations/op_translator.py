@@ -269,10 +269,14 @@ class OpTranslator(cst.CSTTransformer):
                     self.notes.append(f"`{name}={bound.pop(name)}` is dropped: Keras places tensors itself")
         if strategy in ("shape_varargs", "new_tensor"):
             shape_name = src_names[1] if src_names[0] in ("input", "x") else src_names[0]
-            if extra:
-                parts = [bound.pop(shape_name)] + extra if shape_name in bound else extra
+            sizes = [part for part in extra if part]  # "" stands for a `**kwargs` argument: not a size
+            if sizes:
+                parts = [bound.pop(shape_name)] + sizes if shape_name in bound else sizes
                 bound[shape_name] = f"({', '.join(parts)},)" if len(parts) == 1 else f"({', '.join(parts)})"
-                extra = []
+            if any(not part for part in extra):  # `**dd`: device=/dtype= known only at run time, never dropped
+                return self._todo("`**` keyword arguments of a tensor creation (device=, dtype=) are known only at "
+                                  "run time: spell dtype= out", node)
+            extra = []
         if strategy == "varargs_after_first" and to == KERAS:
             operands = [bound.pop(k) for k in list(bound) if k != "equation"]
             return cst.parse_expression(f"keras.ops.einsum({bound['equation']}, {', '.join(operands + extra)})")

@@ -48,6 +48,8 @@ _SCRIPTING_QUERIES = ("torch.jit.is_scripting", "torch.jit.is_tracing", "torch.c
                       # torch's autocast is a state of torch's dispatcher: never on in Keras code
                       "torch.is_autocast_enabled", "torch.is_autocast_cpu_enabled", "torch.is_autocast_xpu_enabled",
                       "torch.is_autocast_ipu_enabled", "torch.is_autocast_cache_enabled")
+_AUTOCAST = ("torch.amp.autocast", "torch.autocast", "torch.cuda.amp.autocast", "torch.cpu.amp.autocast",
+             "torch.amp.autocast_mode.autocast")
 _MODULES_AS_VALUES = {"torch": "keras.ops", "torch.nn.functional": "keras.ops", "torch.nn": "keras.layers"}
 _CHECKPOINT_OPTIONS = {"use_reentrant", "preserve_rng_state", "context_fn", "determinism_check", "debug"}
 _STATE_DICT_HOOKS = ("_load_from_state_dict", "_save_to_state_dict", "_register_load_state_dict_pre_hook")
@@ -617,6 +619,14 @@ class _TorchToKeras(ClosureRewriter):
             if rest:
                 rest[-1] = rest[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
             return cst.Call(func=updated.args[0].value, args=rest)
+        if canonical in _AUTOCAST and any(arg.keyword is not None and arg.keyword.value == "enabled" and
+                                          code_of(arg.value).strip() == "False" for arg in updated.args):
+            # autocast switched off: torch's autocast never runs in Keras code, so the block runs as it is
+            return cst.parse_expression("contextlib.nullcontext()")
+        if isinstance(original.func, cst.Attribute) and original.func.attr.value == "register_parameter" and \
+                code_of(original.func.value) == "self" and self._in_torch_class() and len(updated.args) == 2:
+            # the parameter (a keras.Variable here, or None) as the attribute torch makes it
+            return updated.with_changes(func=cst.Name("setattr"), args=[cst.Arg(cst.Name("self")), *updated.args])
         if canonical == "torch.jit.annotate" and len(updated.args) == 2:
             return updated.args[1].value
         if isinstance(original.func, cst.Name) and original.func.value == "isinstance" and len(updated.args) == 2 \
@@ -833,6 +843,8 @@ def translate_torch_symbol(source_text: str, symbol: str, layout: str = PRESERVE
     imports = ["import keras", "import numpy as np"]
     if re.search(r"(?<![\w.])math\.", body) and not re.search(r"^import math$", body, re.MULTILINE):
         imports.append("import math")  # the op translator's element counts (math.prod)
+    if "contextlib.nullcontext()" in body and not re.search(r"^import contextlib$", body, re.MULTILINE):
+        imports.append("import contextlib")  # `with torch.amp.autocast(enabled=False):`
     text = assemble(_header(symbol, origin, layout), ["\n".join(imports), *helpers, *runtime, *factories, body,
                                                       *rules, COPY_WEIGHTS.strip(),
                                                       rename_table, weight_helpers])

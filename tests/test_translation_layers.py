@@ -217,7 +217,7 @@ def test_cast_methods_to_keras(torch_code, device):
 
 @pytest.mark.parametrize("torch_code", ["a.max(1)", "torch.max(a, b)", "a.min(dim=0)", "a.topk(2, dim=0)", "a.to(b)",
                                         "F.pad(a, (1, -1))", "F.pad(a, (1, 1), mode=b.mode)",
-                                        "F.pad(a, (1, 2), 'replicate')",
+                                        "F.pad(a, (1, 2), 'replicate')", "torch.empty(a.shape, **b)",
                                         "a.mul_(2)", "a.item()", "a.masked_fill_(b > 0, 0.0)", "a.relu_()",
                                         "a.std(dim=b.ndim)", "F.scaled_dot_product_attention(a, b, b, dropout_p=0.1)",
                                         "torch.ones(2, requires_grad=True)"])

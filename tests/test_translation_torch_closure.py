@@ -470,8 +470,9 @@ def test_a_class_deriving_from_a_catalogued_torch_layer(tmp_path, capsys):
 
 def test_keyword_dicts_empty_parameters_and_autocast_queries(tmp_path, capsys):
     """timm's `_create_attn(..., **kwargs)` writes `kwargs['depth'] = depth` (a dict, never a tensor),
-    `nn.Parameter(torch.empty(dim))` is filled by copy_weights, and `torch.is_autocast_enabled()` is False in Keras
-    code (torch's autocast never runs there): no TODO."""
+    `nn.Parameter(torch.empty(dim))` is filled by copy_weights, `self.register_parameter(name, None)` is the
+    attribute, and torch's autocast never runs in Keras code: `torch.is_autocast_enabled()` is False and a block
+    under `autocast(enabled=False)` runs as it is. No TODO."""
     source = """\
         import torch
         import torch.nn as nn
@@ -488,15 +489,19 @@ def test_keyword_dicts_empty_parameters_and_autocast_queries(tmp_path, capsys):
                 super().__init__()
                 self.gamma = nn.Parameter(torch.empty(dim))
                 self.fc = make(nn.Linear, dim, deep=True)
+                self.register_parameter("beta", None)
                 nn.init.ones_(self.gamma)
 
             def forward(self, x):
                 if torch.is_autocast_enabled():
                     x = x.half()
-                return self.fc(x) * self.gamma
+                with torch.amp.autocast(device_type="cpu", enabled=False):
+                    y = self.fc(x) * self.gamma
+                return y if self.beta is None else y + self.beta
         """
     original, translated, text, err = _translate(tmp_path, source, "Scale", capsys)
     assert "0 TODO" in err and "keras.Variable(keras.ops.empty(dim))" in text, text
+    assert "with contextlib.nullcontext():" in text and 'setattr(self, "beta", None)' in text
     model = original.Scale()
     import torch
     with torch.no_grad():
