@@ -53,6 +53,8 @@ class OpTranslator(cst.CSTTransformer):
         # in-place tensor method calls (original nodes) that write into a tensor nothing else refers to, so that the
         # out-of-place op is the same (tensor_aliases.function_aliases)
         self.out_of_place: frozenset[cst.Call] = frozenset()
+        # the locals of the current function bound exactly once, by `name = value`: name -> the source's value
+        self.local_values: dict[str, str] = {}
         self.notes: list[str] = []
         self.layer_attrs = layer_attrs or {}
 
@@ -564,7 +566,8 @@ class OpTranslator(cst.CSTTransformer):
         """torch's (batch, heads, length, head_dim) <-> Keras's (batch, length, heads, head_dim). A boolean mask
         means *may attend* in both; a float torch mask is added to the logits: Keras's bias=."""
         dropout = bound.get("dropout_p", "0.0")
-        if re.fullmatch(r".+ if (self\.)?training else 0(\.0*)?", dropout):
+        # `dropout_p = self.attn_drop.p if self.training else 0.` bound once before the call reads the same
+        if re.fullmatch(r".+ if (self\.)?training else 0(\.0*)?", self.local_values.get(dropout, dropout)):
             self.notes.append(f"dropout_p={dropout}: attention dropout (training only) is not translated: "
                               "keras.ops.dot_product_attention has none")
         elif literal_value(dropout) not in (0, 0.0):
@@ -835,6 +838,22 @@ class _Bindings(cst.CSTVisitor):
     def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
         for item in node.names:
             self._bind(item.name, False)
+
+
+def single_assignments(function: cst.FunctionDef) -> dict[str, str]:
+    """The names `function` binds exactly once, by a plain `name = value` (no parameter, loop target, unpacking or
+    augmented assignment), with the value's code."""
+    bindings = _Bindings()
+    function.visit(bindings)
+    values: dict[str, str] = {}
+
+    class Assignments(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+                values[node.targets[0].target.value] = code_of(node.value).strip()
+
+    function.visit(Assignments())
+    return {name: value for name, value in values.items() if len(bindings.kinds.get(name, ())) == 1}
 
 
 def _is_self_attribute(node: cst.BaseExpression) -> bool:

@@ -26,7 +26,7 @@ from .closure import closure, used_names
 from .common import KERAS, PRESERVE, TODO_TAG, ParsedSource, TranslationError, code_of, weight_statements
 from .generated_helpers import KERAS_HELPERS, WEIGHT_HELPERS
 from .layer_translator import LayerOut, LayerTranslator
-from .op_translator import python_containers
+from .op_translator import python_containers, single_assignments
 from .rewrite import ClosureRewriter, assemble, copy_rule_definitions, drop_imports, register_copy_rule
 from .tensor_aliases import function_aliases
 
@@ -225,8 +225,8 @@ class _TorchToKeras(ClosureRewriter):
         self.chain_parts: set[int] = set()
         self.class_stack: list[tuple[cst.ClassDef, bool]] = []  # (class, translated from a torch module)
         self.torch_classes: set[str] = set()  # classes deriving from torch modules, met so far (source order)
-        # (function, its aliased updates, the enclosing function's out_of_place)
-        self.function_stack: list[tuple[cst.FunctionDef, dict, frozenset]] = []
+        # (function, its aliased updates, the enclosing function's out_of_place and local_values)
+        self.function_stack: list[tuple[cst.FunctionDef, dict, frozenset, dict]] = []
         self.module_containers = _module_containers_of(source, None)
         self.containers = self.module_containers
 
@@ -349,8 +349,9 @@ class _TorchToKeras(ClosureRewriter):
         else:
             aliases = function_aliases(self.source, node, KERAS, klass, containers)
             updates, out_of_place = aliases.updates, aliases.out_of_place
-        self.function_stack.append((node, updates, self.out_of_place))
+        self.function_stack.append((node, updates, self.out_of_place, self.local_values))
         self.out_of_place = out_of_place
+        self.local_values = single_assignments(node)
         self.saved_containers = getattr(self, "saved_containers", [])
         self.saved_containers.append(self.containers)
         self.containers = containers
@@ -371,7 +372,7 @@ class _TorchToKeras(ClosureRewriter):
         return updated
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef):
-        self.out_of_place = self.function_stack.pop()[2]
+        _, _, self.out_of_place, self.local_values = self.function_stack.pop()
         self.containers = self.saved_containers.pop()
         if self._in_torch_class() and original.name.value in _STATE_DICT_HOOKS:
             self._discard()

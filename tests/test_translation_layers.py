@@ -351,6 +351,7 @@ _SDPA_MODULE = TORCH_PRELUDE + """
 
 class M(nn.Module):
     def forward(self, q, k, mask):
+        p = 0.1 if self.training else 0.0  # bound once: read as its value (timm's DiffAttention)
         return {call}
 """
 
@@ -362,6 +363,7 @@ class M(nn.Module):
     "F.scaled_dot_product_attention(q, k, k, attn_mask=mask)",
     "F.scaled_dot_product_attention(q * 2, k, k, mask > 0, 0.0)",
     "F.scaled_dot_product_attention(q, k, k, dropout_p=0.1 if self.training else 0.0)",
+    "F.scaled_dot_product_attention(q, k, k, dropout_p=p)",
     "F.scaled_dot_product_attention(q, k, k, attn_mask=None if mask is None else mask)",
     "F.scaled_dot_product_attention(q, k, k, attn_mask=None)",
 ])
