@@ -257,7 +257,8 @@ class _TorchToKeras(ClosureRewriter):
 
     def _dropped(self, original: cst.SimpleStatementLine):
         if _is_relative_import(original):
-            return _commented_relative_import(original)
+            # the closure follows top-level relative imports; one inside a block (`except ImportError:`) is not
+            return _commented_relative_import(original, nested=len(self.statement_marks) > 1)
         if all(isinstance(small, (cst.Import, cst.ImportFrom)) for small in original.body):
             kept = _drop_torch_imports(original)
             if kept is None:  # `try: from torch... import x` inside a block: nothing to import in Keras code
@@ -781,12 +782,13 @@ def _drop_torch_imports(statement: cst.BaseStatement) -> cst.BaseStatement | Non
     return drop_imports(statement, ("torch", "torchvision"), _mapped_by_the_catalog)
 
 
-def _commented_relative_import(statement: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+def _commented_relative_import(statement: cst.SimpleStatementLine, nested: bool = False) -> cst.SimpleStatementLine:
     """A standalone module cannot import relatively: the import stays as a comment under a TODO, so the module
     imports and a use of what it names fails with that name."""
     text = code_of(statement.with_changes(leading_lines=())).strip()
-    comment = cst.EmptyLine(comment=cst.Comment(
-        f"{TODO_TAG} `{text}`: that module was not found beside the source; translate it too"))
+    why = "a relative import inside a block is not followed" if nested else \
+        "that module was not found beside the source"
+    comment = cst.EmptyLine(comment=cst.Comment(f"{TODO_TAG} `{text}`: {why}; translate it too"))
     return cst.SimpleStatementLine(
         body=[cst.Pass()], leading_lines=[*statement.leading_lines, comment],
         trailing_whitespace=cst.TrailingWhitespace(whitespace=cst.SimpleWhitespace("  "),

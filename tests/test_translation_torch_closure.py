@@ -507,3 +507,25 @@ def test_keyword_dicts_empty_parameters_and_autocast_queries(tmp_path, capsys):
     with torch.no_grad():
         model.gamma.uniform_(-1, 1)
     _equal(model, translated.Scale(), translated, (2, 4))
+
+
+def test_a_relative_import_inside_a_block_is_a_todo_saying_so(tmp_path, capsys):
+    """timm's `try: from torch.nn.functional import rms_norm / except ImportError: from .fast_norm import rms_norm`:
+    the closure follows top-level relative imports only, and the TODO says that (not that the file is missing)."""
+    (tmp_path / "fast_norm.py").write_text("def rms_norm(x):\n    return x\n")
+    source = """\
+        import torch.nn as nn
+        try:
+            from torch.nn.functional import rms_norm
+        except ImportError:
+            from .fast_norm import rms_norm
+
+
+        class Net(nn.Module):
+            def forward(self, x):
+                return rms_norm(x, (4,), eps=1e-6)
+        """
+    original, translated, text, err = _translate(tmp_path, source, "Net", capsys)
+    assert "1 TODO" in err
+    assert "`from .fast_norm import rms_norm`: a relative import inside a block is not followed" in text
+    _equal(original.Net(), translated.Net(), translated, (2, 3, 4))  # F.rms_norm itself is mapped
