@@ -90,7 +90,7 @@ def _keras_pad_to_torch(code: str) -> str:
 # torch dtype objects <-> the dtype names keras.ops takes (torch.float is float32, torch.long int64, ...)
 _TORCH_DTYPE_NAMES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32",
                       "short": "int16"}
-_KERAS_DTYPES = ("float16", "bfloat16", "float32", "float64", "uint8", "int8", "int16", "int32", "int64", "bool")
+KERAS_DTYPES = ("float16", "bfloat16", "float32", "float64", "uint8", "int8", "int16", "int32", "int64", "bool")
 
 
 def keras_dtype_name(torch_dtype: str) -> str | None:
@@ -99,7 +99,7 @@ def keras_dtype_name(torch_dtype: str) -> str | None:
     if match is None:
         return None
     name = _TORCH_DTYPE_NAMES.get(match.group(1), match.group(1))
-    return name if name in _KERAS_DTYPES else None
+    return name if name in KERAS_DTYPES else None
 
 
 def _torch_dtype_to_keras(code: str) -> str:
@@ -109,7 +109,7 @@ def _torch_dtype_to_keras(code: str) -> str:
 
 def _keras_dtype_to_torch(code: str) -> str:
     ok, value = literal(code)
-    if ok and value in _KERAS_DTYPES:
+    if ok and value in KERAS_DTYPES:
         return f"torch.{value}"
     return code
 
@@ -788,6 +788,22 @@ def _dtype() -> Arg:
     return Arg("dtype", "dtype", None, None, "torch_dtype_to_keras", "keras_dtype_to_torch")
 
 
+def _like(key: str, torch_name: str, keras: str) -> OpPair:
+    return OpPair(key, (torch_name,), None, keras, ("input",), ("x", "dtype"), (Arg("input", "x"), _dtype()),
+                  example=(f"{torch_name}(a, dtype=torch.float64)", f"{keras}(a, dtype='float64')", ((3, 4),)))
+
+
+def _new_tensor(method: str, keras: str, signature: tuple[str, ...], example: tuple[str, str]) -> OpPair:
+    """`x.new_zeros(size)`, `x.new_full(size, v)`: a new tensor of x's dtype (unless dtype= says otherwise) and
+    nothing else of x's."""
+    args = (Arg("size", "shape"), *((Arg("fill_value", "fill_value"),) if "fill_value" in signature else ()),
+            _dtype())
+    return OpPair(method, (), method, keras, ("input", *signature), (*(a.keras for a in args),), args,
+                  strategy="new_tensor", notes=(f"x.{method}(...) is {keras}(..., dtype=x.dtype): torch's new tensor "
+                                                "takes the receiver's dtype; keras.ops's would be float32.",),
+                  example=(*example, ((3, 4),)))
+
+
 def _creation(key: str, torch_name: str, keras: str, example: tuple[str, str]) -> OpPair:
     return OpPair(key, (torch_name,), None, keras, ("size",), ("shape", "dtype"), (Arg("size", "shape"), _dtype()),
                   strategy="shape_varargs", example=(*example, ()))
@@ -897,8 +913,8 @@ OPS: tuple[OpPair, ...] = (
            ("input", "p", "training", "inplace"), ("inputs", "rate"), strategy="dropout_op",
            notes=("F.dropout's training defaults to True (it drops at inference unless given self.training).",),
            example=("F.dropout(a, 0.3, training=False)", "keras.random.dropout(a, 0.0)", ((3, 4),))),
-    _unary("zeros_like", ("torch.zeros_like",), None, "keras.ops.zeros_like"),
-    _unary("ones_like", ("torch.ones_like",), None, "keras.ops.ones_like"),
+    _like("zeros_like", "torch.zeros_like", "keras.ops.zeros_like"),
+    _like("ones_like", "torch.ones_like", "keras.ops.ones_like"),
     # tensor creation: torch takes the sizes as separate arguments or one sequence, keras.ops one shape
     _creation("zeros", "torch.zeros", "keras.ops.zeros", example=("torch.zeros(2, 3)", "keras.ops.zeros((2, 3))")),
     _creation("ones", "torch.ones", "keras.ops.ones",
@@ -985,6 +1001,35 @@ OPS: tuple[OpPair, ...] = (
 # kept out of OPS (and so out of the reverse lookups); the catalog document lists them on their own;
 # tests/test_translation_layers.py runs every example numerically, as it does OPS.
 ONE_WAY_OPS: tuple[OpPair, ...] = (
+    OpPair("rms_norm", ("torch.nn.functional.rms_norm",), None, "keras.ops.rms_normalization",
+           ("input", "normalized_shape", "weight", "eps"), ("x", "scale", "axis", "epsilon"), strategy="rms_norm",
+           notes=("F.rms_norm over the trailing len(normalized_shape) axes; its eps=None is the machine epsilon of "
+                  "the input's dtype, which the translation passes (Keras's None would be 1e-7).",),
+           example=("F.rms_norm(a, (3, 4), a[0] * 2)",
+                    "keras.ops.rms_normalization(a, scale=a[0] * 2, axis=(-2, -1), epsilon=1.1920928955078125e-07)",
+                    ((2, 3, 4),))),
+    # uninitialised in both (an empty example: there are no values to compare)
+    _creation("empty", "torch.empty", "keras.ops.empty", example=("torch.empty(0, 3)", "keras.ops.empty((0, 3))")),
+    OpPair("layer_norm", ("torch.nn.functional.layer_norm",), None, "keras.ops.layer_normalization",
+           ("input", "normalized_shape", "weight", "bias", "eps"), ("x", "gamma", "beta", "axis", "epsilon"),
+           strategy="layer_norm",
+           notes=("F.layer_norm normalises over the trailing len(normalized_shape) axes: keras.ops.layer_normalization"
+                  " over those axes, with torch's eps (1e-5 by default).",),
+           example=("F.layer_norm(a, (3, 4), a[0] * 2, None, eps=1e-6)",
+                    "keras.ops.layer_normalization(a, gamma=a[0] * 2, beta=None, axis=(-2, -1), epsilon=1e-6)",
+                    ((2, 3, 4),))),
+    OpPair("pad", ("torch.nn.functional.pad",), None, "keras.ops.pad", ("input", "pad", "mode", "value"),
+           ("x", "pad_width", "mode", "constant_values"), strategy="pad",
+           notes=("F.pad's pairs run from the last axis backwards; keras.ops.pad takes one (before, after) pair per "
+                  "axis. Modes: constant and reflect (replicate and circular are not translated: TensorFlow's pad has "
+                  "neither); a negative pad (cropping) is an error in keras.ops.pad.",),
+           example=("F.pad(a, (1, 2, 0, 1), value=-1.0)",
+                    "keras.ops.pad(a, ((0, 0),) * (len(a.shape) - 2) + ((0, 1), (1, 2)), constant_values=-1.0)",
+                    ((2, 3, 4),))),
+    _new_tensor("new_zeros", "keras.ops.zeros", ("size",), ("a.new_zeros(2, 3)", "keras.ops.zeros((2, 3), dtype=a.dtype)")),
+    _new_tensor("new_ones", "keras.ops.ones", ("size",), ("a.new_ones((2, 3))", "keras.ops.ones((2, 3), dtype=a.dtype)")),
+    _new_tensor("new_full", "keras.ops.full", ("size", "fill_value"),
+                ("a.new_full((2, 3), -1.5)", "keras.ops.full((2, 3), -1.5, dtype=a.dtype)")),
     OpPair("stochastic_depth", ("torchvision.ops.stochastic_depth", "timm.layers.drop_path",
                                 "timm.models.layers.drop_path"), None, "keras.ops.identity",
            ("input", "p", "mode", "training"), ("x",), (Arg("input", "x"),), strategy="stochastic_depth_op",
@@ -1140,7 +1185,8 @@ def markdown_table() -> str:
     rows += ["", "PyTorch \u2192 Keras only (the reverse lookup would be wrong: see `ONE_WAY_OPS`):", "",
              "| PyTorch | Keras 3 | arguments |", "|---|---|---|"]
     for op in ONE_WAY_OPS:
-        torch = ", ".join(_short(n) for n in op.torch) + (f", Tensor.{op.torch_method}" if op.torch_method else "")
+        torch = (", ".join(_short(n) for n in op.torch) + (f", Tensor.{op.torch_method}" if op.torch_method else "")
+                 ).lstrip(", ")
         arguments = ", ".join(f"{a.torch}\u2192{a.keras}" for a in op.args if a.torch and a.keras and a.torch != a.keras)
         rows.append(f"| {torch} | {op.keras} | {arguments} |")
     return "\n".join(rows)

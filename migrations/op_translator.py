@@ -50,6 +50,11 @@ class OpTranslator(cst.CSTTransformer):
         # shared with another live tensor, with the TODO reason (see tensor_aliases.aliased_updates)
         self.aliased_updates = aliased_updates or {}
         self._name_updates = 0
+        # in-place tensor method calls (original nodes) that write into a tensor nothing else refers to, so that the
+        # out-of-place op is the same (tensor_aliases.function_aliases)
+        self.out_of_place: frozenset[cst.Call] = frozenset()
+        # the locals of the current function bound exactly once, by `name = value`: name -> the source's value
+        self.local_values: dict[str, str] = {}
         self.notes: list[str] = []
         self.layer_attrs = layer_attrs or {}
 
@@ -115,6 +120,18 @@ class OpTranslator(cst.CSTTransformer):
                            "(torch's write also changes the tensor's views and aliases)")
         return reasons
 
+    def leave_Expr(self, original: cst.Expr, updated: cst.Expr) -> cst.BaseSmallStatement:
+        """`m.masked_fill_(mask, v)` on a tensor nothing else refers to, translated out of place: `m = <op>`."""
+        call = original.value
+        if self.to != KERAS or call not in self.out_of_place or not isinstance(call.func.value, cst.Name):
+            return updated
+        still = updated.value
+        if isinstance(still, cst.Call) and isinstance(still.func, cst.Attribute) and \
+                still.func.attr.value == call.func.attr.value:
+            return updated  # not translated: its TODO says why
+        return cst.Assign(targets=[cst.AssignTarget(cst.Name(call.func.value.value))], value=updated.value,
+                          semicolon=updated.semicolon)
+
     def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
         return updated.with_changes(keyword=original.keyword)
 
@@ -172,6 +189,8 @@ class OpTranslator(cst.CSTTransformer):
             op = catalog.ONE_WAY_BY_TORCH[canonical]
         elif canonical is None and isinstance(func, cst.Attribute):
             name = func.attr.value
+            if name.endswith("_") and original in self.out_of_place:
+                name = name[:-1]  # `m.masked_fill_(...)` on a tensor no other name sees: `m.masked_fill(...)`
             if name in _TORCH_ONLY_SELF_METHODS and isinstance(func.value, cst.Name) and func.value.value == "self":
                 return self._todo(f"self.{name}() is nn.Module API that keras.Model does not have", updated)
             if _is_self_or_super(func.value) or _is_layer_call(func, self.layer_attrs):
@@ -189,6 +208,11 @@ class OpTranslator(cst.CSTTransformer):
                 return cst.parse_expression(shape)
             if name in _CAST_METHODS and not updated.args:
                 return cst.parse_expression(f"keras.ops.cast({code_of(func.value)}, {_CAST_METHODS[name]!r})")
+            if name == "to":
+                return self._to_method(func.value, updated)
+            if name == "type_as" and len(updated.args) == 1 and updated.args[0].keyword is None:
+                return cst.parse_expression(f"keras.ops.cast({code_of(func.value)}, "
+                                            f"{_grouped(code_of(updated.args[0].value))}.dtype)")
             if name == "detach" and not updated.args:
                 return cst.parse_expression(f"keras.ops.stop_gradient({code_of(func.value)})")
             name = _METHOD_ALIASES.get(name, name)
@@ -245,12 +269,16 @@ class OpTranslator(cst.CSTTransformer):
             for name in _PLACEMENT_ARGS:
                 if name in bound:
                     self.notes.append(f"`{name}={bound.pop(name)}` is dropped: Keras places tensors itself")
-        if strategy == "shape_varargs":
+        if strategy in ("shape_varargs", "new_tensor"):
             shape_name = src_names[1] if src_names[0] in ("input", "x") else src_names[0]
-            if extra:
-                parts = [bound.pop(shape_name)] + extra if shape_name in bound else extra
+            sizes = [part for part in extra if part]  # "" stands for a `**kwargs` argument: not a size
+            if sizes:
+                parts = [bound.pop(shape_name)] + sizes if shape_name in bound else sizes
                 bound[shape_name] = f"({', '.join(parts)},)" if len(parts) == 1 else f"({', '.join(parts)})"
-                extra = []
+            if any(not part for part in extra):  # `**dd`: device=/dtype= known only at run time, never dropped
+                return self._todo("`**` keyword arguments of a tensor creation (device=, dtype=) are known only at "
+                                  "run time: spell dtype= out", node)
+            extra = []
         if strategy == "varargs_after_first" and to == KERAS:
             operands = [bound.pop(k) for k in list(bound) if k != "equation"]
             return cst.parse_expression(f"keras.ops.einsum({bound['equation']}, {', '.join(operands + extra)})")
@@ -270,17 +298,8 @@ class OpTranslator(cst.CSTTransformer):
         if strategy == "dropout_op" and to == TORCH:
             return cst.parse_expression(f"F.dropout({bound.get('inputs')}, {bound.get('rate')}, training=True)")
         if strategy == "flatten_op" and to == KERAS:
-            x = bound.get("input")
-            start, end = bound.get("start_dim", "0"), bound.get("end_dim", "-1")
-            if end != "-1":
-                return self._todo("flatten with end_dim is not translated", node)
-            if start == "0":
-                return cst.parse_expression(f"keras.ops.reshape({x}, (-1,))")
-            if start == "1":
-                if not re.fullmatch(r"[\w.]+", x):  # evaluate a computed tensor once
-                    return cst.parse_expression(f"keras.ops.reshape((flat := {x}), (keras.ops.shape(flat)[0], -1))")
-                return cst.parse_expression(f"keras.ops.reshape({x}, (keras.ops.shape({x})[0], -1))")
-            return self._todo(f"flatten(start_dim={start}) is not translated", node)
+            return self._flatten_to_keras(bound.get("input"), bound.get("start_dim", "0"), bound.get("end_dim", "-1"),
+                                          node)
         special = getattr(self, f"_{strategy}_to_{to}", None) if strategy else None
         if special is not None:
             if extra:
@@ -342,6 +361,111 @@ class OpTranslator(cst.CSTTransformer):
             text = render_call(f"{receiver}.{op.torch_method}", target_args, list(by_name.items()))
             return cst.parse_expression(text)
         return cst.parse_expression(render_call(spell(function), target_args, list(by_name.items())))
+
+    def _flatten_to_keras(self, x: str, start: str, end: str, node: cst.Call):
+        """torch.flatten(x, s, e) merges axes s..e: a reshape keeping the axes before s and after e (literal axes;
+        Python's slicing takes negative ones as torch does)."""
+        first, last = literal_value(start), literal_value(end)
+        if not isinstance(first, int) or not isinstance(last, int):
+            return self._todo(f"flatten(start_dim={start}, end_dim={end}) with axes that are not literals is not "
+                              "translated", node)
+        if first == 0 and last == -1:
+            return cst.parse_expression(f"keras.ops.reshape({x}, (-1,))")
+        x, once = _evaluated_once(x, "flat")
+        if first == 1 and last == -1:  # the common case, spelled as before
+            return cst.parse_expression(f"keras.ops.reshape({once}, (keras.ops.shape({x})[0], -1))")
+        kept_after = "" if last == -1 else f", *keras.ops.shape({x})[{last + 1}:]"
+        return cst.parse_expression(f"keras.ops.reshape({once}, (*keras.ops.shape({x})[:{first}], -1{kept_after}))")
+
+    def _to_method(self, receiver: cst.BaseExpression, call: cst.Call) -> cst.BaseExpression:
+        """x.to(dtype) / x.to(dtype=...) is a cast; x.to(device) / x.to(device=...) is x (Keras places tensors
+        itself); x.to(other) casts to other's dtype but is spelled like x.to(device): a positional argument that is
+        neither a torch dtype nor a device string is a TODO."""
+        x = code_of(receiver)
+        dtype = None
+        for arg in call.args:
+            keyword = arg.keyword.value if arg.keyword is not None else None
+            code = code_of(arg.value)
+            if arg.star or keyword not in (None, "dtype", "device", "non_blocking", "copy", "memory_format"):
+                return self._todo(f"Tensor.to() with `{code_of(arg).strip()}` is not translated", call)
+            value = literal_value(code)
+            named_dtype = catalog.keras_dtype_name(self.source.resolve(arg.value) or "") or (
+                value if isinstance(value, str) and value in catalog.KERAS_DTYPES else None)  # torch.float64, 'float64'
+            if keyword == "dtype" or (keyword is None and named_dtype):
+                dtype = repr(named_dtype) if named_dtype else code
+            elif keyword is None and not (isinstance(value, str) or code.endswith(".device")):
+                return self._todo(f"Tensor.to({code}): a dtype, a device or a tensor? Spell it as "
+                                  f"keras.ops.cast(x, dtype) or drop it (a device)", call)
+        if dtype is None:
+            self.notes.append("Tensor.to(device) is dropped: Keras places tensors itself")
+            return receiver
+        return cst.parse_expression(f"keras.ops.cast({x}, {dtype})")
+
+    @staticmethod
+    def _normalized_axes(shape: str) -> str:
+        """torch's normalized_shape as Keras axes: the trailing len(shape) axes (an int is one axis)."""
+        value = literal_value(shape)
+        if isinstance(value, int) or (isinstance(value, (tuple, list)) and len(value) == 1):
+            return "-1"
+        if isinstance(value, (tuple, list)):
+            return repr(tuple(range(-len(value), 0)))
+        shape, first = _evaluated_once(shape, "normalized_shape")  # known at run time (`self.normalized_shape`)
+        return f"(tuple(range(-len({shape}), 0)) if isinstance({first}, (tuple, list)) else -1)"
+
+    def _layer_norm_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """F.layer_norm(x, shape, weight, bias, eps): over the trailing len(shape) axes, torch's eps (1e-5)."""
+        return self._call(op.keras, [bound["input"]], [
+            ("gamma", bound.get("weight")), ("beta", bound.get("bias")),
+            ("axis", self._normalized_axes(bound["normalized_shape"])), ("epsilon", bound.get("eps", "1e-05"))])
+
+    def _rms_norm_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """F.rms_norm(x, shape, weight, eps): torch's eps None is the machine epsilon of x's dtype (Keras's None
+        would be its own 1e-7)."""
+        x, first = _evaluated_once(bound["input"], "rms_input")
+        machine = f"{_MACHINE_EPSILON!r}[keras.backend.standardize_dtype({x}.dtype)]"
+        eps = bound.get("eps", "None")
+        if eps == "None":
+            epsilon = machine
+        elif isinstance(literal_value(eps), (int, float)):
+            epsilon = eps
+        else:
+            epsilon = f"({eps} if {eps} is not None else {machine})"
+        return self._call(op.keras, [first], [("scale", bound.get("weight")),
+                                              ("axis", self._normalized_axes(bound["normalized_shape"])),
+                                              ("epsilon", epsilon)])
+
+    def _pad_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """F.pad(x, (l, r, t, b, ...), mode, value): torch's pairs run from the last axis backwards;
+        keras.ops.pad takes one (before, after) pair per axis, first to last. torch's negative pads crop, which
+        keras.ops.pad rejects (an error, never a wrong value). replicate/circular would be numpy's edge/wrap, which
+        the TensorFlow backend does not have: a TODO."""
+        modes = {"constant": "constant", "reflect": "reflect"}
+        mode = literal_value(bound.get("mode", "'constant'"))
+        if mode not in modes:
+            return self._todo(f"F.pad mode={bound.get('mode')}: only a literal mode ({', '.join(modes)}) is "
+                              "translated", node)
+        x, pad = bound["input"], bound["pad"]
+        value = bound.get("value", "None")
+        if mode != "constant" and value != "None":
+            return self._todo(f"F.pad value= with mode={mode!r}", node)
+        x, x_once = _evaluated_once(x, "padded")
+        pad_node = cst.parse_expression(pad)
+        if isinstance(pad_node, (cst.Tuple, cst.List)) and not any(
+                isinstance(e, cst.StarredElement) for e in pad_node.elements) and len(pad_node.elements) % 2 == 0:
+            items = [code_of(e.value) for e in pad_node.elements]
+            negative = [i for i in items if isinstance(literal_value(i), (int, float)) and literal_value(i) < 0]
+            if negative:
+                return self._todo("F.pad with a negative (cropping) pad: keras.ops.pad only pads", node)
+            pairs = "".join(f"({items[i]}, {items[i + 1]}), " for i in reversed(range(0, len(items), 2)))
+            width = f"((0, 0),) * (len({x}.shape) - {len(items) // 2}) + ({pairs.rstrip(' ')})"
+        else:  # a sequence known at run time
+            pad, pad_once = _evaluated_once(pad, "pad")
+            width = (f"((0, 0),) * (len({x}.shape) - len({pad_once}) // 2) + tuple(({pad}[i], {pad}[i + 1]) "
+                     f"for i in reversed(range(0, len({pad}), 2)))")
+        keywords = [("mode", repr(modes[mode]))] if mode != "constant" else []
+        if mode == "constant" and value != "None":
+            keywords.append(("constant_values", value))
+        return self._call("keras.ops.pad", [x_once, width], keywords)  # x_once first: it binds x
 
     # -- ops whose meaning differs between the frameworks (catalog strategies) --
     def _moment_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
@@ -423,6 +547,10 @@ class OpTranslator(cst.CSTTransformer):
         self.notes.append(catalog.STOCHASTIC_DEPTH_NOTE)
         return cst.parse_expression(bound["input"])
 
+    def _new_tensor_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """x.new_full(size, v): x gives only its dtype (torch's default for the new tensor); the rest is generic."""
+        bound.setdefault("dtype", f"{_grouped(bound.pop('input'))}.dtype")
+
     def _masked_fill_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
         return self._call("keras.ops.where", [bound["mask"], bound["value"], bound["input"]], [])
 
@@ -438,7 +566,8 @@ class OpTranslator(cst.CSTTransformer):
         """torch's (batch, heads, length, head_dim) <-> Keras's (batch, length, heads, head_dim). A boolean mask
         means *may attend* in both; a float torch mask is added to the logits: Keras's bias=."""
         dropout = bound.get("dropout_p", "0.0")
-        if re.fullmatch(r".+ if (self\.)?training else 0(\.0*)?", dropout):
+        # `dropout_p = self.attn_drop.p if self.training else 0.` bound once before the call reads the same
+        if re.fullmatch(r".+ if (self\.)?training else 0(\.0*)?", self.local_values.get(dropout, dropout)):
             self.notes.append(f"dropout_p={dropout}: attention dropout (training only) is not translated: "
                               "keras.ops.dot_product_attention has none")
         elif literal_value(dropout) not in (0, 0.0):
@@ -572,6 +701,8 @@ def _grouped(code: str) -> str:
     return code if re.fullmatch(r"[\w.]+(\[[^\]]*\])?", code) else f"({code})"
 
 
+# numpy.finfo(dtype).eps of the float dtypes, spelled out so that the translation needs no numpy for it
+_MACHINE_EPSILON = {"float16": 2.0 ** -10, "bfloat16": 2.0 ** -7, "float32": 2.0 ** -23, "float64": 2.0 ** -52}
 # torch creation arguments that only say where/how a tensor is stored
 _PLACEMENT_ARGS = ("device", "pin_memory", "layout")
 _LAYOUT_OPS = {"reshape", "view", "flatten", "permute", "transpose", "cat", "stack", "squeeze", "unsqueeze"}
@@ -654,8 +785,12 @@ class _Bindings(cst.CSTVisitor):
         elif isinstance(target, cst.StarredElement):
             self._bind(target.value, False)
 
+    def visit_Parameters(self, node: cst.Parameters) -> None:
+        self._keyword_dict = node.star_kwarg if isinstance(node.star_kwarg, cst.Param) else None
+
     def visit_Param(self, node: cst.Param) -> None:
-        self._bind(node.name, False)
+        # `**kwargs` is always a dict
+        self._bind(node.name, node is getattr(self, "_keyword_dict", None))
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
@@ -704,6 +839,22 @@ class _Bindings(cst.CSTVisitor):
     def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
         for item in node.names:
             self._bind(item.name, False)
+
+
+def single_assignments(function: cst.FunctionDef) -> dict[str, str]:
+    """The names `function` binds exactly once, by a plain `name = value` (no parameter, loop target, unpacking or
+    augmented assignment), with the value's code."""
+    bindings = _Bindings()
+    function.visit(bindings)
+    values: dict[str, str] = {}
+
+    class Assignments(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+                values[node.targets[0].target.value] = code_of(node.value).strip()
+
+    function.visit(Assignments())
+    return {name: value for name, value in values.items() if len(bindings.kinds.get(name, ())) == 1}
 
 
 def _is_self_attribute(node: cst.BaseExpression) -> bool:

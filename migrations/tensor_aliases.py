@@ -19,6 +19,11 @@ The criterion is a flow over one function body in source order, no type inferenc
 - `if`/`try`/`match` branches are joined (shared on any path is shared), loop bodies run to a fixed point;
 - a name declared `global`/`nonlocal`, or not bound before in the function, counts as shared.
 
+The same flow says which in-place tensor methods (`m.masked_fill_(mask, v)`, `x.new_full(...).triu_(1)`) write
+into a tensor nothing else refers to: on a name that shares its tensor with nothing (`m.op_(...)` as a statement,
+or `m = m.op_(...)`) or on a call that certainly returns a new tensor. There the write is exactly the rebinding
+`m = m.op(...)` (the out-of-place op), which is what the Keras translation writes; anywhere else it stays a TODO.
+
 Names that certainly hold a Python list/dict/set (see op_translator.python_containers) are never flagged: `outs +=
 [h]` is plain Python in both frameworks. `@=` is not in place on torch tensors and is never flagged.
 """
@@ -30,6 +35,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from ..analyzers.traversal import nodes_of_type
+from . import catalog
 from .closure import target_names
 from .common import KERAS, TORCH, ParsedSource, code_of
 from .torch_tensor_methods import TENSOR_METHODS
@@ -109,6 +115,9 @@ class _Flow:
     def __init__(self, source: ParsedSource, to: str, layers: dict[str, str], containers: frozenset[str]):
         self.source, self.to, self.layers, self.containers = source, to, layers, containers
         self.flagged: dict[cst.AugAssign, str] = {}
+        # in-place method calls -> whether each visit (loop bodies are visited more than once) found the tensor
+        # they write into unshared
+        self.in_place: dict[cst.Call, bool] = {}
 
     # -- what a value may refer to --
     def call_kind(self, call: cst.Call) -> str:
@@ -119,6 +128,9 @@ class _Flow:
         canonical = self.source.resolve(func)
         if canonical:
             last = canonical.rsplit(".", 1)[-1]
+            library = _library_kind(canonical)
+            if library is not None:
+                return library
             if canonical.startswith("torch"):
                 if last in _TORCH_ALIAS_METHODS or (last.endswith("_") and not last.startswith("_")):
                     return ALIAS
@@ -291,7 +303,34 @@ class _Flow:
             return state
         return state
 
+    def unshared(self, name: str, state: _State) -> bool:
+        """`name` holds a tensor no other name, container, attribute or view refers to."""
+        return name in state.bound and name not in state.shared and name not in state.declared and \
+            name not in self.containers
+
+    def in_place_calls(self, node: cst.BaseSmallStatement, state: _State) -> None:
+        """Record the in-place method calls of this statement that write into an unshared tensor: on a call that
+        certainly returns a new tensor (anywhere in the statement), or on an unshared name when the statement is
+        `m.op_(...)` or `m = m.op_(...)` (the write is then the rebinding of `m`)."""
+        for call in nodes_of_type(node, cst.Call):
+            if _in_place_method(call) and isinstance(call.func.value, cst.Call) and \
+                    self.call_kind(call.func.value) == FRESH:
+                self.in_place.setdefault(call, True)
+        if isinstance(node, cst.Expr):
+            call, target = node.value, None
+        elif isinstance(node, cst.Assign) and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            call, target = node.value, node.targets[0].target.value
+        else:
+            return
+        if not (isinstance(call, cst.Call) and _in_place_method(call) and isinstance(call.func.value, cst.Name)):
+            return
+        receiver = call.func.value.value
+        unshared = (target is None or target == receiver) and self.unshared(receiver, state)
+        self.in_place[call] = self.in_place.get(call, True) and unshared
+
     def small(self, node: cst.BaseSmallStatement, line: cst.CSTNode, state: _State) -> None:
+        if self.to == KERAS:
+            self.in_place_calls(node, state)
         if isinstance(node, cst.Assign):
             self.stores(node.value, line, state)
             refers = self.refers(node.value)
@@ -398,6 +437,13 @@ class _Flow:
         node.visit(Calls())
 
 
+def _in_place_method(call: cst.Call) -> bool:
+    """`x.masked_fill_(...)`: a torch in-place tensor method called on a value (not `self.reset_()`)."""
+    func = call.func
+    return isinstance(func, cst.Attribute) and func.attr.value.endswith("_") and \
+        func.attr.value in TENSOR_METHODS and not (isinstance(func.value, cst.Name) and func.value.value == "self")
+
+
 def _names(node: cst.CSTNode) -> list[cst.Name]:
     found: list[cst.Name] = []
 
@@ -459,6 +505,9 @@ def _layer_kind(source: ParsedSource, value: cst.BaseExpression) -> str:
         return FRESH if last[:1].isupper() else UNKNOWN
     if canonical.startswith("keras.layers.") or canonical.startswith("keras.") and last[:1].isupper():
         return ALIAS if last in _KERAS_ALIAS_LAYERS else FRESH
+    library = _library_kind(canonical)
+    if library is not None:
+        return library
     if canonical:
         return UNKNOWN
     # A submodule built by the user's own code: a class of this module, a helper (`conv3x3(...)`) or a factory
@@ -470,6 +519,22 @@ def _layer_kind(source: ParsedSource, value: cst.BaseExpression) -> str:
     return FRESH if isinstance(value.func, (cst.Name, cst.Attribute)) else UNKNOWN
 
 
+def _library_kind(canonical: str) -> str | None:
+    """A layer or op of a torch library other than torch itself (torchvision's StochasticDepth, timm's DropPath /
+    drop_path) that the catalog maps: its code is known, it keeps no reference to its input, and its result is the
+    input itself exactly when the catalog's counterpart is the identity (stochastic depth at inference or with
+    p = 0), a new tensor otherwise. None for anything else."""
+    if canonical.startswith("torch."):
+        return None
+    entries = catalog.torch_entries(canonical)
+    if entries:
+        return ALIAS if entries[0].keras == "keras.layers.Identity" else FRESH
+    op = catalog.OPS_BY_TORCH.get(canonical) or catalog.ONE_WAY_BY_TORCH.get(canonical)
+    if op is not None:
+        return ALIAS if op.keras == "keras.ops.identity" else FRESH
+    return None
+
+
 def _may_return_argument(klass: cst.ClassDef) -> bool:
     for method in klass.body.body:
         if isinstance(method, cst.FunctionDef) and method.name.value in ("forward", "call"):
@@ -479,24 +544,37 @@ def _may_return_argument(klass: cst.ClassDef) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class FunctionAliases:
+    """What the flow found in one function: ``updates`` as :func:`aliased_updates` returns them; ``out_of_place``:
+    the in-place tensor method calls that write into a tensor nothing else refers to (torch -> Keras only), which
+    the translation may write as the out-of-place op (and a rebinding of the receiver, for `m.op_(...)`)."""
+
+    updates: dict[cst.BaseStatement, dict[int, str]]
+    out_of_place: frozenset[cst.Call]
+
+
+def function_aliases(source: ParsedSource, function: cst.FunctionDef, to: str, klass: cst.ClassDef | None = None,
+                     containers: frozenset[str] = frozenset()) -> FunctionAliases:
+    if to not in (KERAS, TORCH):
+        return FunctionAliases({}, frozenset())
+    flow = _Flow(source, to, layer_kinds(source, klass), containers)
+    flow.function(function)
+    result: dict[cst.BaseStatement, dict[int, str]] = {}
+    for statement in function.body.body if flow.flagged else ():
+        found = {index: flow.flagged[node] for index, node in enumerate(name_updates(statement))
+                 if node in flow.flagged}
+        if found:
+            result[statement] = found
+    return FunctionAliases(result, frozenset(call for call, unshared in flow.in_place.items() if unshared))
+
+
 def aliased_updates(source: ParsedSource, function: cst.FunctionDef, to: str, klass: cst.ClassDef | None = None,
                     containers: frozenset[str] = frozenset()) -> dict[cst.BaseStatement, dict[int, str]]:
     """For each top-level statement of `function`: the augmented assignments on a name (numbered in source order
     within that statement, as OpTranslator meets them) that may change a tensor shared with another live tensor,
     with the TODO reason."""
-    if to not in (KERAS, TORCH):
-        return {}
-    flow = _Flow(source, to, layer_kinds(source, klass), containers)
-    flow.function(function)
-    if not flow.flagged:
-        return {}
-    result: dict[cst.BaseStatement, dict[int, str]] = {}
-    for statement in function.body.body:
-        found = {index: flow.flagged[node] for index, node in enumerate(name_updates(statement))
-                 if node in flow.flagged}
-        if found:
-            result[statement] = found
-    return result
+    return function_aliases(source, function, to, klass, containers).updates
 
 
 def name_updates(node: cst.CSTNode) -> list[cst.AugAssign]:

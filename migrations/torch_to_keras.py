@@ -26,9 +26,9 @@ from .closure import closure, used_names
 from .common import KERAS, PRESERVE, TODO_TAG, ParsedSource, TranslationError, code_of, weight_statements
 from .generated_helpers import KERAS_HELPERS, WEIGHT_HELPERS
 from .layer_translator import LayerOut, LayerTranslator
-from .op_translator import python_containers
+from .op_translator import python_containers, single_assignments
 from .rewrite import ClosureRewriter, assemble, copy_rule_definitions, drop_imports, register_copy_rule
-from .tensor_aliases import aliased_updates
+from .tensor_aliases import function_aliases
 
 _CONTAINERS = {"torch.nn.Sequential": "TorchSequential", "torch.nn.ModuleList": "list", "torch.nn.ModuleDict": "dict",
                "torch.nn.ParameterList": "list", "torch.nn.ParameterDict": "dict"}
@@ -44,7 +44,12 @@ KERAS_LAYER_ATTRIBUTES = frozenset({
 # counterpart to write (a note, not a TODO)
 _INITIALISERS = ("torch.nn.init.", "torch._C._log_api_usage_once", "torch.nn.utils.parametrize")
 _SCRIPTING_QUERIES = ("torch.jit.is_scripting", "torch.jit.is_tracing", "torch.compiler.is_compiling",
-                      "torch._dynamo.is_compiling", "torch.fx._symbolic_trace.is_fx_tracing")
+                      "torch._dynamo.is_compiling", "torch.fx._symbolic_trace.is_fx_tracing",
+                      # torch's autocast is a state of torch's dispatcher: never on in Keras code
+                      "torch.is_autocast_enabled", "torch.is_autocast_cpu_enabled", "torch.is_autocast_xpu_enabled",
+                      "torch.is_autocast_ipu_enabled", "torch.is_autocast_cache_enabled")
+_AUTOCAST = ("torch.amp.autocast", "torch.autocast", "torch.cuda.amp.autocast", "torch.cpu.amp.autocast",
+             "torch.amp.autocast_mode.autocast")
 _MODULES_AS_VALUES = {"torch": "keras.ops", "torch.nn.functional": "keras.ops", "torch.nn": "keras.layers"}
 _CHECKPOINT_OPTIONS = {"use_reentrant", "preserve_rng_state", "context_fn", "determinism_check", "debug"}
 _STATE_DICT_HOOKS = ("_load_from_state_dict", "_save_to_state_dict", "_register_load_state_dict_pre_hook")
@@ -131,6 +136,20 @@ def _tagged(layer, copy_rule):
     layer._tensorlint_copy = copy_rule
     return layer
 ''',
+    "_init_torch_base": '''
+def _init_torch_base(module, factory, *args, **kwargs):
+    """`super().__init__(...)` of a class deriving from a torch layer: the layer the catalog maps it to, built by
+    `factory` (torch's signature) as `module._torch_base`; torch's constructor arguments become attributes under
+    their names, as torch keeps them (parameters, device and dtype aside)."""
+    import inspect
+
+    module._torch_base = factory(*args, **kwargs)
+    bound = inspect.signature(factory).bind(*args, **kwargs)
+    bound.apply_defaults()
+    for name, value in bound.arguments.items():
+        if name not in module._torch_parameters and name not in ("device", "dtype"):
+            setattr(module, name, value)
+''',
     "_register_buffer": '''
 def _register_buffer(module, name, value, persistent=True):
     """torch's module.register_buffer: a non-trainable Keras variable (None stays None)."""
@@ -153,6 +172,7 @@ def copy_weights(source, target):
         own = [name for name in dict(module.named_parameters(recurse=False)) | dict(module.named_buffers(recurse=False))
                if name in state and not name.endswith("num_batches_tracked")]
         layer = _at_path(target, path, _RENAMED)
+        layer = getattr(layer, "_torch_base", layer)  # a class deriving from a torch layer: the catalog's mapping
         rule = getattr(layer, "_tensorlint_copy", None)
         if rule is not None:
             globals()[rule](module, layer)
@@ -183,6 +203,7 @@ class _State:
     helpers: set[str] = field(default_factory=set)  # KERAS_HELPERS names
     runtime: set[str] = field(default_factory=set)  # RUNTIME_HELPERS names
     factories: dict[str, str] = field(default_factory=dict)  # torch class -> factory definition
+    factory_access: dict[str, str] = field(default_factory=dict)  # torch class -> its factory's target_access
     copy_rules: dict[str, str] = field(default_factory=dict)  # rule body -> rule name
     notes: list[str] = field(default_factory=list)
     renamed: set[str] = field(default_factory=set)
@@ -204,7 +225,8 @@ class _TorchToKeras(ClosureRewriter):
         self.chain_parts: set[int] = set()
         self.class_stack: list[tuple[cst.ClassDef, bool]] = []  # (class, translated from a torch module)
         self.torch_classes: set[str] = set()  # classes deriving from torch modules, met so far (source order)
-        self.function_stack: list[tuple[cst.FunctionDef, dict]] = []
+        # (function, its aliased updates, the enclosing function's out_of_place and local_values)
+        self.function_stack: list[tuple[cst.FunctionDef, dict, frozenset, dict]] = []
         self.module_containers = _module_containers_of(source, None)
         self.containers = self.module_containers
 
@@ -235,7 +257,8 @@ class _TorchToKeras(ClosureRewriter):
 
     def _dropped(self, original: cst.SimpleStatementLine):
         if _is_relative_import(original):
-            return _commented_relative_import(original)
+            # the closure follows top-level relative imports; one inside a block (`except ImportError:`) is not
+            return _commented_relative_import(original, nested=len(self.statement_marks) > 1)
         if all(isinstance(small, (cst.Import, cst.ImportFrom)) for small in original.body):
             kept = _drop_torch_imports(original)
             if kept is None:  # `try: from torch... import x` inside a block: nothing to import in Keras code
@@ -271,6 +294,7 @@ class _TorchToKeras(ClosureRewriter):
 
     # -- classes and methods --
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.chain_parts.add(id(node.name))  # a name being defined, not a use of an imported one
         torch_class = any((self.source.resolve(base.value) or "").startswith("torch.") or (
             isinstance(base.value, cst.Name) and base.value.value in self.torch_classes) for base in node.bases)
         if torch_class:
@@ -289,6 +313,13 @@ class _TorchToKeras(ClosureRewriter):
                 helper = "TorchSequential" if canonical == "torch.nn.Sequential" else "TorchModuleDict"
                 self.state.runtime.add(helper)
                 base = base.with_changes(value=cst.Name(helper))
+            elif canonical and canonical.startswith("torch") and catalog.torch_entries(canonical):
+                try:
+                    base = base.with_changes(value=cst.Name(self._base_class(canonical)))
+                except _Unmappable as exc:
+                    self._todo(f"base class {canonical}: {exc}; keras.layers.Layer stands in, so its behaviour and "
+                               "weights are missing here", base.value)
+                    base = base.with_changes(value=cst.parse_expression("keras.layers.Layer"))
             elif canonical and canonical.startswith("torch"):
                 # the module must still import (no torch there): keras.layers.Layer stands in, the TODO says what
                 # the torch base class did that is missing
@@ -310,13 +341,18 @@ class _TorchToKeras(ClosureRewriter):
         return bool(self.class_stack) and self.class_stack[-1][1]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        # `except ImportError: def _assert(...)`: the fallback of `from torch import _assert` defines the name
+        self.chain_parts.add(id(node.name))
         klass = self.class_stack[-1][0] if self.class_stack else None
         containers = python_containers(node, klass) | self.module_containers | _module_containers_of(self.source, klass)
         if klass is None and not _mentions_torch(self.source, node):
-            updates = {}  # a helper that only computes numbers (`_make_divisible`): no tensor to alias
+            updates, out_of_place = {}, frozenset()  # a helper that only computes numbers (`_make_divisible`)
         else:
-            updates = aliased_updates(self.source, node, KERAS, klass, containers)
-        self.function_stack.append((node, updates))
+            aliases = function_aliases(self.source, node, KERAS, klass, containers)
+            updates, out_of_place = aliases.updates, aliases.out_of_place
+        self.function_stack.append((node, updates, self.out_of_place, self.local_values))
+        self.out_of_place = out_of_place
+        self.local_values = single_assignments(node)
         self.saved_containers = getattr(self, "saved_containers", [])
         self.saved_containers.append(self.containers)
         self.containers = containers
@@ -337,7 +373,7 @@ class _TorchToKeras(ClosureRewriter):
         return updated
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef):
-        self.function_stack.pop()
+        _, _, self.out_of_place, self.local_values = self.function_stack.pop()
         self.containers = self.saved_containers.pop()
         if self._in_torch_class() and original.name.value in _STATE_DICT_HOOKS:
             self._discard()
@@ -422,6 +458,7 @@ class _TorchToKeras(ClosureRewriter):
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         self.chain_parts.add(id(node.value))  # `torch._C` in `torch._C.f`: judged with the whole chain
+        self.chain_parts.add(id(node.attr))  # `self.stochastic_depth` is no use of an imported `stochastic_depth`
 
     def _value(self, original: cst.BaseExpression, updated: cst.BaseExpression) -> cst.BaseExpression:
         if id(original) in self.call_funcs or id(original) in self.chain_parts:
@@ -478,6 +515,7 @@ class _TorchToKeras(ClosureRewriter):
                   f"\"{name}: {p}={{!r}} is not translated\".format({p}))"
                   for p in optional if p not in kept and p not in ("device", "dtype", "inplace")]
         self.state.helpers |= out.helpers
+        self.state.factory_access[canonical] = out.target_access
         rule = self._copy_rule(out)
         body = "\n".join([*guards, f"    return {_tag(_keras_spelling(out.expr), rule)}"])
         self.state.factories[canonical] = f"def {name}({signature}):\n" \
@@ -485,6 +523,47 @@ class _TorchToKeras(ClosureRewriter):
                                           f"{body}\n"
         if rule:
             self.state.runtime.add("_tagged")
+        return name
+
+    def _base_class(self, canonical: str) -> str:
+        """A user class deriving from a torch layer the catalog maps (timm's `LayerNorm(nn.LayerNorm)`) derives from
+        this generated Keras layer instead: its `__init__` takes torch's arguments and builds the catalog's mapping
+        (the factory) as `_torch_base`, which copy_weights fills with the catalog's weight rule; torch's constructor
+        arguments stay attributes under their names, and the parameters the catalog copies unchanged (`weight` ->
+        `gamma`) read as the Keras weights; `call` is the base's unless the class overrides it."""
+        factory = self._factory(canonical)
+        name = f"{factory}_base"
+        key = f"{canonical}:base"
+        if key in self.state.factories:
+            return name
+        entry = catalog.torch_entries(canonical)[0]
+        access = self.state.factory_access.get(canonical, "")
+        parameters: dict[str, str | None] = {}  # torch parameter -> the Keras weight it is copied into unchanged
+        for weight in entry.to_keras_weights:
+            plain = re.fullmatch(r"t\['(\w+)'\](?: if '\1' in t else None)?", weight.expr)
+            for torch_name in re.findall(r"t\['(\w+)'\]", weight.expr):
+                parameters[torch_name] = weight.target if plain else parameters.get(torch_name)
+        self.state.runtime.add("_init_torch_base")
+        # a parameter stored in another layout (a transposed kernel) has no property: reading it fails loudly
+        properties = "".join(f"\n    {torch} = property(lambda self: _keras_variables(self._torch_base{access}).get("
+                             f"{keras!r}))" for torch, keras in parameters.items() if keras)
+        short = canonical.rsplit(".", 1)[-1]
+        self.state.factories[key] = f'''class {name}(keras.layers.Layer):
+    """torch's {short} as a base class: {factory}(...) built as `_torch_base` (see _init_torch_base)."""
+
+    _torch_parameters = {parameters!r}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+        _init_torch_base(self, {factory}, *args, **kwargs)
+{properties}
+
+    def build(self, input_shape):
+        self._torch_base.build(input_shape)
+
+    def call(self, inputs, *args, **kwargs):
+        return self._torch_base(inputs, *args, **kwargs)
+'''
         return name
 
     def _translate_synthetic(self, canonical: str, required: list[str], optional: list[str]) -> LayerOut | None:
@@ -542,6 +621,14 @@ class _TorchToKeras(ClosureRewriter):
             if rest:
                 rest[-1] = rest[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
             return cst.Call(func=updated.args[0].value, args=rest)
+        if canonical in _AUTOCAST and any(arg.keyword is not None and arg.keyword.value == "enabled" and
+                                          code_of(arg.value).strip() == "False" for arg in updated.args):
+            # autocast switched off: torch's autocast never runs in Keras code, so the block runs as it is
+            return cst.parse_expression("contextlib.nullcontext()")
+        if isinstance(original.func, cst.Attribute) and original.func.attr.value == "register_parameter" and \
+                code_of(original.func.value) == "self" and self._in_torch_class() and len(updated.args) == 2:
+            # the parameter (a keras.Variable here, or None) as the attribute torch makes it
+            return updated.with_changes(func=cst.Name("setattr"), args=[cst.Arg(cst.Name("self")), *updated.args])
         if canonical == "torch.jit.annotate" and len(updated.args) == 2:
             return updated.args[1].value
         if isinstance(original.func, cst.Name) and original.func.value == "isinstance" and len(updated.args) == 2 \
@@ -557,7 +644,8 @@ class _TorchToKeras(ClosureRewriter):
                 code_of(original.func.value) not in self.containers:
             return cst.parse_expression(f"keras.ops.ndim({code_of(updated.func.value)})")
         if canonical in _SCRIPTING_QUERIES:
-            return cst.Name("False")  # Keras code is never TorchScript-compiled, traced or torch.compile'd
+            # Keras code is never TorchScript-compiled, traced or torch.compile'd, nor under torch's autocast
+            return cst.Name("False")
         if canonical and re.fullmatch(r"torch\.nn\.functional\.adaptive_(avg|max)_pool([123])d", canonical):
             pooled = self._global_pool(canonical, updated)
             if pooled is not None:
@@ -684,20 +772,23 @@ def _mentions_self_training(function: cst.CSTNode) -> bool:
 
 
 def _mapped_by_the_catalog(qualified: str) -> bool:
-    """A third-party torch layer the catalog maps (timm's DropPath): imported and mapped, not inlined."""
-    return not qualified.startswith("torch.") and bool(catalog.torch_entries(qualified))
+    """A third-party torch layer or op the catalog maps (timm's DropPath, torchvision's stochastic_depth): imported
+    and mapped, not inlined."""
+    return not qualified.startswith("torch.") and bool(
+        catalog.torch_entries(qualified) or qualified in catalog.OPS_BY_TORCH or qualified in catalog.ONE_WAY_BY_TORCH)
 
 
 def _drop_torch_imports(statement: cst.BaseStatement) -> cst.BaseStatement | None:
     return drop_imports(statement, ("torch", "torchvision"), _mapped_by_the_catalog)
 
 
-def _commented_relative_import(statement: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+def _commented_relative_import(statement: cst.SimpleStatementLine, nested: bool = False) -> cst.SimpleStatementLine:
     """A standalone module cannot import relatively: the import stays as a comment under a TODO, so the module
     imports and a use of what it names fails with that name."""
     text = code_of(statement.with_changes(leading_lines=())).strip()
-    comment = cst.EmptyLine(comment=cst.Comment(
-        f"{TODO_TAG} `{text}`: that module was not found beside the source; translate it too"))
+    why = "a relative import inside a block is not followed" if nested else \
+        "that module was not found beside the source"
+    comment = cst.EmptyLine(comment=cst.Comment(f"{TODO_TAG} `{text}`: {why}; translate it too"))
     return cst.SimpleStatementLine(
         body=[cst.Pass()], leading_lines=[*statement.leading_lines, comment],
         trailing_whitespace=cst.TrailingWhitespace(whitespace=cst.SimpleWhitespace("  "),
@@ -750,11 +841,13 @@ def translate_torch_symbol(source_text: str, symbol: str, layout: str = PRESERVE
     runtime = [RUNTIME_HELPERS[name].strip() for name in sorted(state.runtime)]
     factories = [text.strip() for text in state.factories.values() if text]
     rules = copy_rule_definitions(state.copy_rules)
-    copying = "\n".join([*rules, COPY_WEIGHTS])
+    copying = "\n".join([*rules, COPY_WEIGHTS, *factories])  # generated base classes read Keras weights too
     weight_helpers = closure(_WEIGHT_HELPERS_MODULE, used_names(cst.parse_module(copying))).code().strip()
     imports = ["import keras", "import numpy as np"]
     if re.search(r"(?<![\w.])math\.", body) and not re.search(r"^import math$", body, re.MULTILINE):
         imports.append("import math")  # the op translator's element counts (math.prod)
+    if "contextlib.nullcontext()" in body and not re.search(r"^import contextlib$", body, re.MULTILINE):
+        imports.append("import contextlib")  # `with torch.amp.autocast(enabled=False):`
     text = assemble(_header(symbol, origin, layout), ["\n".join(imports), *helpers, *runtime, *factories, body,
                                                       *rules, COPY_WEIGHTS.strip(),
                                                       rename_table, weight_helpers])

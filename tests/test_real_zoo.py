@@ -35,6 +35,8 @@ CI_SUBSET: dict[str, str | None] = {
     "keras.applications-MobileNet": None,
     "timm-MixerBlock": None,
     "keras-hub-TransformerDecoder": None,
+    "torchvision-CNBlock": None,
+    "timm-Attention": None,
 }
 
 

@@ -141,6 +141,16 @@ ONE_WAY_CASES = [
     ("torch.clamp_max(a, -0.1)", (3, 4)), ("a.clamp_max(-0.1)", (3, 4)),
     ("torch.clamp(a, min=0.2)", (3, 4)), ("a.clamp(max=-0.2)", (3, 4)), ("a.clip(min=0.2)", (3, 4)),
     ("torch.max(a)", (3, 4)), ("a.max()", (3, 4)), ("torch.min(a)", (3, 4)), ("a.min()", (3, 4)),
+    ("a.new_zeros(2, 3)", (3, 4)), ("a.new_ones((2, 3))", (3, 4)), ("a.new_full((2, 3), -1.5)", (3, 4)),
+    ("a.double().new_full([2], 7, dtype=torch.int64)", (3, 4)), ("a.double().new_zeros(3)", (3, 4)),
+    ("F.pad(a, (1, 2, 0, 1), value=-1.0)", (2, 3, 4)), ("F.pad(a, [2, 0])", (2, 3)),
+    ("torch.empty(0, 3)", (3, 4)), ("torch.empty((2, 0), dtype=torch.float64, device=a.device)", (3, 4)),
+    ("F.rms_norm(a, (3, 4), a[0] * 2)", (2, 3, 4)), ("F.rms_norm(a * 1e-3, [4], eps=1e-6)", (2, 3, 4)),
+    ("F.layer_norm(a, (3, 4), a[0] * 2, None, eps=1e-6)", (2, 3, 4)), ("F.layer_norm(a, [4])", (2, 3, 4)),
+    ("F.layer_norm(a, a.shape[-1:], bias=a[0, 0])", (2, 3, 4)),
+    ("F.pad(a, (1, 1, 2, 0), mode='reflect')", (1, 2, 4, 5)), ("F.pad(a * 2, tuple([1, 0, 0, 2]))", (2, 3, 4)),
+    ("torch.flatten(a, 2)", (2, 3, 4, 5)), ("a.flatten(1, 2)", (2, 3, 4, 5)), ("a.flatten(-2)", (2, 3, 4, 5)),
+    ("(a + 1).flatten(0, 1)", (2, 3, 4)), ("a.flatten(start_dim=1, end_dim=-2)", (2, 3, 4, 5)),
 ]
 
 
@@ -159,6 +169,25 @@ def test_torch_only_ops_and_methods_to_keras(torch_code, shape, device):
     assert_close(to_numpy(namespace["out"]), to_numpy(expected["out"]), f"{torch_code} -> {translation.source}")
 
 
+@pytest.mark.parametrize("torch_code", ["a.double().new_zeros(3)", "a.long().new_ones((2, 2))", "a.new_full([2], 7)",
+                                        "a.new_full([2], 7, dtype=torch.int64)", "torch.zeros_like(a, dtype=torch.int32)"])
+def test_new_tensors_take_the_receivers_dtype(torch_code):
+    """torch's x.new_*(...) is a tensor of x's dtype (keras.ops.zeros/full alone would be float32), unless dtype=
+    says otherwise."""
+    a = random_input((3, 4))
+    expected = execute(TORCH_PRELUDE)
+    expected["a"] = torch.from_numpy(a)
+    exec(f"out = {torch_code}", expected)
+    translation = translate_call(torch_code, "keras")
+    assert translation.todos == 0, translation.source
+    namespace = execute("\n".join(translation.imports))
+    namespace["a"] = keras.ops.convert_to_tensor(a)
+    exec(f"out = {translation.source}", namespace)
+    actual, wanted = to_numpy(namespace["out"]), to_numpy(expected["out"])
+    assert actual.dtype == wanted.dtype, translation.source
+    assert_close(actual, wanted, f"{torch_code} -> {translation.source}")
+
+
 def test_every_one_way_op_example_runs_in_the_cases_above():
     covered = {code for code, _ in ONE_WAY_CASES}
     # stochastic depth needs torchvision or timm to run in torch: test_stochastic_depth_is_the_identity covers it
@@ -172,7 +201,9 @@ def _forward_module(expression: str) -> str:
             f"        return {expression}\n")
 
 
-@pytest.mark.parametrize("torch_code", ["a.long()", "a.double()", "a.int().float()", "a.bool()"])
+@pytest.mark.parametrize("torch_code", ["a.long()", "a.double()", "a.int().float()", "a.bool()", "a.to(torch.float64)",
+                                        "a.to(dtype=torch.int32)", "a.to('cpu').long()", "a.to(a.device, torch.float16)",
+                                        "a.type_as(a.long())", "(a * 2).to(device=a.device, dtype=torch.long)"])
 def test_cast_methods_to_keras(torch_code, device):
     a = random_input((3, 4)) * 3
     source = execute(_forward_module(torch_code))["M"]()
@@ -184,7 +215,9 @@ def test_cast_methods_to_keras(torch_code, device):
     assert_close(actual, expected, f"{torch_code} -> {translation.source}")
 
 
-@pytest.mark.parametrize("torch_code", ["a.max(1)", "torch.max(a, b)", "a.min(dim=0)", "a.topk(2, dim=0)",
+@pytest.mark.parametrize("torch_code", ["a.max(1)", "torch.max(a, b)", "a.min(dim=0)", "a.topk(2, dim=0)", "a.to(b)",
+                                        "F.pad(a, (1, -1))", "F.pad(a, (1, 1), mode=b.mode)",
+                                        "F.pad(a, (1, 2), 'replicate')", "torch.empty(a.shape, **b)",
                                         "a.mul_(2)", "a.item()", "a.masked_fill_(b > 0, 0.0)", "a.relu_()",
                                         "a.std(dim=b.ndim)", "F.scaled_dot_product_attention(a, b, b, dropout_p=0.1)",
                                         "torch.ones(2, requires_grad=True)"])
@@ -318,6 +351,7 @@ _SDPA_MODULE = TORCH_PRELUDE + """
 
 class M(nn.Module):
     def forward(self, q, k, mask):
+        p = 0.1 if self.training else 0.0  # bound once: read as its value (timm's DiffAttention)
         return {call}
 """
 
@@ -329,6 +363,7 @@ class M(nn.Module):
     "F.scaled_dot_product_attention(q, k, k, attn_mask=mask)",
     "F.scaled_dot_product_attention(q * 2, k, k, mask > 0, 0.0)",
     "F.scaled_dot_product_attention(q, k, k, dropout_p=0.1 if self.training else 0.0)",
+    "F.scaled_dot_product_attention(q, k, k, dropout_p=p)",
     "F.scaled_dot_product_attention(q, k, k, attn_mask=None if mask is None else mask)",
     "F.scaled_dot_product_attention(q, k, k, attn_mask=None)",
 ])

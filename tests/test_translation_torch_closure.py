@@ -264,3 +264,268 @@ def test_functional_adaptive_pooling_of_any_literal_size(tmp_path, capsys):
     original, translated, text, err = _translate(tmp_path, source, "Aux", capsys)
     assert "0 TODO" in err and "AdaptivePooling((4, 4), mode='avg')" in text
     _equal(original.Aux(), translated.Aux(), translated, (2, 3, 9, 7))
+
+
+STOCHASTIC_DEPTH_UPDATES = """\
+    import torch.nn as nn
+    from torchvision.ops import StochasticDepth, stochastic_depth
+    from timm.layers import DropPath
+
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+            self.stochastic_depth = StochasticDepth(0.1, "row")
+            self.drop_path = DropPath(0.1)
+
+        def forward(self, input):
+            result = self.fc(input)
+            result = self.stochastic_depth(result)
+            result += input
+            kept = self.drop_path(input)
+            kept += 1
+            fresh = self.drop_path(self.fc(input))
+            fresh *= 2
+            same = stochastic_depth(input, 0.1, "row", training=False)
+            same -= 1
+            return result + kept + fresh + same
+    """
+
+
+def test_stochastic_depth_result_aliases_its_input_only(tmp_path, capsys):
+    """ConvNeXt's `result = self.stochastic_depth(result); result += input`: torchvision's StochasticDepth and timm's
+    DropPath (layers the catalog maps) keep no reference to their input and return it unchanged at inference, so
+    `result` still holds the fresh tensor of the line before: no TODO. Where the input is the caller's tensor
+    (`kept = self.drop_path(input); kept += 1`, the functional `stochastic_depth(input, ...)`) torch's `+=` changes
+    the caller's tensor: the TODO stays."""
+    original = tmp_path / "block.py"
+    original.write_text(textwrap.dedent(STOCHASTIC_DEPTH_UPDATES))
+    out = tmp_path / "block_keras.py"
+    assert cli.main(["translate", f"{original}:Block", "--to", "keras", "-o", str(out)]) == 0
+    assert "2 TODOs" in capsys.readouterr().err
+    lines = out.read_text().splitlines()
+
+    def todo_above(statement):
+        index = next(i for i, line in enumerate(lines) if line.strip() == statement)
+        return "TODO(tensorlint)" in lines[index - 1]
+
+    assert not todo_above("result += input") and not todo_above("fresh *= 2")
+    assert todo_above("kept += 1") and todo_above("same -= 1")
+    x = random_input((2, 4))
+    translated = _import(out).Block()
+    # at inference both stochastic depths are the identity: (fc(x) + x) + (x + 1) + 2 fc(x) + (x - 1)
+    outputs = run_keras(translated, [x])
+    fc = np.asarray(translated.fc(x))
+    assert_close(outputs, 3 * fc + 3 * x)
+
+
+IN_PLACE_ON_FRESH_TENSORS = """\
+    from typing import Optional
+    import torch
+    import torch.nn as nn
+
+
+    def resolve_mask(n: int, x: torch.Tensor, mask: Optional[torch.Tensor] = None, causal: bool = False):
+        if causal:
+            bias = x.new_full((n, n), float('-inf')).triu_(1)
+        elif mask is None:
+            bias = None
+        else:
+            bias = torch.zeros_like(mask, dtype=x.dtype)
+            bias.masked_fill_(~mask, float('-inf'))
+        return bias
+
+
+    class Causal(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(5, 5)
+
+        def forward(self, x, mask):
+            scores = self.fc(x)
+            scores = scores.clamp_(-1.0, 1.0)
+            return scores + resolve_mask(5, x, causal=True).exp() + resolve_mask(5, x, mask)
+
+
+    class Shared(nn.Module):
+        def forward(self, x):
+            v = x.view(-1)
+            v.mul_(2)
+            y = x.view(-1).mul_(2)
+            c = torch.zeros(3)
+            kept = []
+            for i in range(2):
+                c.add_(1)
+                kept.append(c)
+            w = torch.ones(3)
+            z = w.add_(1)
+            return v, y, c, kept, z
+    """
+
+
+def test_in_place_ops_on_tensors_nothing_else_sees_are_rebindings(tmp_path, capsys):
+    """timm's causal-mask helper: `x.new_full(...).triu_(1)` writes into a tensor just created, and `bias =
+    torch.zeros_like(...); bias.masked_fill_(...)` into one no other name refers to, so the out-of-place op (and
+    `bias = ...`) is the same: no TODO, torch's numbers. Where the write is seen elsewhere (a view of the parameter,
+    a tensor stored in a list by the loop's first pass, `z = w.add_(1)` leaving w and z one tensor) it stays a TODO."""
+    original, translated, text, err = _translate(tmp_path, IN_PLACE_ON_FRESH_TENSORS, "Causal", capsys)
+    assert "0 TODO" in err, text
+    assert "bias = keras.ops.where(~mask, float('-inf'), bias)" in text
+    assert "keras.ops.full((n, n), fill_value=float('-inf'), dtype=x.dtype)" in text
+    x = random_input((2, 5, 5))
+    mask = np.tril(np.ones((5, 5), dtype=bool))
+    source, target = original.Causal(), translated.Causal()
+    expected = run_torch(source, [x, mask])
+    run_keras(target, [x, mask])
+    translated.copy_weights(source, target)
+    assert_close(run_keras(target, [x, mask]), expected)
+
+    _, _, text, err = _translate(tmp_path, IN_PLACE_ON_FRESH_TENSORS, "Shared", capsys)
+    assert "4 TODOs" in err, text
+    lines = text.splitlines()
+    for statement in ("v.mul_(2)", "y = keras.ops.reshape(x, -1).mul_(2)", "c.add_(1)", "z = w.add_(1)"):
+        index = next(i for i, line in enumerate(lines) if line.strip() == statement)
+        assert "in-place Tensor." in lines[index - 1], (statement, text)
+
+
+def test_patch_embedding_with_dynamic_padding(tmp_path, capsys):
+    """timm's PatchEmbed: `try: from torch import _assert / except ImportError: def _assert(...)` (the fallback
+    defines the name: no TODO), `F.pad(x, (0, pad_w, 0, pad_h))` with sizes computed at run time, and
+    `x.flatten(2).transpose(1, 2)`, a flatten from axis 2."""
+    source = """\
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+        try:
+            from torch import _assert
+        except ImportError:
+            def _assert(condition: bool, message: str):
+                assert condition, message
+
+
+        class PatchEmbed(nn.Module):
+            def __init__(self, patch=4, dim=8):
+                super().__init__()
+                self.patch = patch
+                self.proj = nn.Conv2d(3, dim, kernel_size=patch, stride=patch)
+
+            def forward(self, x):
+                B, C, H, W = x.shape
+                _assert(C == 3, f"{C} channels")
+                pad_h = (self.patch - H % self.patch) % self.patch
+                pad_w = (self.patch - W % self.patch) % self.patch
+                x = F.pad(x, (0, pad_w, 0, pad_h))
+                x = self.proj(x)
+                return x.flatten(2).transpose(1, 2)
+        """
+    original, translated, text, err = _translate(tmp_path, source, "PatchEmbed", capsys)
+    assert "0 TODO" in err, text
+    assert "keras.ops.pad(x, ((0, 0),) * (len(x.shape) - 2) + ((0, pad_h), (0, pad_w),))" in text
+    _equal(original.PatchEmbed(), translated.PatchEmbed(), translated, (2, 3, 10, 7))
+
+
+def test_a_class_deriving_from_a_catalogued_torch_layer(tmp_path, capsys):
+    """timm's `LayerNorm(nn.LayerNorm)`: its `super().__init__(num_channels, eps=..., elementwise_affine=...)` builds
+    the catalog's mapping of nn.LayerNorm (weights copied by the catalog's rule), torch's attributes read as torch
+    has them (`self.normalized_shape`, `self.eps`, `self.weight`, `self.bias`), and a subclass that keeps torch's
+    forward is the mapped layer."""
+    source = """\
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+
+        class LayerNorm(nn.LayerNorm):
+            def __init__(self, num_channels, eps=1e-6, affine=True, **kwargs):
+                super().__init__(num_channels, eps=eps, elementwise_affine=affine, **kwargs)
+
+            def forward(self, x):
+                return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+
+        class Plain(nn.LayerNorm):
+            pass
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a = LayerNorm(8)
+                self.fc = nn.Linear(8, 8)
+                self.b = Plain(8, eps=1e-3, bias=False)
+
+            def forward(self, x):
+                return self.b(self.fc(self.a(x)))
+        """
+    original, translated, text, err = _translate(tmp_path, source, "Net", capsys)
+    assert "0 TODO" in err and "class LayerNorm(torch_LayerNorm_base):" in text, text
+    model = original.Net()
+    import torch
+    with torch.no_grad():
+        for norm in (model.a, model.b):
+            norm.weight.uniform_(0.5, 1.5)
+        model.a.bias.uniform_(-1, 1)
+    _equal(model, translated.Net(), translated, (2, 3, 8))
+
+
+def test_keyword_dicts_empty_parameters_and_autocast_queries(tmp_path, capsys):
+    """timm's `_create_attn(..., **kwargs)` writes `kwargs['depth'] = depth` (a dict, never a tensor),
+    `nn.Parameter(torch.empty(dim))` is filled by copy_weights, `self.register_parameter(name, None)` is the
+    attribute, and torch's autocast never runs in Keras code: `torch.is_autocast_enabled()` is False and a block
+    under `autocast(enabled=False)` runs as it is. No TODO."""
+    source = """\
+        import torch
+        import torch.nn as nn
+
+
+        def make(layer, dim, deep=False, **kwargs):
+            if deep:
+                kwargs['bias'] = False
+            return layer(dim, dim, **kwargs)
+
+
+        class Scale(nn.Module):
+            def __init__(self, dim=4):
+                super().__init__()
+                self.gamma = nn.Parameter(torch.empty(dim))
+                self.fc = make(nn.Linear, dim, deep=True)
+                self.register_parameter("beta", None)
+                nn.init.ones_(self.gamma)
+
+            def forward(self, x):
+                if torch.is_autocast_enabled():
+                    x = x.half()
+                with torch.amp.autocast(device_type="cpu", enabled=False):
+                    y = self.fc(x) * self.gamma
+                return y if self.beta is None else y + self.beta
+        """
+    original, translated, text, err = _translate(tmp_path, source, "Scale", capsys)
+    assert "0 TODO" in err and "keras.Variable(keras.ops.empty(dim))" in text, text
+    assert "with contextlib.nullcontext():" in text and 'setattr(self, "beta", None)' in text
+    model = original.Scale()
+    import torch
+    with torch.no_grad():
+        model.gamma.uniform_(-1, 1)
+    _equal(model, translated.Scale(), translated, (2, 4))
+
+
+def test_a_relative_import_inside_a_block_is_a_todo_saying_so(tmp_path, capsys):
+    """timm's `try: from torch.nn.functional import rms_norm / except ImportError: from .fast_norm import rms_norm`:
+    the closure follows top-level relative imports only, and the TODO says that (not that the file is missing)."""
+    (tmp_path / "fast_norm.py").write_text("def rms_norm(x):\n    return x\n")
+    source = """\
+        import torch.nn as nn
+        try:
+            from torch.nn.functional import rms_norm
+        except ImportError:
+            from .fast_norm import rms_norm
+
+
+        class Net(nn.Module):
+            def forward(self, x):
+                return rms_norm(x, (4,), eps=1e-6)
+        """
+    original, translated, text, err = _translate(tmp_path, source, "Net", capsys)
+    assert "1 TODO" in err
+    assert "`from .fast_norm import rms_norm`: a relative import inside a block is not followed" in text
+    _equal(original.Net(), translated.Net(), translated, (2, 3, 4))  # F.rms_norm itself is mapped

@@ -328,7 +328,8 @@ TENSOR_METHOD_MODELS = Path(__file__).parent / "translation_models" / "tensor_me
 
 @pytest.mark.parametrize("symbol,shape,code,passed,todos", [
     ("Chain", "2,4", 0, True, 0),  # clamp_min/cumsum: mapped to keras.ops.maximum/cumsum, and the numbers agree
-    ("InPlace", "2,4", 1, False, 1),  # x.mul_(2): a counted TODO (it used to be 0 TODOs and a crash)
+    ("InPlace", "2,4", 1, False, 1),  # x.mul_(2) seen by y: a counted TODO (it used to be 0 TODOs and a crash)
+    ("InPlaceOnFresh", "2,4", 0, True, 0),  # x.mul_(2) on a tensor nothing else sees: x = x * 2
     ("ConvUp", "2,3,5,6", 0, True, 0),  # nn.Upsample in a class (rank unknown): not UpSampling1D any more
 ])
 def test_tensor_methods_and_upsample_verify_or_count_their_todos(capsys, symbol, shape, code, passed, todos):

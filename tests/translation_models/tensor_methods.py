@@ -1,6 +1,7 @@
 """PyTorch models whose forward() uses tensor methods and nn.Upsample: the translate CLI tests
 (tests/test_translation_cli.py) and the verify CLI tests (tests/test_verify_cli.py) port them to Keras.
-Chain and ConvUp translate with no TODO; InPlace (`x.mul_`), Normalised (`.item()`) and Pieces (`narrow`) have one."""
+Chain, ConvUp and InPlaceOnFresh translate with no TODO; InPlace (`x.mul_` on a shared tensor), Normalised
+(`.item()`) and Pieces (`narrow`) have one."""
 
 import torch
 from torch import nn
@@ -22,7 +23,19 @@ class InPlace(nn.Module):
 
     def forward(self, x):
         x = self.fc(x)
-        x.mul_(2)
+        y = x
+        x.mul_(2)  # y sees the write too
+        return x + y
+
+
+class InPlaceOnFresh(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 8)
+
+    def forward(self, x):
+        x = self.fc(x)
+        x.mul_(2)  # on a tensor nothing else refers to: `x = x * 2` is the same
         return x
 
 
