@@ -154,12 +154,23 @@ class _Substitute(cst.CSTTransformer):
     def __init__(self, replacements: dict[str, str]):
         super().__init__()
         self.replacements = replacements
+        self.fstring_quotes: list[str] = []  # the quotes of the f-strings around the current node
+
+    def visit_FormattedString(self, node: cst.FormattedString) -> None:
+        self.fstring_quotes.append(node.quote)
+
+    def leave_FormattedString(self, original: cst.FormattedString,
+                              updated: cst.FormattedString) -> cst.FormattedString:
+        self.fstring_quotes.pop()
+        return updated
 
     def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
         code = self.replacements.get(updated.value)
         if code is None:
             return updated
         expression = cst.parse_expression(code)
+        if self.fstring_quotes:  # `f"{name}_1"` with name="conv2": no quote of the f-string inside it (Python < 3.12)
+            expression = expression.visit(_Requoted(self.fstring_quotes))
         simple = isinstance(expression, (cst.Name, cst.Attribute, cst.Integer, cst.Float, cst.SimpleString,
                                          cst.Subscript, cst.Call, cst.Tuple, cst.List))
         return expression if simple else expression.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
@@ -169,6 +180,25 @@ class _Substitute(cst.CSTTransformer):
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.Attribute:
         return updated.with_changes(attr=original.attr)
+
+
+class _Requoted(cst.CSTTransformer):
+    """String literals written with a quote character none of the enclosing f-strings uses (when their text
+    allows it), so that they may stand inside those f-strings' replacement fields."""
+
+    def __init__(self, enclosing_quotes: list[str]):
+        super().__init__()
+        self.taken = {quote[0] for quote in enclosing_quotes}
+
+    def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.SimpleString:
+        if updated.quote[0] not in self.taken:
+            return updated
+        free = next((quote for quote in ("'", '"') if quote not in self.taken), None)
+        text = updated.raw_value
+        if free is None or free in text or "\\" in text or "\n" in text:
+            return updated
+        return updated.with_changes(value=f"{updated.prefix}{free * len(updated.quote)}{text}"
+                                          f"{free * len(updated.quote)}")
 
 
 class _FixedActivations(cst.CSTTransformer):

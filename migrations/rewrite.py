@@ -9,7 +9,7 @@ from typing import Callable
 
 import libcst as cst
 
-from .common import TODO_TAG, ParsedSource, TranslationError, code_of
+from .common import ParsedSource, TranslationError, code_of, todo_lines
 from .op_translator import OpTranslator
 
 
@@ -98,7 +98,7 @@ class ClosureRewriter(OpTranslator):
         reasons, self.pending[start:] = self.pending[start:], []
         if not reasons or not hasattr(updated, "leading_lines"):
             return updated
-        comments = [cst.EmptyLine(comment=cst.Comment(f"{TODO_TAG} {reason}")) for reason in dict.fromkeys(reasons)]
+        comments = todo_lines(reasons)
         return updated.with_changes(leading_lines=[*updated.leading_lines, *comments])
 
     def _discard(self) -> None:

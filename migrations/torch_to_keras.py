@@ -254,8 +254,8 @@ class _TorchToKeras(ClosureRewriter):
         if canonical == "torch._assert" and call.args:
             self._discard()
             self.statement_marks.append(len(self.pending))
-            test = call.args[0].value.visit(self)
-            message = call.args[1].value.visit(self) if len(call.args) > 1 else None
+            test = _enclosed(call.args[0].value.visit(self))
+            message = _enclosed(call.args[1].value.visit(self)) if len(call.args) > 1 else None
             return original.with_changes(body=[cst.Assert(test=test, msg=message)])
         if isinstance(call.func, cst.Attribute) and call.func.attr.value == "apply" and \
                 isinstance(call.func.value, cst.Name) and call.func.value.value == "self":
@@ -690,6 +690,14 @@ def _mapped_by_the_catalog(qualified: str) -> bool:
 
 def _drop_torch_imports(statement: cst.BaseStatement) -> cst.BaseStatement | None:
     return drop_imports(statement, ("torch", "torchvision"), _mapped_by_the_catalog)
+
+
+def _enclosed(expression: cst.BaseExpression) -> cst.BaseExpression:
+    """An argument that spans lines inside the call's parentheses, parenthesized to stand outside them (the test
+    and message of `torch._assert(...)` become an `assert` statement's)."""
+    if "\n" not in code_of(expression) or expression.lpar:
+        return expression
+    return expression.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
 
 
 def _commented_relative_import(statement: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
