@@ -132,3 +132,72 @@ def test_a_layer_helper_called_in_a_loop_of_an_inlined_helper_runs(tmp_path, cap
     run_torch(torch_model, [x])
     translated.copy_weights(keras_model, torch_model)
     assert_close(run_torch(torch_model, [x]), run_keras(keras_model, [x]))
+
+
+def test_torch_types_in_a_class_annotations_table_and_a_torch_default_do_not_break_the_import(tmp_path, capsys):
+    # torchvision AnchorGenerator / RPN / FCOS / RetinaNet: `__annotations__ = {"cell_anchors": List[torch.Tensor]}`
+    # in the class body and `device: torch.device = torch.device("cpu")` defaults are evaluated at import: the
+    # Keras module imports no torch (NameError torch)
+    source = """\
+        import torch
+        from torch import nn
+
+
+        class Head(nn.Module):
+            __annotations__ = {
+                "cell_anchors": list[torch.Tensor],
+            }
+
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 2)
+
+            def offsets(self, n: int, device: torch.device = torch.device("cpu")) -> list[torch.Tensor]:
+                return [torch.zeros(n, device=device)]
+
+            def forward(self, x):
+                return self.fc(x)
+        """
+    original, translated, text = _translate(tmp_path, source, "Head", "keras", capsys)
+    assert "\"cell_anchors\": 'list[torch.Tensor]'," in text
+    assert "device: 'torch.device' = None" in text
+    assert "# TODO(tensorlint): the default `device=torch.device(\"cpu\")` has no Keras counterpart: None stands " \
+           "in for it" in text
+    model, keras_model = original.Head(), translated.Head()
+    x = random_input((2, 4))
+    run_keras(keras_model, [x])
+    translated.copy_weights(model, keras_model)
+    assert_close(run_keras(keras_model, [x]), run_torch(model, [x]))
+
+
+def test_an_annotation_naming_a_relatively_imported_module_becomes_a_forward_reference(tmp_path, capsys):
+    # torchvision detection/backbone_utils._mobilenet_extractor: `backbone: Union[mobilenet.MobileNetV2, ...]` with
+    # `from .. import mobilenet` (a module, not inlined): NameError mobilenet at import
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "blocks.py").write_text("from torch import nn\n\n\nclass Stem(nn.Sequential):\n    pass\n")
+    (package / "model.py").write_text(textwrap.dedent("""\
+        from typing import Union
+
+        from torch import nn
+
+        from . import blocks
+
+
+        class Head(nn.Module):
+            def __init__(self, stem: Union[blocks.Stem, nn.Identity, None] = None):
+                super().__init__()
+                self.fc = nn.Linear(4, 2)
+
+            def forward(self, x):
+                return self.fc(x)
+        """))
+    out = tmp_path / "Head_keras.py"
+    assert cli.main(["translate", f"{package / 'model.py'}:Head", "--to", "keras", "-o", str(out)]) == 0, \
+        capsys.readouterr().err
+    text = out.read_text()
+    assert "stem: 'Union[blocks.Stem, nn.Identity, None]' = None" in text
+    translated = _import(out)
+    x = random_input((2, 4))
+    assert tuple(translated.Head()(x).shape) == (2, 2)
