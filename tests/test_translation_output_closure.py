@@ -4,7 +4,9 @@ translate -o FILE`, imports that file as a fresh module (exactly what a user get
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import sys
 import textwrap
 import uuid
 
@@ -201,3 +203,83 @@ def test_an_annotation_naming_a_relatively_imported_module_becomes_a_forward_ref
     translated = _import(out)
     x = random_input((2, 4))
     assert tuple(translated.Head()(x).shape) == (2, 2)
+
+
+def test_a_class_provided_by_a_relative_star_import_comes_along(tmp_path, capsys):
+    # timm layers/create_act.py: `from .activations import *` provides Mish, Swish...; the tables of activation
+    # layers named them but the star import was not followed (NameError Mish at import, 0 TODOs)
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "activations.py").write_text(textwrap.dedent("""\
+        import torch
+        from torch import nn
+
+
+        class Swish(nn.Module):
+            def forward(self, x):
+                return x * torch.sigmoid(x)
+
+
+        class _Private(nn.Module):
+            pass
+        """))
+    (package / "model.py").write_text(textwrap.dedent("""\
+        from torch import nn
+
+        from .activations import *
+
+        _ACTIVATIONS = dict(swish=Swish, relu=nn.ReLU)
+
+
+        class Head(nn.Module):
+            def __init__(self, act="swish"):
+                super().__init__()
+                self.fc = nn.Linear(4, 2)
+                self.act = _ACTIVATIONS[act]()
+
+            def forward(self, x):
+                return self.act(self.fc(x))
+        """))
+    out = tmp_path / "Head_keras.py"
+    assert cli.main(["translate", f"{package / 'model.py'}:Head", "--to", "keras", "-o", str(out)]) == 0, \
+        capsys.readouterr().err
+    text = out.read_text()
+    assert "class Swish(" in text and "_Private" not in text and "import *" not in text
+    sys.path.insert(0, str(tmp_path))
+    try:
+        original = importlib.import_module("pkg.model")
+    finally:
+        sys.path.remove(str(tmp_path))
+    translated = _import(out)
+    model, keras_model = original.Head(), translated.Head()
+    x = random_input((2, 4))
+    run_keras(keras_model, [x])
+    translated.copy_weights(model, keras_model)
+    assert_close(run_keras(keras_model, [x]), run_torch(model, [x]))
+
+
+def test_a_value_bound_once_in_a_comprehension_iterable_is_a_lambda_argument(tmp_path, capsys):
+    # timm deepseek_vit / csatv2: `[x.tolist() for x in torch.linspace(...).split(depths)]`: torch.split with a
+    # size that is not a literal binds its input once with `:=`, illegal in a comprehension's iterable
+    source = """\
+        import torch
+        from torch import nn
+
+
+        class Head(nn.Module):
+            def __init__(self, pieces=2):
+                super().__init__()
+                self.pieces = pieces
+                self.fc = nn.Linear(4, 4)
+
+            def forward(self, x):
+                return [p.sum() for p in torch.split(self.fc(x), self.pieces, dim=1)]
+        """
+    original, translated, text = _translate(tmp_path, source, "Head", "keras", capsys)
+    assert "(lambda split_input: keras.ops.split(split_input, " in text
+    model, keras_model = original.Head(), translated.Head()
+    x = random_input((2, 4))
+    run_keras(keras_model, [x])
+    translated.copy_weights(model, keras_model)
+    assert_close(run_keras(keras_model, [x]), run_torch(model, [x]))
