@@ -328,12 +328,17 @@ class _TorchToKeras(ClosureRewriter):
         return (self.source.resolve(target) or "").startswith(("torch.jit.", "torch.fx.", "torch.compiler."))
 
     def visit_Decorator(self, node: cst.Decorator) -> bool:
-        return not self._plumbing_decorator(node)
+        return not self._plumbing_decorator(node) and not self._names_torch(node.decorator)  # both dropped
 
     def leave_Decorator(self, original: cst.Decorator, updated: cst.Decorator):
         target = original.decorator.func if isinstance(original.decorator, cst.Call) else original.decorator
         if self._plumbing_decorator(original):
             self.state.notes.append(f"@{code_of(target)} is TorchScript/torch.fx plumbing: dropped")
+            return cst.RemoveFromParent()
+        if self._names_torch(updated.decorator):  # `@torch.no_grad()`: applied at import, where no torch is
+            why = " (Keras records gradients only inside a GradientTape; keras.ops.stop_gradient stops them)" if (
+                self.source.resolve(target) or "") in ("torch.no_grad", "torch.inference_mode") else ""
+            self._todo(f"@{code_of(original.decorator).strip()} has no Keras counterpart: dropped{why}", updated)
             return cst.RemoveFromParent()
         return updated
 
@@ -487,6 +492,9 @@ class _TorchToKeras(ClosureRewriter):
                 return cst.Name(self._factory(canonical))
             except _Unmappable as exc:
                 return self._todo(str(exc), updated)
+        if not self.function_stack:  # a module-level table or class attribute: evaluated at import, without torch
+            return self._todo(f"{canonical} used as a value has no Keras counterpart: None stands in for it",
+                              cst.Name("None"))
         return self._todo(f"{canonical} used as a value has no Keras counterpart", updated)
 
     def _factory(self, canonical: str) -> str:

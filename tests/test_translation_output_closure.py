@@ -283,3 +283,38 @@ def test_a_value_bound_once_in_a_comprehension_iterable_is_a_lambda_argument(tmp
     run_keras(keras_model, [x])
     translated.copy_weights(model, keras_model)
     assert_close(run_keras(keras_model, [x]), run_torch(model, [x]))
+
+
+def test_a_torch_decorator_and_a_torch_class_in_a_module_table_do_not_break_the_import(tmp_path, capsys):
+    # timm shvit / nextvit: `@torch.no_grad()` on fuse() is applied at import (NameError torch); timm create_norm:
+    # `_NORM_MAP = dict(frozenbatchnorm2d=FrozenBatchNorm2d, ...)` with torchvision's class (NameError)
+    source = """\
+        import torch
+        from torch import nn
+
+        _NORMS = dict(batchnorm=nn.BatchNorm1d, pooled=nn.FractionalMaxPool2d)
+
+
+        class Head(nn.Module):
+            def __init__(self, norm="batchnorm"):
+                super().__init__()
+                self.fc = nn.Linear(4, 2)
+                self.norm = _NORMS[norm](2)
+
+            @torch.no_grad()
+            def fuse(self):
+                return self.fc
+
+            def forward(self, x):
+                return self.norm(self.fc(x))
+        """
+    original, translated, text = _translate(tmp_path, source, "Head", "keras", capsys)
+    assert "# TODO(tensorlint): @torch.no_grad() has no Keras counterpart: dropped" in text
+    assert "# TODO(tensorlint): torch.nn.FractionalMaxPool2d used as a value has no Keras counterpart: None " \
+           "stands in for it" in text
+    assert "_NORMS = dict(batchnorm=torch_BatchNorm1d, pooled=None)" in text
+    model, keras_model = original.Head().eval(), translated.Head()
+    x = random_input((2, 4))
+    run_keras(keras_model, [x])
+    translated.copy_weights(model, keras_model)
+    assert_close(run_keras(keras_model, [x]), run_torch(model, [x]))
