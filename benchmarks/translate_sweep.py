@@ -44,7 +44,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from real_zoo import DEFAULT_CACHE, WHEELS, WheelUnavailable, wheel_root  # noqa: E402,F401
+from real_zoo import DEFAULT_CACHE, WHEELS, wheel_root  # noqa: E402
 
 DEFAULT_OUT = ROOT / "docs" / "translate-sweep.md"
 TODO_TAG = "# TODO(tensorlint)"
@@ -277,7 +277,9 @@ def check_case(case: Case, root: Path, importer: Importer, work: Path, time_limi
 
 
 def sweep(packages: list[str], cache: Path, limit: int | None, time_limit: float, echo=print,
-          only_files: dict[str, set[str]] | None = None) -> list[Result]:
+          only_files: dict[str, set[str]] | None = None, listed: dict[str, int] | None = None) -> list[Result]:
+    """Each package's symbols (``limit`` of them, evenly spaced, when given) checked; ``listed`` receives how many
+    symbols each package lists in all."""
     results: list[Result] = []
     importer = Importer(max(time_limit, 60.0))
     try:
@@ -286,6 +288,8 @@ def sweep(packages: list[str], cache: Path, limit: int | None, time_limit: float
                 root = wheel_root(package, cache)
                 cases, listing_crashes = cases_of(package, root, (only_files or {}).get(package))
                 results += listing_crashes
+                if listed is not None:
+                    listed[package] = len(cases)
                 for case in evenly_spaced(cases, limit):
                     result = check_case(case, root, importer, Path(work), time_limit)
                     results.append(result)
@@ -308,7 +312,8 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def write_table(results: list[Result], out: Path, command: str, seconds: float) -> str:
+def write_table(results: list[Result], out: Path, command: str, seconds: float,
+                listed: dict[str, int] | None = None) -> str:
     lines = ["# The translate sweep", "", f"`{command}`", "",
              f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC in {seconds / 60:.1f} min. Every "
              "translatable symbol (the translator's own listing) of the model folders of the pinned wheels ("
@@ -318,6 +323,7 @@ def write_table(results: list[Result], out: Path, command: str, seconds: float) 
              "exactly as written. *ok*: parses and imports (TODOs counted apart); *refused*: a clear error, exit 2; "
              "*crash*: `translate` raised; *timeout*: past the per-symbol limit; *does not parse* / *does not "
              "import*: the guarantee broken. The script is `benchmarks/translate_sweep.py`.", "",
+             *(_sample_note(results, listed) if listed else []),
              "## Totals", "",
              "| package | direction | symbols | " + " | ".join(OUTCOMES) + " | ok with TODOs | TODOs |",
              "|---|---|---|" + "---|" * (len(OUTCOMES) + 2)]
@@ -352,6 +358,15 @@ def write_table(results: list[Result], out: Path, command: str, seconds: float) 
     return text
 
 
+def _sample_note(results: list[Result], listed: dict[str, int]) -> list[str]:
+    checked = Counter(r.case.package for r in results if r.case.symbol != "<listing>")
+    if all(checked[package] == count for package, count in listed.items()):
+        return []
+    return ["A sample (`--limit`, evenly spaced over each package's listing): " + ", ".join(
+        f"{package} {checked[package]} of {count}" for package, count in listed.items()) +
+        f" symbols ({sum(checked.values())} of {sum(listed.values())}).", ""]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -366,11 +381,12 @@ def main(argv: list[str] | None = None) -> int:
         return _worker()
     packages = args.only_package or list(SWEPT)
     started = time.perf_counter()
-    results = sweep(packages, args.cache, args.limit, args.time_limit)
+    listed: dict[str, int] = {}
+    results = sweep(packages, args.cache, args.limit, args.time_limit, listed=listed)
     seconds = time.perf_counter() - started
     command = "python benchmarks/translate_sweep.py" + "".join(f" --only-package {p}" for p in args.only_package or ()) \
         + (f" --limit {args.limit}" if args.limit is not None else "")
-    write_table(results, args.out, command, seconds)
+    write_table(results, args.out, command, seconds, listed)
     counts = Counter(r.outcome for r in results)
     print(", ".join(f"{o}: {counts[o]}" for o in OUTCOMES) + f" ({len(results)} symbols, {seconds:.0f} s)")
     print(f"wrote {args.out}")

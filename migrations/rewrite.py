@@ -10,7 +10,7 @@ from typing import Callable
 import libcst as cst
 
 from ..analyzers.traversal import nodes_of_type
-from .common import ParsedSource, TranslationError, code_of, todo_lines
+from .common import TODO_TAG, ParsedSource, TranslationError, code_of, todo_lines
 from .op_translator import OpTranslator
 
 
@@ -70,8 +70,29 @@ def assemble(header: str, parts: list[str]) -> str:
     except cst.ParserSyntaxError as exc:
         raise TranslationError(f"internal error: the translation does not parse ({exc.message})") from None
     if ":=" in text:
-        text = module.visit(_BoundOutsideComprehensionIterables()).code
-    return text
+        module = module.visit(_BoundOutsideComprehensionIterables())
+    if "from ." in text:
+        module = module.visit(_RelativeImportsCommented())
+    return module.code if module.code != text else text
+
+
+class _RelativeImportsCommented(cst.CSTTransformer):
+    """A relative import left in the generated module (a module of the package the closure could not inline, e.g.
+    keras-hub's `from keras_hub.src.utils import tensor_utils`) fails when a standalone file is imported: it stays
+    as a comment under a TODO, so the module imports and a use of what it names fails with that name."""
+
+    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
+                                  updated: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+        if not any(isinstance(small, cst.ImportFrom) and small.relative for small in updated.body):
+            return updated
+        text = code_of(updated.with_changes(leading_lines=())).strip()
+        comment = cst.EmptyLine(comment=cst.Comment(
+            f"{TODO_TAG} `{text}`: a standalone module cannot import relatively: translate that module too and "
+            "import it by its absolute name"))
+        return cst.SimpleStatementLine(
+            body=[cst.Pass()], leading_lines=[*updated.leading_lines, comment],
+            trailing_whitespace=cst.TrailingWhitespace(whitespace=cst.SimpleWhitespace("  "),
+                                                       comment=cst.Comment(f"# {text}")))
 
 
 class _BoundOutsideComprehensionIterables(cst.CSTTransformer):
