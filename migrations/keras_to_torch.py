@@ -602,6 +602,9 @@ class _KerasToTorch(ClosureRewriter):
             return cst.Tuple([])
         if canonical in _RUNTIME_NAMES:
             return cst.Name(_RUNTIME_NAMES[canonical])
+        if not self.function_stack:  # module or class level: evaluated at import, where no Keras is
+            return self._todo(f"{canonical} used as a value has no PyTorch counterpart: None stands in for it",
+                              cst.Name("None"))
         return self._todo(f"{canonical} used as a value has no PyTorch counterpart", updated)
 
     # -- calls: layers, initializers, sublayer builds; everything else is the op translator's --

@@ -346,3 +346,24 @@ def test_a_package_module_import_left_relative_is_commented_under_a_todo(tmp_pat
     translated = _import(out)
     with pytest.raises(NameError, match="helpers"):
         translated.Scale()(random_input((2, 4)))
+
+
+def test_a_keras_module_used_as_a_value_at_module_level_does_not_break_the_import(tmp_path, capsys):
+    # keras-hub stable_diffusion_3/mmdit.py: `if hasattr(layers, "RMSNormalization"): ... else: class ...` at module
+    # level kept `layers`, which the torch module does not import (NameError layers)
+    source = """\
+        import keras
+        from keras import layers
+
+        _HAS_LAYER = hasattr(layers, "NoSuchLayer")
+
+
+        class Scale(keras.layers.Layer):
+            def call(self, x):
+                return x * (1.0 if _HAS_LAYER else 2.0)
+        """
+    _, translated, text = _translate(tmp_path, source, "Scale", "torch", capsys)
+    assert "keras.layers used as a value has no PyTorch counterpart: None stands in for it" in text
+    assert '_HAS_LAYER = hasattr(None, "NoSuchLayer")' in text
+    x = random_input((2, 4))
+    assert_close(run_torch(translated.Scale(), [x]), x * 2.0)
