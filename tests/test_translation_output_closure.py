@@ -367,3 +367,25 @@ def test_a_keras_module_used_as_a_value_at_module_level_does_not_break_the_impor
     assert '_HAS_LAYER = hasattr(None, "NoSuchLayer")' in text
     x = random_input((2, 4))
     assert_close(run_torch(translated.Scale(), [x]), x * 2.0)
+
+
+def test_a_keras_registration_decorator_on_a_function_is_dropped(tmp_path, capsys):
+    # keras-hub siglip_layers.py: `@keras.saving.register_keras_serializable(package=...)` on gelu_approximate() was
+    # kept, and applied at import where no Keras is (NameError keras)
+    source = """\
+        import keras
+
+
+        @keras.saving.register_keras_serializable(package="demo")
+        def doubled(x):
+            return x * 2.0
+
+
+        class Scale(keras.layers.Layer):
+            def call(self, x):
+                return doubled(x)
+        """
+    _, translated, text = _translate(tmp_path, source, "Scale", "torch", capsys)
+    assert "# tensorlint: @keras.saving.register_keras_serializable (Keras) dropped\ndef doubled(x):" in text
+    x = random_input((2, 4))
+    assert_close(run_torch(translated.Scale(), [x]), x * 2.0)
