@@ -214,6 +214,9 @@ def closure(module: cst.Module, names: set[str] | str, path: str | Path | None =
             binders.setdefault(name, []).append(index)
     # a `from __future__` import changes how the whole file compiles (annotations), whatever names it binds
     reached: set[int] = {index for index, statement in enumerate(module.body) if _is_future_import(statement)}
+    source_path = Path(path) if path else None
+    star_binders, star_statements = _relative_star_imports(module, source_path) if source_path else ({}, {})
+    star_names: dict[int, list[str]] = {}  # per `from .x import *` reached: the names it must provide
     wanted: set[str] = set()
     pending = list(wanted_roots)
     while pending:
@@ -221,6 +224,8 @@ def closure(module: cst.Module, names: set[str] | str, path: str | Path | None =
         if name in wanted:
             continue
         wanted.add(name)
+        if name not in binders and name in star_binders:  # `from .activations import *` provides it
+            star_names.setdefault(star_binders[name], []).append(name)
         for index in binders.get(name, ()):
             if index in reached:
                 continue
@@ -228,13 +233,14 @@ def closure(module: cst.Module, names: set[str] | str, path: str | Path | None =
             statement = module.body[index]
             if not _binds_by_import(statement):
                 pending += used_names(statement) - wanted
-    source_path = Path(path) if path else None
     statements: list[cst.BaseStatement] = []
     inlined: list[cst.BaseStatement] = []
     unresolved: list[str] = []
     sources: list[str] = []
-    for index in sorted(reached):
+    for index in sorted(reached | set(star_names)):
         statement = module.body[index]
+        if index in star_names:  # the star import as the import of the names it provides here
+            statement = _naming(star_statements[index], star_names[index])
         if _is_future_import(statement):
             statements.append(statement)
             continue
@@ -288,6 +294,39 @@ def closure(module: cst.Module, names: set[str] | str, path: str | Path | None =
             statements.append(trimmed.with_changes(body=[*kept_body[:-1], last]))
     return Closure(tuple(statements), tuple(inlined), tuple(dict.fromkeys(unresolved)),
                    tuple(dict.fromkeys(sources)))
+
+
+def _relative_star_imports(module: cst.Module, path: Path) -> tuple[dict[str, int], dict[int, cst.ImportFrom]]:
+    """The public names each `from .x import *` of the module provides (name -> the index of the last star import
+    that binds it, as Python lets the last one win), and those imports by index; a star import whose file is not
+    found provides nothing (it stays unresolved)."""
+    binders: dict[str, int] = {}
+    imports: dict[int, cst.ImportFrom] = {}
+    for index, statement in enumerate(module.body):
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if not (isinstance(small, cst.ImportFrom) and small.relative and isinstance(small.names, cst.ImportStar)):
+                continue
+            target = _relative_module_path(path, small)
+            try:
+                other = cst.parse_module(target.read_text(encoding="utf-8")) if target else None
+            except (OSError, UnicodeDecodeError, cst.ParserSyntaxError):
+                other = None
+            if other is None:
+                continue
+            imports[index] = small
+            for statement_there in other.body:
+                for name in bound_names(statement_there):
+                    if not name.startswith("_"):
+                        binders[name] = index
+    return binders, imports
+
+
+def _naming(star: cst.ImportFrom, names: list[str]) -> cst.SimpleStatementLine:
+    aliases = [cst.ImportAlias(name=cst.Name(name)) for name in sorted(names)]
+    return cst.SimpleStatementLine(body=[star.with_changes(names=_with_aliases(star, aliases).names, lpar=None,
+                                                           rpar=None)])
 
 
 def _absolute_import(path: Path, node: cst.ImportFrom) -> cst.ImportFrom | None:

@@ -64,13 +64,24 @@ def render_call(func: str, positional: list[str], keywords: list[tuple[str, str]
     return f"{func}({', '.join(parts)})"
 
 
+def one_line(reason: str) -> str:
+    """A TODO reason folded onto one line: a reason quoting multi-line source code would otherwise end its comment
+    at the first line break and leave the rest as code."""
+    return " ".join(reason.split())
+
+
+def todo_lines(reasons) -> list[cst.EmptyLine]:
+    """`# TODO(tensorlint): reason` comment lines, one per distinct reason, to put above a statement."""
+    return [cst.EmptyLine(comment=cst.Comment(f"{TODO_TAG} {one_line(reason)}")) for reason in dict.fromkeys(reasons)]
+
+
 def with_todos(expr: str, todos: list[str]) -> str:
     """An expression carrying TODO comments that still parses wherever an expression may stand."""
     if not todos:
         return expr
-    comments = "\n".join(f"    {TODO_TAG} {reason}" for reason in todos[1:])
+    comments = "\n".join(f"    {TODO_TAG} {one_line(reason)}" for reason in todos[1:])
     middle = f"\n{comments}" if comments else ""
-    return f"(  {TODO_TAG} {todos[0]}{middle}\n    {expr}\n)"
+    return f"(  {TODO_TAG} {one_line(todos[0])}{middle}\n    {expr}\n)"
 
 
 def literal_value(code: str):

@@ -183,13 +183,14 @@ class _Substitute(cst.CSTTransformer):
     def __init__(self, replacements: dict[str, str]):
         super().__init__()
         self.replacements = replacements
-        self.quotes: list[str] = []  # the quote characters of the f-strings around the current node
+        self.fstring_quotes: list[str] = []  # the quotes of the f-strings around the current node
 
     def visit_FormattedString(self, node: cst.FormattedString) -> None:
-        self.quotes.append(node.quote[0])
+        self.fstring_quotes.append(node.quote)
 
-    def leave_FormattedString(self, original, updated):
-        self.quotes.pop()
+    def leave_FormattedString(self, original: cst.FormattedString,
+                              updated: cst.FormattedString) -> cst.FormattedString:
+        self.fstring_quotes.pop()
         return updated
 
     def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
@@ -197,9 +198,8 @@ class _Substitute(cst.CSTTransformer):
         if code is None:
             return updated
         expression = cst.parse_expression(code)
-        if self.quotes and isinstance(expression, cst.SimpleString):
-            # `f'{name}_conv'` with name = 'conv2': before Python 3.12 an f-string's expressions cannot reuse its quote
-            expression = _requoted(expression, set(self.quotes))
+        if self.fstring_quotes:  # `f"{name}_1"` with name="conv2": no quote of the f-string inside it (Python < 3.12)
+            expression = expression.visit(_Requoted(self.fstring_quotes))
         simple = isinstance(expression, (cst.Name, cst.Attribute, cst.Integer, cst.Float, cst.SimpleString,
                                          cst.Subscript, cst.Call, cst.Tuple, cst.List))
         return expression if simple else expression.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
@@ -215,13 +215,23 @@ class _Substitute(cst.CSTTransformer):
         return updated.with_changes(attr=original.attr)
 
 
-def _requoted(string: cst.SimpleString, avoid: set[str]) -> cst.SimpleString:
-    value = string.evaluated_value
-    for quote in ("'", '"'):
-        if quote not in avoid and isinstance(value, str) and quote not in value and "\\" not in value and \
-                "\n" not in value:
-            return cst.SimpleString(f"{quote}{value}{quote}")
-    return string
+class _Requoted(cst.CSTTransformer):
+    """String literals written with a quote character none of the enclosing f-strings uses (when their text
+    allows it), so that they may stand inside those f-strings' replacement fields."""
+
+    def __init__(self, enclosing_quotes: list[str]):
+        super().__init__()
+        self.taken = {quote[0] for quote in enclosing_quotes}
+
+    def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.SimpleString:
+        if updated.quote[0] not in self.taken:
+            return updated
+        free = next((quote for quote in ("'", '"') if quote not in self.taken), None)
+        text = updated.raw_value
+        if free is None or free in text or "\\" in text or "\n" in text:
+            return updated
+        return updated.with_changes(value=f"{updated.prefix}{free * len(updated.quote)}{text}"
+                                          f"{free * len(updated.quote)}")
 
 
 class _FixedActivations(cst.CSTTransformer):

@@ -602,6 +602,9 @@ class _KerasToTorch(ClosureRewriter):
             return cst.Tuple([])
         if canonical in _RUNTIME_NAMES:
             return cst.Name(_RUNTIME_NAMES[canonical])
+        if not self.function_stack:  # module or class level: evaluated at import, where no Keras is
+            return self._todo(f"{canonical} used as a value has no PyTorch counterpart: None stands in for it",
+                              cst.Name("None"))
         return self._todo(f"{canonical} used as a value has no PyTorch counterpart", updated)
 
     # -- calls: layers, initializers, sublayer builds; everything else is the op translator's --
@@ -811,6 +814,16 @@ def _without_class_decorators(module: cst.Module, source: ParsedSource) -> tuple
                 *statement.leading_lines, *(cst.EmptyLine(comment=cst.Comment(
                     f"# tensorlint: @{code_of(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)}"
                     " (Keras registration) dropped")) for d in statement.decorators)])
+        elif isinstance(statement, cst.FunctionDef) and statement.decorators:
+            # keras-hub's `@keras.saving.register_keras_serializable(...)` on an activation function: applied at import
+            named = [d for d in statement.decorators if (source.resolve(
+                d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator) or "").startswith("keras.")]
+            dropped += [code_of(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator) for d in named]
+            statement = statement.with_changes(
+                decorators=[d for d in statement.decorators if d not in named], leading_lines=[
+                    *statement.leading_lines, *(cst.EmptyLine(comment=cst.Comment(
+                        f"# tensorlint: @{code_of(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)}"
+                        " (Keras) dropped")) for d in named)])
         body.append(statement)
     return module.with_changes(body=body), dropped
 

@@ -12,7 +12,7 @@ import libcst as cst
 from . import catalog
 from .common import (
     KERAS, TODO_TAG, TORCH, UNKNOWN, code_of, framework_of_name, indent_lines, literal_value, ParsedSource, Shape,
-    snake_case, weight_statements, with_todos,
+    snake_case, todo_lines, weight_statements, with_todos,
 )
 from .functional_builders import (BuilderExpansion, assigned_names, called_builder, calls_of, given_arguments,
                                   names_used)
@@ -48,7 +48,7 @@ def _dedent_code(node: cst.CSTNode) -> str:
 def _leading_todos(statement: cst.BaseStatement, reasons: list[str]) -> cst.BaseStatement:
     if not reasons:
         return statement
-    comments = [cst.EmptyLine(comment=cst.Comment(f"{TODO_TAG} {reason}")) for reason in dict.fromkeys(reasons)]
+    comments = todo_lines(reasons)
     return statement.with_changes(leading_lines=[*statement.leading_lines, *comments])
 
 

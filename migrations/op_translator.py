@@ -9,8 +9,8 @@ import libcst as cst
 from . import catalog
 from .catalog import REQUIRED, OpPair
 from .common import (
-    KERAS, NATIVE, TODO_TAG, TORCH, ParsedSource, code_of, framework_of_name, is_literal, literal_value, render_call,
-    spell,
+    KERAS, NATIVE, TORCH, ParsedSource, code_of, framework_of_name, is_literal, literal_value, render_call,
+    spell, todo_lines,
 )
 from .layer_defaults import differences_for
 from .torch_tensor_methods import TENSOR_METHODS
@@ -74,7 +74,7 @@ class OpTranslator(cst.CSTTransformer):
         reasons = self._statement_todos(original.body)
         if not reasons:
             return updated
-        comments = [cst.EmptyLine(comment=cst.Comment(f"{TODO_TAG} {reason}")) for reason in reasons]
+        comments = todo_lines(reasons)
         return updated.with_changes(leading_lines=[*updated.leading_lines, *comments])
 
     def leave_SimpleStatementSuite(self, original: cst.SimpleStatementSuite,
@@ -83,7 +83,7 @@ class OpTranslator(cst.CSTTransformer):
         reasons = self._statement_todos(original.body)
         if not reasons:
             return updated
-        comments = [cst.EmptyLine(comment=cst.Comment(f"{TODO_TAG} {reason}")) for reason in reasons]
+        comments = todo_lines(reasons)
         return cst.IndentedBlock(body=[cst.SimpleStatementLine(body=updated.body, leading_lines=comments)])
 
     def _statement_todos(self, body) -> list[str]:

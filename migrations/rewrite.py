@@ -9,7 +9,8 @@ from typing import Callable
 
 import libcst as cst
 
-from .common import TODO_TAG, ParsedSource, TranslationError, code_of
+from ..analyzers.traversal import nodes_of_type
+from .common import TODO_TAG, ParsedSource, TranslationError, code_of, todo_lines
 from .op_translator import OpTranslator
 
 
@@ -65,10 +66,56 @@ def assemble(header: str, parts: list[str]) -> str:
         text = "\n".join(line for line in text.splitlines() if not line.startswith("from __future__ import")) + "\n"
     text = header + ("\n" + "\n".join(futures) + "\n\n" if futures else "\n\n\n") + text
     try:
-        cst.parse_module(text)
+        module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         raise TranslationError(f"internal error: the translation does not parse ({exc.message})") from None
-    return text
+    if ":=" in text:
+        module = module.visit(_BoundOutsideComprehensionIterables())
+    if "from ." in text:
+        module = module.visit(_RelativeImportsCommented())
+    return module.code if module.code != text else text
+
+
+class _RelativeImportsCommented(cst.CSTTransformer):
+    """A relative import left in the generated module (a module of the package the closure could not inline, e.g.
+    keras-hub's `from keras_hub.src.utils import tensor_utils`) fails when a standalone file is imported: it stays
+    as a comment under a TODO, so the module imports and a use of what it names fails with that name."""
+
+    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine,
+                                  updated: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+        if not any(isinstance(small, cst.ImportFrom) and small.relative for small in updated.body):
+            return updated
+        text = code_of(updated.with_changes(leading_lines=())).strip()
+        comment = cst.EmptyLine(comment=cst.Comment(
+            f"{TODO_TAG} `{text}`: a standalone module cannot import relatively: translate that module too and "
+            "import it by its absolute name"))
+        return cst.SimpleStatementLine(
+            body=[cst.Pass()], leading_lines=[*updated.leading_lines, comment],
+            trailing_whitespace=cst.TrailingWhitespace(whitespace=cst.SimpleWhitespace("  "),
+                                                       comment=cst.Comment(f"# {text}")))
+
+
+class _BoundOutsideComprehensionIterables(cst.CSTTransformer):
+    """A translation binding a computed value once with `(name := value)` is illegal in a comprehension's iterable
+    (`for x in torch.split(t, n)` -> `keras.ops.split((split_input := t), ...)`): there the values become the
+    arguments of a lambda called at once, `(lambda split_input: keras.ops.split(split_input, ...))(t)`, which
+    evaluates them first, as their first use did."""
+
+    def leave_CompFor(self, original: cst.CompFor, updated: cst.CompFor) -> cst.CompFor:
+        bindings = [node for node in nodes_of_type(updated.iter, cst.NamedExpr) if isinstance(node.target, cst.Name)]
+        names = {binding.target.value for binding in bindings}
+        if not bindings or len(names) != len(bindings) or any(
+                names & {name.value for name in nodes_of_type(binding.value, cst.Name)} for binding in bindings):
+            return updated  # a value reading another binding would read it unbound: left as it is
+        body = updated.iter.visit(_NamedExprsAsNames())
+        function = cst.Lambda(params=cst.Parameters(params=[cst.Param(cst.Name(b.target.value)) for b in bindings]),
+                              body=body, lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        return updated.with_changes(iter=cst.Call(func=function, args=[cst.Arg(b.value) for b in bindings]))
+
+
+class _NamedExprsAsNames(cst.CSTTransformer):
+    def leave_NamedExpr(self, original: cst.NamedExpr, updated: cst.NamedExpr) -> cst.BaseExpression:
+        return updated.target
 
 
 class ClosureRewriter(OpTranslator):
@@ -98,7 +145,7 @@ class ClosureRewriter(OpTranslator):
         reasons, self.pending[start:] = self.pending[start:], []
         if not reasons or not hasattr(updated, "leading_lines"):
             return updated
-        comments = [cst.EmptyLine(comment=cst.Comment(f"{TODO_TAG} {reason}")) for reason in dict.fromkeys(reasons)]
+        comments = todo_lines(reasons)
         return updated.with_changes(leading_lines=[*updated.leading_lines, *comments])
 
     def _discard(self) -> None:

@@ -229,6 +229,7 @@ class _TorchToKeras(ClosureRewriter):
         self.function_stack: list[tuple[cst.FunctionDef, dict, frozenset, dict]] = []
         self.module_containers = _module_containers_of(source, None)
         self.containers = self.module_containers
+        self.relative_imports = _names_bound_by_relative_imports(source.module)
 
     def _statement_aliases(self, node: cst.CSTNode) -> dict | None:
         function = self.function_stack[-1] if self.function_stack else None
@@ -277,8 +278,8 @@ class _TorchToKeras(ClosureRewriter):
         if canonical == "torch._assert" and call.args:
             self._discard()
             self.statement_marks.append(len(self.pending))
-            test = call.args[0].value.visit(self)
-            message = call.args[1].value.visit(self) if len(call.args) > 1 else None
+            test = _enclosed(call.args[0].value.visit(self))
+            message = _enclosed(call.args[1].value.visit(self)) if len(call.args) > 1 else None
             return original.with_changes(body=[cst.Assert(test=test, msg=message)])
         if isinstance(call.func, cst.Attribute) and call.func.attr.value == "apply" and \
                 isinstance(call.func.value, cst.Name) and call.func.value.value == "self":
@@ -363,12 +364,17 @@ class _TorchToKeras(ClosureRewriter):
         return (self.source.resolve(target) or "").startswith(("torch.jit.", "torch.fx.", "torch.compiler."))
 
     def visit_Decorator(self, node: cst.Decorator) -> bool:
-        return not self._plumbing_decorator(node)
+        return not self._plumbing_decorator(node) and not self._names_torch(node.decorator)  # both dropped
 
     def leave_Decorator(self, original: cst.Decorator, updated: cst.Decorator):
         target = original.decorator.func if isinstance(original.decorator, cst.Call) else original.decorator
         if self._plumbing_decorator(original):
             self.state.notes.append(f"@{code_of(target)} is TorchScript/torch.fx plumbing: dropped")
+            return cst.RemoveFromParent()
+        if self._names_torch(updated.decorator):  # `@torch.no_grad()`: applied at import, where no torch is
+            why = " (Keras records gradients only inside a GradientTape; keras.ops.stop_gradient stops them)" if (
+                self.source.resolve(target) or "") in ("torch.no_grad", "torch.inference_mode") else ""
+            self._todo(f"@{code_of(original.decorator).strip()} has no Keras counterpart: dropped{why}", updated)
             return cst.RemoveFromParent()
         return updated
 
@@ -433,15 +439,55 @@ class _TorchToKeras(ClosureRewriter):
         """An annotation naming a torch type becomes a string, whole (`'Optional[nn.Module]'`,
         `'torch.jit.Final[bool]'`): a forward reference Python never evaluates, so the dropped torch import is not
         needed, even in a class body where annotations are evaluated."""
+        return updated.with_changes(annotation=self._forward_reference(original.annotation))
+
+    def _forward_reference(self, annotation: cst.BaseExpression) -> cst.BaseExpression:
+        """The annotation as a string when it names a torch type or a name a relative import binds (`Union[
+        mobilenet.MobileNetV2, ...]` with `from .. import mobilenet`: a module the closure does not inline)."""
         from ..analyzers.traversal import nodes_of_type
 
-        annotation = original.annotation
-        if any((self.source.resolve(name) or "").startswith("torch") for name in nodes_of_type(annotation, cst.Name)):
-            text = code_of(annotation).strip()
+        names = [annotation] if isinstance(annotation, cst.Name) else nodes_of_type(annotation, cst.Name)
+        if any((self.source.resolve(name) or "").startswith("torch") or name.value in self.relative_imports
+               for name in names):
+            text = " ".join(code_of(annotation).split())
             quote = '"' if "'" in text else "'"
             if quote not in text:
-                return updated.with_changes(annotation=cst.SimpleString(f"{quote}{text}{quote}"))
-        return updated.with_changes(annotation=annotation)
+                return cst.SimpleString(f"{quote}{text}{quote}")
+        return annotation
+
+    def leave_Param(self, original: cst.Param, updated: cst.Param) -> cst.Param:
+        """A default left in torch (`device=torch.device("cpu")`, its TODO already written) would fail when the
+        module is imported, as defaults are evaluated there: None stands in, under one more TODO."""
+        updated = super().leave_Param(original, updated)
+        if updated.default is None or original.default is None or not self._names_torch(updated.default):
+            return updated
+        self._todo(f"the default `{original.name.value}={' '.join(code_of(original.default).split())}` has no Keras "
+                   "counterpart: None stands in for it", updated.default)
+        return updated.with_changes(default=cst.Name("None"))
+
+    def _names_torch(self, expression: cst.BaseExpression) -> bool:
+        """Whether translated code still names something the source imported from torch (left under a TODO)."""
+        from ..analyzers.traversal import nodes_of_type
+
+        names = [expression] if isinstance(expression, cst.Name) else nodes_of_type(expression, cst.Name)
+        return any((self.source.resolve(cst.Name(name.value)) or "").startswith("torch") for name in names)
+
+    def visit_Assign(self, node: cst.Assign) -> bool:
+        return not self._is_annotations_table(node)  # its values are annotations (leave_Assign), not values
+
+    def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
+        """torchvision's `__annotations__ = {"cell_anchors": List[torch.Tensor]}` in a class body: evaluated when the
+        class is created, so its values become forward references as annotations do."""
+        if not self._is_annotations_table(original):
+            return updated
+        return updated.with_changes(value=updated.value.with_changes(elements=[
+            element.with_changes(value=self._forward_reference(element.value))
+            if isinstance(element, cst.DictElement) else element for element in updated.value.elements]))
+
+    @staticmethod
+    def _is_annotations_table(node: cst.Assign) -> bool:
+        return len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name) and \
+            node.targets[0].target.value == "__annotations__" and isinstance(node.value, cst.Dict)
 
     def visit_Import(self, node: cst.Import) -> bool:
         return False  # module names in imports are not values
@@ -483,6 +529,9 @@ class _TorchToKeras(ClosureRewriter):
                 return cst.Name(self._factory(canonical))
             except _Unmappable as exc:
                 return self._todo(str(exc), updated)
+        if not self.function_stack:  # a module-level table or class attribute: evaluated at import, without torch
+            return self._todo(f"{canonical} used as a value has no Keras counterpart: None stands in for it",
+                              cst.Name("None"))
         return self._todo(f"{canonical} used as a value has no Keras counterpart", updated)
 
     def _factory(self, canonical: str) -> str:
@@ -780,6 +829,22 @@ def _mapped_by_the_catalog(qualified: str) -> bool:
 
 def _drop_torch_imports(statement: cst.BaseStatement) -> cst.BaseStatement | None:
     return drop_imports(statement, ("torch", "torchvision"), _mapped_by_the_catalog)
+
+
+def _names_bound_by_relative_imports(module: cst.Module) -> set[str]:
+    return {alias.evaluated_alias or alias.evaluated_name
+            for statement in module.body if isinstance(statement, cst.SimpleStatementLine)
+            for small in statement.body
+            if isinstance(small, cst.ImportFrom) and small.relative and not isinstance(small.names, cst.ImportStar)
+            for alias in small.names}
+
+
+def _enclosed(expression: cst.BaseExpression) -> cst.BaseExpression:
+    """An argument that spans lines inside the call's parentheses, parenthesized to stand outside them (the test
+    and message of `torch._assert(...)` become an `assert` statement's)."""
+    if "\n" not in code_of(expression) or expression.lpar:
+        return expression
+    return expression.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
 
 
 def _commented_relative_import(statement: cst.SimpleStatementLine, nested: bool = False) -> cst.SimpleStatementLine:

@@ -1,0 +1,51 @@
+"""The translate sweep in CI: a fixed, cheap subset of benchmarks/translate_sweep.py (a few files per pinned wheel),
+where every translatable symbol's `tensorlint translate` output must parse and import exactly as printed. The whole
+sweep runs with `python benchmarks/translate_sweep.py` (figures in docs/translate-sweep.md).
+
+The wheels are downloaded with pip (cached, git-ignored); this test skips only when the package index cannot be
+reached."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import translate_sweep  # noqa: E402  (stdlib only at import)
+from real_zoo import WheelUnavailable, wheel_root  # noqa: E402
+
+CI_FILES = {
+    "torchvision": {"torchvision/models/resnet.py", "torchvision/models/squeezenet.py",
+                    "torchvision/models/detection/anchor_utils.py"},
+    "timm": {"timm/layers/mlp.py", "timm/models/mlp_mixer.py"},
+    "keras-hub": {"keras_hub/src/layers/modeling/transformer_encoder.py",
+                  "keras_hub/src/layers/modeling/position_embedding.py"},
+    "keras": {"keras/src/applications/vgg16.py", "keras/src/applications/densenet.py"},
+}
+
+
+@pytest.fixture(scope="module")
+def wheels():
+    for package in CI_FILES:
+        try:
+            wheel_root(package)
+        except WheelUnavailable as exc:
+            if exc.unreachable:
+                pytest.skip(f"the package index cannot be reached to download {package}: {exc}")
+            raise
+
+
+def test_every_symbol_of_the_ci_files_translates_to_a_module_that_parses_and_imports(wheels):
+    results = translate_sweep.sweep(list(CI_FILES), translate_sweep.DEFAULT_CACHE, None, 120.0, echo=lambda line: None,
+                                    only_files=CI_FILES)
+    files = {(r.case.package, r.case.file) for r in results}
+    assert files == {(package, file) for package, chosen in CI_FILES.items() for file in chosen}, \
+        "every CI file lists at least one translatable symbol"
+    assert {r.case.direction for r in results} == {"torch->keras", "keras->torch"}
+    failures = [f"{r.case.package} {r.case.target} --to {r.case.to}: {r.outcome}: {r.detail}"
+                for r in results if r.outcome in translate_sweep.FAILURES]
+    assert not failures, "\n".join(failures)
