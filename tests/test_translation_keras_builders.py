@@ -329,6 +329,14 @@ def correct_pad(inputs, kernel_size):
     return ((correct[0] - adjust[0], correct[0]), (correct[1] - adjust[1], correct[1]))
 
 
+def correct_pad_before_keras3(inputs, kernel_size):
+    # Keras 2 read the size with backend.int_shape (Keras 3's backend has none: only the translation runs this one)
+    img_dim = 2 if backend.image_data_format() == "channels_first" else 1
+    input_size = backend.int_shape(inputs)[img_dim : (img_dim + 2)]
+    adjust = (1 - input_size[0] % 2, 1 - input_size[1] % 2)
+    return ((kernel_size // 2 - adjust[0], kernel_size // 2), (kernel_size // 2 - adjust[1], kernel_size // 2))
+
+
 def needs_keras(inputs):
     return backend.is_keras_tensor(inputs)
 """
@@ -346,6 +354,16 @@ def TinyMobileNetV2(input_shape=(9, 9, 3)):
     x = layers.ZeroPadding2D(padding=pad_utils.correct_pad(x, 3), name="block_pad")(x)
     x = layers.DepthwiseConv2D(3, strides=2, padding="valid", name="depthwise")(x)
     x = layers.ZeroPadding2D(padding=pad_utils.correct_pad(x, (3, 3)), name="second_pad")(x)
+    x = layers.Conv2D(6, 3, strides=2, name="project")(x)
+    return keras.Model(img_input, x)
+
+
+def TinyMobileNetV2Keras2(input_shape=(9, 9, 3)):
+    img_input = layers.Input(shape=input_shape)
+    x = layers.Conv2D(4, 1, name="expand")(img_input)
+    x = layers.ZeroPadding2D(padding=pad_utils.correct_pad_before_keras3(x, 3), name="block_pad")(x)
+    x = layers.DepthwiseConv2D(3, strides=2, padding="valid", name="depthwise")(x)
+    x = layers.ZeroPadding2D(padding=pad_utils.correct_pad_before_keras3(x, 3), name="second_pad")(x)
     x = layers.Conv2D(6, 3, strides=2, name="project")(x)
     return keras.Model(img_input, x)
 
@@ -385,6 +403,20 @@ def test_a_weightless_layer_whose_arguments_read_a_tensor_is_created_in_forward(
         _equal(original.TinyMobileNetV2(input_shape=(size, size, 3)), translated, translated.TinyMobileNetV2(),
                (2, size, size, 3))
     _equal(original.TinyMobileNetV2(input_shape=(9, 12, 3)), translated, translated.TinyMobileNetV2(), (1, 9, 12, 3))
+
+
+def test_backend_int_shape_in_a_package_helper_reads_the_torch_tensor(tmp_path, capsys, monkeypatch):
+    package = _package(tmp_path, monkeypatch)
+    source = package / "tiny_mobilenet_v2.py"
+    source.write_text(PADDED_BY_SHAPE)
+    out = tmp_path / "keras2_torch.py"
+    assert cli.main(["translate", f"{source}:TinyMobileNetV2Keras2", "--to", "torch", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "input_size = tuple(inputs.shape)[img_dim : (img_dim + 2)]" in text and "TODO(tensorlint)" not in text
+    original, translated = _import(source), _import(out)
+    for size in (9, 10):  # compared with the Keras 3 builder that pads the same way (same layer names)
+        _equal(original.TinyMobileNetV2(input_shape=(size, size, 3)), translated, translated.TinyMobileNetV2Keras2(),
+               (2, size, size, 3))
 
 
 def test_a_package_helper_using_keras_beyond_shape_queries_is_a_todo(tmp_path, capsys, monkeypatch):
