@@ -14,8 +14,8 @@ from .common import (
     KERAS, TODO_TAG, TORCH, UNKNOWN, code_of, framework_of_name, indent_lines, literal_value, ParsedSource, Shape,
     snake_case, weight_statements, with_todos,
 )
-from .functional_builders import (BuilderExpansion, assigned_names, called_builder, calls_of, given_arguments,
-                                  names_used)
+from .functional_builders import (BuilderExpansion, _bound_inside, _Substitute, assigned_names, called_builder,
+                                  calls_of, given_arguments, names_used)
 from .layer_translator import LayerTranslator, LayerOut
 from .op_translator import OpTranslator, python_containers
 from .tensor_aliases import aliased_updates
@@ -852,7 +852,8 @@ class ModelTranslator:
                 if target_name:
                     env[target_name] = env.get(f"<layer>{name}", UNKNOWN)
                 continue
-            if isinstance(statement, cst.If) and self._merges_only(statement) and not names_used(
+            if isinstance(statement, cst.If) and self._contains_layers(statement) and self._merges_only(statement) \
+                    and not names_used(
                     statement.test.visit(_StaticShapes(env))) & ({n for n in env if not n.startswith("<")} |
                                                                  forward_bound):
                 # `if in_channels == filters and stride == 1: x = layers.Add()([inputs, x])`: the test is decided when
@@ -910,15 +911,15 @@ class ModelTranslator:
                                                   *function.params.posonly_params)}
         read = names_used(cst.parse_module("\n".join(forward_lines + [f"return {outputs}"]) + "\n"))
         kept = sorted((read & (init_bound | parameter_names)) - forward_bound - set(inputs))
-        loads = []
+        attributes = {}
         for name in kept:
             attribute = f"_{name}"
             while attribute in used_names:
                 attribute = f"_{attribute}"
             used_names.add(attribute)
             init_lines.append(f"self.{attribute} = {name}")
-            loads.append(f"{name} = self.{attribute}")
-        forward_lines[:0] = loads
+            attributes[name] = f"self.{attribute}"
+        forward_lines = _reading_attributes(forward_lines, attributes)
         init = self._function(f"def __init__(self{', ' + params if params.strip() else ''}):", init_lines)
         forward = self._function(f"def forward(self, {', '.join(inputs)}):", forward_lines + [f"return {outputs}"])
         doc = f"    {docstring}\n\n" if docstring else ""
@@ -939,6 +940,23 @@ _KERAS_MODEL_ATTRIBUTES = {"layers", "weights", "variables", "trainable_weights"
 _TORCH_MODULE_ATTRIBUTES = {"training", "modules", "children", "parameters", "buffers", "apply", "to", "cuda",
                             "cpu", "type", "float", "double", "half", "train", "eval", "forward", "state_dict",
                             "named_modules", "register_buffer", "add_module", "zero_grad"}
+
+
+def _reading_attributes(forward_lines: list[str], attributes: dict[str, str]) -> list[str]:
+    """forward's lines reading each value __init__ kept (`in_channels` -> `self._in_channels`) where they read it;
+    loaded into a local first where a comprehension or a lambda binds the same name."""
+    if not attributes:
+        return forward_lines
+    try:
+        module = cst.parse_module("\n".join(forward_lines) + "\n")
+    except cst.ParserSyntaxError:
+        module = None
+    shadowed = _bound_inside(module) & set(attributes) if module is not None else set(attributes)
+    loads = [f"{name} = {attributes[name]}" for name in sorted(shadowed)]
+    if module is None:
+        return loads + forward_lines
+    replaced = module.visit(_Substitute({name: code for name, code in attributes.items() if name not in shadowed}))
+    return loads + [replaced.code.rstrip("\n")]
 
 
 class _StaticShapes(cst.CSTTransformer):

@@ -217,6 +217,8 @@ def test_dense_blocks_concatenate_features_and_read_widths_from_the_graph(tmp_pa
     init = _builder_init(text)
     # 8 + 4 + 4 features after conv2's two blocks: sized in __init__, no tensor read there, nothing lazy
     assert "nn.Conv2d(16, int(16 * 0.5), 1, bias=False)" in init and init.count("Lazy") == 1  # the stem's input
+    # `name + "_block" + str(i + 1)` of the unrolled loop is the Keras name, copied by name
+    assert "self.conv2_block2_1_conv = " in init and "self.conv3_block1_1_conv = " in init and "str(" not in text
     _equal(original.TinyDenseNet(), translated, translated.TinyDenseNet(), (2, 8, 8, 3))
 
 
@@ -298,6 +300,10 @@ def test_an_early_return_on_values_computed_when_building_is_decided_by_the_buil
     assert "TODO(tensorlint)" not in text, text
     # the width the graph walk knows, not the tensor
     assert "in_channels_inverted_res_block3 = (pointwise_filters_inverted_res_block2)" in _builder_init(text)
+    # forward reads what __init__ kept where it reads it, with no block of loads at its top
+    forward = text.rsplit("def forward", 1)[1]
+    assert "if self._in_channels_inverted_res_block3 == self._pointwise_filters_inverted_res_block3" in forward
+    assert " = self._" not in forward, forward
     for alpha in (1.0, 0.5):  # blocks 1 and 3 add their input at 1.0, block 3 only at 0.5
         _equal(original.Residual(alpha=alpha), translated, translated.Residual(alpha=alpha), (2, 8, 8, 3))
 
