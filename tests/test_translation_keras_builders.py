@@ -435,3 +435,26 @@ def test_a_package_helper_using_keras_beyond_shape_queries_is_a_todo(tmp_path, c
     assert "# TODO(tensorlint): pad_utils.needs_keras() of pad_utils.py uses keras.backend.is_keras_tensor " \
            "(no PyTorch counterpart here): write it for torch tensors" in text, text
     assert "1 TODO" in capsys.readouterr().err
+
+
+PADDED_BY_ARGUMENT = """\
+import keras
+from keras import layers
+
+
+def Padded(input_shape=(5, 6, 2), padding=((1, 2), (0, 3)), padding_1d=(2, 1)):
+    inputs = layers.Input(shape=input_shape)
+    x = layers.ZeroPadding2D(padding=padding)(inputs)
+    x = layers.Reshape((-1, input_shape[-1]))(x)
+    x = layers.ZeroPadding1D(padding=padding_1d)(x)
+    return keras.Model(inputs, x)
+"""
+
+
+@pytest.mark.parametrize("padding, padding_1d", [(((1, 2), (0, 3)), (2, 1)), (2, 3), ((1, 3), (0, 2))])
+def test_keras_padding_known_when_the_model_is_built_is_converted_for_torch(tmp_path, capsys, padding, padding_1d):
+    """An int, one int per axis, or (before, after) pairs: Keras's order is not torch's (last axis first)."""
+    original, translated, text, _ = _translate(PADDED_BY_ARGUMENT, "Padded", tmp_path, capsys)
+    assert "nn.ZeroPad2d(keras_padding(padding, 2))" in text and "TODO(tensorlint)" not in text, text
+    _equal(original.Padded(padding=padding, padding_1d=padding_1d), translated,
+           translated.Padded(padding=padding, padding_1d=padding_1d), (2, 5, 6, 2))
