@@ -79,8 +79,8 @@ def _module_file(statement: cst.ImportFrom, alias: cst.ImportAlias, path: Path) 
     return None
 
 
-def _imported_modules(source: ParsedSource, path: Path) -> dict[str, Path]:
-    """Names the source binds to a module file by `from PKG import module` -> that file."""
+def _imported_modules(source: ParsedSource, path: Path, names: set[str]) -> dict[str, Path]:
+    """Those of ``names`` the source binds to a module file by `from PKG import module` -> that file."""
     modules: dict[str, Path] = {}
     for statement in source.module.body:
         if not isinstance(statement, cst.SimpleStatementLine):
@@ -88,9 +88,9 @@ def _imported_modules(source: ParsedSource, path: Path) -> dict[str, Path]:
         for small in statement.body:
             if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
                 for alias in small.names:
-                    found = _module_file(small, alias, path)
+                    name = alias.asname.name.value if alias.asname is not None else code_of(alias.name)
+                    found = _module_file(small, alias, path) if name in names else None
                     if found is not None:
-                        name = alias.asname.name.value if alias.asname is not None else alias.name.value
                         modules[name] = found
     return modules
 
@@ -114,7 +114,8 @@ def package_functions(source: ParsedSource, generated: str, path: str | Path | N
     if path is None:
         return generated, [], []
     module = cst.parse_module(generated)
-    modules = _imported_modules(source, Path(path))
+    roots = {node.value.value for node in _attributes(module) if isinstance(node.value, cst.Name)}
+    modules = _imported_modules(source, Path(path), roots)
     wanted: dict[str, set[str]] = {}
     for node in _attributes(module):
         if isinstance(node.value, cst.Name) and node.value.value in modules:
