@@ -37,6 +37,11 @@ def static_value(node: cst.BaseExpression, known: dict[str, object], resolve=lam
     if isinstance(node, cst.Call) and code_of(node.func) == "len" and len(node.args) == 1 and not node.args[0].keyword:
         sized = static_value(node.args[0].value, known, resolve)  # `len(stackwise_num_filters)` of a given list
         return _UNKNOWN if sized is _UNKNOWN or not hasattr(sized, "__len__") else len(sized)
+    if isinstance(node, cst.Call) and code_of(node.func) == "str" and len(node.args) == 1 and \
+            not node.args[0].keyword and not node.args[0].star:
+        # `name + "_block" + str(i)` of an unrolled loop: the layer's name is a string known when translating
+        value = static_value(node.args[0].value, known, resolve)
+        return str(value) if isinstance(value, (int, float, str)) else _UNKNOWN
     if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
         return {"True": True, "False": False, "None": None}[node.value]
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):

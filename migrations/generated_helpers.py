@@ -386,6 +386,18 @@ class MoveChannels(nn.Module):
             y = y.reshape(shape)
         return y.movedim(1, self.axis)
 ''',
+    "keras_padding": '''
+def keras_padding(padding, rank):
+    """Keras ZeroPaddingND's `padding` known only when the model runs (an int, one int per spatial axis, or one
+    (before, after) pair per axis) in the order torch's ZeroPadNd reads: the pairs from the last axis to the first."""
+    if isinstance(padding, int):
+        pairs = [(padding, padding)] * rank
+    elif rank == 1 and len(padding) == 2 and all(isinstance(amount, int) for amount in padding):
+        pairs = [tuple(padding)]
+    else:
+        pairs = [(amount, amount) if isinstance(amount, int) else tuple(amount) for amount in padding]
+    return tuple(int(amount) for pair in reversed(pairs) for amount in pair)
+''',
     "TFSamePad": '''
 class TFSamePad(nn.Module):
     """TensorFlow's 'same' (extra element after) or 'causal' padding of the trailing spatial axes."""

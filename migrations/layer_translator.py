@@ -1023,11 +1023,17 @@ class LayerTranslator:
             self._channels_first(job)
             return None
         self._leftover_todos(job, ("data_format",))
-        value = literal_value(job.bound.get("padding", "1"))
+        code = job.bound.get("padding", "1")
+        value = literal_value(code)
         if isinstance(value, int):
             job.kwargs["padding"] = str(value) if n > 1 else str((value, value))
         elif n == 1 and isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) for v in value):
             job.kwargs["padding"] = str(tuple(value))
+        elif not is_literal(code):
+            # a value known when the model runs (`padding=correct_pad(x, 3)`): Keras's per-axis pairs become
+            # torch's flat last-axis-first tuple then
+            job.out.helpers.add("keras_padding")
+            job.kwargs["padding"] = f"keras_padding({code}, {n})"
         job.out.expr = self._render(job)
         self._channels_last(job)
         return None

@@ -14,8 +14,8 @@ from .common import (
     KERAS, TODO_TAG, TORCH, UNKNOWN, code_of, framework_of_name, indent_lines, literal_value, ParsedSource, Shape,
     snake_case, todo_lines, weight_statements, with_todos,
 )
-from .functional_builders import (BuilderExpansion, assigned_names, called_builder, calls_of, given_arguments,
-                                  names_used)
+from .functional_builders import (BuilderExpansion, _bound_inside, _Substitute, assigned_names, called_builder,
+                                  calls_of, given_arguments, names_used)
 from .layer_translator import LayerTranslator, LayerOut
 from .op_translator import OpTranslator, python_containers
 from .tensor_aliases import aliased_updates
@@ -658,7 +658,9 @@ class ModelTranslator:
             return reserved[id(application)]
 
         def new_layer(call: cst.Call, shape: Shape, preferred: str | None,
-                      reservation: tuple[str, str] | None = None) -> tuple[str, Shape]:
+                      reservation: tuple[str, str] | None = None, applied_here: bool = True) -> tuple[str, Shape]:
+            """The layer's module, created in __init__ (`self.attr`, returned), or in forward where the arguments
+            of a weightless layer applied where it is created read a tensor (returned as the expression)."""
             attr, lookup_expr = reservation or (attribute_for(call, preferred), lookup(call))
             call = call.visit(_StaticShapes(env))  # `Conv2D(int(x.shape[3] * 0.5))`: __init__ has no x
             sub: list[CopyRecord] = []
@@ -667,17 +669,27 @@ class ModelTranslator:
                 record.keras_lookup = lookup_expr + record.source_path
                 records.append(record)
             tensors_read = sorted(names_used(call) & ({n for n in env if not n.startswith("<")} | forward_bound))
+            if tensors_read and not sub and applied_here:
+                # `ZeroPadding2D(padding=imagenet_utils.correct_pad(x, 3))`: Keras computes the arguments from the
+                # tensor's static shape when it builds the graph; a layer without weights is created in forward
+                # from the tensor it is applied to, so every input size gets the arguments Keras would compute
+                self.notes.append(f"layer {attr!r} reads the tensor {', '.join(tensors_read)} in its arguments: it "
+                                  "has no weights and is created in forward")
+                return f"({text})", out_shape_of(call, out_shape)
             if tensors_read:
-                # `ZeroPadding2D(padding=imagenet_utils.correct_pad(x, 3))`: Keras computes the argument from the
-                # tensor's static shape when it builds the graph; __init__ has no tensor
+                # a layer with weights (or one created once and applied later) must exist in __init__, which has
+                # no tensor
                 text = with_todos(text, [f"this layer's arguments read the tensor {', '.join(tensors_read)} (Keras "
                                          "computes them from its static shape): write them as values"])
             init_lines.append(f"self.{attr} = {text}")
+            return f"self.{attr}", out_shape_of(call, out_shape)
+
+        def out_shape_of(call: cst.Call, out_shape: Shape) -> Shape:
             spatial = {entry.spatial for entry in catalog.keras_entries(self.source.resolve(call.func) or "")}
             if out_shape.rank is None and len(spatial) == 1 and 0 not in spatial:
                 # a Conv2D's output has rank 4 whatever its input's (a `Concatenate(axis=3)` after it joins features)
                 out_shape = Shape(out_shape.features, spatial.pop() + 2, out_shape.dims)
-            return attr, out_shape
+            return out_shape
 
         def shape_of(node: cst.BaseExpression) -> Shape:
             if isinstance(node, cst.Name):
@@ -731,10 +743,10 @@ class ModelTranslator:
                                                                                               updated.args)
                 if merged is not None:
                     return merged
-                attr, out_shape = new_layer(updated.func, shape_of(original.args[0].value) if original.args
-                                            else UNKNOWN, None, reserve(original))
+                module, out_shape = new_layer(updated.func, shape_of(original.args[0].value) if original.args
+                                              else UNKNOWN, None, reserve(original))
                 applied_shapes[id(original)] = out_shape
-                return cst.parse_expression(f"self.{attr}({call_arguments(updated.args)})")
+                return cst.parse_expression(f"{module}({call_arguments(updated.args)})")
 
         layer_attrs: dict[str, str] = {}
         docstring = None
@@ -819,28 +831,29 @@ class ModelTranslator:
                         preferred = literal_value(code_of(arg.value))
                 reservation = reserve(value, preferred)
                 call_args = call_arguments(value.args)  # layers applied inside the arguments come first
-                attr, out_shape = new_layer(value.func, shape_of(value.args[0].value) if value.args else UNKNOWN,
-                                            preferred, reservation)
-                layer_attrs[attr] = ""
-                forward_lines.append(f"{code_of(target)} = self.{attr}({call_args})" if target is not None
-                                     else f"self.{attr}({call_args})")
+                module, out_shape = new_layer(value.func, shape_of(value.args[0].value) if value.args else UNKNOWN,
+                                              preferred, reservation)
+                layer_attrs[module.removeprefix("self.")] = ""
+                forward_lines.append(f"{code_of(target)} = {module}({call_args})" if target is not None
+                                     else f"{module}({call_args})")
                 if target_name:
                     env[target_name] = out_shape
                 continue
             if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value in layer_vars:
                 name = value.func.value
                 if name not in layer_attrs:
-                    attr, out_shape = new_layer(layer_vars[name], shape_of(value.args[0].value) if value.args
-                                                else UNKNOWN, name)
-                    layer_attrs[name] = attr
+                    module, out_shape = new_layer(layer_vars[name], shape_of(value.args[0].value) if value.args
+                                                  else UNKNOWN, name, applied_here=False)
+                    layer_attrs[name] = module
                     env[f"<layer>{name}"] = out_shape
                 call_args = call_arguments(value.args)
-                forward_lines.append(f"{code_of(target)} = self.{layer_attrs[name]}({call_args})" if target is not None
-                                     else f"self.{layer_attrs[name]}({call_args})")
+                forward_lines.append(f"{code_of(target)} = {layer_attrs[name]}({call_args})" if target is not None
+                                     else f"{layer_attrs[name]}({call_args})")
                 if target_name:
                     env[target_name] = env.get(f"<layer>{name}", UNKNOWN)
                 continue
-            if isinstance(statement, cst.If) and self._merges_only(statement) and not names_used(
+            if isinstance(statement, cst.If) and self._contains_layers(statement) and self._merges_only(statement) \
+                    and not names_used(
                     statement.test.visit(_StaticShapes(env))) & ({n for n in env if not n.startswith("<")} |
                                                                  forward_bound):
                 # `if in_channels == filters and stride == 1: x = layers.Add()([inputs, x])`: the test is decided when
@@ -898,15 +911,15 @@ class ModelTranslator:
                                                   *function.params.posonly_params)}
         read = names_used(cst.parse_module("\n".join(forward_lines + [f"return {outputs}"]) + "\n"))
         kept = sorted((read & (init_bound | parameter_names)) - forward_bound - set(inputs))
-        loads = []
+        attributes = {}
         for name in kept:
             attribute = f"_{name}"
             while attribute in used_names:
                 attribute = f"_{attribute}"
             used_names.add(attribute)
             init_lines.append(f"self.{attribute} = {name}")
-            loads.append(f"{name} = self.{attribute}")
-        forward_lines[:0] = loads
+            attributes[name] = f"self.{attribute}"
+        forward_lines = _reading_attributes(forward_lines, attributes)
         init = self._function(f"def __init__(self{', ' + params if params.strip() else ''}):", init_lines)
         forward = self._function(f"def forward(self, {', '.join(inputs)}):", forward_lines + [f"return {outputs}"])
         doc = f"    {docstring}\n\n" if docstring else ""
@@ -927,6 +940,23 @@ _KERAS_MODEL_ATTRIBUTES = {"layers", "weights", "variables", "trainable_weights"
 _TORCH_MODULE_ATTRIBUTES = {"training", "modules", "children", "parameters", "buffers", "apply", "to", "cuda",
                             "cpu", "type", "float", "double", "half", "train", "eval", "forward", "state_dict",
                             "named_modules", "register_buffer", "add_module", "zero_grad"}
+
+
+def _reading_attributes(forward_lines: list[str], attributes: dict[str, str]) -> list[str]:
+    """forward's lines reading each value __init__ kept (`in_channels` -> `self._in_channels`) where they read it;
+    loaded into a local first where a comprehension or a lambda binds the same name."""
+    if not attributes:
+        return forward_lines
+    try:
+        module = cst.parse_module("\n".join(forward_lines) + "\n")
+    except cst.ParserSyntaxError:
+        module = None
+    shadowed = _bound_inside(module) & set(attributes) if module is not None else set(attributes)
+    loads = [f"{name} = {attributes[name]}" for name in sorted(shadowed)]
+    if module is None:
+        return loads + forward_lines
+    replaced = module.visit(_Substitute({name: code for name, code in attributes.items() if name not in shadowed}))
+    return loads + [replaced.code.rstrip("\n")]
 
 
 class _StaticShapes(cst.CSTTransformer):

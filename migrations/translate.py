@@ -28,6 +28,7 @@ from .common import (
 )
 from .closure import bound_names, closure
 from .functional_builders import called_builder, names_used
+from .package_functions import package_functions
 from .layer_translator import LayerTranslator, LayerOut
 from .op_translator import OpTranslator, op_for
 from .model_translator import ModelTranslator, CopyRecord, imports_source_framework
@@ -364,7 +365,13 @@ def translate_symbol(source_text: str, symbol: str, to: str | None = None, layou
     elif kind == "function":
         text, records, _ = model.builder(statement)
         model.copy_functions.append(model.copy_function(symbol, records))
-        body = "\n\n".join([*_plain_python_used(source, model, text, symbol), *model.translated_classes, text])
+        brought: list[str] = []
+        if to == TORCH:  # `imagenet_utils.correct_pad(x, 3)` in a layer created in forward
+            defined = {name for s in source.module.body for name in bound_names(s)}
+            text, brought, package_notes = package_functions(source, text, path, layout, defined)
+            model.notes += package_notes
+        body = "\n\n".join([*_plain_python_used(source, model, text, symbol), *brought, *model.translated_classes,
+                              text])
     else:
         assign = statement.body[0]
         records: list[CopyRecord] = []

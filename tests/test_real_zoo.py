@@ -33,6 +33,7 @@ CI_SUBSET: dict[str, str | None] = {
     "keras-hub-RMSNormalization": None,
     "keras.applications-VGG16": None,
     "keras.applications-MobileNet": None,
+    "keras.applications-MobileNetV2": None,
     "timm-MixerBlock": None,
     "keras-hub-TransformerDecoder": None,
     "torchvision-CNBlock": None,

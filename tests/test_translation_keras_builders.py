@@ -217,6 +217,8 @@ def test_dense_blocks_concatenate_features_and_read_widths_from_the_graph(tmp_pa
     init = _builder_init(text)
     # 8 + 4 + 4 features after conv2's two blocks: sized in __init__, no tensor read there, nothing lazy
     assert "nn.Conv2d(16, int(16 * 0.5), 1, bias=False)" in init and init.count("Lazy") == 1  # the stem's input
+    # `name + "_block" + str(i + 1)` of the unrolled loop is the Keras name, copied by name
+    assert "self.conv2_block2_1_conv = " in init and "self.conv3_block1_1_conv = " in init and "str(" not in text
     _equal(original.TinyDenseNet(), translated, translated.TinyDenseNet(), (2, 8, 8, 3))
 
 
@@ -298,6 +300,10 @@ def test_an_early_return_on_values_computed_when_building_is_decided_by_the_buil
     assert "TODO(tensorlint)" not in text, text
     # the width the graph walk knows, not the tensor
     assert "in_channels_inverted_res_block3 = (pointwise_filters_inverted_res_block2)" in _builder_init(text)
+    # forward reads what __init__ kept where it reads it, with no block of loads at its top
+    forward = text.rsplit("def forward", 1)[1]
+    assert "if self._in_channels_inverted_res_block3 == self._pointwise_filters_inverted_res_block3" in forward
+    assert " = self._" not in forward, forward
     for alpha in (1.0, 0.5):  # blocks 1 and 3 add their input at 1.0, block 3 only at 0.5
         _equal(original.Residual(alpha=alpha), translated, translated.Residual(alpha=alpha), (2, 8, 8, 3))
 
@@ -308,3 +314,147 @@ def test_helpers_that_cannot_be_inlined_are_todos_that_say_why(tmp_path, capsys)
     _, _, text, err = _translate(EARLY_RETURN, "Variadic", tmp_path, capsys)
     assert "# TODO(tensorlint): stacked() builds Keras layers and was not inlined: it takes *args/**kwargs or is " \
            "called with them" in text and "1 TODO" in err
+
+
+# keras.applications.MobileNetV2: a stride-2 block pads with `imagenet_utils.correct_pad(x, 3)`, a function of another
+# module of the package computing ZeroPadding2D's padding from the tensor's spatial size (odd and even sizes differ)
+PAD_UTILS = """\
+from keras.src import backend
+
+
+def correct_pad(inputs, kernel_size):
+    img_dim = 2 if backend.image_data_format() == "channels_first" else 1
+    input_size = inputs.shape[img_dim : (img_dim + 2)]
+    if isinstance(kernel_size, int):
+        kernel_size = (kernel_size, kernel_size)
+    if input_size[0] is None:
+        adjust = (1, 1)
+    else:
+        adjust = (1 - input_size[0] % 2, 1 - input_size[1] % 2)
+    correct = (kernel_size[0] // 2, kernel_size[1] // 2)
+    return ((correct[0] - adjust[0], correct[0]), (correct[1] - adjust[1], correct[1]))
+
+
+def correct_pad_before_keras3(inputs, kernel_size):
+    # Keras 2 read the size with backend.int_shape (Keras 3's backend has none: only the translation runs this one)
+    img_dim = 2 if backend.image_data_format() == "channels_first" else 1
+    input_size = backend.int_shape(inputs)[img_dim : (img_dim + 2)]
+    adjust = (1 - input_size[0] % 2, 1 - input_size[1] % 2)
+    return ((kernel_size // 2 - adjust[0], kernel_size // 2), (kernel_size // 2 - adjust[1], kernel_size // 2))
+
+
+def needs_keras(inputs):
+    return backend.is_keras_tensor(inputs)
+"""
+
+PADDED_BY_SHAPE = """\
+import keras
+from keras import layers
+
+from tinyapps import pad_utils
+
+
+def TinyMobileNetV2(input_shape=(9, 9, 3)):
+    img_input = layers.Input(shape=input_shape)
+    x = layers.Conv2D(4, 1, name="expand")(img_input)
+    x = layers.ZeroPadding2D(padding=pad_utils.correct_pad(x, 3), name="block_pad")(x)
+    x = layers.DepthwiseConv2D(3, strides=2, padding="valid", name="depthwise")(x)
+    x = layers.ZeroPadding2D(padding=pad_utils.correct_pad(x, (3, 3)), name="second_pad")(x)
+    x = layers.Conv2D(6, 3, strides=2, name="project")(x)
+    return keras.Model(img_input, x)
+
+
+def TinyMobileNetV2Keras2(input_shape=(9, 9, 3)):
+    img_input = layers.Input(shape=input_shape)
+    x = layers.Conv2D(4, 1, name="expand")(img_input)
+    x = layers.ZeroPadding2D(padding=pad_utils.correct_pad_before_keras3(x, 3), name="block_pad")(x)
+    x = layers.DepthwiseConv2D(3, strides=2, padding="valid", name="depthwise")(x)
+    x = layers.ZeroPadding2D(padding=pad_utils.correct_pad_before_keras3(x, 3), name="second_pad")(x)
+    x = layers.Conv2D(6, 3, strides=2, name="project")(x)
+    return keras.Model(img_input, x)
+
+
+def NeedsKeras(input_shape=(8, 8, 3)):
+    img_input = layers.Input(shape=input_shape)
+    x = layers.ZeroPadding2D(padding=1 if pad_utils.needs_keras(img_input) else 2)(img_input)
+    return keras.Model(img_input, x)
+"""
+
+
+def _package(tmp_path, monkeypatch):
+    package = tmp_path / "tinyapps"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "pad_utils.py").write_text(PAD_UTILS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return package
+
+
+def test_a_weightless_layer_whose_arguments_read_a_tensor_is_created_in_forward(tmp_path, capsys, monkeypatch):
+    """One translation serves every input size: the padding is computed from the torch tensor when the model runs,
+    by the package's helper brought along, as Keras computes it from the static shape when it builds the graph."""
+    package = _package(tmp_path, monkeypatch)
+    source = package / "tiny_mobilenet_v2.py"
+    source.write_text(PADDED_BY_SHAPE)
+    out = tmp_path / "tiny_torch.py"
+    assert cli.main(["translate", f"{source}:TinyMobileNetV2", "--to", "torch", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    text = out.read_text()
+    assert "0 TODOs" in err and "TODO(tensorlint)" not in text, text
+    assert "pad_utils" not in text and "def correct_pad(inputs, kernel_size):" in text
+    assert "img_dim = 2 if 'channels_last' == \"channels_first\" else 1" in text, text  # layout preserve
+    assert "needs_keras" not in text  # only what the translation calls comes along
+    original, translated = _import(source), _import(out)
+    for size in (9, 10, 11, 12):  # correct_pad pads (1, 1) on odd sizes, (0, 1) on even ones
+        _equal(original.TinyMobileNetV2(input_shape=(size, size, 3)), translated, translated.TinyMobileNetV2(),
+               (2, size, size, 3))
+    _equal(original.TinyMobileNetV2(input_shape=(9, 12, 3)), translated, translated.TinyMobileNetV2(), (1, 9, 12, 3))
+
+
+def test_backend_int_shape_in_a_package_helper_reads_the_torch_tensor(tmp_path, capsys, monkeypatch):
+    package = _package(tmp_path, monkeypatch)
+    source = package / "tiny_mobilenet_v2.py"
+    source.write_text(PADDED_BY_SHAPE)
+    out = tmp_path / "keras2_torch.py"
+    assert cli.main(["translate", f"{source}:TinyMobileNetV2Keras2", "--to", "torch", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "input_size = tuple(inputs.shape)[img_dim : (img_dim + 2)]" in text and "TODO(tensorlint)" not in text
+    original, translated = _import(source), _import(out)
+    for size in (9, 10):  # compared with the Keras 3 builder that pads the same way (same layer names)
+        _equal(original.TinyMobileNetV2(input_shape=(size, size, 3)), translated, translated.TinyMobileNetV2Keras2(),
+               (2, size, size, 3))
+
+
+def test_a_package_helper_using_keras_beyond_shape_queries_is_a_todo(tmp_path, capsys, monkeypatch):
+    package = _package(tmp_path, monkeypatch)
+    source = package / "tiny_mobilenet_v2.py"
+    source.write_text(PADDED_BY_SHAPE)
+    out = tmp_path / "needs_keras_torch.py"
+    assert cli.main(["translate", f"{source}:NeedsKeras", "--to", "torch", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "# TODO(tensorlint): pad_utils.needs_keras() of pad_utils.py uses keras.backend.is_keras_tensor " \
+           "(no PyTorch counterpart here): write it for torch tensors" in text, text
+    assert "1 TODO" in capsys.readouterr().err
+
+
+PADDED_BY_ARGUMENT = """\
+import keras
+from keras import layers
+
+
+def Padded(input_shape=(5, 6, 2), padding=((1, 2), (0, 3)), padding_1d=(2, 1)):
+    inputs = layers.Input(shape=input_shape)
+    x = layers.ZeroPadding2D(padding=padding)(inputs)
+    x = layers.Reshape((-1, input_shape[-1]))(x)
+    x = layers.ZeroPadding1D(padding=padding_1d)(x)
+    return keras.Model(inputs, x)
+"""
+
+
+@pytest.mark.parametrize("padding, padding_1d", [(((1, 2), (0, 3)), (2, 1)), (2, 3), ((1, 3), (0, 2))])
+def test_keras_padding_known_when_the_model_is_built_is_converted_for_torch(tmp_path, capsys, padding, padding_1d):
+    """An int, one int per axis, or (before, after) pairs: Keras's order is not torch's (last axis first)."""
+    original, translated, text, _ = _translate(PADDED_BY_ARGUMENT, "Padded", tmp_path, capsys)
+    assert "nn.ZeroPad2d(keras_padding(padding, 2))" in text and "TODO(tensorlint)" not in text, text
+    _equal(original.Padded(padding=padding, padding_1d=padding_1d), translated,
+           translated.Padded(padding=padding, padding_1d=padding_1d), (2, 5, 6, 2))
