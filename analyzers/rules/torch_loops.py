@@ -122,15 +122,11 @@ def _looks_like_model(key: str) -> bool:
 def _parameters_of(node: cst.CSTNode) -> set[str]:
     """Receivers whose ``.parameters()`` appear in an expression (``model`` for ``model.parameters()``)."""
     found: set[str] = set()
-
-    class Finder(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            if method_name(call) in ("parameters", "named_parameters"):
-                key = receiver_key(receiver(call))
-                if key:
-                    found.add(key)
-
-    node.visit(Finder())
+    for call in nodes_of_type(node, cst.Call):
+        if method_name(call) in ("parameters", "named_parameters"):
+            key = receiver_key(receiver(call))
+            if key:
+                found.add(key)
     return found
 
 
