@@ -213,6 +213,17 @@ class Context:
                                        self._class_facts))
         return self._facts
 
+    def restore_facts(self, facts: "ModuleFacts") -> None:
+        """Between two top-level statements: put the import table and the module-level bindings where a walk
+        of the statements so far would have left them (``facts`` is what :meth:`module_facts` said then)."""
+        if facts == self.module_facts():
+            return
+        aliases, bindings, _classes = facts.value
+        self.imports.restore(aliases)
+        self._bindings[0] = dict(bindings)
+        self._resolved.clear()
+        self._facts = facts
+
     def binding_of(self, node: cst.BaseExpression) -> str | None:
         """What the last simple assignment to ``name`` / ``self.attr`` in the enclosing scopes bound, or None."""
         key = binding_key(node)

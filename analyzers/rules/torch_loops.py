@@ -36,10 +36,17 @@ class _FunctionEvents:
 class _FlowRule(Rule):
     """Collects the training-relevant calls of each function in source order, then judges the function as a whole."""
 
+    accumulates = ("module_events",)
+
     def __init__(self, ctx):
         super().__init__(ctx)
         self.frames: list[_FunctionEvents] = [_FunctionEvents(None)]
         self.loop_depths: list[int] = [0]
+
+    @property
+    def module_events(self) -> list[_Event]:
+        """The events of module-level code: judged when the walk leaves the module."""
+        return self.frames[0].events
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.frames.append(_FunctionEvents(node))
@@ -191,6 +198,8 @@ class EvalModeDuringTraining(_FlowRule):
         Invalid("import torch\nmodel = torch.nn.Linear(2, 1)\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
                 "model.eval()\nloss = model(x).sum()\nloss.backward()\n"),
     )
+
+    carries = ("optimized",)
 
     def __init__(self, ctx):
         super().__init__(ctx)
@@ -473,6 +482,8 @@ class EvaluationWithoutEvalMode(_FlowRule):
         Invalid("import torch\nimport torchvision\nmodel = torchvision.models.resnet18()\ndef test():\n"
                 "    with torch.no_grad():\n        for x in loader:\n            model(x)\ntest()\n"),
     )
+
+    accumulates = ("module_events", "candidates")
 
     def __init__(self, ctx):
         super().__init__(ctx)

@@ -386,9 +386,33 @@ class LossAccumulatedWithGraph(Rule):
         ),
     )
 
+    # module-level code's scope, judged when the walk leaves the module
+    accumulates = ("module_candidates",)
+    carries = ("module_numeric", "module_tensor_use")
+
     def __init__(self, ctx):
         super().__init__(ctx)
         self.scopes: list[dict] = [self._new_scope()]
+
+    @property
+    def module_candidates(self) -> list[cst.AugAssign]:
+        return self.scopes[0]["candidates"]
+
+    @property
+    def module_numeric(self) -> set[str]:
+        return self.scopes[0]["numeric"]
+
+    @module_numeric.setter
+    def module_numeric(self, names: set[str]) -> None:
+        self.scopes[0]["numeric"] = names
+
+    @property
+    def module_tensor_use(self) -> set[str]:
+        return self.scopes[0]["tensor_use"]
+
+    @module_tensor_use.setter
+    def module_tensor_use(self, names: set[str]) -> None:
+        self.scopes[0]["tensor_use"] = names
 
     @staticmethod
     def _new_scope() -> dict:
