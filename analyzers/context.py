@@ -43,6 +43,7 @@ class Context:
         self._collect_local_classes(module.body)
         self._facts: ModuleFacts | None = None  # see module_facts; None once an import or binding changed them
         self._class_facts: ModuleFacts | None = None
+        self.read_other_statements = False  # see Rule.reads_other_statements; reset by the engine per statement
 
     # -- names --------------------------------------------------------------------------------------------------
     def qualname(self, node: cst.BaseExpression | None) -> str | None:

@@ -378,6 +378,8 @@ def _check_parsed(module: cst.Module, source: str, path: str, settings: Settings
     always_walk = any(t is not cst.Module for table in (always_dispatch.visit, always_dispatch.leave) for t in table)
     walker = _Walker(ctx, always, always_dispatch, statement_classes, incremental)
     stateful = [rule for rule in incremental if rule.accumulates or rule.carries]
+    # the statements where a rule read other statements: never reused (Rule.reads_other_statements)
+    unreusable: set[int] = set()
     # reports[bounds[k][0]:bounds[k][1]] were made while the walk was in top-level statement k
     bounds: list[tuple[int, int]] = []
     begin = [0]
@@ -408,6 +410,7 @@ def _check_parsed(module: cst.Module, source: str, path: str, settings: Settings
                 ctx.restore_facts(entry.facts_after)
                 return None
         cache.walked += 1
+        ctx.read_other_statements = False
         return plan.module_rules, plan.statement_rules
 
     def after_statement(index: int) -> None:
@@ -415,6 +418,8 @@ def _check_parsed(module: cst.Module, source: str, path: str, settings: Settings
         if not incremental_check:
             return
         plan = plans[index]
+        if ctx.read_other_statements:
+            unreusable.add(index)
         if plan.module_rules:
             key_after = tuple(rule.statement_key() for rule in stateful)
             # only what changed is replayed
@@ -439,7 +444,7 @@ def _check_parsed(module: cst.Module, source: str, path: str, settings: Settings
         findings = _positioned(module, ctx.reports, source) if ctx.reports else []
     else:
         findings = _positioned_by_statement(module, source, layout, ctx.reports, bounds, plans, cache,
-                                            {id(rule) for rule in incremental})
+                                            {id(rule) for rule in incremental}, unreusable)
     if findings:
         findings = _distinct(findings)
         lines = line_texts(source)
@@ -564,7 +569,7 @@ class StatementCache:
 
 def _positioned_by_statement(module: cst.Module, source: str, layout: StatementLayout, reports: list[Report],
                              bounds: list[tuple[int, int]], plans: list[_Plan], cache: StatementCache,
-                             incremental: set[int]) -> list[Finding]:
+                             incremental: set[int], unreusable: set[int]) -> list[Finding]:
     """Findings with positions from a codegen of only the statements that hold them (a full codegen of a long
     file costs more than checking the statement an edit touched); cached findings of untouched statements
     shifted to where their statement lies now. Stores what can be reused next time (``incremental``: the
@@ -586,7 +591,7 @@ def _positioned_by_statement(module: cst.Module, source: str, layout: StatementL
         positions = statement_node_ranges(module, statement, _nodes_of(here), first_line) if here else {}
         statement_findings: list[Finding] = []
         rule_findings: list[Finding] = []
-        statement_cached = rules_cached = True
+        statement_cached, rules_cached = True, index not in unreusable
         for report in here:
             nodes = [report.node, *(edit.node for edit in report.fix.edits)] if report.fix else [report.node]
             cached = report.rule.scope == STATEMENT_SCOPE or id(report.rule) in incremental

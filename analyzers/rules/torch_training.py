@@ -241,6 +241,8 @@ class MissingZeroGrad(Rule):
                 "    loss.backward()\n    optimizer.step()\n    log(loss)\n"),
     )
 
+    carries = ()  # the loop tables below are emptied when the outermost loop ends
+
     def __init__(self, ctx):
         super().__init__(ctx)
         # per loop node: [has_backward, step call or None, has_zero_grad]
@@ -251,6 +253,7 @@ class MissingZeroGrad(Rule):
     def _clears_elsewhere(self, loop: cst.CSTNode, step: cst.Call) -> bool:
         """Whether the loop clears gradients through a call: into the module's own functions that clear them,
         or into code of another file that receives the optimizer."""
+        self.reads_other_statements()
         if self._index is None:
             self._index = ModuleIndex(self.ctx.module)
         index, cls = self._index, self.ctx.enclosing_class()
