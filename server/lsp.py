@@ -12,7 +12,7 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 from urllib.parse import unquote
 
 from lsprotocol import types
@@ -24,15 +24,18 @@ from pygls.workspace.position_codec import PositionCodec, ServerTextPosition
 
 from ..analyzers import CheckResult, ConfigError, Finding, Settings, all_rules, fix_source
 from ..analyzers.config import DEPLOYMENT_SCENARIOS, KNOWN_KEYS, settings_with
-from ..analyzers.deployment import Advice, advise, lens_title, snippet_edit, snippet_title, target_explanation
 from ..analyzers.engine import SYNTAX_ERROR, UNDECODABLE, suppression_comment
 from ..analyzers.findings import Position, Range, Severity
 from ..analyzers.incremental import IncrementalChecker
 from ..analyzers.symbols import import_table, name_at
 from ..analyzers.workspace import TOO_LARGE, check_bytes
-from ..migrations.catalog import card_for
 from . import notebook_sync, translate_actions
 from .documents import TensorlintProtocol, analysable, split_lines
+
+# Deployment advice (analyzers/deployment.py) and the layer catalog (migrations/) are imported by the features that
+# use them, translations by translate_actions: the server starts, and analyses the first document, without them.
+if TYPE_CHECKING:
+    from ..analyzers.deployment import Advice
 
 log = logging.getLogger("tensorlint.server")
 
@@ -390,6 +393,8 @@ class TensorlintServer(LanguageServer):
         cached = self.advice_cache.get(snap.uri)
         if cached and cached[:2] == (snap.version, self.generation):
             return cached[2]
+        from ..analyzers.deployment import advise
+
         scenarios = (snap.settings.deployment if snap.settings and snap.settings.deployment
                      else DEPLOYMENT_SCENARIOS)
         path = document_path(snap.uri) or snap.uri
@@ -399,6 +404,8 @@ class TensorlintServer(LanguageServer):
         return advice
 
     def export_actions(self, snap: Snapshot, advice: Advice, params: types.CodeActionParams) -> list[types.CodeAction]:
+        from ..analyzers.deployment import snippet_edit, snippet_title
+
         if not _wanted(EXPORT_SNIPPET_KIND, params.context.only):
             return []
         lines = snap.lines
@@ -418,6 +425,8 @@ class TensorlintServer(LanguageServer):
         return actions
 
     def code_lenses(self, snap: Snapshot, advice: Advice) -> list[types.CodeLens]:
+        from ..analyzers.deployment import lens_title
+
         lines = snap.lines
         return [types.CodeLens(
             range=self.range_to_client(lines, Range(Position(m.line, m.column),
@@ -426,6 +435,9 @@ class TensorlintServer(LanguageServer):
             for m in advice.models]
 
     async def hover(self, snap: Snapshot, position: types.Position) -> types.Hover | None:
+        from ..analyzers.deployment import Advice, target_explanation
+        from ..migrations.catalog import card_for
+
         lines = snap.lines
         at = self.from_client(lines, position)
         sections: list[str] = []
@@ -725,6 +737,8 @@ def create_server() -> TensorlintServer:
             return None
         for model in (await ls.advice(snap)).models:
             if model.name == model_name:
+                from ..analyzers.deployment import target_explanation
+
                 text = "\n\n".join(target_explanation(model, v.target) for v in model.targets)
                 ls.window_show_message(types.ShowMessageParams(types.MessageType.Info, text))
                 return text
