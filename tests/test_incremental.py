@@ -253,3 +253,47 @@ def test_a_module_level_edit_that_changes_a_rules_state_reaches_the_statements_a
     assert result == check_source(edited, "train.py")
     assert "PT028" in {f.code for f in check_source(SCRIPTS, "train.py").findings}
     assert "PT028" not in {f.code for f in result.findings}
+
+
+PROJECT = Path(__file__).resolve().parent.parent
+CHUNKY = textwrap.dedent('''\
+    """Two-space indentation, decorators, comments owned by either side of a cut."""
+    import torch
+    from torch import nn
+
+
+    def first():
+      return 1
+    x = 1
+
+
+    # leads Small
+    @torch.no_grad()
+    class Small(nn.Module):
+      def forward(self, x):
+        return x
+      # indented under Small: the block's own comment
+
+    # dedented: leads the next statement
+    def helper():
+      return 2
+    ''')
+# a line that looks like a statement inside a string: the cut there does not parse, the whole parse decides
+STRING_CUT = CHUNKY + 'text = """\ndef not_a_statement():\n  pass\n"""\n'
+
+
+@pytest.mark.parametrize("path", [
+    *sorted(EXAMPLES.glob("*.py")), *sorted((PROJECT / "analyzers").glob("*.py")),
+    *sorted((PROJECT / "tests" / "zoo").rglob("*.py")), "chunky", "string-cut"], ids=str)
+def test_a_document_parsed_in_chunks_is_the_module_a_whole_parse_gives(path, monkeypatch):
+    from tensorlint.analyzers import incremental
+
+    text = {"chunky": CHUNKY, "string-cut": STRING_CUT}.get(path) or Path(path).read_text(encoding="utf-8")
+    monkeypatch.setattr(incremental, "CHUNK_LINES", 1)  # cut before every top-level def and class it can
+    chunked = incremental._parse_in_chunks(text)
+    whole = cst.parse_module(text)
+    if chunked is not None:
+        assert chunked.code == text
+        assert chunked.deep_equals(whole)
+    assert (chunked is None) == (path == "string-cut") or path not in ("chunky", "string-cut")
+    assert IncrementalChecker().check(text, "model.py") == check_source(text, "model.py")
