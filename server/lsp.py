@@ -46,6 +46,9 @@ SHOW_DEPLOYMENT_COMMAND = "tensorlint.showDeployment"
 DEFAULT_DEBOUNCE_MS = 100
 MIN_DEBOUNCE_MS = 20  # long enough to gather the changes an editor sends for one keystroke or one paste
 KEPT_TREES = 3  # documents whose last parse (and per-statement findings) are kept for incremental re-checking
+# Documents this large (a few seconds to analyse) are analysed on a thread of their own, so that the documents
+# the user types in are never queued behind them.
+LARGE_DOCUMENT_CHARS = 256 * 1024
 SERVER_KEYS = {"debounce": (int, "the longest wait, in milliseconds, between two analyses of a document while typing")}
 # Settings an editor keeps for itself (VS Code's tensorlint.path, .interpreter and .trace.server: how to start and
 # trace the server) arrive with the rest of its `tensorlint` section; they are not unknown settings.
@@ -97,6 +100,10 @@ class Snapshot:
     def lines(self) -> list[str]:
         return split_lines(self.text)
 
+    @functools.cached_property
+    def parses(self) -> bool:
+        return _parses(self.text)
+
     @property
     def analysed(self) -> bool:
         """False for a document over the size limit: it has only its one TL004 finding, and every feature that
@@ -112,6 +119,8 @@ class TensorlintServer(LanguageServer):
         # One worker: a newer analysis queues behind an older one instead of competing with it for the GIL;
         # queued analyses that became stale are cancelled before they start.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tensorlint-analysis")
+        self.large_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tensorlint-large-analysis")
+        self.large_documents: set[str] = set()  # uris analysed on large_executor (for as long as they are open)
         # Requests that parse on their own (hover's imports, deployment advice, translations, fix-all) run on a
         # second worker: on a large document they take seconds, and the analyses of other documents (what the
         # user sees while typing) must not queue behind them.
@@ -236,13 +245,19 @@ class TensorlintServer(LanguageServer):
             text = analysable(document.source)
             settings = self.settings_for_uri(uri)
             path = document_path(uri) or uri
+            executor = self.executor
+            if uri in self.large_documents or len(text) > LARGE_DOCUMENT_CHARS:
+                if uri not in self.large_documents:  # its checker may be in use on the other thread
+                    self.large_documents.add(uri)
+                    self.checkers.pop(uri, None)
+                executor = self.large_executor
             # the most recently analysed documents keep their parsed tree (a few MB each): the ones being typed in
             checker = self.checkers.pop(uri, None) or IncrementalChecker()
             self.checkers[uri] = checker
             while len(self.checkers) > KEPT_TREES:
                 self.checkers.pop(next(iter(self.checkers)))
             started = time.monotonic()
-            future = asyncio.get_running_loop().run_in_executor(self.executor, analyse, text, path, settings, checker)
+            future = asyncio.get_running_loop().run_in_executor(executor, analyse, text, path, settings, checker)
             entry = self.inflight[key] = (future, text, settings)
             self.analysis_timing[uri] = (started, self.analysis_timing.get(uri, (0.0, 0.0))[1])
 
@@ -489,7 +504,7 @@ class TensorlintServer(LanguageServer):
 
     def ignore_edit(self, snap: Snapshot, lines: Sequence[str], finding: Finding) -> types.TextEdit | None:
         """Adds the suppression comment on the first line of the finding where the result still parses."""
-        parses = _parses(snap.text)
+        parses = snap.parses
         for line_no in dict.fromkeys((finding.range.start.line, finding.range.end.line)):
             if not 1 <= line_no <= len(lines):
                 continue
@@ -666,6 +681,7 @@ def create_server() -> TensorlintServer:
         ls.advice_cache.pop(uri, None)
         ls.imports_cache.pop(uri, None)
         ls.checkers.pop(uri, None)
+        ls.large_documents.discard(uri)
         ls.last_edit.pop(uri, None)
         ls.analysis_timing.pop(uri, None)
         if not ls.pulls_diagnostics:
@@ -679,7 +695,8 @@ def create_server() -> TensorlintServer:
         snap = await ls.snapshot(params.text_document.uri)
         if snap is None or not ls.is_current(snap):
             return None
-        actions = ls.code_actions(snap, params)
+        # quick fixes, suppressions and fix-all parse the document again: on a large one that takes seconds
+        actions = await asyncio.get_running_loop().run_in_executor(ls.feature_executor, ls.code_actions, snap, params)
         if not snap.analysed:
             return actions or None
         defines = _defines(snap, params.range.start.line, params.range.end.line)
