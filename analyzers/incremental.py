@@ -155,10 +155,15 @@ def _parse_in_chunks(source: str) -> cst.Module | None:
             first = parse_module(chunks[0])
         if _first_block(first) == len(first.body):
             return None
-        config = PartialParserConfig(default_indent=first.default_indent, default_newline=first.default_newline)
-        modules = [first] + [parse_module(chunk, config) for chunk in chunks[1:]]
+        modules = [first] + [parse_module(chunk) for chunk in chunks[1:]]
     except (cst.ParserSyntaxError, RecursionError):
         return None  # e.g. a cut inside a string: the whole parse decides, and names the error if there is one
+    for module in modules[1:]:
+        # libcst records an indentation or a line break only where it differs from the one it detected in the
+        # text it parsed: a chunk that detects others than the whole file would is not the file's tree
+        if module.default_newline != first.default_newline or (
+                module.default_indent != first.default_indent and _first_block(module) < len(module.body)):
+            return None
     body = []
     for index, module in enumerate(modules):
         statements = list(module.body)

@@ -280,15 +280,17 @@ CHUNKY = textwrap.dedent('''\
     ''')
 # a line that looks like a statement inside a string: the cut there does not parse, the whole parse decides
 STRING_CUT = CHUNKY + 'text = """\ndef not_a_statement():\n  pass\n"""\n'
+# four spaces after two (timm's mobilenetv5.py): libcst's tree depends on the indentation detected first
+MIXED = CHUNKY + "\n\nclass Wide(nn.Module):\n    def forward(self, x):\n        return x\n"
 
 
 @pytest.mark.parametrize("path", [
     *sorted(EXAMPLES.glob("*.py")), *sorted((PROJECT / "analyzers").glob("*.py")),
-    *sorted((PROJECT / "tests" / "zoo").rglob("*.py")), "chunky", "string-cut"], ids=str)
+    *sorted((PROJECT / "tests" / "zoo").rglob("*.py")), "chunky", "string-cut", "mixed"], ids=str)
 def test_a_document_parsed_in_chunks_is_the_module_a_whole_parse_gives(path, monkeypatch):
     from tensorlint.analyzers import incremental
 
-    text = {"chunky": CHUNKY, "string-cut": STRING_CUT}.get(path) or Path(path).read_text(encoding="utf-8")
+    text = {"chunky": CHUNKY, "string-cut": STRING_CUT, "mixed": MIXED}.get(path) or Path(path).read_text(encoding="utf-8")
     monkeypatch.setattr(incremental, "CHUNK_LINES", 1)  # cut before every top-level def and class it can
     chunked = incremental._parse_in_chunks(text)
     whole = cst.parse_module(text)
