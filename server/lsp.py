@@ -137,6 +137,7 @@ class TensorlintServer(LanguageServer):
         self.advice_cache: dict[str, tuple[int, int, Advice]] = {}  # uri -> (version, generation, advice)
         self.imports_cache: dict[str, tuple[int, Any]] = {}  # uri -> (version, ImportTable or None)
         self.checkers: dict[str, IncrementalChecker] = {}  # used only on the analysis thread
+        self.diagnostic_objects: dict[str, dict[tuple, types.Diagnostic]] = {}  # uri -> the last diagnostics made
         self.notebooks = notebook_sync.NotebookSync(self)
         self.last_edit: dict[str, float] = {}  # uri (document or notebook) -> time of its latest edit
         self.analysis_timing: dict[str, tuple[float, float]] = {}  # uri -> (start, seconds) of its latest analysis
@@ -352,8 +353,22 @@ class TensorlintServer(LanguageServer):
         return Position(server.line + 1, server.character)
 
     def diagnostics(self, snap: Snapshot) -> list[types.Diagnostic]:
+        """The document's diagnostics; those of findings unchanged since the last call (same finding, same lines
+        around it) are the objects made then, so that publishing costs what the edit changed."""
         lines = snap.lines
-        return [self.diagnostic(lines, finding) for finding in snap.result.findings]
+        last = self.diagnostic_objects.get(snap.uri, {})
+        made: dict[tuple, types.Diagnostic] = {}
+        diagnostics = []
+        for finding in snap.result.findings:
+            start, end = finding.range.start.line - 1, finding.range.end.line - 1
+            # a client's columns depend on the text before them (UTF-16 units): the lines are part of the key
+            key = (finding, lines[start] if 0 <= start < len(lines) else None,
+                   lines[end] if 0 <= end < len(lines) else None)
+            diagnostic = last.get(key) or made.get(key) or self.diagnostic(lines, finding)
+            made[key] = diagnostic
+            diagnostics.append(diagnostic)
+        self.diagnostic_objects[snap.uri] = made
+        return diagnostics
 
     def diagnostic(self, lines: Sequence[str], finding: Finding) -> types.Diagnostic:
         return types.Diagnostic(
@@ -682,6 +697,7 @@ def create_server() -> TensorlintServer:
         ls.imports_cache.pop(uri, None)
         ls.checkers.pop(uri, None)
         ls.large_documents.discard(uri)
+        ls.diagnostic_objects.pop(uri, None)
         ls.last_edit.pop(uri, None)
         ls.analysis_timing.pop(uri, None)
         if not ls.pulls_diagnostics:

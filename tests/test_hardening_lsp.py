@@ -282,3 +282,14 @@ async def test_fix_all_does_not_hold_up_the_analysis_of_another_document(tmp_pat
         assert not fix_all.done(), "the fix-all finished first: it held up everything else, or it was too quick"
         actions = await asyncio.wait_for(asyncio.wrap_future(fix_all), 300)
         assert "weights_only=True" in actions[0].edit.document_changes[0].edits[0].new_text
+
+
+async def test_reused_diagnostics_follow_a_change_of_utf16_width_before_them(tmp_path):
+    # the finding keeps its range in code points when "😀" becomes "a"; in UTF-16 units it moves one left
+    uri = (tmp_path / "m.py").as_uri()
+    async with session(tmp_path, options={"debounce": 0}) as s:
+        s.open(uri, 'import torch\nx = "😀"; m = torch.load(p)\n')
+        before = (await s.diagnostics(uri, 1))[0].range
+        s.change(uri, 2, (1, 5), (1, 7), "a")
+        after = (await s.diagnostics(uri, 2))[0].range
+        assert (before.start.character, after.start.character) == (14, 13)
