@@ -42,6 +42,8 @@ class Context:
         self._class_kinds: dict[str, str | None] = {}
         self._collect_local_classes(module.body)
         self._facts: ModuleFacts | None = None  # see module_facts; None once an import or binding changed them
+        self._class_facts: ModuleFacts | None = None
+        self.read_other_statements = False  # see Rule.reads_other_statements; reset by the engine per statement
 
     # -- names --------------------------------------------------------------------------------------------------
     def qualname(self, node: cst.BaseExpression | None) -> str | None:
@@ -205,9 +207,23 @@ class Context:
         context: the import table, the module's own classes and the module-level bindings made so far. Equal
         facts and equal statement text give equal findings (what lets an editor reuse them)."""
         if self._facts is None:
+            if self._class_facts is None:  # the module's classes are known before the walk and never change
+                self._class_facts = ModuleFacts(tuple((name, tuple(bases))
+                                                      for name, bases in self._local_class_bases.items()))
             self._facts = ModuleFacts((tuple(self.imports.aliases.items()), tuple(self._bindings[0].items()),
-                                       tuple((name, tuple(bases)) for name, bases in self._local_class_bases.items())))
+                                       self._class_facts))
         return self._facts
+
+    def restore_facts(self, facts: "ModuleFacts") -> None:
+        """Between two top-level statements: put the import table and the module-level bindings where a walk
+        of the statements so far would have left them (``facts`` is what :meth:`module_facts` said then)."""
+        if facts == self.module_facts():
+            return
+        aliases, bindings, _classes = facts.value
+        self.imports.restore(aliases)
+        self._bindings[0] = dict(bindings)
+        self._resolved.clear()
+        self._facts = facts
 
     def binding_of(self, node: cst.BaseExpression) -> str | None:
         """What the last simple assignment to ``name`` / ``self.attr`` in the enclosing scopes bound, or None."""

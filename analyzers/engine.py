@@ -7,7 +7,7 @@ import logging
 import re
 import warnings
 from dataclasses import dataclass, replace
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import libcst as cst
 
@@ -105,6 +105,22 @@ class _Dispatch:
 _DISPATCH_CACHE: dict[tuple, _Dispatch] = {}
 
 
+def _bound(rules: Sequence[Rule], dispatch: _Dispatch) -> tuple[dict, dict]:
+    """``dispatch``'s tables with each rule's handlers bound to its instance in ``rules``."""
+    return tuple({t: tuple((rules[i], getattr(rules[i], name)) for i, name in handlers)
+                  for t, handlers in table.items()} for table in (dispatch.visit, dispatch.leave))
+
+
+def _joined(first: tuple[dict, dict], second: tuple[dict, dict]) -> tuple[dict, dict]:
+    joined = []
+    for base, extra in zip(first, second):
+        table = dict(base)
+        for node_type, handlers in extra.items():
+            table[node_type] = table.get(node_type, ()) + handlers
+        joined.append(table)
+    return joined[0], joined[1]
+
+
 def _dispatch_for(rule_classes: Sequence[type[Rule]]) -> _Dispatch:
     key = tuple(rule_classes)
     dispatch = _DISPATCH_CACHE.get(key)
@@ -125,16 +141,23 @@ class _Walker:
     rules' for that statement only."""
 
     def __init__(self, ctx: Context, rules: Sequence[Rule], dispatch: _Dispatch,
-                 statement_classes: Sequence[type[Rule]] = ()):
+                 statement_classes: Sequence[type[Rule]] = (), incremental_rules: Sequence[Rule] = ()):
         self.ctx = ctx
         self.prune = dispatch.prune
-        if statement_classes and not _dispatch_for(statement_classes).prune:
-            self.prune = frozenset()  # a statement rule asks for whitespace or comments
-        # the rule instances' bound methods, so that each call is as cheap as a visitor's own
-        self.visit = {t: tuple((rules[i], getattr(rules[i], name)) for i, name in h) for t, h in dispatch.visit.items()}
-        self.leave = {t: tuple((rules[i], getattr(rules[i], name)) for i, name in h) for t, h in dispatch.leave.items()}
         self.statement_classes = tuple(statement_classes)
         self._statement_dispatch = _dispatch_for(self.statement_classes) if statement_classes else None
+        incremental_dispatch = _dispatch_for([type(rule) for rule in incremental_rules])
+        for extra in (self._statement_dispatch, incremental_dispatch):
+            if extra is not None and not extra.prune:
+                self.prune = frozenset()  # a rule asks for whitespace or comments
+        # the rule instances' bound methods, so that each call is as cheap as a visitor's own
+        self.visit, self.leave = _bound(rules, dispatch)
+        # with the incremental module rules too (False: only the others; see Rule.incremental)
+        self._module_tables = {False: (self.visit, self.leave)}
+        if incremental_rules:
+            self._module_tables[True] = _joined((self.visit, self.leave),
+                                                _bound(incremental_rules, incremental_dispatch))
+            self.visit, self.leave = self._module_tables[True]
         self.errors: list[str] = []
         self._disabled: set[int] = set()  # id() of crashed rule instances
 
@@ -149,21 +172,21 @@ class _Walker:
                 self.errors.append(f"{rule.code}: {type(exc).__name__}: {exc}")
                 log.exception("rule %s crashed on %s", rule.code, self.ctx.path)
 
-    def statement_tables(self) -> tuple[dict, dict]:
-        """The module rules' handler tables joined by a fresh instance of every statement rule."""
-        dispatch = self._statement_dispatch
+    def tables(self, incremental: bool = True, statement: bool = True) -> tuple[dict, dict]:
+        """The handler tables for one top-level statement: the module rules' (the incremental ones only if
+        ``incremental``), joined by a fresh instance of every statement rule if ``statement``."""
+        tables = self._module_tables[incremental and True in self._module_tables]
+        if not statement or not self.statement_classes:
+            return tables
         rules = [cls(self.ctx) for cls in self.statement_classes]
-        visit, leave = dict(self.visit), dict(self.leave)
-        for table, own in ((visit, dispatch.visit), (leave, dispatch.leave)):
-            for node_type, handlers in own.items():
-                table[node_type] = table.get(node_type, ()) + tuple(
-                    (rules[i], getattr(rules[i], name)) for i, name in handlers)
-        return visit, leave
+        return _joined(tables, _bound(rules, self._statement_dispatch))
 
     def walk_module(self, module: cst.Module, on_statement: Callable[[int, cst.CSTNode], bool] | None = None,
                     after_statement: Callable[[int], None] | None = None) -> None:
-        """Walk ``module``. Before each top-level statement, ``on_statement(index, statement)`` says whether the
-        statement rules run on it (always, without the callback); ``after_statement(index)`` follows it."""
+        """Walk ``module``. Before each top-level statement, ``on_statement(index, statement)`` says which rules
+        run on it: ``(incremental module rules?, statement rules?)``, or None to skip its walk (the callback then
+        did what the walk would have done to the context); without the callback, all of them.
+        ``after_statement(index)`` follows each statement, walked or not."""
         ctx = self.ctx
         module_visit, module_leave, prune = self.visit, self.leave, self.prune
         visit, leave = module_visit, module_leave
@@ -210,12 +233,13 @@ class _Walker:
                         walk(line)
                 continue
             for index, statement in enumerate(module.body):
-                if self.statement_classes and (on_statement is None or on_statement(index, statement)):
-                    visit, leave = self.statement_tables()
-                walk(statement)
-                visit, leave = module_visit, module_leave
+                plan = (True, True) if on_statement is None else on_statement(index, statement)
+                if plan is not None:
+                    visit, leave = self.tables(*plan)
+                    walk(statement)
                 if after_statement is not None:
                     after_statement(index)
+            visit, leave = module_visit, module_leave
         handlers = module_leave.get(cst.Module)
         if handlers:
             run(handlers, module)
@@ -342,33 +366,68 @@ def _check_parsed(module: cst.Module, source: str, path: str, settings: Settings
     statement_classes = [cls for cls in rule_classes if cls.scope == STATEMENT_SCOPE]
     module_classes = [cls for cls in rule_classes if cls.scope != STATEMENT_SCOPE]
     ctx = Context(module, source, path, settings.options)
-    walker = _Walker(ctx, [cls(ctx) for cls in module_classes], _dispatch_for(module_classes), statement_classes)
+    if layout is not None and len(layout.starts) != len(module.body):
+        layout = None  # not this module's layout: position and check everything afresh
+    incremental_check = cache is not None and layout is not None
+    rules = [cls(ctx) for cls in module_classes]
+    # module rules an editor may skip on statements it walked before (see Rule.incremental); the CLI walks all
+    incremental = [rule for rule in rules if incremental_check and type(rule).incremental()]
+    always = [rule for rule in rules if not any(rule is other for other in incremental)]
+    always_dispatch = _dispatch_for([type(rule) for rule in always])
+    # whether the rules that are never skipped have anything to do inside a statement
+    always_walk = any(t is not cst.Module for table in (always_dispatch.visit, always_dispatch.leave) for t in table)
+    walker = _Walker(ctx, always, always_dispatch, statement_classes, incremental)
+    stateful = [rule for rule in incremental if rule.accumulates or rule.carries]
+    # the statements where a rule read other statements: never reused (Rule.reads_other_statements)
+    unreusable: set[int] = set()
     # reports[bounds[k][0]:bounds[k][1]] were made while the walk was in top-level statement k
     bounds: list[tuple[int, int]] = []
     begin = [0]
-    crashes = [0]
-    reused: dict[int, _StatementEntry] = {}
-    keys: dict[int, tuple] = {}
-    if layout is not None and len(layout.starts) != len(module.body):
-        layout = None  # not this module's layout: position and check everything afresh
+    plans: list[_Plan] = []
+    # the stateful rules' statement_key() between statements: recomputed only after a statement they walked
+    state_key: list = []
 
-    def on_statement(index: int, statement: cst.CSTNode) -> bool:
+    def on_statement(index: int, statement: cst.CSTNode) -> tuple[bool, bool] | None:
         begin[0] = len(ctx.reports)
-        if cache is None or layout is None:
-            return True
+        if not incremental_check:
+            return True, True
         key = (source[layout.starts[index]:layout.ends[index]], ctx.module_facts())
         entry = cache.lookup(key)
-        if entry is None:
-            keys[index] = key
-            return True
-        reused[index] = entry
-        return False
+        if not state_key:  # after visit_Module
+            state_key.append(tuple(rule.statement_key() for rule in stateful))
+        rule_key = state_key[0]
+        # the module rules' part is reused only for the very nodes it was made on (its state holds nodes)
+        reuse_rules = (entry is not None and entry.rule_key is not None and entry.statement is statement
+                       and entry.rule_key == rule_key)
+        plan = _Plan(key, entry, entry is None, not reuse_rules, rule_key,
+                     () if reuse_rules else tuple(rule.statement_mark() for rule in stateful))
+        plans.append(plan)
+        if reuse_rules:
+            for position, effect in entry.effects:
+                stateful[position].replay_statement(effect)
+            state_key[0] = entry.key_after
+            if not always_walk:
+                ctx.restore_facts(entry.facts_after)
+                return None
+        cache.walked += 1
+        ctx.read_other_statements = False
+        return plan.module_rules, plan.statement_rules
 
     def after_statement(index: int) -> None:
         bounds.append((begin[0], len(ctx.reports)))
-        if len(walker.errors) != crashes[0]:
-            crashes[0] = len(walker.errors)
-            keys.pop(index, None)  # a rule crashed here: check the statement again next time
+        if not incremental_check:
+            return
+        plan = plans[index]
+        if ctx.read_other_statements:
+            unreusable.add(index)
+        if plan.module_rules:
+            key_after = tuple(rule.statement_key() for rule in stateful)
+            # only what changed is replayed
+            plan.effects = tuple((position, rule.statement_effect(mark)) for position, (rule, mark, before, after)
+                                 in enumerate(zip(stateful, plan.mark, plan.rule_key, key_after))
+                                 if before != after or mark != rule.statement_mark())
+            plan.key_after = state_key[0] = key_after
+        plan.facts_after = ctx.module_facts()
 
     if cache is not None:
         cache.start(settings, path, rule_classes, module)
@@ -376,10 +435,16 @@ def _check_parsed(module: cst.Module, source: str, path: str, settings: Settings
         walker.walk_module(module, on_statement, after_statement)
     except RecursionError:
         return CheckResult((_too_deep(),))
-    if layout is None:
+    if walker.errors and incremental_check:
+        # a crashed rule is off for the rest of a walk: which statements that silenced depends on the walk order,
+        # so this version is checked whole, and its statements afresh next time
+        cache.reset()
+        return _check_parsed(module, source, path, settings, rule_classes)
+    if not incremental_check:
         findings = _positioned(module, ctx.reports, source) if ctx.reports else []
     else:
-        findings = _positioned_by_statement(module, source, layout, ctx.reports, bounds, reused, keys, cache)
+        findings = _positioned_by_statement(module, source, layout, ctx.reports, bounds, plans, cache,
+                                            {id(rule) for rule in incremental}, unreusable)
     if findings:
         findings = _distinct(findings)
         lines = line_texts(source)
@@ -434,8 +499,32 @@ class StatementLayout:
 
 @dataclass(frozen=True)
 class _StatementEntry:
-    # the statement rules' findings in one top-level statement, lines counted from the statement's first line
-    findings: tuple[Finding, ...]
+    """What the last check learnt about one top-level statement (lines counted from the statement's first)."""
+
+    findings: tuple[Finding, ...]  # the statement rules'
+    facts_after: Any  # the module facts after it (ModuleFacts)
+    # the incremental module rules' part, valid for this very node: their state before it (None: never reuse),
+    # what its walk did to their state, and what they reported in it
+    statement: cst.CSTNode
+    rule_key: tuple | None
+    effects: tuple  # ((index among the stateful rules, Rule.statement_effect), ...) for those it changed
+    key_after: tuple
+    rule_findings: tuple[Finding, ...]
+
+
+@dataclass
+class _Plan:
+    """One top-level statement in an incremental check: what runs on it, and what it did."""
+
+    key: tuple  # (its text, the module facts before it)
+    entry: _StatementEntry | None  # the last check's, for the same key
+    statement_rules: bool  # the statement rules run on it (nothing to reuse)
+    module_rules: bool  # the incremental module rules run on it (their part cannot be reused)
+    rule_key: tuple
+    mark: tuple
+    effects: tuple = ()
+    key_after: tuple = ()
+    facts_after: Any = None
 
 
 class StatementCache:
@@ -448,6 +537,7 @@ class StatementCache:
         self._next: dict[tuple, _StatementEntry] = {}
         self._config: tuple | None = None
         self.rechecked = 0  # top-level statements the statement rules ran on in the last check (tests, benchmarks)
+        self.walked = 0  # top-level statements the last check walked at all
 
     def start(self, settings: Settings, path: str, rule_classes: Sequence[type[Rule]], module: cst.Module) -> None:
         config = (settings, path, tuple(rule_classes), module.default_indent, module.default_newline)
@@ -457,6 +547,10 @@ class StatementCache:
             self._entries.update(self._next)
         self._next = {}
         self.rechecked = 0
+        self.walked = 0
+
+    def reset(self) -> None:
+        self._entries, self._next, self._config = {}, {}, None
 
     def lookup(self, key: tuple) -> _StatementEntry | None:
         entry = self._entries.get(key)
@@ -474,45 +568,56 @@ class StatementCache:
 
 
 def _positioned_by_statement(module: cst.Module, source: str, layout: StatementLayout, reports: list[Report],
-                             bounds: list[tuple[int, int]], reused: dict[int, _StatementEntry],
-                             keys: dict[int, tuple], cache: "StatementCache | None") -> list[Finding]:
+                             bounds: list[tuple[int, int]], plans: list[_Plan], cache: StatementCache,
+                             incremental: set[int], unreusable: set[int]) -> list[Finding]:
     """Findings with positions from a codegen of only the statements that hold them (a full codegen of a long
     file costs more than checking the statement an edit touched); cached findings of untouched statements
-    shifted to where their statement lies now."""
+    shifted to where their statement lies now. Stores what can be reused next time (``incremental``: the
+    ``id()`` of the module rules whose findings in a statement are cached with it)."""
     findings: list[Finding] = []
     # made outside every statement: by visit_Module and leave_Module handlers
     elsewhere: list[Report] = [*reports[:bounds[0][0]], *reports[bounds[-1][1]:]] if bounds else list(reports)
     line_at = _line_counter(source)
     for index, statement in enumerate(module.body):
         first, last = bounds[index]
-        entry = reused.get(index)
-        if first == last and (entry is None or not entry.findings):
-            if index in keys and cache is not None:
-                cache.store(keys[index], _StatementEntry(()))
+        plan = plans[index]
+        entry = plan.entry
+        fresh = plan.statement_rules or plan.module_rules
+        reused = (() if plan.statement_rules else entry.findings) + (() if plan.module_rules else entry.rule_findings)
+        if first == last and not reused and not fresh:
             continue
         first_line = line_at(layout.starts[index])
         here = reports[first:last]
         positions = statement_node_ranges(module, statement, _nodes_of(here), first_line) if here else {}
         statement_findings: list[Finding] = []
+        rule_findings: list[Finding] = []
+        statement_cached, rules_cached = True, index not in unreusable
         for report in here:
             nodes = [report.node, *(edit.node for edit in report.fix.edits)] if report.fix else [report.node]
+            cached = report.rule.scope == STATEMENT_SCOPE or id(report.rule) in incremental
             if not all(node in positions for node in nodes):
                 elsewhere.append(report)  # e.g. a fix that adds an import at the top: not this statement's
                 if report.rule.scope == STATEMENT_SCOPE:
-                    keys.pop(index, None)  # nor can its findings be reused where the statement moves
+                    statement_cached = False  # nor can its findings be reused where the statement moves
+                elif cached:
+                    rules_cached = False
                 continue
             finding = _finding(report, positions, source)
             findings.append(finding)
-            if report.rule.scope == STATEMENT_SCOPE:
-                statement_findings.append(_shifted(finding, 1 - first_line))
-        if entry is not None:
-            findings.extend(_shifted(finding, first_line - 1) for finding in entry.findings)
-        elif index in keys and cache is not None:
-            cache.store(keys[index], _StatementEntry(tuple(statement_findings)))
+            if cached:
+                (statement_findings if report.rule.scope == STATEMENT_SCOPE else rule_findings).append(
+                    _shifted(finding, 1 - first_line))
+        findings.extend(_shifted(finding, first_line - 1) for finding in reused)
+        if fresh and statement_cached:
+            cache.store(plan.key, _StatementEntry(
+                tuple(statement_findings) if plan.statement_rules else entry.findings, plan.facts_after, statement,
+                (plan.rule_key if rules_cached else None) if plan.module_rules else entry.rule_key,
+                plan.effects if plan.module_rules else entry.effects,
+                plan.key_after if plan.module_rules else entry.key_after,
+                tuple(rule_findings) if plan.module_rules else entry.rule_findings))
     if elsewhere:
         findings.extend(_positioned(module, elsewhere, source))
-    if cache is not None:
-        cache.finish()
+    cache.finish()
     return findings
 
 

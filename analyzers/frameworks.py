@@ -89,6 +89,11 @@ class ImportTable:
                 top = target.split(".", 1)[0]
                 self.aliases[top] = top
 
+    def restore(self, aliases: Iterable[tuple[str, str]]) -> None:
+        """The table as it was when ``aliases`` were its items."""
+        self.aliases = dict(aliases)
+        self._frameworks.clear()
+
     def add_import_from(self, node: cst.ImportFrom) -> None:
         if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
             return

@@ -17,6 +17,7 @@ import libcst as cst
 from libcst import PartialParserConfig
 
 from .config import Settings
+from .lines import lines_with_breaks
 from .parsing import parse_module
 from .engine import (CheckResult, StatementCache, StatementLayout, check_module, check_source, rules_for_source,
                      syntax_error_finding)
@@ -114,8 +115,69 @@ class IncrementalParser:
         return _Parsed(source, new_module, tuple(new_ends), _first_block(new_module), last.header_length, exact)
 
 
+# A whole document is parsed a chunk of top-level statements at a time: libcst's parser holds on to memory in
+# proportion to the text it is given (a 1 MB file peaks at ~600 MB in one parse, ~100 MB in chunks of this size).
+CHUNK_LINES = 400
+_STATEMENT_STARTS = ("def ", "class ", "async def ", "@")
+
+
+def _chunks(source: str) -> list[str]:
+    """``source`` cut before top-level ``def``/``class``/decorator lines (with the comment and blank lines that
+    lead them, which a whole parse gives to that statement too), every ``CHUNK_LINES`` lines or more."""
+    lines = lines_with_breaks(source)
+    cuts = [0]
+    for index in range(1, len(lines)):
+        if index - cuts[-1] < CHUNK_LINES or not lines[index].startswith(_STATEMENT_STARTS):
+            continue
+        cut = index
+        while cut - 1 > cuts[-1] and (not lines[cut - 1].strip() or lines[cut - 1].startswith("#")):
+            cut -= 1
+        if lines[cut - 1].startswith("@"):
+            continue  # the decorator's line was the place to cut
+        if lines[cut - 1].startswith((" ", "\t")) and lines[cut - 1].strip().startswith("#"):
+            continue  # a comment indented under the statement before: which one owns it is the parser's call
+        cuts.append(cut)
+    cuts.append(len(lines))
+    return ["".join(lines[start:end]) for start, end in zip(cuts, cuts[1:])]
+
+
+def _parse_in_chunks(source: str) -> cst.Module | None:
+    """The module a whole parse of ``source`` gives, parsed chunk by chunk; None when that cannot be done
+    exactly (one chunk, or a chunk that does not parse on its own or ends in lines it does not own)."""
+    chunks = _chunks(source)
+    if len(chunks) < 2:
+        return None
+    try:
+        first = parse_module(chunks[0])
+        while _first_block(first) == len(first.body) and len(chunks) > 2:
+            # the file's first indented block sets its default indentation: the first chunk must hold it
+            chunks[:2] = [chunks[0] + chunks[1]]
+            first = parse_module(chunks[0])
+        if _first_block(first) == len(first.body):
+            return None
+        modules = [first] + [parse_module(chunk) for chunk in chunks[1:]]
+    except (cst.ParserSyntaxError, RecursionError):
+        return None  # e.g. a cut inside a string: the whole parse decides, and names the error if there is one
+    for module in modules[1:]:
+        # libcst records an indentation or a line break only where it differs from the one it detected in the
+        # text it parsed: a chunk that detects others than the whole file would is not the file's tree
+        if module.default_newline != first.default_newline or (
+                module.default_indent != first.default_indent and _first_block(module) < len(module.body)):
+            return None
+    body = []
+    for index, module in enumerate(modules):
+        statements = list(module.body)
+        if not statements or (module.footer and index < len(modules) - 1):
+            return None
+        if index and module.header:  # in a whole parse these lines lead the statement that follows them
+            statements[0] = statements[0].with_changes(leading_lines=(*module.header, *statements[0].leading_lines))
+        body.extend(statements)
+    last = modules[-1]
+    return first.with_changes(body=tuple(body), footer=last.footer, has_trailing_newline=last.has_trailing_newline)
+
+
 def _full(source: str) -> _Parsed:
-    module = parse_module(source)
+    module = _parse_in_chunks(source) or parse_module(source)
     codes = [module.code_for_node(statement) for statement in module.body]
     lengths = [len(code) for code in codes]
     ends: list[int] = []

@@ -99,6 +99,19 @@ class Rule:
     # top-level statements, never reads other statements (``ctx.module.body``, ``ctx.source``) and has no
     # ``visit_Module``/``leave_Module``.
     scope: ClassVar[str] = MODULE_SCOPE
+    # Optional, for a MODULE_SCOPE rule: the state it keeps between top-level statements, so that an editor can
+    # re-check it incrementally too. ``accumulates`` names lists that statements only append to (what one
+    # statement appended is replayed when the statement is not walked again); ``carries`` names every other
+    # attribute a statement may read or change (sets, dicts, flags: their values before a statement are part of
+    # what its walk is keyed by, their values after it are restored when it is skipped). A rule that declares
+    # them (``()`` for "none") promises that what it does while the walk is in one top-level statement (its
+    # reports there, what it appends and sets) depends only on that statement, the module facts
+    # (:meth:`Context.module_facts`) and the ``carries`` values, unless it says otherwise for that statement
+    # with :meth:`reads_other_statements`; ``visit_Module`` and ``leave_Module`` always run and may read
+    # everything. The names may be properties (``carries`` ones with a setter). A module rule that declares
+    # neither (None) and has a handler below the Module is walked over every statement on every check.
+    accumulates: ClassVar[tuple[str, ...] | None] = None
+    carries: ClassVar[tuple[str, ...] | None] = None
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -115,6 +128,45 @@ class Rule:
 
     def __init__(self, ctx: "Context") -> None:
         self.ctx = ctx
+
+    @classmethod
+    def incremental(cls) -> bool:
+        """Whether an editor may skip this module rule on top-level statements it already walked (see
+        ``accumulates``/``carries``)."""
+        if cls.scope == STATEMENT_SCOPE:
+            return False
+        if cls.accumulates is not None or cls.carries is not None:
+            return True
+        return not any(attr.startswith(("visit_", "leave_")) and attr not in ("visit_Module", "leave_Module")
+                       for attr in dir(cls))
+
+    def statement_key(self) -> tuple:
+        """The ``carries`` values, frozen: with the statement's text and the module facts, what the rule does in
+        a top-level statement depends on nothing else."""
+        return tuple(_frozen(getattr(self, name)) for name in self.carries or ())
+
+    def statement_mark(self) -> tuple[int, ...]:
+        return tuple(len(getattr(self, name)) for name in self.accumulates or ())
+
+    def statement_effect(self, mark: tuple[int, ...]) -> tuple:
+        """What the walk of one top-level statement did to the state, given its ``statement_mark`` before it."""
+        appended = tuple(tuple(getattr(self, name)[length:]) for name, length in zip(self.accumulates or (), mark))
+        return appended, tuple(_copied(getattr(self, name)) for name in self.carries or ())
+
+    def replay_statement(self, effect: tuple) -> None:
+        """Does to the state what ``statement_effect`` recorded, without walking the statement."""
+        appended, carried = effect
+        for name, items in zip(self.accumulates or (), appended):
+            if items:
+                getattr(self, name).extend(items)
+        for name, value in zip(self.carries or (), carried):
+            setattr(self, name, _copied(value))
+
+    def reads_other_statements(self) -> None:
+        """Says that what the rule does in the current top-level statement depends on other statements (it read
+        ``ctx.module``, a ``ModuleIndex``): an editor then walks this statement again on every check instead of
+        reusing what the rule did there."""
+        self.ctx.read_other_statements = True
 
     @classmethod
     def required_frameworks(cls) -> frozenset[str]:
@@ -151,6 +203,20 @@ class Rule:
         doc = cls.documentation()
         body = doc.split("## What it does", 1)[-1].strip().split("\n\n", 1)[0]
         return " ".join(body.split())
+
+
+def _frozen(value):
+    if isinstance(value, (set, frozenset)):
+        return frozenset(value)
+    if isinstance(value, dict):
+        return tuple(value.items())
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+def _copied(value):
+    return value.copy() if isinstance(value, (set, dict, list)) else value
 
 
 def all_rules() -> dict[str, type[Rule]]:

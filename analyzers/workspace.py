@@ -9,8 +9,6 @@ import os
 import stat
 import sys
 import tempfile
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -314,6 +312,10 @@ def run_jobs(jobs: list[Job], processes: int, progress: Callable[[int, int], Non
             if progress:
                 progress(done, len(jobs))
         return results  # type: ignore[return-value]
+    # process pools only when they are used: the language server imports this module and never uses them
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     pending.sort(key=lambda index: _size(jobs[index].path), reverse=True)
     chunk = max(1, min(8, len(pending) // (processes * 8)))
     finished: set[int] = set()
@@ -339,6 +341,9 @@ def run_jobs(jobs: list[Job], processes: int, progress: Callable[[int, int], Non
 def _run_isolated(jobs: list[Job], indices: list[int], processes: int) -> Iterator[tuple[int, FileResult]]:
     """``(index, result)`` for each job, each run alone in one of ``processes`` single-worker pools; a job whose
     worker dies gets a problem instead of findings, and its pool is replaced."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
     queue = list(reversed(indices))
     running: dict = {}  # future -> (index, pool)
     idle: list[ProcessPoolExecutor] = []

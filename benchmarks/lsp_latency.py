@@ -1,4 +1,4 @@
-"""Language server latency: edit -> diagnostics on a ~2,600-line model file, first diagnostics, RSS.
+"""Language server latency on real file shapes: edit -> diagnostics, start-up, import cost, RSS.
 
     .venv/bin/python benchmarks/lsp_latency.py                 # default: 40 edits per place, debounce 100 ms
     .venv/bin/python benchmarks/lsp_latency.py --edits 80 --debounce 50
@@ -8,8 +8,18 @@ editor would: each edit is one incremental didChange; its latency is the time fr
 publishDiagnostics that carries its version (so it includes the debounce). Edits are typed one at a time, each
 waiting for its diagnostics, in two patterns: "typing on" sends the next edit as soon as the previous one's
 diagnostics arrive (every edit but the first falls within the debounce window, as in a burst of typing), "after a
-pause" waits the debounce plus 50 ms before each edit (what a user sees when they stop to look). RSS is the server's
-VmRSS after 20 documents of that size are open and analysed.
+pause" waits the debounce plus 50 ms before each edit (what a user sees when they stop to look).
+
+File shapes, ~2,600 lines each: "blocks" (residual blocks with training and evaluation loops, 2 findings),
+"classes" (~150 small model classes under one import block, no findings) and "scripts" (~120 copies of a
+training script: imports, a model class, module-level `model = ...`, `criterion = ...`, 2 findings each). Places:
+a space typed at the end of a line and deleted again, inside a function or method and on a module-level line; a
+line break typed between two module-level imports and deleted again (every later line moves).
+
+Also measured: process start -> first diagnostics (a fresh server process, the "scripts" file opened as soon as
+the server is initialized); the CPU time of a fresh interpreter importing the server next to one importing pygls,
+lsprotocol and libcst alone (alternated, median of 5); the server's VmRSS after 20 documents of these shapes are
+open and analysed.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -83,6 +94,69 @@ import torch.nn.functional as F
 '''
 
 
+CLASS = '''
+
+class Head{i}(nn.Module):
+    """Classifier head {i}: projection, normalisation, dropout."""
+
+    def __init__(self, width: int = 128, classes: int = 10):
+        super().__init__()
+        self.proj = nn.Linear(width, width)
+        self.norm = nn.LayerNorm(width)
+        self.drop = nn.Dropout(0.1)
+        self.out = nn.Linear(width, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        hidden = self.norm(F.gelu(self.proj(x)))
+        hidden = self.drop(hidden) + x
+        return self.out(hidden)
+'''
+
+SCRIPT = '''
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net{i}(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = F.relu(self.fc1(x))
+        return F.softmax(self.fc2(x))
+
+
+model = Net{i}()
+criterion = nn.CrossEntropyLoss()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+state = torch.load("net{i}.pt")
+'''
+
+
+def _repeated(head: str, template: str, lines: int) -> str:
+    parts = [head]
+    count = head.count("\n")
+    i = 0
+    while count < lines - template.count("\n"):
+        parts.append(template.format(i=i))
+        count += parts[-1].count("\n")
+        i += 1
+    return "".join(parts)
+
+
+def classes_file(lines: int = 2600) -> str:
+    """~150 small model classes under one import block: no findings."""
+    return _repeated(HEADER.replace("A synthetic model zoo", "Many small model classes"), CLASS, lines)
+
+
+def scripts_file(lines: int = 2600) -> str:
+    """~120 copies of a training script, 2 findings each (PT008 in the model, PT006 at module level)."""
+    return _repeated('"""Copies of a training script, for the language-server latency benchmark."""\n', SCRIPT, lines)
+
+
 def model_file(lines: int = 2600) -> str:
     parts = [HEADER]
     i = 0
@@ -130,67 +204,146 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def run(edits: int, debounce: int, documents: int) -> dict:
-    text = model_file()
-    folder = Path(tempfile.mkdtemp(prefix="lsp-latency-"))
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _line(lines: list[str], text: str, nth: int = 0) -> int:
+    return [i for i, line in enumerate(lines) if line == text][nth]
+
+
+def shapes() -> list[tuple[str, str, list[tuple[str, int, str]]]]:
+    """(shape, text, [(place, line, what is typed at the end of that line and deleted again)])."""
+    blocks, classes, scripts = model_file(), classes_file(), scripts_file()
+    b, c, s = blocks.split("\n"), classes.split("\n"), scripts.split("\n")
+    middle = scripts.count("\nimport torch\n") // 2
+    return [
+        ("blocks", blocks, [
+            ("inside a function", _line(b, "    total = 0.0", 10), " "),
+            ("end of file", len(b) - 1, " ")]),
+        ("classes", classes, [
+            ("inside a method", _line(c, "        hidden = self.drop(hidden) + x", classes.count("class ") // 2), " ")]),
+        ("scripts", scripts, [
+            ("inside a method", _line(s, "        x = F.relu(self.fc1(x))", middle), " "),
+            ("module level", _line(s, "criterion = nn.CrossEntropyLoss()", middle), " "),
+            ("between two imports", _line(s, "import torch", middle), "\n")]),
+    ]
+
+
+async def start_server(debounce: int, folder: Path) -> Client:
     client = Client()
     await client.start_io(sys.executable, "-m", "tensorlint.server", "serve")
     await client.initialize_async(types.InitializeParams(
         capabilities=types.ClientCapabilities(workspace=types.WorkspaceClientCapabilities(configuration=True)),
         initialization_options={"debounce": debounce}, root_uri=folder.as_uri()))
     client.initialized(types.InitializedParams())
+    return client
 
-    uri = (folder / "zoo.py").as_uri()
+
+async def open_document(client: Client, uri: str, text: str) -> types.PublishDiagnosticsParams:
     waiter = client.expect(uri, 1)
-    started = time.perf_counter()
     client.text_document_did_open(types.DidOpenTextDocumentParams(
         types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
-    first = await asyncio.wait_for(waiter, 120)
-    first_ms = (time.perf_counter() - started) * 1000
+    return await asyncio.wait_for(waiter, 120)
 
-    lines = text.split("\n")
-    # inside one function: the line `total = 0.0` of train_block10; at the end: after the last line
-    inside_line = [i for i, line in enumerate(lines) if line.strip() == "def train_block10(model, loader, optimizer, "
-                   'device="cpu"):'][0] + 2
-    end_line = len(lines) - 1
-    version = 1
-    results: dict[str, list[float]] = {}
-    scenarios = [(f"{place}, {pattern}", line_no, pause)
-                 for pattern, pause in (("typing on", 0.0), ("after a pause", debounce / 1000 + 0.05))
-                 for place, line_no in (("inside one function", inside_line), ("end of file", end_line))]
-    for name, line_no, pause in scenarios:
-        latencies = []
-        for n in range(edits):
-            # type one character, then delete it again: the file stays the same size and stays valid
-            column = len(lines[line_no])
-            for start, end, new in (((line_no, column), (line_no, column), " "),
-                                    ((line_no, column), (line_no, column + 1), "")):
-                version += 1
-                if pause:
-                    await asyncio.sleep(pause)
-                waiter = client.expect(uri, version)
-                sent = time.perf_counter()
-                client.text_document_did_change(types.DidChangeTextDocumentParams(
-                    types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-                    [types.TextDocumentContentChangePartial(
-                        range=types.Range(types.Position(*start), types.Position(*end)), text=new)]))
-                await asyncio.wait_for(waiter, 60)
-                latencies.append((time.perf_counter() - sent) * 1000)
-        results[name] = latencies
 
-    pid = client._server.pid
-    for index in range(documents - 1):
-        other = (folder / f"zoo_{index}.py").as_uri()
-        waiter = client.expect(other, 1)
-        client.text_document_did_open(types.DidOpenTextDocumentParams(
-            types.TextDocumentItem(uri=other, language_id="python", version=1, text=text)))
-        await asyncio.wait_for(waiter, 120)
-    rss = rss_mb(pid)
+async def stop_server(client: Client) -> None:
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()
-    return {"lines": text.count("\n"), "findings": len(first.diagnostics), "first_ms": first_ms,
-            "latencies": results, "rss_mb": rss, "documents": documents}
+
+
+async def type_and_delete(client: Client, uri: str, version: int, line_no: int, column: int, typed: str,
+                          pause: float) -> tuple[int, list[float], int]:
+    """Types ``typed`` at (line_no, column), waits for its diagnostics, deletes it, waits again."""
+    latencies = []
+    end = (line_no + 1, 0) if typed == "\n" else (line_no, column + len(typed))
+    counts = []
+    for start, stop, new in (((line_no, column), (line_no, column), typed), ((line_no, column), end, "")):
+        version += 1
+        if pause:
+            await asyncio.sleep(pause)
+        waiter = client.expect(uri, version)
+        sent = time.perf_counter()
+        client.text_document_did_change(types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            [types.TextDocumentContentChangePartial(
+                range=types.Range(types.Position(*start), types.Position(*stop)), text=new)]))
+        published = await asyncio.wait_for(waiter, 60)
+        latencies.append((time.perf_counter() - sent) * 1000)
+        counts.append(len(published.diagnostics))
+    return version, latencies, min(counts)
+
+
+async def run(edits: int, debounce: int, documents: int) -> dict:
+    folder = Path(tempfile.mkdtemp(prefix="lsp-latency-"))
+    cases = shapes()
+    scripts = next(text for shape, text, _ in cases if shape == "scripts")
+
+    # cold start: process start -> first diagnostics of a document opened as soon as the server is initialized
+    started = time.perf_counter()
+    client = await start_server(debounce, folder)
+    first = await open_document(client, (folder / "cold.py").as_uri(), scripts)
+    start_ms = (time.perf_counter() - started) * 1000
+    start_findings = len(first.diagnostics)
+    await stop_server(client)
+
+    client = await start_server(debounce, folder)
+    results: dict[tuple[str, str, str], list[float]] = {}
+    files: dict[str, dict] = {}
+    for shape, text, places in cases:
+        uri = (folder / f"{shape}.py").as_uri()
+        sent = time.perf_counter()
+        opened = await open_document(client, uri, text)
+        files[shape] = {"lines": text.count("\n"), "findings": len(opened.diagnostics),
+                        "first_ms": (time.perf_counter() - sent) * 1000}
+        lines = text.split("\n")
+        version = 1
+        for pattern, pause in (("typing on", 0.0), ("after a pause", debounce / 1000 + 0.05)):
+            for place, line_no, typed in places:
+                latencies: list[float] = []
+                for _ in range(edits):
+                    version, pair, findings = await type_and_delete(client, uri, version, line_no,
+                                                                    len(lines[line_no]), typed, pause)
+                    # every version is analysed in full: the same findings, the same file afterwards
+                    assert findings == files[shape]["findings"], (shape, place, findings)
+                    latencies += pair
+                results[(shape, place, pattern)] = latencies
+
+    pid = client._server.pid
+    texts = [text for _, text, _ in cases]
+    for index in range(documents - len(cases)):
+        await open_document(client, (folder / f"other_{index}.py").as_uri(), texts[index % len(texts)])
+    rss = rss_mb(pid)
+    await stop_server(client)
+    return {"files": files, "start_ms": start_ms, "start_findings": start_findings, "latencies": results,
+            "rss_mb": rss, "documents": documents, "imports": import_cpu()}
+
+
+_IMPORT_PROBE = ("import resource\n{imports}\n"
+                 "usage = resource.getrusage(resource.RUSAGE_SELF)\nprint(usage.ru_utime + usage.ru_stime)")
+BASELINE_IMPORTS = "import pygls.lsp.server, lsprotocol.types, libcst"
+SERVER_IMPORTS = "import tensorlint.server.cli, tensorlint.server.lsp"  # what `tensorlint serve` imports to start
+
+
+def import_cpu(rounds: int = 5) -> dict[str, float]:
+    """CPU seconds of a fresh interpreter that imports pygls, lsprotocol and libcst, and of one that imports the
+    server (interpreter start-up included in both), alternated; the median of each."""
+    times: dict[str, list[float]] = {"baseline": [], "server": []}
+    for _ in range(rounds):
+        for name, imports in (("baseline", BASELINE_IMPORTS), ("server", SERVER_IMPORTS)):
+            out = subprocess.run([sys.executable, "-c", _IMPORT_PROBE.format(imports=imports)], check=True,
+                                 capture_output=True, text=True).stdout
+            times[name].append(float(out.strip()))
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main() -> None:
@@ -200,13 +353,20 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=20, help="open documents for the RSS figure")
     args = parser.parse_args()
     figures = asyncio.run(run(args.edits, args.debounce, args.documents))
-    print(f"file: {figures['lines']} lines, {figures['findings']} diagnostics; debounce {args.debounce} ms")
-    print(f"first diagnostics after didOpen: {figures['first_ms']:.0f} ms")
-    print("| edit | edits | p50 ms | p95 ms | max ms |")
-    print("|---|---|---|---|---|")
-    for place, values in figures["latencies"].items():
-        print(f"| {place} | {len(values)} | {statistics.median(values):.0f} | {percentile(values, 0.95):.0f} | "
-              f"{max(values):.0f} |")
+    imports = figures["imports"]
+    print(f"debounce {args.debounce} ms")
+    print(f"process start -> first diagnostics (scripts file, {figures['start_findings']} diagnostics): "
+          f"{figures['start_ms']:.0f} ms")
+    print(f"import CPU: pygls + lsprotocol + libcst {imports['baseline']:.2f} s, server {imports['server']:.2f} s, "
+          f"difference {imports['server'] - imports['baseline']:.2f} s")
+    for shape, file in figures["files"].items():
+        print(f"file {shape}: {file['lines']} lines, {file['findings']} diagnostics, first diagnostics after "
+              f"didOpen {file['first_ms']:.0f} ms")
+    print("| file | edit | pattern | edits | p50 ms | p95 ms | max ms |")
+    print("|---|---|---|---|---|---|---|")
+    for (shape, place, pattern), values in figures["latencies"].items():
+        print(f"| {shape} | {place} | {pattern} | {len(values)} | {statistics.median(values):.0f} | "
+              f"{percentile(values, 0.95):.0f} | {max(values):.0f} |")
     print(f"server RSS with {figures['documents']} open documents: {figures['rss_mb']:.0f} MB")
 
 

@@ -12,7 +12,7 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 from urllib.parse import unquote
 
 from lsprotocol import types
@@ -24,15 +24,18 @@ from pygls.workspace.position_codec import PositionCodec, ServerTextPosition
 
 from ..analyzers import CheckResult, ConfigError, Finding, Settings, all_rules, fix_source
 from ..analyzers.config import DEPLOYMENT_SCENARIOS, KNOWN_KEYS, settings_with
-from ..analyzers.deployment import Advice, advise, lens_title, snippet_edit, snippet_title, target_explanation
 from ..analyzers.engine import SYNTAX_ERROR, UNDECODABLE, suppression_comment
 from ..analyzers.findings import Position, Range, Severity
 from ..analyzers.incremental import IncrementalChecker
 from ..analyzers.symbols import import_table, name_at
 from ..analyzers.workspace import TOO_LARGE, check_bytes
-from ..migrations.catalog import card_for
 from . import notebook_sync, translate_actions
 from .documents import TensorlintProtocol, analysable, split_lines
+
+# Deployment advice (analyzers/deployment.py) and the layer catalog (migrations/) are imported by the features that
+# use them, translations by translate_actions: the server starts, and analyses the first document, without them.
+if TYPE_CHECKING:
+    from ..analyzers.deployment import Advice
 
 log = logging.getLogger("tensorlint.server")
 
@@ -43,6 +46,9 @@ SHOW_DEPLOYMENT_COMMAND = "tensorlint.showDeployment"
 DEFAULT_DEBOUNCE_MS = 100
 MIN_DEBOUNCE_MS = 20  # long enough to gather the changes an editor sends for one keystroke or one paste
 KEPT_TREES = 3  # documents whose last parse (and per-statement findings) are kept for incremental re-checking
+# Documents this large (a few seconds to analyse) are analysed on a thread of their own, so that the documents
+# the user types in are never queued behind them.
+LARGE_DOCUMENT_CHARS = 256 * 1024
 SERVER_KEYS = {"debounce": (int, "the longest wait, in milliseconds, between two analyses of a document while typing")}
 # Settings an editor keeps for itself (VS Code's tensorlint.path, .interpreter and .trace.server: how to start and
 # trace the server) arrive with the rest of its `tensorlint` section; they are not unknown settings.
@@ -94,6 +100,10 @@ class Snapshot:
     def lines(self) -> list[str]:
         return split_lines(self.text)
 
+    @functools.cached_property
+    def parses(self) -> bool:
+        return _parses(self.text)
+
     @property
     def analysed(self) -> bool:
         """False for a document over the size limit: it has only its one TL004 finding, and every feature that
@@ -109,6 +119,8 @@ class TensorlintServer(LanguageServer):
         # One worker: a newer analysis queues behind an older one instead of competing with it for the GIL;
         # queued analyses that became stale are cancelled before they start.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tensorlint-analysis")
+        self.large_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tensorlint-large-analysis")
+        self.large_documents: set[str] = set()  # uris analysed on large_executor (for as long as they are open)
         # Requests that parse on their own (hover's imports, deployment advice, translations, fix-all) run on a
         # second worker: on a large document they take seconds, and the analyses of other documents (what the
         # user sees while typing) must not queue behind them.
@@ -125,6 +137,7 @@ class TensorlintServer(LanguageServer):
         self.advice_cache: dict[str, tuple[int, int, Advice]] = {}  # uri -> (version, generation, advice)
         self.imports_cache: dict[str, tuple[int, Any]] = {}  # uri -> (version, ImportTable or None)
         self.checkers: dict[str, IncrementalChecker] = {}  # used only on the analysis thread
+        self.diagnostic_objects: dict[str, dict[tuple, types.Diagnostic]] = {}  # uri -> the last diagnostics made
         self.notebooks = notebook_sync.NotebookSync(self)
         self.last_edit: dict[str, float] = {}  # uri (document or notebook) -> time of its latest edit
         self.analysis_timing: dict[str, tuple[float, float]] = {}  # uri -> (start, seconds) of its latest analysis
@@ -233,13 +246,19 @@ class TensorlintServer(LanguageServer):
             text = analysable(document.source)
             settings = self.settings_for_uri(uri)
             path = document_path(uri) or uri
+            executor = self.executor
+            if uri in self.large_documents or len(text) > LARGE_DOCUMENT_CHARS:
+                if uri not in self.large_documents:  # its checker may be in use on the other thread
+                    self.large_documents.add(uri)
+                    self.checkers.pop(uri, None)
+                executor = self.large_executor
             # the most recently analysed documents keep their parsed tree (a few MB each): the ones being typed in
             checker = self.checkers.pop(uri, None) or IncrementalChecker()
             self.checkers[uri] = checker
             while len(self.checkers) > KEPT_TREES:
                 self.checkers.pop(next(iter(self.checkers)))
             started = time.monotonic()
-            future = asyncio.get_running_loop().run_in_executor(self.executor, analyse, text, path, settings, checker)
+            future = asyncio.get_running_loop().run_in_executor(executor, analyse, text, path, settings, checker)
             entry = self.inflight[key] = (future, text, settings)
             self.analysis_timing[uri] = (started, self.analysis_timing.get(uri, (0.0, 0.0))[1])
 
@@ -334,8 +353,22 @@ class TensorlintServer(LanguageServer):
         return Position(server.line + 1, server.character)
 
     def diagnostics(self, snap: Snapshot) -> list[types.Diagnostic]:
+        """The document's diagnostics; those of findings unchanged since the last call (same finding, same lines
+        around it) are the objects made then, so that publishing costs what the edit changed."""
         lines = snap.lines
-        return [self.diagnostic(lines, finding) for finding in snap.result.findings]
+        last = self.diagnostic_objects.get(snap.uri, {})
+        made: dict[tuple, types.Diagnostic] = {}
+        diagnostics = []
+        for finding in snap.result.findings:
+            start, end = finding.range.start.line - 1, finding.range.end.line - 1
+            # a client's columns depend on the text before them (UTF-16 units): the lines are part of the key
+            key = (finding, lines[start] if 0 <= start < len(lines) else None,
+                   lines[end] if 0 <= end < len(lines) else None)
+            diagnostic = last.get(key) or made.get(key) or self.diagnostic(lines, finding)
+            made[key] = diagnostic
+            diagnostics.append(diagnostic)
+        self.diagnostic_objects[snap.uri] = made
+        return diagnostics
 
     def diagnostic(self, lines: Sequence[str], finding: Finding) -> types.Diagnostic:
         return types.Diagnostic(
@@ -390,6 +423,8 @@ class TensorlintServer(LanguageServer):
         cached = self.advice_cache.get(snap.uri)
         if cached and cached[:2] == (snap.version, self.generation):
             return cached[2]
+        from ..analyzers.deployment import advise
+
         scenarios = (snap.settings.deployment if snap.settings and snap.settings.deployment
                      else DEPLOYMENT_SCENARIOS)
         path = document_path(snap.uri) or snap.uri
@@ -399,6 +434,8 @@ class TensorlintServer(LanguageServer):
         return advice
 
     def export_actions(self, snap: Snapshot, advice: Advice, params: types.CodeActionParams) -> list[types.CodeAction]:
+        from ..analyzers.deployment import snippet_edit, snippet_title
+
         if not _wanted(EXPORT_SNIPPET_KIND, params.context.only):
             return []
         lines = snap.lines
@@ -418,6 +455,8 @@ class TensorlintServer(LanguageServer):
         return actions
 
     def code_lenses(self, snap: Snapshot, advice: Advice) -> list[types.CodeLens]:
+        from ..analyzers.deployment import lens_title
+
         lines = snap.lines
         return [types.CodeLens(
             range=self.range_to_client(lines, Range(Position(m.line, m.column),
@@ -426,6 +465,9 @@ class TensorlintServer(LanguageServer):
             for m in advice.models]
 
     async def hover(self, snap: Snapshot, position: types.Position) -> types.Hover | None:
+        from ..analyzers.deployment import Advice, target_explanation
+        from ..migrations.catalog import card_for
+
         lines = snap.lines
         at = self.from_client(lines, position)
         sections: list[str] = []
@@ -477,7 +519,7 @@ class TensorlintServer(LanguageServer):
 
     def ignore_edit(self, snap: Snapshot, lines: Sequence[str], finding: Finding) -> types.TextEdit | None:
         """Adds the suppression comment on the first line of the finding where the result still parses."""
-        parses = _parses(snap.text)
+        parses = snap.parses
         for line_no in dict.fromkeys((finding.range.start.line, finding.range.end.line)):
             if not 1 <= line_no <= len(lines):
                 continue
@@ -654,6 +696,8 @@ def create_server() -> TensorlintServer:
         ls.advice_cache.pop(uri, None)
         ls.imports_cache.pop(uri, None)
         ls.checkers.pop(uri, None)
+        ls.large_documents.discard(uri)
+        ls.diagnostic_objects.pop(uri, None)
         ls.last_edit.pop(uri, None)
         ls.analysis_timing.pop(uri, None)
         if not ls.pulls_diagnostics:
@@ -667,7 +711,8 @@ def create_server() -> TensorlintServer:
         snap = await ls.snapshot(params.text_document.uri)
         if snap is None or not ls.is_current(snap):
             return None
-        actions = ls.code_actions(snap, params)
+        # quick fixes, suppressions and fix-all parse the document again: on a large one that takes seconds
+        actions = await asyncio.get_running_loop().run_in_executor(ls.feature_executor, ls.code_actions, snap, params)
         if not snap.analysed:
             return actions or None
         defines = _defines(snap, params.range.start.line, params.range.end.line)
@@ -725,6 +770,8 @@ def create_server() -> TensorlintServer:
             return None
         for model in (await ls.advice(snap)).models:
             if model.name == model_name:
+                from ..analyzers.deployment import target_explanation
+
                 text = "\n\n".join(target_explanation(model, v.target) for v in model.targets)
                 ls.window_show_message(types.ShowMessageParams(types.MessageType.Info, text))
                 return text

@@ -13,7 +13,6 @@ from lsprotocol import types
 
 from ..analyzers import CheckResult, Settings
 from ..analyzers.findings import Finding
-from ..analyzers.notebook import check_cells, fix_cell
 from .documents import analysable
 
 if TYPE_CHECKING:
@@ -156,6 +155,8 @@ class NotebookSync:
 
 
 def _check(cells, path: str, settings: Settings | None):
+    from ..analyzers.notebook import check_cells  # only once a notebook is open: not at start-up
+
     if settings is None:  # excluded by the project's configuration
         return check_cells([], path)
     return check_cells(cells, path, settings)
@@ -163,6 +164,8 @@ def _check(cells, path: str, settings: Settings | None):
 
 def fixed_cell_text(snap: Snapshot) -> str | None:
     """The cell's text with every safe fix of its findings applied, or None when nothing changes."""
+    from ..analyzers.notebook import fix_cell
+
     fixes = [finding.fix for finding in snap.result.findings if finding.fix is not None and finding.fix.safe]
     new_text, applied = fix_cell(snap.text, fixes)
     return new_text if applied and new_text != snap.text else None

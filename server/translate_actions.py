@@ -19,11 +19,11 @@ from pygls.exceptions import JsonRpcContentModified, JsonRpcInvalidParams
 
 from ..analyzers.findings import Edit, Position, Range
 from ..analyzers.fixes import apply_edits
-from ..migrations.common import TranslationError
-from ..migrations.input_shape import example_input_shape
-from ..migrations.translate import CallEdit, symbols, translate_call_at, translate_to_new_file
 
+# The translators (migrations/) are imported by the functions that use them: the server starts, and analyses its
+# first document, without them.
 if TYPE_CHECKING:
+    from ..migrations.translate import CallEdit
     from .lsp import Snapshot, TensorlintServer
 
 TRANSLATE_CALL_KIND = types.CodeActionKind.RefactorRewrite
@@ -69,6 +69,8 @@ def _mentions_framework(snap: Snapshot, rng: types.Range, imports) -> bool:
 
 
 async def _call_action(ls: TensorlintServer, snap: Snapshot, position: types.Position) -> types.CodeAction | None:
+    from ..migrations.translate import translate_call_at
+
     at = ls.from_client(snap.lines, position)
     call = await asyncio.get_running_loop().run_in_executor(
         ls.feature_executor, translate_call_at, snap.text, at.line, at.column)
@@ -81,6 +83,8 @@ async def _call_action(ls: TensorlintServer, snap: Snapshot, position: types.Pos
 
 
 async def _model_actions(ls: TensorlintServer, snap: Snapshot, rng: types.Range) -> list[types.CodeAction]:
+    from ..migrations.translate import symbols
+
     found = await asyncio.get_running_loop().run_in_executor(ls.feature_executor, symbols, snap.text)
     actions = []
     for symbol in found:
@@ -167,6 +171,7 @@ def _creates_files(ls: TensorlintServer) -> bool:
 
 
 async def _new_file_edit(ls: TensorlintServer, snap: Snapshot, symbol: str, to: str) -> types.WorkspaceEdit | None:
+    from ..migrations.translate import translate_to_new_file
     from .lsp import document_path
 
     origin = _display_path(ls, snap.uri)
@@ -241,6 +246,9 @@ async def verify(ls: TensorlintServer, request: Any) -> dict:
     """`tensorlint.verify` with ``{"uri", "symbol", "to"?, "inputShape"?, "device"?}``: runs `tensorlint verify` on
     the saved file in a subprocess, with work-done progress, shows PASS/FAIL and returns verify's json (or
     ``{"passed": false, "error": ...}``)."""
+    from ..migrations.common import TranslationError
+    from ..migrations.input_shape import example_input_shape
+    from ..migrations.translate import symbols
     from .lsp import document_path
 
     if not isinstance(request, dict) or not isinstance(request.get("uri"), str) or not request.get("symbol"):

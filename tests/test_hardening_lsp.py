@@ -240,3 +240,56 @@ async def test_a_slow_hover_on_a_large_document_does_not_hold_up_the_analysis_of
         assert [d.code for d in await s.diagnostics(small_uri, 1, timeout=300)] == ["PT006"]
         assert not hover.done(), "the hover finished first: this document is too small to show anything"
         await asyncio.wait_for(hover, 300)
+
+
+def large_document(blocks: int = 2800) -> str:
+    """Model code, one safe fix; ~300 KB by default (over the server's LARGE_DOCUMENT_CHARS): seconds to analyse."""
+    block = ("class Net{0}(nn.Module):\n    def forward(self, x):\n        hidden = torch.relu(self.fc(x)) + {0}\n"
+             "        return self.out(hidden)\n\n\n")
+    return "import torch\nfrom torch import nn\n\nstate = torch.load(p)\n\n\n" + "".join(
+        block.format(i) for i in range(blocks))
+
+
+async def test_a_large_documents_analysis_does_not_hold_up_the_analysis_of_another(tmp_path):
+    large_uri, small_uri = (tmp_path / "large.py").as_uri(), (tmp_path / "small.py").as_uri()
+    async with session(tmp_path, options={"debounce": 0}) as s:
+        s.open(large_uri, large_document())
+        s.open(small_uri, "import torch\nm = torch.load(p)\n")
+        assert [d.code for d in await s.diagnostics(small_uri, 1, timeout=300)] == ["PT006"]
+        assert not [p for p in s.published if p.uri == large_uri], "the large document was analysed first"
+        assert [d.code for d in await s.diagnostics(large_uri, 1, timeout=300)] == ["PT006"]
+
+
+async def test_fix_all_does_not_hold_up_the_analysis_of_another_document(tmp_path):
+    import asyncio
+
+    large_uri, small_uri = (tmp_path / "large.py").as_uri(), (tmp_path / "small.py").as_uri()
+    async with session(tmp_path, options={"debounce": 0}) as s:
+        s.open(large_uri, large_document(1000))
+        await s.diagnostics(large_uri, 1, timeout=300)
+        # the hover leaves the document's imports known, so the code action below waits for nothing but itself
+        await s.client.text_document_hover_async(types.HoverParams(
+            types.TextDocumentIdentifier(large_uri), types.Position(0, 8)))
+        # this client takes the fix-all edit with the action (no codeAction/resolve): the fixes are computed
+        # for the whole document, one long job. The request's future is settled as its answer is read, in the
+        # order the server's messages arrive.
+        fix_all = s.client.protocol.send_request(types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionParams(
+            types.TextDocumentIdentifier(large_uri), types.Range(types.Position(2, 0), types.Position(2, 0)),
+            types.CodeActionContext(diagnostics=[], only=["source.fixAll.tensorlint"])))
+        await asyncio.sleep(0.05)
+        s.open(small_uri, "import torch\nm = torch.load(p)\n")
+        assert [d.code for d in await s.diagnostics(small_uri, 1, timeout=300)] == ["PT006"]
+        assert not fix_all.done(), "the fix-all finished first: it held up everything else, or it was too quick"
+        actions = await asyncio.wait_for(asyncio.wrap_future(fix_all), 300)
+        assert "weights_only=True" in actions[0].edit.document_changes[0].edits[0].new_text
+
+
+async def test_reused_diagnostics_follow_a_change_of_utf16_width_before_them(tmp_path):
+    # the finding keeps its range in code points when "😀" becomes "a"; in UTF-16 units it moves one left
+    uri = (tmp_path / "m.py").as_uri()
+    async with session(tmp_path, options={"debounce": 0}) as s:
+        s.open(uri, 'import torch\nx = "😀"; m = torch.load(p)\n')
+        before = (await s.diagnostics(uri, 1))[0].range
+        s.change(uri, 2, (1, 5), (1, 7), "a")
+        after = (await s.diagnostics(uri, 2))[0].range
+        assert (before.start.character, after.start.character) == (14, 13)

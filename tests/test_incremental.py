@@ -151,3 +151,151 @@ def test_a_module_level_binding_reaches_later_statements():
     result = checker.check(bound, "s.py")
     assert result == check_source(bound, "s.py")
     assert [f.code for f in result.findings] == ["PT002"]
+
+
+# A script repeated: module-level code that the module-scope rules follow across statements (PT001 softmax into a
+# loss defined later, PT014 eval() before a module-level backward, PT027/PT028 the move after the optimizer,
+# PT032 the loader, PT005 the accumulated loss).
+SCRIPT = textwrap.dedent('''\
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    from torch.utils.data import DataLoader
+
+
+    class Net{i}(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 2)
+            self.drop = nn.Dropout(0.5)
+
+        def forward(self, x):
+            return F.softmax(self.drop(self.fc(x)), dim=1)
+
+
+    def evaluate{i}(model, loader):
+        total = 0
+        for x, y in loader:
+            total += (model(x).argmax(1) == y).sum()
+        return total
+
+
+    model = Net{i}()
+    criterion = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    model.cuda()
+    loader = DataLoader(data, batch_size=4)
+    model.eval()
+    total = 0
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+        total += loss
+    print(evaluate{i}(model, loader))
+    ''')
+SCRIPTS = "".join(SCRIPT.format(i=i) + "\n\n" for i in range(4))
+MODULE_LINES = ["model.train()\n", "model.eval()\n", "optimizer = torch.optim.Adam(model.parameters())\n",
+                "model.to('cuda')\n", "import torch.nn as nn\n", "import keras\n", "criterion = nn.NLLLoss()\n",
+                "loader = DataLoader(data, num_workers=2)\n", "if torch.cuda.is_available():\n    model.cuda()\n",
+                "total = 0.0\n", "total += loss\n", "loss.backward()\n", "x = torch.randn(2).to('cuda', non_blocking=True)\n",
+                "with torch.no_grad():\n    print(model(x))\n", "def fit(model, opt):\n    model.eval()\n    model(x).sum()"
+                ".backward()\n    opt.step()\n", "# note\n", "\n"]
+
+
+def test_module_level_edits_give_the_same_results_as_a_full_check():
+    # lines typed and deleted between the module-level statements of scripts: they change what the module-scope
+    # rules carry from one statement to the next (an optimizer, a mode, a loss name, a device check)
+    rng = random.Random(11)
+    checker = IncrementalChecker()
+    text = SCRIPTS
+    first = same(checker, text, Settings())
+    assert {"PT001", "PT005", "PT014", "PT027", "PT028", "PT032"} <= {f.code for f in first.findings}
+    for step in range(120):
+        starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n" and text[i + 1:i + 2] not in (" ", "")]
+        where = rng.choice(starts)
+        if rng.random() < 0.6:
+            text = text[:where] + rng.choice(MODULE_LINES) + text[where:]
+        else:
+            end = text.find("\n", where)
+            text = text[:where] + text[end + 1:] if end >= 0 else text
+        result = same(checker, text, Settings())
+        if result.findings and result.findings[0].code == "TL001":
+            text = SCRIPTS
+            same(checker, text, Settings())
+
+
+def test_an_edit_that_keeps_the_module_facts_walks_only_its_statement():
+    checker = IncrementalChecker()
+    checker.check(SCRIPTS, "train.py")
+    # between two module-level imports, on a module-level line, inside a method: one statement walked each time
+    for anchor, typed in (("import torch.nn as nn\n", "import torch.nn as nn  \n"),
+                          ("criterion = nn.CrossEntropyLoss()\n", "criterion = nn.CrossEntropyLoss()  # CE\n"),
+                          ("        return F.softmax(", "        # logits\n        return F.softmax(")):
+        at = SCRIPTS.index(anchor, len(SCRIPTS) // 2)
+        edited = SCRIPTS[:at] + typed + SCRIPTS[at + len(anchor):]
+        result = checker.check(edited, "train.py")
+        assert result == check_source(edited, "train.py")
+        assert checker.cache.walked == 1, anchor
+        assert len(result.findings) == len(check_source(SCRIPTS, "train.py").findings)
+        assert checker.check(SCRIPTS, "train.py") == check_source(SCRIPTS, "train.py")
+        assert checker.cache.walked == 1
+
+
+def test_a_module_level_edit_that_changes_a_rules_state_reaches_the_statements_after_it():
+    checker = IncrementalChecker()
+    checker.check(SCRIPTS, "train.py")
+    # `torch.cuda.is_available()` anywhere silences PT028 everywhere (a flag the rule carries)
+    at = SCRIPTS.index("model = Net2()")
+    edited = SCRIPTS[:at] + "use_gpu = torch.cuda.is_available()\n" + SCRIPTS[at:]
+    result = checker.check(edited, "train.py")
+    assert result == check_source(edited, "train.py")
+    assert "PT028" in {f.code for f in check_source(SCRIPTS, "train.py").findings}
+    assert "PT028" not in {f.code for f in result.findings}
+
+
+PROJECT = Path(__file__).resolve().parent.parent
+CHUNKY = textwrap.dedent('''\
+    """Two-space indentation, decorators, comments owned by either side of a cut."""
+    import torch
+    from torch import nn
+
+
+    def first():
+      return 1
+    x = 1
+
+
+    # leads Small
+    @torch.no_grad()
+    class Small(nn.Module):
+      def forward(self, x):
+        return x
+      # indented under Small: the block's own comment
+
+    # dedented: leads the next statement
+    def helper():
+      return 2
+    ''')
+# a line that looks like a statement inside a string: the cut there does not parse, the whole parse decides
+STRING_CUT = CHUNKY + 'text = """\ndef not_a_statement():\n  pass\n"""\n'
+# four spaces after two (timm's mobilenetv5.py): libcst's tree depends on the indentation detected first
+MIXED = CHUNKY + "\n\nclass Wide(nn.Module):\n    def forward(self, x):\n        return x\n"
+
+
+@pytest.mark.parametrize("path", [
+    *sorted(EXAMPLES.glob("*.py")), *sorted((PROJECT / "analyzers").glob("*.py")),
+    *sorted((PROJECT / "tests" / "zoo").rglob("*.py")), "chunky", "string-cut", "mixed"], ids=str)
+def test_a_document_parsed_in_chunks_is_the_module_a_whole_parse_gives(path, monkeypatch):
+    from tensorlint.analyzers import incremental
+
+    text = {"chunky": CHUNKY, "string-cut": STRING_CUT, "mixed": MIXED}.get(path) or Path(path).read_text(encoding="utf-8")
+    monkeypatch.setattr(incremental, "CHUNK_LINES", 1)  # cut before every top-level def and class it can
+    chunked = incremental._parse_in_chunks(text)
+    whole = cst.parse_module(text)
+    if chunked is not None:
+        assert chunked.code == text
+        assert chunked.deep_equals(whole)
+    assert (chunked is None) == (path == "string-cut") or path not in ("chunky", "string-cut")
+    assert IncrementalChecker().check(text, "model.py") == check_source(text, "model.py")

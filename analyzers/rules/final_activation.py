@@ -20,6 +20,8 @@ class FinalActivationRule(Rule):
     final_functions: frozenset = frozenset()
     method_names: frozenset = frozenset()  # ``x.sigmoid()`` style tensor methods that count as the activation
     losses: frozenset = frozenset()  # loss classes (called as instances) and loss functions
+    accumulates = ("calls",)
+    carries = ("loss_names",)
 
     def __init__(self, ctx):
         super().__init__(ctx)

@@ -434,6 +434,9 @@ class HardcodedCuda(Rule):
                 "    model(x).sum().backward()\n"),
     )
 
+    accumulates = ("candidates",)
+    carries = ("checked", "runnable")
+
     def __init__(self, ctx):
         super().__init__(ctx)
         self.candidates: list[cst.Call] = []
@@ -601,6 +604,9 @@ class DataLoaderSingleProcess(Rule):
                        "for x, y in loader:\n    loss(model(x), y).backward()\n"),
                Invalid("import torch\nloader = torch.utils.data.DataLoader(ds, num_workers=0)\nl.backward()\n"))
 
+    accumulates = ("loaders",)
+    carries = ("trains",)
+
     def __init__(self, ctx):
         super().__init__(ctx)
         self.loaders: list[cst.Call] = []
@@ -656,6 +662,8 @@ class NonBlockingWithoutPinMemory(Rule):
              "    x = x.to('cuda', non_blocking=True)\n",)
     invalid = (Invalid("from torch.utils.data import DataLoader\nloader = DataLoader(ds, num_workers=2)\nfor x, y in loader:\n"
                        "    x = x.to('cuda', non_blocking=True)\n"),)
+
+    carries = ("unpinned_loaders", "batches")
 
     def __init__(self, ctx):
         super().__init__(ctx)

@@ -36,10 +36,17 @@ class _FunctionEvents:
 class _FlowRule(Rule):
     """Collects the training-relevant calls of each function in source order, then judges the function as a whole."""
 
+    accumulates = ("module_events",)
+
     def __init__(self, ctx):
         super().__init__(ctx)
         self.frames: list[_FunctionEvents] = [_FunctionEvents(None)]
         self.loop_depths: list[int] = [0]
+
+    @property
+    def module_events(self) -> list[_Event]:
+        """The events of module-level code: judged when the walk leaves the module."""
+        return self.frames[0].events
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.frames.append(_FunctionEvents(node))
@@ -122,15 +129,11 @@ def _looks_like_model(key: str) -> bool:
 def _parameters_of(node: cst.CSTNode) -> set[str]:
     """Receivers whose ``.parameters()`` appear in an expression (``model`` for ``model.parameters()``)."""
     found: set[str] = set()
-
-    class Finder(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            if method_name(call) in ("parameters", "named_parameters"):
-                key = receiver_key(receiver(call))
-                if key:
-                    found.add(key)
-
-    node.visit(Finder())
+    for call in nodes_of_type(node, cst.Call):
+        if method_name(call) in ("parameters", "named_parameters"):
+            key = receiver_key(receiver(call))
+            if key:
+                found.add(key)
     return found
 
 
@@ -195,6 +198,8 @@ class EvalModeDuringTraining(_FlowRule):
         Invalid("import torch\nmodel = torch.nn.Linear(2, 1)\nopt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
                 "model.eval()\nloss = model(x).sum()\nloss.backward()\n"),
     )
+
+    carries = ("optimized",)
 
     def __init__(self, ctx):
         super().__init__(ctx)
@@ -477,6 +482,8 @@ class EvaluationWithoutEvalMode(_FlowRule):
         Invalid("import torch\nimport torchvision\nmodel = torchvision.models.resnet18()\ndef test():\n"
                 "    with torch.no_grad():\n        for x in loader:\n            model(x)\ntest()\n"),
     )
+
+    accumulates = ("module_events", "candidates")
 
     def __init__(self, ctx):
         super().__init__(ctx)

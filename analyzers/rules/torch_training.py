@@ -241,6 +241,8 @@ class MissingZeroGrad(Rule):
                 "    loss.backward()\n    optimizer.step()\n    log(loss)\n"),
     )
 
+    carries = ()  # the loop tables below are emptied when the outermost loop ends
+
     def __init__(self, ctx):
         super().__init__(ctx)
         # per loop node: [has_backward, step call or None, has_zero_grad]
@@ -251,6 +253,7 @@ class MissingZeroGrad(Rule):
     def _clears_elsewhere(self, loop: cst.CSTNode, step: cst.Call) -> bool:
         """Whether the loop clears gradients through a call: into the module's own functions that clear them,
         or into code of another file that receives the optimizer."""
+        self.reads_other_statements()
         if self._index is None:
             self._index = ModuleIndex(self.ctx.module)
         index, cls = self._index, self.ctx.enclosing_class()
@@ -386,9 +389,33 @@ class LossAccumulatedWithGraph(Rule):
         ),
     )
 
+    # module-level code's scope, judged when the walk leaves the module
+    accumulates = ("module_candidates",)
+    carries = ("module_numeric", "module_tensor_use")
+
     def __init__(self, ctx):
         super().__init__(ctx)
         self.scopes: list[dict] = [self._new_scope()]
+
+    @property
+    def module_candidates(self) -> list[cst.AugAssign]:
+        return self.scopes[0]["candidates"]
+
+    @property
+    def module_numeric(self) -> set[str]:
+        return self.scopes[0]["numeric"]
+
+    @module_numeric.setter
+    def module_numeric(self, names: set[str]) -> None:
+        self.scopes[0]["numeric"] = names
+
+    @property
+    def module_tensor_use(self) -> set[str]:
+        return self.scopes[0]["tensor_use"]
+
+    @module_tensor_use.setter
+    def module_tensor_use(self, names: set[str]) -> None:
+        self.scopes[0]["tensor_use"] = names
 
     @staticmethod
     def _new_scope() -> dict:
