@@ -21,7 +21,10 @@ from typing import Callable, Iterable, Union
 
 import libcst as cst
 
+from .findings import Position, Range
 from .frameworks import ImportTable
+from .parsing import parse_module
+from .positions import node_ranges
 from .traversal import nodes_of_type
 
 Dim = Union[int, str, None]  # a known size, a symbolic one ("H", "H-2"), or unknown
@@ -202,7 +205,8 @@ def _add(dim: Dim, delta: int) -> Dim:
     if delta == 0:
         return dim
     match = _TRAILING_CONSTANT.match(dim)
-    if match and not any(c in match.group("head") for c in "/*"):
+    # a constant at the very end is a top-level term ("(H-2)//2+1"): `*` and `/` bind tighter than `+`
+    if match and match.group("head") and match.group("head")[-1] not in "+-*/(":
         delta += int(match.group("value")) * (1 if match.group("sign") == "+" else -1)
         dim = match.group("head")
         if delta == 0:
@@ -1797,3 +1801,59 @@ def _final_stack(reader: _Reader, stack: Stack) -> Stack:
         return stack
     elements = reader._sequential_elements(stack.node) + added
     return reader.keras_stack(stack.node, elements, None)
+
+
+# -- hover ----------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LayerShapes:
+    """The shapes one layer (or its application in ``forward``/``call``) takes and gives, for a hover."""
+
+    layer: str
+    range: Range
+    shapes: tuple[tuple[str, str], ...]  # (input, output) as rendered, one pair per distinct application
+
+    def markdown(self) -> str:
+        rows = "\n".join(f"| `{given}` | `{produced}` |" for given, produced in self.shapes)
+        return (f"**{self.layer}**: tensor shapes\n\n| input | output |\n|---|---|\n{rows}\n\n"
+                "`?` unknown, `*` any leading dimensions, letters symbolic sizes")
+
+
+def render(value) -> str:
+    if isinstance(value, Shape):
+        return value.render()
+    if isinstance(value, TupleValue):
+        return "(" + ", ".join(render(item) for item in value.items) + ")"
+    return "?"
+
+
+def layer_shapes_at(source: str, position: Position) -> LayerShapes | None:
+    """The shapes of the layer under ``position`` (1-based line, 0-based column), or None."""
+
+    try:
+        module = parse_module(source)
+    except (cst.ParserSyntaxError, RecursionError):
+        return None
+    imports = ImportTable()
+    imports.collect(module.body)
+    applied = analyze(module, imports, source).applied
+    if not applied:
+        return None
+    ranges = node_ranges(module, [a.node for a in applied])
+    best, best_span = None, None
+    for application in applied:
+        code_range = ranges.get(application.node)
+        if code_range is None:
+            continue
+        start = Position(code_range.start.line, code_range.start.column)
+        end = Position(code_range.end.line, code_range.end.column)
+        if not start <= position <= end:
+            continue
+        span = (end.line - start.line, end.column - start.column if end.line == start.line else end.column)
+        if best_span is None or span < best_span:
+            best, best_span = application, span
+    if best is None:
+        return None
+    pairs = dict.fromkeys((render(a.input), render(a.output)) for a in applied if a.node is best.node)
+    code_range = ranges[best.node]
+    return LayerShapes(best.layer, Range(Position(code_range.start.line, code_range.start.column),
+                                         Position(code_range.end.line, code_range.end.column)), tuple(pairs))

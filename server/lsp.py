@@ -28,6 +28,7 @@ from ..analyzers.deployment import Advice, advise, lens_title, snippet_edit, sni
 from ..analyzers.engine import SYNTAX_ERROR, UNDECODABLE, suppression_comment
 from ..analyzers.findings import Position, Range, Severity
 from ..analyzers.incremental import IncrementalChecker
+from ..analyzers.shapes import layer_shapes_at
 from ..analyzers.symbols import import_table, name_at
 from ..analyzers.workspace import TOO_LARGE, check_bytes
 from ..migrations.catalog import card_for
@@ -445,6 +446,11 @@ class TensorlintServer(LanguageServer):
             if card is not None:
                 sections.append(card)
                 hover_range = hover_range or name.range
+            shapes = await asyncio.get_running_loop().run_in_executor(self.feature_executor, layer_shapes_at,
+                                                                      snap.text, at)
+            if shapes is not None:
+                sections.append(shapes.markdown())
+                hover_range = hover_range or shapes.range
             advice = await self.advice(snap) if _defines(snap, position.line, position.line) else Advice(())
             for model in advice.models:
                 if model.line == at.line and model.column <= at.column <= model.column + len(model.name):
