@@ -1277,7 +1277,10 @@ class _Reader:
     def example_tensor(self, node: cst.BaseExpression, env: dict) -> Shape | None:
         if isinstance(node, cst.Name):
             value = env.get(node.value)
-            return value if isinstance(value, Shape) and not value.seedable else None
+            # only a tensor the block made from stated sizes (not an unknown value, not a graph tensor)
+            if isinstance(value, Shape) and not value.open and value.dims and all(_is_int(d) for d in value.dims):
+                return value
+            return None
         if not isinstance(node, cst.Call):
             return None
         name = self.resolve(node.func)

@@ -241,3 +241,19 @@ async def test_a_mismatch_is_published_with_its_quick_fix(tmp_path):
         assert len(diagnostics) == 1
         assert diagnostics[0].message == "`Linear` expects 1000 features, gets 1024 = 64*4*4 from " \
                                          "`AdaptiveAvgPool2d((4, 4))`"
+
+
+def test_an_unknown_value_passed_to_a_model_is_no_example_input():
+    source = textwrap.dedent('''\
+        import tensorflow as tf
+        class Native(tf.keras.layers.Layer):
+            def __init__(self):
+                super().__init__()
+                self.conv = tf.keras.layers.Conv2D(3, 3)
+            def call(self, inputs):
+                return self.conv(inputs)
+        layer = Native()
+        inputs = tf.random.normal(shape=(10, 5, 5, 5))
+        out = layer(inputs)
+    ''')
+    assert _check(source) == []
