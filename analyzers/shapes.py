@@ -368,11 +368,10 @@ def read_layer(call: cst.Call, name: str | None, module: cst.Module) -> Layer | 
     """The layer a call constructs, when it is one this module knows."""
     if name is None:
         return None
-    params = _TORCH_PARAMS.get(name) if name in _TORCH_PARAMS or name in _TORCH_SAME_SHAPE else None
-    if params is None and (name in _TORCH_SAME_SHAPE):
+    if name in _TORCH_SAME_SHAPE:
         params = ()
-    if params is None:
-        params = _KERAS_PARAMS.get(name)
+    else:
+        params = _TORCH_PARAMS.get(name, _KERAS_PARAMS.get(name))
     if params is None:
         return None
     short = name.rsplit(".", 1)[-1]
@@ -388,6 +387,7 @@ class Flow:
         self.keras_default_layout = keras_default_layout
         self.problems: list[Problem] = []
         self.applied: list[Applied] = []
+        self.stacks_applied: set[int] = set()  # id() of the containers already followed
         self._reported: set = set()
 
     def problem(self, kind: str, node: cst.CSTNode, message: str, fix_node: cst.CSTNode | None = None,
@@ -400,6 +400,7 @@ class Flow:
     def apply(self, layer, value, at: cst.CSTNode | None = None):
         """The output of ``layer`` (a Layer, a Stack or None for an unreadable one) applied to ``value``."""
         if isinstance(layer, Stack):
+            self.stacks_applied.add(id(layer.node))
             if layer.input is not None and isinstance(value, Shape) and value.seedable:
                 value = layer.input
             for item in layer.items:
@@ -1046,7 +1047,6 @@ def merge(flow: Flow, what: str, node: cst.CSTNode, value, axis) -> object:
                                             f"axis, gets " + ", ".join(s.render() for s in shapes)
                              + f" (axis {index - rank} differs)")
                 return UNKNOWN
-        total, _ = _product([])
         sizes = [s.dims[axis] for s in shapes]
         joined = sum(sizes) if all(_is_int(s) for s in sizes) else None
         dims = list(shapes[0].dims)
@@ -1112,10 +1112,6 @@ _APPLY: dict[str, Callable] = {
 }
 
 
-def _apply_merge(flow: Flow, layer: Layer, value):
-    return _keras_merge(flow, layer, value)
-
-
 def seed(layer: Layer) -> Shape:
     """What a layer that reads an undescribed input expects, with symbolic sizes (for hover and channel checks)."""
     name, args = layer.name, layer.args
@@ -1124,7 +1120,8 @@ def seed(layer: Layer) -> Shape:
         channels = args.value("num_features" if name in _BATCHNORM else "in_channels")
         spatial = ("L",) if n == 1 else ("H", "W") if n == 2 else ("D", "H", "W")
         if name in _BATCHNORM:
-            return Shape(("N", channels if _is_int(channels) else None) + (spatial if n > 1 else ()), n == 1)
+            # BatchNorm1d takes (N, C) and (N, C, L): which one is not the layer's to say
+            return Shape(("N", channels if _is_int(channels) else None) + spatial) if n > 1 else UNKNOWN
         return Shape((channels if _is_int(channels) else None,) + spatial, True)
     if name == "torch.nn.Linear":
         features = args.value("in_features")
@@ -1338,8 +1335,10 @@ class _Reader:
                     return
             self.eval_block_value(call, env, examples)
             for name in nodes_of_type(small, cst.Name):
-                if isinstance(env.get(name.value), _ModelRef) and name.value != _callee_name(call):
-                    env.pop(name.value, None)  # passed somewhere we cannot see
+                model = env.get(name.value)
+                if isinstance(model, _ModelRef) and model.stack is not None and model.stack.framework == "keras" \
+                        and name.value != _callee_name(call):
+                    env.pop(name.value, None)  # handed to code that may `.add` layers
         elif isinstance(small, (cst.AugAssign, cst.Del, cst.Global, cst.Nonlocal)):
             for name in nodes_of_type(small, cst.Name):
                 env.pop(name.value, None)
@@ -1568,8 +1567,6 @@ class _Forward:
                                                         cst.With, cst.NamedExpr)):
                     for name in nodes_of_type(assign, cst.Name):
                         env.pop(name.value, None)
-                if isinstance(statement, cst.Return):
-                    return
 
     def eval(self, node: cst.BaseExpression, env: dict):
         reader = self.reader
@@ -1774,15 +1771,13 @@ def analyze(module: cst.Module, imports: ImportTable, source: str) -> ShapeAnaly
     # Keras Sequential models seen in blocks (with their `.add` calls), then every other container literal
     for stack in reader.stacks:
         final = _final_stack(reader, stack)
-        start = example_for(stack.node) or final.input or Shape((), open=True, seedable=True)
-        if final.input is not None and id(stack.node) not in examples:
-            start = final.input
+        start = final.input or example_for(stack.node) or Shape((), open=True, seedable=True)
         before = len(flow.applied)
         flow.apply(replace(final, input=None), start)
         covered.update(id(a.node) for a in flow.applied[before:])
         covered.add(id(stack.node))
     for call in nodes_of_type(module, cst.Call):
-        if id(call) in covered:
+        if id(call) in covered or id(call) in flow.stacks_applied:
             continue
         name = imports.resolve(call.func)
         if name != _TORCH_SEQUENTIAL and name not in _KERAS_SEQUENTIAL:

@@ -257,3 +257,19 @@ def test_an_unknown_value_passed_to_a_model_is_no_example_input():
         out = layer(inputs)
     ''')
     assert _check(source) == []
+
+
+def test_a_container_followed_from_forward_reports_once():
+    source = textwrap.dedent('''\
+        import torch
+        import torch.nn as nn
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.features = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Conv2d(16, 8, 3))
+            def forward(self, x):
+                return self.features(x)
+        Net()(torch.randn(2, 1, 12, 12))
+    ''')
+    assert [f.message for f in _check(source)] == [
+        "`Conv2d` expects 16 input channels, gets 8 from `Conv2d(1, 8, 3)` on a 12x12 map"]
