@@ -131,6 +131,13 @@ def literal(node: cst.BaseExpression | None):
         return value if isinstance(value, str) else DYNAMIC
     if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
         return {"True": True, "False": False, "None": None}[node.value]
+    if isinstance(node, cst.BinaryOperation):
+        # sizes written as arithmetic: `nn.Linear(64 * 4 * 4, 256)`
+        operation = _INT_OPERATIONS.get(type(node.operator))
+        left, right = literal(node.left), literal(node.right)
+        if operation is None or not (_is_int(left) and _is_int(right)) or (right == 0 and operation is _floordiv):
+            return DYNAMIC
+        return operation(left, right)
     if isinstance(node, (cst.Tuple, cst.List)):
         values = []
         for element in node.elements:
@@ -142,6 +149,14 @@ def literal(node: cst.BaseExpression | None):
             values.append(value)
         return tuple(values)
     return DYNAMIC
+
+
+def _floordiv(left: int, right: int) -> int:
+    return left // right
+
+
+_INT_OPERATIONS = {cst.Add: lambda a, b: a + b, cst.Subtract: lambda a, b: a - b, cst.Multiply: lambda a, b: a * b,
+                   cst.FloorDivide: _floordiv}
 
 
 def _is_int(value) -> bool:
@@ -495,7 +510,13 @@ def _channel_mismatch(flow: Flow, kind: str, layer: Layer, argument: str, expect
     if not (_is_int(expected) and _is_int(got)) or expected == got:
         return
     node = layer.args.node(argument)
-    fix_text = str(got) if isinstance(node, cst.Integer) else None
+    fix_text = None
+    if isinstance(node, cst.Integer):
+        fix_text = str(got)
+    elif isinstance(node, cst.BinaryOperation):
+        # arithmetic stays arithmetic: `8 * 14 * 14` becomes `8 * 13 * 13`
+        how = shape.explained(index)
+        fix_text = how.replace("*", " * ") if how and re.fullmatch(r"\d+(\*\d+)+", how) else str(got)
     flow.problem(kind, node if node is not None else layer.call,
                  f"`{layer.short}` expects {_expected(expected, shape, index)} {what}, gets "
                  f"{_described(shape, index)}{_from(shape)}",
@@ -1180,6 +1201,8 @@ class _ModelRef:
 class ShapeAnalysis:
     problems: list[Problem] = field(default_factory=list)
     applied: list[Applied] = field(default_factory=list)
+    # model (a class or a module-level variable) -> the one input size the file applies it to
+    inputs: dict[str, tuple] = field(default_factory=dict)
 
 
 class _Reader:
@@ -1734,8 +1757,11 @@ def _size_of(node: cst.BaseExpression, receiver: cst.BaseExpression) -> int | No
 
 
 # -- the analysis ---------------------------------------------------------------------------------------------------
-def analyze(module: cst.Module, imports: ImportTable, source: str) -> ShapeAnalysis:
-    """Every shape problem and layer application the module's models show (``source`` is the module's text)."""
+def analyze(module: cst.Module, imports: ImportTable, source: str,
+            inputs: dict[str, tuple[int, ...]] | None = None) -> ShapeAnalysis:
+    """Every shape problem and layer application the module's models show (``source`` is the module's text).
+    ``inputs`` states input sizes for models (class or module-level variable names), instead of the file's own
+    example calls."""
     code = source
     flow = Flow(keras_default_layout="image_data_format" not in code and "image_dim_ordering" not in code)
     reader = _Reader(module, imports, flow)
@@ -1753,6 +1779,13 @@ def analyze(module: cst.Module, imports: ImportTable, source: str) -> ShapeAnaly
     for statement in module.body:
         if isinstance(statement, cst.FunctionDef) and isinstance(statement.body, cst.IndentedBlock):
             reader.scan_block(statement.body.body, {}, examples)
+    named = {name: value.key for name, value in env.items() if isinstance(value, _ModelRef)}
+    for symbol, dims in (inputs or {}).items():
+        key = symbol if symbol in classes else named.get(symbol)
+        if key is not None:
+            examples[key] = {tuple(dims)}
+    stated = {name: next(iter(examples[key])) for name, key in [*((c, c) for c in classes), *named.items()]
+              if len(examples.get(key, ())) == 1}
     covered: set[int] = set()
 
     def example_for(key) -> Shape | None:
@@ -1790,7 +1823,7 @@ def analyze(module: cst.Module, imports: ImportTable, source: str) -> ShapeAnaly
         flow.apply(replace(stack, input=None), start)
         covered.update(id(a.node) for a in flow.applied[before:])
         covered.add(id(call))
-    return ShapeAnalysis(flow.problems, flow.applied)
+    return ShapeAnalysis(flow.problems, flow.applied, stated)
 
 
 def _final_stack(reader: _Reader, stack: Stack) -> Stack:
@@ -1855,3 +1888,28 @@ def layer_shapes_at(source: str, position: Position) -> LayerShapes | None:
     code_range = ranges[best.node]
     return LayerShapes(best.layer, Range(Position(code_range.start.line, code_range.start.column),
                                          Position(code_range.end.line, code_range.end.column)), tuple(pairs))
+
+
+# -- input sizes for the translator ---------------------------------------------------------------------------------
+def model_input(source: str, symbol: str, candidates: Iterable[tuple[int, ...]] = ()) -> tuple[int, ...] | None:
+    """An input size (batch included) for the model ``symbol`` (a class or a module-level variable): the one the
+    file applies it to (``model(torch.randn(4, 1, 28, 28))``, ``summary(...)``), else the first of ``candidates``
+    for which the file's shape flow shows no problem; None when neither says."""
+    try:
+        module = parse_module(source)
+    except (cst.ParserSyntaxError, RecursionError):
+        return None
+    imports = ImportTable()
+    imports.collect(module.body)
+    plain = analyze(module, imports, source)
+    stated = plain.inputs.get(symbol)
+    if stated is not None:
+        return tuple(stated)
+    # problems the file has whatever the input (other models, channel counts) do not count against a candidate
+    known = {(p.kind, id(p.node)) for p in plain.problems}
+    for candidate in candidates:
+        analysis = analyze(module, imports, source, {symbol: tuple(candidate)})
+        if analysis.inputs.get(symbol) == tuple(candidate) and all(
+                (p.kind, id(p.node)) in known for p in analysis.problems):
+            return tuple(candidate)
+    return None

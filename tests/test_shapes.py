@@ -273,3 +273,48 @@ def test_a_container_followed_from_forward_reports_once():
     ''')
     assert [f.message for f in _check(source)] == [
         "`Conv2d` expects 16 input channels, gets 8 from `Conv2d(1, 8, 3)` on a 12x12 map"]
+
+
+MNIST_CNN = textwrap.dedent('''\
+    import torch
+    import torch.nn as nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 8, 3)
+            self.pool = nn.MaxPool2d(2)
+            self.fc = nn.Linear(8 * 13 * 13, 10)
+
+        def forward(self, x):
+            x = self.pool(torch.relu(self.conv(x)))
+            return self.fc(torch.flatten(x, 1))
+''')
+
+
+def test_the_translator_takes_the_input_size_from_the_shape_flow():
+    from tensorlint.migrations.input_shape import example_input_shape
+
+    # the first layer alone would say (2, 1, 16, 16), which the Linear after the flatten rejects
+    assert example_input_shape(MNIST_CNN, "Net") == (2, 1, 28, 28)
+    # an example call in the file is the input size
+    assert example_input_shape(MNIST_CNN + "Net()(torch.randn(5, 1, 28, 28))\n", "Net") == (5, 1, 28, 28)
+    # nothing fixes the size: the first layer's guess stands
+    assert example_input_shape(MNIST_CNN.replace("8 * 13 * 13", "n_features"), "Net") == (2, 1, 16, 16)
+
+
+def test_the_chosen_input_verifies_for_real():
+    torch = pytest.importorskip("torch")
+    from tensorlint.migrations.input_shape import example_input_shape
+
+    namespace: dict = {}
+    exec(compile(MNIST_CNN, "mnist.py", "exec"), namespace)
+    assert tuple(namespace["Net"]()(torch.randn(*example_input_shape(MNIST_CNN, "Net"))).shape) == (2, 10)
+
+
+def test_sizes_written_as_arithmetic_are_read_and_fixed_as_arithmetic():
+    source = MNIST_CNN.replace("8 * 13 * 13", "8 * 14 * 14") + "Net()(torch.randn(4, 1, 28, 28))\n"
+    findings = _check(source)
+    assert [f.message for f in findings] == [
+        "`Linear` expects 1568 = 8*14*14 features, gets 1352 = 8*13*13 from `MaxPool2d(2)` on a 26x26 map"]
+    assert [e.new_text for e in findings[0].fix.edits] == ["8 * 13 * 13"]
