@@ -14,6 +14,7 @@ in, frozen data out; no framework import.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -25,7 +26,6 @@ from .findings import Position, Range
 from .frameworks import ImportTable
 from .parsing import parse_module
 from .positions import node_ranges
-from .traversal import nodes_of_type
 
 Dim = Union[int, str, None]  # a known size, a symbolic one ("H", "H-2"), or unknown
 
@@ -39,7 +39,7 @@ class Shape:
     dims: tuple[Dim, ...]
     open: bool = False
     explain: tuple[str | None, ...] = ()
-    origin: str | None = None
+    origin: "str | Origin | None" = None
     # an input nobody has described: the first layer that consumes it states what it expects (symbolic sizes)
     seedable: bool = False
 
@@ -101,7 +101,7 @@ class Applied:
     """One application of a layer: where, which layer, and what went in and came out."""
 
     node: cst.CSTNode
-    layer: str
+    layer: "Layer"
     input: Shape
     output: object
 
@@ -264,19 +264,38 @@ def _product(dims: Iterable[Dim]) -> tuple[Dim, str | None]:
 
 
 # -- layers ---------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Layer:
     """A layer construction read from the source: canonical name, its call, and the bound arguments."""
 
     name: str
     call: cst.Call
     args: Arguments
-    text: str  # e.g. "MaxPool2d(2)", for messages
+    module: cst.Module
     inner: "Layer | None" = None  # the wrapped layer of Bidirectional / TimeDistributed
+    label: str | None = None  # the name shown instead of the class's (``max_pool2d`` for the function)
 
     @property
     def short(self) -> str:
         return self.name.rsplit(".", 1)[-1]
+
+    @functools.cached_property
+    def text(self) -> str:
+        """The call as written, e.g. ``MaxPool2d(2)``, for messages (a codegen: only when one is shown)."""
+        return _text_of(self.module, self.call, self.label or self.short)
+
+
+@dataclass(frozen=True, eq=False)
+class Origin:
+    """Which layer produced a shape (and from what map), rendered only when a message shows it."""
+
+    layer: Layer
+    spatial: tuple = ()
+
+    def __str__(self) -> str:
+        if self.spatial and all(_is_int(size) for size in self.spatial):
+            return f"`{self.layer.text}` on a {_map(self.spatial)} map"
+        return f"`{self.layer.text}`"
 
 
 @dataclass(frozen=True)
@@ -389,8 +408,7 @@ def read_layer(call: cst.Call, name: str | None, module: cst.Module) -> Layer | 
         params = _TORCH_PARAMS.get(name, _KERAS_PARAMS.get(name))
     if params is None:
         return None
-    short = name.rsplit(".", 1)[-1]
-    return Layer(name, call, bind(call, params), _text_of(module, call, short))
+    return Layer(name, call, bind(call, params), module)
 
 
 # -- applying layers ------------------------------------------------------------------------------------------------
@@ -430,9 +448,9 @@ class Flow:
             output = _APPLY.get(_family(layer.name), _unknown_output)(self, layer, shape)
         except (ZeroDivisionError, OverflowError, ValueError, TypeError, IndexError):
             output = UNKNOWN
-        self.applied.append(Applied(layer.call, layer.text, shape, output))
+        self.applied.append(Applied(layer.call, layer, shape, output))
         if at is not None and at is not layer.call:
-            self.applied.append(Applied(at, layer.text, shape, output))
+            self.applied.append(Applied(at, layer, shape, output))
         return output
 
 
@@ -529,8 +547,8 @@ def _torch_linear(flow: Flow, layer: Layer, shape: Shape):
     out = layer.args.value("out_features")
     out = out if _is_int(out) else None
     if not shape.dims:
-        return Shape((out,), open=True, origin=f"`{layer.text}`")
-    return _with_dims(shape, shape.dims[:-1] + (out,), f"`{layer.text}`")
+        return Shape((out,), open=True, origin=Origin(layer))
+    return _with_dims(shape, shape.dims[:-1] + (out,), Origin(layer))
 
 
 def _check_groups(flow: Flow, layer: Layer, groups_arg: str, channels, channel_word: str, filters,
@@ -585,7 +603,7 @@ def _torch_conv(flow: Flow, layer: Layer, shape: Shape):
     _check_positive(flow, layer, spatial_in, spatial)
     lead = shape.dims[:-(n + 1)] if len(shape.dims) >= n + 1 else ()
     open_ = shape.open
-    origin = f"`{layer.text}` on a {_map(spatial_in)} map" if all(_is_int(s) for s in spatial_in) else f"`{layer.text}`"
+    origin = Origin(layer, spatial_in)
     return Shape(lead + (out_channels,) + spatial, open_, (), origin)
 
 
@@ -624,7 +642,7 @@ def _torch_pool(flow: Flow, layer: Layer, shape: Shape):
                         for size, k, s, p, d in zip(spatial_in, kernel, stride, padding, dilation))
     _check_positive(flow, layer, spatial_in, spatial)
     lead = shape.dims[:-n] if len(shape.dims) >= n + 1 else (None,)
-    origin = f"`{layer.text}` on a {_map(spatial_in)} map" if all(_is_int(s) for s in spatial_in) else shape.origin
+    origin = Origin(layer, spatial_in) if all(_is_int(s) for s in spatial_in) else shape.origin
     return Shape(lead + spatial, shape.open or len(shape.dims) < n + 1, (), origin)
 
 
@@ -651,7 +669,7 @@ def _torch_adaptive(flow: Flow, layer: Layer, shape: Shape):
         spatial_in = tuple(shape.at(i) for i in range(-n, 0))
         lead, open_ = shape.dims[:-n], shape.open
     spatial = tuple(None if s is DYNAMIC else (inp if s is None else s) for s, inp in zip(sizes, spatial_in))
-    return Shape(lead + spatial, open_, (), f"`{layer.text}`")
+    return Shape(lead + spatial, open_, (), Origin(layer))
 
 
 def _torch_batchnorm(flow: Flow, layer: Layer, shape: Shape):
@@ -741,7 +759,7 @@ def _torch_unflatten(flow: Flow, layer: Layer, shape: Shape):
 
 def _torch_embedding(flow: Flow, layer: Layer, shape: Shape):
     dim = layer.args.value("embedding_dim")
-    return Shape(shape.dims + (dim if _is_int(dim) else None,), shape.open, (), f"`{layer.text}`")
+    return Shape(shape.dims + (dim if _is_int(dim) else None,), shape.open, (), Origin(layer))
 
 
 def _torch_rnn(flow: Flow, layer: Layer, shape: Shape):
@@ -763,7 +781,7 @@ def _torch_rnn(flow: Flow, layer: Layer, shape: Shape):
     how = f"2x{hidden}" if size is not None and bidirectional else None  # not "*": no flatten factors
     dims = shape.dims[:-1] + (size,) if shape.dims else (size,)
     explain = (None,) * (len(dims) - 1) + (how,)
-    return TupleValue((Shape(dims, shape.open, explain, f"`{layer.text}`"), UNKNOWN))
+    return TupleValue((Shape(dims, shape.open, explain, Origin(layer)), UNKNOWN))
 
 
 def _torch_upsample(flow: Flow, layer: Layer, shape: Shape):
@@ -777,7 +795,7 @@ def _torch_upsample(flow: Flow, layer: Layer, shape: Shape):
     else:
         factors = _ints(factor, n)
         spatial = tuple(_scale(d, f) for d, f in zip(shape.dims[2:], factors)) if factors else (None,) * n
-    return Shape(shape.dims[:2] + tuple(spatial), False, (), f"`{layer.text}`")
+    return Shape(shape.dims[:2] + tuple(spatial), False, (), Origin(layer))
 
 
 def _torch_pad(flow: Flow, layer: Layer, shape: Shape):
@@ -793,7 +811,7 @@ def _torch_pad(flow: Flow, layer: Layer, shape: Shape):
     if len(shape.dims) < n:
         return UNKNOWN
     spatial = tuple(_add(d, a + b) for d, (a, b) in zip(shape.dims[-n:], pairs))
-    return Shape(shape.dims[:-n] + spatial, shape.open, (), f"`{layer.text}`")
+    return Shape(shape.dims[:-n] + spatial, shape.open, (), Origin(layer))
 
 
 def _same_shape(flow: Flow, layer: Layer, shape: Shape):
@@ -818,8 +836,8 @@ def _keras_dense(flow: Flow, layer: Layer, shape: Shape):
     units = layer.args.value("units")
     units = units if _is_int(units) else None
     if not shape.dims:
-        return Shape((units,), True, (), f"`{layer.text}`")
-    return Shape(shape.dims[:-1] + (units,), shape.open, (), f"`{layer.text}`")
+        return Shape((units,), True, (), Origin(layer))
+    return Shape(shape.dims[:-1] + (units,), shape.open, (), Origin(layer))
 
 
 def _keras_spatial(shape: Shape, n: int, first: bool) -> tuple[tuple, Dim]:
@@ -877,7 +895,7 @@ def _keras_conv(flow: Flow, layer: Layer, shape: Shape):
         spatial = tuple(_keras_conv_size(size, k, s, d, padding)
                         for size, k, s, d in zip(spatial_in, kernel, stride, dilation))
     _check_positive(flow, layer, spatial_in, spatial)
-    origin = f"`{layer.text}` on a {_map(spatial_in)} map" if all(_is_int(s) for s in spatial_in) else f"`{layer.text}`"
+    origin = Origin(layer, spatial_in)
     return _keras_rebuild(checked, spatial, filters, first, origin)
 
 
@@ -923,7 +941,7 @@ def _keras_pool(flow: Flow, layer: Layer, shape: Shape):
     else:
         spatial = tuple(_floor_div_plus_one(_add(size, -k), s) for size, k, s in zip(spatial_in, pool, stride))
     _check_positive(flow, layer, spatial_in, spatial)
-    origin = f"`{layer.text}` on a {_map(spatial_in)} map" if all(_is_int(s) for s in spatial_in) else checked.origin
+    origin = Origin(layer, spatial_in) if all(_is_int(s) for s in spatial_in) else checked.origin
     return _keras_rebuild(checked, spatial, channels, first, origin)
 
 
@@ -934,7 +952,7 @@ def _keras_global(flow: Flow, layer: Layer, shape: Shape):
     if checked is None or first is None or layer.args.value("keepdims", False) is not False:
         return UNKNOWN
     _, channels = _keras_spatial(checked, n, first)
-    return Shape((checked.dims[0], channels), False, (), f"`{layer.text}`")
+    return Shape((checked.dims[0], channels), False, (), Origin(layer))
 
 
 def _keras_flatten(flow: Flow, layer: Layer, shape: Shape):
@@ -962,12 +980,12 @@ def _keras_reshape(flow: Flow, layer: Layer, shape: Shape):
         target = tuple(count // wanted if t == -1 else t for t in target)
     else:
         target = tuple(None if t == -1 else t for t in target)
-    return Shape((shape.dims[0],) + tuple(target), False, (), f"`{layer.text}`")
+    return Shape((shape.dims[0],) + tuple(target), False, (), Origin(layer))
 
 
 def _keras_embedding(flow: Flow, layer: Layer, shape: Shape):
     dim = layer.args.value("output_dim")
-    return Shape(shape.dims + (dim if _is_int(dim) else None,), shape.open, (), f"`{layer.text}`")
+    return Shape(shape.dims + (dim if _is_int(dim) else None,), shape.open, (), Origin(layer))
 
 
 def _keras_rnn_output(flow: Flow, layer: Layer, shape: Shape, factor: int = 1):
@@ -981,7 +999,7 @@ def _keras_rnn_output(flow: Flow, layer: Layer, shape: Shape, factor: int = 1):
     if sequences not in (True, False):
         return UNKNOWN
     dims = (checked.dims[0], checked.dims[1], units) if sequences else (checked.dims[0], units)
-    return Shape(dims, False, (), f"`{layer.text}`")
+    return Shape(dims, False, (), Origin(layer))
 
 
 def _keras_rnn(flow: Flow, layer: Layer, shape: Shape):
@@ -993,7 +1011,7 @@ def _keras_bidirectional(flow: Flow, layer: Layer, shape: Shape):
     mode = layer.args.value("merge_mode", "concat")
     if inner is None or inner.name not in _KRNN or mode not in ("concat", "sum", "mul", "ave"):
         return UNKNOWN
-    output = _keras_rnn_output(flow, replace(inner, text=layer.text), shape, 2 if mode == "concat" else 1)
+    output = _keras_rnn_output(flow, inner, shape, 2 if mode == "concat" else 1)
     return output
 
 
@@ -1013,7 +1031,7 @@ def _keras_zero_padding(flow: Flow, layer: Layer, shape: Shape):
         return UNKNOWN
     spatial_in, channels = _keras_spatial(checked, 2, first)
     spatial = tuple(_add(d, a + b) for d, (a, b) in zip(spatial_in, pairs))
-    return _keras_rebuild(checked, spatial, channels, first, f"`{layer.text}`")
+    return _keras_rebuild(checked, spatial, channels, first, Origin(layer))
 
 
 def _keras_upsampling(flow: Flow, layer: Layer, shape: Shape):
@@ -1024,7 +1042,7 @@ def _keras_upsampling(flow: Flow, layer: Layer, shape: Shape):
         return UNKNOWN
     spatial_in, channels = _keras_spatial(checked, 2, first)
     return _keras_rebuild(checked, tuple(_scale(d, s) for d, s in zip(spatial_in, size)), channels, first,
-                          f"`{layer.text}`")
+                          Origin(layer))
 
 
 def _keras_repeat(flow: Flow, layer: Layer, shape: Shape):
@@ -1032,7 +1050,7 @@ def _keras_repeat(flow: Flow, layer: Layer, shape: Shape):
     n = layer.args.value("n")
     if checked is None:
         return UNKNOWN
-    return Shape((checked.dims[0], n if _is_int(n) else None, checked.dims[1]), False, (), f"`{layer.text}`")
+    return Shape((checked.dims[0], n if _is_int(n) else None, checked.dims[1]), False, (), Origin(layer))
 
 
 def _keras_merge(flow: Flow, layer: Layer, value):
@@ -1334,11 +1352,9 @@ class _Reader:
                 self.scan_block(statement.body.body, env, examples)
             elif isinstance(statement, cst.With):
                 self.scan_block(statement.body.body, env, examples)
-            elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-                env.pop(statement.name.value, None)
             else:
-                for name in nodes_of_type(statement, cst.Name):
-                    env.pop(name.value, None)
+                for name in _assigned(statement)[0]:
+                    env.pop(name, None)
 
     def scan_small(self, small: cst.CSTNode, env: dict, examples: dict) -> None:
         if isinstance(small, cst.Assign):
@@ -1357,14 +1373,16 @@ class _Reader:
                     self._added.setdefault(id(model.key), []).append(call.args[0].value if single else None)
                     return
             self.eval_block_value(call, env, examples)
-            for name in nodes_of_type(small, cst.Name):
-                model = env.get(name.value)
-                if isinstance(model, _ModelRef) and model.stack is not None and model.stack.framework == "keras" \
-                        and name.value != _callee_name(call):
-                    env.pop(name.value, None)  # handed to code that may `.add` layers
-        elif isinstance(small, (cst.AugAssign, cst.Del, cst.Global, cst.Nonlocal)):
-            for name in nodes_of_type(small, cst.Name):
-                env.pop(name.value, None)
+            arguments = call.args if isinstance(call, cst.Call) else ()
+            for arg in arguments:
+                model = env.get(arg.value.value) if isinstance(arg.value, cst.Name) else None
+                if isinstance(model, _ModelRef) and model.stack is not None and model.stack.framework == "keras":
+                    env.pop(arg.value.value, None)  # handed to code that may `.add` layers
+            for name in _assigned(small)[0]:
+                env.pop(name, None)
+        else:
+            for name in _assigned(small)[0]:
+                env.pop(name, None)
 
     def assign(self, target: cst.BaseExpression, value, env: dict) -> None:
         if isinstance(target, cst.Name):
@@ -1377,8 +1395,10 @@ class _Reader:
                 item = items[index] if len(items) == len(target.elements) else UNKNOWN
                 self.assign(element.value, item, env)
         else:
-            for name in nodes_of_type(target, cst.Name):
-                env.pop(name.value, None)
+            names: set[str] = set()
+            _target_parts(target, names, set())
+            for name in names:
+                env.pop(name, None)
 
     def eval_block_value(self, node: cst.BaseExpression, env: dict, examples: dict):
         """The value of an expression in a module or function body (a graph tensor, a model, a layer)."""
@@ -1444,7 +1464,7 @@ class _Reader:
     def flow_apply_merge(self, layer: Layer, value, node: cst.Call):
         output = _keras_merge(self.flow, layer, value)
         if isinstance(value, TupleValue) and all(isinstance(v, Shape) for v in value.items):
-            self.flow.applied.append(Applied(node, layer.text, value.items[0], output))
+            self.flow.applied.append(Applied(node, layer, value.items[0], output))
         return output
 
     def _sequential_elements(self, node: cst.Call) -> list:
@@ -1466,12 +1486,6 @@ class _Reader:
             return
         dims = ((2,) + size) if without_batch else size  # torchsummary runs a batch of 2
         examples.setdefault(model.key, set()).add(dims)
-
-
-def _callee_name(call: cst.BaseExpression) -> str | None:
-    if isinstance(call, cst.Call) and isinstance(call.func, cst.Name):
-        return call.func.value
-    return None
 
 
 def _is_main_guard(statement: cst.If) -> bool:
@@ -1514,12 +1528,8 @@ class _ClassReader:
         for name, method in methods.items():
             if name == "__init__":
                 continue
-            for assign in nodes_of_type(method, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
-                targets = [t.target for t in assign.targets] if isinstance(assign, cst.Assign) else [assign.target]
-                for target in targets:
-                    for attribute in nodes_of_type(target, cst.Attribute):
-                        if isinstance(attribute.value, cst.Name) and attribute.value.value == "self":
-                            attributes[attribute.attr.value] = None
+            for attribute in _assigned(method)[1]:
+                attributes[attribute] = None
         return _ClassModel(node, framework, attributes, methods.get(entry))
 
     def _init_statement(self, statement: cst.CSTNode, env: dict, attributes: dict) -> None:
@@ -1541,11 +1551,11 @@ class _ClassReader:
 
     @staticmethod
     def _forget(node: cst.CSTNode, env: dict, attributes: dict) -> None:
-        for attribute in nodes_of_type(node, cst.Attribute):
-            if isinstance(attribute.value, cst.Name) and attribute.value.value == "self":
-                attributes[attribute.attr.value] = None
-        for name in nodes_of_type(node, cst.Name):
-            env.pop(name.value, None)
+        names, assigned = _assigned(node)
+        for attribute in assigned:
+            attributes[attribute] = None
+        for name in names:
+            env.pop(name, None)
 
 
 def _is_self_attribute(node: cst.BaseExpression) -> bool:
@@ -1581,15 +1591,15 @@ class _Forward:
                         return
                     elif isinstance(small, cst.Expr):
                         self.eval(small.value, env)
+                        for name in _assigned(small)[0]:
+                            env.pop(name, None)
                     else:
-                        for name in nodes_of_type(small, cst.Name):
-                            env.pop(name.value, None)
+                        for name in _assigned(small)[0]:
+                            env.pop(name, None)
             else:
                 # control flow: whatever it assigns is unknown afterwards, and its body is not followed
-                for assign in nodes_of_type(statement, (cst.Assign, cst.AugAssign, cst.AnnAssign, cst.For,
-                                                        cst.With, cst.NamedExpr)):
-                    for name in nodes_of_type(assign, cst.Name):
-                        env.pop(name.value, None)
+                for name in _assigned(statement)[0]:
+                    env.pop(name, None)
 
     def eval(self, node: cst.BaseExpression, env: dict):
         reader = self.reader
@@ -1629,12 +1639,12 @@ class _Forward:
             args = bind(node, _FUNCTIONAL_PARAMS[layer_name])
             layer = Layer(layer_name, node, Arguments({k: v for k, v in args.nodes.items() if k != "input"},
                                                       args.dynamic, args.extra),
-                          _text_of(reader.module, node, name.rsplit(".", 1)[-1]))
+                          reader.module, label=name.rsplit(".", 1)[-1])
             value = self.eval(positional[0].value, env)
             if not isinstance(value, Shape) or value.seedable:
                 return UNKNOWN
             output = _APPLY[_family(layer_name)](self.flow, layer, value)
-            self.flow.applied.append(Applied(node, layer.text, value, output))
+            self.flow.applied.append(Applied(node, layer, value, output))
             return output
         if name == "torch.flatten" and positional:
             args = bind(node, ("input", "start_dim", "end_dim"))
@@ -1756,6 +1766,110 @@ def _size_of(node: cst.BaseExpression, receiver: cst.BaseExpression) -> int | No
     return None
 
 
+# -- what a block of statements assigns (a walk over statements only: expressions are not entered) ------------------
+# statements with blocks under them (concrete types: an isinstance on libcst's abstract bases costs a lot more)
+_BLOCKS = frozenset({cst.If, cst.For, cst.While, cst.With, cst.Try, cst.TryStar, cst.Else, cst.ExceptHandler,
+                     cst.ExceptStarHandler, cst.Finally, cst.Match, cst.MatchCase})
+
+
+def _nested_statements(statement: cst.CSTNode) -> Iterable[cst.CSTNode]:
+    """``statement`` and every statement in the blocks under it (if/for/while/with/try bodies, small statements
+    of simple lines), without entering nested functions or classes."""
+    pending = [statement]
+    while pending:
+        node = pending.pop()
+        yield node
+        node_type = type(node)
+        if node_type is cst.SimpleStatementLine:
+            pending.extend(node.body)
+        elif node_type in _BLOCKS or (node is statement and node_type in (cst.FunctionDef, cst.ClassDef)):
+            body = node.body
+            if type(body) is cst.IndentedBlock:
+                pending.extend(body.body)
+            for part in ("orelse", "finalbody"):
+                other = getattr(node, part, None)
+                if other is not None:
+                    pending.append(other)
+            pending.extend(getattr(node, "handlers", ()))
+            pending.extend(getattr(node, "cases", ()))
+
+
+def _target_parts(target: cst.CSTNode, names: set, attributes: set) -> None:
+    if isinstance(target, cst.Name):
+        names.add(target.value)
+    elif _is_self_attribute(target):
+        attributes.add(target.attr.value)
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            _target_parts(element.value, names, attributes)
+    elif isinstance(target, (cst.StarredElement, cst.Subscript, cst.Attribute)):
+        inner = target.value
+        while isinstance(inner, (cst.Subscript, cst.Attribute)):
+            inner = inner.value
+        if isinstance(inner, cst.Name):
+            names.add(inner.value)  # `x[0] = ...`, `model.fc = ...`: the object changed
+
+
+def _assigned(statement: cst.CSTNode) -> tuple[set[str], set[str]]:
+    """The names and ``self.`` attributes that ``statement`` (and the blocks under it) may rebind or mutate:
+    assignment, loop and ``with``/``except`` targets, ``del``, and receivers of ``.add(...)`` calls."""
+    names: set[str] = set()
+    attributes: set[str] = set()
+    for node in _nested_statements(statement):
+        if isinstance(node, cst.Assign):
+            for target in node.targets:
+                _target_parts(target.target, names, attributes)
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
+            _target_parts(node.target, names, attributes)
+        elif isinstance(node, cst.For):
+            _target_parts(node.target, names, attributes)
+        elif isinstance(node, cst.With):
+            for item in node.items:
+                if item.asname is not None:
+                    _target_parts(item.asname.name, names, attributes)
+        elif isinstance(node, cst.ExceptHandler) and node.name is not None:
+            _target_parts(node.name.name, names, attributes)
+        elif isinstance(node, cst.Del):
+            _target_parts(node.target, names, attributes)
+        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node is not statement:
+            names.add(node.name.value)
+        elif isinstance(node, cst.Expr) and isinstance(node.value, cst.Call):
+            func = node.value.func
+            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+                names.add(func.value.value)  # `model.add(...)`, `x.mul_(2)`: the object may change
+    return names, attributes
+
+
+def _calls_near_top(expression: cst.BaseExpression | None) -> Iterable[cst.Call]:
+    """Calls at the top of an expression: the expression itself, its arguments and the elements of a list or
+    tuple there (``self.stem = nn.Sequential(...)``, ``blocks.append(nn.Sequential(...))``)."""
+    if isinstance(expression, (cst.List, cst.Tuple)):
+        for element in expression.elements:
+            yield from _calls_near_top(element.value)
+    elif isinstance(expression, cst.Call):
+        yield expression
+        for arg in expression.args:
+            if isinstance(arg.value, (cst.Call, cst.List, cst.Tuple)):
+                yield from _calls_near_top(arg.value)
+
+
+def _container_candidates(module: cst.Module) -> Iterable[cst.Call]:
+    """The calls in statement position everywhere in the module (functions and classes included), where
+    containers are built; expressions are not searched further."""
+    pending = list(module.body)
+    while pending:
+        statement = pending.pop(0)
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            if isinstance(statement.body, cst.IndentedBlock):
+                pending[:0] = statement.body.body
+            continue
+        for node in _nested_statements(statement):
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node is not statement:
+                pending.append(node)
+            elif isinstance(node, (cst.Assign, cst.AnnAssign, cst.Return, cst.Expr)):
+                yield from _calls_near_top(node.value)
+
+
 # -- the analysis ---------------------------------------------------------------------------------------------------
 def analyze(module: cst.Module, imports: ImportTable, source: str,
             inputs: dict[str, tuple[int, ...]] | None = None) -> ShapeAnalysis:
@@ -1809,7 +1923,7 @@ def analyze(module: cst.Module, imports: ImportTable, source: str,
         flow.apply(replace(final, input=None), start)
         covered.update(id(a.node) for a in flow.applied[before:])
         covered.add(id(stack.node))
-    for call in nodes_of_type(module, cst.Call):
+    for call in _container_candidates(module):
         if id(call) in covered or id(call) in flow.stacks_applied:
             continue
         name = imports.resolve(call.func)
@@ -1886,7 +2000,7 @@ def layer_shapes_at(source: str, position: Position) -> LayerShapes | None:
         return None
     pairs = dict.fromkeys((render(a.input), render(a.output)) for a in applied if a.node is best.node)
     code_range = ranges[best.node]
-    return LayerShapes(best.layer, Range(Position(code_range.start.line, code_range.start.column),
+    return LayerShapes(best.layer.text, Range(Position(code_range.start.line, code_range.start.column),
                                          Position(code_range.end.line, code_range.end.column)), tuple(pairs))
 
 
