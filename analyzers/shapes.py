@@ -1352,7 +1352,7 @@ class _Reader:
                 self.scan_block(statement.body.body, env, examples)
             elif isinstance(statement, cst.With):
                 self.scan_block(statement.body.body, env, examples)
-            else:
+            elif env:  # nothing known yet: nothing to forget
                 for name in _assigned(statement)[0]:
                     env.pop(name, None)
 
@@ -1816,40 +1816,44 @@ def _assigned(statement: cst.CSTNode) -> tuple[set[str], set[str]]:
     names: set[str] = set()
     attributes: set[str] = set()
     for node in _nested_statements(statement):
-        if isinstance(node, cst.Assign):
+        node_type = type(node)
+        if node_type is cst.Assign:
             for target in node.targets:
                 _target_parts(target.target, names, attributes)
-        elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
+        elif node_type in _TARGETED:
             _target_parts(node.target, names, attributes)
-        elif isinstance(node, cst.For):
-            _target_parts(node.target, names, attributes)
-        elif isinstance(node, cst.With):
+        elif node_type is cst.With:
             for item in node.items:
                 if item.asname is not None:
                     _target_parts(item.asname.name, names, attributes)
-        elif isinstance(node, cst.ExceptHandler) and node.name is not None:
+        elif node_type is cst.ExceptHandler and node.name is not None:
             _target_parts(node.name.name, names, attributes)
-        elif isinstance(node, cst.Del):
-            _target_parts(node.target, names, attributes)
-        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node is not statement:
+        elif node_type in _DEFINITIONS and node is not statement:
             names.add(node.name.value)
-        elif isinstance(node, cst.Expr) and isinstance(node.value, cst.Call):
+        elif node_type is cst.Expr and type(node.value) is cst.Call:
             func = node.value.func
-            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            if type(func) is cst.Attribute and type(func.value) is cst.Name:
                 names.add(func.value.value)  # `model.add(...)`, `x.mul_(2)`: the object may change
     return names, attributes
+
+
+_TARGETED = frozenset({cst.AugAssign, cst.AnnAssign, cst.For, cst.Del})
+_DEFINITIONS = frozenset({cst.FunctionDef, cst.ClassDef})
+_SEQUENCES = frozenset({cst.List, cst.Tuple})
+_VALUED = frozenset({cst.Assign, cst.AnnAssign, cst.Return, cst.Expr})
 
 
 def _calls_near_top(expression: cst.BaseExpression | None) -> Iterable[cst.Call]:
     """Calls at the top of an expression: the expression itself, its arguments and the elements of a list or
     tuple there (``self.stem = nn.Sequential(...)``, ``blocks.append(nn.Sequential(...))``)."""
-    if isinstance(expression, (cst.List, cst.Tuple)):
+    expression_type = type(expression)
+    if expression_type in _SEQUENCES:
         for element in expression.elements:
             yield from _calls_near_top(element.value)
-    elif isinstance(expression, cst.Call):
+    elif expression_type is cst.Call:
         yield expression
         for arg in expression.args:
-            if isinstance(arg.value, (cst.Call, cst.List, cst.Tuple)):
+            if type(arg.value) is cst.Call or type(arg.value) in _SEQUENCES:
                 yield from _calls_near_top(arg.value)
 
 
@@ -1859,14 +1863,15 @@ def _container_candidates(module: cst.Module) -> Iterable[cst.Call]:
     pending = list(module.body)
     while pending:
         statement = pending.pop(0)
-        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-            if isinstance(statement.body, cst.IndentedBlock):
+        if type(statement) in _DEFINITIONS:
+            if type(statement.body) is cst.IndentedBlock:
                 pending[:0] = statement.body.body
             continue
         for node in _nested_statements(statement):
-            if isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node is not statement:
+            node_type = type(node)
+            if node_type in _DEFINITIONS and node is not statement:
                 pending.append(node)
-            elif isinstance(node, (cst.Assign, cst.AnnAssign, cst.Return, cst.Expr)):
+            elif node_type in _VALUED:
                 yield from _calls_near_top(node.value)
 
 
