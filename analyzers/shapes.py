@@ -1181,6 +1181,11 @@ def seed(layer: Layer) -> Shape:
 
 # -- reading the module ---------------------------------------------------------------------------------------------
 _TORCH_FACTORIES = {f"torch.{n}" for n in ("randn", "rand", "zeros", "ones", "empty", "randint")}
+# factories whose first argument (or `shape=`) is the whole shape, and numpy's that take the sizes one by one
+_SHAPE_FACTORIES = {"tensorflow.zeros", "tensorflow.ones", "tensorflow.random.normal", "tensorflow.random.uniform",
+                    "numpy.zeros", "numpy.ones", "numpy.empty", "numpy.random.random", "keras.ops.zeros",
+                    "keras.ops.ones", "keras.random.normal", "keras.random.uniform"}
+_SIZES_FACTORIES = {"numpy.random.rand", "numpy.random.randn"}
 _TORCH_SEQUENTIAL = "torch.nn.Sequential"
 _KERAS_SEQUENTIAL = {"keras.Sequential", "keras.models.Sequential"}
 _TORCH_BASES = {"torch.nn.Module"}
@@ -1333,10 +1338,15 @@ class _Reader:
                 values = literal(args[0].value)
             else:
                 values = tuple(literal(a.value) for a in args)
-            if isinstance(values, tuple) and values and all(_is_int(v) and v > 0 for v in values):
-                return Shape(values, origin="the example input")
-            return None
-        if isinstance(node.func, cst.Attribute) and node.func.attr.value in ("to", "cuda", "float", "double"):
+            return _example_shape(values)
+        if name in _SHAPE_FACTORIES:
+            return _example_shape(bind(node, ("shape",)).value("shape") if not any(a.star for a in node.args)
+                                  else None)
+        if name in _SIZES_FACTORIES:
+            return _example_shape(tuple(literal(a.value) for a in node.args)
+                                  if all(a.keyword is None and not a.star for a in node.args) else None)
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in ("to", "cuda", "float", "double",
+                                                                             "astype"):
             return self.example_tensor(node.func.value, env)
         return None
 
@@ -1486,6 +1496,12 @@ class _Reader:
             return
         dims = ((2,) + size) if without_batch else size  # torchsummary runs a batch of 2
         examples.setdefault(model.key, set()).add(dims)
+
+
+def _example_shape(values) -> Shape | None:
+    if isinstance(values, tuple) and values and all(_is_int(v) and v > 0 for v in values):
+        return Shape(values, origin="the example input")
+    return None
 
 
 def _is_main_guard(statement: cst.If) -> bool:

@@ -318,3 +318,20 @@ def test_sizes_written_as_arithmetic_are_read_and_fixed_as_arithmetic():
     assert [f.message for f in findings] == [
         "`Linear` expects 1568 = 8*14*14 features, gets 1352 = 8*13*13 from `MaxPool2d(2)` on a 26x26 map"]
     assert [e.new_text for e in findings[0].fix.edits] == ["8 * 13 * 13"]
+
+
+@pytest.mark.parametrize("example", [
+    "tf.zeros((2, 8, 8, 1))", "tf.random.normal(shape=(2, 8, 8, 1))", "np.zeros((2, 8, 8, 1)).astype('float32')",
+    "np.random.rand(2, 8, 8, 1)",
+])
+def test_keras_models_take_their_size_from_an_example_array(example):
+    source = textwrap.dedent(f'''\
+        import numpy as np
+        import tensorflow as tf
+        from tensorflow import keras
+        model = keras.Sequential([keras.layers.Conv2D(4, 3), keras.layers.Conv2D(4, 5)])
+        model({example})
+    ''')
+    assert _check(source) == []  # 8 -> 6 -> 2
+    findings = _check(source.replace("Conv2D(4, 5)", "Conv2D(4, 7)"))
+    assert [f.message for f in findings] == ["`Conv2D(4, 7)` on a 6x6 map gives 0x0: the output has no elements"]
