@@ -578,7 +578,7 @@ def _torch_conv(flow: Flow, layer: Layer, shape: Shape):
     args = layer.args
     in_channels, out_channels = args.value("in_channels"), args.value("out_channels")
     _check_groups(flow, layer, "groups", in_channels, "input channels", out_channels, "output channels")
-    if _rank_problem(flow, layer, shape, (n + 1, n + 2), "(batch,) channels, spatial"):
+    if _rank_problem(flow, layer, shape, (n + 1, n + 2), "[batch,] channels, spatial"):
         return UNKNOWN
     _channel_mismatch(flow, "conv-channels", layer, "in_channels", in_channels, shape.at(-(n + 1)), shape,
                       -(n + 1), "input channels")
@@ -632,7 +632,7 @@ def _torch_pool(flow: Flow, layer: Layer, shape: Shape):
                              f"`{layer.short}` pads by {p}, more than half its kernel of {effective}: PyTorch "
                              f"raises \"pad should be at most half of effective kernel size\"")
                 break
-    if _rank_problem(flow, layer, shape, (n + 1, n + 2), "(batch,) channels, spatial"):
+    if _rank_problem(flow, layer, shape, (n + 1, n + 2), "[batch,] channels, spatial"):
         return UNKNOWN
     spatial_in = tuple(shape.at(i) for i in range(-n, 0)) if len(shape.dims) >= n + 1 else (None,) * n
     if None in (kernel, stride, padding, dilation) or ceil_mode not in (True, False) or args.dynamic:
@@ -656,7 +656,7 @@ def _pool_size(size: Dim, kernel: int, stride: int, padding: int, dilation: int,
 
 def _torch_adaptive(flow: Flow, layer: Layer, shape: Shape):
     n = _ADAPTIVE[layer.name]
-    if _rank_problem(flow, layer, shape, (n + 1, n + 2), "(batch,) channels, spatial"):
+    if _rank_problem(flow, layer, shape, (n + 1, n + 2), "[batch,] channels, spatial"):
         return UNKNOWN
     value = layer.args.value("output_size")
     sizes = value if isinstance(value, tuple) and len(value) == n else (value,) * n

@@ -335,3 +335,31 @@ def test_keras_models_take_their_size_from_an_example_array(example):
     assert _check(source) == []  # 8 -> 6 -> 2
     findings = _check(source.replace("Conv2D(4, 5)", "Conv2D(4, 7)"))
     assert [f.message for f in findings] == ["`Conv2D(4, 7)` on a 6x6 map gives 0x0: the output has no elements"]
+
+
+def _sh_examples():
+    from tensorlint.analyzers import all_rules
+
+    for code, rule in all_rules().items():
+        if code.startswith("SH"):
+            for index, example in enumerate(rule.invalid):
+                yield pytest.param(example.code, True, id=f"{code}-invalid-{index}")
+            for index, example in enumerate(rule.valid):
+                if "make_block" not in example:  # a helper the example leaves undefined on purpose
+                    yield pytest.param(example, False, id=f"{code}-valid-{index}")
+
+
+@pytest.mark.parametrize("source, invalid", list(_sh_examples()))
+def test_the_rule_examples_do_what_the_rules_claim(source, invalid):
+    """Run for real: a valid example builds and runs; an invalid one that states its input size (or breaks a rule
+    the constructor checks) raises. The others make claims about every input (channel counts), shown by their
+    message."""
+    pytest.importorskip("torch")
+    pytest.importorskip("keras")
+    try:
+        exec(compile(source, "example.py", "exec"), {"__name__": "__main__"})
+    except (RuntimeError, ValueError) as exc:
+        assert invalid, f"a valid example raised {exc!r}"
+        return
+    assert not invalid or ("randn(" not in source and "Input(" not in source and "groups" not in source), \
+        "an invalid example with a stated input ran without error"
