@@ -1362,6 +1362,8 @@ class _Reader:
                 self.scan_block(statement.body.body, env, examples)
             elif isinstance(statement, cst.With):
                 self.scan_block(statement.body.body, env, examples)
+            elif type(statement) in _DEFINITIONS:
+                env.pop(statement.name.value, None)
             elif env:  # nothing known yet: nothing to forget
                 for name in _assigned(statement)[0]:
                     env.pop(name, None)
@@ -1873,47 +1875,123 @@ def _calls_near_top(expression: cst.BaseExpression | None) -> Iterable[cst.Call]
                 yield from _calls_near_top(arg.value)
 
 
-def _container_candidates(module: cst.Module) -> Iterable[cst.Call]:
-    """The calls in statement position everywhere in the module (functions and classes included), where
-    containers are built; expressions are not searched further."""
-    pending = list(module.body)
+def _container_candidates(statement: cst.CSTNode) -> Iterable[cst.Call]:
+    """The calls in statement position anywhere in a top-level statement (its functions and classes included),
+    where containers are built; expressions are not searched further."""
+    pending = [statement]
     while pending:
-        statement = pending.pop(0)
-        if type(statement) in _DEFINITIONS:
-            if type(statement.body) is cst.IndentedBlock:
-                pending[:0] = statement.body.body
+        current = pending.pop(0)
+        if type(current) in _DEFINITIONS:
+            if type(current.body) is cst.IndentedBlock:
+                pending[:0] = current.body.body
             continue
-        for node in _nested_statements(statement):
+        for node in _nested_statements(current):
             node_type = type(node)
-            if node_type in _DEFINITIONS and node is not statement:
+            if node_type in _DEFINITIONS and node is not current:
                 pending.append(node)
             elif node_type in _VALUED:
                 yield from _calls_near_top(node.value)
 
 
 # -- the analysis ---------------------------------------------------------------------------------------------------
+class Memo:
+    """What the analysis of one version of a document worked out per piece (a class, a function, a container),
+    for the next version: an edit re-parses only the statements it touched (analyzers/incremental.py) and keeps
+    the other nodes, so a piece whose node and inputs are the same gives the same result. Holds one version's
+    pieces only: entries the last analysis did not use are dropped."""
+
+    def __init__(self, previous: "Memo | None" = None) -> None:
+        self._previous = previous._entries if previous is not None else {}
+        self._entries: dict[tuple, tuple] = {}
+
+    def get(self, node: cst.CSTNode, key: tuple):
+        entry = self._entries.get((id(node), *key)) or self._previous.get((id(node), *key))
+        if entry is None or entry[0] is not node:  # the node must be the very one (ids are reused)
+            return _MISSING
+        self._entries[(id(node), *key)] = entry
+        return entry[1]
+
+    def put(self, node: cst.CSTNode, key: tuple, value) -> None:
+        self._entries[(id(node), *key)] = (node, value)
+
+    def done(self) -> None:
+        self._previous = {}
+
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class _Capture:
+    """What running one piece added to a flow (and to the block facts, for a function body)."""
+
+    problems: tuple
+    applied: tuple
+    stacks_applied: frozenset
+    extra: object = None
+
+
+def _captured(reader: _Reader, run: Callable[[], object]) -> _Capture:
+    outer = reader.flow
+    reader.flow = Flow(outer.keras_default_layout)
+    try:
+        extra = run()
+        inner = reader.flow
+    finally:
+        reader.flow = outer
+    return _Capture(tuple(inner.problems), tuple(inner.applied), frozenset(inner.stacks_applied), extra)
+
+
+def _replay(flow: Flow, capture: _Capture) -> None:
+    for problem in capture.problems:
+        flow.problem(problem.kind, problem.node, problem.message, problem.fix_node, problem.fix_text)
+    flow.applied.extend(capture.applied)
+    flow.stacks_applied.update(capture.stacks_applied)
+
+
+def _start_key(shape: Shape) -> tuple:
+    return (shape.dims, shape.open, shape.seedable)
+
+
 def analyze(module: cst.Module, imports: ImportTable, source: str,
-            inputs: dict[str, tuple[int, ...]] | None = None) -> ShapeAnalysis:
+            inputs: dict[str, tuple[int, ...]] | None = None, memo: Memo | None = None) -> ShapeAnalysis:
     """Every shape problem and layer application the module's models show (``source`` is the module's text).
     ``inputs`` states input sizes for models (class or module-level variable names), instead of the file's own
-    example calls."""
-    code = source
-    flow = Flow(keras_default_layout="image_data_format" not in code and "image_dim_ordering" not in code)
+    example calls. ``memo``, from the analysis of the previous version of the same document, lets the pieces
+    an edit did not touch be reused (it is updated for the next version)."""
+    flow = Flow(keras_default_layout="image_data_format" not in source and "image_dim_ordering" not in source)
+    memo = memo if memo is not None else Memo()
+    context = (tuple(imports.aliases.items()), flow.keras_default_layout)
     reader = _Reader(module, imports, flow)
     classes: dict[str, _ClassModel] = {}
     class_reader = _ClassReader(reader)
     for statement in module.body:
-        if isinstance(statement, cst.ClassDef):
-            model = class_reader.model(statement)
+        if type(statement) is cst.ClassDef:
+            model = memo.get(statement, ("class", context))
+            if model is _MISSING:
+                model = class_reader.model(statement)
+                memo.put(statement, ("class", context), model)
             if model is not None:
                 classes[statement.name.value] = model
     reader.classes = classes
     examples: dict = {}
     env: dict = {}
     reader.scan_block(module.body, env, examples)
+    class_names = tuple(sorted(classes))
     for statement in module.body:
-        if isinstance(statement, cst.FunctionDef) and isinstance(statement.body, cst.IndentedBlock):
-            reader.scan_block(statement.body.body, {}, examples)
+        if type(statement) is cst.FunctionDef and type(statement.body) is cst.IndentedBlock:
+            key = ("block", context, class_names)
+            capture = memo.get(statement, key)
+            if capture is _MISSING:
+                capture = _captured(reader, lambda: _scan_function(reader, statement))
+                memo.put(statement, key, capture)
+            _replay(flow, capture)
+            found, stacks, added = capture.extra
+            for model_key, shapes in found.items():
+                examples.setdefault(model_key, set()).update(shapes)
+            reader.stacks.extend(stacks)
+            for stack_id, layers in added.items():
+                reader._added.setdefault(stack_id, []).extend(layers)
     named = {name: value.key for name, value in env.items() if isinstance(value, _ModelRef)}
     for symbol, dims in (inputs or {}).items():
         key = symbol if symbol in classes else named.get(symbol)
@@ -1929,36 +2007,63 @@ def analyze(module: cst.Module, imports: ImportTable, source: str,
             return None
         return Shape(next(iter(shapes)), origin="the example input")
 
+    def follow(node: cst.CSTNode, key: tuple, run: Callable[[], object]) -> None:
+        capture = memo.get(node, key)
+        if capture is _MISSING:
+            capture = _captured(reader, run)
+            memo.put(node, key, capture)
+        _replay(flow, capture)
+        covered.update(id(a.node) for a in capture.applied)
+
     for name, model in classes.items():
         if model.method is None:
             continue
         start = example_for(name) or Shape((), open=True, seedable=True)
-        before = len(flow.applied)
-        _Forward(reader, model).run(start)
-        covered.update(id(a.node) for a in flow.applied[before:])
+        follow(model.node, ("forward", context, _start_key(start)),
+               lambda model=model, start=start: _Forward(reader, model).run(start))
     # Keras Sequential models seen in blocks (with their `.add` calls), then every other container literal
     for stack in reader.stacks:
         final = _final_stack(reader, stack)
         start = final.input or example_for(stack.node) or Shape((), open=True, seedable=True)
-        before = len(flow.applied)
-        flow.apply(replace(final, input=None), start)
-        covered.update(id(a.node) for a in flow.applied[before:])
+        added = tuple(reader._added.get(id(stack.node), ()))
+        follow(stack.node, ("stack", context, _start_key(start), tuple(map(id, added)), added),
+               lambda final=final, start=start: reader.flow.apply(replace(final, input=None), start))
         covered.add(id(stack.node))
-    for call in _container_candidates(module):
-        if id(call) in covered or id(call) in flow.stacks_applied:
-            continue
-        name = imports.resolve(call.func)
-        if name != _TORCH_SEQUENTIAL and name not in _KERAS_SEQUENTIAL:
-            continue
-        stack = reader.layer_of(call)
-        if not isinstance(stack, Stack):
-            continue
-        start = example_for(call) or stack.input or Shape((), open=True, seedable=True)
-        before = len(flow.applied)
-        flow.apply(replace(stack, input=None), start)
-        covered.update(id(a.node) for a in flow.applied[before:])
-        covered.add(id(call))
+    for statement in module.body:
+        candidates = memo.get(statement, ("candidates",))
+        if candidates is _MISSING:
+            candidates = tuple(_container_candidates(statement))
+            memo.put(statement, ("candidates",), candidates)
+        for call in candidates:
+            if id(call) in covered or id(call) in flow.stacks_applied:
+                continue
+            name = imports.resolve(call.func)
+            if name != _TORCH_SEQUENTIAL and name not in _KERAS_SEQUENTIAL:
+                continue
+            start = example_for(call) or Shape((), open=True, seedable=True)
+            follow(call, ("container", context, _start_key(start)),
+                   lambda call=call, start=start: _follow_container(reader, call, start))
+            covered.add(id(call))
+    memo.done()
     return ShapeAnalysis(flow.problems, flow.applied, stated)
+
+
+def _scan_function(reader: _Reader, function: cst.FunctionDef) -> tuple:
+    """Follow one function body on its own: the example inputs, Keras Sequential models and `.add` calls it has."""
+    stacks, added = reader.stacks, reader._added
+    reader.stacks, reader._added = [], {}
+    examples: dict = {}
+    try:
+        reader.scan_block(function.body.body, {}, examples)
+        return examples, tuple(reader.stacks), dict(reader._added)
+    finally:
+        reader.stacks, reader._added = stacks, added
+
+
+def _follow_container(reader: _Reader, call: cst.Call, start: Shape) -> None:
+    stack = reader.layer_of(call)
+    if isinstance(stack, Stack):
+        reader.flow.apply(replace(stack, input=None), stack.input or start)
 
 
 def _final_stack(reader: _Reader, stack: Stack) -> Stack:

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/lsp_latency.py                 # default: 40 edits per place, debounce 100 ms
     .venv/bin/python benchmarks/lsp_latency.py --edits 80 --debounce 50
+    .venv/bin/python benchmarks/lsp_latency.py --ignore SH          # what the SH rules cost: compare with and without
 
 Starts the real server (`python -m tensorlint.server serve`) and drives it over stdio with pygls's client, as an
 editor would: each edit is one incremental didChange; its latency is the time from sending it to receiving the
@@ -130,14 +131,15 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def run(edits: int, debounce: int, documents: int) -> dict:
+async def run(edits: int, debounce: int, documents: int, ignore: tuple[str, ...] = ()) -> dict:
     text = model_file()
     folder = Path(tempfile.mkdtemp(prefix="lsp-latency-"))
     client = Client()
     await client.start_io(sys.executable, "-m", "tensorlint.server", "serve")
     await client.initialize_async(types.InitializeParams(
         capabilities=types.ClientCapabilities(workspace=types.WorkspaceClientCapabilities(configuration=True)),
-        initialization_options={"debounce": debounce}, root_uri=folder.as_uri()))
+        initialization_options={"debounce": debounce, **({"ignore": list(ignore)} if ignore else {})},
+        root_uri=folder.as_uri()))
     client.initialized(types.InitializedParams())
 
     uri = (folder / "zoo.py").as_uri()
@@ -198,9 +200,13 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=40, help="edits per place (each is typed and deleted: 2x)")
     parser.add_argument("--debounce", type=int, default=100, help="the server's debounce setting in ms")
     parser.add_argument("--documents", type=int, default=20, help="open documents for the RSS figure")
+    parser.add_argument("--ignore", default="", help="rule codes or prefixes turned off (comma separated), to "
+                                                     "measure what they cost")
     args = parser.parse_args()
-    figures = asyncio.run(run(args.edits, args.debounce, args.documents))
-    print(f"file: {figures['lines']} lines, {figures['findings']} diagnostics; debounce {args.debounce} ms")
+    ignore = tuple(code.strip() for code in args.ignore.split(",") if code.strip())
+    figures = asyncio.run(run(args.edits, args.debounce, args.documents, ignore))
+    print(f"file: {figures['lines']} lines, {figures['findings']} diagnostics; debounce {args.debounce} ms"
+          + (f"; ignored {', '.join(ignore)}" if ignore else ""))
     print(f"first diagnostics after didOpen: {figures['first_ms']:.0f} ms")
     print("| edit | edits | p50 ms | p95 ms | max ms |")
     print("|---|---|---|---|---|")

@@ -363,3 +363,28 @@ def test_the_rule_examples_do_what_the_rules_claim(source, invalid):
         return
     assert not invalid or ("randn(" not in source and "Input(" not in source and "groups" not in source), \
         "an invalid example with a stated input ran without error"
+
+
+def test_an_editor_gets_the_findings_a_fresh_check_gives_after_each_edit():
+    """The analysis reuses the pieces an edit did not touch (per document): each version must still get exactly
+    the findings of a check from scratch."""
+    from tensorlint.analyzers.incremental import IncrementalChecker
+
+    base = MNIST_CNN + "\n\ndef helper():\n    return 1\n\n\nmodel = Net()\nmodel(torch.randn(4, 1, 28, 28))\n"
+    versions = [
+        base,
+        base.replace("torch.randn(4, 1, 28, 28)", "torch.randn(4, 1, 32, 32)"),  # another statement's example
+        base.replace("torch.randn(4, 1, 28, 28)", "torch.randn(4, 1, 32, 32)").replace("return 1", "return 2"),
+        base.replace("nn.MaxPool2d(2)", "nn.MaxPool2d(3)"),  # inside the class
+        base.replace("nn.Linear(8 * 13 * 13, 10)", "nn.Linear(8 * 12 * 12, 10)"),
+        base,
+        base.replace("import torch.nn as nn", "import torch.nn as nn\nimport torch.nn.functional as F"),
+    ]
+    checker = IncrementalChecker()
+    codes = []
+    for number, text in enumerate(versions):
+        incremental = [(f.code, f.message) for f in checker.check(text, "model.py", Settings(select=("SH",))).findings]
+        fresh = [(f.code, f.message) for f in check_source(text, "fresh.py", Settings(select=("SH",))).findings]
+        assert incremental == fresh, f"version {number}"
+        codes.append([code for code, _ in incremental])
+    assert codes == [[], ["SH001"], ["SH001"], ["SH001"], ["SH001"], [], []]

@@ -4,15 +4,21 @@ analysis per module."""
 
 from __future__ import annotations
 
+import threading
 import weakref
+from collections import OrderedDict
 
 import libcst as cst
 
 from ..findings import Severity
 from ..rule import Invalid, PendingFix, Rule
-from ..shapes import ShapeAnalysis, analyze
+from ..shapes import Memo, ShapeAnalysis, analyze
 
 _ANALYSES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# path -> the memo of its last analysis: an editor's next version reuses the pieces its edit did not touch
+_MEMOS: "OrderedDict[str, Memo]" = OrderedDict()
+_MEMO_PATHS = 32
+_MEMO_LOCK = threading.Lock()
 
 _TORCH = frozenset({"torch"})
 _ANY = frozenset({"torch", "tensorflow", "keras"})
@@ -24,7 +30,14 @@ def shape_analysis(ctx) -> ShapeAnalysis:
     """The module's shape analysis, computed once for all SH rules."""
     analysis = _ANALYSES.get(ctx)
     if analysis is None:
-        analysis = _ANALYSES[ctx] = analyze(ctx.module, ctx.imports, ctx.source)
+        with _MEMO_LOCK:
+            previous = _MEMOS.pop(ctx.path, None)
+        memo = Memo(previous)
+        analysis = _ANALYSES[ctx] = analyze(ctx.module, ctx.imports, ctx.source, memo=memo)
+        with _MEMO_LOCK:
+            _MEMOS[ctx.path] = memo
+            while len(_MEMOS) > _MEMO_PATHS:
+                _MEMOS.popitem(last=False)
     return analysis
 
 
