@@ -1993,6 +1993,10 @@ def analyze(module: cst.Module, imports: ImportTable, source: str,
             for stack_id, layers in added.items():
                 reader._added.setdefault(stack_id, []).extend(layers)
     named = {name: value.key for name, value in env.items() if isinstance(value, _ModelRef)}
+    for symbol, dims in _declared_inputs(module).items():
+        key = symbol if symbol in classes else named.get(symbol)
+        if key is not None:
+            examples[key] = {dims}
     for symbol, dims in (inputs or {}).items():
         key = symbol if symbol in classes else named.get(symbol)
         if key is not None:
@@ -2046,6 +2050,33 @@ def analyze(module: cst.Module, imports: ImportTable, source: str,
             covered.add(id(call))
     memo.done()
     return ShapeAnalysis(flow.problems, flow.applied, stated)
+
+
+_DECLARED_INPUT = re.compile(r"#\s*tensorlint\s*:\s*input-shape\s*=\s*(?P<shape>\([^)]*\)|\[[^\]]*\])")
+
+
+def _declared_inputs(module: cst.Module) -> dict[str, tuple[int, ...]]:
+    """Input sizes the user wrote in a comment on a model's line: ``class Net(nn.Module):  # tensorlint:
+    input-shape=(4, 1, 28, 28)`` or ``model = nn.Sequential(...)  # tensorlint: input-shape=(4, 16)``."""
+    declared: dict[str, tuple[int, ...]] = {}
+    for statement in module.body:
+        comment, name = None, None
+        if type(statement) is cst.ClassDef and type(statement.body) is cst.IndentedBlock:
+            comment, name = statement.body.header.comment, statement.name.value
+        elif type(statement) is cst.SimpleStatementLine and len(statement.body) == 1 \
+                and type(statement.body[0]) is cst.Assign and len(statement.body[0].targets) == 1 \
+                and type(statement.body[0].targets[0].target) is cst.Name:
+            comment, name = statement.trailing_whitespace.comment, statement.body[0].targets[0].target.value
+        match = _DECLARED_INPUT.search(comment.value) if comment is not None else None
+        if match is None:
+            continue
+        try:
+            shape = literal(cst.parse_expression(match.group("shape")))
+        except cst.ParserSyntaxError:
+            continue
+        if _example_shape(shape) is not None:
+            declared[name] = shape
+    return declared
 
 
 def _scan_function(reader: _Reader, function: cst.FunctionDef) -> tuple:

@@ -388,3 +388,15 @@ def test_an_editor_gets_the_findings_a_fresh_check_gives_after_each_edit():
         assert incremental == fresh, f"version {number}"
         codes.append([code for code, _ in incremental])
     assert codes == [[], ["SH001"], ["SH001"], ["SH001"], ["SH001"], [], []]
+
+
+def test_an_input_shape_comment_states_the_input_size():
+    source = MNIST_CNN.replace("class Net(nn.Module):", "class Net(nn.Module):  # tensorlint: input-shape=(4, 1, 32, 32)")
+    assert [f.message for f in _check(source)] == [
+        "`Linear` expects 1352 = 8*13*13 features, gets 1800 = 8*15*15 from `MaxPool2d(2)` on a 30x30 map"]
+    # the comment wins over an example call
+    assert len(_check(source + "Net()(torch.randn(4, 1, 28, 28))\n")) == 1
+    sequential = ("import torch.nn as nn\n"
+                  "m = nn.Sequential(nn.Conv2d(1, 8, 3), nn.Flatten(), nn.Linear(392, 2))  # tensorlint: input-shape=[2, 1, 9, 9]\n")
+    assert _check(sequential) == []
+    assert [f.code for f in _check(sequential.replace("[2, 1, 9, 9]", "[2, 1, 8, 8]"))] == ["SH001"]
