@@ -1801,7 +1801,7 @@ def _nested_statements(statement: cst.CSTNode) -> Iterable[cst.CSTNode]:
         if node_type is cst.SimpleStatementLine:
             pending.extend(node.body)
         elif node_type in _BLOCKS or (node is statement and node_type in (cst.FunctionDef, cst.ClassDef)):
-            body = node.body
+            body = getattr(node, "body", None)  # a `match` has only cases
             if type(body) is cst.IndentedBlock:
                 pending.extend(body.body)
             for part in ("orelse", "finalbody"):

@@ -400,3 +400,28 @@ def test_an_input_shape_comment_states_the_input_size():
                   "m = nn.Sequential(nn.Conv2d(1, 8, 3), nn.Flatten(), nn.Linear(392, 2))  # tensorlint: input-shape=[2, 1, 9, 9]\n")
     assert _check(sequential) == []
     assert [f.code for f in _check(sequential.replace("[2, 1, 9, 9]", "[2, 1, 8, 8]"))] == ["SH001"]
+
+
+def test_a_match_statement_is_followed_as_control_flow():
+    source = textwrap.dedent('''\
+        import torch
+        import torch.nn as nn
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a = nn.Linear(4, 8)
+                self.b = nn.Linear(16, 2)
+            def forward(self, x, mode: str = "a"):
+                x = self.a(x)
+                match mode:
+                    case "wide":
+                        x = torch.cat([x, x], dim=1)
+                    case _:
+                        pass
+                return self.b(x)
+        M()(torch.randn(2, 4))
+    ''')
+    result = check_source(source, "model.py", Settings(select=("SH",)))
+    assert result.errors == () and result.findings == ()
+    assert [f.code for f in _check(source.replace("match mode:", "y = 0\n        match mode:").replace(
+        "x = torch.cat([x, x], dim=1)", "y = 1"))] == ["SH001"]
