@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/lsp_latency.py                 # default: 40 edits per place, debounce 100 ms
     .venv/bin/python benchmarks/lsp_latency.py --edits 80 --debounce 50
+    .venv/bin/python benchmarks/lsp_latency.py --ignore SH          # what the SH rules cost: compare with and without
 
 Starts the real server (`python -m tensorlint.server serve`) and drives it over stdio with pygls's client, as an
 editor would: each edit is one incremental didChange; its latency is the time from sending it to receiving the
@@ -204,18 +205,6 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def _line(lines: list[str], text: str, nth: int = 0) -> int:
     return [i for i, line in enumerate(lines) if line == text][nth]
 
@@ -238,12 +227,13 @@ def shapes() -> list[tuple[str, str, list[tuple[str, int, str]]]]:
     ]
 
 
-async def start_server(debounce: int, folder: Path) -> Client:
+async def start_server(debounce: int, folder: Path, ignore: tuple[str, ...] = ()) -> Client:
     client = Client()
     await client.start_io(sys.executable, "-m", "tensorlint.server", "serve")
     await client.initialize_async(types.InitializeParams(
         capabilities=types.ClientCapabilities(workspace=types.WorkspaceClientCapabilities(configuration=True)),
-        initialization_options={"debounce": debounce}, root_uri=folder.as_uri()))
+        initialization_options={"debounce": debounce, **({"ignore": list(ignore)} if ignore else {})},
+        root_uri=folder.as_uri()))
     client.initialized(types.InitializedParams())
     return client
 
@@ -283,20 +273,20 @@ async def type_and_delete(client: Client, uri: str, version: int, line_no: int, 
     return version, latencies, min(counts)
 
 
-async def run(edits: int, debounce: int, documents: int) -> dict:
+async def run(edits: int, debounce: int, documents: int, ignore: tuple[str, ...] = ()) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="lsp-latency-"))
     cases = shapes()
     scripts = next(text for shape, text, _ in cases if shape == "scripts")
 
     # cold start: process start -> first diagnostics of a document opened as soon as the server is initialized
     started = time.perf_counter()
-    client = await start_server(debounce, folder)
+    client = await start_server(debounce, folder, ignore)
     first = await open_document(client, (folder / "cold.py").as_uri(), scripts)
     start_ms = (time.perf_counter() - started) * 1000
     start_findings = len(first.diagnostics)
     await stop_server(client)
 
-    client = await start_server(debounce, folder)
+    client = await start_server(debounce, folder, ignore)
     results: dict[tuple[str, str, str], list[float]] = {}
     files: dict[str, dict] = {}
     for shape, text, places in cases:
@@ -351,10 +341,13 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=40, help="edits per place (each is typed and deleted: 2x)")
     parser.add_argument("--debounce", type=int, default=100, help="the server's debounce setting in ms")
     parser.add_argument("--documents", type=int, default=20, help="open documents for the RSS figure")
+    parser.add_argument("--ignore", default="", help="rule codes or prefixes turned off (comma separated), to "
+                                                     "measure what they cost")
     args = parser.parse_args()
-    figures = asyncio.run(run(args.edits, args.debounce, args.documents))
+    ignore = tuple(code.strip() for code in args.ignore.split(",") if code.strip())
+    figures = asyncio.run(run(args.edits, args.debounce, args.documents, ignore))
     imports = figures["imports"]
-    print(f"debounce {args.debounce} ms")
+    print(f"debounce {args.debounce} ms" + (f"; ignored {', '.join(ignore)}" if ignore else ""))
     print(f"process start -> first diagnostics (scripts file, {figures['start_findings']} diagnostics): "
           f"{figures['start_ms']:.0f} ms")
     print(f"import CPU: pygls + lsprotocol + libcst {imports['baseline']:.2f} s, server {imports['server']:.2f} s, "

@@ -1,7 +1,10 @@
-"""A plausible example input for a model, read statically from its first layer, so an editor can offer "Translate
-and verify" without asking for an input shape first. Conservative: None unless the first layer states its input
-size as a literal (``nn.Linear(16, ...)``, ``nn.Conv2d(3, ...)``, ``keras.Input(shape=(32, 32, 3))``, a Keras
-layer's ``input_shape=``); the user can always pass the shape explicitly."""
+"""A plausible example input for a model, read statically, so an editor can offer "Translate and verify" without
+asking for an input shape first: the input the file itself applies the model to (the shape engine,
+analyzers/shapes.py, reads ``model(torch.randn(...))`` and ``summary(...)``), else the one its first layer implies.
+Conservative: None unless the first layer states its input size as a literal (``nn.Linear(16, ...)``,
+``nn.Conv2d(3, ...)``, ``keras.Input(shape=(32, 32, 3))``, a Keras layer's ``input_shape=``); an image size the
+first layer leaves open is one the shape flow accepts (a ``Linear`` after a flatten fixes it). The user can always
+pass the shape explicitly."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import ast
 
 import libcst as cst
 
+from ..analyzers.shapes import model_input
 from ..analyzers.traversal import nodes_of_type
 from .common import ParsedSource, TranslationError, code_of
 
@@ -22,7 +26,36 @@ _RECURRENT = {"torch.nn.LSTM", "torch.nn.GRU", "torch.nn.RNN"}
 _CONTAINERS = {"torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict", "torch.nn.Module"}
 
 
+# spatial sizes tried, in order, when the first layer's guess does not fit the model's later layers
+_SPATIAL_CANDIDATES = (SPATIAL, 28, 32, 64, 224, 8)
+
+
 def example_input_shape(source_text: str, symbol: str) -> tuple[int, ...] | None:
+    """The input shape (batch included) for ``symbol``: the one the file applies the model to (an example call,
+    ``summary(...)``), else the one its first layer implies, with a spatial size the static shape flow accepts
+    (a ``Linear`` after a flatten fixes it) where the first layer leaves it open."""
+    stated = model_input(source_text, symbol)
+    if stated is not None:
+        return stated
+    guess = _first_layer_shape(source_text, symbol)
+    if guess is None or not _has_free_spatial(source_text, symbol, guess):
+        return guess
+    candidates = [guess[:-spatial] + (size,) * spatial
+                  for spatial in (_spatial_rank(guess),) for size in _SPATIAL_CANDIDATES]
+    return model_input(source_text, symbol, candidates) or guess
+
+
+def _spatial_rank(shape: tuple[int, ...]) -> int:
+    return sum(1 for size in shape[2:] if size == SPATIAL)
+
+
+def _has_free_spatial(source_text: str, symbol: str, shape: tuple[int, ...]) -> bool:
+    """Whether ``shape``'s trailing sizes are this module's SPATIAL placeholder (a torch image input)."""
+    spatial = _spatial_rank(shape)
+    return spatial > 0 and shape[-spatial:] == (SPATIAL,) * spatial and len(shape) == spatial + 2
+
+
+def _first_layer_shape(source_text: str, symbol: str) -> tuple[int, ...] | None:
     """The input shape (batch included) the first layer of ``symbol`` implies, or None when it does not say."""
     try:
         source = ParsedSource(source_text)

@@ -27,6 +27,7 @@ from ..analyzers.config import DEPLOYMENT_SCENARIOS, KNOWN_KEYS, settings_with
 from ..analyzers.engine import SYNTAX_ERROR, UNDECODABLE, suppression_comment
 from ..analyzers.findings import Position, Range, Severity
 from ..analyzers.incremental import IncrementalChecker
+from ..analyzers.shapes import layer_shapes_at
 from ..analyzers.symbols import import_table, name_at
 from ..analyzers.workspace import TOO_LARGE, check_bytes
 from . import notebook_sync, translate_actions
@@ -487,6 +488,11 @@ class TensorlintServer(LanguageServer):
             if card is not None:
                 sections.append(card)
                 hover_range = hover_range or name.range
+            shapes = await asyncio.get_running_loop().run_in_executor(self.feature_executor, layer_shapes_at,
+                                                                      snap.text, at)
+            if shapes is not None:
+                sections.append(shapes.markdown())
+                hover_range = hover_range or shapes.range
             advice = await self.advice(snap) if _defines(snap, position.line, position.line) else Advice(())
             for model in advice.models:
                 if model.line == at.line and model.column <= at.column <= model.column + len(model.name):

@@ -168,7 +168,7 @@ def test_rules_listing_and_docs(cli):
 def test_readme_rule_table_is_the_rules_listing(cli, repo_root):
     listing = cli("rules").stdout.decode()
     table = [line[4:] for line in (repo_root / "README.md").read_text().splitlines()
-             if line[4:6] in ("PT", "TF", "XF", "DP") and line[6:9].isdigit() and line.startswith("    ")]
+             if line[4:6] in ("PT", "TF", "SH", "XF", "DP") and line[6:9].isdigit() and line.startswith("    ")]
     assert table == listing.splitlines(), "regenerate README's rule table from `tensorlint rules`"
 
 

@@ -84,7 +84,7 @@ def test_unknown_codes_on_the_command_line_exit_2_with_the_prefixes(cli, tmp_pat
     (tmp_path / "m.py").write_text(f"import torch\n{LOAD}\n")
     result = cli("check", "--no-cache", *args, "m.py", cwd=tmp_path)
     assert result.returncode == 2
-    assert b"unknown rule code or prefix" in result.stderr and b"DP, PT, TF, TL, XF" in result.stderr
+    assert b"unknown rule code or prefix" in result.stderr and b"DP, PT, SH, TF, TL, XF" in result.stderr
     assert not result.stdout
 
 
