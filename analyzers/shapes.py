@@ -2128,15 +2128,23 @@ def render(value) -> str:
     return "?"
 
 
-def layer_shapes_at(source: str, position: Position) -> LayerShapes | None:
-    """The shapes of the layer under ``position`` (1-based line, 0-based column), or None."""
-
+def _parsed_with_imports(source: str) -> tuple[cst.Module, ImportTable] | None:
     try:
         module = parse_module(source)
     except (cst.ParserSyntaxError, RecursionError):
         return None
     imports = ImportTable()
     imports.collect(module.body)
+    return module, imports
+
+
+def layer_shapes_at(source: str, position: Position) -> LayerShapes | None:
+    """The shapes of the layer under ``position`` (1-based line, 0-based column), or None."""
+
+    parsed = _parsed_with_imports(source)
+    if parsed is None:
+        return None
+    module, imports = parsed
     applied = analyze(module, imports, source).applied
     if not applied:
         return None
@@ -2166,12 +2174,10 @@ def model_input(source: str, symbol: str, candidates: Iterable[tuple[int, ...]] 
     """An input size (batch included) for the model ``symbol`` (a class or a module-level variable): the one the
     file applies it to (``model(torch.randn(4, 1, 28, 28))``, ``summary(...)``), else the first of ``candidates``
     for which the file's shape flow shows no problem; None when neither says."""
-    try:
-        module = parse_module(source)
-    except (cst.ParserSyntaxError, RecursionError):
+    parsed = _parsed_with_imports(source)
+    if parsed is None:
         return None
-    imports = ImportTable()
-    imports.collect(module.body)
+    module, imports = parsed
     plain = analyze(module, imports, source)
     stated = plain.inputs.get(symbol)
     if stated is not None:

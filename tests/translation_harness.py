@@ -94,6 +94,15 @@ def assert_close(actual, expected, what: str = "") -> None:
     np.testing.assert_allclose(actual, expected, err_msg=what, **TOLERANCE)
 
 
+def assert_translation_matches(source_model, translated_model, copy_weights, input_shape, to: str) -> None:
+    """Build the translation on a random input, copy the source's weights into it and compare both outputs."""
+    x = random_input(input_shape)
+    run_source, run_translated = (run_torch, run_keras) if to == "keras" else (run_keras, run_torch)
+    run_translated(translated_model, [x])
+    copy_weights(source_model, translated_model)
+    assert_close(run_translated(translated_model, [x]), run_source(source_model, [x]))
+
+
 def devices():
     """`cpu` always; `cuda` when torch sees a GPU (skipped with the reason otherwise)."""
     import pytest
