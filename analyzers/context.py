@@ -21,11 +21,17 @@ _TORCH_DATASET_BASES = {"torch.utils.data.Dataset", "torch.utils.data.IterableDa
 class Context:
     """Per-module facts, kept up to date by the engine as it walks (rules only read them)."""
 
-    def __init__(self, module: cst.Module, source: str, path: str = "<string>", settings: dict | None = None):
+    def __init__(self, module: cst.Module, source: str, path: str = "<string>", settings: dict | None = None,
+                 document_memory: dict | None = None):
         self.module = module
         self.source = source
         self.path = path
         self.settings = settings or {}
+        # what several rules share within this check (an analysis computed once for all of them)
+        self.shared: dict = {}
+        # what module rules keep between versions of one document (an editor's checker owns it, so it lives and
+        # dies with the document's tree); a fresh dict for a one-off check
+        self.document_memory = document_memory if document_memory is not None else {}
         self.imports = ImportTable()
         self.imports.collect(module.body)
         # node -> canonical name: several rules ask about the same Call; emptied when an import adds a name

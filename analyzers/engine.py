@@ -365,7 +365,7 @@ def _check_parsed(module: cst.Module, source: str, path: str, settings: Settings
                   cache: "StatementCache | None" = None) -> CheckResult:
     statement_classes = [cls for cls in rule_classes if cls.scope == STATEMENT_SCOPE]
     module_classes = [cls for cls in rule_classes if cls.scope != STATEMENT_SCOPE]
-    ctx = Context(module, source, path, settings.options)
+    ctx = Context(module, source, path, settings.options, cache.document_memory if cache is not None else None)
     if layout is not None and len(layout.starts) != len(module.body):
         layout = None  # not this module's layout: position and check everything afresh
     incremental_check = cache is not None and layout is not None
@@ -536,6 +536,7 @@ class StatementCache:
         self._entries: dict[tuple, _StatementEntry] = {}
         self._next: dict[tuple, _StatementEntry] = {}
         self._config: tuple | None = None
+        self.document_memory: dict = {}  # Context.document_memory for every version of this document
         self.rechecked = 0  # top-level statements the statement rules ran on in the last check (tests, benchmarks)
         self.walked = 0  # top-level statements the last check walked at all
 

@@ -4,26 +4,11 @@ analysis per module."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 import libcst as cst
 
 from ..findings import Severity
 from ..rule import Invalid, PendingFix, Rule
 from ..shapes import Memo, ShapeAnalysis, analyze
-
-# id(context) -> (context, its analysis), for the ten rules of one check; a few recent checks (threads may check
-# several documents at once). Strong references, not a WeakKeyDictionary: its callbacks run Python code inside
-# garbage collection, which can then switch threads in the middle of another thread's `compile(..., ONLY_AST)`,
-# and CPython 3.11 keeps that conversion's recursion count per interpreter ("AST constructor recursion depth
-# mismatch").
-_ANALYSES: "OrderedDict[int, tuple]" = OrderedDict()
-_RECENT_CHECKS = 8
-# path -> the memo of its last analysis: an editor's next version reuses the pieces its edit did not touch
-_MEMOS: "OrderedDict[str, Memo]" = OrderedDict()
-_MEMO_PATHS = 32
-_MEMO_LOCK = threading.Lock()
 
 _TORCH = frozenset({"torch"})
 _ANY = frozenset({"torch", "tensorflow", "keras"})
@@ -32,22 +17,13 @@ _KERAS_HEAD = "import keras\nfrom keras import layers\n"
 
 
 def shape_analysis(ctx) -> ShapeAnalysis:
-    """The module's shape analysis, computed once for all SH rules."""
-    with _MEMO_LOCK:
-        entry = _ANALYSES.get(id(ctx))
-    if entry is not None and entry[0] is ctx:
-        return entry[1]
-    with _MEMO_LOCK:
-        previous = _MEMOS.pop(ctx.path, None)
-    memo = Memo(previous)
-    analysis = analyze(ctx.module, ctx.imports, ctx.source, memo=memo)
-    with _MEMO_LOCK:
-        _ANALYSES[id(ctx)] = (ctx, analysis)
-        while len(_ANALYSES) > _RECENT_CHECKS:
-            _ANALYSES.popitem(last=False)
-        _MEMOS[ctx.path] = memo
-        while len(_MEMOS) > _MEMO_PATHS:
-            _MEMOS.popitem(last=False)
+    """The module's shape analysis, computed once per check for all SH rules; an editor's next version of the
+    document reuses the pieces its edit did not touch (the memo lives in the document's memory)."""
+    analysis = ctx.shared.get("shapes")
+    if analysis is None:
+        memo = Memo(ctx.document_memory.get("shapes"))
+        analysis = ctx.shared["shapes"] = analyze(ctx.module, ctx.imports, ctx.source, memo=memo)
+        ctx.document_memory["shapes"] = memo
     return analysis
 
 
