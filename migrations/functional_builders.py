@@ -238,6 +238,19 @@ class _Requoted(cst.CSTTransformer):
         return updated.with_changes(value=f"{updated.prefix}{free * len(updated.quote)}{text}"
                                           f"{free * len(updated.quote)}")
 
+    def leave_FormattedString(self, original: cst.FormattedString,
+                              updated: cst.FormattedString) -> cst.FormattedString:
+        # an inlined argument that is itself an f-string (`block_id=f"{i}"` in f"normal_A_block_{block_id}")
+        quote = updated.end
+        if quote[0] not in self.taken:
+            return updated
+        free = next((q for q in ("'", '"') if q not in self.taken), None)
+        inner = cst.Module([]).code_for_node(updated)[len(updated.start):-len(quote)]
+        if free is None or any(c in inner for c in ("'", '"', "\\", "\n")):
+            return updated
+        prefix = updated.start[:-len(quote)]
+        return updated.with_changes(start=prefix + free * len(quote), end=free * len(quote))
+
 
 class _FixedActivations(cst.CSTTransformer):
     """`Dense(classes, activation=classifier_activation)`: the parameter's value (given or default) written in, so the

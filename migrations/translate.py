@@ -406,8 +406,9 @@ def _plain_python_used(source: ParsedSource, model: ModelTranslator, generated: 
     kept = []
     for statement in closure(source.module, wanted).statements:
         if _imports_only(statement) and imports_source_framework(statement, model.source_framework) or \
-                model._contains_layers(statement) or symbol in bound_names(statement):
-            continue
+                model._contains_layers(statement) or symbol in bound_names(statement) or \
+                isinstance(statement, cst.ClassDef) and source.class_framework(statement.name.value):
+            continue  # framework classes are translated (model.translated_classes), never copied verbatim
         kept.append(cst.Module([]).code_for_node(statement.with_changes(leading_lines=())).strip())
     return kept
 

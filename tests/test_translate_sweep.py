@@ -24,7 +24,8 @@ CI_FILES = {
     "timm": {"timm/layers/mlp.py", "timm/models/mlp_mixer.py"},
     "keras-hub": {"keras_hub/src/layers/modeling/transformer_encoder.py",
                   "keras_hub/src/layers/modeling/position_embedding.py"},
-    "keras": {"keras/src/applications/vgg16.py", "keras/src/applications/densenet.py"},
+    "keras": {"keras/src/applications/vgg16.py", "keras/src/applications/densenet.py",
+              "keras/src/applications/nasnet.py", "keras/src/applications/inception_resnet_v2.py"},
 }
 
 
