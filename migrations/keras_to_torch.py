@@ -581,6 +581,13 @@ class _KerasToTorch(ClosureRewriter):
     def visit_Param(self, node: cst.Param) -> None:
         self.chain_parts.add(id(node.name))  # a parameter's own name binds, it does not read the import
 
+    def visit_ImportAlias(self, node: cst.ImportAlias) -> bool:
+        return False  # `import tensorflow as tf` names a module, it reads no value
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        if isinstance(node.target, cst.Name):
+            self.chain_parts.add(id(node.target))  # `tf = None` binds the name, it does not read the import
+
     def visit_Arg(self, node: cst.Arg) -> None:
         if node.keyword is not None:
             self.chain_parts.add(id(node.keyword))

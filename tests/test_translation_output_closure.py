@@ -371,3 +371,32 @@ def test_a_keras_registration_decorator_on_a_function_is_dropped(tmp_path, capsy
     assert "# tensorlint: @keras.saving.register_keras_serializable (Keras) dropped\ndef doubled(x):" in text
     x = random_input((2, 4))
     assert_close(run_torch(translated.Scale(), [x]), x * 2.0)
+
+
+def test_an_optional_tensorflow_import_stays_an_import_in_the_torch_translation(tmp_path, capsys):
+    # keras-hub t5gemma: `try: import tensorflow as tf / except ImportError: tf = None` at module level, used by a
+    # helper of the layer: the names were rewritten to `import tensorflow as None` / `None = None`, and translate
+    # crashed on its own output (ParserSyntaxError)
+    source = """\
+        import keras
+
+        try:
+            import tensorflow as tf
+        except ImportError:
+            tf = None
+
+
+        def have_tensorflow():
+            return tf is not None
+
+
+        class Scale(keras.layers.Layer):
+            def call(self, x):
+                if have_tensorflow():
+                    return x * 2.0
+                return x * 2.0
+        """
+    _, translated, text = _translate(tmp_path, source, "Scale", "torch", capsys)
+    assert "import tensorflow as tf" in text and "None = None" not in text
+    x = random_input((2, 4))
+    assert_close(run_torch(translated.Scale(), [x]), x * 2.0)
