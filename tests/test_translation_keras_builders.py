@@ -6,20 +6,12 @@ runs `tensorlint translate -o FILE`, imports the file, copies the weights and co
 
 from __future__ import annotations
 
-import importlib.util
-import uuid
 
 import pytest
 
 from tensorlint.server import cli
-from translation_harness import assert_close, random_input, randomize_keras_statistics, run_keras, run_torch
+from translation_harness import import_file as _import, assert_translation_matches, random_input
 
-
-def _import(path):
-    spec = importlib.util.spec_from_file_location(f"m_{uuid.uuid4().hex}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _translate(source: str, symbol: str, tmp_path, capsys, init_args: str | None = None):
@@ -39,13 +31,7 @@ def _builder_init(text: str) -> str:
 
 
 def _equal(source_model, translated, target_model, shape):
-    inputs = [random_input(shape)]
-    source_model(*inputs)
-    randomize_keras_statistics(source_model)
-    expected = run_keras(source_model, inputs)
-    run_torch(target_model, inputs)  # builds, materialises Lazy* modules
-    translated.copy_weights(source_model, target_model)
-    assert_close(run_torch(target_model, inputs), expected)
+    assert_translation_matches(source_model, target_model, translated.copy_weights, [random_input(shape)], "torch")
 
 
 # keras.applications.MobileNet: a helper computes its width (`filters = int(filters * alpha)`) and its channel

@@ -5,10 +5,7 @@ what a user gets), copies the weights with its runtime copy_weights and compares
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-import textwrap
-import uuid
 import zipfile
 from pathlib import Path
 
@@ -17,16 +14,12 @@ import pytest
 import torch
 
 from tensorlint.server import cli
-from translation_harness import assert_close, random_input, randomize_keras_statistics, run_keras, run_torch
+from translation_harness import (
+    import_file as _import, assert_close, assert_translation_matches, random_input, run_torch,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-def _import(path):
-    spec = importlib.util.spec_from_file_location(f"m_{uuid.uuid4().hex}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _translate(path: Path, symbol: str, tmp_path, capsys):
@@ -38,12 +31,7 @@ def _translate(path: Path, symbol: str, tmp_path, capsys):
 
 
 def _equal(source_layer, translated, target_module, inputs):
-    source_layer(*inputs)
-    randomize_keras_statistics(source_layer)
-    expected = run_keras(source_layer, inputs)
-    run_torch(target_module, inputs)  # builds, materialises Lazy* modules
-    translated.copy_weights(source_layer, target_module)
-    assert_close(run_torch(target_module, inputs), expected)
+    assert_translation_matches(source_layer, target_module, translated.copy_weights, inputs, "torch")
 
 
 CUSTOM = """\

@@ -8,19 +8,14 @@ import importlib
 import importlib.util
 import sys
 import textwrap
-import uuid
 
 import pytest
 
 from tensorlint.server import cli
-from translation_harness import assert_close, assert_translation_matches, random_input, run_torch
+from translation_harness import (
+    import_file as _import, assert_close, assert_translation_matches, random_input, run_torch,
+)
 
-
-def _import(path):
-    spec = importlib.util.spec_from_file_location(f"m_{uuid.uuid4().hex}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _translate(tmp_path, source: str, symbol: str, to: str, capsys):
@@ -57,7 +52,7 @@ def test_torch_assert_with_a_message_over_several_lines_becomes_an_assert_that_p
     original, translated, text = _translate(tmp_path, source, "Head", "keras", capsys)
     assert "assert x.shape[-1] == 4" in text
     model, keras_model = original.Head(), translated.Head()
-    assert_translation_matches(model, keras_model, translated.copy_weights, (2, 4), to="keras")
+    assert_translation_matches(model, keras_model, translated.copy_weights, [random_input((2, 4))], to="keras")
     with pytest.raises(AssertionError, match=r"the last dimension must be 4 \(the number of features\)"):
         keras_model(random_input((2, 3)))
 
@@ -125,7 +120,7 @@ def test_an_inlined_helper_argument_inside_an_f_string_keeps_the_f_string_valid(
 def test_a_layer_helper_called_in_a_loop_of_an_inlined_helper_runs(tmp_path, capsys):
     original, translated, _ = _translate(tmp_path, _NESTED_HELPERS, "build", "torch", capsys)
     keras_model, torch_model = original.build(), translated.build()
-    assert_translation_matches(keras_model, torch_model, translated.copy_weights, (2, 4), to="torch")
+    assert_translation_matches(keras_model, torch_model, translated.copy_weights, [random_input((2, 4))], to="torch")
 
 
 def test_torch_types_in_a_class_annotations_table_and_a_torch_default_do_not_break_the_import(tmp_path, capsys):
@@ -158,7 +153,7 @@ def test_torch_types_in_a_class_annotations_table_and_a_torch_default_do_not_bre
     assert "# TODO(tensorlint): the default `device=torch.device(\"cpu\")` has no Keras counterpart: None stands " \
            "in for it" in text
     model, keras_model = original.Head(), translated.Head()
-    assert_translation_matches(model, keras_model, translated.copy_weights, (2, 4), to="keras")
+    assert_translation_matches(model, keras_model, translated.copy_weights, [random_input((2, 4))], to="keras")
 
 
 def test_an_annotation_naming_a_relatively_imported_module_becomes_a_forward_reference(tmp_path, capsys):
@@ -244,7 +239,7 @@ def test_a_class_provided_by_a_relative_star_import_comes_along(tmp_path, capsys
             del sys.modules[name]  # other tests build their own `pkg` in their own folder
     translated = _import(out)
     model, keras_model = original.Head(), translated.Head()
-    assert_translation_matches(model, keras_model, translated.copy_weights, (2, 4), to="keras")
+    assert_translation_matches(model, keras_model, translated.copy_weights, [random_input((2, 4))], to="keras")
 
 
 def test_a_value_bound_once_in_a_comprehension_iterable_is_a_lambda_argument(tmp_path, capsys):
@@ -267,7 +262,7 @@ def test_a_value_bound_once_in_a_comprehension_iterable_is_a_lambda_argument(tmp
     original, translated, text = _translate(tmp_path, source, "Head", "keras", capsys)
     assert "(lambda split_input: keras.ops.split(split_input, " in text
     model, keras_model = original.Head(), translated.Head()
-    assert_translation_matches(model, keras_model, translated.copy_weights, (2, 4), to="keras")
+    assert_translation_matches(model, keras_model, translated.copy_weights, [random_input((2, 4))], to="keras")
 
 
 def test_a_torch_decorator_and_a_torch_class_in_a_module_table_do_not_break_the_import(tmp_path, capsys):
@@ -299,7 +294,7 @@ def test_a_torch_decorator_and_a_torch_class_in_a_module_table_do_not_break_the_
            "stands in for it" in text
     assert "_NORMS = dict(batchnorm=torch_BatchNorm1d, pooled=None)" in text
     model, keras_model = original.Head().eval(), translated.Head()
-    assert_translation_matches(model, keras_model, translated.copy_weights, (2, 4), to="keras")
+    assert_translation_matches(model, keras_model, translated.copy_weights, [random_input((2, 4))], to="keras")
 
 
 def test_a_package_module_import_left_relative_is_commented_under_a_todo(tmp_path, capsys):

@@ -13,14 +13,10 @@ import numpy as np
 import pytest
 
 from tensorlint.server import cli
-from translation_harness import assert_close, random_input, randomize_torch_statistics, run_keras, run_torch
+from translation_harness import (
+    import_file as _import, assert_close, assert_translation_matches, random_input, run_keras, run_torch,
+)
 
-
-def _import(path):
-    spec = importlib.util.spec_from_file_location(f"m_{uuid.uuid4().hex}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _translate(tmp_path, source: str, symbol: str, capsys):
@@ -34,12 +30,7 @@ def _translate(tmp_path, source: str, symbol: str, capsys):
 
 
 def _equal(source_model, target_model, translated, shape):
-    randomize_torch_statistics(source_model)
-    x = random_input(shape)
-    expected = run_torch(source_model, [x])
-    run_keras(target_model, [x])
-    translated.copy_weights(source_model, target_model)
-    assert_close(run_keras(target_model, [x]), expected)
+    assert_translation_matches(source_model, target_model, translated.copy_weights, [random_input(shape)], "keras")
 
 
 def test_module_level_helper_constants_and_classes_as_values_come_along(tmp_path, capsys):

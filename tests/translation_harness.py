@@ -94,13 +94,31 @@ def assert_close(actual, expected, what: str = "") -> None:
     np.testing.assert_allclose(actual, expected, err_msg=what, **TOLERANCE)
 
 
-def assert_translation_matches(source_model, translated_model, copy_weights, input_shape, to: str) -> None:
-    """Build the translation on a random input, copy the source's weights into it and compare both outputs."""
-    x = random_input(input_shape)
-    run_source, run_translated = (run_torch, run_keras) if to == "keras" else (run_keras, run_torch)
-    run_translated(translated_model, [x])
+def import_file(path):
+    """A module imported from ``path`` under a fresh name (translations of one symbol must not share a module)."""
+    import importlib.util
+    import uuid
+
+    spec = importlib.util.spec_from_file_location(f"m_{uuid.uuid4().hex}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def assert_translation_matches(source_model, translated_model, copy_weights, inputs, to: str) -> None:
+    """Give the source model random norm statistics, build the translation on ``inputs``, copy the source's weights
+    into it and compare both outputs."""
+    if to == "keras":
+        randomize_torch_statistics(source_model)
+        run_source, run_translated = run_torch, run_keras
+    else:
+        source_model(*inputs)  # Keras builds its weights on the first call
+        randomize_keras_statistics(source_model)
+        run_source, run_translated = run_keras, run_torch
+    expected = run_source(source_model, inputs)
+    run_translated(translated_model, inputs)  # builds, materialises Lazy* modules
     copy_weights(source_model, translated_model)
-    assert_close(run_translated(translated_model, [x]), run_source(source_model, [x]))
+    assert_close(run_translated(translated_model, inputs), expected)
 
 
 def devices():
