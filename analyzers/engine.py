@@ -11,6 +11,7 @@ from typing import Any, Callable, Sequence
 
 import libcst as cst
 
+from .collection import collection_paused
 from .config import Settings
 from .context import Context
 from .findings import Edit, Finding, Fix, Position, Range, Severity
@@ -136,9 +137,9 @@ class _Walker:
     type and keeping the context's scopes current. It reads each node's children straight from its fields
     (:mod:`.traversal`), where ``CSTNode.visit`` would rebuild every node it passes.
 
-    Module-scope rules see the whole walk. Statement-scope rules get fresh instances for each top-level
-    statement that :meth:`walk_module` is told to check with them (``fresh``); their handlers join the module
-    rules' for that statement only."""
+    Module-scope rules see the whole walk. Statement-scope rules start afresh on each top-level statement that
+    :meth:`walk_module` is told to check with them; their handlers join the module rules' for that statement
+    only."""
 
     def __init__(self, ctx: Context, rules: Sequence[Rule], dispatch: _Dispatch,
                  statement_classes: Sequence[type[Rule]] = (), incremental_rules: Sequence[Rule] = ()):
@@ -160,6 +161,8 @@ class _Walker:
             self.visit, self.leave = self._module_tables[True]
         self.errors: list[str] = []
         self._disabled: set[int] = set()  # id() of crashed rule instances
+        self._statement_rules: list[Rule] | None = None  # the statement rules' instances, made for the first
+        self._statement_tables: dict[bool, tuple[dict, dict]] = {}  # statement that runs them (see tables)
 
     def _run(self, handlers: tuple[tuple[Rule, Callable], ...], node: cst.CSTNode) -> None:
         for rule, handler in handlers:
@@ -175,11 +178,22 @@ class _Walker:
     def tables(self, incremental: bool = True, statement: bool = True) -> tuple[dict, dict]:
         """The handler tables for one top-level statement: the module rules' (the incremental ones only if
         ``incremental``), joined by a fresh instance of every statement rule if ``statement``."""
-        tables = self._module_tables[incremental and True in self._module_tables]
+        module_rules = incremental and True in self._module_tables
         if not statement or not self.statement_classes:
-            return tables
-        rules = [cls(self.ctx) for cls in self.statement_classes]
-        return _joined(tables, _bound(rules, self._statement_dispatch))
+            return self._module_tables[module_rules]
+        if self._statement_rules is None:
+            self._statement_rules = [cls(self.ctx) for cls in self.statement_classes]
+            statement_tables = _bound(self._statement_rules, self._statement_dispatch)
+            self._statement_tables = {key: _joined(tables, statement_tables)
+                                      for key, tables in self._module_tables.items()}
+        else:
+            # The same instances, emptied and initialised again, are fresh rules: binding their handlers into
+            # the tables again for each of a file's thousand statements would cost more than walking them.
+            for rule in self._statement_rules:
+                rule.__dict__.clear()
+                rule.__init__(self.ctx)
+                self._disabled.discard(id(rule))
+        return self._statement_tables[module_rules]
 
     def walk_module(self, module: cst.Module, on_statement: Callable[[int, cst.CSTNode], bool] | None = None,
                     after_statement: Callable[[int], None] | None = None) -> None:
@@ -310,7 +324,11 @@ def rules_for_source(rule_classes: Sequence[type[Rule]], source: str) -> list[ty
 
 def check_source(source: str, path: str = "<string>", settings: Settings | None = None) -> CheckResult:
     """All findings for one module's text (the engine's main entry point)."""
-    settings = settings or Settings()
+    with collection_paused():
+        return _check_source(source, path, settings or Settings())
+
+
+def _check_source(source: str, path: str, settings: Settings) -> CheckResult:
     rule_classes = rules_for_source(settings.enabled_rules(path), source)
     if not rule_classes:
         # No rule can report anything here; the only finding left to give is a syntax error.

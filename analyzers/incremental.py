@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst import PartialParserConfig
 
+from .collection import collection_paused
 from .config import Settings
 from .lines import lines_with_breaks
 from .parsing import parse_module
@@ -232,7 +233,10 @@ class IncrementalChecker:
 
     def check(self, source: str, path: str = "<string>", settings: Settings | None = None) -> CheckResult:
         """What ``check_source(source, path, settings)`` gives."""
-        settings = settings or Settings()
+        with collection_paused():
+            return self._check(source, path, settings or Settings())
+
+    def _check(self, source: str, path: str, settings: Settings) -> CheckResult:
         try:
             module = self.parser.parse(source)
         except cst.ParserSyntaxError as exc:

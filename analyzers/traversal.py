@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import inspect
 import textwrap
+from typing import Callable
 
 import libcst as cst
 
@@ -135,3 +136,24 @@ def nodes_of_type(root: cst.CSTNode, types: type | tuple[type, ...]) -> list:
 
     walk(root)
     return found
+
+
+def first_node(root: cst.CSTNode, accepts: Callable[[cst.CSTNode], bool],
+               skip: tuple[type, ...] = ()) -> cst.CSTNode | None:
+    """The first node of ``root``'s subtree (``root`` included, in visiting order) that ``accepts``, without
+    entering nodes of the ``skip`` types below ``root`` nor whitespace and punctuation."""
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if accepts(node):
+            return node
+        children = []
+        for name in child_fields(node):
+            value = getattr(node, name)
+            if type(value) is tuple or type(value) is list:
+                children.extend(value)
+            else:
+                children.append(value)
+        pending.extend(child for child in reversed(children) if isinstance(child, cst.CSTNode)
+                       and type(child) not in TRIVIA_TYPES and not isinstance(child, skip))
+    return None

@@ -24,7 +24,10 @@ def run_serve(args) -> int:
     import logging
     import sys
 
-    from .lsp import serve
+    from .launch import loading
+
+    with loading():
+        from .lsp import serve
 
     # stdout carries the protocol: anything logged goes to stderr
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(name)s: %(message)s")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import libcst as cst
 
 
@@ -36,10 +38,16 @@ def string_value(node: cst.BaseExpression | None) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)
+def _expression(code: str) -> cst.BaseExpression:
+    # fixes add the same few values (`True`, `-1`, `self.training`) again and again; libcst nodes are immutable
+    return cst.parse_expression(code)
+
+
 def with_keyword(call: cst.Call, name: str, value_code: str) -> cst.Call:
     """The call with ``name=value`` appended (keeping a trailing comma style intact)."""
     args = list(call.args)
-    new_arg = cst.Arg(value=cst.parse_expression(value_code), keyword=cst.Name(name),
+    new_arg = cst.Arg(value=_expression(value_code), keyword=cst.Name(name),
                       equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""),
                                             whitespace_after=cst.SimpleWhitespace("")))
     if args:

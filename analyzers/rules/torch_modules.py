@@ -8,6 +8,7 @@ from ..context import TORCH_MODULE
 from ..findings import Severity
 from ..flow import is_guarded, is_self_attribute
 from ..rule import STATEMENT_SCOPE, Invalid, PendingEdit, PendingFix, Rule
+from ..traversal import first_node
 from ._calls import class_methods, keyword, positional, self_method_calls, with_keyword
 
 
@@ -204,21 +205,12 @@ class FunctionalDropoutAlwaysOn(Rule):
 
 
 def _calls_super_init(body: cst.BaseSuite) -> bool:
-    class Finder(cst.CSTVisitor):
-        found = False
+    # a nested function's calls do not initialise this module
+    return first_node(body, _is_init_call, skip=(cst.FunctionDef,)) is not None
 
-        def visit_Call(self, node: cst.Call) -> bool:
-            func = node.func
-            if isinstance(func, cst.Attribute) and func.attr.value == "__init__":
-                self.found = True
-            return not self.found
 
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return False  # a nested function's calls do not initialise this module
-
-    finder = Finder()
-    body.visit(finder)
-    return finder.found
+def _is_init_call(node: cst.CSTNode) -> bool:
+    return type(node) is cst.Call and type(node.func) is cst.Attribute and node.func.attr.value == "__init__"
 
 
 class ModuleInitWithoutSuper(Rule):
