@@ -242,3 +242,20 @@ def test_ci_installs_torch_the_way_the_readme_says(repo_root):
     ci = (repo_root / ".ci" / "run").read_text()
     assert "torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" in ci
     assert "pip install tensorlint`" not in readme and "rev: v0.1.0" not in readme  # no such release or tag
+
+
+def test_the_command_starts_with_its_imports_frozen_and_runs_with_the_collector_on():
+    import subprocess
+    import sys
+
+    probe = ("import gc, sys\n"
+             "import tensorlint.server.cli as cli\n"
+             "cli.main = lambda: print(gc.isenabled(), gc.get_freeze_count() > 1000) or 0\n"
+             "from tensorlint.server.launch import main\n"
+             "sys.exit(main())\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"]
+    entry = subprocess.run([sys.executable, "-m", "tensorlint.server", "--version"], capture_output=True, text=True,
+                           timeout=60)
+    assert entry.returncode == 0 and entry.stdout.strip(), entry.stderr

@@ -1,11 +1,15 @@
 """The engine: name resolution through imports, positions, suppressions, fault isolation, bad input."""
 
+import gc
+
 import libcst as cst
 import pytest
 
 from tensorlint.analyzers import Settings, check_source, decode
+from tensorlint.analyzers.collection import collection_paused
 from tensorlint.analyzers.engine import SYNTAX_ERROR, UNDECODABLE, _check_parsed, suppression_comment
 from tensorlint.analyzers.frameworks import ImportTable
+from tensorlint.analyzers.incremental import IncrementalChecker
 from tensorlint.analyzers.rule import STATEMENT_SCOPE, Invalid, Rule, _REGISTRY
 from tensorlint.analyzers.findings import Severity
 
@@ -145,6 +149,79 @@ def test_statement_rules_get_a_fresh_instance_per_top_level_statement():
     result = _check_parsed(module, module.code, "x.py", Settings(), [CountsCalls])
     assert [(f.range.start.line, f.message) for f in result.findings] == [
         (1, "call 1"), (2, "call 1"), (4, "call 1"), (5, "call 2")]
+
+
+def test_statement_rule_state_set_outside_init_does_not_reach_the_next_statement():
+    class RemembersLazily(Rule):  # keeps state it never declared in __init__
+        scope = STATEMENT_SCOPE
+        severity = Severity.INFO
+
+        def visit_Call(self, node):
+            self.report(node, "again" if getattr(self, "seen", False) else "first")
+            self.seen = True
+
+    RemembersLazily.code = "ZZ902"
+    module = cst.parse_module("f()\ng()\ndef h():\n    a()\n    b()\n")
+    result = _check_parsed(module, module.code, "x.py", Settings(), [RemembersLazily])
+    assert [(f.range.start.line, f.message) for f in result.findings] == [
+        (1, "first"), (2, "first"), (4, "first"), (5, "again")]
+
+
+def test_a_statement_rule_that_crashed_runs_again_on_the_next_statement():
+    class CrashesOnF(Rule):
+        scope = STATEMENT_SCOPE
+        severity = Severity.INFO
+
+        def visit_Call(self, node):
+            if node.func.value == "f":
+                raise ZeroDivisionError("boom")
+            self.report(node, "seen")
+
+    CrashesOnF.code = "ZZ903"
+    module = cst.parse_module("f(); g()\nh()\n")
+    result = _check_parsed(module, module.code, "x.py", Settings(), [CrashesOnF])
+    assert [(f.range.start.line, f.message) for f in result.findings] == [(2, "seen")]
+    assert len(result.errors) == 1 and result.errors[0].startswith("ZZ903: ZeroDivisionError")
+
+
+def test_the_collector_is_paused_only_while_a_check_runs():
+    seen = []
+
+    class Observes(Rule):
+        """## What it does
+        Records whether the cyclic collector runs (test only).
+        ## Why is this bad
+        -
+        ## Example
+        -
+        ## Use instead
+        -
+        """
+
+        code = "PT998"
+        name = "observes-the-collector"
+        severity = Severity.INFO
+        message = "-"
+
+        def visit_Call(self, node):
+            seen.append(gc.isenabled())
+
+    source = "import torch\nx = torch.load('m.pt')\n"
+    try:
+        assert gc.isenabled()
+        check_source(source, "a.py", Settings(select=("PT998",)))
+        IncrementalChecker().check(source, "a.py", Settings(select=("PT998",)))
+        assert seen == [False, False] and gc.isenabled()
+        with pytest.raises(RuntimeError):
+            with collection_paused():
+                raise RuntimeError("a check that fails")
+        assert gc.isenabled()
+        gc.disable()  # a program that runs without the collector keeps it off
+        check_source(source, "a.py", Settings(select=("PT998",)))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        _REGISTRY.pop("PT998", None)
 
 
 def test_a_statement_rule_cannot_visit_the_module():
