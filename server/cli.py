@@ -14,18 +14,20 @@ from ..analyzers import ConfigError, Settings, all_rules, check_source, decode, 
 from ..analyzers.lines import lines_with_breaks
 from ..analyzers.workspace import Job, discover, default_jobs, run_jobs, settings_lookup_factory, FileResult
 from ..analyzers.workspace import MISSING, NOTEBOOK_SUFFIXES, SOURCE_SUFFIXES
-from . import reporters
+from . import installed_version, reporters
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
-def _version() -> str:
-    try:
-        from importlib.metadata import version
+class _VersionAction(argparse.Action):
+    """``--version``, reading the version only when asked (finding it scans every installed distribution)."""
 
-        return version("tensorlint")
-    except Exception:
-        return "0"
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"tensorlint {installed_version()}")
+        parser.exit()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,7 +58,7 @@ def _worker_count(value: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tensorlint", description="Find PyTorch and TensorFlow/Keras pitfalls; translate and "
                                                     "deploy models.")
-    parser.add_argument("--version", action="version", version=f"tensorlint {_version()}")
+    parser.add_argument("--version", action=_VersionAction, help="show the version and exit")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
 
     check = commands.add_parser("check", help="check files for pitfalls")
@@ -229,7 +231,7 @@ def _report(args, results: list[FileResult], out, fixed: int) -> None:
     if args.format == "json":
         reporters.report_json(results, out)
     elif args.format == "sarif":
-        reporters.report_sarif(results, out, _version())
+        reporters.report_sarif(results, out, installed_version())
     elif args.format == "github":
         reporters.report_github(results, out)
     else:

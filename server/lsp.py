@@ -30,7 +30,7 @@ from ..analyzers.incremental import IncrementalChecker
 from ..analyzers.shapes import layer_shapes_at
 from ..analyzers.symbols import import_table, name_at
 from ..analyzers.workspace import TOO_LARGE, check_bytes
-from . import notebook_sync, translate_actions
+from . import installed_version, notebook_sync, translate_actions
 from .documents import TensorlintProtocol, analysable, split_lines
 
 # Deployment advice (analyzers/deployment.py) and the layer catalog (migrations/) are imported by the features that
@@ -61,15 +61,6 @@ _SEVERITY = {
     Severity.WARNING: types.DiagnosticSeverity.Warning,
     Severity.INFO: types.DiagnosticSeverity.Information,
 }
-
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("tensorlint")
-    except Exception:
-        return "0"
 
 
 def server_settings(table: dict[str, Any]) -> dict[str, Any]:
@@ -115,7 +106,7 @@ class Snapshot:
 
 class TensorlintServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("tensorlint", _version(), notebook_document_sync=notebook_sync.SYNC_OPTIONS,
+        super().__init__("tensorlint", installed_version(), notebook_document_sync=notebook_sync.SYNC_OPTIONS,
                          protocol_cls=TensorlintProtocol)
         # One worker: a newer analysis queues behind an older one instead of competing with it for the GIL;
         # queued analyses that became stale are cancelled before they start.
