@@ -22,7 +22,7 @@ from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import PositionCodec, ServerTextPosition
 
-from ..analyzers import CheckResult, ConfigError, Finding, Settings, all_rules, fix_source
+from ..analyzers import CheckResult, ConfigError, Finding, Settings, all_rules, check_source, fix_source
 from ..analyzers.config import DEPLOYMENT_SCENARIOS, KNOWN_KEYS, settings_with
 from ..analyzers.engine import SYNTAX_ERROR, UNDECODABLE, suppression_comment
 from ..analyzers.findings import Position, Range, Severity
@@ -630,6 +630,13 @@ def analyse(text: str, path: str, settings: Settings | None, checker: Incrementa
     return result
 
 
+def warm_up() -> None:
+    """One check of a small PyTorch file: what the first check in a process loads (the rule packs, libcst's
+    parser, the rules' dispatch tables) is then loaded."""
+    check_source("import torch\n\n\nclass Net(torch.nn.Module):\n    def forward(self, x):\n        return x\n",
+                 "warm_up.py", Settings())
+
+
 @functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
     try:
@@ -655,6 +662,9 @@ def create_server() -> TensorlintServer:
             ls.init_options = server_settings(options)
         elif options is not None:
             ls.warn_once("tensorlint: initializationOptions must be an object of settings; ignored")
+        # Scheduled to follow the answer: while the client reads it and opens its first document, the analysis
+        # thread loads the rules and libcst's parser, which the first document's analysis would otherwise do.
+        asyncio.get_running_loop().call_soon(ls.executor.submit, warm_up)
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: TensorlintServer, params: types.InitializedParams) -> None:
