@@ -437,3 +437,38 @@ def test_a_document_parsed_in_chunks_is_the_module_a_whole_parse_gives(path, mon
         assert chunked.deep_equals(whole)
     assert (chunked is None) == (path == "string-cut") or path not in ("chunky", "string-cut")
     assert IncrementalChecker().check(text, "model.py") == check_source(text, "model.py")
+
+
+DEPLOYED = textwrap.dedent('''\
+    import keras
+    import tensorflow as tf
+
+
+    class Doubler(keras.layers.Layer):
+        def call(self, inputs):
+            return tf.py_function(lambda v: v * 2, [inputs], tf.float32)
+
+
+    def build():
+        inputs = keras.Input((4,))
+        return keras.Model(inputs, Doubler()(inputs))
+
+
+    model = keras.Sequential([keras.Input((4,)), Doubler()])
+    ''')
+
+
+def test_deployment_blockers_follow_an_edit_of_a_class_other_statements_use():
+    # the builder and the module-level model carry the blockers of the class they use: the DP rules' per-statement
+    # analysis is kept for the next version only while every class it looked up is the same
+    settings = Settings(deployment=("server", "mobile", "web"))
+    checker = IncrementalChecker()
+    blocked = same(checker, DEPLOYED, settings)
+    assert {f.message.split(":")[0] for f in blocked.findings if f.code == "DP001"} == {"Doubler", "build", "model"}
+    exported = DEPLOYED.replace("tf.py_function(lambda v: v * 2, [inputs], tf.float32)", "inputs * 2")
+    assert not [f for f in same(checker, exported, settings).findings if f.code.startswith("DP")]
+    # the builder and the model now call a name the module does not define
+    renamed = DEPLOYED.replace("class Doubler", "class Twice")
+    assert {f.message.split(":")[0] for f in same(checker, renamed, settings).findings if f.code == "DP001"} == {"Twice"}
+    moved = same(checker, "# moved\n" + DEPLOYED, settings)
+    assert [f.range.start.line for f in moved.findings if f.code == "DP001"] == [8, 8, 8]
