@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/lsp_latency.py                 # default: 40 edits per place, debounce 100 ms
     .venv/bin/python benchmarks/lsp_latency.py --edits 80 --debounce 50
     .venv/bin/python benchmarks/lsp_latency.py --ignore SH          # what the SH rules cost: compare with and without
+    .venv/bin/python benchmarks/lsp_latency.py --shapes keras --documents 1   # one file shape only
+    .venv/bin/python benchmarks/lsp_latency.py --engine --edits 20  # the engine alone, in process (see below)
 
 Starts the real server (`python -m tensorlint.server serve`) and drives it over stdio with pygls's client, as an
 editor would: each edit is one incremental didChange; its latency is the time from sending it to receiving the
@@ -12,15 +14,23 @@ diagnostics arrive (every edit but the first falls within the debounce window, a
 pause" waits the debounce plus 50 ms before each edit (what a user sees when they stop to look).
 
 File shapes, ~2,600 lines each: "blocks" (residual blocks with training and evaluation loops, 2 findings),
-"classes" (~150 small model classes under one import block, no findings) and "scripts" (~120 copies of a
-training script: imports, a model class, module-level `model = ...`, `criterion = ...`, 2 findings each). Places:
-a space typed at the end of a line and deleted again, inside a function or method and on a module-level line; a
-line break typed between two module-level imports and deleted again (every later line moves).
+"classes" (~150 small model classes under one import block, no findings), "scripts" (~120 copies of a
+training script: imports, a model class, module-level `model = ...`, `criterion = ...`, 2 findings each) and
+"keras" (~45 copies of Keras code: a subclassed layer with call(), a functional model builder that compiles, a
+tf.function step and a module-level script that fits, freezes a base and saves a Sequential head; 10 findings
+each, of ten TF rules). Places: a space typed at the end of a line and deleted again, inside a function or method
+and on a module-level line; a line break typed between two module-level imports and deleted again (every later
+line moves).
 
 Also measured: process start -> first diagnostics (a fresh server process, the "scripts" file opened as soon as
 the server is initialized); the CPU time of a fresh interpreter importing the server next to one importing pygls,
 lsprotocol and libcst alone (alternated, median of 5); the server's VmRSS after 20 documents of these shapes are
 open and analysed.
+
+With --engine nothing of the server runs: each place's edit is typed and deleted in this process, every version
+checked by one document's IncrementalChecker (what the server runs per version, without JSON-RPC, debounce or
+publishing), and the table gives the top-level statements each edit walked and re-checked. The load average is
+printed with the figures: the machine may be shared.
 """
 
 from __future__ import annotations
@@ -358,10 +368,12 @@ async def type_and_delete(client: Client, uri: str, version: int, line_no: int, 
     return version, latencies, min(counts)
 
 
-async def run(edits: int, debounce: int, documents: int, ignore: tuple[str, ...] = ()) -> dict:
+async def run(edits: int, debounce: int, documents: int, ignore: tuple[str, ...] = (),
+              only: tuple[str, ...] = ()) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="lsp-latency-"))
     cases = shapes()
     scripts = next(text for shape, text, _ in cases if shape == "scripts")
+    cases = [case for case in cases if not only or case[0] in only]
 
     # cold start: process start -> first diagnostics of a document opened as soon as the server is initialized
     started = time.perf_counter()
@@ -473,19 +485,22 @@ def main() -> None:
                                                      "measure what they cost")
     parser.add_argument("--engine", action="store_true",
                         help="time the engine in this process instead of the server (no JSON-RPC, no debounce)")
-    parser.add_argument("--shapes", default="", help="only these file shapes (comma separated), with --engine")
+    parser.add_argument("--shapes", default="", help="only these file shapes (comma separated): blocks, classes, "
+                                                     "scripts, keras")
     args = parser.parse_args()
     ignore = tuple(code.strip() for code in args.ignore.split(",") if code.strip())
+    only = tuple(shape.strip() for shape in args.shapes.split(",") if shape.strip())
     if args.engine:
-        only = tuple(shape.strip() for shape in args.shapes.split(",") if shape.strip())
         load = os.getloadavg()[0]
         figures = engine_latency(args.edits, only, ignore)
         print(f"engine in process; load average {load:.1f} before, {os.getloadavg()[0]:.1f} after")
         print_engine(figures)
         return
-    figures = asyncio.run(run(args.edits, args.debounce, args.documents, ignore))
+    load = os.getloadavg()[0]
+    figures = asyncio.run(run(args.edits, args.debounce, args.documents, ignore, only))
     imports = figures["imports"]
-    print(f"debounce {args.debounce} ms" + (f"; ignored {', '.join(ignore)}" if ignore else ""))
+    print(f"debounce {args.debounce} ms" + (f"; ignored {', '.join(ignore)}" if ignore else "")
+          + f"; load average {load:.1f} before, {os.getloadavg()[0]:.1f} after")
     print(f"process start -> first diagnostics (scripts file, {figures['start_findings']} diagnostics): "
           f"{figures['start_ms']:.0f} ms")
     print(f"import CPU: pygls + lsprotocol + libcst {imports['baseline']:.2f} s, server {imports['server']:.2f} s, "
