@@ -424,7 +424,9 @@ def _check_parsed(module: cst.Module, source: str, path: str, settings: Settings
         if ctx.read_other_statements:
             unreusable.add(index)
         if plan.module_rules:
-            key_after = tuple(rule.statement_key() for rule in stateful)
+            # every walked statement keeps the state after it: made of the objects of the state before it where
+            # they are equal, so that a long module holds one copy of what most statements leave unchanged
+            key_after = tuple(_shared(before, rule.statement_key()) for rule, before in zip(stateful, plan.rule_key))
             # only what changed is replayed
             plan.effects = tuple((position, rule.statement_effect(mark)) for position, (rule, mark, before, after)
                                  in enumerate(zip(stateful, plan.mark, plan.rule_key, key_after))
@@ -454,6 +456,13 @@ def _check_parsed(module: cst.Module, source: str, path: str, settings: Settings
         findings = [f for f in findings if not is_suppressed(f, lines)]
     findings.sort(key=Finding.sort_key)
     return CheckResult(tuple(findings), tuple(walker.errors))
+
+
+def _shared(before: tuple, after: tuple) -> tuple:
+    """``after`` (a rule's ``statement_key``), with ``before``'s objects where they are equal."""
+    if before == after:
+        return before
+    return tuple(old if old == new else new for old, new in zip(before, after))
 
 
 def _positioned(module: cst.Module, reports: list[Report], source: str) -> list[Finding]:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 import libcst as cst
 
-from .traversal import child_fields
+from .traversal import TRIVIA_TYPES, child_fields
 
 if TYPE_CHECKING:
     from .context import Context
@@ -292,6 +292,8 @@ class ScopeFlow:
         else:
             nodes = scope_nodes(node)
         for index, item in enumerate(nodes):
+            if type(item) in TRIVIA_TYPES:
+                continue  # whitespace and punctuation are never a use (a kept flow holds no entry for them)
             self.order[id(item)] = index
             if isinstance(item, cst.Assign):
                 for target in item.targets:
