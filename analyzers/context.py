@@ -50,6 +50,9 @@ class Context:
         self._facts: ModuleFacts | None = None  # see module_facts; None once an import or binding changed them
         self._class_facts: ModuleFacts | None = None
         self.read_other_statements = False  # see Rule.reads_other_statements; reset by the engine per statement
+        # the top-level statement the walk is in (None in visit_Module and leave_Module): what a rule that reports
+        # a node later, from leave_Module, records with it (Rule.report's ``statement``)
+        self.statement: cst.CSTNode | None = None
 
     # -- names --------------------------------------------------------------------------------------------------
     def qualname(self, node: cst.BaseExpression | None) -> str | None:

@@ -364,39 +364,102 @@ def find_models(module: cst.Module, ctx: Context) -> list[_ModelFacts]:
     facts: list[_ModelFacts] = []
     cache: dict[str, list[_Found]] = {}
     for statement in module.body:
+        model = _statement_model(statement, ctx, classes, cache)
+        if model is None:
+            continue
         if isinstance(statement, cst.ClassDef):
-            kind = ctx.class_kind(statement.name.value)
-            if kind == TORCH_MODULE:
-                model = _ModelFacts(statement.name.value, PYTORCH, "nn.Module", statement)
-            elif kind in (KERAS_MODEL, KERAS_LAYER):
-                model = _ModelFacts(statement.name.value, KERAS, "keras.Model" if kind == KERAS_MODEL
-                                    else "keras.layers.Layer", statement)
-            else:
-                continue
-            model.found = _class_constructs(statement, ctx, classes, cache, frozenset())
-            model.constructor = _constructor(statement)
             written = _example_call_input(module, ctx, statement.name.value) if model.framework == PYTORCH else None
             model.example_input, model.example_input_guessed = (written, False) if written else _example_input(
                 statement, ctx, model.framework)
-            facts.append(model)
-        elif isinstance(statement, cst.FunctionDef) and _builds_keras_model(statement, ctx):
-            model = _ModelFacts(statement.name.value, KERAS, "builder function", statement)
-            model.found = _builder_constructs(statement, ctx, classes, cache)
-            required = [p for p in statement.params.params if p.default is None]
-            model.constructor = f"{statement.name.value}()" if not required else \
-                f"{statement.name.value}(...)"
-            model.example_input = None
-            facts.append(model)
-        elif isinstance(statement, cst.SimpleStatementLine):
-            assigned = _module_level_keras_model(statement, ctx)
-            if assigned is not None:
-                name, factory = assigned
-                model = _ModelFacts(name.value, KERAS, "keras.Sequential" if factory.endswith("Sequential")
-                                    else "keras.Model", statement, name_node=name)
-                model.found = _builder_constructs(statement, ctx, classes, cache)
-                model.constructor = name.value  # the instance the module builds
-                facts.append(model)
+        facts.append(model)
     return facts
+
+
+def _statement_model(statement: cst.CSTNode, ctx: Context, classes: dict[str, cst.ClassDef],
+                     cache: dict[str, list[_Found]]) -> _ModelFacts | None:
+    """The model one top-level statement defines (a model class, a function that builds a Keras model, a
+    module-level Keras model), with the constructs found in its code and in the local classes it uses; None
+    when it defines none. Example inputs are left to :func:`find_models`: they read the whole module."""
+    if isinstance(statement, cst.ClassDef):
+        kind = ctx.class_kind(statement.name.value)
+        if kind == TORCH_MODULE:
+            model = _ModelFacts(statement.name.value, PYTORCH, "nn.Module", statement)
+        elif kind in (KERAS_MODEL, KERAS_LAYER):
+            model = _ModelFacts(statement.name.value, KERAS, "keras.Model" if kind == KERAS_MODEL
+                                else "keras.layers.Layer", statement)
+        else:
+            return None
+        model.found = _class_constructs(statement, ctx, classes, cache, frozenset())
+        model.constructor = _constructor(statement)
+        return model
+    if isinstance(statement, cst.FunctionDef) and _builds_keras_model(statement, ctx):
+        model = _ModelFacts(statement.name.value, KERAS, "builder function", statement)
+        model.found = _builder_constructs(statement, ctx, classes, cache)
+        required = [p for p in statement.params.params if p.default is None]
+        model.constructor = f"{statement.name.value}()" if not required else f"{statement.name.value}(...)"
+        model.example_input = None
+        return model
+    if isinstance(statement, cst.SimpleStatementLine):
+        assigned = _module_level_keras_model(statement, ctx)
+        if assigned is not None:
+            name, factory = assigned
+            model = _ModelFacts(name.value, KERAS, "keras.Sequential" if factory.endswith("Sequential")
+                                else "keras.Model", statement, name_node=name)
+            model.found = _builder_constructs(statement, ctx, classes, cache)
+            model.constructor = name.value  # the instance the module builds
+            return model
+    return None
+
+
+class _ClassTable(dict):
+    """The module's classes by name, logging every name an analysis looks up: what a statement's model facts
+    depend on besides the statement itself and the module facts."""
+
+    def __init__(self, classes: dict[str, cst.ClassDef]):
+        super().__init__(classes)
+        self.log: list[str] = []
+        self.reads_of: dict[str, list[str]] = {}  # class name -> what computing its constructs looked up
+
+    def __getitem__(self, name: str) -> cst.ClassDef:
+        self.log.append(name)
+        return super().__getitem__(name)
+
+    def __contains__(self, name: object) -> bool:
+        self.log.append(name)  # type: ignore[arg-type]
+        return super().__contains__(name)
+
+    def get(self, name: str, default=None):
+        self.log.append(name)
+        return super().get(name, default)
+
+
+_RULE_MODELS = "deployment models"  # Context.document_memory key
+
+
+def _models_by_statement(ctx: Context) -> list[_ModelFacts]:
+    """What :func:`find_models` says for the DP rules (no example inputs), each statement's model kept for the
+    next version of the document while the statement, the module facts and every class it looked up are the
+    same: an edit re-analyses the statements it touched and those that read a class it changed."""
+    earlier: dict = ctx.document_memory.get(_RULE_MODELS, {})
+    module = ctx.module
+    plain = {s.name.value: s for s in module.body if isinstance(s, cst.ClassDef)}
+    classes = _ClassTable(plain)
+    facts = ctx.module_facts()
+    cache: dict[str, list[_Found]] = {}
+    kept: dict = {}
+    models = []
+    for statement in module.body:
+        entry = earlier.get(statement)
+        if entry is None or entry[0] != facts or any(plain.get(name) is not node for name, node in entry[1]):
+            start = len(classes.log)
+            model = _statement_model(statement, ctx, classes, cache)
+            read = {name: plain.get(name) for name in classes.log[start:]}
+            entry = (facts, tuple(read.items()), model)
+        kept[statement] = entry
+        if entry[2] is not None:
+            models.append(entry[2])
+    ctx.document_memory[_RULE_MODELS] = kept
+    return models
 
 
 def _module_level_keras_model(statement: cst.SimpleStatementLine, ctx: Context) -> tuple[cst.Name, str] | None:
@@ -500,8 +563,12 @@ def _local_classes_used(scope: cst.CSTNode, classes: dict[str, cst.ClassDef], ex
 def _class_constructs(cls: cst.ClassDef, ctx: Context, classes: dict[str, cst.ClassDef],
                       cache: dict[str, list[_Found]], seen: frozenset) -> list[_Found]:
     name = cls.name.value
+    logged = classes.log if isinstance(classes, _ClassTable) else None
     if name in cache:
+        if logged is not None:  # what computing them looked up, as if it were looked up again
+            logged.extend(classes.reads_of.get(name, ()))
         return cache[name]
+    start = len(logged) if logged is not None else 0
     kind = ctx.class_kind(name)
     found: list[_Found] = []
     if kind == TORCH_MODULE:
@@ -516,6 +583,8 @@ def _class_constructs(cls: cst.ClassDef, ctx: Context, classes: dict[str, cst.Cl
             continue
         found.extend(_class_constructs(classes[used], ctx, classes, cache, seen | {name}))
     cache[name] = found
+    if logged is not None:
+        classes.reads_of[name] = logged[start:]
     return found
 
 
@@ -1109,7 +1178,7 @@ _LAST: list = [None, None]  # (ctx, models): the three DP rules share one analys
 
 def _cached_models(ctx: Context) -> list[_ModelFacts]:
     if _LAST[0] is not ctx:
-        _LAST[0], _LAST[1] = ctx, find_models(ctx.module, ctx)
+        _LAST[0], _LAST[1] = ctx, _models_by_statement(ctx)
     return _LAST[1]
 
 

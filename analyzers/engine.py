@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
 import libcst as cst
+from libcst._position import CodePosition, CodeRange
 
 from .collection import collection_paused
 from .config import Settings
@@ -250,7 +251,9 @@ class _Walker:
                 plan = (True, True) if on_statement is None else on_statement(index, statement)
                 if plan is not None:
                     visit, leave = self.tables(*plan)
+                    ctx.statement = statement
                     walk(statement)
+                    ctx.statement = None
                 if after_statement is not None:
                     after_statement(index)
             visit, leave = module_visit, module_leave
@@ -410,7 +413,7 @@ def _check_parsed(module: cst.Module, source: str, path: str, settings: Settings
         if not incremental_check:
             return True, True
         key = (source[layout.starts[index]:layout.ends[index]], ctx.module_facts())
-        entry = cache.lookup(key)
+        entry = cache.lookup(key, statement)
         if not state_key:  # after visit_Module
             state_key.append(tuple(rule.statement_key() for rule in stateful))
         rule_key = state_key[0]
@@ -439,7 +442,9 @@ def _check_parsed(module: cst.Module, source: str, path: str, settings: Settings
         if ctx.read_other_statements:
             unreusable.add(index)
         if plan.module_rules:
-            key_after = tuple(rule.statement_key() for rule in stateful)
+            # every walked statement keeps the state after it: made of the objects of the state before it where
+            # they are equal, so that a long module holds one copy of what most statements leave unchanged
+            key_after = tuple(_shared(before, rule.statement_key()) for rule, before in zip(stateful, plan.rule_key))
             # only what changed is replayed
             plan.effects = tuple((position, rule.statement_effect(mark)) for position, (rule, mark, before, after)
                                  in enumerate(zip(stateful, plan.mark, plan.rule_key, key_after))
@@ -469,6 +474,13 @@ def _check_parsed(module: cst.Module, source: str, path: str, settings: Settings
         findings = [f for f in findings if not is_suppressed(f, lines)]
     findings.sort(key=Finding.sort_key)
     return CheckResult(tuple(findings), tuple(walker.errors))
+
+
+def _shared(before: tuple, after: tuple) -> tuple:
+    """``after`` (a rule's ``statement_key``), with ``before``'s objects where they are equal."""
+    if before == after:
+        return before
+    return tuple(old if old == new else new for old, new in zip(before, after))
 
 
 def _positioned(module: cst.Module, reports: list[Report], source: str) -> list[Finding]:
@@ -551,10 +563,15 @@ class StatementCache:
     live for one version: those the last check did not use are dropped, so memory follows the document."""
 
     def __init__(self) -> None:
-        self._entries: dict[tuple, _StatementEntry] = {}
-        self._next: dict[tuple, _StatementEntry] = {}
+        # several entries for one key when the same statement text appears more than once (a script repeated):
+        # the module rules' part of an entry is valid only for its own statement node
+        self._entries: dict[tuple, list[_StatementEntry]] = {}
+        self._next: dict[tuple, list[_StatementEntry]] = {}
         self._config: tuple | None = None
         self.document_memory: dict = {}  # Context.document_memory for every version of this document
+        # statement -> {node: range counted from the statement's first line} for reports that name their
+        # statement (Report.statement), so that a statement an edit did not touch is not generated again
+        self.deferred_ranges: dict[cst.CSTNode, dict] = {}
         self.rechecked = 0  # top-level statements the statement rules ran on in the last check (tests, benchmarks)
         self.walked = 0  # top-level statements the last check walked at all
 
@@ -570,17 +587,24 @@ class StatementCache:
 
     def reset(self) -> None:
         self._entries, self._next, self._config = {}, {}, None
+        self.deferred_ranges = {}
 
-    def lookup(self, key: tuple) -> _StatementEntry | None:
-        entry = self._entries.get(key)
-        if entry is None:
+    def lookup(self, key: tuple, statement: cst.CSTNode) -> _StatementEntry | None:
+        """The entry made for ``statement`` itself, else one made for another statement of the same text."""
+        entries = self._entries.get(key)
+        if entries is None:
             self.rechecked += 1
-        else:
-            self._next[key] = entry
+            return None
+        entry = next((entry for entry in entries if entry.statement is statement), entries[0])
+        kept = self._next.setdefault(key, [])
+        if not any(other is entry for other in kept):
+            kept.append(entry)
         return entry
 
     def store(self, key: tuple, entry: _StatementEntry) -> None:
-        self._next[key] = entry
+        kept = self._next.setdefault(key, [])
+        kept[:] = [other for other in kept if other.statement is not entry.statement]
+        kept.append(entry)
 
     def finish(self) -> None:
         self._entries, self._next = self._next, {}
@@ -596,6 +620,8 @@ def _positioned_by_statement(module: cst.Module, source: str, layout: StatementL
     findings: list[Finding] = []
     # made outside every statement: by visit_Module and leave_Module handlers
     elsewhere: list[Report] = [*reports[:bounds[0][0]], *reports[bounds[-1][1]:]] if bounds else list(reports)
+    deferred, elsewhere = _by_statement(module, elsewhere)
+    deferred_ranges: dict[cst.CSTNode, dict] = {}
     line_at = _line_counter(source)
     for index, statement in enumerate(module.body):
         first, last = bounds[index]
@@ -603,9 +629,18 @@ def _positioned_by_statement(module: cst.Module, source: str, layout: StatementL
         entry = plan.entry
         fresh = plan.statement_rules or plan.module_rules
         reused = (() if plan.statement_rules else entry.findings) + (() if plan.module_rules else entry.rule_findings)
-        if first == last and not reused and not fresh:
+        later = deferred.get(index)
+        if first == last and not reused and not fresh and not later:
             continue
         first_line = line_at(layout.starts[index])
+        if later:
+            ranges = deferred_ranges[statement] = cache.deferred_ranges.get(statement, {})
+            for report in later:
+                finding = _deferred_finding(module, statement, report, ranges, first_line, source)
+                if finding is None:
+                    elsewhere.append(report)
+                else:
+                    findings.append(finding)
         here = reports[first:last]
         positions = statement_node_ranges(module, statement, _nodes_of(here), first_line) if here else {}
         statement_findings: list[Finding] = []
@@ -636,8 +671,49 @@ def _positioned_by_statement(module: cst.Module, source: str, layout: StatementL
                 tuple(rule_findings) if plan.module_rules else entry.rule_findings))
     if elsewhere:
         findings.extend(_positioned(module, elsewhere, source))
+    cache.deferred_ranges = deferred_ranges
     cache.finish()
     return findings
+
+
+def _by_statement(module: cst.Module, reports: list[Report]) -> tuple[dict[int, list[Report]], list[Report]]:
+    """The reports that name their top-level statement (``Report.statement``), by the statement's index in
+    ``module``; and the others."""
+    if not any(report.statement is not None for report in reports):
+        return {}, reports
+    index_of = {id(statement): index for index, statement in enumerate(module.body)}
+    located: dict[int, list[Report]] = {}
+    others = []
+    for report in reports:
+        index = index_of.get(id(report.statement)) if report.statement is not None else None
+        if index is None:
+            others.append(report)
+        else:
+            located.setdefault(index, []).append(report)
+    return located, others
+
+
+def _deferred_finding(module: cst.Module, statement: cst.CSTNode, report: Report, ranges: dict,
+                      first_line: int, source: str) -> Finding | None:
+    """The finding of a report made outside its statement's walk, positioned from that statement alone (the
+    ranges of its nodes relative to the statement's first line are kept in ``ranges`` for the next version,
+    where the statement may have moved); None when a node of it is not in that statement."""
+    nodes = _nodes_of([report])
+    missing = [node for node in nodes if node not in ranges]
+    if missing:
+        ranges.update(statement_node_ranges(module, statement, missing, 1))
+        if any(node not in ranges for node in missing):
+            return None
+    shift = first_line - 1
+    positions = {node: _moved(ranges[node], shift) for node in nodes}
+    return _finding(report, positions, source)
+
+
+def _moved(code_range: CodeRange, lines: int) -> CodeRange:
+    if not lines:
+        return code_range
+    start, end = code_range.start, code_range.end
+    return CodeRange(CodePosition(start.line + lines, start.column), CodePosition(end.line + lines, end.column))
 
 
 def _line_counter(source: str) -> Callable[[int], int]:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 import libcst as cst
 
-from .traversal import child_fields
+from .traversal import TRIVIA_TYPES, child_fields
 
 if TYPE_CHECKING:
     from .context import Context
@@ -158,12 +158,16 @@ def is_none_check(test: cst.BaseExpression) -> bool:
 class ModuleIndex:
     """The module's top-level functions and classes (with their methods), and a memoised call graph over them."""
 
-    def __init__(self, module: cst.Module):
+    def __init__(self, module: cst.Module, flows: dict[cst.CSTNode, "ScopeFlow"] | None = None):
+        """``flows``: what :meth:`flows` said for an earlier version of the same document; the def-use flows of
+        the functions and top-level statements that are still in ``module`` are taken from it."""
         self.module = module
         self.functions: dict[str, cst.FunctionDef] = {}
         self.classes: dict[str, cst.ClassDef] = {}
         self._class_of: dict[int, cst.ClassDef] = {}  # id(method) -> its class
-        self._scopes: dict[int, ScopeFlow] = {}
+        self._scopes: dict[int, ScopeFlow | ModuleFlow] = {}
+        self._earlier_flows = flows or {}
+        self._flows: dict[cst.CSTNode, ScopeFlow] = {}
         self._reaches: dict[tuple[int, object], bool] = {}
         for statement in module.body:
             if isinstance(statement, cst.FunctionDef):
@@ -200,11 +204,26 @@ class ModuleIndex:
                 return found
         return None
 
-    def scope(self, node: cst.FunctionDef | cst.Module) -> "ScopeFlow":
+    def scope(self, node: cst.FunctionDef | cst.Module) -> "ScopeFlow | ModuleFlow":
         flow = self._scopes.get(id(node))
         if flow is None:
-            flow = self._scopes[id(node)] = ScopeFlow(node)
+            if isinstance(node, cst.Module):
+                flow = ModuleFlow([self._flow(statement) for statement in node.body
+                                   if not isinstance(statement, _NESTED_SCOPES)])
+            else:
+                flow = self._flow(node)
+            self._scopes[id(node)] = flow
         return flow
+
+    def _flow(self, node: cst.CSTNode) -> "ScopeFlow":
+        flow = self._flows.get(node)
+        if flow is None:
+            flow = self._flows[node] = self._earlier_flows.get(node) or ScopeFlow(node)
+        return flow
+
+    def flows(self) -> dict[cst.CSTNode, "ScopeFlow"]:
+        """The def-use flows built or reused so far, by node: for the ``flows`` of the next version's index."""
+        return dict(self._flows)
 
     def callees(self, call: cst.Call, caller_class: cst.ClassDef | None) -> list[cst.FunctionDef] | None:
         """The module's functions a call may run: ``helper()``, ``self.method()``, ``obj.method()`` when only the
@@ -249,10 +268,11 @@ UNKNOWN = None  # a binding whose value cannot be followed (a loop target, `with
 
 
 class ScopeFlow:
-    """The bindings of one function body (or a module's top level) in source order, not looking into nested
-    functions or classes: for each name (``x``, ``self.x``) the values assigned to it and where."""
+    """The bindings of one function body (or a module's top level, or one top-level statement) in source order,
+    not looking into nested functions or classes: for each name (``x``, ``self.x``) the values assigned to it and
+    where."""
 
-    def __init__(self, node: cst.FunctionDef | cst.Module):
+    def __init__(self, node: cst.FunctionDef | cst.Module | cst.BaseStatement):
         self.node = node
         self.order: dict[int, int] = {}
         self.bindings: dict[str, list[tuple[int, cst.BaseExpression | None, tuple[int, ...]]]] = {}
@@ -266,10 +286,14 @@ class ScopeFlow:
                 if isinstance(star, cst.Param):
                     self.parameters.add(star.name.value)
             nodes = [n for child in (node.body,) for n in scope_nodes(child)]
-        else:
+        elif isinstance(node, cst.Module):
             nodes = [n for statement in node.body if not isinstance(statement, _NESTED_SCOPES)
                      for n in scope_nodes(statement)]
+        else:
+            nodes = scope_nodes(node)
         for index, item in enumerate(nodes):
+            if type(item) in TRIVIA_TYPES:
+                continue  # whitespace and punctuation are never a use (a kept flow holds no entry for them)
             self.order[id(item)] = index
             if isinstance(item, cst.Assign):
                 for target in item.targets:
@@ -312,6 +336,50 @@ class ScopeFlow:
 
     def values_of(self, key: str) -> list[tuple[cst.BaseExpression | None, tuple[int, ...]]]:
         return [(value, path) for _, value, path in self.bindings.get(key, ())]
+
+
+class ModuleFlow:
+    """A module's top level as :class:`ScopeFlow` sees it, made of one flow per top-level statement (in order),
+    so that each statement's flow can be reused while its node is: the same answers as ``ScopeFlow(module)``."""
+
+    def __init__(self, pieces: list[ScopeFlow]):
+        self.pieces = pieces
+        self.parameters: set[str] = set()
+        self.returns: list[cst.Return] = []
+        self._bindings: dict | None = None
+        self._piece_of: dict[int, int] | None = None  # id(node) -> the number of the piece that holds it
+
+    @property
+    def bindings(self) -> dict[str, list[tuple[tuple[int, int], cst.BaseExpression | None, tuple[int, ...]]]]:
+        if self._bindings is None:
+            merged: dict[str, list] = {}
+            for number, piece in enumerate(self.pieces):
+                for key, found in piece.bindings.items():
+                    merged.setdefault(key, []).extend(((number, index), value, path) for index, value, path in found)
+            self._bindings = merged
+        return self._bindings
+
+    def reaching(self, key: str, use: cst.CSTNode) -> tuple[cst.BaseExpression | None, tuple[int, ...]] | None:
+        """See :meth:`ScopeFlow.reaching`."""
+        if self._piece_of is None:
+            self._piece_of = {}
+            for number, piece in enumerate(self.pieces):
+                self._piece_of.update(dict.fromkeys(piece.order, number))
+        number = self._piece_of.get(id(use))
+        if number is None:
+            return None
+        piece = self.pieces[number]
+        found = piece.reaching(key, use)
+        if found is not None:
+            return found
+        for earlier in reversed(self.pieces[:number]):
+            values = earlier.bindings.get(key)
+            if values:
+                return values[-1][1], values[-1][2]
+        return None
+
+    def values_of(self, key: str) -> list[tuple[cst.BaseExpression | None, tuple[int, ...]]]:
+        return [(value, path) for piece in self.pieces for _, value, path in piece.bindings.get(key, ())]
 
 
 def binding_key(node: cst.BaseExpression) -> str | None:

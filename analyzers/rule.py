@@ -49,6 +49,9 @@ class Report:
     node: cst.CSTNode
     message: str
     fix: PendingFix | None
+    # the top-level statement that holds ``node`` (and the fix's nodes), when a report made outside the walk of
+    # that statement (from leave_Module) knows it: an editor then positions it from that statement alone
+    statement: cst.CSTNode | None = None
 
 
 _REGISTRY: dict[str, type["Rule"]] = {}
@@ -176,8 +179,12 @@ class Rule:
         return DEFAULT_FRAMEWORKS.get(cls.code[:2], frozenset())
 
     # -- reporting ---------------------------------------------------------------------------------------------
-    def report(self, node: cst.CSTNode, message: str | None = None, fix: PendingFix | None = None) -> None:
-        self.ctx.reports.append(Report(self, node, message or self.message, fix))
+    def report(self, node: cst.CSTNode, message: str | None = None, fix: PendingFix | None = None, *,
+               statement: cst.CSTNode | None = None) -> None:
+        """Reports ``node``. A report made after the walk left ``node``'s top-level statement (in
+        ``leave_Module``) may name that statement (``ctx.statement`` when the node was seen), so that an editor
+        positions it from that statement alone instead of the whole module."""
+        self.ctx.reports.append(Report(self, node, message or self.message, fix, statement))
 
     @staticmethod
     def replace(node: cst.CSTNode, new_text: str) -> PendingEdit:

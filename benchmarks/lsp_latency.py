@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/lsp_latency.py                 # default: 40 edits per place, debounce 100 ms
     .venv/bin/python benchmarks/lsp_latency.py --edits 80 --debounce 50
     .venv/bin/python benchmarks/lsp_latency.py --ignore SH          # what the SH rules cost: compare with and without
+    .venv/bin/python benchmarks/lsp_latency.py --shapes keras --documents 1   # one file shape only
+    .venv/bin/python benchmarks/lsp_latency.py --engine --edits 20  # the engine alone, in process (see below)
 
 Starts the real server (`python -m tensorlint.server serve`) and drives it over stdio with pygls's client, as an
 editor would: each edit is one incremental didChange; its latency is the time from sending it to receiving the
@@ -12,18 +14,26 @@ diagnostics arrive (every edit but the first falls within the debounce window, a
 pause" waits the debounce plus 50 ms before each edit (what a user sees when they stop to look).
 
 File shapes, ~2,600 lines each: "blocks" (residual blocks with training and evaluation loops, 2 findings),
-"classes" (~150 small model classes under one import block, no findings) and "scripts" (~120 copies of a
-training script: imports, a model class, module-level `model = ...`, `criterion = ...`, 2 findings each). Places:
-a space typed at the end of a line and deleted again, inside a function or method and on a module-level line; a
-line break typed between two module-level imports and deleted again (every later line moves).
+"classes" (~150 small model classes under one import block, no findings), "scripts" (~120 copies of a
+training script: imports, a model class, module-level `model = ...`, `criterion = ...`, 2 findings each) and
+"keras" (~45 copies of Keras code: a subclassed layer with call(), a functional model builder that compiles, a
+tf.function step and a module-level script that fits, freezes a base and saves a Sequential head; 10 findings
+each, of ten TF rules). Places: a space typed at the end of a line and deleted again, inside a function or method
+and on a module-level line; a line break typed between two module-level imports and deleted again (every later
+line moves).
 
 Also measured: process start -> first diagnostics (a fresh server process, the "scripts" file opened as soon as
-the server is initialized; the median of ``--starts`` such starts); the CPU time of a fresh interpreter importing the server next to one importing pygls,
-lsprotocol and libcst alone (alternated, median of 5); the server's VmRSS after 20 documents of these shapes are
-open and analysed.
+the server is initialized; the median of ``--starts`` such starts); the CPU time of a fresh interpreter importing
+the server next to one importing pygls, lsprotocol and libcst alone (alternated, median of 5); the server's VmRSS
+after 20 documents of these shapes are open and analysed.
 
 The package is byte-compiled first, as `pip install` does: where PYTHONDONTWRITEBYTECODE is set (this sandbox sets
 it), an editable install would otherwise compile the server's modules from source at every start.
+
+With --engine nothing of the server runs: each place's edit is typed and deleted in this process, every version
+checked by one document's IncrementalChecker (what the server runs per version, without JSON-RPC, debounce or
+publishing), and the table gives the top-level statements each edit walked and re-checked. The load average is
+printed with the figures: the machine may be shared.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import compileall
+import os
 import statistics
 import subprocess
 import sys
@@ -142,6 +153,78 @@ optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
 state = torch.load("net{i}.pt")
 '''
 
+KERAS_HEADER = '''"""Keras experiments: models, custom layers and training scripts, for the language-server latency benchmark."""
+import numpy as np
+import tensorflow as tf
+import keras
+from keras import layers
+
+x_train = np.random.rand(1024, 32).astype("float32")
+y_train = np.random.randint(0, 10, size=(1024,))
+images = np.random.rand(16, 224, 224, 3).astype("float32")
+optimizer = keras.optimizers.Adam(learning_rate=1e-3)
+scores = []
+'''
+
+KERAS_UNIT = '''
+
+class Residual{i}(keras.layers.Layer):
+    """Residual layer {i}: an inner layer and a projection around a skip connection."""
+
+    def __init__(self, inner, units=64, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = inner
+        self.dense = layers.Dense(units, activation="relu")
+        self.norm = layers.LayerNormalization()
+
+    def call(self, inputs, training=False):
+        hidden = self.dense(inputs)
+        hidden = self.inner(hidden, training=training)
+        return self.norm(hidden + inputs)
+
+
+def build_model{i}(num_classes=10, width=64):
+    inputs = keras.Input(shape=(32,))
+    x = layers.Dense(width, activation="relu")(inputs)
+    x = layers.Dropout(0.1)(x)
+    x = layers.Dense(width, activation="relu")(x)
+    outputs = layers.Dense(num_classes)(x)
+    model = keras.Model(inputs, outputs, name="classifier_{i}")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+@tf.function
+def train_step{i}(model, x, y, step):
+    with tf.GradientTape() as tape:
+        logits = model(x, training=True)
+        loss = keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
+    grads = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    return loss
+
+
+model{i} = build_model{i}()
+train{i} = tf.data.Dataset.from_tensor_slices((x_train, y_train)).batch(32).shuffle(1000)
+model{i}.fit(train{i}, epochs=3, validation_split=0.1)
+for step in range(10):
+    train_step{i}(model{i}, x_train[:32], y_train[:32], step)
+for image in images:
+    scores.append(model{i}.predict(image[None]))
+base{i} = keras.applications.MobileNetV2(include_top=False)
+base{i}.trainable = False
+features{i} = base{i}(images)
+head{i} = keras.Sequential([
+    keras.Input((64,)),
+    Residual{i}(layers.Dense(64)),
+    layers.Lambda(lambda t: t * 2.0),
+    layers.Dense(1, activation="softmax"),
+])
+head{i}.compile(optimizer="adam", loss="binary_crossentropy")
+head{i}.save(f"head{i}.keras")
+legacy{i} = keras.Sequential([tf.keras.layers.Dense(4)])
+'''
+
 
 def _repeated(head: str, template: str, lines: int) -> str:
     parts = [head]
@@ -162,6 +245,13 @@ def classes_file(lines: int = 2600) -> str:
 def scripts_file(lines: int = 2600) -> str:
     """~120 copies of a training script, 2 findings each (PT008 in the model, PT006 at module level)."""
     return _repeated('"""Copies of a training script, for the language-server latency benchmark."""\n', SCRIPT, lines)
+
+
+def keras_file(lines: int = 2600) -> str:
+    """~45 copies of Keras code: a subclassed layer with call(), a functional model builder that compiles, a
+    tf.function training step, and a module-level script (fit, a frozen base, a Sequential head that is saved);
+    10 findings each, of ten TF rules, most of them module-scope."""
+    return _repeated(KERAS_HEADER, KERAS_UNIT, lines)
 
 
 def model_file(lines: int = 2600) -> str:
@@ -217,9 +307,10 @@ def _line(lines: list[str], text: str, nth: int = 0) -> int:
 
 def shapes() -> list[tuple[str, str, list[tuple[str, int, str]]]]:
     """(shape, text, [(place, line, what is typed at the end of that line and deleted again)])."""
-    blocks, classes, scripts = model_file(), classes_file(), scripts_file()
-    b, c, s = blocks.split("\n"), classes.split("\n"), scripts.split("\n")
+    blocks, classes, scripts, keras = model_file(), classes_file(), scripts_file(), keras_file()
+    b, c, s, k = blocks.split("\n"), classes.split("\n"), scripts.split("\n"), keras.split("\n")
     middle = scripts.count("\nimport torch\n") // 2
+    unit = keras.count("\ndef build_model") // 2
     return [
         ("blocks", blocks, [
             ("inside a function", _line(b, "    total = 0.0", 10), " "),
@@ -230,6 +321,10 @@ def shapes() -> list[tuple[str, str, list[tuple[str, int, str]]]]:
             ("inside a method", _line(s, "        x = F.relu(self.fc1(x))", middle), " "),
             ("module level", _line(s, "criterion = nn.CrossEntropyLoss()", middle), " "),
             ("between two imports", _line(s, "import torch", middle), "\n")]),
+        ("keras", keras, [
+            ("inside a function", _line(k, "    x = layers.Dropout(0.1)(x)", unit), " "),
+            ("inside a method", _line(k, "        hidden = self.dense(inputs)", unit), " "),
+            ("module level", _line(k, f"features{unit} = base{unit}(images)"), " ")]),
     ]
 
 
@@ -279,10 +374,12 @@ async def type_and_delete(client: Client, uri: str, version: int, line_no: int, 
     return version, latencies, min(counts)
 
 
-async def run(edits: int, debounce: int, documents: int, ignore: tuple[str, ...] = (), starts: int = 5) -> dict:
+async def run(edits: int, debounce: int, documents: int, ignore: tuple[str, ...] = (),
+              only: tuple[str, ...] = (), starts: int = 5) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="lsp-latency-"))
     cases = shapes()
     scripts = next(text for shape, text, _ in cases if shape == "scripts")
+    cases = [case for case in cases if not only or case[0] in only]
 
     # cold start: process start -> first diagnostics of a document opened as soon as the server is initialized
     start_times = []
@@ -346,6 +443,49 @@ def import_cpu(rounds: int = 5) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def engine_latency(edits: int, only: tuple[str, ...] = (), ignore: tuple[str, ...] = ()) -> dict:
+    """The engine alone, in this process: each place's edit typed and deleted ``edits`` times, each version
+    checked by one document's ``IncrementalChecker`` (what the server runs per version, without JSON-RPC,
+    debounce or publishing). Per place: latencies, the top-level statements walked and re-checked per edit."""
+    from tensorlint.analyzers import Settings
+    from tensorlint.analyzers.incremental import IncrementalChecker
+
+    settings = Settings(ignore=ignore) if ignore else Settings()
+    figures: dict[tuple[str, str], dict] = {}
+    for shape, text, places in shapes():
+        if only and shape not in only:
+            continue
+        lines = text.split("\n")
+        for place, line_no, typed in places:
+            checker = IncrementalChecker()
+            findings = len(checker.check(text, f"{shape}.py", settings).findings)
+            offset = sum(len(line) + 1 for line in lines[:line_no]) + len(lines[line_no])
+            edited = text[:offset] + typed + text[offset:]
+            latencies, walked, rechecked = [], [], []
+            for _ in range(edits):
+                for version in (edited, text):
+                    started = time.perf_counter()
+                    result = checker.check(version, f"{shape}.py", settings)
+                    latencies.append((time.perf_counter() - started) * 1000)
+                    walked.append(checker.cache.walked)
+                    rechecked.append(checker.cache.rechecked)
+                    assert version is edited or len(result.findings) == findings, (shape, place)
+            figures[(shape, place)] = {"latencies": latencies, "walked": statistics.median(walked),
+                                       "rechecked": statistics.median(rechecked), "findings": findings,
+                                       "statements": len(checker.parser.parse(text).body)}
+    return figures
+
+
+def print_engine(figures: dict) -> None:
+    print("| file | edit | edits | p50 ms | p95 ms | statements walked / re-checked (of) | findings |")
+    print("|---|---|---|---|---|---|---|")
+    for (shape, place), figure in figures.items():
+        values = figure["latencies"]
+        print(f"| {shape} | {place} | {len(values)} | {statistics.median(values):.1f} | "
+              f"{percentile(values, 0.95):.1f} | {figure['walked']:.0f} / {figure['rechecked']:.0f} "
+              f"({figure['statements']}) | {figure['findings']} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--edits", type=int, default=40, help="edits per place (each is typed and deleted: 2x)")
@@ -354,13 +494,26 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=5, help="fresh server starts for the start-up figure (median)")
     parser.add_argument("--ignore", default="", help="rule codes or prefixes turned off (comma separated), to "
                                                      "measure what they cost")
+    parser.add_argument("--engine", action="store_true",
+                        help="time the engine in this process instead of the server (no JSON-RPC, no debounce)")
+    parser.add_argument("--shapes", default="", help="only these file shapes (comma separated): blocks, classes, "
+                                                     "scripts, keras")
     args = parser.parse_args()
     ignore = tuple(code.strip() for code in args.ignore.split(",") if code.strip())
+    only = tuple(shape.strip() for shape in args.shapes.split(",") if shape.strip())
+    if args.engine:
+        load = os.getloadavg()[0]
+        figures = engine_latency(args.edits, only, ignore)
+        print(f"engine in process; load average {load:.1f} before, {os.getloadavg()[0]:.1f} after")
+        print_engine(figures)
+        return
+    load = os.getloadavg()[0]
     for package in ("server", "analyzers", "migrations"):
         compileall.compile_dir(ROOT / package, quiet=1)
-    figures = asyncio.run(run(args.edits, args.debounce, args.documents, ignore, args.starts))
+    figures = asyncio.run(run(args.edits, args.debounce, args.documents, ignore, only, args.starts))
     imports = figures["imports"]
-    print(f"debounce {args.debounce} ms" + (f"; ignored {', '.join(ignore)}" if ignore else ""))
+    print(f"debounce {args.debounce} ms" + (f"; ignored {', '.join(ignore)}" if ignore else "")
+          + f"; load average {load:.1f} before, {os.getloadavg()[0]:.1f} after")
     print(f"process start -> first diagnostics (scripts file, {figures['start_findings']} diagnostics): "
           f"median {figures['start_ms']:.0f} ms of {', '.join(f'{t:.0f}' for t in figures['start_times'])}")
     print(f"import CPU: pygls + lsprotocol + libcst {imports['baseline']:.2f} s, server {imports['server']:.2f} s, "

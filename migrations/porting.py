@@ -14,8 +14,7 @@ from ..analyzers.frameworks import KERAS, TENSORFLOW, TORCH
 from ..analyzers.rule import PORTING_FILE, STATEMENT_SCOPE, Invalid, PendingFix, Rule
 from ..analyzers.rules._calls import (argument, has_star_args, keyword, method_name, number_value, positional,
                                       receiver, string_value, with_keyword)
-from ..analyzers.rules.keras_models import ModelOutputTracker
-from ..analyzers.rules.keras_models import output_activation
+from ..analyzers.rules.keras_models import LayerFacts, ModelOutputTracker
 from ..analyzers.traversal import nodes_of_type
 from .layer_defaults import (ARGUMENT_NAMES, DIFFERENCES, GATE_ORDERS, KERAS_PADDING_MODES, MOMENTUM_CONVENTION_SPLIT,
                              DefaultDifference, convert, weight_layout_for)
@@ -454,9 +453,12 @@ class FlattenChannelsFirst(Rule):
              "import keras\nx = keras.layers.Flatten()(x)\n")
     invalid = (Invalid("import keras\nx = keras.layers.Conv2D(8, 3)(x)\nx = keras.layers.Flatten(data_format='channels_first')(x)\n"),)
 
+    accumulates = ("flattens",)
+    carries = ("channels_first_elsewhere",)
+
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.flattens: list[cst.Arg] = []
+        self.flattens: list[tuple[cst.Arg, cst.CSTNode | None]] = []  # with their top-level statement
         self.channels_first_elsewhere = False
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -468,14 +470,14 @@ class FlattenChannelsFirst(Rule):
         if data_format is None or string_value(data_format.value) != "channels_first":
             return
         if callee == "keras.layers.Flatten":
-            self.flattens.append(data_format)
+            self.flattens.append((data_format, self.ctx.statement))
         elif callee and callee.startswith("keras.layers."):
             self.channels_first_elsewhere = True
 
     def leave_Module(self, node: cst.Module) -> None:
         if not self.channels_first_elsewhere:
-            for arg in self.flattens:
-                self.report(arg)
+            for arg, statement in self.flattens:
+                self.report(arg, statement=statement)
 
 
 class _AssignmentMemory(Rule):
@@ -731,11 +733,14 @@ class CrossEntropyPortedWithoutLogits(ModelOutputTracker):
                 "import torch\nimport keras\nc = torch.nn.CrossEntropyLoss()\nl = keras.losses.SparseCategoricalCrossentropy(from_logits=True)\n"),
     )
 
+    accumulates = ("losses", "explained")
+    carries = (*ModelOutputTracker.carries, "torch_ce")
+
     def __init__(self, ctx):
         super().__init__(ctx)
         self.torch_ce = False
-        self.losses: list[cst.Call] = []
-        self.explained: set[int] = set()
+        self.losses: list[tuple[cst.Call, cst.CSTNode | None]] = []  # with their top-level statement
+        self.explained: list[cst.CSTNode] = []
 
     def visit_Call(self, node: cst.Call) -> None:
         super().visit_Call(node)
@@ -743,21 +748,22 @@ class CrossEntropyPortedWithoutLogits(ModelOutputTracker):
         if callee in _TORCH_CROSS_ENTROPY:
             self.torch_ce = True
         elif callee in _KERAS_CROSSENTROPY_CLASSES and keyword(node, "from_logits") is None and not has_star_args(node):
-            self.losses.append(node)
+            self.losses.append((node, self.ctx.statement))
 
-    def check_compile(self, loss: cst.BaseExpression, layer: cst.Call) -> None:
-        if output_activation(self.ctx, layer) is not None:
-            self.explained.add(id(loss))  # the model's last activation is known: TF001 judges this pair
+    def check_compile(self, loss: cst.BaseExpression, layer: LayerFacts) -> None:
+        if layer.activation is not None:
+            self.explained.append(loss)  # the model's last activation is known: TF001 judges this pair
 
     def leave_Module(self, node: cst.Module) -> None:
         if not self.torch_ce:
             return
-        for loss in self.losses:
-            if id(loss) in self.explained:
+        explained = {id(loss) for loss in self.explained}
+        for loss, statement in self.losses:
+            if id(loss) in explained:
                 continue
             fix = PendingFix("Pass `from_logits=True`",
                              (self.replace(loss, self.ctx.code(with_keyword(loss, "from_logits", "True"))),), safe=False)
-            self.report(loss, fix=fix)
+            self.report(loss, fix=fix, statement=statement)
 
 
 class LeakyReluSlopeInPort(Rule):
@@ -912,6 +918,16 @@ class KerasNumericPadding(Rule):
         Invalid("import keras\nc = keras.layers.Conv2D(8, 3, strides=2, padding=1)\n"),
     )
 
+    # Found statement by statement; reported once the walk is done, because the fix quotes its mode the way the
+    # whole file mostly does.
+    accumulates = ("paddings",)
+    carries = ()
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        # (the padding argument, the mode that computes the same or None, its top-level statement)
+        self.paddings: list[tuple[cst.Arg, str | None, cst.CSTNode | None]] = []
+
     def visit_Call(self, node: cst.Call) -> None:
         kind = _KERAS_PADDED.get(self.ctx.callee(node) or "")
         if kind is None:
@@ -934,12 +950,19 @@ class KerasNumericPadding(Rule):
             stride_one = strides is None or number_value(strides.value) == 1
             if size is not None and size % 2 == 1 and amount == (size - 1) // 2 and stride_one:
                 mode = "same"
-        fix = None
-        if mode is not None:
-            source = self.ctx.source
-            quote = "'" if source.count("'") > source.count('"') else '"'
-            fix = PendingFix(f'Use padding="{mode}"', (self.replace(value, f"{quote}{mode}{quote}"),))
-        self.report(padding, self.message.format(modes=", ".join(f'"{m}"' for m in KERAS_PADDING_MODES)), fix)
+        self.paddings.append((padding, mode, self.ctx.statement))
+
+    def leave_Module(self, node: cst.Module) -> None:
+        if not self.paddings:
+            return
+        source = self.ctx.source
+        quote = "'" if source.count("'") > source.count('"') else '"'
+        message = self.message.format(modes=", ".join(f'"{m}"' for m in KERAS_PADDING_MODES))
+        for padding, mode, statement in self.paddings:
+            fix = None
+            if mode is not None:
+                fix = PendingFix(f'Use padding="{mode}"', (self.replace(padding.value, f"{quote}{mode}{quote}"),))
+            self.report(padding, message, fix, statement=statement)
 
 
 class OtherFrameworkArgument(Rule):

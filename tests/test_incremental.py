@@ -58,10 +58,76 @@ def same(checker, source, settings):
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
+# Keras code repeated: a subclassed layer with call(), a functional model builder, a tf.function and a
+# module-level script. The TF module-scope rules follow it across top-level statements: TF001/TF009/TF025 a
+# model's output layer into its compile, TF003 a tf.keras layer into a Keras 3 model, TF007 a builder's model into
+# `predict` in a loop, TF011 a tf.function called with a loop counter, TF013/TF026 a save anywhere in the file,
+# TF015 a frozen base, TF016/TF022 a dataset, TF023 one-hot labels into a sparse loss compiled in another
+# statement; XF006/XF013 are found statement by statement and reported once the walk is done.
+KERAS = textwrap.dedent('''\
+    import numpy as np
+    import tensorflow as tf
+    import keras
+    from keras import layers
+
+
+    class Residual{i}(keras.layers.Layer):
+        def __init__(self, inner, **kwargs):
+            super().__init__(**kwargs)
+            self.inner = inner
+            self.norm = layers.LayerNormalization()
+
+        def call(self, inputs):
+            return self.norm(self.inner(inputs) + inputs)
+
+
+    def build{i}(classes=10):
+        inputs = keras.Input(shape=(32,))
+        x = layers.Dense(64, activation="relu")(inputs)
+        x = layers.Conv1D(8, 3, padding=1)(x)
+        x = layers.Flatten(data_format="channels_first")(x)
+        outputs = layers.Dense(classes)(x)
+        model = keras.Model(inputs, outputs)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        return model
+
+
+    @tf.function
+    def step{i}(model, x, i):
+        return model(x, training=True)
+
+
+    model = build{i}()
+    labels = keras.utils.to_categorical(y_train, 10)
+    model.compile(loss="sparse_categorical_crossentropy")
+    model.fit(x_train, labels)
+    ds = tf.data.Dataset.from_tensor_slices((x_train, y_train)).batch(32)
+    ds = ds.shuffle(100)
+    model.fit(ds, validation_split=0.2)
+    for i in range(5):
+        step{i}(model, x_train, i)
+    for image in images:
+        print(model.predict(image[None]))
+    base = keras.applications.ResNet50(include_top=False)
+    base.trainable = False
+    features = base(images)
+    head = keras.Sequential([Residual{i}(layers.Dense(4)), layers.Lambda(lambda t: t * 2), layers.Dense(1, activation="softmax")])
+    head.compile(loss="categorical_crossentropy")
+    wide = keras.Sequential([layers.Dense(5, activation="softmax")])
+    wide.compile(loss="binary_crossentropy")
+    mixed = keras.Sequential([tf.keras.layers.Dense(4)])
+    head.save("head.keras")
+    ''')
+KERAS_SCRIPTS = "".join(KERAS.format(i=i) + "\n\n" for i in range(3))
+KERAS_RULES = {"TF001", "TF003", "TF007", "TF009", "TF011", "TF013", "TF015", "TF016", "TF022", "TF023", "TF025",
+               "TF026", "XF006", "XF013"}
+
+
 @pytest.mark.parametrize("seed_text", [
-    SOURCE,
+    pytest.param(SOURCE, id="blocks"),
+    pytest.param(KERAS.format(i=0), id="keras"),
     *(pytest.param(path.read_text(encoding="utf-8"), id=path.name) for path in sorted(EXAMPLES.glob("*.py"))),
-], ids=lambda text: "blocks" if text is SOURCE else None)
+])
 def test_random_edits_give_the_same_results_as_a_full_check(seed_text):
     # The examples are scripts: module-level bindings, imports and models that rules follow across statements.
     # Declared deployment scenarios bring in the DP rules, which report from visit_Module.
@@ -226,6 +292,78 @@ def test_module_level_edits_give_the_same_results_as_a_full_check():
             same(checker, text, Settings())
 
 
+KERAS_MODULE_LINES = [
+    'head.save("h.keras")\n', 'model.save("m")\n', "ds = ds.batch(8)\n", "ds = ds.shuffle(10)\n", "ds = np.zeros(3)\n",
+    "labels = y_train\n", "labels = keras.utils.to_categorical(y_train)\n", "model.fit(x_train, labels)\n",
+    'model.compile(loss="categorical_crossentropy")\n', 'model.compile(loss="sparse_categorical_crossentropy")\n',
+    "base.trainable = True\n", "base = keras.applications.VGG16()\n", "base(images)\n", "inputs = keras.Input((4,))\n",
+    "x = layers.Dense(1)(inputs)\n", "x = layers.Activation('linear')(x)\n", "model = keras.Model(inputs, x)\n",
+    'model = keras.Sequential([layers.Dense(3, activation="softmax")])\n', "model.add(layers.Dense(1))\n",
+    "opt = tf.keras.optimizers.Adam()\n", "model.compile(optimizer=opt)\n", "mixed = tf.keras.layers.Dense(2)\n",
+    "@tf.function\ndef step0(model, x, i):\n    return x\n", "for i in range(3):\n    step1(model, x_train, i)\n",
+    "for x in xs:\n    model.predict(x)\n", "model = build0()\n", "def build1():\n    return np.zeros(1)\n",
+    'keras.config.set_image_data_format("channels_first")\n', "c = layers.Conv2D(4, 3, padding=0)\n",
+    "y = Residual0(lambda t: t)\n", "from keras import layers as L\n", "import tensorflow as tf\n", "# note\n", "\n",
+    "from torch.nn import CrossEntropyLoss\n", "loss = keras.losses.SparseCategoricalCrossentropy()\n",
+]
+
+
+def test_keras_module_level_edits_give_the_same_results_as_a_full_check():
+    # lines typed and deleted between the module-level statements of Keras scripts: they change what the TF
+    # module-scope rules carry from one statement to the next and what they report at the end (a save, a dataset,
+    # a model's output layer, a frozen base, a tf.function, the file's data format)
+    rng = random.Random(11)
+    checker = IncrementalChecker()
+    text = KERAS_SCRIPTS
+    first = same(checker, text, Settings())
+    assert KERAS_RULES <= {f.code for f in first.findings}
+    for step in range(80):
+        starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n" and text[i + 1:i + 2] not in (" ", "")]
+        where = rng.choice(starts)
+        if rng.random() < 0.6:
+            text = text[:where] + rng.choice(KERAS_MODULE_LINES) + text[where:]
+        else:
+            end = text.find("\n", where)
+            text = text[:where] + text[end + 1:] if end >= 0 else text
+        result = same(checker, text, Settings())
+        if result.findings and result.findings[0].code == "TL001":
+            text = KERAS_SCRIPTS
+            same(checker, text, Settings())
+
+
+@pytest.mark.parametrize("anchor, typed", [
+    ("    x = layers.Flatten(", "    # flattened\n    x = layers.Flatten("),  # inside a function
+    ("        return self.norm(", "        # residual\n        return self.norm("),  # inside a method
+    ("features = base(images)\n", "features = base(images)  # frozen\n"),  # module level
+    ("ds = ds.shuffle(100)\n", "ds = ds.shuffle(100)  \n"),
+    ("    model.compile(optimizer=", "    model.compile( optimizer="),  # the compile of a builder
+])
+def test_a_keras_edit_that_keeps_the_module_facts_walks_only_its_statement(anchor, typed):
+    checker = IncrementalChecker()
+    checker.check(KERAS_SCRIPTS, "train.py")
+    at = KERAS_SCRIPTS.index(anchor, len(KERAS_SCRIPTS) // 3)
+    edited = KERAS_SCRIPTS[:at] + typed + KERAS_SCRIPTS[at + len(anchor):]
+    result = checker.check(edited, "train.py")
+    assert result == check_source(edited, "train.py")
+    assert checker.cache.walked == 1
+    assert KERAS_RULES <= {f.code for f in result.findings}
+    assert checker.check(KERAS_SCRIPTS, "train.py") == check_source(KERAS_SCRIPTS, "train.py")
+    assert checker.cache.walked == 1
+
+
+def test_a_keras_save_added_at_the_end_reports_lambdas_and_custom_layers_before_it():
+    # TF013 and TF026 report from leave_Module, for statements the edit did not touch: positioned from their own
+    # statements, which moved
+    checker = IncrementalChecker()
+    unsaved = KERAS.format(i=0).replace('head.save("head.keras")\n', "")
+    before = checker.check(unsaved, "train.py")
+    assert not {"TF013", "TF026"} & {f.code for f in before.findings}
+    saved = "# a comment that moves every line\n" + unsaved + 'head.save("head.keras")\n'
+    after = checker.check(saved, "train.py")
+    assert after == check_source(saved, "train.py")
+    assert {"TF013", "TF026"} <= {f.code for f in after.findings}
+
+
 def test_an_edit_that_keeps_the_module_facts_walks_only_its_statement():
     checker = IncrementalChecker()
     checker.check(SCRIPTS, "train.py")
@@ -299,3 +437,38 @@ def test_a_document_parsed_in_chunks_is_the_module_a_whole_parse_gives(path, mon
         assert chunked.deep_equals(whole)
     assert (chunked is None) == (path == "string-cut") or path not in ("chunky", "string-cut")
     assert IncrementalChecker().check(text, "model.py") == check_source(text, "model.py")
+
+
+DEPLOYED = textwrap.dedent('''\
+    import keras
+    import tensorflow as tf
+
+
+    class Doubler(keras.layers.Layer):
+        def call(self, inputs):
+            return tf.py_function(lambda v: v * 2, [inputs], tf.float32)
+
+
+    def build():
+        inputs = keras.Input((4,))
+        return keras.Model(inputs, Doubler()(inputs))
+
+
+    model = keras.Sequential([keras.Input((4,)), Doubler()])
+    ''')
+
+
+def test_deployment_blockers_follow_an_edit_of_a_class_other_statements_use():
+    # the builder and the module-level model carry the blockers of the class they use: the DP rules' per-statement
+    # analysis is kept for the next version only while every class it looked up is the same
+    settings = Settings(deployment=("server", "mobile", "web"))
+    checker = IncrementalChecker()
+    blocked = same(checker, DEPLOYED, settings)
+    assert {f.message.split(":")[0] for f in blocked.findings if f.code == "DP001"} == {"Doubler", "build", "model"}
+    exported = DEPLOYED.replace("tf.py_function(lambda v: v * 2, [inputs], tf.float32)", "inputs * 2")
+    assert not [f for f in same(checker, exported, settings).findings if f.code.startswith("DP")]
+    # the builder and the model now call a name the module does not define
+    renamed = DEPLOYED.replace("class Doubler", "class Twice")
+    assert {f.message.split(":")[0] for f in same(checker, renamed, settings).findings if f.code == "DP001"} == {"Twice"}
+    moved = same(checker, "# moved\n" + DEPLOYED, settings)
+    assert [f.range.start.line for f in moved.findings if f.code == "DP001"] == [8, 8, 8]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import libcst as cst
 
 from ..context import KERAS_LAYER, KERAS_MODEL
 from ..findings import Severity
 from ..rule import STATEMENT_SCOPE, Invalid, PendingFix, Rule
 from ..flow import ModuleIndex, ValueTracer, Where, binding_key
-from ._calls import keyword, method_name, positional, receiver, string_value, with_keyword
+from ._calls import keyword, method_name, number_value, positional, receiver, string_value, with_keyword
 
 _PROBABILITY_LOSSES = {
     "sparse_categorical_crossentropy": "keras.losses.SparseCategoricalCrossentropy",
@@ -81,14 +83,40 @@ def _last_real_layer(ctx, layers: list[cst.BaseExpression]) -> cst.Call | None:
     return None
 
 
+class LayerFacts(NamedTuple):
+    """What the rules ask of a model's output layer, read where the layer is built: its Keras layer kind
+    (``Dense``; None for other calls), its activation (see :func:`output_activation`) and a Dense layer's units."""
+
+    kind: str | None
+    activation: str | None
+    units: float | None
+
+    @classmethod
+    def of(cls, ctx, layer: cst.Call) -> "LayerFacts":
+        kind = keras_layer_kind(ctx, layer)
+        units = None
+        if kind == "Dense":
+            args = positional(layer)
+            units_arg = keyword(layer, "units") or (args[0] if args else None)
+            units = number_value(units_arg.value) if units_arg is not None else None
+        return cls(kind, output_activation(ctx, layer), units)
+
+
 class ModelOutputTracker(Rule):
     """Remembers, per model name, the layer call that produces its output (Sequential lists, ``add``, functional
-    ``x = layers.Dense(...)(x)`` chains) and hands each ``model.compile(...)`` with a loss to ``check_compile``."""
+    ``x = layers.Dense(...)(x)`` chains) and hands each ``model.compile(...)`` with a loss to ``check_compile``,
+    with that layer's :class:`LayerFacts`.
+
+    It keeps facts, not nodes: a statement an edit re-parses leaves the same facts when the edit does not change
+    a layer, so an editor re-checks the statements after it only when a model's output really changed."""
+
+    carries = ("tensor_layer", "model_output")
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.tensor_layer: dict[str, cst.Call] = {}  # functional graph: tensor name -> the layer that produced it
-        self.model_output: dict[str, cst.Call | None] = {}  # model name -> its last layer (None: unknown)
+        # functional graph: tensor name -> the layer that produced it
+        self.tensor_layer: dict[str, LayerFacts] = {}
+        self.model_output: dict[str, LayerFacts | None] = {}  # model name -> its last layer (None: unknown)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
@@ -103,7 +131,7 @@ class ModelOutputTracker(Rule):
             last = None
             if layers and isinstance(layers[0].value, cst.List) and layers[0].value.elements:
                 last = _last_real_layer(self.ctx, [element.value for element in layers[0].value.elements])
-            self.model_output[name] = last
+            self.model_output[name] = LayerFacts.of(self.ctx, last) if last is not None else None
         elif callee in _MODEL:
             args = positional(value)
             outputs = keyword(value, "outputs") or (args[1] if len(args) > 1 else None)
@@ -117,7 +145,7 @@ class ModelOutputTracker(Rule):
                 if layer is not None:
                     self.tensor_layer[name] = layer
         elif isinstance(value.func, cst.Call) and keras_layer_kind(self.ctx, value.func):
-            self.tensor_layer[name] = value.func
+            self.tensor_layer[name] = LayerFacts.of(self.ctx, value.func)
 
     def visit_Call(self, node: cst.Call) -> None:
         target = receiver(node)
@@ -127,7 +155,8 @@ class ModelOutputTracker(Rule):
         if method == "add":
             args = positional(node)
             if args and not _is_identity_layer(self.ctx, args[0].value):
-                self.model_output[target.value] = args[0].value if isinstance(args[0].value, cst.Call) else None
+                self.model_output[target.value] = (LayerFacts.of(self.ctx, args[0].value)
+                                                   if isinstance(args[0].value, cst.Call) else None)
         elif method == "compile":
             args = positional(node)
             loss = keyword(node, "loss") or (args[1] if len(args) > 1 else None)
@@ -135,7 +164,7 @@ class ModelOutputTracker(Rule):
             if loss is not None and layer is not None:
                 self.check_compile(loss.value, layer)
 
-    def check_compile(self, loss: cst.BaseExpression, layer: cst.Call) -> None:  # pragma: no cover - overridden
+    def check_compile(self, loss: cst.BaseExpression, layer: LayerFacts) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
 
@@ -207,8 +236,8 @@ class FromLogitsMismatch(ModelOutputTracker):
         ),
     )
 
-    def check_compile(self, loss: cst.BaseExpression, layer: cst.Call) -> None:
-        activation = output_activation(self.ctx, layer)
+    def check_compile(self, loss: cst.BaseExpression, layer: LayerFacts) -> None:
+        activation = layer.activation
         if activation is None:
             return
         loss_name = string_value(loss)
@@ -269,6 +298,8 @@ class MixedKerasVersions(Rule):
         Invalid("import keras\nimport tensorflow as tf\nopt = tf.keras.optimizers.Adam()\nm = keras.Sequential()\n"
                 "m.compile(optimizer=opt)\n"),
     )
+
+    carries = ("name_flavor",)
 
     def __init__(self, ctx):
         super().__init__(ctx)
@@ -374,6 +405,7 @@ class RemovedOptimizerArgument(Rule):
                 self.report(arg, self.message.format(arg=name, hint="; use a `keras.optimizers.schedules` schedule"))
 
 
+_FLOWS = "TF007 flows"  # Context.document_memory key
 KERAS_MODEL_FACTORIES = {"keras.Sequential", "keras.models.Sequential", "keras.Model", "keras.models.Model",
                           "keras.models.load_model", "keras.saving.load_model"}
 
@@ -417,9 +449,15 @@ class PredictInLoop(Rule):
                 "model = build_model()\nfor x in xs:\n    y = model.predict(x[None])\n"),
     )
 
+    # the calls whose receiver is traced through the module once the walk is done; the def-use flows of the
+    # module's statements are kept per document (an editor's next version rebuilds only those it re-parsed)
+    accumulates = ("unresolved",)
+    carries = ()
+
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.unresolved: list[tuple[cst.Call, Where]] = []  # receivers no simple binding explains
+        # receivers no simple binding explains: (the call, where it is, its top-level statement)
+        self.unresolved: list[tuple[cst.Call, Where, cst.CSTNode | None]] = []
 
     def visit_Call(self, node: cst.Call) -> None:
         if method_name(node) != "predict" or not self.ctx.loop_stack:
@@ -430,7 +468,8 @@ class PredictInLoop(Rule):
             if binding_key(target) is not None:
                 function = self.ctx.enclosing_function()
                 cls = self.ctx.enclosing_class()
-                self.unresolved.append((node, Where(function, cls if function is not None else None)))
+                self.unresolved.append((node, Where(function, cls if function is not None else None),
+                                        self.ctx.statement))
             return
         if _is_keras_model_meaning(meaning):
             self.report(node, self.message.format(name=self.ctx.code(target)))
@@ -438,12 +477,13 @@ class PredictInLoop(Rule):
     def leave_Module(self, node: cst.Module) -> None:
         if not self.unresolved:
             return
-        index = ModuleIndex(node)
+        index = ModuleIndex(node, self.ctx.document_memory.get(_FLOWS))
         tracer = ValueTracer(self.ctx, index, lambda call: False, frozenset())
-        for call, where in self.unresolved:
+        for call, where, statement in self.unresolved:
             target = receiver(call)
             if self._builds_keras_model(tracer, target, call, where, 0):
-                self.report(call, self.message.format(name=self.ctx.code(target)))
+                self.report(call, self.message.format(name=self.ctx.code(target)), statement=statement)
+        self.ctx.document_memory[_FLOWS] = index.flows()
 
     def _builds_keras_model(self, tracer: ValueTracer, expr: cst.BaseExpression, use: cst.CSTNode, where: Where,
                             depth: int) -> bool:

@@ -7,20 +7,17 @@ import libcst as cst
 from ..context import KERAS_LAYER, KERAS_MODEL
 from ..findings import Severity
 from ..rule import STATEMENT_SCOPE, Invalid, PendingFix, Rule
-from ._calls import (chain_methods, keyword, method_name, number_value, positional, receiver, receiver_key,
+from ._calls import (chain_methods, keyword, method_name, positional, receiver, receiver_key,
                      string_value, with_keyword)
-from .keras_models import (KERAS_MODEL_FACTORIES, SEQUENTIAL, ModelOutputTracker, activation_name,
+from .keras_models import (KERAS_MODEL_FACTORIES, SEQUENTIAL, LayerFacts, ModelOutputTracker,
                            keras_layer_kind)
 
 
 def _dense_units_and_activation(ctx, layer: cst.BaseExpression) -> tuple[float | None, str | None] | None:
     if keras_layer_kind(ctx, layer) != "Dense":
         return None
-    args = positional(layer)
-    units = keyword(layer, "units") or (args[0] if args else None)
-    activation = keyword(layer, "activation") or (args[1] if len(args) > 1 else None)
-    return (number_value(units.value) if units is not None else None,
-            activation_name(ctx, activation.value if activation is not None else None))
+    facts = LayerFacts.of(ctx, layer)
+    return facts.units, facts.activation
 
 
 def _loss_name(ctx, loss: cst.BaseExpression) -> str | None:
@@ -83,9 +80,8 @@ class SingleUnitCategoricalOutput(ModelOutputTracker):
             self.report(node, "Softmax over a single unit always outputs 1.0: use `activation=\"sigmoid\"` for one "
                               "unit, or give the layer one unit per class")
 
-    def check_compile(self, loss: cst.BaseExpression, layer: cst.Call) -> None:
-        facts = _dense_units_and_activation(self.ctx, layer)
-        if facts is None or facts[0] != 1 or facts[1] == "softmax":
+    def check_compile(self, loss: cst.BaseExpression, layer: LayerFacts) -> None:
+        if layer.kind != "Dense" or layer.units != 1 or layer.activation == "softmax":
             return
         if _loss_name(self.ctx, loss) == "categorical_crossentropy":
             self.report(loss, "Categorical crossentropy over a single output unit is constant (zero gradient): use "
@@ -128,9 +124,8 @@ class BinaryCrossentropyWithSoftmax(ModelOutputTracker):
                 "m.compile(optimizer='adam', loss='binary_crossentropy')\n"),
     )
 
-    def check_compile(self, loss: cst.BaseExpression, layer: cst.Call) -> None:
-        facts = _dense_units_and_activation(self.ctx, layer)
-        if facts is None or facts[1] != "softmax" or facts[0] is None or facts[0] < 2:
+    def check_compile(self, loss: cst.BaseExpression, layer: LayerFacts) -> None:
+        if layer.kind != "Dense" or layer.activation != "softmax" or layer.units is None or layer.units < 2:
             return
         if _loss_name(self.ctx, loss) == "binary_crossentropy":
             self.report(loss)
@@ -173,9 +168,12 @@ class LambdaLayerInSavedModel(Rule):
              "import keras\nm = keras.Sequential([keras.layers.Rescaling(2.0)])\nm.save('m.keras')\n")
     invalid = (Invalid("import keras\nm = keras.Sequential([keras.layers.Lambda(lambda x: x * 2)])\nm.save('m.keras')\n"),)
 
+    accumulates = ("lambdas",)
+    carries = ("saves",)
+
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.lambdas: list[cst.Call] = []
+        self.lambdas: list[tuple[cst.Call, cst.CSTNode | None]] = []  # with their top-level statement
         self.saves = False
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -183,15 +181,15 @@ class LambdaLayerInSavedModel(Rule):
             args = positional(node)
             function = keyword(node, "function") or (args[0] if args else None)
             if function is not None and isinstance(function.value, cst.Lambda):
-                self.lambdas.append(node)
+                self.lambdas.append((node, self.ctx.statement))
         elif _is_saving_call(self.ctx, node) and (self.ctx.imports.imports_framework("keras")
                                                   or self.ctx.imports.imports_framework("tensorflow")):
             self.saves = True
 
     def leave_Module(self, node: cst.Module) -> None:
         if self.saves:
-            for call in self.lambdas:
-                self.report(call)
+            for call, statement in self.lambdas:
+                self.report(call, statement=statement)
 
 
 class InputShapeArgument(Rule):
@@ -290,6 +288,8 @@ class FrozenBaseWithoutTrainingFlag(Rule):
                 "x = base(inputs)\n"),
     )
 
+    carries = ("module_frozen",)
+
     def __init__(self, ctx):
         super().__init__(ctx)
         # frozen models per function (a name means nothing in another one): key -> what the model is
@@ -298,6 +298,15 @@ class FrozenBaseWithoutTrainingFlag(Rule):
     @property
     def frozen(self) -> dict[str, str]:
         return self.scopes[-1]
+
+    @property
+    def module_frozen(self) -> dict[str, str]:
+        """The module level's frozen models: what one top-level statement hands to the next."""
+        return self.scopes[0]
+
+    @module_frozen.setter
+    def module_frozen(self, frozen: dict[str, str]) -> None:
+        self.scopes[0] = frozen
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.scopes.append({})
@@ -372,6 +381,8 @@ def _innermost_call(node: cst.BaseExpression) -> cst.Call | None:
 
 class _DatasetTracker(Rule):
     """Knows which simple names hold a ``tf.data.Dataset`` (or a Keras ``*_dataset_from_*`` result)."""
+
+    carries = ("datasets",)
 
     def __init__(self, ctx):
         super().__init__(ctx)
@@ -579,6 +590,8 @@ class BatchBeforeShuffle(_DatasetTracker):
     invalid = (Invalid("import tensorflow as tf\nds = tf.data.Dataset.range(10).batch(2).shuffle(10)\n"),
                Invalid("import tensorflow as tf\nds = tf.data.Dataset.range(10).batch(2)\nds = ds.shuffle(5)\n"))
 
+    carries = ("datasets", "batched")
+
     def __init__(self, ctx):
         super().__init__(ctx)
         self.batched: set[str] = set()
@@ -640,10 +653,19 @@ class OneHotLabelsWithSparseLoss(Rule):
                Invalid("from keras.utils import to_categorical\nimport keras\ny_train = to_categorical(y_train)\n"
                        "model.compile(loss=keras.losses.SparseCategoricalCrossentropy())\nmodel.fit(x_train, y=y_train)\n"))
 
+    # Which models are compiled with a sparse loss is carried from one statement to the next. The loss is
+    # reported where it is (often another statement than the fit): in leave_Module, from the compiles and fits
+    # the statements recorded in order, so that a statement's walk records nothing of other statements.
+    carries = ("one_hot", "sparse_models")
+    accumulates = ("events",)
+
     def __init__(self, ctx):
         super().__init__(ctx)
         self.one_hot: set[str] = set()  # names holding `to_categorical(...)` results
-        self.sparse_compiles: dict[str, cst.CSTNode] = {}  # model -> the sparse loss it was compiled with
+        self.sparse_models: set[str] = set()  # models compiled with a sparse loss (and not fitted on one-hot yet)
+        # ("compile", model, the sparse loss, its top-level statement) and ("fit", model) for a fit on one-hot
+        # labels of a model compiled so, in the order of the module
+        self.events: list[tuple] = []
 
     def visit_Assign(self, node: cst.Assign) -> None:
         value = node.value
@@ -662,13 +684,24 @@ class OneHotLabelsWithSparseLoss(Rule):
         if method == "compile":
             loss = keyword(node, "loss") or (args[1] if len(args) > 1 else None)
             if loss is not None and _loss_name(self.ctx, loss.value) == "sparse_categorical_crossentropy":
-                self.sparse_compiles[model] = loss.value
+                self.sparse_models.add(model)
+                self.events.append(("compile", model, loss.value, self.ctx.statement))
             else:
-                self.sparse_compiles.pop(model, None)
-        elif method == "fit" and model in self.sparse_compiles:
+                self.sparse_models.discard(model)
+        elif method == "fit" and model in self.sparse_models:
             labels = keyword(node, "y") or (args[1] if len(args) > 1 else None)
             if labels is not None and isinstance(labels.value, cst.Name) and labels.value.value in self.one_hot:
-                self.report(self.sparse_compiles.pop(model))
+                self.sparse_models.discard(model)
+                self.events.append(("fit", model))
+
+    def leave_Module(self, node: cst.Module) -> None:
+        last_compile: dict[str, tuple[cst.CSTNode, cst.CSTNode | None]] = {}
+        for event in self.events:
+            if event[0] == "compile":
+                last_compile[event[1]] = event[2], event[3]
+            elif event[1] in last_compile:  # its last sparse compile is the one that put it in sparse_models
+                loss, statement = last_compile[event[1]]
+                self.report(loss, statement=statement)
 
 
 class SaveWithoutExtension(Rule):
@@ -792,11 +825,17 @@ class CustomLayerWithoutGetConfig(Rule):
                 "m = keras.Sequential([Wrap(keras.layers.Dense(2))])\nm.save('m.keras')\n"),
     )
 
+    # What a statement's walk records depends on that statement alone (calls of any of the module's classes);
+    # which classes lack `get_config` (other statements) is asked once the walk is done.
+    accumulates = ("object_arguments", "saving_scopes")
+    carries = ()
+
     def __init__(self, ctx):
         super().__init__(ctx)
+        # (function (None: module level), class name, the call's first object argument, its top-level statement)
+        self.object_arguments: list[tuple[cst.FunctionDef | None, str, cst.Arg, cst.CSTNode | None]] = []
+        self.saving_scopes: list[cst.FunctionDef | None] = []  # functions (None: module level) that save a model
         self.without_config: set[str] = set()
-        self.object_arguments: dict[tuple, cst.Arg] = {}  # (function, class) -> first object argument
-        self.saving_scopes: set = set()  # functions (None: module level) that save a model
         for statement in ctx.module.body:
             # only direct subclasses of the abstract bases: concrete parents (Sequential, Dense, ...) bring a
             # `get_config` of their own
@@ -809,18 +848,27 @@ class CustomLayerWithoutGetConfig(Rule):
         scope = self.ctx.enclosing_function()
         if _is_saving_call(self.ctx, node) and (self.ctx.imports.imports_framework("keras")
                                                 or self.ctx.imports.imports_framework("tensorflow")):
-            self.saving_scopes.add(scope)
-        if isinstance(node.func, cst.Name) and node.func.value in self.without_config:
-            key = (scope, node.func.value)
+            self.saving_scopes.append(scope)
+        # any of the module's Keras classes (those without `get_config`, a fact of other statements, are picked
+        # in leave_Module)
+        if isinstance(node.func, cst.Name) and self.ctx.class_kind(node.func.value) in (KERAS_LAYER, KERAS_MODEL):
             for arg in node.args:
-                if not arg.star and not _is_plain_value(arg.value) and key not in self.object_arguments:
-                    self.object_arguments[key] = arg
+                if not arg.star and not _is_plain_value(arg.value):
+                    self.object_arguments.append((scope, node.func.value, arg, self.ctx.statement))
+                    return
 
     def leave_Module(self, node: cst.Module) -> None:
-        # the layer is built and a model saved in the same function (or both at module level)
-        for (scope, name), arg in self.object_arguments.items():
-            if scope in self.saving_scopes:
-                self.report(arg, self.message.format(cls=name, arg=self.ctx.code(arg.value)))
+        if not self.object_arguments:
+            return
+        without_config = self.without_config
+        saving_scopes = set(self.saving_scopes)
+        reported = set()
+        # the layer is built and a model saved in the same function (or both at module level): the first object
+        # argument given to the class there
+        for scope, name, arg, statement in self.object_arguments:
+            if name in without_config and scope in saving_scopes and (scope, name) not in reported:
+                reported.add((scope, name))
+                self.report(arg, self.message.format(cls=name, arg=self.ctx.code(arg.value)), statement=statement)
 
 
 _ABSTRACT_KERAS_BASES = {"keras.layers.Layer", "keras.Layer", "keras.Model", "keras.models.Model"}

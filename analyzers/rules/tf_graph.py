@@ -87,9 +87,11 @@ class RetracingOnPythonScalar(Rule):
                        "import tensorflow as tf\n@tf.function\ndef step(i):\n    return i\nfor i in range(3):\n"
                        "    step(tf.constant(i))\n"),)
 
+    carries = ("functions",)  # the counters' stack is empty between top-level statements
+
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.functions: set[str] = set()
+        self.functions: set[str] = set()  # the tf.functions defined so far
         self.counters: list[str | None] = []
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
