@@ -520,3 +520,77 @@ def test_a_relative_import_inside_a_block_is_a_todo_saying_so(tmp_path, capsys):
     assert "1 TODO" in err
     assert "`from .fast_norm import rms_norm`: a relative import inside a block is not followed" in text
     _equal(original.Net(), translated.Net(), translated, (2, 3, 4))  # F.rms_norm itself is mapped
+
+
+SEQUENTIAL_OF_A_BUILT_LIST = """\
+    from typing import Callable, Optional
+    import torch
+    import torch.nn as nn
+
+
+    class ConvNormActivation(torch.nn.Sequential):
+        def __init__(self, i, o, norm_layer: Optional[Callable[..., nn.Module]] = nn.BatchNorm2d,
+                     conv_layer: Callable[..., nn.Module] = nn.Conv2d):
+            layers = [conv_layer(i, o, 3, padding=1, bias=norm_layer is None)]
+            if norm_layer is not None:
+                layers.append(norm_layer(o))
+            super().__init__(*layers)
+
+
+    class Conv2dNormActivation(ConvNormActivation):
+        def __init__(self, i, o, norm_layer=nn.BatchNorm2d):
+            super().__init__(i, o, norm_layer, nn.Conv2d)
+
+
+    class Block(nn.Module):
+        def __init__(self, c, expand=True, extra=True):
+            super().__init__()
+            layers: list[nn.Module] = []
+            if expand:
+                layers.append(nn.Identity())
+                layers.append(Conv2dNormActivation(c, c))
+            else:
+                layers.extend([nn.Conv2d(c, c, 1)])
+            layers += [nn.ReLU(inplace=True)]
+            self.block = nn.Sequential(*layers)
+            maybe: list[nn.Module] = []
+            if extra:
+                maybe.append(Conv2dNormActivation(c, c))
+            self.maybe = nn.Sequential(*maybe)
+            given = [nn.Conv2d(c, c, 1)]
+            self.given = nn.Sequential(*extend(given))
+
+        def forward(self, input):
+            result = self.block(input)
+            result += input
+            other = self.maybe(input)
+            other += 1
+            third = self.given(input)
+            third *= 2
+            return result + other + third
+
+
+    def extend(layers):
+        return layers
+    """
+
+
+def test_a_sequential_of_a_list_built_in_init_gives_a_new_tensor(tmp_path, capsys):
+    """torchvision's MBConv/FusedMBConv/MobileNetV3 InvertedResidual: `layers.append(Conv2dNormActivation(...))` on
+    every path (or on each branch of an if/else), `self.block = nn.Sequential(*layers)`, then `result =
+    self.block(input); result += input`. A layer that computes a new tensor is in the Sequential whatever the
+    arguments, so `result` shares nothing: no TODO (a subclass of nn.Sequential without forward, such as
+    Conv2dNormActivation, is the Sequential its __init__ passes to super().__init__). When that layer is added only
+    under an `if` (`self.maybe` with extra=False is empty: `other` is the caller's tensor, which torch's `+=`
+    changes) or the list passes through a call, the TODO stays."""
+    original, translated, text, err = _translate(tmp_path, SEQUENTIAL_OF_A_BUILT_LIST, "Block", capsys)
+    lines = text.splitlines()
+
+    def todo_above(statement):
+        index = next(i for i, line in enumerate(lines) if line.strip() == statement)
+        return "TODO(tensorlint)" in lines[index - 1]
+
+    assert not todo_above("result += input")
+    assert todo_above("other += 1") and todo_above("third *= 2") and "2 TODOs" in err
+    for expand in (True, False):  # each branch of the if/else
+        _equal(original.Block(4, expand), translated.Block(4, expand), translated, (2, 4, 5, 5))
