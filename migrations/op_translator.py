@@ -757,11 +757,20 @@ def _subscripts_in_target(target: cst.BaseExpression) -> list[cst.Subscript]:
     return []
 
 
+_CONTAINER_CLASSES = ("list", "dict", "set")
+_COLLECTIONS_CONTAINERS = ("OrderedDict", "defaultdict", "deque")
+
+
 def _is_container_display(value: cst.BaseExpression | None) -> bool:
-    """`[]`, `{}`, `{"a": h}`, `[h for ...]`, `set()`, `list(...)`, `dict(...)`, `[None] * n`: a list, dict or set."""
+    """`[]`, `{}`, `{"a": h}`, `[h for ...]`, `set()`, `list(...)`, `dict(...)`, `OrderedDict()` (also
+    `collections.OrderedDict()`, `defaultdict(...)`, `deque(...)`), `[None] * n`: a list, dict or set."""
     if isinstance(value, (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)):
         return True
-    if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value in ("list", "dict", "set"):
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and \
+            value.func.value in (*_CONTAINER_CLASSES, *_COLLECTIONS_CONTAINERS):
+        return True
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and \
+            code_of(value.func.value).strip() == "collections" and value.func.attr.value in _COLLECTIONS_CONTAINERS:
         return True
     return isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Multiply) and (
         isinstance(value.left, cst.List) or isinstance(value.right, cst.List))

@@ -594,3 +594,40 @@ def test_a_sequential_of_a_list_built_in_init_gives_a_new_tensor(tmp_path, capsy
     assert todo_above("other += 1") and todo_above("third *= 2") and "2 TODOs" in err
     for expand in (True, False):  # each branch of the if/else
         _equal(original.Block(4, expand), translated.Block(4, expand), translated, (2, 4, 5, 5))
+
+
+ORDERED_DICT_OF_LAYERS = """\
+    import collections
+    from collections import OrderedDict
+    import torch.nn as nn
+
+
+    class Transform(nn.Sequential):
+        def __init__(self, c):
+            layers: OrderedDict[str, nn.Module] = OrderedDict()
+            layers["a"] = nn.Conv2d(c, c, 3, padding=1)
+            layers["b"] = nn.BatchNorm2d(c)
+            layers["c"] = nn.ReLU()
+            super().__init__(layers)
+
+
+    class Block(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.f = Transform(c)
+            named = collections.OrderedDict()
+            named["proj"] = nn.Conv2d(c, c, 1)
+            self.g = nn.Sequential(named)
+
+        def forward(self, x):
+            return self.g(self.f(x)) + x
+    """
+
+
+def test_item_assignment_into_an_ordered_dict_is_plain_python(tmp_path, capsys):
+    """torchvision's RegNet BottleneckTransform: `layers: OrderedDict[str, nn.Module] = OrderedDict()` then
+    `layers["a"] = Conv2dNormActivation(...)`. The name holds a dict, not a tensor: no TODO (it used to read as a
+    tensor write, one TODO per layer)."""
+    original, translated, text, err = _translate(tmp_path, ORDERED_DICT_OF_LAYERS, "Block", capsys)
+    assert "0 TODO" in err, text
+    _equal(original.Block(4), translated.Block(4), translated, (2, 4, 5, 5))
