@@ -415,6 +415,8 @@ class _TorchToKeras(ClosureRewriter):
         return self._place(updated)
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        if original.attr.value == "forward" and _is_super_call(original.value) and self._in_torch_class():
+            return updated.with_changes(attr=cst.Name("call"))  # `super().forward(x)`: the base's call
         if isinstance(original.value, cst.Name) and original.value.value == "self" and self._in_torch_class():
             name = original.attr.value
             if name == "training":
@@ -597,6 +599,17 @@ class _TorchToKeras(ClosureRewriter):
         properties = "".join(f"\n    {torch} = property(lambda self: _keras_variables(self._torch_base{access}).get("
                              f"{keras!r}))" for torch, keras in parameters.items() if keras)
         short = canonical.rsplit(".", 1)[-1]
+        build = "self._torch_base.build(input_shape)"
+        if entry.torch_input_arg:
+            # a subclass's call may give the torch layer's weights a tensor of another layout (torchvision's and
+            # timm's LayerNorm2d normalise NCHW over C after a permute): the weights take the size torch's
+            # constructor was given, at the Keras layer's feature axis
+            features = "shape[1:2] = sizes[:1]" if entry.spatial and self.layout == PRESERVE else \
+                "shape[len(shape) - len(sizes):] = sizes"
+            build = (f"shape, size = list(input_shape), self.{entry.torch_input_arg}\n"
+                     f"        sizes = list(size) if isinstance(size, (tuple, list)) else [size]\n"
+                     f"        {features}\n"
+                     f"        self._torch_base.build(tuple(shape))")
         self.state.factories[key] = f'''class {name}(keras.layers.Layer):
     """torch's {short} as a base class: {factory}(...) built as `_torch_base` (see _init_torch_base)."""
 
@@ -608,7 +621,7 @@ class _TorchToKeras(ClosureRewriter):
 {properties}
 
     def build(self, input_shape):
-        self._torch_base.build(input_shape)
+        {build}
 
     def call(self, inputs, *args, **kwargs):
         return self._torch_base(inputs, *args, **kwargs)
@@ -782,6 +795,10 @@ def _module_containers_of(source: ParsedSource, klass: cst.ClassDef | None) -> f
                 if (klass is None and isinstance(target, cst.Name)) or (klass is not None and text.startswith("self.")):
                     found.add(text)
     return frozenset(found)
+
+
+def _is_super_call(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "super"
 
 
 def _mentions_torch(source: ParsedSource, node: cst.CSTNode) -> bool:

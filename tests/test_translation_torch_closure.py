@@ -631,3 +631,46 @@ def test_item_assignment_into_an_ordered_dict_is_plain_python(tmp_path, capsys):
     original, translated, text, err = _translate(tmp_path, ORDERED_DICT_OF_LAYERS, "Block", capsys)
     assert "0 TODO" in err, text
     _equal(original.Block(4), translated.Block(4), translated, (2, 4, 5, 5))
+
+
+def test_a_derived_torch_layer_whose_forward_changes_the_layout_gets_torch_sized_weights(tmp_path, capsys):
+    """torchvision's ConvNeXt `LayerNorm2d(nn.LayerNorm)`: its forward permutes NCHW to NHWC, normalises over C with
+    F.layer_norm and permutes back. The Keras base used to build its LayerNormalization from the NCHW input shape,
+    so gamma took W's size (a build error at the classifier's 1x1 map); the weights now take the size torch's
+    constructor was given (`normalized_shape`; `num_features` at axis 1 for a BatchNorm2d). `super().forward(x)`
+    in a subclass is the base's call."""
+    source = """\
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+
+        class LayerNorm2d(nn.LayerNorm):
+            def forward(self, x):
+                x = x.permute(0, 2, 3, 1)
+                x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+                x = x.permute(0, 3, 1, 2)
+                return x
+
+
+        class ScaledBatchNorm(nn.BatchNorm2d):
+            def forward(self, x):
+                return super().forward(x) * 2
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.norm = LayerNorm2d(6, eps=1e-6)
+                self.bn = ScaledBatchNorm(6)
+
+            def forward(self, x):
+                return self.bn(self.norm(x))
+        """
+    original, translated, text, err = _translate(tmp_path, source, "Net", capsys)
+    assert "0 TODO" in err, text
+    model = original.Net()
+    import torch
+    with torch.no_grad():
+        model.norm.weight.uniform_(0.5, 1.5)
+        model.norm.bias.uniform_(-1, 1)
+    _equal(model, translated.Net(), translated, (2, 6, 3, 5))
