@@ -235,14 +235,18 @@ class Crop(keras.layers.Layer):
     "AdaptivePooling": '''
 class AdaptivePooling(keras.layers.Layer):
     """torch's AdaptiveAvgPool/AdaptiveMaxPool on channels-last input: output bin i covers
-    [floor(i * n / out), ceil((i + 1) * n / out))."""
+    [floor(i * n / out), ceil((i + 1) * n / out)). The output size is one int for every spatial axis or one per
+    axis, None keeping that axis's size (as torch takes it)."""
 
     def __init__(self, output_size, mode="avg", **kwargs):
         super().__init__(**kwargs)
-        self.output_size, self.mode = tuple(output_size), mode
+        self.output_size = tuple(output_size) if isinstance(output_size, (tuple, list)) else output_size
+        self.mode = mode
 
     def _pool(self, x, axis):
-        n, out = x.shape[axis], self.output_size[axis - 1]
+        n = x.shape[axis]
+        out = self.output_size[axis - 1] if isinstance(self.output_size, tuple) else self.output_size
+        out = n if out is None else out
         reduce = keras.ops.mean if self.mode == "avg" else keras.ops.max
         pieces = []
         for i in range(out):

@@ -951,10 +951,9 @@ class LayerTranslator:
                 job.out.expr = f"layers.{keras_name}{n}D(keepdims=True)"
                 self._channels_first(job)
                 return None
-            if size is None or any(s is None for s in size):
-                job.out.todos.append(f"output_size={size_code} is not a literal tuple of sizes")
+            # a size known only at run time (`nn.AdaptiveAvgPool2d(output_size)`): AdaptivePooling reads it there
             job.out.helpers.add("AdaptivePooling")
-            job.out.expr = f"AdaptivePooling({size_code if size is None else size!r}, mode={kind!r})"
+            job.out.expr = f"AdaptivePooling({size_code if size is None else repr(size)}, mode={kind!r})"
             self._channels_first(job)
             return None
         keepdims = literal_value(job.bound.get("keepdims", "False"))

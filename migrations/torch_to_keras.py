@@ -724,18 +724,24 @@ class _TorchToKeras(ClosureRewriter):
 
     def _global_pool(self, canonical: str, updated: cst.Call) -> cst.BaseExpression | None:
         """F.adaptive_avg_pool2d(x, 1) / (1, 1): a mean (max) over the spatial axes, kept (the NCHW result); another
-        literal size: the AdaptivePooling helper applied where the call stands (it has no weights)."""
+        size, literal or known only at run time (timm's `F.adaptive_avg_pool2d(x, output_size)`): the
+        AdaptivePooling helper applied where the call stands (it has no weights)."""
         rank = int(canonical[-2])
         size = next((a.value for a in updated.args[1:2] if a.keyword is None), None) or next(
             (a.value for a in updated.args if a.keyword and a.keyword.value == "output_size"), None)
-        ok, value = catalog.literal(code_of(size)) if size is not None else (False, None)
+        if not updated.args or size is None or updated.args[0].keyword is not None or \
+                any(arg.star or (arg.keyword and arg.keyword.value not in ("input", "output_size"))
+                    for arg in updated.args) or len(updated.args) > 2:
+            return None
+        ok, value = catalog.literal(code_of(size))
         sizes = value if isinstance(value, tuple) else (value,) * rank
-        if not updated.args or not ok or not all(isinstance(v, int) for v in sizes) or len(sizes) != rank:
+        if ok and (not all(v is None or isinstance(v, int) for v in sizes) or len(sizes) != rank):
             return None
         reduce = "mean" if "_avg_" in canonical else "max"
-        if not all(v == 1 for v in sizes):
+        if not ok or not all(v == 1 for v in sizes):
             self.state.helpers.add("AdaptivePooling")
-            pooling = f"AdaptivePooling({sizes!r}, mode={'avg' if reduce == 'mean' else 'max'!r})"
+            size_code = repr(sizes) if ok else code_of(size)
+            pooling = f"AdaptivePooling({size_code}, mode={'avg' if reduce == 'mean' else 'max'!r})"
             if self.layout == PRESERVE:
                 self.state.helpers.add("ChannelsFirst")
                 pooling = f"ChannelsFirst({pooling})"

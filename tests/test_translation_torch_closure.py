@@ -674,3 +674,34 @@ def test_a_derived_torch_layer_whose_forward_changes_the_layout_gets_torch_sized
         model.norm.weight.uniform_(0.5, 1.5)
         model.norm.bias.uniform_(-1, 1)
     _equal(model, translated.Net(), translated, (2, 6, 3, 5))
+
+
+def test_adaptive_pooling_to_a_size_known_only_at_run_time(tmp_path, capsys):
+    """timm's SelectAdaptivePool2d: `F.adaptive_avg_pool2d(x, output_size)` in a module-level helper and
+    `nn.AdaptiveMaxPool2d(output_size)` with the size a constructor argument. Both used to be TODOs (the layer's
+    even printed `AdaptivePooling('output_size', ...)`, a string); AdaptivePooling now reads the size at run time
+    (an int, a tuple, None keeping an axis)."""
+    source = """\
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+
+        def avgmax(x, output_size=1):
+            return 0.5 * (F.adaptive_avg_pool2d(x, output_size) + F.adaptive_max_pool2d(x, output_size))
+
+
+        class Pool(nn.Module):
+            def __init__(self, output_size=1, size=(2, None)):
+                super().__init__()
+                self.output_size = output_size
+                self.pool = nn.AdaptiveMaxPool2d(output_size)
+                self.keep = nn.AdaptiveAvgPool2d(size)
+
+            def forward(self, x):
+                return torch.cat([avgmax(x, self.output_size), self.pool(x)], 1) + self.keep(x).mean()
+        """
+    original, translated, text, err = _translate(tmp_path, source, "Pool", capsys)
+    assert "0 TODO" in err and "'output_size'" not in text, text
+    for output_size in (1, 3, (2, 3)):
+        _equal(original.Pool(output_size), translated.Pool(output_size), translated, (2, 4, 7, 5))
