@@ -269,7 +269,7 @@ class OpTranslator(cst.CSTTransformer):
             for name in _PLACEMENT_ARGS:
                 if name in bound:
                     self.notes.append(f"`{name}={bound.pop(name)}` is dropped: Keras places tensors itself")
-        if strategy in ("shape_varargs", "new_tensor"):
+        if strategy in ("shape_varargs", "new_tensor", "expand"):
             shape_name = src_names[1] if src_names[0] in ("input", "x") else src_names[0]
             sizes = [part for part in extra if part]  # "" stands for a `**kwargs` argument: not a size
             if sizes:
@@ -440,14 +440,22 @@ class OpTranslator(cst.CSTTransformer):
         keras.ops.pad rejects (an error, never a wrong value). replicate/circular would be numpy's edge/wrap, which
         the TensorFlow backend does not have: a TODO."""
         modes = {"constant": "constant", "reflect": "reflect"}
-        mode = literal_value(bound.get("mode", "'constant'"))
-        if mode not in modes:
-            return self._todo(f"F.pad mode={bound.get('mode')}: only a literal mode ({', '.join(modes)}) is "
-                              "translated", node)
+        mode_code, value = bound.get("mode", "'constant'"), bound.get("value", "None")
         x, pad = bound["input"], bound["pad"]
-        value = bound.get("value", "None")
-        if mode != "constant" and value != "None":
-            return self._todo(f"F.pad value= with mode={mode!r}", node)
+        if is_literal(mode_code):
+            mode = literal_value(mode_code)
+            if mode not in modes:
+                return self._todo(f"F.pad mode={mode_code}: only a literal mode ({', '.join(modes)}) is "
+                                  "translated", node)
+            if mode != "constant" and value != "None":
+                return self._todo(f"F.pad value= with mode={mode!r}", node)
+            mode_keyword = repr(modes[mode]) if mode != "constant" else None
+        elif value == "None":
+            # a mode known only at run time (timm's BlurPool2d: `mode=self.pad_mode`), looked up there: a KeyError
+            # for replicate/circular, never another padding
+            mode, mode_keyword = None, f"{modes!r}[{mode_code}]"
+        else:
+            return self._todo(f"F.pad value= with mode={mode_code} (known only at run time)", node)
         x, x_once = _evaluated_once(x, "padded")
         pad_node = cst.parse_expression(pad)
         if isinstance(pad_node, (cst.Tuple, cst.List)) and not any(
@@ -462,10 +470,58 @@ class OpTranslator(cst.CSTTransformer):
             pad, pad_once = _evaluated_once(pad, "pad")
             width = (f"((0, 0),) * (len({x}.shape) - len({pad_once}) // 2) + tuple(({pad}[i], {pad}[i + 1]) "
                      f"for i in reversed(range(0, len({pad}), 2)))")
-        keywords = [("mode", repr(modes[mode]))] if mode != "constant" else []
+        keywords = [("mode", mode_keyword)] if mode_keyword else []
         if mode == "constant" and value != "None":
             keywords.append(("constant_values", value))
         return self._call("keras.ops.pad", [x_once, width], keywords)  # x_once first: it binds x
+
+    def _expand_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """x.expand(*sizes): keras.ops.broadcast_to; a -1 keeps that axis (sizes align with x's trailing axes), read
+        from x's shape."""
+        x, size = bound.get("input"), bound.get("size")
+        if x is None or size is None:
+            return None
+        sizes = cst.parse_expression(size)
+        if not isinstance(sizes, (cst.Tuple, cst.List)) or any(
+                isinstance(e, cst.StarredElement) for e in sizes.elements):
+            return self._call(op.keras, [x, size], [])  # one sequence known at run time (`x.expand(other.shape)`)
+        items = [code_of(e.value) for e in sizes.elements]
+        x, x_once = _evaluated_once(x, "expanded")
+        shape = [f"keras.ops.shape({x})[{index - len(items)}]" if literal_value(item) == -1 else item
+                 for index, item in enumerate(items)]
+        return self._call(op.keras, [x_once, f"({', '.join(shape)},)"], [])
+
+    def _expand_as_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        return self._call(op.keras, [bound["input"], f"keras.ops.shape({bound['other']})"], [])
+
+    def _linear_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """F.linear(x, w, b) = x @ w.T + b; a bias known only at run time may be None."""
+        product = f"keras.ops.matmul({bound['input']}, keras.ops.transpose({bound['weight']}))"
+        return cst.parse_expression(_plus_bias(product, bound.get("bias", "None")))
+
+    def _conv_op_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """F.conv{n}d(x, w, b, stride, padding, dilation, groups) on channels-first x: keras.ops.conv with the
+        kernel moved to channels-last order; torch's symmetric zero padding as keras.ops.pad around the input
+        ('same' and 'valid' as Keras spells them). keras.ops.conv takes the groups from the kernel's input
+        channels, as torch's weight (out, in / groups, *kernel) gives them: `groups` is only checked."""
+        if self.layout == NATIVE:
+            return self._todo(f"F.{op.key} in the native layout: the kernel and input axes are not moved", node)
+        n = int(op.key[4])
+        x, weight = bound["input"], bound["weight"]
+        padding = bound.get("padding", "0")
+        value = literal_value(padding)
+        keywords = [("strides", bound.get("stride")), ("dilation_rate", bound.get("dilation")),
+                    ("data_format", "'channels_first'")]
+        if value in ("same", "valid"):
+            keywords.insert(1, ("padding", padding))
+        elif value != 0:
+            pads = f"(({padding},) * {n} if isinstance({padding}, int) else tuple({padding}))" if not isinstance(
+                value, (int, tuple, list)) else repr((value,) * n if isinstance(value, int) else tuple(value))
+            x = f"keras.ops.pad({x}, ((0, 0), (0, 0)) + tuple((p, p) for p in {pads}))"
+        kernel = f"keras.ops.transpose({weight}, {(*range(2, 2 + n), 1, 0)!r})"
+        convolved = self._call(op.keras, [x, kernel], keywords, text=True)
+        bias = bound.get("bias", "None")
+        return cst.parse_expression(_plus_bias(convolved, bias, f"keras.ops.reshape({bias}, (-1,{' 1,' * n}))"))
 
     # -- ops whose meaning differs between the frameworks (catalog strategies) --
     def _moment_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
@@ -675,6 +731,17 @@ class OpTranslator(cst.CSTTransformer):
         for item in items[1:]:
             text = f"{op.torch[0]}({text}, {item})"
         return cst.parse_expression(text)
+
+
+def _plus_bias(product: str, bias: str, shaped: str | None = None) -> str:
+    """`product + bias` (``shaped``: the bias as it is added); a bias that is not a literal may be None at run time
+    (timm's `F.linear(x, w, self.qkv_bias)`), which torch skips."""
+    shaped = shaped or bias
+    if bias == "None":
+        return product
+    if is_literal(bias) or not re.fullmatch(r"[\w.]+", bias):
+        return f"{product} + {shaped}"
+    return f"({product} + {shaped} if {bias} is not None else {product})"
 
 
 def _evaluated_once(code: str, name: str) -> tuple[str, str]:

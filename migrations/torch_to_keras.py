@@ -150,6 +150,13 @@ def _init_torch_base(module, factory, *args, **kwargs):
         if name not in module._torch_parameters and name not in ("device", "dtype"):
             setattr(module, name, value)
 ''',
+    "_creation_dtype": '''
+def _creation_dtype(factory_kwargs):
+    """torch's `**factory_kwargs` (device=, dtype=) of a tensor creation, for keras.ops: the dtype when one is given
+    (Keras places tensors itself)."""
+    dtype = factory_kwargs.get("dtype")
+    return {} if dtype is None else {"dtype": dtype}
+''',
     "_register_buffer": '''
 def _register_buffer(module, name, value, persistent=True):
     """torch's module.register_buffer: a non-trainable Keras variable (None stays None)."""
@@ -169,6 +176,9 @@ def copy_weights(source, target):
         if any(path == prefix or path.startswith(prefix + ".") for prefix in done if prefix):
             continue
         state = module.state_dict(keep_vars=True)
+        # non-persistent buffers too (timm's BlurPool2d filter): the translation keeps them as variables
+        state.update({name: buffer for name, buffer in module.named_buffers(recurse=False)
+                      if name in getattr(module, "_non_persistent_buffers_set", ())})
         own = [name for name in dict(module.named_parameters(recurse=False)) | dict(module.named_buffers(recurse=False))
                if name in state and not name.endswith("num_batches_tracked")]
         layer = _at_path(target, path, _RENAMED)
@@ -717,10 +727,61 @@ class _TorchToKeras(ClosureRewriter):
             return updated
         if isinstance(original.func, cst.Attribute) and code_of(original.func.value) in self.containers:
             return updated  # `_registry.add(f)`, `self.blocks.append(b)`: Python containers, not tensors
+        written = self._variable_written(original)
+        if written is not None and len(updated.args) == 1 and updated.args[0].keyword is None:
+            # `self.filt.copy_(blur_filter)` into a buffer or parameter of this class: a keras.Variable here, which
+            # takes the value as torch's copy_ does (cast to its dtype, broadcast to its shape)
+            variable, value = code_of(updated.func.value), code_of(updated.args[0].value)
+            if variable.endswith(".data"):
+                variable = variable[:-len(".data")]
+            return cst.parse_expression(f"{variable}.assign(keras.ops.broadcast_to(keras.ops.cast({value}, "
+                                        f"{variable}.dtype), {variable}.shape))")
+        keywords = [arg for arg in updated.args if arg.star == "**"]
+        if len(keywords) == 1 and self._creation_op(original, canonical):
+            return self._creation_with_keywords(original, updated, keywords[0])
         before = len(self.todos)
         result = super().leave_Call(original, updated)
         self.pending += self.todos[before:]  # the op translator's own (layout) TODOs; _place writes each once
         return result
+
+    def _variable_written(self, original: cst.Call) -> str | None:
+        """`self.<name>.copy_(...)` (or `self.<name>.data.copy_(...)`) where <name> is a buffer or parameter the
+        class registers (`register_buffer("name", ...)`, `register_parameter`, `self.name = nn.Parameter(...)`):
+        the name."""
+        func = original.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value == "copy_" and self._in_torch_class()):
+            return None
+        receiver = func.value
+        if isinstance(receiver, cst.Attribute) and receiver.attr.value == "data":
+            receiver = receiver.value
+        if not (isinstance(receiver, cst.Attribute) and isinstance(receiver.value, cst.Name) and
+                receiver.value.value == "self"):
+            return None
+        name = receiver.attr.value
+        return name if name in _registered_variables(self.source, self.class_stack[-1][0]) else None
+
+    def _creation_op(self, original: cst.Call, canonical: str | None) -> bool:
+        """`torch.zeros/ones/empty(...)`: a tensor creation op the catalog maps that takes sizes and a dtype."""
+        op = catalog.OPS_BY_TORCH.get(canonical) or catalog.ONE_WAY_BY_TORCH.get(canonical) if canonical else None
+        return op is not None and op.strategy == "shape_varargs" and op.keras_signature == ("shape", "dtype")
+
+    def _creation_with_keywords(self, original: cst.Call, updated: cst.Call, keywords: cst.Arg):
+        """`torch.ones(1, **dd)` with timm's `dd = {'device': device, 'dtype': dtype}`: the keywords are known only
+        at run time; the Keras op takes the dtype from them when one is given (Keras places tensors itself)."""
+        rest = [arg for arg in updated.args if arg is not keywords]
+        if rest:
+            rest[-1] = rest[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        before = len(self.todos)
+        result = super().leave_Call(original, updated.with_changes(args=rest))
+        self.pending += self.todos[before:]
+        if not isinstance(result, cst.Call):
+            return result
+        self.state.runtime.add("_creation_dtype")
+        dtype = cst.Arg(cst.parse_expression(f"_creation_dtype({code_of(keywords.value)})"), star="**")
+        args = list(result.args)
+        if args:
+            args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return result.with_changes(args=[*args, dtype])
 
     def _global_pool(self, canonical: str, updated: cst.Call) -> cst.BaseExpression | None:
         """F.adaptive_avg_pool2d(x, 1) / (1, 1): a mean (max) over the spatial axes, kept (the NCHW result); another
@@ -801,6 +862,25 @@ def _module_containers_of(source: ParsedSource, klass: cst.ClassDef | None) -> f
                 if (klass is None and isinstance(target, cst.Name)) or (klass is not None and text.startswith("self.")):
                     found.add(text)
     return frozenset(found)
+
+
+def _registered_variables(source: ParsedSource, klass: cst.ClassDef) -> set[str]:
+    """The buffers and parameters a torch class registers under a literal name or as `self.<name> =
+    nn.Parameter(...)`, in any of its methods: keras.Variables in the translation."""
+    from ..analyzers.traversal import nodes_of_type
+
+    names = set()
+    for call in nodes_of_type(klass, cst.Call):
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("register_buffer", "register_parameter") and \
+                code_of(func.value) == "self" and call.args and isinstance(call.args[0].value, cst.SimpleString):
+            names.add(call.args[0].value.evaluated_value)
+    for assign in nodes_of_type(klass, cst.Assign):
+        if isinstance(assign.value, cst.Call) and source.resolve(assign.value.func) in (
+                "torch.nn.Parameter", "torch.nn.parameter.Parameter"):
+            names.update(target.target.attr.value for target in assign.targets
+                         if isinstance(target.target, cst.Attribute) and code_of(target.target.value) == "self")
+    return names
 
 
 def _is_super_call(node: cst.BaseExpression) -> bool:

@@ -151,6 +151,16 @@ ONE_WAY_CASES = [
     ("F.pad(a, (1, 1, 2, 0), mode='reflect')", (1, 2, 4, 5)), ("F.pad(a * 2, tuple([1, 0, 0, 2]))", (2, 3, 4)),
     ("torch.flatten(a, 2)", (2, 3, 4, 5)), ("a.flatten(1, 2)", (2, 3, 4, 5)), ("a.flatten(-2)", (2, 3, 4, 5)),
     ("(a + 1).flatten(0, 1)", (2, 3, 4)), ("a.flatten(start_dim=1, end_dim=-2)", (2, 3, 4, 5)),
+    # the second real-model zoo (timm BlurPool2d, Swin/BEiT attention): data, tiling, broadcasting, functional
+    # linear and convolution layers
+    ("torch.tensor([[1.0, 2.0], [3.0, 4.5]])", (3, 4)), ("torch.tensor([1.0, 2.0, 3.0, 4.0], device='cpu')", (3, 4)),
+    ("a.repeat(2, 1, 3)", (3, 4)), ("a.repeat((2, 2))", (3, 4)),
+    ("a.expand(2, -1, 4)", (3, 1)), ("a.expand((3, 2))", (3, 1)), ("a[:, :1].expand_as(a)", (3, 4)),
+    ("F.linear(a, a[0, :4], a[0, :4, 0])", (2, 5, 3)), ("F.linear(a, a[0])", (2, 3, 3)),
+    *((f"F.conv{n}d(a, a[:6, :2{', :3' * n}], a[{'0, ' * (n + 1)}:6], stride=2, padding=1, groups=2)",
+       (6, 4, *(7,) * n)) for n in (1, 2, 3)),
+    ("F.conv2d(a, a[:3, :, :2, :3], dilation=2, padding='same')", (2, 4, 7, 6)),
+    ("F.conv2d(a, a[:4, :1, :3, :3], None, 1, (1, 0), 1, 4)", (4, 4, 6, 5)),
 ]
 
 

@@ -705,3 +705,85 @@ def test_adaptive_pooling_to_a_size_known_only_at_run_time(tmp_path, capsys):
     assert "0 TODO" in err and "'output_size'" not in text, text
     for output_size in (1, 3, (2, 3)):
         _equal(original.Pool(output_size), translated.Pool(output_size), translated, (2, 4, 7, 5))
+
+
+def test_tensor_creation_with_factory_keywords_known_at_run_time(tmp_path, capsys):
+    """timm 1.0's `dd = {'device': device, 'dtype': dtype}` threaded through every layer: `torch.ones(1, **dd)` in
+    MetaFormer's StarReLU used to be a TODO and the printed module kept `torch.ones` (a NameError when built). The
+    Keras op now takes the dtype from those keywords when one is given."""
+    source = """\
+        import torch
+        import torch.nn as nn
+
+
+        class StarReLU(nn.Module):
+            def __init__(self, scale_value=1.0, bias_value=0.0, device=None, dtype=None):
+                dd = {'device': device, 'dtype': dtype}
+                super().__init__()
+                self.relu = nn.ReLU()
+                self.scale = nn.Parameter(scale_value * torch.ones(1, **dd))
+                self.bias = nn.Parameter(bias_value * torch.ones(1, **dd))
+                self.register_buffer("offset", torch.zeros(2, 3, **dd))
+
+            def forward(self, x):
+                return self.scale * self.relu(x) ** 2 + self.bias + self.offset.sum()
+        """
+    original, translated, text, err = _translate(tmp_path, source, "StarReLU", capsys)
+    assert "0 TODO" in err and "torch." not in text.split("def copy_weights")[0], text
+    model = original.StarReLU(0.8, -0.5)
+    _equal(model, translated.StarReLU(0.8, -0.5), translated, (2, 3, 4))
+    assert translated.StarReLU(dtype="float64").scale.dtype == "float64"
+
+
+BLUR_POOL = """\
+    from math import comb
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+
+    class BlurPool2d(nn.Module):
+        def __init__(self, channels=None, filt_size=3, stride=2, pad_mode='reflect'):
+            super().__init__()
+            self.channels, self.filt_size, self.stride, self.pad_mode = channels, filt_size, stride, pad_mode
+            self.padding = [(filt_size - 1) // 2] * 4
+            self.register_buffer('filt', torch.empty((channels or 1, 1, filt_size, filt_size)), persistent=False)
+            self.register_buffer('scale', torch.ones(1))
+            self.bias = nn.Parameter(torch.zeros(channels or 1))
+            self._init_buffers()
+
+        def _init_buffers(self):
+            coeffs = torch.tensor([comb(self.filt_size - 1, k) for k in range(self.filt_size)],
+                                  dtype=torch.float32) / (2 ** (self.filt_size - 1))
+            blur_filter = (coeffs[:, None] * coeffs[None, :])[None, None, :, :]
+            if self.channels is not None:
+                blur_filter = blur_filter.repeat(self.channels, 1, 1, 1)
+            self.filt.copy_(blur_filter)
+            self.scale.data.copy_(2)
+
+        def forward(self, x):
+            x = F.pad(x, self.padding, mode=self.pad_mode)
+            if self.channels is None:
+                channels = x.shape[1]
+                weight = self.filt.expand(channels, -1, self.filt_size, self.filt_size)
+                bias = None
+            else:
+                channels = self.channels
+                weight = self.filt
+                bias = self.bias
+            return F.conv2d(x, weight, bias, stride=self.stride, groups=channels) * self.scale
+    """
+
+
+def test_a_blur_filter_built_in_init_and_applied_with_the_functional_convolution(tmp_path, capsys):
+    """timm's BlurPool2d: `torch.tensor(...)`, `Tensor.repeat`, `self.filt.copy_(...)` into a non-persistent
+    buffer (a keras.Variable: assign), `F.pad` with the mode an attribute, `Tensor.expand` with a -1 and
+    `F.conv2d(..., groups=channels)` with a bias that may be None. Each was a TODO (6 in the real file)."""
+    original, translated, text, err = _translate(tmp_path, BLUR_POOL, "BlurPool2d", capsys)
+    assert "0 TODO" in err, text
+    for args in ((), (4,), (4, 5, 1, "constant")):
+        model = original.BlurPool2d(*args)
+        import torch
+        with torch.no_grad():
+            model.bias.uniform_(-1, 1)
+        _equal(model, translated.BlurPool2d(*args), translated, (2, 4, 9, 8))
