@@ -347,6 +347,36 @@ class TorchMultiheadAttention(keras.layers.Layer):
         shape = (keras.ops.shape(query)[0], keras.ops.shape(query)[1], keras.ops.shape(key)[1])
         return keras.ops.broadcast_to(allowed, shape)
 ''',
+    "TorchPool": '''
+class TorchPool(keras.layers.Layer):
+    """torch's MaxPool/AvgPool{1,2,3}d on channels-first input with the padding known only at run time: pads the
+    spatial axes (-inf for max, zeros for avg) and, for an average with count_include_pad=False, divides by the
+    share of each window that is not padding (ceil_mode=False)."""
+
+    def __init__(self, mode, kernel_size, stride=None, padding=0, count_include_pad=True, **kwargs):
+        super().__init__(**kwargs)
+        self.mode, self.kernel_size, self.stride, self.padding = mode, kernel_size, stride, padding
+        self.count_include_pad = count_include_pad
+
+    def call(self, x):
+        n = len(x.shape) - 2
+
+        def sizes(value):
+            return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
+
+        kernel = sizes(self.kernel_size)
+        stride = sizes(self.kernel_size if self.stride is None or self.stride == [] else self.stride)
+        padding = sizes(self.padding)
+        x = keras.ops.transpose(x, (0, *range(2, n + 2), 1))  # the channels-last path of every backend
+        width = ((0, 0), *((p, p) for p in padding), (0, 0))
+        pool = keras.ops.max_pool if self.mode == "max" else keras.ops.average_pool
+        padded = keras.ops.pad(x, width, constant_values=float("-inf") if self.mode == "max" else 0.0)
+        out = pool(padded, kernel, stride, padding="valid")
+        if self.mode == "avg" and not self.count_include_pad and any(padding):
+            share = pool(keras.ops.pad(keras.ops.ones_like(x[:1, ..., :1]), width), kernel, stride, padding="valid")
+            out = out / share
+        return keras.ops.transpose(out, (0, n + 1, *range(1, n + 1)))
+''',
     "CeilModePad": '''
 class CeilModePad(keras.layers.Layer):
     """torch's ceil_mode=True for max pooling on a channels-last tensor: pad the end of each spatial axis with -inf

@@ -394,12 +394,18 @@ class OpTranslator(cst.CSTTransformer):
             if keyword == "dtype" or (keyword is None and named_dtype):
                 dtype = repr(named_dtype) if named_dtype else code
             elif keyword is None and not (isinstance(value, str) or code.endswith(".device")):
-                return self._todo(f"Tensor.to({code}): a dtype, a device or a tensor? Spell it as "
-                                  f"keras.ops.cast(x, dtype) or drop it (a device)", call)
+                if len(call.args) != 1:
+                    return self._todo(f"Tensor.to({code}, ...): a dtype, a device or a tensor? Spell it as "
+                                      f"keras.ops.cast(x, dtype) or drop it (a device)", call)
+                return self._to_value_known_at_run_time(x, code, call)
         if dtype is None:
             self.notes.append("Tensor.to(device) is dropped: Keras places tensors itself")
             return receiver
         return cst.parse_expression(f"keras.ops.cast({x}, {dtype})")
+
+    def _to_value_known_at_run_time(self, x: str, code: str, call: cst.Call) -> cst.BaseExpression:
+        return self._todo(f"Tensor.to({code}): a dtype, a device or a tensor? Spell it as keras.ops.cast(x, dtype) "
+                          "or drop it (a device)", call)
 
     @staticmethod
     def _normalized_axes(shape: str) -> str:
@@ -510,8 +516,9 @@ class OpTranslator(cst.CSTTransformer):
         x, weight = bound["input"], bound["weight"]
         padding = bound.get("padding", "0")
         value = literal_value(padding)
-        keywords = [("strides", bound.get("stride")), ("dilation_rate", bound.get("dilation")),
-                    ("data_format", "'channels_first'")]
+        # channels-last inside (Keras's channels_first convolution on TensorFlow's CPU is the less trodden path;
+        # see LayerTranslator._channels_first)
+        keywords = [("strides", bound.get("stride")), ("dilation_rate", bound.get("dilation"))]
         if value in ("same", "valid"):
             keywords.insert(1, ("padding", padding))
         elif value != 0:
@@ -519,7 +526,9 @@ class OpTranslator(cst.CSTTransformer):
                 value, (int, tuple, list)) else repr((value,) * n if isinstance(value, int) else tuple(value))
             x = f"keras.ops.pad({x}, ((0, 0), (0, 0)) + tuple((p, p) for p in {pads}))"
         kernel = f"keras.ops.transpose({weight}, {(*range(2, 2 + n), 1, 0)!r})"
-        convolved = self._call(op.keras, [x, kernel], keywords, text=True)
+        x = f"keras.ops.transpose({x}, {(0, *range(2, n + 2), 1)!r})"
+        convolved = f"keras.ops.transpose({self._call(op.keras, [x, kernel], keywords, text=True)}, " \
+                    f"{(0, n + 1, *range(1, n + 1))!r})"
         bias = bound.get("bias", "None")
         return cst.parse_expression(_plus_bias(convolved, bias, f"keras.ops.reshape({bias}, (-1,{' 1,' * n}))"))
 

@@ -48,6 +48,9 @@ _SCRIPTING_QUERIES = ("torch.jit.is_scripting", "torch.jit.is_tracing", "torch.c
                       # torch's autocast is a state of torch's dispatcher: never on in Keras code
                       "torch.is_autocast_enabled", "torch.is_autocast_cpu_enabled", "torch.is_autocast_xpu_enabled",
                       "torch.is_autocast_ipu_enabled", "torch.is_autocast_cache_enabled")
+_AUTOCAST_DTYPES = {"torch.get_autocast_gpu_dtype": "float16", "torch.get_autocast_cpu_dtype": "bfloat16",
+                    "torch.get_autocast_dtype": "float16"}
+_AUTOCAST_BFLOAT16 = {device: "bfloat16" for device in ("cpu", "hpu", "xla", "maia")}
 _AUTOCAST = ("torch.amp.autocast", "torch.autocast", "torch.cuda.amp.autocast", "torch.cpu.amp.autocast",
              "torch.amp.autocast_mode.autocast")
 _MODULES_AS_VALUES = {"torch": "keras.ops", "torch.nn.functional": "keras.ops", "torch.nn": "keras.layers"}
@@ -149,6 +152,18 @@ def _init_torch_base(module, factory, *args, **kwargs):
     for name, value in bound.arguments.items():
         if name not in module._torch_parameters and name not in ("device", "dtype"):
             setattr(module, name, value)
+''',
+    "_tensor_to": '''
+def _tensor_to(x, target):
+    """torch's x.to(target) with the target known only at run time: a tensor casts x to its dtype, a dtype casts,
+    anything else is a device (Keras places tensors itself) and leaves x as it is."""
+    if keras.ops.is_tensor(target) or isinstance(target, keras.Variable):
+        return keras.ops.cast(x, target.dtype)
+    try:
+        dtype = keras.backend.standardize_dtype(target)
+    except (ValueError, TypeError, AttributeError):
+        return x
+    return keras.ops.cast(x, dtype)
 ''',
     "_creation_dtype": '''
 def _creation_dtype(factory_kwargs):
@@ -715,6 +730,14 @@ class _TorchToKeras(ClosureRewriter):
                 not original.args and self.source.resolve(original.func) is None and \
                 code_of(original.func.value) not in self.containers:
             return cst.parse_expression(f"keras.ops.ndim({code_of(updated.func.value)})")
+        if canonical in _AUTOCAST_DTYPES:
+            # the dtype torch's autocast would use on a device: its defaults (Keras code never sets it)
+            self.state.notes.append("torch's autocast dtype queries read torch's defaults (float16; bfloat16 on "
+                                    "cpu/hpu/xla/maia): the translation never runs under torch's autocast")
+            device = code_of(updated.args[0].value) if updated.args else None
+            if canonical == "torch.get_autocast_dtype" and device is not None:
+                return cst.parse_expression(f"{_AUTOCAST_BFLOAT16!r}.get({device}, 'float16')")
+            return cst.SimpleString(repr(_AUTOCAST_DTYPES[canonical]))
         if canonical in _SCRIPTING_QUERIES:
             # Keras code is never TorchScript-compiled, traced or torch.compile'd, nor under torch's autocast
             return cst.Name("False")
@@ -743,6 +766,12 @@ class _TorchToKeras(ClosureRewriter):
         result = super().leave_Call(original, updated)
         self.pending += self.todos[before:]  # the op translator's own (layout) TODOs; _place writes each once
         return result
+
+    def _to_value_known_at_run_time(self, x: str, code: str, call: cst.Call) -> cst.BaseExpression:
+        """`x.to(x_dtype)`, `x.to(device)`, `x.to(other)`: which one only the run time knows (timm's fast_norm
+        casts with `x.to(dt)`): _tensor_to decides there."""
+        self.state.runtime.add("_tensor_to")
+        return cst.parse_expression(f"_tensor_to({x}, {code})")
 
     def _variable_written(self, original: cst.Call) -> str | None:
         """`self.<name>.copy_(...)` (or `self.<name>.data.copy_(...)`) where <name> is a buffer or parameter the
