@@ -1086,6 +1086,24 @@ ONE_WAY_OPS: tuple[OpPair, ...] = (
                       f"keras.ops.conv(keras.ops.pad(a, ...), keras.ops.transpose(a[:6, :2{', :3' * n}], "
                       f"{_KERNEL_TO_KERAS[n]}), ...)", ((6, 4, *(7,) * n),)))
       for n in (1, 2, 3)),
+    _unary("ceil", ("torch.ceil",), "ceil", "keras.ops.ceil"),
+    _unary("floor", ("torch.floor",), "floor", "keras.ops.floor"),
+    OpPair("round", ("torch.round",), "round", "keras.ops.round", ("input", "decimals"), ("x", "decimals"),
+           (Arg("input", "x"), Arg("decimals", "decimals", 0, 0)),
+           notes=("both round half to even.",), example=("torch.round(a * 2, decimals=1)",
+                                                         "keras.ops.round(a * 2, decimals=1)", ((3, 4),))),
+    OpPair("divide", ("torch.divide", "torch.true_divide"), None, "keras.ops.divide", ("input", "other"),
+           ("x1", "x2"), (Arg("input", "x1"), Arg("other", "x2")),
+           notes=("torch.divide(x, y, rounding_mode=...) (floor or trunc division) is not translated.",),
+           example=("torch.divide(a, 3)", "keras.ops.divide(a, 3)", ((3, 4),))),
+    OpPair("numel", ("torch.numel",), "numel", "keras.ops.size", ("input",), ("x",), (Arg("input", "x"),),
+           example=("a.numel()", "keras.ops.size(a)", ((3, 4),))),
+    OpPair("meshgrid", ("torch.meshgrid",), None, "keras.ops.meshgrid", ("tensors", "indexing"), ("x", "indexing"),
+           strategy="meshgrid",
+           notes=("torch.meshgrid's indexing defaults to 'ij' (matrix), keras.ops.meshgrid's to 'xy' (Cartesian): "
+                  "the translation always spells it; torch also takes the tensors as one list.",),
+           example=("torch.stack(torch.meshgrid([a[0], a[1, :3]]))",
+                    "keras.ops.stack(keras.ops.meshgrid(a[0], a[1, :3], indexing='ij'))", ((2, 4),))),
     # the whole-tensor reductions only: with dim, torch.max/min return (values, indices); with a tensor they are
     # torch.maximum/minimum (the op translator gives those forms a TODO)
     OpPair("max_all", ("torch.max",), "max", "keras.ops.max", ("input",), ("x",), (Arg("input", "x"),),

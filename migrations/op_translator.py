@@ -300,6 +300,8 @@ class OpTranslator(cst.CSTTransformer):
         if strategy == "flatten_op" and to == KERAS:
             return self._flatten_to_keras(bound.get("input"), bound.get("start_dim", "0"), bound.get("end_dim", "-1"),
                                           node)
+        if strategy == "meshgrid" and to == KERAS:
+            return self._meshgrid_to_keras(op, node)
         special = getattr(self, f"_{strategy}_to_{to}", None) if strategy else None
         if special is not None:
             if extra:
@@ -480,6 +482,24 @@ class OpTranslator(cst.CSTTransformer):
         if mode == "constant" and value != "None":
             keywords.append(("constant_values", value))
         return self._call("keras.ops.pad", [x_once, width], keywords)  # x_once first: it binds x
+
+    def _meshgrid_to_keras(self, op: OpPair, node: cst.Call):
+        """torch.meshgrid(a, b), (*tensors), ([a, b]) with indexing='ij' by default: keras.ops.meshgrid with the
+        tensors as separate arguments and the indexing spelled out (Keras's default is 'xy')."""
+        tensors = [arg for arg in node.args if arg.keyword is None]
+        indexing = next((code_of(arg.value) for arg in node.args if arg.keyword and arg.keyword.value == "indexing"),
+                        "'ij'")
+        if any(arg.keyword and arg.keyword.value != "indexing" for arg in node.args):
+            return self._todo("torch.meshgrid arguments other than the tensors and indexing", node)
+        if len(tensors) == 1 and not tensors[0].star:
+            single = tensors[0].value
+            if not isinstance(single, (cst.List, cst.Tuple)):
+                return self._todo(f"torch.meshgrid({code_of(single)}): one tensor or a sequence of them? Spell the "
+                                  "tensors out", node)
+            parts = [("*" if isinstance(e, cst.StarredElement) else "") + code_of(e.value) for e in single.elements]
+        else:
+            parts = [("*" if arg.star == "*" else "") + code_of(arg.value) for arg in tensors]
+        return self._call(op.keras, parts, [("indexing", indexing)])
 
     def _expand_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
         """x.expand(*sizes): keras.ops.broadcast_to; a -1 keeps that axis (sizes align with x's trailing axes), read

@@ -161,6 +161,11 @@ ONE_WAY_CASES = [
        (6, 4, *(7,) * n)) for n in (1, 2, 3)),
     ("F.conv2d(a, a[:3, :, :2, :3], dilation=2, padding='same')", (2, 4, 7, 6)),
     ("F.conv2d(a, a[:4, :1, :3, :3], None, 1, (1, 0), 1, 4)", (4, 4, 6, 5)),
+    ("torch.ceil(a)", (3, 4)), ("a.ceil()", (3, 4)), ("torch.floor(a)", (3, 4)), ("a.round()", (3, 4)),
+    ("torch.round(a * 2, decimals=1)", (3, 4)), ("torch.divide(a, 3)", (3, 4)), ("a.numel()", (3, 4)), ("torch.numel(a)", (2, 3, 4)),
+    ("torch.stack(torch.meshgrid([a[0], a[1, :3]]))", (2, 4)),
+    ("torch.stack(torch.meshgrid(*[a[0], a[1]], indexing='xy'))", (2, 4)),
+    ("torch.stack(torch.meshgrid(a[0], a[1, :2], indexing='ij'), 0)", (2, 4)),
 ]
 
 
