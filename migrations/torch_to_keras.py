@@ -157,8 +157,8 @@ def _init_torch_base(module, factory, *args, **kwargs):
 def _tensor_to(x, target):
     """torch's x.to(target) with the target known only at run time: a tensor casts x to its dtype, a dtype casts,
     anything else is a device (Keras places tensors itself) and leaves x as it is."""
-    if keras.ops.is_tensor(target) or isinstance(target, keras.Variable):
-        return keras.ops.cast(x, target.dtype)
+    if keras.ops.is_tensor(target) or (hasattr(target, "shape") and hasattr(target, "dtype")):
+        return keras.ops.cast(x, target.dtype)  # a tensor, a keras.Variable, an array
     try:
         dtype = keras.backend.standardize_dtype(target)
     except (ValueError, TypeError, AttributeError):

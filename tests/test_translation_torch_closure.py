@@ -837,3 +837,4 @@ def test_values_known_only_at_run_time_pooling_padding_casts_and_autocast_dtypes
     x = np.ones((2, 3), "float32")
     assert np.asarray(translated._tensor_to(x, "float64")).dtype == np.float64
     assert translated._tensor_to(x, "cuda:0") is x
+    assert np.asarray(translated._tensor_to(x, np.zeros(1, "int32"))).dtype == np.int32
