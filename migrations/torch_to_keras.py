@@ -255,6 +255,7 @@ class _TorchToKeras(ClosureRewriter):
         self.module_containers = _module_containers_of(source, None)
         self.containers = self.module_containers
         self.relative_imports = _names_bound_by_relative_imports(source.module)
+        self.unreachable_fallbacks = _fallbacks_of_dropped_imports(source.module)
 
     def _statement_aliases(self, node: cst.CSTNode) -> dict | None:
         function = self.function_stack[-1] if self.function_stack else None
@@ -282,6 +283,9 @@ class _TorchToKeras(ClosureRewriter):
                                            comment=cst.Comment(f"# tensorlint: {note}")))
 
     def _dropped(self, original: cst.SimpleStatementLine):
+        if _is_relative_import(original) and original in self.unreachable_fallbacks:
+            return self._pass(original, "an `except ImportError:` fallback of torch imports never runs in the "
+                                        "translation, which drops those imports")
         if _is_relative_import(original):
             # the closure follows top-level relative imports; one inside a block (`except ImportError:`) is not
             return _commented_relative_import(original, nested=len(self.statement_marks) > 1)
@@ -990,6 +994,23 @@ def _commented_relative_import(statement: cst.SimpleStatementLine, nested: bool 
         body=[cst.Pass()], leading_lines=[*statement.leading_lines, comment],
         trailing_whitespace=cst.TrailingWhitespace(whitespace=cst.SimpleWhitespace("  "),
                                                    comment=cst.Comment(f"# {text}")))
+
+
+def _fallbacks_of_dropped_imports(module: cst.Module) -> set[cst.SimpleStatementLine]:
+    """The statements in the handlers of a `try:` whose body is only torch imports (timm's `try: from
+    torch.nn.functional import rms_norm` / `except ImportError: from .fast_norm import rms_norm`): the translation
+    drops those imports, so its `try` body cannot raise and the handlers never run."""
+    from ..analyzers.traversal import nodes_of_type
+
+    unreachable: set[cst.SimpleStatementLine] = set()
+    for node in nodes_of_type(module, cst.Try):
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+        if body and all(isinstance(statement, cst.SimpleStatementLine) and all(
+                isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body) and
+                _drop_torch_imports(statement) is None for statement in body):
+            for handler in node.handlers:
+                unreachable.update(nodes_of_type(handler, cst.SimpleStatementLine))
+    return unreachable
 
 
 def _is_relative_import(statement: cst.BaseStatement) -> bool:

@@ -500,10 +500,13 @@ def test_keyword_dicts_empty_parameters_and_autocast_queries(tmp_path, capsys):
     _equal(model, translated.Scale(), translated, (2, 4))
 
 
-def test_a_relative_import_inside_a_block_is_a_todo_saying_so(tmp_path, capsys):
+def test_a_relative_import_inside_a_block_is_a_todo_saying_so_unless_it_never_runs(tmp_path, capsys):
     """timm's `try: from torch.nn.functional import rms_norm / except ImportError: from .fast_norm import rms_norm`:
-    the closure follows top-level relative imports only, and the TODO says that (not that the file is missing)."""
-    (tmp_path / "fast_norm.py").write_text("def rms_norm(x):\n    return x\n")
+    the translation drops the torch import (F.rms_norm is mapped where it is called), so its `try` body cannot
+    raise and the fallback never runs: no TODO (there used to be one). A relative import inside a block that may
+    run (`if USE_FAST:`) is a TODO saying that the closure follows top-level relative imports only (not that the
+    file is missing)."""
+    (tmp_path / "fast_norm.py").write_text("def rms_norm(x):\n    return x\n\n\ndef scale(x):\n    return x\n")
     source = """\
         import torch.nn as nn
         try:
@@ -511,15 +514,23 @@ def test_a_relative_import_inside_a_block_is_a_todo_saying_so(tmp_path, capsys):
         except ImportError:
             from .fast_norm import rms_norm
 
+        USE_FAST = False
+        if USE_FAST:
+            from .fast_norm import scale
+
 
         class Net(nn.Module):
             def forward(self, x):
                 return rms_norm(x, (4,), eps=1e-6)
         """
     original, translated, text, err = _translate(tmp_path, source, "Net", capsys)
-    assert "1 TODO" in err
-    assert "`from .fast_norm import rms_norm`: a relative import inside a block is not followed" in text
+    assert "`from .fast_norm import rms_norm`" not in text and "fallback of torch imports never runs" in text
     _equal(original.Net(), translated.Net(), translated, (2, 3, 4))  # F.rms_norm itself is mapped
+    reached = source.replace("return rms_norm(x, (4,), eps=1e-6)", "return rms_norm(x, (4,), eps=1e-6) if not "
+                             "USE_FAST else scale(x)")
+    _, _, text, err = _translate(tmp_path, reached, "Net", capsys)
+    assert "1 TODO" in err, text
+    assert "`from .fast_norm import scale`: a relative import inside a block is not followed" in text
 
 
 SEQUENTIAL_OF_A_BUILT_LIST = """\
