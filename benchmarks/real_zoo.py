@@ -112,6 +112,34 @@ MODELS: tuple[ZooModel, ...] = (
     _timm("PatchEmbed", "layers/patch_embed.py", "img_size=16, patch_size=4, in_chans=3, embed_dim=8", "2,3,16,16"),
     _timm("MixerBlock", "models/mlp_mixer.py", "16, 5", "2,5,16"),
     _timm("Block", "models/vision_transformer.py", "16, 2", "2,5,16", name="timm-VisionTransformer.Block"),
+    # the second zoo: further torchvision/timm models chosen for what users ship (MBConv/SE, Hardswish, grouped
+    # bottlenecks, window attention with relative position bias, timm's layer helpers)
+    _tv("EfficientNet", "efficientnet.py", "[MBConvConfig(1, 3, 1, 8, 8, 1), MBConvConfig(4, 3, 2, 8, 16, 1), "
+        "FusedMBConvConfig(2, 3, 1, 16, 16, 1)], dropout=0.2, num_classes=10", "1,3,32,32"),
+    _tv("MNASNet", "mnasnet.py", "0.25, num_classes=10", "1,3,32,32"),
+    _tv("RegNet", "regnet.py", "BlockParams.from_init_params(depth=2, w_0=8, w_a=8.0, w_m=2.0, group_width=8, "
+        "se_ratio=0.25), num_classes=10, stem_width=8", "1,3,32,32"),
+    _tv("ResNet", "resnet.py", "Bottleneck, [1, 1, 1, 1], num_classes=10, groups=4, width_per_group=4", "1,3,32,32",
+        name="torchvision-ResNeXt"),
+    _tv("MobileNetV3", "mobilenetv3.py", "*_mobilenet_v3_conf('mobilenet_v3_small', width_mult=0.25), num_classes=10",
+        "1,3,32,32"),
+    _tv("SwinTransformerBlock", "swin_transformer.py", "16, 2, [4, 4], [2, 2]", "2,8,8,16"),
+    _tv("ConvNeXt", "convnext.py", "[CNBlockConfig(8, 16, 1), CNBlockConfig(16, None, 1)], num_classes=10",
+        "1,3,32,32"),
+    _timm("ConvNeXtStage", "models/convnext.py", "8, 16, stride=2, depth=1, norm_layer=LayerNorm2d, "
+          "norm_layer_cl=LayerNorm", "2,8,8,8"),
+    _timm("InvertedResidual", "models/_efficientnet_blocks.py", "8, 8, exp_ratio=4.0, se_layer=SqueezeExcite",
+          "2,8,8,8", name="timm-EfficientNet.InvertedResidual"),
+    _timm("EdgeResidual", "models/_efficientnet_blocks.py", "8, 16, exp_ratio=4.0, stride=2", "2,8,8,8"),
+    _timm("Bottleneck", "models/resnet.py", "16, 4", "2,16,8,8", name="timm-ResNet.Bottleneck"),
+    _timm("MetaFormerBlock", "models/metaformer.py", "16", "2,16,8,8"),
+    _timm("Attention", "models/beit.py", "16, num_heads=2, qkv_bias=True, window_size=(2, 2)", "2,5,16",
+          name="timm-Beit.Attention"),
+    _timm("SwinTransformerBlock", "models/swin_transformer.py",
+          "16, (8, 8), num_heads=2, window_size=4, shift_size=2", "2,8,8,16"),
+    _timm("SelectAdaptivePool2d", "layers/adaptive_avgmax_pool.py", "pool_type='avgmax', flatten=True", "2,8,5,5"),
+    _timm("ConvNormAct", "layers/conv_bn_act.py", "8, 16, 3, stride=2", "2,8,8,8"),
+    _timm("BlurPool2d", "layers/blur_pool.py", "8", "2,8,8,8"),
     # keras 3.15.1 keras.applications -> torch
     _kapp("VGG16", "vgg16.py", "include_top=True, weights=None, input_shape=(32, 32, 3), classes=10", "1,32,32,3"),
     _kapp("MobileNet", "mobilenet.py", f"{_NO_TOP}, alpha=0.25", "1,32,32,3"),

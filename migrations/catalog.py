@@ -1051,6 +1051,59 @@ ONE_WAY_OPS: tuple[OpPair, ...] = (
     OpPair("clamp_max", ("torch.clamp_max",), "clamp_max", "keras.ops.minimum", ("input", "max"), ("x1", "x2"),
            (Arg("input", "x1"), Arg("max", "x2")),
            example=("torch.clamp_max(a, -0.1)", "keras.ops.minimum(a, -0.1)", ((3, 4),))),
+    # tensors from Python data, repeated and broadcast tensors, the functional linear layer and convolution
+    OpPair("tensor", ("torch.tensor",), None, "keras.ops.convert_to_tensor", ("data", "dtype", "device"),
+           ("x", "dtype"), (Arg("data", "x"), _dtype()),
+           notes=("torch.tensor of Python ints is int64, keras.ops.convert_to_tensor's int32 (floats are float32 in "
+                  "both); spell dtype= out where it matters.",),
+           example=("torch.tensor([[1.0, 2.0], [3.0, 4.5]])",
+                    "keras.ops.convert_to_tensor([[1.0, 2.0], [3.0, 4.5]])", ())),
+    OpPair("repeat", (), "repeat", "keras.ops.tile", ("input", "repeats"), ("x", "repeats"),
+           (Arg("input", "x"), Arg("repeats", "repeats")), strategy="shape_varargs",
+           notes=("Tensor.repeat(*sizes) tiles (numpy's tile, leading axes added when there are more sizes than "
+                  "axes); it is not torch.repeat_interleave.",),
+           example=("a.repeat(2, 1, 3)", "keras.ops.tile(a, (2, 1, 3))", ((3, 4),))),
+    OpPair("expand", (), "expand", "keras.ops.broadcast_to", ("input", "size"), ("x", "shape"),
+           (Arg("input", "x"), Arg("size", "shape")), strategy="expand",
+           notes=("Tensor.expand(*sizes) is keras.ops.broadcast_to (a copy, not a view); a size of -1 keeps that "
+                  "axis: the translation reads it from the tensor's shape.",),
+           example=("a.expand(2, -1, 4)", "keras.ops.broadcast_to(a, (2, 3, 4))", ((3, 1),))),
+    OpPair("expand_as", (), "expand_as", "keras.ops.broadcast_to", ("input", "other"), ("x", "shape"),
+           (Arg("input", "x"), Arg("other", "shape")), strategy="expand_as",
+           example=("a[:, :1].expand_as(a)", "keras.ops.broadcast_to(a[:, :1], keras.ops.shape(a))", ((3, 4),))),
+    OpPair("linear", ("torch.nn.functional.linear",), None, "keras.ops.matmul", ("input", "weight", "bias"),
+           ("x1", "x2"), strategy="linear",
+           notes=("F.linear(x, w, b) is x @ w.T + b (torch's weight is (out, in)).",),
+           example=("F.linear(a, a[0, :4], a[0, :4, 0])",
+                    "keras.ops.matmul(a, keras.ops.transpose(a[0, :4])) + a[0, :4, 0]", ((2, 5, 3),))),
+    *(OpPair(f"conv{n}d", (f"torch.nn.functional.conv{n}d",), None, "keras.ops.conv",
+             ("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
+             ("inputs", "kernel", "strides", "padding", "data_format", "dilation_rate"), strategy="conv_op",
+             notes=(f"F.conv{n}d on channels-first input with an (out, in / groups, *kernel) weight: keras.ops.conv "
+                    "with data_format='channels_first' and the kernel moved to (*kernel, in / groups, out); the "
+                    "groups are the input's channels over the kernel's, in both.",),
+             example=(f"F.conv{n}d(a, a[:6, :2{', :3' * n}], a[{'0, ' * (n + 1)}:6], stride=2, padding=1, groups=2)",
+                      f"keras.ops.conv(keras.ops.pad(a, ...), keras.ops.transpose(a[:6, :2{', :3' * n}], "
+                      f"{_KERNEL_TO_KERAS[n]}), ...)", ((6, 4, *(7,) * n),)))
+      for n in (1, 2, 3)),
+    _unary("ceil", ("torch.ceil",), "ceil", "keras.ops.ceil"),
+    _unary("floor", ("torch.floor",), "floor", "keras.ops.floor"),
+    OpPair("round", ("torch.round",), "round", "keras.ops.round", ("input", "decimals"), ("x", "decimals"),
+           (Arg("input", "x"), Arg("decimals", "decimals", 0, 0)),
+           notes=("both round half to even.",), example=("torch.round(a * 2, decimals=1)",
+                                                         "keras.ops.round(a * 2, decimals=1)", ((3, 4),))),
+    OpPair("divide", ("torch.divide", "torch.true_divide"), None, "keras.ops.divide", ("input", "other"),
+           ("x1", "x2"), (Arg("input", "x1"), Arg("other", "x2")),
+           notes=("torch.divide(x, y, rounding_mode=...) (floor or trunc division) is not translated.",),
+           example=("torch.divide(a, 3)", "keras.ops.divide(a, 3)", ((3, 4),))),
+    OpPair("numel", ("torch.numel",), "numel", "keras.ops.size", ("input",), ("x",), (Arg("input", "x"),),
+           example=("a.numel()", "keras.ops.size(a)", ((3, 4),))),
+    OpPair("meshgrid", ("torch.meshgrid",), None, "keras.ops.meshgrid", ("tensors", "indexing"), ("x", "indexing"),
+           strategy="meshgrid",
+           notes=("torch.meshgrid's indexing defaults to 'ij' (matrix), keras.ops.meshgrid's to 'xy' (Cartesian): "
+                  "the translation always spells it; torch also takes the tensors as one list.",),
+           example=("torch.stack(torch.meshgrid([a[0], a[1, :3]]))",
+                    "keras.ops.stack(keras.ops.meshgrid(a[0], a[1, :3], indexing='ij'))", ((2, 4),))),
     # the whole-tensor reductions only: with dim, torch.max/min return (values, indices); with a tensor they are
     # torch.maximum/minimum (the op translator gives those forms a TODO)
     OpPair("max_all", ("torch.max",), "max", "keras.ops.max", ("input",), ("x",), (Arg("input", "x"),),

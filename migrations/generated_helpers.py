@@ -235,14 +235,18 @@ class Crop(keras.layers.Layer):
     "AdaptivePooling": '''
 class AdaptivePooling(keras.layers.Layer):
     """torch's AdaptiveAvgPool/AdaptiveMaxPool on channels-last input: output bin i covers
-    [floor(i * n / out), ceil((i + 1) * n / out))."""
+    [floor(i * n / out), ceil((i + 1) * n / out)). The output size is one int for every spatial axis or one per
+    axis, None keeping that axis's size (as torch takes it)."""
 
     def __init__(self, output_size, mode="avg", **kwargs):
         super().__init__(**kwargs)
-        self.output_size, self.mode = tuple(output_size), mode
+        self.output_size = tuple(output_size) if isinstance(output_size, (tuple, list)) else output_size
+        self.mode = mode
 
     def _pool(self, x, axis):
-        n, out = x.shape[axis], self.output_size[axis - 1]
+        n = x.shape[axis]
+        out = self.output_size[axis - 1] if isinstance(self.output_size, tuple) else self.output_size
+        out = n if out is None else out
         reduce = keras.ops.mean if self.mode == "avg" else keras.ops.max
         pieces = []
         for i in range(out):
@@ -342,6 +346,36 @@ class TorchMultiheadAttention(keras.layers.Layer):
             return None
         shape = (keras.ops.shape(query)[0], keras.ops.shape(query)[1], keras.ops.shape(key)[1])
         return keras.ops.broadcast_to(allowed, shape)
+''',
+    "TorchPool": '''
+class TorchPool(keras.layers.Layer):
+    """torch's MaxPool/AvgPool{1,2,3}d on channels-first input with the padding known only at run time: pads the
+    spatial axes (-inf for max, zeros for avg) and, for an average with count_include_pad=False, divides by the
+    share of each window that is not padding (ceil_mode=False)."""
+
+    def __init__(self, mode, kernel_size, stride=None, padding=0, count_include_pad=True, **kwargs):
+        super().__init__(**kwargs)
+        self.mode, self.kernel_size, self.stride, self.padding = mode, kernel_size, stride, padding
+        self.count_include_pad = count_include_pad
+
+    def call(self, x):
+        n = len(x.shape) - 2
+
+        def sizes(value):
+            return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
+
+        kernel = sizes(self.kernel_size)
+        stride = sizes(self.kernel_size if self.stride is None or self.stride == [] else self.stride)
+        padding = sizes(self.padding)
+        x = keras.ops.transpose(x, (0, *range(2, n + 2), 1))  # the channels-last path of every backend
+        width = ((0, 0), *((p, p) for p in padding), (0, 0))
+        pool = keras.ops.max_pool if self.mode == "max" else keras.ops.average_pool
+        padded = keras.ops.pad(x, width, constant_values=float("-inf") if self.mode == "max" else 0.0)
+        out = pool(padded, kernel, stride, padding="valid")
+        if self.mode == "avg" and not self.count_include_pad and any(padding):
+            share = pool(keras.ops.pad(keras.ops.ones_like(x[:1, ..., :1]), width), kernel, stride, padding="valid")
+            out = out / share
+        return keras.ops.transpose(out, (0, n + 1, *range(1, n + 1)))
 ''',
     "CeilModePad": '''
 class CeilModePad(keras.layers.Layer):

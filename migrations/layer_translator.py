@@ -890,7 +890,8 @@ class LayerTranslator:
         n = job.entry.spatial
         kind = "max" if job.entry.key.startswith("max") else "avg"
         if job.to == KERAS:
-            pad = as_tuple(job.kwargs.pop("padding", "0"), n)
+            pad_code = job.kwargs.pop("padding", "0")
+            pad = as_tuple(pad_code, n)
             ceil_mode = job.leftover.pop("ceil_mode", "False")
             kernel = as_tuple(job.bound.get("kernel_size", "None"), n)
             stride = as_tuple(job.bound.get("stride", job.bound.get("kernel_size", "None")), n)
@@ -908,6 +909,13 @@ class LayerTranslator:
             include = job.leftover.pop("count_include_pad", "True")
             self._leftover_todos(job)
             job.out.expr = self._render(job)
+            if pad is None and job.layout != NATIVE and literal_value(ceil_mode) is False:
+                # MetaFormer's `nn.AvgPool2d(pool_size, stride=1, padding=pool_size // 2, count_include_pad=False)`
+                job.out.helpers.add("TorchPool")
+                stride_code = job.bound.get("stride", "None")
+                job.out.expr = (f"TorchPool({kind!r}, {job.bound.get('kernel_size')}, {stride_code}, {pad_code}"
+                                f"{'' if include == 'True' else f', count_include_pad={include}'})")
+                return None
             if pad is None:
                 job.out.todos.append("padding is not a literal")
             elif any(pad):
@@ -951,10 +959,9 @@ class LayerTranslator:
                 job.out.expr = f"layers.{keras_name}{n}D(keepdims=True)"
                 self._channels_first(job)
                 return None
-            if size is None or any(s is None for s in size):
-                job.out.todos.append(f"output_size={size_code} is not a literal tuple of sizes")
+            # a size known only at run time (`nn.AdaptiveAvgPool2d(output_size)`): AdaptivePooling reads it there
             job.out.helpers.add("AdaptivePooling")
-            job.out.expr = f"AdaptivePooling({size_code if size is None else size!r}, mode={kind!r})"
+            job.out.expr = f"AdaptivePooling({size_code if size is None else repr(size)}, mode={kind!r})"
             self._channels_first(job)
             return None
         keepdims = literal_value(job.bound.get("keepdims", "False"))

@@ -269,7 +269,7 @@ class OpTranslator(cst.CSTTransformer):
             for name in _PLACEMENT_ARGS:
                 if name in bound:
                     self.notes.append(f"`{name}={bound.pop(name)}` is dropped: Keras places tensors itself")
-        if strategy in ("shape_varargs", "new_tensor"):
+        if strategy in ("shape_varargs", "new_tensor", "expand"):
             shape_name = src_names[1] if src_names[0] in ("input", "x") else src_names[0]
             sizes = [part for part in extra if part]  # "" stands for a `**kwargs` argument: not a size
             if sizes:
@@ -300,6 +300,8 @@ class OpTranslator(cst.CSTTransformer):
         if strategy == "flatten_op" and to == KERAS:
             return self._flatten_to_keras(bound.get("input"), bound.get("start_dim", "0"), bound.get("end_dim", "-1"),
                                           node)
+        if strategy == "meshgrid" and to == KERAS:
+            return self._meshgrid_to_keras(op, node)
         special = getattr(self, f"_{strategy}_to_{to}", None) if strategy else None
         if special is not None:
             if extra:
@@ -394,12 +396,18 @@ class OpTranslator(cst.CSTTransformer):
             if keyword == "dtype" or (keyword is None and named_dtype):
                 dtype = repr(named_dtype) if named_dtype else code
             elif keyword is None and not (isinstance(value, str) or code.endswith(".device")):
-                return self._todo(f"Tensor.to({code}): a dtype, a device or a tensor? Spell it as "
-                                  f"keras.ops.cast(x, dtype) or drop it (a device)", call)
+                if len(call.args) != 1:
+                    return self._todo(f"Tensor.to({code}, ...): a dtype, a device or a tensor? Spell it as "
+                                      f"keras.ops.cast(x, dtype) or drop it (a device)", call)
+                return self._to_value_known_at_run_time(x, code, call)
         if dtype is None:
             self.notes.append("Tensor.to(device) is dropped: Keras places tensors itself")
             return receiver
         return cst.parse_expression(f"keras.ops.cast({x}, {dtype})")
+
+    def _to_value_known_at_run_time(self, x: str, code: str, call: cst.Call) -> cst.BaseExpression:
+        return self._todo(f"Tensor.to({code}): a dtype, a device or a tensor? Spell it as keras.ops.cast(x, dtype) "
+                          "or drop it (a device)", call)
 
     @staticmethod
     def _normalized_axes(shape: str) -> str:
@@ -440,14 +448,22 @@ class OpTranslator(cst.CSTTransformer):
         keras.ops.pad rejects (an error, never a wrong value). replicate/circular would be numpy's edge/wrap, which
         the TensorFlow backend does not have: a TODO."""
         modes = {"constant": "constant", "reflect": "reflect"}
-        mode = literal_value(bound.get("mode", "'constant'"))
-        if mode not in modes:
-            return self._todo(f"F.pad mode={bound.get('mode')}: only a literal mode ({', '.join(modes)}) is "
-                              "translated", node)
+        mode_code, value = bound.get("mode", "'constant'"), bound.get("value", "None")
         x, pad = bound["input"], bound["pad"]
-        value = bound.get("value", "None")
-        if mode != "constant" and value != "None":
-            return self._todo(f"F.pad value= with mode={mode!r}", node)
+        if is_literal(mode_code):
+            mode = literal_value(mode_code)
+            if mode not in modes:
+                return self._todo(f"F.pad mode={mode_code}: only a literal mode ({', '.join(modes)}) is "
+                                  "translated", node)
+            if mode != "constant" and value != "None":
+                return self._todo(f"F.pad value= with mode={mode!r}", node)
+            mode_keyword = repr(modes[mode]) if mode != "constant" else None
+        elif value == "None":
+            # a mode known only at run time (timm's BlurPool2d: `mode=self.pad_mode`), looked up there: a KeyError
+            # for replicate/circular, never another padding
+            mode, mode_keyword = None, f"{modes!r}[{mode_code}]"
+        else:
+            return self._todo(f"F.pad value= with mode={mode_code} (known only at run time)", node)
         x, x_once = _evaluated_once(x, "padded")
         pad_node = cst.parse_expression(pad)
         if isinstance(pad_node, (cst.Tuple, cst.List)) and not any(
@@ -462,10 +478,79 @@ class OpTranslator(cst.CSTTransformer):
             pad, pad_once = _evaluated_once(pad, "pad")
             width = (f"((0, 0),) * (len({x}.shape) - len({pad_once}) // 2) + tuple(({pad}[i], {pad}[i + 1]) "
                      f"for i in reversed(range(0, len({pad}), 2)))")
-        keywords = [("mode", repr(modes[mode]))] if mode != "constant" else []
+        keywords = [("mode", mode_keyword)] if mode_keyword else []
         if mode == "constant" and value != "None":
             keywords.append(("constant_values", value))
         return self._call("keras.ops.pad", [x_once, width], keywords)  # x_once first: it binds x
+
+    def _meshgrid_to_keras(self, op: OpPair, node: cst.Call):
+        """torch.meshgrid(a, b), (*tensors), ([a, b]) with indexing='ij' by default: keras.ops.meshgrid with the
+        tensors as separate arguments and the indexing spelled out (Keras's default is 'xy')."""
+        tensors = [arg for arg in node.args if arg.keyword is None]
+        indexing = next((code_of(arg.value) for arg in node.args if arg.keyword and arg.keyword.value == "indexing"),
+                        "'ij'")
+        if any(arg.keyword and arg.keyword.value != "indexing" for arg in node.args):
+            return self._todo("torch.meshgrid arguments other than the tensors and indexing", node)
+        if len(tensors) == 1 and not tensors[0].star:
+            single = tensors[0].value
+            if not isinstance(single, (cst.List, cst.Tuple)):
+                return self._todo(f"torch.meshgrid({code_of(single)}): one tensor or a sequence of them? Spell the "
+                                  "tensors out", node)
+            parts = [("*" if isinstance(e, cst.StarredElement) else "") + code_of(e.value) for e in single.elements]
+        else:
+            parts = [("*" if arg.star == "*" else "") + code_of(arg.value) for arg in tensors]
+        return self._call(op.keras, parts, [("indexing", indexing)])
+
+    def _expand_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """x.expand(*sizes): keras.ops.broadcast_to; a -1 keeps that axis (sizes align with x's trailing axes), read
+        from x's shape."""
+        x, size = bound.get("input"), bound.get("size")
+        if x is None or size is None:
+            return None
+        sizes = cst.parse_expression(size)
+        if not isinstance(sizes, (cst.Tuple, cst.List)) or any(
+                isinstance(e, cst.StarredElement) for e in sizes.elements):
+            return self._call(op.keras, [x, size], [])  # one sequence known at run time (`x.expand(other.shape)`)
+        items = [code_of(e.value) for e in sizes.elements]
+        x, x_once = _evaluated_once(x, "expanded")
+        shape = [f"keras.ops.shape({x})[{index - len(items)}]" if literal_value(item) == -1 else item
+                 for index, item in enumerate(items)]
+        return self._call(op.keras, [x_once, f"({', '.join(shape)},)"], [])
+
+    def _expand_as_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        return self._call(op.keras, [bound["input"], f"keras.ops.shape({bound['other']})"], [])
+
+    def _linear_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """F.linear(x, w, b) = x @ w.T + b; a bias known only at run time may be None."""
+        product = f"keras.ops.matmul({bound['input']}, keras.ops.transpose({bound['weight']}))"
+        return cst.parse_expression(_plus_bias(product, bound.get("bias", "None")))
+
+    def _conv_op_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """F.conv{n}d(x, w, b, stride, padding, dilation, groups) on channels-first x: keras.ops.conv with the
+        kernel moved to channels-last order; torch's symmetric zero padding as keras.ops.pad around the input
+        ('same' and 'valid' as Keras spells them). keras.ops.conv takes the groups from the kernel's input
+        channels, as torch's weight (out, in / groups, *kernel) gives them: `groups` is only checked."""
+        if self.layout == NATIVE:
+            return self._todo(f"F.{op.key} in the native layout: the kernel and input axes are not moved", node)
+        n = int(op.key[4])
+        x, weight = bound["input"], bound["weight"]
+        padding = bound.get("padding", "0")
+        value = literal_value(padding)
+        # channels-last inside (Keras's channels_first convolution on TensorFlow's CPU is the less trodden path;
+        # see LayerTranslator._channels_first)
+        keywords = [("strides", bound.get("stride")), ("dilation_rate", bound.get("dilation"))]
+        if value in ("same", "valid"):
+            keywords.insert(1, ("padding", padding))
+        elif value != 0:
+            pads = f"(({padding},) * {n} if isinstance({padding}, int) else tuple({padding}))" if not isinstance(
+                value, (int, tuple, list)) else repr((value,) * n if isinstance(value, int) else tuple(value))
+            x = f"keras.ops.pad({x}, ((0, 0), (0, 0)) + tuple((p, p) for p in {pads}))"
+        kernel = f"keras.ops.transpose({weight}, {(*range(2, 2 + n), 1, 0)!r})"
+        x = f"keras.ops.transpose({x}, {(0, *range(2, n + 2), 1)!r})"
+        convolved = f"keras.ops.transpose({self._call(op.keras, [x, kernel], keywords, text=True)}, " \
+                    f"{(0, n + 1, *range(1, n + 1))!r})"
+        bias = bound.get("bias", "None")
+        return cst.parse_expression(_plus_bias(convolved, bias, f"keras.ops.reshape({bias}, (-1,{' 1,' * n}))"))
 
     # -- ops whose meaning differs between the frameworks (catalog strategies) --
     def _moment_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
@@ -677,6 +762,17 @@ class OpTranslator(cst.CSTTransformer):
         return cst.parse_expression(text)
 
 
+def _plus_bias(product: str, bias: str, shaped: str | None = None) -> str:
+    """`product + bias` (``shaped``: the bias as it is added); a bias that is not a literal may be None at run time
+    (timm's `F.linear(x, w, self.qkv_bias)`), which torch skips."""
+    shaped = shaped or bias
+    if bias == "None":
+        return product
+    if is_literal(bias) or not re.fullmatch(r"[\w.]+", bias):
+        return f"{product} + {shaped}"
+    return f"({product} + {shaped} if {bias} is not None else {product})"
+
+
 def _evaluated_once(code: str, name: str) -> tuple[str, str]:
     """(the name to repeat, the code for its first use): a computed tensor is bound once with `:=` where the
     translation needs it twice (its shape and its values)."""
@@ -757,11 +853,20 @@ def _subscripts_in_target(target: cst.BaseExpression) -> list[cst.Subscript]:
     return []
 
 
+_CONTAINER_CLASSES = ("list", "dict", "set")
+_COLLECTIONS_CONTAINERS = ("OrderedDict", "defaultdict", "deque")
+
+
 def _is_container_display(value: cst.BaseExpression | None) -> bool:
-    """`[]`, `{}`, `{"a": h}`, `[h for ...]`, `set()`, `list(...)`, `dict(...)`, `[None] * n`: a list, dict or set."""
+    """`[]`, `{}`, `{"a": h}`, `[h for ...]`, `set()`, `list(...)`, `dict(...)`, `OrderedDict()` (also
+    `collections.OrderedDict()`, `defaultdict(...)`, `deque(...)`), `[None] * n`: a list, dict or set."""
     if isinstance(value, (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)):
         return True
-    if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value in ("list", "dict", "set"):
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and \
+            value.func.value in (*_CONTAINER_CLASSES, *_COLLECTIONS_CONTAINERS):
+        return True
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and \
+            code_of(value.func.value).strip() == "collections" and value.func.attr.value in _COLLECTIONS_CONTAINERS:
         return True
     return isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Multiply) and (
         isinstance(value.left, cst.List) or isinstance(value.right, cst.List))

@@ -476,25 +476,19 @@ def layer_kinds(source: ParsedSource, klass: cst.ClassDef | None) -> dict[str, s
                 if not (isinstance(attr, cst.Attribute) and isinstance(attr.value, cst.Name) and
                         attr.value.value == "self"):
                     continue
-                kind = _layer_kind(source, node.value)
+                kind = _layer_kind(source, node.value, statement)
                 name = attr.attr.value
                 kinds[name] = kind if _RANK[kind] >= _RANK[kinds.get(name, FRESH)] else kinds[name]
     return kinds
 
 
-def _layer_kind(source: ParsedSource, value: cst.BaseExpression) -> str:
+def _layer_kind(source: ParsedSource, value: cst.BaseExpression, init: cst.FunctionDef | None = None) -> str:
     if not isinstance(value, cst.Call):
         return UNKNOWN
     canonical = source.resolve(value.func) or ""
     last = canonical.rsplit(".", 1)[-1]
     if canonical in ("torch.nn.Sequential", "keras.Sequential", "keras.models.Sequential"):
-        elements = [arg.value for arg in value.args]
-        if len(elements) == 1 and isinstance(elements[0], cst.List):
-            elements = [element.value for element in elements[0].elements]
-        kinds = [_layer_kind(source, element) for element in elements]
-        if UNKNOWN in kinds:
-            return UNKNOWN
-        return FRESH if FRESH in kinds else ALIAS
+        return _sequential_kind(source, value.args, init)
     if any(arg.keyword is not None and arg.keyword.value == "inplace" and code_of(arg.value) != "False"
            for arg in value.args):
         return ALIAS
@@ -515,7 +509,7 @@ def _layer_kind(source: ParsedSource, value: cst.BaseExpression) -> str:
     # return one of its arguments unchanged (a DropPath in eval mode) may alias it.
     klass = source.classes.get(value.func.value) if isinstance(value.func, cst.Name) else None
     if klass is not None:
-        return ALIAS if _may_return_argument(klass) else FRESH
+        return ALIAS if _may_return_argument(klass, source) else FRESH
     return FRESH if isinstance(value.func, (cst.Name, cst.Attribute)) else UNKNOWN
 
 
@@ -535,13 +529,146 @@ def _library_kind(canonical: str) -> str | None:
     return None
 
 
-def _may_return_argument(klass: cst.ClassDef) -> bool:
+def _sequential_kind(source: ParsedSource, args, init: cst.FunctionDef | None) -> str:
+    """A Sequential of the given constructor arguments (layers, one list display of them, or `*layers` of a list
+    that `init` builds): FRESH when a layer that gives a new tensor is there on every path (whatever follows
+    returns that tensor or a new one), ALIAS when none is, UNKNOWN when a layer or the list is not known."""
+    if any(arg.star == "**" for arg in args):
+        return UNKNOWN
+    elements = [arg.value for arg in args if not arg.star]
+    if len(elements) == 1 and len(args) == 1 and isinstance(elements[0], cst.List):
+        elements = [element.value for element in elements[0].elements]
+    kinds = [_layer_kind(source, element, init) for element in elements]
+    certain = FRESH in kinds
+    for arg in args:
+        if arg.star != "*":
+            continue
+        added = _list_layers(arg.value, init)
+        if added is None:
+            return UNKNOWN
+        kinds += [_layer_kind(source, element, init) for element in added]
+        certain = certain or _adds_fresh(source, init.body.body, arg.value.value, init)
+    if UNKNOWN in kinds:
+        return UNKNOWN
+    return FRESH if certain else ALIAS
+
+
+def _added(statement: cst.SimpleStatementLine | cst.SimpleStatementSuite, name: str) -> list | None:
+    """The layers a simple statement puts into the list `name` (`name = [...]`, `name.append(x)`,
+    `name.extend([...])`, `name += [...]`); None when it binds or changes the list in another way."""
+    added: list[cst.BaseExpression] = []
+    for small in statement.body:
+        if isinstance(small, (cst.Assign, cst.AnnAssign)):
+            targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+            if any(isinstance(t, cst.Name) and t.value == name for t in targets):
+                if len(targets) != 1 or not isinstance(small.value, cst.List):
+                    return None
+                added += [element.value for element in small.value.elements]
+        elif isinstance(small, cst.AugAssign) and isinstance(small.target, cst.Name) and small.target.value == name:
+            if not (isinstance(small.operator, cst.AddAssign) and isinstance(small.value, cst.List)):
+                return None
+            added += [element.value for element in small.value.elements]
+        elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call) and \
+                isinstance(small.value.func, cst.Attribute) and isinstance(small.value.func.value, cst.Name) and \
+                small.value.func.value.value == name:
+            method, arguments = small.value.func.attr.value, [arg.value for arg in small.value.args]
+            if method == "append" and len(arguments) == 1:
+                added.append(arguments[0])
+            elif method == "extend" and len(arguments) == 1 and isinstance(arguments[0], cst.List):
+                added += [element.value for element in arguments[0].elements]
+            else:
+                return None
+    return added
+
+
+def _list_layers(value: cst.BaseExpression, init: cst.FunctionDef | None) -> list | None:
+    """Every layer that a local list of `init` may collect (`layers = [...]`, `layers: list[nn.Module] = []`,
+    `layers.append(x)`, `layers.extend([...])`, `layers += [...]`, anywhere in the function); None when the list
+    may hold anything else (a parameter, bound to another value, passed to a call, changed otherwise)."""
+    if not (isinstance(value, cst.Name) and init is not None) or not isinstance(init.body, cst.IndentedBlock):
+        return None
+    name = value.value
+    if any(param.name.value == name for param in nodes_of_type(init.params, cst.Param)):
+        return None
+    found: list = []
+    for statement in nodes_of_type(init.body, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+        added = _added(statement, name)
+        if added is None:
+            return None
+        found += added
+    # the list must be built here, and any other use of it (passed to a helper, stored) may add to it
+    bound = any(isinstance(node.target, cst.Name) and node.target.value == name
+                for node in nodes_of_type(init.body, (cst.AssignTarget, cst.AnnAssign)))
+    read = _list_reads(init.body, name)
+    if not bound or any(node.value == name and node not in read for node in nodes_of_type(init.body, cst.Name)):
+        return None
+    return found
+
+
+def _adds_fresh(source: ParsedSource, statements, name: str, init: cst.FunctionDef) -> bool:
+    """Whether running `statements` certainly puts into the list `name` a layer that gives a new tensor: one
+    statement directly in the block does, or an `if` does on each of its branches (loops may run zero times)."""
+    for statement in statements:
+        if isinstance(statement, cst.SimpleStatementLine):
+            if any(_layer_kind(source, element, init) == FRESH for element in _added(statement, name) or ()):
+                return True
+        elif isinstance(statement, cst.If) and statement.orelse is not None:
+            orelse = statement.orelse
+            other = [orelse] if isinstance(orelse, cst.If) else orelse.body.body
+            if _adds_fresh(source, statement.body.body, name, init) and _adds_fresh(source, other, name, init):
+                return True
+        elif isinstance(statement, cst.With) and _adds_fresh(source, statement.body.body, name, init):
+            return True
+    return False
+
+
+def _list_reads(body: cst.CSTNode, name: str) -> set[cst.Name]:
+    """The uses of the list `name` that _list_layers reads: binding targets, the receiver of append/extend,
+    `*name` and `len(name)`."""
+    read: set[cst.Name] = set()
+    for node in nodes_of_type(body, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.Attribute, cst.Arg,
+                                     cst.Call)):
+        if isinstance(node, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign)):
+            read.add(node.target)
+        elif isinstance(node, cst.Attribute):
+            read.add(node.attr)  # `self.layers`: an attribute's name, not the local
+            if node.attr.value in ("append", "extend"):
+                read.add(node.value)
+        elif isinstance(node, cst.Arg):
+            read.update(part for part in (node.keyword, node.value if node.star == "*" else None) if part)
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "len":
+            read.update(arg.value for arg in node.args)
+    return {node for node in read if isinstance(node, cst.Name) and node.value == name}
+
+
+def _may_return_argument(klass: cst.ClassDef, source: ParsedSource | None = None) -> bool:
+    """Whether calling an instance of `klass` may return one of its arguments unchanged: its forward/call returns
+    a parameter; without a forward of its own, its base's (a class of this module), or, for a subclass of
+    torch.nn.Sequential, the Sequential of the layers its __init__ passes to `super().__init__` (torchvision's
+    ConvNormActivation); anything else may."""
     for method in klass.body.body:
         if isinstance(method, cst.FunctionDef) and method.name.value in ("forward", "call"):
             params = {param.name.value for param in method.params.params[1:]}
             return any(isinstance(node.value, cst.Name) and node.value.value in params
                        for node in nodes_of_type(method, cst.Return))
-    return True
+    if source is None or len(klass.bases) != 1:
+        return True
+    base = klass.bases[0].value
+    base_class = source.classes.get(base.value) if isinstance(base, cst.Name) else None
+    if base_class is not None and base_class is not klass:
+        return _may_return_argument(base_class, source)
+    if source.resolve(base) != "torch.nn.Sequential":
+        return True
+    init = next((method for method in klass.body.body if isinstance(method, cst.FunctionDef) and
+                 method.name.value == "__init__"), None)
+    calls = [call for call in nodes_of_type(init, cst.Call) if _is_super_init(call)] if init is not None else []
+    return len(calls) != 1 or _sequential_kind(source, calls[0].args, init) != FRESH
+
+
+def _is_super_init(call: cst.Call) -> bool:
+    func = call.func
+    return isinstance(func, cst.Attribute) and func.attr.value == "__init__" and isinstance(func.value, cst.Call) \
+        and isinstance(func.value.func, cst.Name) and func.value.func.value == "super"
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,9 @@ _SCRIPTING_QUERIES = ("torch.jit.is_scripting", "torch.jit.is_tracing", "torch.c
                       # torch's autocast is a state of torch's dispatcher: never on in Keras code
                       "torch.is_autocast_enabled", "torch.is_autocast_cpu_enabled", "torch.is_autocast_xpu_enabled",
                       "torch.is_autocast_ipu_enabled", "torch.is_autocast_cache_enabled")
+_AUTOCAST_DTYPES = {"torch.get_autocast_gpu_dtype": "float16", "torch.get_autocast_cpu_dtype": "bfloat16",
+                    "torch.get_autocast_dtype": "float16"}
+_AUTOCAST_BFLOAT16 = {device: "bfloat16" for device in ("cpu", "hpu", "xla", "maia")}
 _AUTOCAST = ("torch.amp.autocast", "torch.autocast", "torch.cuda.amp.autocast", "torch.cpu.amp.autocast",
              "torch.amp.autocast_mode.autocast")
 _MODULES_AS_VALUES = {"torch": "keras.ops", "torch.nn.functional": "keras.ops", "torch.nn": "keras.layers"}
@@ -150,6 +153,25 @@ def _init_torch_base(module, factory, *args, **kwargs):
         if name not in module._torch_parameters and name not in ("device", "dtype"):
             setattr(module, name, value)
 ''',
+    "_tensor_to": '''
+def _tensor_to(x, target):
+    """torch's x.to(target) with the target known only at run time: a tensor casts x to its dtype, a dtype casts,
+    anything else is a device (Keras places tensors itself) and leaves x as it is."""
+    if keras.ops.is_tensor(target) or (hasattr(target, "shape") and hasattr(target, "dtype")):
+        return keras.ops.cast(x, target.dtype)  # a tensor, a keras.Variable, an array
+    try:
+        dtype = keras.backend.standardize_dtype(target)
+    except (ValueError, TypeError, AttributeError):
+        return x
+    return keras.ops.cast(x, dtype)
+''',
+    "_creation_dtype": '''
+def _creation_dtype(factory_kwargs):
+    """torch's `**factory_kwargs` (device=, dtype=) of a tensor creation, for keras.ops: the dtype when one is given
+    (Keras places tensors itself)."""
+    dtype = factory_kwargs.get("dtype")
+    return {} if dtype is None else {"dtype": dtype}
+''',
     "_register_buffer": '''
 def _register_buffer(module, name, value, persistent=True):
     """torch's module.register_buffer: a non-trainable Keras variable (None stays None)."""
@@ -169,6 +191,9 @@ def copy_weights(source, target):
         if any(path == prefix or path.startswith(prefix + ".") for prefix in done if prefix):
             continue
         state = module.state_dict(keep_vars=True)
+        # non-persistent buffers too (timm's BlurPool2d filter): the translation keeps them as variables
+        state.update({name: buffer for name, buffer in module.named_buffers(recurse=False)
+                      if name in getattr(module, "_non_persistent_buffers_set", ())})
         own = [name for name in dict(module.named_parameters(recurse=False)) | dict(module.named_buffers(recurse=False))
                if name in state and not name.endswith("num_batches_tracked")]
         layer = _at_path(target, path, _RENAMED)
@@ -230,6 +255,7 @@ class _TorchToKeras(ClosureRewriter):
         self.module_containers = _module_containers_of(source, None)
         self.containers = self.module_containers
         self.relative_imports = _names_bound_by_relative_imports(source.module)
+        self.unreachable_fallbacks = _fallbacks_of_dropped_imports(source.module)
 
     def _statement_aliases(self, node: cst.CSTNode) -> dict | None:
         function = self.function_stack[-1] if self.function_stack else None
@@ -257,6 +283,9 @@ class _TorchToKeras(ClosureRewriter):
                                            comment=cst.Comment(f"# tensorlint: {note}")))
 
     def _dropped(self, original: cst.SimpleStatementLine):
+        if _is_relative_import(original) and original in self.unreachable_fallbacks:
+            return self._pass(original, "an `except ImportError:` fallback of torch imports never runs in the "
+                                        "translation, which drops those imports")
         if _is_relative_import(original):
             # the closure follows top-level relative imports; one inside a block (`except ImportError:`) is not
             return _commented_relative_import(original, nested=len(self.statement_marks) > 1)
@@ -415,6 +444,8 @@ class _TorchToKeras(ClosureRewriter):
         return self._place(updated)
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        if original.attr.value == "forward" and _is_super_call(original.value) and self._in_torch_class():
+            return updated.with_changes(attr=cst.Name("call"))  # `super().forward(x)`: the base's call
         if isinstance(original.value, cst.Name) and original.value.value == "self" and self._in_torch_class():
             name = original.attr.value
             if name == "training":
@@ -597,6 +628,17 @@ class _TorchToKeras(ClosureRewriter):
         properties = "".join(f"\n    {torch} = property(lambda self: _keras_variables(self._torch_base{access}).get("
                              f"{keras!r}))" for torch, keras in parameters.items() if keras)
         short = canonical.rsplit(".", 1)[-1]
+        build = "self._torch_base.build(input_shape)"
+        if entry.torch_input_arg:
+            # a subclass's call may give the torch layer's weights a tensor of another layout (torchvision's and
+            # timm's LayerNorm2d normalise NCHW over C after a permute): the weights take the size torch's
+            # constructor was given, at the Keras layer's feature axis
+            features = "shape[1:2] = sizes[:1]" if entry.spatial and self.layout == PRESERVE else \
+                "shape[len(shape) - len(sizes):] = sizes"
+            build = (f"shape, size = list(input_shape), self.{entry.torch_input_arg}\n"
+                     f"        sizes = list(size) if isinstance(size, (tuple, list)) else [size]\n"
+                     f"        {features}\n"
+                     f"        self._torch_base.build(tuple(shape))")
         self.state.factories[key] = f'''class {name}(keras.layers.Layer):
     """torch's {short} as a base class: {factory}(...) built as `_torch_base` (see _init_torch_base)."""
 
@@ -608,7 +650,7 @@ class _TorchToKeras(ClosureRewriter):
 {properties}
 
     def build(self, input_shape):
-        self._torch_base.build(input_shape)
+        {build}
 
     def call(self, inputs, *args, **kwargs):
         return self._torch_base(inputs, *args, **kwargs)
@@ -692,6 +734,14 @@ class _TorchToKeras(ClosureRewriter):
                 not original.args and self.source.resolve(original.func) is None and \
                 code_of(original.func.value) not in self.containers:
             return cst.parse_expression(f"keras.ops.ndim({code_of(updated.func.value)})")
+        if canonical in _AUTOCAST_DTYPES:
+            # the dtype torch's autocast would use on a device: its defaults (Keras code never sets it)
+            self.state.notes.append("torch's autocast dtype queries read torch's defaults (float16; bfloat16 on "
+                                    "cpu/hpu/xla/maia): the translation never runs under torch's autocast")
+            device = code_of(updated.args[0].value) if updated.args else None
+            if canonical == "torch.get_autocast_dtype" and device is not None:
+                return cst.parse_expression(f"{_AUTOCAST_BFLOAT16!r}.get({device}, 'float16')")
+            return cst.SimpleString(repr(_AUTOCAST_DTYPES[canonical]))
         if canonical in _SCRIPTING_QUERIES:
             # Keras code is never TorchScript-compiled, traced or torch.compile'd, nor under torch's autocast
             return cst.Name("False")
@@ -704,25 +754,88 @@ class _TorchToKeras(ClosureRewriter):
             return updated
         if isinstance(original.func, cst.Attribute) and code_of(original.func.value) in self.containers:
             return updated  # `_registry.add(f)`, `self.blocks.append(b)`: Python containers, not tensors
+        written = self._variable_written(original)
+        if written is not None and len(updated.args) == 1 and updated.args[0].keyword is None:
+            # `self.filt.copy_(blur_filter)` into a buffer or parameter of this class: a keras.Variable here, which
+            # takes the value as torch's copy_ does (cast to its dtype, broadcast to its shape)
+            variable, value = code_of(updated.func.value), code_of(updated.args[0].value)
+            if variable.endswith(".data"):
+                variable = variable[:-len(".data")]
+            return cst.parse_expression(f"{variable}.assign(keras.ops.broadcast_to(keras.ops.cast({value}, "
+                                        f"{variable}.dtype), {variable}.shape))")
+        keywords = [arg for arg in updated.args if arg.star == "**"]
+        if len(keywords) == 1 and self._creation_op(original, canonical):
+            return self._creation_with_keywords(original, updated, keywords[0])
         before = len(self.todos)
         result = super().leave_Call(original, updated)
         self.pending += self.todos[before:]  # the op translator's own (layout) TODOs; _place writes each once
         return result
 
+    def _to_value_known_at_run_time(self, x: str, code: str, call: cst.Call) -> cst.BaseExpression:
+        """`x.to(x_dtype)`, `x.to(device)`, `x.to(other)`: which one only the run time knows (timm's fast_norm
+        casts with `x.to(dt)`): _tensor_to decides there."""
+        self.state.runtime.add("_tensor_to")
+        return cst.parse_expression(f"_tensor_to({x}, {code})")
+
+    def _variable_written(self, original: cst.Call) -> str | None:
+        """`self.<name>.copy_(...)` (or `self.<name>.data.copy_(...)`) where <name> is a buffer or parameter the
+        class registers (`register_buffer("name", ...)`, `register_parameter`, `self.name = nn.Parameter(...)`):
+        the name."""
+        func = original.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value == "copy_" and self._in_torch_class()):
+            return None
+        receiver = func.value
+        if isinstance(receiver, cst.Attribute) and receiver.attr.value == "data":
+            receiver = receiver.value
+        if not (isinstance(receiver, cst.Attribute) and isinstance(receiver.value, cst.Name) and
+                receiver.value.value == "self"):
+            return None
+        name = receiver.attr.value
+        return name if name in _registered_variables(self.source, self.class_stack[-1][0]) else None
+
+    def _creation_op(self, original: cst.Call, canonical: str | None) -> bool:
+        """`torch.zeros/ones/empty(...)`: a tensor creation op the catalog maps that takes sizes and a dtype."""
+        op = catalog.OPS_BY_TORCH.get(canonical) or catalog.ONE_WAY_BY_TORCH.get(canonical) if canonical else None
+        return op is not None and op.strategy == "shape_varargs" and op.keras_signature == ("shape", "dtype")
+
+    def _creation_with_keywords(self, original: cst.Call, updated: cst.Call, keywords: cst.Arg):
+        """`torch.ones(1, **dd)` with timm's `dd = {'device': device, 'dtype': dtype}`: the keywords are known only
+        at run time; the Keras op takes the dtype from them when one is given (Keras places tensors itself)."""
+        rest = [arg for arg in updated.args if arg is not keywords]
+        if rest:
+            rest[-1] = rest[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        before = len(self.todos)
+        result = super().leave_Call(original, updated.with_changes(args=rest))
+        self.pending += self.todos[before:]
+        if not isinstance(result, cst.Call):
+            return result
+        self.state.runtime.add("_creation_dtype")
+        dtype = cst.Arg(cst.parse_expression(f"_creation_dtype({code_of(keywords.value)})"), star="**")
+        args = list(result.args)
+        if args:
+            args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return result.with_changes(args=[*args, dtype])
+
     def _global_pool(self, canonical: str, updated: cst.Call) -> cst.BaseExpression | None:
         """F.adaptive_avg_pool2d(x, 1) / (1, 1): a mean (max) over the spatial axes, kept (the NCHW result); another
-        literal size: the AdaptivePooling helper applied where the call stands (it has no weights)."""
+        size, literal or known only at run time (timm's `F.adaptive_avg_pool2d(x, output_size)`): the
+        AdaptivePooling helper applied where the call stands (it has no weights)."""
         rank = int(canonical[-2])
         size = next((a.value for a in updated.args[1:2] if a.keyword is None), None) or next(
             (a.value for a in updated.args if a.keyword and a.keyword.value == "output_size"), None)
-        ok, value = catalog.literal(code_of(size)) if size is not None else (False, None)
+        if not updated.args or size is None or updated.args[0].keyword is not None or \
+                any(arg.star or (arg.keyword and arg.keyword.value not in ("input", "output_size"))
+                    for arg in updated.args) or len(updated.args) > 2:
+            return None
+        ok, value = catalog.literal(code_of(size))
         sizes = value if isinstance(value, tuple) else (value,) * rank
-        if not updated.args or not ok or not all(isinstance(v, int) for v in sizes) or len(sizes) != rank:
+        if ok and (not all(v is None or isinstance(v, int) for v in sizes) or len(sizes) != rank):
             return None
         reduce = "mean" if "_avg_" in canonical else "max"
-        if not all(v == 1 for v in sizes):
+        if not ok or not all(v == 1 for v in sizes):
             self.state.helpers.add("AdaptivePooling")
-            pooling = f"AdaptivePooling({sizes!r}, mode={'avg' if reduce == 'mean' else 'max'!r})"
+            size_code = repr(sizes) if ok else code_of(size)
+            pooling = f"AdaptivePooling({size_code}, mode={'avg' if reduce == 'mean' else 'max'!r})"
             if self.layout == PRESERVE:
                 self.state.helpers.add("ChannelsFirst")
                 pooling = f"ChannelsFirst({pooling})"
@@ -782,6 +895,29 @@ def _module_containers_of(source: ParsedSource, klass: cst.ClassDef | None) -> f
                 if (klass is None and isinstance(target, cst.Name)) or (klass is not None and text.startswith("self.")):
                     found.add(text)
     return frozenset(found)
+
+
+def _registered_variables(source: ParsedSource, klass: cst.ClassDef) -> set[str]:
+    """The buffers and parameters a torch class registers under a literal name or as `self.<name> =
+    nn.Parameter(...)`, in any of its methods: keras.Variables in the translation."""
+    from ..analyzers.traversal import nodes_of_type
+
+    names = set()
+    for call in nodes_of_type(klass, cst.Call):
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("register_buffer", "register_parameter") and \
+                code_of(func.value) == "self" and call.args and isinstance(call.args[0].value, cst.SimpleString):
+            names.add(call.args[0].value.evaluated_value)
+    for assign in nodes_of_type(klass, cst.Assign):
+        if isinstance(assign.value, cst.Call) and source.resolve(assign.value.func) in (
+                "torch.nn.Parameter", "torch.nn.parameter.Parameter"):
+            names.update(target.target.attr.value for target in assign.targets
+                         if isinstance(target.target, cst.Attribute) and code_of(target.target.value) == "self")
+    return names
+
+
+def _is_super_call(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "super"
 
 
 def _mentions_torch(source: ParsedSource, node: cst.CSTNode) -> bool:
@@ -858,6 +994,23 @@ def _commented_relative_import(statement: cst.SimpleStatementLine, nested: bool 
         body=[cst.Pass()], leading_lines=[*statement.leading_lines, comment],
         trailing_whitespace=cst.TrailingWhitespace(whitespace=cst.SimpleWhitespace("  "),
                                                    comment=cst.Comment(f"# {text}")))
+
+
+def _fallbacks_of_dropped_imports(module: cst.Module) -> set[cst.SimpleStatementLine]:
+    """The statements in the handlers of a `try:` whose body is only torch imports (timm's `try: from
+    torch.nn.functional import rms_norm` / `except ImportError: from .fast_norm import rms_norm`): the translation
+    drops those imports, so its `try` body cannot raise and the handlers never run."""
+    from ..analyzers.traversal import nodes_of_type
+
+    unreachable: set[cst.SimpleStatementLine] = set()
+    for node in nodes_of_type(module, cst.Try):
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+        if body and all(isinstance(statement, cst.SimpleStatementLine) and all(
+                isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body) and
+                _drop_torch_imports(statement) is None for statement in body):
+            for handler in node.handlers:
+                unreachable.update(nodes_of_type(handler, cst.SimpleStatementLine))
+    return unreachable
 
 
 def _is_relative_import(statement: cst.BaseStatement) -> bool:

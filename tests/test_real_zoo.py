@@ -38,6 +38,10 @@ CI_SUBSET: dict[str, str | None] = {
     "keras-hub-TransformerDecoder": None,
     "torchvision-CNBlock": None,
     "timm-Attention": None,
+    # the second zoo: functional convolution, tiling and broadcasting, buffers written in __init__ (BlurPool2d);
+    # adaptive pooling to a size known at run time (SelectAdaptivePool2d)
+    "timm-BlurPool2d": None,
+    "timm-SelectAdaptivePool2d": None,
 }
 
 

@@ -151,6 +151,21 @@ ONE_WAY_CASES = [
     ("F.pad(a, (1, 1, 2, 0), mode='reflect')", (1, 2, 4, 5)), ("F.pad(a * 2, tuple([1, 0, 0, 2]))", (2, 3, 4)),
     ("torch.flatten(a, 2)", (2, 3, 4, 5)), ("a.flatten(1, 2)", (2, 3, 4, 5)), ("a.flatten(-2)", (2, 3, 4, 5)),
     ("(a + 1).flatten(0, 1)", (2, 3, 4)), ("a.flatten(start_dim=1, end_dim=-2)", (2, 3, 4, 5)),
+    # the second real-model zoo (timm BlurPool2d, Swin/BEiT attention): data, tiling, broadcasting, functional
+    # linear and convolution layers
+    ("torch.tensor([[1.0, 2.0], [3.0, 4.5]])", (3, 4)), ("torch.tensor([1.0, 2.0, 3.0, 4.0], device='cpu')", (3, 4)),
+    ("a.repeat(2, 1, 3)", (3, 4)), ("a.repeat((2, 2))", (3, 4)),
+    ("a.expand(2, -1, 4)", (3, 1)), ("a.expand((3, 2))", (3, 1)), ("a[:, :1].expand_as(a)", (3, 4)),
+    ("F.linear(a, a[0, :4], a[0, :4, 0])", (2, 5, 3)), ("F.linear(a, a[0])", (2, 3, 3)),
+    *((f"F.conv{n}d(a, a[:6, :2{', :3' * n}], a[{'0, ' * (n + 1)}:6], stride=2, padding=1, groups=2)",
+       (6, 4, *(7,) * n)) for n in (1, 2, 3)),
+    ("F.conv2d(a, a[:3, :, :2, :3], dilation=2, padding='same')", (2, 4, 7, 6)),
+    ("F.conv2d(a, a[:4, :1, :3, :3], None, 1, (1, 0), 1, 4)", (4, 4, 6, 5)),
+    ("torch.ceil(a)", (3, 4)), ("a.ceil()", (3, 4)), ("torch.floor(a)", (3, 4)), ("a.round()", (3, 4)),
+    ("torch.round(a * 2, decimals=1)", (3, 4)), ("torch.divide(a, 3)", (3, 4)), ("a.numel()", (3, 4)), ("torch.numel(a)", (2, 3, 4)),
+    ("torch.stack(torch.meshgrid([a[0], a[1, :3]]))", (2, 4)),
+    ("torch.stack(torch.meshgrid(*[a[0], a[1]], indexing='xy'))", (2, 4)),
+    ("torch.stack(torch.meshgrid(a[0], a[1, :2], indexing='ij'), 0)", (2, 4)),
 ]
 
 
@@ -215,9 +230,10 @@ def test_cast_methods_to_keras(torch_code, device):
     assert_close(actual, expected, f"{torch_code} -> {translation.source}")
 
 
-@pytest.mark.parametrize("torch_code", ["a.max(1)", "torch.max(a, b)", "a.min(dim=0)", "a.topk(2, dim=0)", "a.to(b)",
-                                        "F.pad(a, (1, -1))", "F.pad(a, (1, 1), mode=b.mode)",
-                                        "F.pad(a, (1, 2), 'replicate')", "torch.empty(a.shape, **b)",
+@pytest.mark.parametrize("torch_code", ["a.max(1)", "torch.max(a, b)", "a.min(dim=0)", "a.topk(2, dim=0)",
+                                        "a.to(b, non_blocking=True)", "F.pad(a, (1, -1))",
+                                        "F.pad(a, (1, 1), mode=b.mode, value=1.0)",
+                                        "F.pad(a, (1, 2), 'replicate')", "torch.full(a.shape, 1.0, **b)",
                                         "a.mul_(2)", "a.item()", "a.masked_fill_(b > 0, 0.0)", "a.relu_()",
                                         "a.std(dim=b.ndim)", "F.scaled_dot_product_attention(a, b, b, dropout_p=0.1)",
                                         "torch.ones(2, requires_grad=True)"])
@@ -226,6 +242,26 @@ def test_torch_forms_keras_cannot_spell_are_todos_in_forward(torch_code):
     lines = translation.source.splitlines()
     line = next(i for i, text in enumerate(lines) if text.strip().startswith("return "))
     assert translation.todos == 1 and "# TODO(tensorlint):" in lines[line - 1], translation.source
+
+
+@pytest.mark.parametrize("torch_code, b", [("a.to(b)", "float64"), ("a.to(b)", "cpu"), ("a.to(b)", "tensor"),
+                                           ("F.pad(a, (1, 1), mode=b)", "reflect"),
+                                           ("F.pad(a, (1, 1), mode=b)", "constant"),
+                                           ("torch.ones(a.shape, **b) * a", {"dtype": None, "device": "cpu"})])
+def test_values_known_only_at_run_time_are_read_there(torch_code, b):
+    """`x.to(b)`: a dtype, a device or a tensor, which only the run time tells (these used to be TODOs);
+    `F.pad(..., mode=b)`; timm's `torch.ones(..., **dd)`."""
+    a = random_input((2, 3, 4))
+    torch_b = {"float64": torch.float64, "tensor": torch.zeros(1, dtype=torch.int32)}.get(b, b) \
+        if isinstance(b, str) else b
+    keras_b = keras.ops.zeros(1, dtype="int32") if b == "tensor" else b
+    source = execute(_forward_module(torch_code))["M"]()
+    expected = to_numpy(source(torch.from_numpy(a), b=torch_b))
+    translation = translate_symbol(_forward_module(torch_code), "M", "keras")
+    assert translation.todos == 0, translation.source
+    actual = to_numpy(execute(translation.module_text())["M"]()(keras.ops.convert_to_tensor(a), b=keras_b))
+    assert actual.dtype == expected.dtype
+    assert_close(actual, expected, f"{torch_code} -> {translation.source}")
 
 
 def test_catalog_is_large_enough_and_every_entry_has_an_example():
