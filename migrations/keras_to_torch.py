@@ -24,7 +24,7 @@ import libcst as cst
 
 from . import catalog
 from .closure import bound_names, closure, used_names
-from .common import KERAS, PRESERVE, TODO_TAG, TORCH, ParsedSource, TranslationError, code_of, weight_statements
+from .common import KERAS, NATIVE, PRESERVE, TODO_TAG, TORCH, ParsedSource, TranslationError, code_of, weight_statements
 from .generated_helpers import TORCH_HELPERS, WEIGHT_HELPERS
 from .layer_translator import LayerOut, LayerTranslator
 from .op_translator import _is_self_or_super, python_containers
@@ -466,8 +466,37 @@ _RUNTIME_NAMES = {**_RUNTIME_LAYERS, "keras.DTypePolicy": "DTypePolicy", "keras.
 _RUNTIME_BASES = {"keras.layers.MultiHeadAttention": "KerasMultiHeadAttentionLayer"}
 _KERAS_MASKS = {"keras.backend.get_keras_mask", "keras.backend.set_keras_mask", "keras.src.backend.get_keras_mask",
                 "keras.src.backend.set_keras_mask"}
+# keras.ops element-wise functions that torch spells torch.<name> with the same meaning (NaN/inf and rounding
+# included: both round half to even)
+_SAME_UNARY_OPS = {"sin": "sin", "cos": "cos", "tan": "tan", "arcsin": "asin", "arccos": "acos", "arctan": "atan",
+                   "sinh": "sinh", "cosh": "cosh", "floor": "floor", "ceil": "ceil", "round": "round", "sign": "sign",
+                   "negative": "neg", "reciprocal": "reciprocal", "log1p": "log1p", "expm1": "expm1", "log2": "log2",
+                   "log10": "log10", "logical_not": "logical_not", "isnan": "isnan", "isinf": "isinf",
+                   "isfinite": "isfinite"}
+# and those of two arguments (keras.ops.mod is numpy's floored modulo, torch.remainder)
+_SAME_BINARY_OPS = {"equal": "eq", "not_equal": "ne", "greater": "gt", "greater_equal": "ge", "less": "lt",
+                    "less_equal": "le", "logical_and": "logical_and", "logical_or": "logical_or",
+                    "logical_xor": "logical_xor", "floor_divide": "floor_divide", "mod": "remainder",
+                    "arctan2": "atan2"}
+# Keras's data-format queries: the translation keeps Keras's channels-last tensors (layout preserve) or moves
+# channels first (native)
+_IMAGE_DATA_FORMAT = {"keras.config.image_data_format", "keras.backend.image_data_format"}
 _KERAS_ONLY_OPS = {
-    "keras.ops.convert_to_tensor": lambda x, dtype=None: f"torch.as_tensor({x})" if dtype is None else None,
+    **{f"keras.ops.{name}": (lambda torch_name: lambda x: f"torch.{torch_name}({x})")(torch_name)
+       for name, torch_name in _SAME_UNARY_OPS.items()},
+    **{f"keras.ops.{name}": (lambda torch_name: lambda x1, x2: f"torch.{torch_name}({x1}, {x2})")(torch_name)
+       for name, torch_name in _SAME_BINARY_OPS.items()},
+    "keras.ops.moveaxis": lambda x, source, destination: f"torch.movedim({x}, {source}, {destination})",
+    "keras.ops.tile": lambda x, repeats: f"torch.tile({x}, tuple({repeats}))",
+    # a dtype given by keyword or known at run time only (the positional literal forms are handled before)
+    "keras.ops.cast": lambda x, dtype: f"torch.as_tensor({x}, dtype=_torch_dtype({dtype}))",
+    "keras.ops.convert_to_tensor": lambda x, dtype=None, sparse=None, ragged=None:
+        None if sparse not in (None, "None", "False") or ragged not in (None, "None", "False") else
+        f"torch.as_tensor({x})" if dtype in (None, "None") else f"torch.as_tensor({x}, dtype=_torch_dtype({dtype}))",
+    # Keras's gelu is exact unless approximate=True (torch's approximate='tanh')
+    "keras.activations.gelu": lambda x, approximate="False":
+        f"torch.nn.functional.gelu({x})" if approximate == "False" else
+        f"torch.nn.functional.gelu({x}, approximate='tanh' if {approximate} else 'none')",
     "keras.ops.broadcast_to": lambda x, shape: f"torch.broadcast_to({x}, tuple({shape}))",
     "keras.ops.take": lambda x, indices, axis=None: f"_take({x}, {indices}, axis={axis})",
     "keras.ops.slice": lambda inputs, start_indices, shape: f"_slice({inputs}, {start_indices}, {shape})",
@@ -643,6 +672,8 @@ class _KerasToTorch(ClosureRewriter):
             # a dtype known at run time only (`ops.cast(y, input_dtype)`, `self.compute_dtype`)
             return cst.parse_expression(f"torch.as_tensor({code_of(updated.args[0].value)}, dtype=_torch_dtype("
                                         f"{code_of(updated.args[1].value)}))")
+        if canonical in _IMAGE_DATA_FORMAT and not updated.args:
+            return cst.SimpleString(repr("channels_first" if self.layout == NATIVE else "channels_last"))
         if canonical == "keras.activations.get" and len(updated.args) == 1:
             return updated.with_changes(func=cst.Name("_activation"))
         if canonical in _KERAS_MASKS:
@@ -767,9 +798,9 @@ def _functional_class(source: ParsedSource, klass: cst.ClassDef, layout: str, in
     base_args = [arg for index_, arg in enumerate(super_call.args)
                  if not (arg.keyword is not None and arg.keyword.value in ("inputs", "outputs")) and
                  not (arg.keyword is None and not arg.star and index_ < 2)]
-    if base_args:
-        base_args[-1] = base_args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-    base_init = cst.parse_statement(f"super().__init__({', '.join(code_of(a).rstrip(', ') for a in base_args)})")
+    # each argument without its comma and the line break after it (`dtype=dtype,\n    **kwargs,\n`)
+    written = [code_of(arg.with_changes(comma=cst.MaybeSentinel.DEFAULT)).strip() for arg in base_args]
+    base_init = cst.parse_statement(f"super().__init__({', '.join(written)})")
     init_body = [base_init, *[s for s in new_init.body.body if "super().__init__()" not in code_of(s)]]
     generated = {id(s) for s in init_body} | {id(forward)}
     new_init = init.with_changes(body=init.body.with_changes(body=[*init_body, *statements[index + 1:]]))

@@ -11,8 +11,8 @@ import libcst as cst
 
 from . import catalog
 from .common import (
-    KERAS, TODO_TAG, TORCH, UNKNOWN, code_of, framework_of_name, indent_lines, literal_value, ParsedSource, Shape,
-    snake_case, todo_lines, weight_statements, with_todos,
+    KERAS, TODO_TAG, TORCH, UNKNOWN, code_of, framework_of_name, indent_lines, literal, literal_value, ParsedSource,
+    Shape, snake_case, todo_lines, weight_statements, with_todos,
 )
 from .functional_builders import (BuilderExpansion, _bound_inside, _Substitute, assigned_names, called_builder,
                                   calls_of, given_arguments, names_used)
@@ -638,13 +638,14 @@ class ModelTranslator:
             return candidate
 
         def lookup(call: cst.Call) -> str:
-            # the creation index counts every layer of the class, named ones included (Keras creates them all)
-            class_short = code_of(call.func).rsplit(".", 1)[-1]
-            index = creation_counts.get(class_short, 0)
-            creation_counts[class_short] = index + 1
             for arg in call.args:
                 if arg.keyword and arg.keyword.value == "name" and isinstance(literal_value(code_of(arg.value)), str):
                     return f"source.get_layer({code_of(arg.value)})"
+            # the creation index counts the class's layers Keras names itself (conv2d, conv2d_1, ...): a layer given
+            # a name takes no number
+            class_short = code_of(call.func).rsplit(".", 1)[-1]
+            index = creation_counts.get(class_short, 0)
+            creation_counts[class_short] = index + 1
             return f"_keras_layers_by_creation(source, {class_short!r})[{index}]"
 
         # Keras creates `layers.A()(layers.B()(x))`'s A before B, but its input size is B's output: the outer
@@ -764,6 +765,7 @@ class ModelTranslator:
                                            given_arguments(function, self.init_args))
         init_lines += expansion.guards
         self.notes += expansion.notes
+        body_statements = [statement.visit(_MergeFunctionsAsLayers(self.source)) for statement in body_statements]
         for statement in body_statements:
             small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(
                 statement.body) == 1 else None
@@ -790,8 +792,18 @@ class ModelTranslator:
                     elif key == "outputs":
                         model_outputs = arg.value
                 if model_inputs is not None:
-                    names = [e.value for e in model_inputs.elements] if isinstance(
-                        model_inputs, (cst.List, cst.Tuple)) else [model_inputs]
+                    if isinstance(model_inputs, cst.Dict) and all(
+                            isinstance(e, cst.DictElement) and literal(code_of(e.key))[0] for e in model_inputs.elements):
+                        # `inputs={"token_ids": a, "padding_mask": b}`: Keras flattens a dict by sorted key, the
+                        # order in which the translation's forward() takes them
+                        elements = sorted(model_inputs.elements, key=lambda e: literal(code_of(e.key))[1])
+                        names = [e.value for e in elements]
+                        self.notes.append("the Keras model takes a dict of inputs; forward() takes them as positional "
+                                          "arguments in Keras's flattening order (sorted keys): "
+                                          + ", ".join(literal(code_of(e.key))[1] for e in elements))
+                    else:
+                        names = [e.value for e in model_inputs.elements] if isinstance(
+                            model_inputs, (cst.List, cst.Tuple)) else [model_inputs]
                     inputs = [input_aliases.get(code_of(n), code_of(n)) for n in names]
                 if model_outputs is not None:
                     outputs = code_of(model_outputs)
@@ -931,6 +943,33 @@ class ModelTranslator:
 
 # Keras functions (not layer constructors): a call to one is an op applied to tensors, never a layer kept for later
 _KERAS_FUNCTION_MODULES = ("keras.ops.", "keras.random.", "keras.activations.", "keras.backend.")
+# Keras's functional merge shortcuts: `layers.add([a, b], name=n)` is `layers.Add(name=n)([a, b])`
+_MERGE_FUNCTIONS = {"add": "Add", "subtract": "Subtract", "multiply": "Multiply", "average": "Average",
+                    "maximum": "Maximum", "minimum": "Minimum", "concatenate": "Concatenate", "dot": "Dot"}
+
+
+class _MergeFunctionsAsLayers(cst.CSTTransformer):
+    """`layers.add([x, y])` written as the layer it creates and applies, `layers.Add()([x, y])`, so that the graph
+    walk translates it as it does every merge layer."""
+
+    def __init__(self, source: ParsedSource):
+        super().__init__()
+        self.source = source
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        canonical = self.source.resolve(original.func) or ""
+        module, _, function = canonical.rpartition(".")
+        if module != "keras.layers" or function not in _MERGE_FUNCTIONS or not isinstance(updated.func,
+                                                                                         cst.Attribute):
+            return updated
+        inputs = [arg for arg in updated.args if arg.keyword is None and not arg.star]
+        options = [arg for arg in updated.args if arg.keyword is not None]
+        if len(inputs) != 1 or len(inputs) + len(options) != len(updated.args):
+            return updated
+        layer = cst.Call(func=updated.func.with_changes(attr=cst.Name(_MERGE_FUNCTIONS[function])),
+                         args=[arg.with_changes(comma=cst.MaybeSentinel.DEFAULT) if i == len(options) - 1 else arg
+                               for i, arg in enumerate(options)])
+        return cst.Call(func=layer, args=[inputs[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
 
 # attribute names a translated class may not assign (properties or methods of keras.Model / nn.Module)
 _KERAS_MODEL_ATTRIBUTES = {"layers", "weights", "variables", "trainable_weights", "non_trainable_weights",

@@ -400,6 +400,9 @@ def _plain_python_used(source: ParsedSource, model: ModelTranslator, generated: 
     used = names_used(cst.parse_module(generated))
     defined = {name for statement in source.module.body if not _imports_only(statement)
                for name in bound_names(statement)}
+    # plain modules the generated __init__ still calls (`copy.deepcopy(blocks_args)`, `math.ceil`): their imports
+    defined |= {name for statement in source.module.body if _imports_only(statement) and
+                not imports_source_framework(statement, model.source_framework) for name in bound_names(statement)}
     wanted = (used & defined) - {symbol}
     if not wanted:
         return []
