@@ -50,7 +50,11 @@ def static_value(node: cst.BaseExpression, known: dict[str, object], resolve=lam
     if isinstance(node, cst.BooleanOperation):
         left = static_value(node.left, known, resolve)
         if left is _UNKNOWN:
-            return _UNKNOWN
+            # `input_shape is not None and input_tensor is not None` with input_tensor=None: false whatever the
+            # left side is (a truth value is all an `if` asks of it)
+            right = static_value(node.right, known, resolve)
+            decisive = False if isinstance(node.operator, cst.And) else True
+            return right if isinstance(right, bool) and right is decisive else _UNKNOWN
         if isinstance(node.operator, cst.And) and not left or isinstance(node.operator, cst.Or) and left:
             return left
         return static_value(node.right, known, resolve)
@@ -332,6 +336,13 @@ class BuilderExpansion:
                 self._returned = True
                 break
             statement = _with_constants(statement, constants, self.resolve)
+            alias = self._function_alias(statement)
+            if alias is not None:
+                # `activation = hard_swish`: later `activation(x)` calls (and helpers given `activation`) call the
+                # helper by its own name, so it is inlined there; the binding itself is not needed any more
+                name, function = alias
+                constants[name] = known[name] = _FunctionName(function)
+                continue
             inlined = self._inline(statement, tensors, depth) if depth < _MAX_INLINING_DEPTH else None
             if inlined is not None:
                 state = (len(self.guards), len(self.notes), dict(known), dict(constants), set(tensors),
@@ -367,6 +378,18 @@ class BuilderExpansion:
                 tensors.update(assigned)
             result.append(statement)
         return result
+
+    def _function_alias(self, statement: cst.BaseStatement) -> tuple[str, str] | None:
+        """`name = helper` where helper is a function that builds layers: (name, helper)."""
+        if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and
+                isinstance(statement.body[0], cst.Assign) and len(statement.body[0].targets) == 1 and
+                isinstance(statement.body[0].targets[0].target, cst.Name) and
+                isinstance(statement.body[0].value, cst.Name)):
+            return None
+        function = self.functions.get(statement.body[0].value.value)
+        if function is None or not (self.builds_layers(function) or self._calls_helpers(function)):
+            return None
+        return statement.body[0].targets[0].target.value, function.name.value
 
     def _constant(self, statement: cst.BaseStatement, constants: dict[str, object]) -> tuple[str, object] | None:
         """`channel_axis = 1 if backend.image_data_format() == "channels_first" else -1` -> ("channel_axis", -1)."""
@@ -488,6 +511,13 @@ class BuilderExpansion:
         self.notes.append(f"{helper.name.value}() was inlined into the builder at its call "
                           f"`{code_of(call).strip()}`")
         return prologue + renamed
+
+
+class _FunctionName(str):
+    """A local bound to a helper function (`activation = hard_swish`): written back as the function's name."""
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 # a helper's `return` once inlined: its value is assigned where the call was, and this ends the helper's statements

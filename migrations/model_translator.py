@@ -172,7 +172,8 @@ class ModelTranslator:
                     self.source.class_framework(node.func.value) == self.source_framework:
                 self.translate_class(node.func.value)
                 records.append(CopyRecord(source_path, target_path, custom=node.func.value))
-                return self._translate_expression(node), UNKNOWN
+                keeps = _keeps_input_shape(self.source.classes[node.func.value])
+                return self._translate_expression(node), shape if keeps else UNKNOWN
             out = self._layer(node, shape)
             if out is not None:
                 count = self._layers_count(node) if out.call_adapter == "TorchRecurrent" else 1
@@ -652,6 +653,7 @@ class ModelTranslator:
         # layer's name and creation index are reserved first, the layer itself is translated after its arguments
         reserved: dict[int, tuple[str, str]] = {}  # id(application) -> (attribute, creation lookup)
         applied_shapes: dict[int, Shape] = {}  # id(application inside an expression) -> its output shape
+        tensor_lists: dict[str, cst.BaseExpression] = {}  # a name bound to a list display of tensors -> that list
 
         def reserve(application: cst.Call, preferred: str | None = None) -> tuple[str, str]:
             if id(application) not in reserved:
@@ -707,6 +709,8 @@ class ModelTranslator:
         def merged_shape(call: cst.Call) -> Shape:
             canonical = self.source.resolve(call.func.func)
             inputs_node = call.args[0].value if call.args else None
+            if isinstance(inputs_node, cst.Name):  # `branches = [branch_0, branch_1]; Concatenate()(branches)`
+                inputs_node = tensor_lists.get(inputs_node.value, inputs_node)
             shapes = [shape_of(e.value) for e in inputs_node.elements] if isinstance(
                 inputs_node, (cst.List, cst.Tuple)) else []
             if not shapes:
@@ -891,6 +895,15 @@ class ModelTranslator:
             graph_names = {name for name in env if not name.startswith("<")} | forward_bound
             not_inlined = [f"{name}() builds Keras layers and was not inlined: {reason}"
                            for name, reason in expansion.not_inlined.items() if name in calls_of(statement)]
+            if isinstance(statement, (cst.For, cst.While)):
+                # a loop the expansion could not unroll (its values are computed when Keras runs the builder, or
+                # it binds several names) still calls helpers that create layers: torch needs them in __init__
+                builders = sorted(name for name in calls_of(statement) if name in expansion.functions and
+                                  self._contains_layers(expansion.functions[name]) and name not in
+                                  expansion.not_inlined)
+                not_inlined += [f"{name}() builds Keras layers inside a loop that could not be unrolled when "
+                                "translating (`for` over values computed at run time): unroll it, or build the "
+                                "layers in __init__" for name in builders]
             if not_inlined:
                 self.todos += len(not_inlined)
                 forward_lines.append(self._translate_statement(_leading_todos(statement, not_inlined)))
@@ -909,6 +922,10 @@ class ModelTranslator:
             if target_name:
                 env[target_name] = shape_of(value) if isinstance(value, (cst.BinaryOperation, cst.Name)) else \
                     UNKNOWN
+                if isinstance(value, (cst.List, cst.Tuple)):
+                    tensor_lists[target_name] = value
+                else:
+                    tensor_lists.pop(target_name, None)
         for name, call in layer_vars.items():
             if name not in layer_attrs:
                 if (self.source.resolve(call.func) or "").startswith("keras.layers.") or \
@@ -996,6 +1013,44 @@ def _reading_attributes(forward_lines: list[str], attributes: dict[str, str]) ->
         return loads + forward_lines
     replaced = module.visit(_Substitute({name: code for name, code in attributes.items() if name not in shadowed}))
     return loads + [replaced.code.rstrip("\n")]
+
+
+def _keeps_input_shape(klass: cst.ClassDef) -> bool:
+    """Whether the class's `call` returns an element-wise sum/difference/product/quotient of its input (or of the
+    items of its input list) and values that are not inputs (`inputs[0] + inputs[1] * self.scale`): its output then
+    has the (first) input's shape, which the graph walk passes on."""
+    call = next((s for s in klass.body.body if isinstance(s, cst.FunctionDef) and s.name.value == "call"), None)
+    params = [p.name.value for p in call.params.params] if call is not None else []
+    if len(params) < 2 or not isinstance(call.body, cst.IndentedBlock):
+        return False
+    body = [s for s in call.body.body if not (isinstance(s, cst.SimpleStatementLine) and
+                                               isinstance(s.body[0], cst.Expr) and
+                                               isinstance(s.body[0].value, cst.SimpleString))]
+    if len(body) != 1 or not isinstance(body[0], cst.SimpleStatementLine) or \
+            not isinstance(body[0].body[0], cst.Return) or body[0].body[0].value is None:
+        return False
+    inputs = params[1]
+    element_wise = (cst.Add, cst.Subtract, cst.Multiply, cst.Divide)
+
+    def leaves(node) -> list[bool] | None:
+        """Per leaf: is it the input (or an item of it)? None when the expression is not element-wise."""
+        if isinstance(node, cst.BinaryOperation):
+            if not isinstance(node.operator, element_wise):
+                return None
+            left, right = leaves(node.left), leaves(node.right)
+            return None if left is None or right is None else left + right
+        if isinstance(node, cst.Name) and node.value == inputs:
+            return [True]
+        if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name) and node.value.value == inputs:
+            return [True] if isinstance(literal_value(code_of(node.slice[0].slice.value)) if isinstance(
+                node.slice[0].slice, cst.Index) else None, int) else None
+        if isinstance(node, (cst.Integer, cst.Float)) or (
+                isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self"):
+            return [False]
+        return None
+
+    found = leaves(body[0].body[0].value)
+    return bool(found) and any(found)
 
 
 class _StaticShapes(cst.CSTTransformer):
