@@ -398,7 +398,8 @@ class BuilderExpansion:
                 isinstance(statement.body[0].targets[0].target, cst.Name)):
             return None
         value = static_value(statement.body[0].value, constants, self.resolve)
-        if value is _UNKNOWN or literal(repr(value)) != (True, value):
+        if value is _UNKNOWN or literal(repr(value)) != (True, value) or _mutable(value):
+            # a list written in at each use would be a new list each time (`stages = []; stages.append(stem)`)
             return None
         return statement.body[0].targets[0].target.value, value
 
@@ -435,7 +436,16 @@ class BuilderExpansion:
         return unrolled
 
     def _calls_helpers_in(self, node: cst.CSTNode) -> bool:
-        return any(name in self.functions for name in calls_of(node))
+        return any(name in self.functions and self._builds(self.functions[name]) for name in calls_of(node))
+
+    def _builds(self, function: cst.FunctionDef, seen: frozenset = frozenset()) -> bool:
+        """Whether the function creates layers, itself or through the helpers it calls (`def depth(d): return
+        _depth(d * alpha)` computes a number: it stays a function, called where it is)."""
+        if self.builds_layers(function):
+            return True
+        seen = seen | {function.name.value}
+        return any(name in self.functions and name not in seen and self._builds(self.functions[name], seen)
+                   for name in calls_of(function.body))
 
     def _decide(self, node: cst.If, known: dict[str, object]) -> list[cst.BaseStatement] | None:
         """The statements Python runs for this `if` (elif/else included) with the defaults, or None."""
@@ -464,7 +474,9 @@ class BuilderExpansion:
         return []
 
     def _calls_helpers(self, function: cst.FunctionDef) -> bool:
-        return any(name in self.functions and name != function.name.value for name in calls_of(function.body))
+        return any(name in self.functions and name != function.name.value and
+                   self._builds(self.functions[name], frozenset({function.name.value}))
+                   for name in calls_of(function.body))
 
     def _inline(self, statement: cst.BaseStatement, tensors: set[str], depth: int):
         """`y = helper(x, 16)` -> the helper's statements, parameters bound, locals renamed, each `return v` as
@@ -511,6 +523,12 @@ class BuilderExpansion:
         self.notes.append(f"{helper.name.value}() was inlined into the builder at its call "
                           f"`{code_of(call).strip()}`")
         return prologue + renamed
+
+
+def _mutable(value) -> bool:
+    if isinstance(value, (list, dict, set)):
+        return True
+    return isinstance(value, tuple) and any(_mutable(item) for item in value)
 
 
 class _FunctionName(str):

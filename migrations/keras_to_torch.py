@@ -24,7 +24,7 @@ import libcst as cst
 
 from . import catalog
 from .closure import bound_names, closure, used_names
-from .common import KERAS, NATIVE, PRESERVE, TODO_TAG, TORCH, ParsedSource, TranslationError, code_of, weight_statements
+from .common import KERAS, PRESERVE, TODO_TAG, TORCH, ParsedSource, TranslationError, code_of, weight_statements
 from .generated_helpers import TORCH_HELPERS, WEIGHT_HELPERS
 from .layer_translator import LayerOut, LayerTranslator
 from .op_translator import _is_self_or_super, python_containers
@@ -478,9 +478,6 @@ _SAME_BINARY_OPS = {"equal": "eq", "not_equal": "ne", "greater": "gt", "greater_
                     "less_equal": "le", "logical_and": "logical_and", "logical_or": "logical_or",
                     "logical_xor": "logical_xor", "floor_divide": "floor_divide", "mod": "remainder",
                     "arctan2": "atan2"}
-# Keras's data-format queries: the translation keeps Keras's channels-last tensors (layout preserve) or moves
-# channels first (native)
-_IMAGE_DATA_FORMAT = {"keras.config.image_data_format", "keras.backend.image_data_format"}
 _KERAS_ONLY_OPS = {
     **{f"keras.ops.{name}": (lambda torch_name: lambda x: f"torch.{torch_name}({x})")(torch_name)
        for name, torch_name in _SAME_UNARY_OPS.items()},
@@ -672,8 +669,6 @@ class _KerasToTorch(ClosureRewriter):
             # a dtype known at run time only (`ops.cast(y, input_dtype)`, `self.compute_dtype`)
             return cst.parse_expression(f"torch.as_tensor({code_of(updated.args[0].value)}, dtype=_torch_dtype("
                                         f"{code_of(updated.args[1].value)}))")
-        if canonical in _IMAGE_DATA_FORMAT and not updated.args:
-            return cst.SimpleString(repr("channels_first" if self.layout == NATIVE else "channels_last"))
         if canonical == "keras.activations.get" and len(updated.args) == 1:
             return updated.with_changes(func=cst.Name("_activation"))
         if canonical in _KERAS_MASKS:

@@ -880,6 +880,12 @@ class ModelTranslator:
                         small = line.body[0] if isinstance(line, cst.SimpleStatementLine) else None
                         if isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name):
                             bound = small.value
+                            target = small.targets[0].target.value
+                            if _elementwise_merge_of(self.source, bound, target) and \
+                                    env.get(target, UNKNOWN).features is not None:
+                                # `x = Add()([shortcut, x])`: run or not, x keeps its shape (the branch runs only
+                                # where the shapes agree), whatever shortcut's was when it was bound
+                                continue
                             shape = merged_shape(bound) if isinstance(bound, cst.Call) and isinstance(
                                 bound.func, cst.Call) else shape_of(bound)
                             if shape.features is not None or small.targets[0].target.value not in env:
@@ -914,6 +920,8 @@ class ModelTranslator:
                 # builder computes it before creating them, so does __init__
                 init_lines.append(self._translate_statement(sized, training_param=False))
                 init_bound.update(assigned_names(statement))
+                if isinstance(statement, cst.FunctionDef):  # `def depth(d): ...`, which forward may call too
+                    init_bound.add(statement.name.value)
                 continue
             statement = statement.visit(InlineLayers())
             text = self._translate_statement(statement, training_param=False)
@@ -1013,6 +1021,18 @@ def _reading_attributes(forward_lines: list[str], attributes: dict[str, str]) ->
         return loads + forward_lines
     replaced = module.visit(_Substitute({name: code for name, code in attributes.items() if name not in shadowed}))
     return loads + [replaced.code.rstrip("\n")]
+
+
+def _elementwise_merge_of(source: ParsedSource, value: cst.BaseExpression, name: str) -> bool:
+    """`layers.Add()([a, name])` (Subtract, Multiply, Average, Maximum, Minimum): an element-wise merge that takes
+    ``name`` among its inputs."""
+    if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Call) and value.args and
+            isinstance(value.args[0].value, (cst.List, cst.Tuple))):
+        return False
+    canonical = source.resolve(value.func.func) or ""
+    return canonical in ("keras.layers.Add", "keras.layers.Subtract", "keras.layers.Multiply",
+                         "keras.layers.Average", "keras.layers.Maximum", "keras.layers.Minimum") and any(
+        isinstance(e.value, cst.Name) and e.value.value == name for e in value.args[0].value.elements)
 
 
 def _keeps_input_shape(klass: cst.ClassDef) -> bool:
