@@ -379,6 +379,12 @@ class BuilderExpansion:
             result.append(statement)
         return result
 
+    def _binds_layer_helpers(self, node: cst.If) -> bool:
+        """`if minimalistic: activation = relu else: activation = hard_swish`: the branch picks the layers built."""
+        from ..analyzers.traversal import nodes_of_type
+
+        return any(self._function_alias(line) is not None for line in nodes_of_type(node, cst.SimpleStatementLine))
+
     def _function_alias(self, statement: cst.BaseStatement) -> tuple[str, str] | None:
         """`name = helper` where helper is a function that builds layers: (name, helper)."""
         if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and
@@ -458,7 +464,7 @@ class BuilderExpansion:
         # none for a condition on literals (a helper's `if strides != 1` once inlined) or a check of the arguments
         # that builds nothing (`if weights not in {...}: raise ValueError`)
         if names and names_used(node.test) <= set(self.parameters) | {"True", "False", "None", "len"} and \
-                self.builds_layers(node):
+                (self.builds_layers(node) or self._binds_layer_helpers(node)):
             message = (f"translated for `{condition}` = {bool(value)} ({self.basis}): translate it again "
                        f"for other {', '.join(names)} (tensorlint translate --init-args)")
             self.guards.append(f"if {'not ' if value else ''}({condition}):\n    raise ValueError({message!r})")
