@@ -56,10 +56,27 @@ class KerasLayer(nn.Module):
         self.trainable = trainable
         self.dtype_policy = dtype  # passed on to sublayers as `dtype=self.dtype_policy`; torch modules are float32
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None:
+            def __init__(self, *args, _init=init, **kwargs):
+                _init(self, *args, **kwargs)
+                self._track_lists()
+            __init__.__doc__ = init.__doc__
+            cls.__init__ = __init__
+
     def __setattr__(self, name, value):
         if isinstance(value, (list, tuple)) and value and all(isinstance(item, nn.Module) for item in value):
             value = nn.ModuleList(value)  # Keras tracks the layers of a list attribute; torch needs a ModuleList
         super().__setattr__(name, value)
+
+    def _track_lists(self):
+        """Lists filled after they were assigned (`self.blocks = []`, then `self.blocks.append(block)` in a loop):
+        Keras tracks their layers too, torch once they are a ModuleList."""
+        for name, value in list(vars(self).items()):
+            if isinstance(value, list) and value and all(isinstance(item, nn.Module) for item in value):
+                setattr(self, name, value)
 
     def build(self, input_shape=None):
         self.built = True
@@ -78,6 +95,7 @@ class KerasLayer(nn.Module):
             first = args[0] if args else next(iter(kwargs.values()))
             self.build(_shape_of(first))
             self.built = True
+            self._track_lists()
         parameters = inspect.signature(self.call).parameters
         if "training" in parameters and kwargs.get("training") is None:
             kwargs["training"] = self.training
@@ -784,6 +802,7 @@ def _functional_class(source: ParsedSource, klass: cst.ClassDef, layout: str, in
     builder = init.with_changes(params=params, body=init.body.with_changes(body=statements[:index + 1]))
     model = ModelTranslator(source, TORCH, layout)
     model.init_args = init_args
+    model.custom_copier = lambda class_name: "copy_weights"  # the class's sublayers: walked by attribute path
     text, records, kind = model.builder(builder)
     if kind != "functional":
         return None

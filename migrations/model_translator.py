@@ -67,6 +67,9 @@ class ModelTranslator:
         self.todos = 0
         self.copy_functions: list[str] = []
         self.translated_classes: list[str] = []
+        # the function that copies a layer of a user class of the source (`_copy_<Class>`, generated with the
+        # class; a Keras -> torch class translation copies them with its generic, path-walking copy_weights)
+        self.custom_copier = lambda class_name: f"_copy_{class_name}"
         self.done_classes: set[str] = set()
         self.source_framework = KERAS if to == TORCH else TORCH
         self.renames: dict[str, str] = {}
@@ -200,7 +203,7 @@ class ModelTranslator:
                 lines.append(f"for source_item, target_item in zip({src}, {dst}):")
                 lines += indent_lines(inner)
             elif record.custom:
-                lines.append(f"_copy_{record.custom}({src}, {dst})")
+                lines.append(f"{self.custom_copier(record.custom)}({src}, {dst})")
             elif record.out is not None:
                 access = record.out.target_access
                 if "{layer}" in access:

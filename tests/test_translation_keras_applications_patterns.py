@@ -372,3 +372,43 @@ def test_normalization_and_rescaling_layers(tmp_path, capsys):
     run_torch(target, [x])
     translated.copy_weights(source, target)
     assert_close(run_torch(target, [x]), expected)
+
+
+# keras-hub's ViTBackbone: a functional Model subclass applies a Layer subclass of the source (copied with the generic
+# copy_weights, there is no per-class copy function), whose blocks are appended to a list assigned empty
+LIST_OF_BLOCKS = """\
+import keras
+from keras import layers
+
+
+class Encoder(keras.layers.Layer):
+    def __init__(self, num_layers=2, **kwargs):
+        super().__init__(**kwargs)
+        self.num_layers = num_layers
+        self.blocks = []
+        for i in range(num_layers):
+            self.blocks.append(layers.Dense(4, activation="relu", name=f"block_{i}"))
+        self.norm = layers.LayerNormalization(epsilon=1e-6)
+
+    def call(self, inputs):
+        x = inputs
+        for i in range(self.num_layers):
+            x = self.blocks[i](x)
+        return self.norm(x)
+
+
+class Backbone(keras.Model):
+    def __init__(self, **kwargs):
+        inputs = keras.Input(shape=(3, 4))
+        x = layers.Dense(4, name="embed")(inputs)
+        x = Encoder(name="encoder")(x)
+        super().__init__(inputs=inputs, outputs=x, **kwargs)
+"""
+
+
+def test_source_layers_in_a_functional_subclass_and_lists_filled_after_assignment(tmp_path, capsys):
+    path, translated, text = _translate(LIST_OF_BLOCKS, "Backbone", tmp_path, capsys)
+    assert "TODO(tensorlint)" not in text and "_copy_Encoder" not in text, text
+    target = translated.Backbone()
+    assert len(list(target.encoder.blocks.parameters())) == 4  # the appended Dense layers are registered
+    _equal(import_file(path).Backbone(), translated, target, (2, 3, 4))
