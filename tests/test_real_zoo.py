@@ -38,6 +38,8 @@ CI_SUBSET: dict[str, str | None] = {
     "keras-hub-TransformerDecoder": None,
     "torchvision-CNBlock": None,
     "timm-Attention": None,
+    "keras-hub-SinePositionEncoding": None,
+    "keras-hub-AlibiBias": None,
 }
 
 
