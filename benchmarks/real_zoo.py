@@ -73,8 +73,8 @@ def _timm(symbol, file, init_args, *shapes, name=None):
 
 
 def _kapp(symbol, file, init_args, *shapes, name=None):
-    return ZooModel(name or f"keras.applications-{symbol}", "keras", f"keras/src/applications/{file}", symbol, init_args,
-                    shapes, "torch")
+    return ZooModel(name or f"keras.applications-{symbol}", "keras", f"keras/src/applications/{file}", symbol,
+                    init_args, shapes, "torch")
 
 
 def _khub(symbol, file, init_args, *shapes, flags=()):

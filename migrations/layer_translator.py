@@ -586,8 +586,8 @@ class LayerTranslator:
             job.out.todos.append("the channel count is not known statically: set in_channels")
         args = [str(channels), job.bound.get("filters", "None"), kernel_code,
                 f"stride={job.bound.get('strides', '1')}", f"dilation={job.bound.get('dilation_rate', '1')}",
-                f"depth_multiplier={job.bound.get('depth_multiplier', '1')}", f"bias={job.bound.get('use_bias', 'True')}",
-                f"rank={n}"]
+                f"depth_multiplier={job.bound.get('depth_multiplier', '1')}",
+                f"bias={job.bound.get('use_bias', 'True')}", f"rank={n}"]
         pre = None
         if padding == "same":
             if kernel and stride == (1,) * n and all(((k - 1) * d) % 2 == 0 for k, d in zip(kernel, dilation)):

@@ -799,8 +799,9 @@ class ModelTranslator:
                     elif key == "outputs":
                         model_outputs = arg.value
                 if model_inputs is not None:
-                    if isinstance(model_inputs, cst.Dict) and all(
-                            isinstance(e, cst.DictElement) and literal(code_of(e.key))[0] for e in model_inputs.elements):
+                    if isinstance(model_inputs, cst.Dict) and all(isinstance(e, cst.DictElement) and
+                                                                  literal(code_of(e.key))[0]
+                                                                  for e in model_inputs.elements):
                         # `inputs={"token_ids": a, "padding_mask": b}`: Keras flattens a dict by sorted key, the
                         # order in which the translation's forward() takes them
                         elements = sorted(model_inputs.elements, key=lambda e: literal(code_of(e.key))[1])

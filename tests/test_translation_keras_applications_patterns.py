@@ -281,7 +281,7 @@ class Waves(keras.layers.Layer):
     def call(self, inputs):
         positions = ops.cast(ops.arange(ops.shape(inputs)[1]), dtype=self.compute_dtype)
         angles = ops.expand_dims(positions, -1) * ops.convert_to_tensor([0.5, 1.0, 2.0, 4.0], dtype="float32")
-        waves = ops.sin(angles) + ops.cos(angles) * ops.floor(angles)
+        waves = keras.activations.gelu(ops.sin(angles)) + ops.cos(angles) * ops.floor(angles)
         moved = ops.moveaxis(inputs, (1, 2), (2, 1))
         tiled = ops.tile(ops.expand_dims(waves, 0), (ops.shape(inputs)[0], 1, 1))
         gate = ops.cast(ops.greater(inputs, 0.0), "float32")
