@@ -938,8 +938,27 @@ class ModelTranslator:
                     tensor_lists[target_name] = value
                 else:
                     tensor_lists.pop(target_name, None)
+        try:
+            generated = cst.parse_module("\n".join(init_lines + forward_lines) + "\n")
+            unbound_reads = names_used(generated) - assigned_names(generated) - {
+                p.name.value for p in (*function.params.params, *function.params.kwonly_params,
+                                       *function.params.posonly_params)}
+        except cst.ParserSyntaxError:
+            unbound_reads = set()
         for name, call in layer_vars.items():
-            if name not in layer_attrs:
+            if name not in layer_attrs and name in unbound_reads:
+                # `stem = Sequential([...]); stages.append(stem)`: a layer kept as a value (in a list, passed on) and
+                # applied elsewhere; the translation reads the name but never created the module
+                self.todos += 1
+                creates_layer = (self.source.resolve(call.func) or "").startswith(("keras.layers.", "keras.Sequential",
+                                                                                   "keras.models.")) or \
+                    isinstance(call.func, cst.Name) and call.func.value in self.source.classes
+                init_lines.append(f"{TODO_TAG} `{name} = {code_of(call.func)}(...)` " + (
+                    "creates a layer that is used as a value (stored or passed on), not applied where it is created: "
+                    "create it here and apply it in forward" if creates_layer else
+                    "runs when Keras builds the model and was left out, but the translation reads its value: compute "
+                    "it here"))
+            elif name not in layer_attrs:
                 if (self.source.resolve(call.func) or "").startswith("keras.layers.") or \
                         isinstance(call.func, cst.Name) and call.func.value in self.source.classes:
                     self.notes.append(f"layer `{name}` is created but never applied; it was dropped")

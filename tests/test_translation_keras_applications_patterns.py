@@ -412,3 +412,26 @@ def test_source_layers_in_a_functional_subclass_and_lists_filled_after_assignmen
     target = translated.Backbone()
     assert len(list(target.encoder.blocks.parameters())) == 4  # the appended Dense layers are registered
     _equal(import_file(path).Backbone(), translated, target, (2, 3, 4))
+
+
+# keras.applications.ConvNeXt: the stem and downsampling Sequentials are created, stored in a list and applied later
+# by index; the translation left them out with a note and printed a module failing with a NameError
+STORED_LAYERS = """\
+import keras
+from keras import layers
+
+
+def Staged(input_shape=(8, 8, 3)):
+    img_input = layers.Input(shape=input_shape)
+    stem = keras.Sequential([layers.Conv2D(4, 2, strides=2)], name="stem")
+    stages = []
+    stages.append(stem)
+    x = stages[0](img_input)
+    return keras.Model(img_input, x)
+"""
+
+
+def test_a_layer_stored_as_a_value_and_applied_later_is_a_todo(tmp_path, capsys):
+    _, _, text = _translate(STORED_LAYERS, "Staged", tmp_path, capsys)
+    todo = next(line for line in text.splitlines() if "TODO(tensorlint)" in line and "stem" in line)
+    assert "used as a value" in todo, text
