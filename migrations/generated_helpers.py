@@ -108,14 +108,14 @@ def _keras_layers_by_creation(model, class_name):
     snake = re.sub(r"\\W+", "", class_name)
     snake = re.sub("(.)([A-Z][a-z]+)", r"\\1_\\2", snake)
     snake = re.sub("([a-z])([A-Z])", r"\\1_\\2", snake).lower()
-    auto_name = re.compile(re.escape(snake) + r"(?:_(\\d+))?")
+    auto_name = re.escape(snake) + r"(?:_(\\d+))?"
 
     def order(layer):
-        number = auto_name.fullmatch(layer.name).group(1)
+        number = re.fullmatch(auto_name, layer.name).group(1)
         return int(number) if number else 0
 
     return sorted((layer for layer in model.layers if type(layer).__name__ == class_name and
-                   auto_name.fullmatch(layer.name)), key=order)
+                   re.fullmatch(auto_name, layer.name)), key=order)
 '''
 
 # -- Keras helpers (torch -> Keras) ------------------------------------------------------------------------------
