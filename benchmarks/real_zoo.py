@@ -72,9 +72,9 @@ def _timm(symbol, file, init_args, *shapes, name=None):
     return ZooModel(name or f"timm-{symbol}", "timm", f"timm/{file}", symbol, init_args, shapes, "keras")
 
 
-def _kapp(symbol, file, init_args, *shapes):
-    return ZooModel(f"keras.applications-{symbol}", "keras", f"keras/src/applications/{file}", symbol, init_args,
-                    shapes, "torch")
+def _kapp(symbol, file, init_args, *shapes, name=None):
+    return ZooModel(name or f"keras.applications-{symbol}", "keras", f"keras/src/applications/{file}", symbol,
+                    init_args, shapes, "torch")
 
 
 def _khub(symbol, file, init_args, *shapes, flags=()):
@@ -146,6 +146,19 @@ MODELS: tuple[ZooModel, ...] = (
     _kapp("MobileNetV2", "mobilenet_v2.py", f"{_NO_TOP}, alpha=0.35", "1,32,32,3"),
     _kapp("ResNet50", "resnet.py", _NO_TOP, "1,32,32,3"),
     _kapp("DenseNet121", "densenet.py", _NO_TOP, "1,32,32,3"),
+    _kapp("DenseNet121", "densenet.py", "include_top=True, weights=None, input_shape=(32, 32, 3), classes=10",
+          "1,32,32,3", name="keras.applications-DenseNet121.top"),
+    _kapp("ResNet50V2", "resnet_v2.py", _NO_TOP, "1,32,32,3"),
+    _kapp("Xception", "xception.py", "include_top=False, weights=None, input_shape=(71, 71, 3)", "1,71,71,3"),
+    _kapp("InceptionV3", "inception_v3.py", "include_top=False, weights=None, input_shape=(75, 75, 3)",
+          "1,75,75,3"),
+    _kapp("InceptionResNetV2", "inception_resnet_v2.py",
+          "include_top=False, weights=None, input_shape=(75, 75, 3)", "1,75,75,3"),
+    _kapp("EfficientNetB0", "efficientnet.py", _NO_TOP, "1,32,32,3"),
+    _kapp("EfficientNetV2B0", "efficientnet_v2.py", _NO_TOP, "1,32,32,3"),
+    _kapp("NASNetMobile", "nasnet.py", _NO_TOP, "1,32,32,3"),
+    _kapp("ConvNeXtTiny", "convnext.py", _NO_TOP, "1,32,32,3"),
+    _kapp("MobileNetV3Small", "mobilenet_v3.py", f"{_NO_TOP}, alpha=0.75", "1,32,32,3"),
     # keras-hub 0.32.0 -> torch
     _khub("TransformerEncoder", "layers/modeling/transformer_encoder.py", "intermediate_dim=16, num_heads=2",
           "2,5,8"),
@@ -158,6 +171,30 @@ MODELS: tuple[ZooModel, ...] = (
     _khub("RMSNormalization", "layers/modeling/rms_normalization.py", "input_dim=8", "2,5,8"),
     _khub("VGGBackbone", "models/vgg/vgg_backbone.py",
           "stackwise_num_repeats=[1, 1], stackwise_num_filters=[4, 8], image_shape=(16, 16, 3)", "1,16,16,3"),
+    _khub("RotaryEmbedding", "layers/modeling/rotary_embedding.py", None, "2,5,8"),
+    _khub("SinePositionEncoding", "layers/modeling/sine_position_encoding.py", None, "2,5,8"),
+    _khub("AlibiBias", "layers/modeling/alibi_bias.py", None, "2,2,5,5"),
+    _khub("ReversibleEmbedding", "layers/modeling/reversible_embedding.py", "input_dim=20, output_dim=8", "2,5"),
+    _khub("ViTEncoderBlock", "models/vit/vit_layers.py", "num_heads=2, hidden_dim=8, mlp_dim=16", "2,5,8"),
+    _khub("LlamaTransformerDecoder", "models/llama/llama_decoder.py",
+          "intermediate_dim=16, num_query_heads=2, num_key_value_heads=1", "2,5,8"),
+    _khub("GemmaDecoderBlock", "models/gemma/gemma_decoder_block.py",
+          "hidden_dim=8, intermediate_dim=16, head_dim=4, num_query_heads=2, num_key_value_heads=1", "2,5,8"),
+    _khub("ResNetBackbone", "models/resnet/resnet_backbone.py",
+          "input_conv_filters=[64], input_conv_kernel_sizes=[3], stackwise_num_filters=[64, 8], "
+          "stackwise_num_blocks=[1, 1], stackwise_num_strides=[1, 2], block_type='basic_block', "
+          "image_shape=(32, 32, 3)", "1,32,32,3"),
+    _khub("CSPNetBackbone", "models/cspnet/cspnet_backbone.py",
+          "stem_filters=8, stem_kernel_size=3, stem_strides=1, stackwise_depth=[1, 1], stackwise_strides=[1, 2], "
+          "stackwise_num_filters=[8, 16], block_type='dark_block', stage_type='dark', "
+          "image_shape=(32, 32, 3)", "1,32,32,3"),
+    _khub("MiTBackbone", "models/mit/mit_backbone.py",
+          "layerwise_depths=[1, 1], num_layers=2, layerwise_num_heads=[1, 2], layerwise_sr_ratios=[2, 1], "
+          "max_drop_path_rate=0.0, layerwise_patch_sizes=[7, 3], layerwise_strides=[4, 2], "
+          "image_shape=(32, 32, 3), hidden_dims=[8, 16]", "1,32,32,3"),
+    _khub("ViTBackbone", "models/vit/vit_backbone.py",
+          "image_shape=(16, 16, 3), patch_size=4, num_layers=1, num_heads=2, hidden_dim=8, mlp_dim=16",
+          "1,16,16,3", flags=("--dtype", "float32")),
 )
 
 

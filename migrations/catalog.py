@@ -235,7 +235,10 @@ _NORM_WEIGHTS = (_w(("gamma", "t['weight']", True), ("beta", "t['bias']", True))
                  _w(("weight", "k['gamma']", True), ("bias", "k['beta']", True)))
 _BN_WEIGHTS = (_w(("gamma", "t['weight']", True), ("beta", "t['bias']", True),
                   ("moving_mean", "t['running_mean']"), ("moving_variance", "t['running_var']")),
-               _w(("weight", "k['gamma']", True), ("bias", "k['beta']", True),
+               # Keras's center=False or scale=False leaves out beta or gamma; torch's affine has both: the absent
+               # one is its identity (the translation freezes it)
+               _w(("weight", "k['gamma'] if 'gamma' in k else np.ones_like(k['beta']) if 'beta' in k else None"),
+                  ("bias", "k['beta'] if 'beta' in k else np.zeros_like(k['gamma']) if 'gamma' in k else None"),
                   ("running_mean", "k['moving_mean']"), ("running_var", "k['moving_variance']")))
 
 
@@ -361,6 +364,29 @@ def _depthwise(n: int) -> LayerPair:
         examples=(Example(f"nn.Conv{n}d({shape[0]}, {shape[0] * 2}, 3, padding=1, groups={shape[0]})",
                           f"layers.DepthwiseConv{n}D(3, depth_multiplier=2, strides=2, padding='same')", shape,
                           _keras_in(shape)),))
+
+
+def _separable_conv(n: int) -> LayerPair:
+    """Keras's SeparableConv (a depthwise conv, then a 1x1 conv with the bias) is two torch convs in a helper."""
+    shape = _SPATIAL_IN[n]
+    kernel_axes = ", ".join(str(i) for i in range(n))
+    depthwise = (f"k['depthwise_kernel'].transpose({n}, {n + 1}, {kernel_axes})"
+                 f".reshape(-1, 1, *k['depthwise_kernel'].shape[:{n}])")
+    return LayerPair(
+        f"separable_conv{n}d", "helper:SeparableConv", f"keras.layers.SeparableConv{n}D", (),
+        ("filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "depth_multiplier",
+         "activation", "use_bias"),
+        (Arg(None, "filters"), Arg(None, "kernel_size"), Arg(None, "strides", REQUIRED, 1),
+         Arg(None, "padding", REQUIRED, "valid"), Arg(None, "dilation_rate", REQUIRED, 1),
+         Arg(None, "depth_multiplier", REQUIRED, 1), Arg(None, "use_bias", REQUIRED, True)),
+        keras_positional=2, spatial=n, strategy="separable", keras_only=True, features="arg:filters",
+        to_torch_weights=_w(("depthwise.weight", depthwise),
+                            ("pointwise.weight", f"k['pointwise_kernel'].transpose{_KERNEL_TO_TORCH[n]}"),
+                            ("pointwise.bias", "k['bias']", True)),
+        notes=("torch has no separable conv module: the translation's SeparableConv helper holds the depthwise "
+               "Conv(C, C*m, k, groups=C) and the pointwise Conv(C*m, filters, 1) that carries the bias.",),
+        examples=(Example("", f"layers.SeparableConv{n}D(5, 3, depth_multiplier=2, strides=2, padding='same')",
+                          shape, _keras_in(shape)),))
 
 
 def _batchnorm(n: int) -> LayerPair:
@@ -690,12 +716,30 @@ def _build_layers() -> tuple[LayerPair, ...]:
                   notes=("Keras numbers axes from 1 without the batch axis; torch has no Permute module (the "
                          "translation uses a small Permute helper module).",),
                   examples=(Example("", "layers.Permute((2, 1))", (3, 4), (3, 4)),)),
+        LayerPair("rescaling", "helper:Rescaling", "keras.layers.Rescaling", (), ("scale", "offset"),
+                  (Arg(None, "scale"), Arg(None, "offset", REQUIRED, 0.0)), keras_positional=1,
+                  strategy="rescaling", keras_only=True,
+                  notes=("x * scale + offset; a per-channel scale or offset broadcasts on the last axis.",),
+                  examples=(Example("", "layers.Rescaling([0.5, 2.0, -1.0], offset=0.25)", (4, 5, 3),
+                                    (4, 5, 3)),)),
+        LayerPair("normalization", "helper:Normalization", "keras.layers.Normalization", (),
+                  ("axis", "mean", "variance", "invert"),
+                  (Arg(None, "axis", REQUIRED, -1), Arg(None, "mean", REQUIRED, None),
+                   Arg(None, "variance", REQUIRED, None), Arg(None, "invert", REQUIRED, False)),
+                  strategy="normalization", keras_only=True,
+                  to_torch_weights=_w(("mean", "k['mean']", True), ("variance", "k['variance']", True)),
+                  notes=("(x - mean) / max(sqrt(variance), 1e-7) along the kept axes: given mean/variance are "
+                         "constants, adapted ones weights (the helper's buffers, filled by copy_weights).",),
+                  examples=(Example("", "layers.Normalization()", (4, 3), (4, 3)),
+                            Example("", "layers.Normalization(mean=[1.0, 2.0, 3.0], variance=[4.0, 0.25, 1.0])",
+                                    (4, 5, 3), (4, 5, 3)))),
         LayerPair("identity", "torch.nn.Identity", "keras.layers.Identity", (), (), (),
                   examples=(Example("nn.Identity()", "layers.Identity()", (3, 4), (3, 4)),)),
     ]
     entries += [_stochastic_depth(name, signature) for name, signature in _STOCHASTIC_DEPTH.items()]
     entries += [_instance_norm(n) for n in _DIMS]
     entries += [_zero_pad(n) for n in _DIMS]
+    entries += [_separable_conv(n) for n in (1, 2)]
     entries += [_cropping(n) for n in _DIMS]
     entries += [_pad(mode, 2) for mode in ("constant", "reflect", "replicate")]
     entries += [_upsample(n, "nearest") for n in _DIMS] + [_upsample(2, "bilinear")]

@@ -50,7 +50,11 @@ def static_value(node: cst.BaseExpression, known: dict[str, object], resolve=lam
     if isinstance(node, cst.BooleanOperation):
         left = static_value(node.left, known, resolve)
         if left is _UNKNOWN:
-            return _UNKNOWN
+            # `input_shape is not None and input_tensor is not None` with input_tensor=None: false whatever the
+            # left side is (a truth value is all an `if` asks of it)
+            right = static_value(node.right, known, resolve)
+            decisive = False if isinstance(node.operator, cst.And) else True
+            return right if isinstance(right, bool) and right is decisive else _UNKNOWN
         if isinstance(node.operator, cst.And) and not left or isinstance(node.operator, cst.Or) and left:
             return left
         return static_value(node.right, known, resolve)
@@ -332,6 +336,13 @@ class BuilderExpansion:
                 self._returned = True
                 break
             statement = _with_constants(statement, constants, self.resolve)
+            alias = self._function_alias(statement)
+            if alias is not None:
+                # `activation = hard_swish`: later `activation(x)` calls (and helpers given `activation`) call the
+                # helper by its own name, so it is inlined there; the binding itself is not needed any more
+                name, function = alias
+                constants[name] = known[name] = _FunctionName(function)
+                continue
             inlined = self._inline(statement, tensors, depth) if depth < _MAX_INLINING_DEPTH else None
             if inlined is not None:
                 state = (len(self.guards), len(self.notes), dict(known), dict(constants), set(tensors),
@@ -368,6 +379,24 @@ class BuilderExpansion:
             result.append(statement)
         return result
 
+    def _binds_layer_helpers(self, node: cst.If) -> bool:
+        """`if minimalistic: activation = relu else: activation = hard_swish`: the branch picks the layers built."""
+        from ..analyzers.traversal import nodes_of_type
+
+        return any(self._function_alias(line) is not None for line in nodes_of_type(node, cst.SimpleStatementLine))
+
+    def _function_alias(self, statement: cst.BaseStatement) -> tuple[str, str] | None:
+        """`name = helper` where helper is a function that builds layers: (name, helper)."""
+        if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and
+                isinstance(statement.body[0], cst.Assign) and len(statement.body[0].targets) == 1 and
+                isinstance(statement.body[0].targets[0].target, cst.Name) and
+                isinstance(statement.body[0].value, cst.Name)):
+            return None
+        function = self.functions.get(statement.body[0].value.value)
+        if function is None or not (self.builds_layers(function) or self._calls_helpers(function)):
+            return None
+        return statement.body[0].targets[0].target.value, function.name.value
+
     def _constant(self, statement: cst.BaseStatement, constants: dict[str, object]) -> tuple[str, object] | None:
         """`channel_axis = 1 if backend.image_data_format() == "channels_first" else -1` -> ("channel_axis", -1)."""
         if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and
@@ -375,7 +404,8 @@ class BuilderExpansion:
                 isinstance(statement.body[0].targets[0].target, cst.Name)):
             return None
         value = static_value(statement.body[0].value, constants, self.resolve)
-        if value is _UNKNOWN or literal(repr(value)) != (True, value):
+        if value is _UNKNOWN or literal(repr(value)) != (True, value) or _mutable(value):
+            # a list written in at each use would be a new list each time (`stages = []; stages.append(stem)`)
             return None
         return statement.body[0].targets[0].target.value, value
 
@@ -412,7 +442,16 @@ class BuilderExpansion:
         return unrolled
 
     def _calls_helpers_in(self, node: cst.CSTNode) -> bool:
-        return any(name in self.functions for name in calls_of(node))
+        return any(name in self.functions and self._builds(self.functions[name]) for name in calls_of(node))
+
+    def _builds(self, function: cst.FunctionDef, seen: frozenset = frozenset()) -> bool:
+        """Whether the function creates layers, itself or through the helpers it calls (`def depth(d): return
+        _depth(d * alpha)` computes a number: it stays a function, called where it is)."""
+        if self.builds_layers(function):
+            return True
+        seen = seen | {function.name.value}
+        return any(name in self.functions and name not in seen and self._builds(self.functions[name], seen)
+                   for name in calls_of(function.body))
 
     def _decide(self, node: cst.If, known: dict[str, object]) -> list[cst.BaseStatement] | None:
         """The statements Python runs for this `if` (elif/else included) with the defaults, or None."""
@@ -425,7 +464,7 @@ class BuilderExpansion:
         # none for a condition on literals (a helper's `if strides != 1` once inlined) or a check of the arguments
         # that builds nothing (`if weights not in {...}: raise ValueError`)
         if names and names_used(node.test) <= set(self.parameters) | {"True", "False", "None", "len"} and \
-                self.builds_layers(node):
+                (self.builds_layers(node) or self._binds_layer_helpers(node)):
             message = (f"translated for `{condition}` = {bool(value)} ({self.basis}): translate it again "
                        f"for other {', '.join(names)} (tensorlint translate --init-args)")
             self.guards.append(f"if {'not ' if value else ''}({condition}):\n    raise ValueError({message!r})")
@@ -441,7 +480,9 @@ class BuilderExpansion:
         return []
 
     def _calls_helpers(self, function: cst.FunctionDef) -> bool:
-        return any(name in self.functions and name != function.name.value for name in calls_of(function.body))
+        return any(name in self.functions and name != function.name.value and
+                   self._builds(self.functions[name], frozenset({function.name.value}))
+                   for name in calls_of(function.body))
 
     def _inline(self, statement: cst.BaseStatement, tensors: set[str], depth: int):
         """`y = helper(x, 16)` -> the helper's statements, parameters bound, locals renamed, each `return v` as
@@ -488,6 +529,19 @@ class BuilderExpansion:
         self.notes.append(f"{helper.name.value}() was inlined into the builder at its call "
                           f"`{code_of(call).strip()}`")
         return prologue + renamed
+
+
+def _mutable(value) -> bool:
+    if isinstance(value, (list, dict, set)):
+        return True
+    return isinstance(value, tuple) and any(_mutable(item) for item in value)
+
+
+class _FunctionName(str):
+    """A local bound to a helper function (`activation = hard_swish`): written back as the function's name."""
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 # a helper's `return` once inlined: its value is assigned where the call was, and this ends the helper's statements

@@ -101,14 +101,21 @@ def _at_path(root, path, renamed=()):
 
 
 def _keras_layers_by_creation(model, class_name):
-    """The layers of one class in a functional model, in the order they were created (auto names count up)."""
+    """The layers of one class that Keras named itself in a functional model (conv2d, conv2d_1, ...: layers given
+    a name are looked up by it), in the order they were created (the auto names count up)."""
     import re
 
-    def order(layer):
-        match = re.search(r"_(\\d+)$", layer.name)
-        return int(match.group(1)) if match else 0
+    snake = re.sub(r"\\W+", "", class_name)
+    snake = re.sub("(.)([A-Z][a-z]+)", r"\\1_\\2", snake)
+    snake = re.sub("([a-z])([A-Z])", r"\\1_\\2", snake).lower()
+    auto_name = re.escape(snake) + r"(?:_(\\d+))?"
 
-    return sorted((layer for layer in model.layers if type(layer).__name__ == class_name), key=order)
+    def order(layer):
+        number = re.fullmatch(auto_name, layer.name).group(1)
+        return int(number) if number else 0
+
+    return sorted((layer for layer in model.layers if type(layer).__name__ == class_name and
+                   re.fullmatch(auto_name, layer.name)), key=order)
 '''
 
 # -- Keras helpers (torch -> Keras) ------------------------------------------------------------------------------
@@ -451,6 +458,106 @@ class TFSamePad(nn.Module):
             pads.append((total, 0) if self.mode == "causal" else (total // 2, total - total // 2))
         flat = [amount for pair in reversed(pads) for amount in pair]
         return nn.functional.pad(x, flat)
+''',
+    "FrozenAffine": '''
+def FrozenAffine(norm, name):
+    """A torch norm layer whose `name` parameter ("weight" or "bias") a Keras layer with scale=False or
+    center=False does not have: kept at its identity (1 or 0) and out of training."""
+    parameter = getattr(norm, name)
+    if not isinstance(parameter, nn.parameter.UninitializedParameter):  # a Lazy* norm: copy_weights sets it
+        with torch.no_grad():
+            parameter.fill_(1.0 if name == "weight" else 0.0)
+    parameter.requires_grad_(False)
+    return norm
+''',
+    "SamePool": '''
+class SamePool(nn.Module):
+    """Keras's padding='same' pooling on channels-first tensors: padded by input size as TensorFlow does (the odd
+    element after); max pooling ignores the padding, average pooling divides by the input elements it covers."""
+
+    def __init__(self, kind, kernel_size, stride=None, rank=2):
+        super().__init__()
+        def as_tuple(value):
+            return tuple(value) if isinstance(value, (tuple, list)) else (value,) * rank
+        self.kind, self.rank = kind, rank
+        self.kernel_size = as_tuple(kernel_size)
+        self.stride = as_tuple(kernel_size if stride is None else stride)
+
+    def forward(self, x):
+        pads = []
+        for n, k, s in zip(x.shape[-self.rank:], self.kernel_size, self.stride):
+            total = max((-(-n // s) - 1) * s + k - n, 0)
+            pads.append((total // 2, total - total // 2))
+        flat = [amount for pair in reversed(pads) for amount in pair]
+        pool = getattr(nn.functional, f"{self.kind}_pool{self.rank}d")
+        if self.kind == "max":
+            return pool(nn.functional.pad(x, flat, value=float("-inf")), self.kernel_size, self.stride)
+        ones = torch.ones_like(x[:1, :1])
+        counts = pool(nn.functional.pad(ones, flat), self.kernel_size, self.stride)
+        return pool(nn.functional.pad(x, flat), self.kernel_size, self.stride) / counts
+''',
+    "SeparableConv": '''
+class SeparableConv(nn.Module):
+    """keras.layers.SeparableConv1D/2D on channels-first tensors: a depthwise conv (groups=in_channels, the
+    depth multiplier's channels each), then a 1x1 conv that carries the bias."""
+
+    def __init__(self, in_channels, filters, kernel_size, stride=1, dilation=1, depth_multiplier=1, bias=True,
+                 padding=0, rank=2):
+        super().__init__()
+        conv = {1: nn.Conv1d, 2: nn.Conv2d}[rank]
+        middle = in_channels * depth_multiplier
+        self.depthwise = conv(in_channels, middle, kernel_size, stride=stride, padding=padding, dilation=dilation,
+                              groups=in_channels, bias=False)
+        self.pointwise = conv(middle, filters, 1, bias=bias)
+
+    def forward(self, x):
+        return self.pointwise(self.depthwise(x))
+''',
+    "Rescaling": '''
+class Rescaling(nn.Module):
+    """keras.layers.Rescaling: x * scale + offset (a per-channel scale or offset broadcasts on the last axis)."""
+
+    def __init__(self, scale, offset=0.0):
+        super().__init__()
+        self.scale, self.offset = scale, offset
+
+    def forward(self, x):
+        x = x.to(torch.float32) if not x.is_floating_point() else x
+        scale = torch.as_tensor(self.scale, dtype=x.dtype, device=x.device)
+        return x * scale + torch.as_tensor(self.offset, dtype=x.dtype, device=x.device)
+''',
+    "Normalization": '''
+class Normalization(nn.Module):
+    """keras.layers.Normalization: (x - mean) / max(sqrt(variance), 1e-7), or mean + x * that with invert=True,
+    the statistics kept along `axis`. Given mean/variance are constants (aligned with the kept axes from the
+    right, as Keras does); otherwise Keras's adapted weights, buffers made on the first call (copy_weights fills
+    them)."""
+
+    def __init__(self, axis=-1, mean=None, variance=None, invert=False):
+        super().__init__()
+        self.axis = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+        self.given = None if mean is None else (mean, variance)
+        self.invert = invert
+
+    def _statistic(self, value, x, keep):
+        value = torch.as_tensor(value, dtype=x.dtype, device=x.device)
+        shape = [1] * x.dim()
+        for axis, size in zip(keep[len(keep) - value.dim():], value.shape):
+            shape[axis] = size
+        return value.reshape(shape)
+
+    def forward(self, x):
+        keep = tuple(sorted(axis % x.dim() for axis in self.axis if axis is not None))
+        if self.given is not None:
+            mean, variance = (self._statistic(value, x, keep) for value in self.given)
+        else:
+            if not hasattr(self, "mean"):
+                sizes = tuple(x.shape[axis] for axis in keep)
+                self.register_buffer("mean", torch.zeros(sizes, device=x.device))
+                self.register_buffer("variance", torch.ones(sizes, device=x.device))
+            mean, variance = self._statistic(self.mean, x, keep), self._statistic(self.variance, x, keep)
+        scale = torch.clamp(torch.sqrt(variance), min=1e-7)
+        return mean + x * scale if self.invert else (x - mean) / scale
 ''',
     "Crop": '''
 class Crop(nn.Module):

@@ -56,10 +56,27 @@ class KerasLayer(nn.Module):
         self.trainable = trainable
         self.dtype_policy = dtype  # passed on to sublayers as `dtype=self.dtype_policy`; torch modules are float32
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None:
+            def __init__(self, *args, _init=init, **kwargs):
+                _init(self, *args, **kwargs)
+                self._track_lists()
+            __init__.__doc__ = init.__doc__
+            cls.__init__ = __init__
+
     def __setattr__(self, name, value):
         if isinstance(value, (list, tuple)) and value and all(isinstance(item, nn.Module) for item in value):
             value = nn.ModuleList(value)  # Keras tracks the layers of a list attribute; torch needs a ModuleList
         super().__setattr__(name, value)
+
+    def _track_lists(self):
+        """Lists filled after they were assigned (`self.blocks = []`, then `self.blocks.append(block)` in a loop):
+        Keras tracks their layers too, torch once they are a ModuleList."""
+        for name, value in list(vars(self).items()):
+            if isinstance(value, list) and value and all(isinstance(item, nn.Module) for item in value):
+                setattr(self, name, value)
 
     def build(self, input_shape=None):
         self.built = True
@@ -78,6 +95,7 @@ class KerasLayer(nn.Module):
             first = args[0] if args else next(iter(kwargs.values()))
             self.build(_shape_of(first))
             self.built = True
+            self._track_lists()
         parameters = inspect.signature(self.call).parameters
         if "training" in parameters and kwargs.get("training") is None:
             kwargs["training"] = self.training
@@ -466,8 +484,34 @@ _RUNTIME_NAMES = {**_RUNTIME_LAYERS, "keras.DTypePolicy": "DTypePolicy", "keras.
 _RUNTIME_BASES = {"keras.layers.MultiHeadAttention": "KerasMultiHeadAttentionLayer"}
 _KERAS_MASKS = {"keras.backend.get_keras_mask", "keras.backend.set_keras_mask", "keras.src.backend.get_keras_mask",
                 "keras.src.backend.set_keras_mask"}
+# keras.ops element-wise functions that torch spells torch.<name> with the same meaning (NaN/inf and rounding
+# included: both round half to even)
+_SAME_UNARY_OPS = {"sin": "sin", "cos": "cos", "tan": "tan", "arcsin": "asin", "arccos": "acos", "arctan": "atan",
+                   "sinh": "sinh", "cosh": "cosh", "floor": "floor", "ceil": "ceil", "round": "round", "sign": "sign",
+                   "negative": "neg", "reciprocal": "reciprocal", "log1p": "log1p", "expm1": "expm1", "log2": "log2",
+                   "log10": "log10", "logical_not": "logical_not", "isnan": "isnan", "isinf": "isinf",
+                   "isfinite": "isfinite"}
+# and those of two arguments (keras.ops.mod is numpy's floored modulo, torch.remainder)
+_SAME_BINARY_OPS = {"equal": "eq", "not_equal": "ne", "greater": "gt", "greater_equal": "ge", "less": "lt",
+                    "less_equal": "le", "logical_and": "logical_and", "logical_or": "logical_or",
+                    "logical_xor": "logical_xor", "floor_divide": "floor_divide", "mod": "remainder",
+                    "arctan2": "atan2"}
 _KERAS_ONLY_OPS = {
-    "keras.ops.convert_to_tensor": lambda x, dtype=None: f"torch.as_tensor({x})" if dtype is None else None,
+    **{f"keras.ops.{name}": (lambda torch_name: lambda x: f"torch.{torch_name}({x})")(torch_name)
+       for name, torch_name in _SAME_UNARY_OPS.items()},
+    **{f"keras.ops.{name}": (lambda torch_name: lambda x1, x2: f"torch.{torch_name}({x1}, {x2})")(torch_name)
+       for name, torch_name in _SAME_BINARY_OPS.items()},
+    "keras.ops.moveaxis": lambda x, source, destination: f"torch.movedim({x}, {source}, {destination})",
+    "keras.ops.tile": lambda x, repeats: f"torch.tile({x}, tuple({repeats}))",
+    # a dtype given by keyword or known at run time only (the positional literal forms are handled before)
+    "keras.ops.cast": lambda x, dtype: f"torch.as_tensor({x}, dtype=_torch_dtype({dtype}))",
+    "keras.ops.convert_to_tensor": lambda x, dtype=None, sparse=None, ragged=None:
+        None if sparse not in (None, "None", "False") or ragged not in (None, "None", "False") else
+        f"torch.as_tensor({x})" if dtype in (None, "None") else f"torch.as_tensor({x}, dtype=_torch_dtype({dtype}))",
+    # Keras's gelu is exact unless approximate=True (torch's approximate='tanh')
+    "keras.activations.gelu": lambda x, approximate="False":
+        f"torch.nn.functional.gelu({x})" if approximate == "False" else
+        f"torch.nn.functional.gelu({x}, approximate='tanh' if {approximate} else 'none')",
     "keras.ops.broadcast_to": lambda x, shape: f"torch.broadcast_to({x}, tuple({shape}))",
     "keras.ops.take": lambda x, indices, axis=None: f"_take({x}, {indices}, axis={axis})",
     "keras.ops.slice": lambda inputs, start_indices, shape: f"_slice({inputs}, {start_indices}, {shape})",
@@ -758,6 +802,7 @@ def _functional_class(source: ParsedSource, klass: cst.ClassDef, layout: str, in
     builder = init.with_changes(params=params, body=init.body.with_changes(body=statements[:index + 1]))
     model = ModelTranslator(source, TORCH, layout)
     model.init_args = init_args
+    model.custom_copier = lambda class_name: "copy_weights"  # the class's sublayers: walked by attribute path
     text, records, kind = model.builder(builder)
     if kind != "functional":
         return None
@@ -767,9 +812,9 @@ def _functional_class(source: ParsedSource, klass: cst.ClassDef, layout: str, in
     base_args = [arg for index_, arg in enumerate(super_call.args)
                  if not (arg.keyword is not None and arg.keyword.value in ("inputs", "outputs")) and
                  not (arg.keyword is None and not arg.star and index_ < 2)]
-    if base_args:
-        base_args[-1] = base_args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-    base_init = cst.parse_statement(f"super().__init__({', '.join(code_of(a).rstrip(', ') for a in base_args)})")
+    # each argument without its comma and the line break after it (`dtype=dtype,\n    **kwargs,\n`)
+    written = [code_of(arg.with_changes(comma=cst.MaybeSentinel.DEFAULT)).strip() for arg in base_args]
+    base_init = cst.parse_statement(f"super().__init__({', '.join(written)})")
     init_body = [base_init, *[s for s in new_init.body.body if "super().__init__()" not in code_of(s)]]
     generated = {id(s) for s in init_body} | {id(forward)}
     new_init = init.with_changes(body=init.body.with_changes(body=[*init_body, *statements[index + 1:]]))

@@ -571,6 +571,60 @@ class LayerTranslator:
         self._channels_last(job)
         return None
 
+    def _s_separable(self, job: LayerJob):
+        """Keras SeparableConv -> the torch SeparableConv helper (depthwise conv, then a 1x1 conv)."""
+        n = job.entry.spatial
+        self._leftover_todos(job, ("data_format", "filters", "kernel_size", "strides", "padding", "dilation_rate",
+                                   "depth_multiplier", "use_bias"))
+        kernel_code = job.bound.get("kernel_size", "None")
+        kernel = as_tuple(kernel_code, n)
+        stride = as_tuple(job.bound.get("strides", "1"), n) or (1,) * n
+        dilation = as_tuple(job.bound.get("dilation_rate", "1"), n) or (1,) * n
+        padding = _keras_padding(job.bound.get("padding", "'valid'"))
+        channels = job.shape.features
+        if channels is None:
+            job.out.todos.append("the channel count is not known statically: set in_channels")
+        args = [str(channels), job.bound.get("filters", "None"), kernel_code,
+                f"stride={job.bound.get('strides', '1')}", f"dilation={job.bound.get('dilation_rate', '1')}",
+                f"depth_multiplier={job.bound.get('depth_multiplier', '1')}",
+                f"bias={job.bound.get('use_bias', 'True')}", f"rank={n}"]
+        pre = None
+        if padding == "same":
+            if kernel and stride == (1,) * n and all(((k - 1) * d) % 2 == 0 for k, d in zip(kernel, dilation)):
+                pads = tuple((k - 1) * d // 2 for k, d in zip(kernel, dilation))
+                args.append(f"padding={pads[0] if len(set(pads)) == 1 else pads}")
+            else:
+                pre = self._same_pad(job, "same")
+        elif padding != "valid":
+            job.out.todos.append(f"padding={job.bound['padding']} is not a literal")
+        job.out.helpers.add("SeparableConv")
+        job.out.expr = f"SeparableConv({', '.join(args)})"
+        if pre:
+            job.out.expr = f"nn.Sequential({pre}, {job.out.expr})"
+            job.out.target_access = "[1]"
+        self._channels_last(job)
+        return None
+
+    def _s_rescaling(self, job: LayerJob):
+        self._leftover_todos(job, ("scale", "offset"))
+        scale, offset = job.bound.get("scale", "1.0"), job.bound.get("offset", "0.0")
+        if job.layout == NATIVE and not all(isinstance(literal_value(c), (int, float)) for c in (scale, offset)):
+            job.out.todos.append("native layout: a per-channel scale/offset broadcasts on Keras's last axis, which is "
+                                 "not the channel axis here")
+        job.out.helpers.add("Rescaling")
+        job.out.expr = f"Rescaling({scale}, offset={offset})"
+        return None
+
+    def _s_normalization(self, job: LayerJob):
+        self._leftover_todos(job, ("axis", "mean", "variance", "invert"))
+        if job.layout == NATIVE:
+            job.out.todos.append("native layout: Normalization's axis refers to Keras's channels-last layout")
+        arguments = [f"{name}={job.bound[name]}" for name in ("axis", "mean", "variance", "invert")
+                     if name in job.bound]
+        job.out.helpers.add("Normalization")
+        job.out.expr = f"Normalization({', '.join(arguments)})"
+        return None
+
     def _s_batchnorm(self, job: LayerJob):
         if job.to == KERAS:
             if "momentum" in job.bound and literal_value(job.bound["momentum"]) is None and is_literal(job.bound["momentum"]):
@@ -593,9 +647,11 @@ class LayerTranslator:
         job.kwargs.pop("affine", None)
         if center is False and scale is False:
             job.kwargs["affine"] = "False"
-        elif center is False or scale is False:
-            job.out.todos.append("center and scale differ: torch's affine covers both")
         job.out.expr = self._render(job, func=func, positional_count=1 if job.shape.features is not None else 0)
+        if center is False and scale is not False or scale is False and center is not False:
+            # torch's affine has both a weight and a bias: the one Keras leaves out stays at its identity, frozen
+            job.out.helpers.add("FrozenAffine")
+            job.out.expr = f"FrozenAffine({job.out.expr}, {'bias' if center is False else 'weight'!r})"
         if axis in (1,) and job.shape.rank == 2 or job.layout == NATIVE:
             if job.layout == NATIVE:
                 job.out.notes.append("native layout: BatchNorm normalises axis 1 (channels first)")
@@ -937,8 +993,13 @@ class LayerTranslator:
             job.kwargs = {"kernel_size": "2", **job.kwargs}
         self._leftover_todos(job, ("data_format",))
         if padding == "same":
-            job.out.todos.append("padding='same' pooling: TensorFlow pads by input size; pad explicitly "
-                                 "(Keras's average excludes the padding)")
+            # TensorFlow pads by input size (the odd element after); max pooling never picks the padding and
+            # Keras's average counts only the input's elements: the SamePool helper does both
+            job.out.helpers.add("SamePool")
+            job.out.expr = (f"SamePool({kind!r}, {job.kwargs.get('kernel_size', '2')}, "
+                            f"stride={job.kwargs.get('stride', 'None')}, rank={job.entry.spatial})")
+            self._channels_last(job)
+            return None
         job.out.expr = self._render(job)
         self._channels_last(job)
         return None

@@ -11,8 +11,8 @@ import libcst as cst
 
 from . import catalog
 from .common import (
-    KERAS, TODO_TAG, TORCH, UNKNOWN, code_of, framework_of_name, indent_lines, literal_value, ParsedSource, Shape,
-    snake_case, todo_lines, weight_statements, with_todos,
+    KERAS, TODO_TAG, TORCH, UNKNOWN, code_of, framework_of_name, indent_lines, literal, literal_value, ParsedSource,
+    Shape, snake_case, todo_lines, weight_statements, with_todos,
 )
 from .functional_builders import (BuilderExpansion, _bound_inside, _Substitute, assigned_names, called_builder,
                                   calls_of, given_arguments, names_used)
@@ -67,6 +67,9 @@ class ModelTranslator:
         self.todos = 0
         self.copy_functions: list[str] = []
         self.translated_classes: list[str] = []
+        # the function that copies a layer of a user class of the source (`_copy_<Class>`, generated with the
+        # class; a Keras -> torch class translation copies them with its generic, path-walking copy_weights)
+        self.custom_copier = lambda class_name: f"_copy_{class_name}"
         self.done_classes: set[str] = set()
         self.source_framework = KERAS if to == TORCH else TORCH
         self.renames: dict[str, str] = {}
@@ -172,7 +175,8 @@ class ModelTranslator:
                     self.source.class_framework(node.func.value) == self.source_framework:
                 self.translate_class(node.func.value)
                 records.append(CopyRecord(source_path, target_path, custom=node.func.value))
-                return self._translate_expression(node), UNKNOWN
+                keeps = _keeps_input_shape(self.source.classes[node.func.value])
+                return self._translate_expression(node), shape if keeps else UNKNOWN
             out = self._layer(node, shape)
             if out is not None:
                 count = self._layers_count(node) if out.call_adapter == "TorchRecurrent" else 1
@@ -199,7 +203,7 @@ class ModelTranslator:
                 lines.append(f"for source_item, target_item in zip({src}, {dst}):")
                 lines += indent_lines(inner)
             elif record.custom:
-                lines.append(f"_copy_{record.custom}({src}, {dst})")
+                lines.append(f"{self.custom_copier(record.custom)}({src}, {dst})")
             elif record.out is not None:
                 access = record.out.target_access
                 if "{layer}" in access:
@@ -638,19 +642,21 @@ class ModelTranslator:
             return candidate
 
         def lookup(call: cst.Call) -> str:
-            # the creation index counts every layer of the class, named ones included (Keras creates them all)
-            class_short = code_of(call.func).rsplit(".", 1)[-1]
-            index = creation_counts.get(class_short, 0)
-            creation_counts[class_short] = index + 1
             for arg in call.args:
                 if arg.keyword and arg.keyword.value == "name" and isinstance(literal_value(code_of(arg.value)), str):
                     return f"source.get_layer({code_of(arg.value)})"
+            # the creation index counts the class's layers Keras names itself (conv2d, conv2d_1, ...): a layer given
+            # a name takes no number
+            class_short = code_of(call.func).rsplit(".", 1)[-1]
+            index = creation_counts.get(class_short, 0)
+            creation_counts[class_short] = index + 1
             return f"_keras_layers_by_creation(source, {class_short!r})[{index}]"
 
         # Keras creates `layers.A()(layers.B()(x))`'s A before B, but its input size is B's output: the outer
         # layer's name and creation index are reserved first, the layer itself is translated after its arguments
         reserved: dict[int, tuple[str, str]] = {}  # id(application) -> (attribute, creation lookup)
         applied_shapes: dict[int, Shape] = {}  # id(application inside an expression) -> its output shape
+        tensor_lists: dict[str, cst.BaseExpression] = {}  # a name bound to a list display of tensors -> that list
 
         def reserve(application: cst.Call, preferred: str | None = None) -> tuple[str, str]:
             if id(application) not in reserved:
@@ -706,6 +712,8 @@ class ModelTranslator:
         def merged_shape(call: cst.Call) -> Shape:
             canonical = self.source.resolve(call.func.func)
             inputs_node = call.args[0].value if call.args else None
+            if isinstance(inputs_node, cst.Name):  # `branches = [branch_0, branch_1]; Concatenate()(branches)`
+                inputs_node = tensor_lists.get(inputs_node.value, inputs_node)
             shapes = [shape_of(e.value) for e in inputs_node.elements] if isinstance(
                 inputs_node, (cst.List, cst.Tuple)) else []
             if not shapes:
@@ -764,6 +772,7 @@ class ModelTranslator:
                                            given_arguments(function, self.init_args))
         init_lines += expansion.guards
         self.notes += expansion.notes
+        body_statements = [statement.visit(_MergeFunctionsAsLayers(self.source)) for statement in body_statements]
         for statement in body_statements:
             small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(
                 statement.body) == 1 else None
@@ -790,8 +799,19 @@ class ModelTranslator:
                     elif key == "outputs":
                         model_outputs = arg.value
                 if model_inputs is not None:
-                    names = [e.value for e in model_inputs.elements] if isinstance(
-                        model_inputs, (cst.List, cst.Tuple)) else [model_inputs]
+                    if isinstance(model_inputs, cst.Dict) and all(isinstance(e, cst.DictElement) and
+                                                                  literal(code_of(e.key))[0]
+                                                                  for e in model_inputs.elements):
+                        # `inputs={"token_ids": a, "padding_mask": b}`: Keras flattens a dict by sorted key, the
+                        # order in which the translation's forward() takes them
+                        elements = sorted(model_inputs.elements, key=lambda e: literal(code_of(e.key))[1])
+                        names = [e.value for e in elements]
+                        self.notes.append("the Keras model takes a dict of inputs; forward() takes them as positional "
+                                          "arguments in Keras's flattening order (sorted keys): "
+                                          + ", ".join(literal(code_of(e.key))[1] for e in elements))
+                    else:
+                        names = [e.value for e in model_inputs.elements] if isinstance(
+                            model_inputs, (cst.List, cst.Tuple)) else [model_inputs]
                     inputs = [input_aliases.get(code_of(n), code_of(n)) for n in names]
                 if model_outputs is not None:
                     outputs = code_of(model_outputs)
@@ -864,6 +884,12 @@ class ModelTranslator:
                         small = line.body[0] if isinstance(line, cst.SimpleStatementLine) else None
                         if isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name):
                             bound = small.value
+                            target = small.targets[0].target.value
+                            if _elementwise_merge_of(self.source, bound, target) and \
+                                    env.get(target, UNKNOWN).features is not None:
+                                # `x = Add()([shortcut, x])`: run or not, x keeps its shape (the branch runs only
+                                # where the shapes agree), whatever shortcut's was when it was bound
+                                continue
                             shape = merged_shape(bound) if isinstance(bound, cst.Call) and isinstance(
                                 bound.func, cst.Call) else shape_of(bound)
                             if shape.features is not None or small.targets[0].target.value not in env:
@@ -879,6 +905,15 @@ class ModelTranslator:
             graph_names = {name for name in env if not name.startswith("<")} | forward_bound
             not_inlined = [f"{name}() builds Keras layers and was not inlined: {reason}"
                            for name, reason in expansion.not_inlined.items() if name in calls_of(statement)]
+            if isinstance(statement, (cst.For, cst.While)):
+                # a loop the expansion could not unroll (its values are computed when Keras runs the builder, or
+                # it binds several names) still calls helpers that create layers: torch needs them in __init__
+                builders = sorted(name for name in calls_of(statement) if name in expansion.functions and
+                                  self._contains_layers(expansion.functions[name]) and name not in
+                                  expansion.not_inlined)
+                not_inlined += [f"{name}() builds Keras layers inside a loop that could not be unrolled when "
+                                "translating (`for` over values computed at run time): unroll it, or build the "
+                                "layers in __init__" for name in builders]
             if not_inlined:
                 self.todos += len(not_inlined)
                 forward_lines.append(self._translate_statement(_leading_todos(statement, not_inlined)))
@@ -889,6 +924,8 @@ class ModelTranslator:
                 # builder computes it before creating them, so does __init__
                 init_lines.append(self._translate_statement(sized, training_param=False))
                 init_bound.update(assigned_names(statement))
+                if isinstance(statement, cst.FunctionDef):  # `def depth(d): ...`, which forward may call too
+                    init_bound.add(statement.name.value)
                 continue
             statement = statement.visit(InlineLayers())
             text = self._translate_statement(statement, training_param=False)
@@ -897,8 +934,31 @@ class ModelTranslator:
             if target_name:
                 env[target_name] = shape_of(value) if isinstance(value, (cst.BinaryOperation, cst.Name)) else \
                     UNKNOWN
+                if isinstance(value, (cst.List, cst.Tuple)):
+                    tensor_lists[target_name] = value
+                else:
+                    tensor_lists.pop(target_name, None)
+        try:
+            generated = cst.parse_module("\n".join(init_lines + forward_lines) + "\n")
+            unbound_reads = names_used(generated) - assigned_names(generated) - {
+                p.name.value for p in (*function.params.params, *function.params.kwonly_params,
+                                       *function.params.posonly_params)}
+        except cst.ParserSyntaxError:
+            unbound_reads = set()
         for name, call in layer_vars.items():
-            if name not in layer_attrs:
+            if name not in layer_attrs and name in unbound_reads:
+                # `stem = Sequential([...]); stages.append(stem)`: a layer kept as a value (in a list, passed on) and
+                # applied elsewhere; the translation reads the name but never created the module
+                self.todos += 1
+                creates_layer = (self.source.resolve(call.func) or "").startswith(("keras.layers.", "keras.Sequential",
+                                                                                   "keras.models.")) or \
+                    isinstance(call.func, cst.Name) and call.func.value in self.source.classes
+                init_lines.append(f"{TODO_TAG} `{name} = {code_of(call.func)}(...)` " + (
+                    "creates a layer that is used as a value (stored or passed on), not applied where it is created: "
+                    "create it here and apply it in forward" if creates_layer else
+                    "runs when Keras builds the model and was left out, but the translation reads its value: compute "
+                    "it here"))
+            elif name not in layer_attrs:
                 if (self.source.resolve(call.func) or "").startswith("keras.layers.") or \
                         isinstance(call.func, cst.Name) and call.func.value in self.source.classes:
                     self.notes.append(f"layer `{name}` is created but never applied; it was dropped")
@@ -931,6 +991,33 @@ class ModelTranslator:
 
 # Keras functions (not layer constructors): a call to one is an op applied to tensors, never a layer kept for later
 _KERAS_FUNCTION_MODULES = ("keras.ops.", "keras.random.", "keras.activations.", "keras.backend.")
+# Keras's functional merge shortcuts: `layers.add([a, b], name=n)` is `layers.Add(name=n)([a, b])`
+_MERGE_FUNCTIONS = {"add": "Add", "subtract": "Subtract", "multiply": "Multiply", "average": "Average",
+                    "maximum": "Maximum", "minimum": "Minimum", "concatenate": "Concatenate", "dot": "Dot"}
+
+
+class _MergeFunctionsAsLayers(cst.CSTTransformer):
+    """`layers.add([x, y])` written as the layer it creates and applies, `layers.Add()([x, y])`, so that the graph
+    walk translates it as it does every merge layer."""
+
+    def __init__(self, source: ParsedSource):
+        super().__init__()
+        self.source = source
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        canonical = self.source.resolve(original.func) or ""
+        module, _, function = canonical.rpartition(".")
+        if module != "keras.layers" or function not in _MERGE_FUNCTIONS or not isinstance(updated.func,
+                                                                                         cst.Attribute):
+            return updated
+        inputs = [arg for arg in updated.args if arg.keyword is None and not arg.star]
+        options = [arg for arg in updated.args if arg.keyword is not None]
+        if len(inputs) != 1 or len(inputs) + len(options) != len(updated.args):
+            return updated
+        layer = cst.Call(func=updated.func.with_changes(attr=cst.Name(_MERGE_FUNCTIONS[function])),
+                         args=[arg.with_changes(comma=cst.MaybeSentinel.DEFAULT) if i == len(options) - 1 else arg
+                               for i, arg in enumerate(options)])
+        return cst.Call(func=layer, args=[inputs[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
 
 # attribute names a translated class may not assign (properties or methods of keras.Model / nn.Module)
 _KERAS_MODEL_ATTRIBUTES = {"layers", "weights", "variables", "trainable_weights", "non_trainable_weights",
@@ -957,6 +1044,56 @@ def _reading_attributes(forward_lines: list[str], attributes: dict[str, str]) ->
         return loads + forward_lines
     replaced = module.visit(_Substitute({name: code for name, code in attributes.items() if name not in shadowed}))
     return loads + [replaced.code.rstrip("\n")]
+
+
+def _elementwise_merge_of(source: ParsedSource, value: cst.BaseExpression, name: str) -> bool:
+    """`layers.Add()([a, name])` (Subtract, Multiply, Average, Maximum, Minimum): an element-wise merge that takes
+    ``name`` among its inputs."""
+    if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Call) and value.args and
+            isinstance(value.args[0].value, (cst.List, cst.Tuple))):
+        return False
+    canonical = source.resolve(value.func.func) or ""
+    return canonical in ("keras.layers.Add", "keras.layers.Subtract", "keras.layers.Multiply",
+                         "keras.layers.Average", "keras.layers.Maximum", "keras.layers.Minimum") and any(
+        isinstance(e.value, cst.Name) and e.value.value == name for e in value.args[0].value.elements)
+
+
+def _keeps_input_shape(klass: cst.ClassDef) -> bool:
+    """Whether the class's `call` returns an element-wise sum/difference/product/quotient of its input (or of the
+    items of its input list) and values that are not inputs (`inputs[0] + inputs[1] * self.scale`): its output then
+    has the (first) input's shape, which the graph walk passes on."""
+    call = next((s for s in klass.body.body if isinstance(s, cst.FunctionDef) and s.name.value == "call"), None)
+    params = [p.name.value for p in call.params.params] if call is not None else []
+    if len(params) < 2 or not isinstance(call.body, cst.IndentedBlock):
+        return False
+    body = [s for s in call.body.body if not (isinstance(s, cst.SimpleStatementLine) and
+                                               isinstance(s.body[0], cst.Expr) and
+                                               isinstance(s.body[0].value, cst.SimpleString))]
+    if len(body) != 1 or not isinstance(body[0], cst.SimpleStatementLine) or \
+            not isinstance(body[0].body[0], cst.Return) or body[0].body[0].value is None:
+        return False
+    inputs = params[1]
+    element_wise = (cst.Add, cst.Subtract, cst.Multiply, cst.Divide)
+
+    def leaves(node) -> list[bool] | None:
+        """Per leaf: is it the input (or an item of it)? None when the expression is not element-wise."""
+        if isinstance(node, cst.BinaryOperation):
+            if not isinstance(node.operator, element_wise):
+                return None
+            left, right = leaves(node.left), leaves(node.right)
+            return None if left is None or right is None else left + right
+        if isinstance(node, cst.Name) and node.value == inputs:
+            return [True]
+        if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name) and node.value.value == inputs:
+            return [True] if isinstance(literal_value(code_of(node.slice[0].slice.value)) if isinstance(
+                node.slice[0].slice, cst.Index) else None, int) else None
+        if isinstance(node, (cst.Integer, cst.Float)) or (
+                isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self"):
+            return [False]
+        return None
+
+    found = leaves(body[0].body[0].value)
+    return bool(found) and any(found)
 
 
 class _StaticShapes(cst.CSTTransformer):

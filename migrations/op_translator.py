@@ -714,6 +714,9 @@ class OpTranslator(cst.CSTTransformer):
             return updated
         if canonical == "keras.ops.shape" and len(updated.args) == 1:
             return cst.parse_expression(f"{code_of(updated.args[0].value)}.shape")
+        if canonical in _IMAGE_DATA_FORMAT and not updated.args:
+            # the translation keeps Keras's channels-last tensors (layout preserve) or moves channels first (native)
+            return cst.SimpleString(repr("channels_first" if self.layout == NATIVE else "channels_last"))
         if canonical == "keras.ops.cast" and len(updated.args) == 2:
             dtype = literal_value(code_of(updated.args[1].value))
             if isinstance(dtype, str):
@@ -812,6 +815,7 @@ _TO_PYTHON_METHODS = {"item", "tolist", "numpy"}
 _METHOD_ALIASES = {"clip": "clamp", "absolute": "abs", "multiply": "mul", "subtract": "sub", "divide": "div"}
 _PYTHON_LITERALS = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.List, cst.Dict, cst.Set,
                     cst.ListComp, cst.DictComp, cst.SetComp)
+_IMAGE_DATA_FORMAT = {"keras.config.image_data_format", "keras.backend.image_data_format"}
 # Keras-only functions with no entry in the catalog: a call to one in a torch translation is a counted TODO
 _KERAS_FUNCTION_MODULES = ("keras.ops.", "keras.random.", "keras.activations.", "keras.backend.", "keras.losses.",
                            "keras.utils.", "keras.config.", "tensorflow.")

@@ -154,3 +154,72 @@ def _attributes(module: cst.Module) -> list[cst.Attribute]:
 
     return list(nodes_of_type(module, cst.Attribute))
 
+
+
+_GRAPH_BUILDING = ("keras.layers.", "keras.Model", "keras.models.", "keras.Input", "keras.Sequential")
+
+
+def with_package_builders(source_text: str, path: str | Path | None) -> tuple[str, list[str]]:
+    """``source_text`` with the builders of other modules of its package that it calls by module attribute
+    (`return resnet.ResNet(stack_fn, ...)`, `resnet.stack_residual_blocks_v2(x, 64, 3)` of keras.applications'
+    resnet_v2.py) defined in it, with what they reach in their file, and called by their own name: a builder
+    written as a wrapper of another module's builder is then translated as one of the same file is (expanded and
+    inlined). Functions that build no layers stay where they are (:func:`package_functions` brings those along);
+    a name the file defines itself is left alone. Returns the text and notes."""
+    if path is None:
+        return source_text, []
+    try:
+        source = ParsedSource(source_text)
+    except Exception:  # noqa: BLE001 - the translator reports unparsable sources itself
+        return source_text, []
+    attributes = [node for node in _attributes(source.module) if isinstance(node.value, cst.Name)]
+    modules = _imported_modules(source, Path(path), {node.value.value for node in attributes})
+    own = {name for statement in source.module.body for name in _defined_names(statement)}
+    renames: dict[tuple[str, str], str] = {}
+    brought: list[cst.BaseStatement] = []
+    notes: list[str] = []
+    for alias, file in sorted(modules.items()):
+        other = ParsedSource(file.read_text(encoding="utf-8"))
+        functions = {s.name.value: s for s in other.module.body if isinstance(s, cst.FunctionDef)}
+        wanted = sorted({node.attr.value for node in attributes if node.value.value == alias} & set(functions) - own)
+        wanted = [name for name in wanted if _builds_graph(other, functions[name])]
+        if not wanted:
+            continue
+        renames.update({(alias, name): name for name in wanted})
+        brought += [statement for statement in closure(other.module, set(wanted)).statements
+                    if not set(_defined_names(statement)) & own]
+        notes.append(f"{', '.join(f'{alias}.{name}()' for name in wanted)} ({file.name}) build the model: brought "
+                     "into the translation and translated with it")
+    if not brought:
+        return source_text, []
+    body = list(source.module.visit(_CalledByName(renames)).body)
+    first = next((i for i, s in enumerate(body) if not _imports_only(s)), len(body))
+    module = source.module.with_changes(body=[*body[:first], *brought, *body[first:]])
+    return module.code, notes
+
+
+def _imports_only(statement: cst.BaseStatement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and all(
+        isinstance(small, (cst.Import, cst.ImportFrom)) for small in statement.body)
+
+
+def _defined_names(statement: cst.BaseStatement) -> list[str]:
+    if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+        return [statement.name.value]
+    if _imports_only(statement):
+        return []
+    from .closure import bound_names
+
+    return list(bound_names(statement))
+
+
+def _builds_graph(source: ParsedSource, function: cst.FunctionDef, seen: frozenset = frozenset()) -> bool:
+    """Whether the function creates Keras layers or models, itself or through the file's functions it calls."""
+    from ..analyzers.traversal import nodes_of_type
+
+    calls = list(nodes_of_type(function, cst.Call))
+    if any((source.resolve(call.func) or "").startswith(_GRAPH_BUILDING) for call in calls):
+        return True
+    seen = seen | {function.name.value}
+    called = {call.func.value for call in calls if isinstance(call.func, cst.Name)} - seen
+    return any(_builds_graph(source, source.functions[name], seen) for name in called if name in source.functions)

@@ -28,7 +28,7 @@ from .common import (
 )
 from .closure import bound_names, closure
 from .functional_builders import called_builder, names_used
-from .package_functions import package_functions
+from .package_functions import package_functions, with_package_builders
 from .layer_translator import LayerTranslator, LayerOut
 from .op_translator import OpTranslator, op_for
 from .model_translator import ModelTranslator, CopyRecord, imports_source_framework
@@ -328,6 +328,7 @@ def translate_symbol(source_text: str, symbol: str, to: str | None = None, layou
     list the symbol will be built with, which decides a Keras builder's `if`s on its arguments instead of its
     defaults). So does Keras -> PyTorch of a Keras Layer/Model subclass (:mod:`.keras_to_torch`); Keras functional
     and Sequential builders go through :mod:`.model_translator`."""
+    source_text, package_notes = with_package_builders(source_text, path)
     source = normalized_for_models(ParsedSource(source_text))
     statement = next((s for s in source.module.body if _symbol_kind(source, s)[2] == symbol), None)
     if statement is None:
@@ -359,6 +360,7 @@ def translate_symbol(source_text: str, symbol: str, to: str | None = None, layou
                            "", _direction(to), "module")
     model = ModelTranslator(source, to, layout)
     model.init_args = init_args
+    model.notes += package_notes
     if kind == "class":
         model.translate_class(symbol)
         body = "\n\n".join(model.translated_classes)
@@ -400,6 +402,9 @@ def _plain_python_used(source: ParsedSource, model: ModelTranslator, generated: 
     used = names_used(cst.parse_module(generated))
     defined = {name for statement in source.module.body if not _imports_only(statement)
                for name in bound_names(statement)}
+    # plain modules the generated __init__ still calls (`copy.deepcopy(blocks_args)`, `math.ceil`): their imports
+    defined |= {name for statement in source.module.body if _imports_only(statement) and
+                not imports_source_framework(statement, model.source_framework) for name in bound_names(statement)}
     wanted = (used & defined) - {symbol}
     if not wanted:
         return []

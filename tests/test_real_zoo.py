@@ -42,6 +42,9 @@ CI_SUBSET: dict[str, str | None] = {
     # adaptive pooling to a size known at run time (SelectAdaptivePool2d)
     "timm-BlurPool2d": None,
     "timm-SelectAdaptivePool2d": None,
+    # the second zoo, Keras side: sine position encoding and ALiBi bias from keras.ops
+    "keras-hub-SinePositionEncoding": None,
+    "keras-hub-AlibiBias": None,
 }
 
 
