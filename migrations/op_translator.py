@@ -167,13 +167,15 @@ class OpTranslator(cst.CSTTransformer):
         if method_receiver is not None:
             bound[names.pop(0)] = code_of(method_receiver)
         position = 0
+        after_star = False  # positionals after `*args` have no known index: they stay in order, in extra
         for arg in updated.args:
             if arg.star:
-                extra.append(code_of(arg.value) if arg.star == "*" else "")
+                extra.append(f"*{code_of(arg.value)}" if arg.star == "*" else "")
+                after_star = after_star or arg.star == "*"
                 continue
             if arg.keyword is not None:
                 bound[arg.keyword.value] = code_of(arg.value)
-            elif position < len(names):
+            elif position < len(names) and not after_star:
                 bound[names[position]] = code_of(arg.value)
                 position += 1
             else:
@@ -269,7 +271,7 @@ class OpTranslator(cst.CSTTransformer):
             for name in _PLACEMENT_ARGS:
                 if name in bound:
                     self.notes.append(f"`{name}={bound.pop(name)}` is dropped: Keras places tensors itself")
-        if strategy in ("shape_varargs", "new_tensor"):
+        if strategy in ("shape_varargs", "new_tensor", "expand"):
             shape_name = src_names[1] if src_names[0] in ("input", "x") else src_names[0]
             sizes = [part for part in extra if part]  # "" stands for a `**kwargs` argument: not a size
             if sizes:
@@ -279,6 +281,8 @@ class OpTranslator(cst.CSTTransformer):
                 return self._todo("`**` keyword arguments of a tensor creation (device=, dtype=) are known only at "
                                   "run time: spell dtype= out", node)
             extra = []
+        if strategy == "meshgrid":
+            return self._meshgrid(bound, extra, node, to)
         if strategy == "varargs_after_first" and to == KERAS:
             operands = [bound.pop(k) for k in list(bound) if k != "equation"]
             return cst.parse_expression(f"keras.ops.einsum({bound['equation']}, {', '.join(operands + extra)})")
@@ -391,6 +395,8 @@ class OpTranslator(cst.CSTTransformer):
             value = literal_value(code)
             named_dtype = catalog.keras_dtype_name(self.source.resolve(arg.value) or "") or (
                 value if isinstance(value, str) and value in catalog.KERAS_DTYPES else None)  # torch.float64, 'float64'
+            if keyword is None and not named_dtype and self._is_dtype_attribute(code):
+                keyword = "dtype"  # x.to(y.dtype), or x.to(x_dtype) after `x_dtype = y.dtype`: a cast
             if keyword == "dtype" or (keyword is None and named_dtype):
                 dtype = repr(named_dtype) if named_dtype else code
             elif keyword is None and not (isinstance(value, str) or code.endswith(".device")):
@@ -400,6 +406,10 @@ class OpTranslator(cst.CSTTransformer):
             self.notes.append("Tensor.to(device) is dropped: Keras places tensors itself")
             return receiver
         return cst.parse_expression(f"keras.ops.cast({x}, {dtype})")
+
+    def _is_dtype_attribute(self, code: str) -> bool:
+        """`y.dtype`, or a local bound once to one (`x_dtype = x.dtype`): certainly a dtype."""
+        return any(re.fullmatch(r"[\w.]+\.dtype", text) for text in (code, self.local_values.get(code, "")))
 
     @staticmethod
     def _normalized_axes(shape: str) -> str:
@@ -550,6 +560,57 @@ class OpTranslator(cst.CSTTransformer):
     def _new_tensor_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
         """x.new_full(size, v): x gives only its dtype (torch's default for the new tensor); the rest is generic."""
         bound.setdefault("dtype", f"{_grouped(bound.pop('input'))}.dtype")
+
+    def _meshgrid(self, bound: dict[str, str], extra: list[str], node: cst.Call, to: str):
+        """torch.meshgrid(*tensors, indexing='ij') <-> keras.ops.meshgrid(*x, indexing='xy'): the defaults differ,
+        so the source's indexing is always written. torch also takes the tensors as one list."""
+        tensors = [*(bound.pop(name) for name in ("tensors", "x") if name in bound), *extra]
+        if len(tensors) == 1 and not tensors[0].startswith("*"):
+            listed = cst.parse_expression(tensors[0])
+            if not isinstance(listed, (cst.List, cst.Tuple)):
+                return self._todo(f"meshgrid({tensors[0]}): one tensor or a list of tensors? Spell the tensors out",
+                                  node)
+            tensors = [("*" if isinstance(e, cst.StarredElement) else "") + code_of(e.value) for e in listed.elements]
+        indexing = bound.pop("indexing", "'ij'" if to == KERAS else "'xy'")
+        if bound:
+            return self._todo(f"arguments {sorted(bound)} are not translated", node)
+        function = "keras.ops.meshgrid" if to == KERAS else "torch.meshgrid"
+        return cst.parse_expression(render_call(function, tensors, [("indexing", indexing)]))
+
+    def _expand_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """x.expand(*sizes): torch's -1 keeps that axis's size; new axes come first, so the i-th of n sizes is x's
+        axis i - n counted from the end, whatever x's rank."""
+        sizes = cst.parse_expression(bound["size"])
+        if not isinstance(sizes, (cst.Tuple, cst.List)) or any(
+                isinstance(e, cst.StarredElement) for e in sizes.elements):
+            return self._todo(f"Tensor.expand({bound['size']}): the sizes are not spelled out, so which of them is "
+                              "-1 (keep that axis) is not known: use keras.ops.broadcast_to with the sizes", node)
+        x, first = _evaluated_once(bound["input"], "expanded")  # `first` binds x before the sizes read its shape
+        count = len(sizes.elements)
+        parts = [f"keras.ops.shape({x})[{index - count}]" if literal_value(code_of(e.value)) == -1 else
+                 code_of(e.value) for index, e in enumerate(sizes.elements)]
+        shape = f"({parts[0]},)" if count == 1 else f"({', '.join(parts)})"
+        return self._call("keras.ops.broadcast_to", [first, shape], [])
+
+    def _expand_as_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        return self._call("keras.ops.broadcast_to", [bound["input"], f"keras.ops.shape({bound['other']})"], [])
+
+    def _numel_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """x.numel() is a Python int in torch: the product of the static shape (a tensor only where an axis is
+        unknown while tracing)."""
+        return cst.parse_expression(f"math.prod(keras.ops.shape({bound['input']}))")
+
+    def _linear_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """F.linear(x, weight, bias): torch's weight is (out, in), so x @ weight.T + bias."""
+        product = self._call("keras.ops.matmul", [bound["input"], f"keras.ops.transpose({bound['weight']})"], [],
+                             text=True)
+        bias = bound.get("bias", "None")
+        if bias == "None":
+            return cst.parse_expression(product)
+        if is_literal(bias):
+            return cst.parse_expression(f"{product} + {bias}")
+        bias, first = _evaluated_once(bias, "linear_bias")  # timm passes self.bias, which may be None
+        return cst.parse_expression(f"({product} + {bias} if {first} is not None else {product})")
 
     def _masked_fill_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
         return self._call("keras.ops.where", [bound["mask"], bound["value"], bound["input"]], [])

@@ -151,6 +151,15 @@ ONE_WAY_CASES = [
     ("F.pad(a, (1, 1, 2, 0), mode='reflect')", (1, 2, 4, 5)), ("F.pad(a * 2, tuple([1, 0, 0, 2]))", (2, 3, 4)),
     ("torch.flatten(a, 2)", (2, 3, 4, 5)), ("a.flatten(1, 2)", (2, 3, 4, 5)), ("a.flatten(-2)", (2, 3, 4, 5)),
     ("(a + 1).flatten(0, 1)", (2, 3, 4)), ("a.flatten(start_dim=1, end_dim=-2)", (2, 3, 4, 5)),
+    ("a[:, None].expand(2, -1, 5, -1)", (3, 4)), ("a[:1].expand(3, 4)", (3, 4)), ("(a * 2)[0].expand(2, -1)", (3, 4)),
+    ("a[:1].expand_as(a)", (3, 4)), ("a.numel()", (3, 4)), ("torch.numel(a[0])", (3, 4)),
+    ("torch.tensor([[1.5, -2.0], [0.25, 3.0]], device=a.device)", (3, 4)),
+    ("torch.as_tensor([1.0, 2.0], dtype=torch.float64)", (3, 4)),
+    ("F.linear(a, a[:2] * 2, a[0, :2])", (3, 4)), ("F.linear(a, a[:2], bias=None)", (3, 4)),
+    ("a.repeat(2, 1)", (3, 4)), ("a.repeat((1, 2, 2))", (3, 4)), ("a.repeat_interleave(3)", (3, 4)),
+    ("torch.linspace(0, 1, steps=4, dtype=torch.float64)", (3, 4)), ("a.ceil()", (3, 4)), ("a.floor()", (3, 4)),
+    ("a.sin()", (3, 4)), ("a.cos()", (3, 4)), ("a.sign()", (3, 4)), ("a.atan()", (3, 4)), ("a.round()", (3, 4)),
+    ("torch.meshgrid([a[0], a[:, 0]], indexing='xy')", (3, 4)), ("a.swapaxes(0, 1)", (3, 4)),
 ]
 
 

@@ -1,0 +1,64 @@
+"""The most frequent exactly mappable TODO causes of the translate sweep (benchmarks/translate_sweep.py, its "TODO
+causes" table in docs/translate-sweep.md), each translated and run for real: a module written as timm and torchvision
+write them, `tensorlint translate -o FILE`, the printed file imported, weights copied, outputs compared."""
+
+from __future__ import annotations
+
+import textwrap
+
+import torch
+
+from tensorlint.server import cli
+from translation_harness import assert_translation_matches, import_file, random_input
+
+
+def _translate(tmp_path, source: str, symbol: str, to: str, capsys):
+    original = tmp_path / "model.py"
+    original.write_text(textwrap.dedent(source))
+    out = tmp_path / f"{symbol}_{to}.py"
+    code = cli.main(["translate", f"{original}:{symbol}", "--to", to, "-o", str(out)])
+    assert code == 0, capsys.readouterr().err
+    return import_file(original), import_file(out), out.read_text()
+
+
+def test_token_ops_of_vision_transformers_translate_without_todos_and_match(tmp_path, capsys):
+    # timm/torchvision forms that each carried a TODO in the sweep: x.to(x_dtype) after `x_dtype = x.dtype`,
+    # Tensor.expand with -1 (class tokens), F.linear with a parameter weight, torch.meshgrid's 'ij' default,
+    # torch.linspace, Tensor.repeat (tile), expand_as, numel, torch.tensor, ceil/floor/sin, and `x.view(*shape)`
+    source = """\
+        import torch
+        from torch import nn
+        import torch.nn.functional as F
+
+
+        class TokenMixer(nn.Module):
+            def __init__(self, dim=8):
+                super().__init__()
+                self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+                self.weight = nn.Parameter(torch.zeros(dim, dim))
+                self.bias = nn.Parameter(torch.zeros(dim))
+                self.norm = nn.LayerNorm(dim)
+                self.grid = (2, 3)
+
+            def forward(self, x):
+                B = x.shape[0]
+                x_dtype = x.dtype
+                shape = (B, -1, x.shape[-1])
+                x = x.view(*shape)
+                x = torch.cat([self.cls_token.expand(B, -1, -1), x], dim=1)
+                x = F.linear(self.norm(x), self.weight, self.bias).to(x_dtype)
+                rows, cols = torch.meshgrid(torch.linspace(-1, 1, self.grid[0]), torch.linspace(0, 1, self.grid[1]))
+                position = torch.stack([rows, cols], dim=-1).reshape(-1, 2).repeat(1, x.shape[-1] // 2)
+                x = x + F.pad(position, (0, 0, 1, 0)).expand_as(x)
+                scale = torch.tensor(x.numel() / B, dtype=torch.float32)
+                return (x / scale.sqrt()).ceil() + x.floor().sin()
+        """
+    original, translated, text = _translate(tmp_path, source, "TokenMixer", "keras", capsys)
+    assert "TODO(tensorlint)" not in text, text
+    assert "indexing='ij'" in text and "keras.ops.reshape(x, (*shape,))" in text
+    model = original.TokenMixer()
+    with torch.no_grad():  # parameters away from their zero initialisation
+        for parameter in model.parameters():
+            parameter.copy_(torch.randn(parameter.shape) * 0.5)
+    assert_translation_matches(model, translated.TokenMixer(), translated.copy_weights,
+                               [random_input((2, 2, 3, 8))], to="keras")
