@@ -934,7 +934,17 @@ def python_containers(function: cst.FunctionDef, klass: cst.ClassDef | None = No
     function.visit(bindings)
     kinds = {name: found for name, found in bindings.kinds.items() if not name.startswith("self.")}
     if klass is not None:
+        kinds.update(_self_attribute_kinds(klass))
+    return frozenset(name for name, found in kinds.items() if True in found and False not in found)
+
+
+# the last class's `self.<attr>` bindings: every method of a class asks for them in turn (one class kept alive)
+_last_class: list = [None, {}]
+
+
+def _self_attribute_kinds(klass: cst.ClassDef) -> dict:
+    if _last_class[0] is not klass:
         attributes = _Bindings()
         klass.visit(attributes)
-        kinds.update({name: found for name, found in attributes.kinds.items() if name.startswith("self.")})
-    return frozenset(name for name, found in kinds.items() if True in found and False not in found)
+        _last_class[:] = [klass, {name: found for name, found in attributes.kinds.items() if name.startswith("self.")}]
+    return _last_class[1]
