@@ -376,6 +376,8 @@ def _inline(target: Path, node: cst.ImportFrom, visiting: frozenset,
         return None
     names = {alias.name.value for alias in node.names if isinstance(alias.name, cst.Name)}
     bound = {name for statement in other.body for name in bound_names(statement)}
+    if not names <= bound:  # a package's __init__ may provide a name through `from .activations import *`
+        bound |= set(_relative_star_imports(other, target, files)[0])
     if not names <= bound:
         return None
     inner = closure(other, names, target, visiting, keep=keep, prepare=prepare, _files=files)

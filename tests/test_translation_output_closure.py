@@ -395,3 +395,52 @@ def test_an_optional_tensorflow_import_stays_an_import_in_the_torch_translation(
     assert "import tensorflow as tf" in text and "None = None" not in text
     x = random_input((2, 4))
     assert_close(run_torch(translated.Scale(), [x]), x * 2.0)
+
+
+def test_a_class_a_package_init_provides_by_a_star_import_comes_along(tmp_path, capsys):
+    # timm models/efficientvit_mit.py: `from timm.layers import GELUTanh`, which timm/layers/__init__.py provides
+    # through `from .activations import *`; the import was kept as written (ModuleNotFoundError: timm)
+    package = tmp_path / "starpkg"
+    for folder in (package, package / "layers", package / "models"):
+        folder.mkdir()
+        (folder / "__init__.py").write_text("")
+    (package / "layers" / "__init__.py").write_text("from .activations import *\n")
+    (package / "layers" / "activations.py").write_text(textwrap.dedent("""\
+        import torch
+        from torch import nn
+
+
+        class Swish(nn.Module):
+            def forward(self, x):
+                return x * torch.sigmoid(x)
+        """))
+    (package / "models" / "head.py").write_text(textwrap.dedent("""\
+        from torch import nn
+
+        from starpkg.layers import Swish
+
+
+        class Head(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 2)
+                self.act = Swish()
+
+            def forward(self, x):
+                return self.act(self.fc(x))
+        """))
+    out = tmp_path / "Head_keras.py"
+    assert cli.main(["translate", f"{package / 'models' / 'head.py'}:Head", "--to", "keras", "-o", str(out)]) == 0, \
+        capsys.readouterr().err
+    text = out.read_text()
+    assert "class Swish(" in text and "starpkg" not in text
+    sys.path.insert(0, str(tmp_path))
+    try:
+        original = importlib.import_module("starpkg.models.head")
+    finally:
+        sys.path.remove(str(tmp_path))
+        for name in [n for n in sys.modules if n == "starpkg" or n.startswith("starpkg.")]:
+            del sys.modules[name]
+    translated = _import(out)
+    assert_translation_matches(original.Head(), translated.Head(), translated.copy_weights, [random_input((2, 4))],
+                               to="keras")
