@@ -170,7 +170,7 @@ class OpTranslator(cst.CSTTransformer):
         after_star = False  # positionals after `*args` have no known index: they stay in order, in extra
         for arg in updated.args:
             if arg.star:
-                extra.append(f"*{code_of(arg.value)}" if arg.star == "*" else "")
+                extra.append(f"{arg.star}{code_of(arg.value)}")
                 after_star = after_star or arg.star == "*"
                 continue
             if arg.keyword is not None:
@@ -271,15 +271,20 @@ class OpTranslator(cst.CSTTransformer):
             for name in _PLACEMENT_ARGS:
                 if name in bound:
                     self.notes.append(f"`{name}={bound.pop(name)}` is dropped: Keras places tensors itself")
+            if any(arg.torch == "dtype" for arg in op.args):  # a tensor creation: `**dd` may be known
+                extra = [part for part in extra if not (part.startswith("**") and
+                                                        self._factory_keywords(part[2:], bound))]
+                if any(part.startswith("**") for part in extra):  # device=/dtype= known only at run time
+                    return self._todo("`**` keyword arguments of a tensor creation (device=, dtype=) are known "
+                                      "only at run time: spell dtype= out", node)
+        if any(part.startswith("**") for part in extra):
+            return self._todo("`**` keyword arguments are not translated", node)
         if strategy in ("shape_varargs", "new_tensor", "expand"):
             shape_name = src_names[1] if src_names[0] in ("input", "x") else src_names[0]
-            sizes = [part for part in extra if part]  # "" stands for a `**kwargs` argument: not a size
+            sizes = extra
             if sizes:
                 parts = [bound.pop(shape_name)] + sizes if shape_name in bound else sizes
                 bound[shape_name] = f"({', '.join(parts)},)" if len(parts) == 1 else f"({', '.join(parts)})"
-            if any(not part for part in extra):  # `**dd`: device=/dtype= known only at run time, never dropped
-                return self._todo("`**` keyword arguments of a tensor creation (device=, dtype=) are known only at "
-                                  "run time: spell dtype= out", node)
             extra = []
         if strategy == "meshgrid":
             return self._meshgrid(bound, extra, node, to)
@@ -406,6 +411,29 @@ class OpTranslator(cst.CSTTransformer):
             self.notes.append("Tensor.to(device) is dropped: Keras places tensors itself")
             return receiver
         return cst.parse_expression(f"keras.ops.cast({x}, {dtype})")
+
+    def _factory_keywords(self, name: str, bound: dict[str, str]) -> bool:
+        """`**dd` after `dd = {'device': device, 'dtype': dtype}` (timm's factory keywords, or `dict(...)` of them)
+        bound once in this function: its keys are known, so dtype= reads it and device= is dropped (Keras places
+        tensors itself). False when the keys are not known statically."""
+        value = self.local_values.get(name)
+        if value is None:
+            return False
+        display = cst.parse_expression(value)
+        if isinstance(display, cst.Dict) and all(isinstance(e, cst.DictElement) for e in display.elements):
+            keys = [literal_value(code_of(e.key)) for e in display.elements]
+        elif isinstance(display, cst.Call) and code_of(display.func).strip() == "dict" and \
+                all(a.keyword is not None and not a.star for a in display.args):
+            keys = [a.keyword.value for a in display.args]
+        else:
+            return False
+        if not set(keys) <= {"device", "dtype"} or len(set(keys)) != len(keys):
+            return False
+        if "dtype" in keys and "dtype" not in bound:
+            bound["dtype"] = f"{name}['dtype']"
+        if "device" in keys:
+            self.notes.append(f"the device in `**{name}` is dropped: Keras places tensors itself")
+        return True
 
     def _is_dtype_attribute(self, code: str) -> bool:
         """`y.dtype`, or a local bound once to one (`x_dtype = x.dtype`): certainly a dtype."""

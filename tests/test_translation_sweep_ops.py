@@ -62,3 +62,33 @@ def test_token_ops_of_vision_transformers_translate_without_todos_and_match(tmp_
             parameter.copy_(torch.randn(parameter.shape) * 0.5)
     assert_translation_matches(model, translated.TokenMixer(), translated.copy_weights,
                                [random_input((2, 2, 3, 8))], to="keras")
+
+
+def test_timm_factory_keywords_known_from_their_dict_set_the_dtype_and_drop_the_device(tmp_path, capsys):
+    # timm 1.0.31: `dd = {'device': device, 'dtype': dtype}` then `torch.empty(n, **dd)` in ~600 __init__s; each
+    # was a TODO ("known only at run time"). The dict's keys are known: dtype= reads it, the device is dropped.
+    source = """\
+        import torch
+        from torch import nn
+
+
+        class ScaleNorm(nn.Module):
+            def __init__(self, num_features=4, eps=1e-5, device=None, dtype=None):
+                dd = {'device': device, 'dtype': dtype}
+                super().__init__()
+                self.eps = eps
+                self.weight = nn.Parameter(torch.ones(num_features, **dd))
+                self.bias = nn.Parameter(torch.zeros(num_features, **dd))
+                self.register_buffer('scale', torch.full((num_features,), 2.0, **dd))
+
+            def forward(self, x):
+                return x * self.weight * self.scale + self.bias
+        """
+    original, translated, text = _translate(tmp_path, source, "ScaleNorm", "keras", capsys)
+    assert "TODO(tensorlint)" not in text and "dtype=dd['dtype']" in text, text
+    model = original.ScaleNorm()
+    with torch.no_grad():
+        model.weight.copy_(torch.randn(4))
+        model.bias.copy_(torch.randn(4))
+    assert_translation_matches(model, translated.ScaleNorm(), translated.copy_weights, [random_input((2, 3, 4))],
+                               to="keras")
