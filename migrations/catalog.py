@@ -690,6 +690,15 @@ def _build_layers() -> tuple[LayerPair, ...]:
                   notes=("Keras numbers axes from 1 without the batch axis; torch has no Permute module (the "
                          "translation uses a small Permute helper module).",),
                   examples=(Example("", "layers.Permute((2, 1))", (3, 4), (3, 4)),)),
+        LayerPair("rescaling", "helper:Rescaling", "keras.layers.Rescaling", ("scale", "offset"), ("scale", "offset"),
+                  (Arg("scale", "scale"), Arg("offset", "offset", 0.0, 0.0)), keras_positional=1,
+                  strategy="rescaling", keras_only=True,
+                  notes=("inputs * scale + offset, computed in float32 as Keras's layer does (uint8 images "
+                         "included); a list of scales or offsets applies along the last axis. torch has no such "
+                         "module: the translation uses a small Rescaling helper module.",),
+                  examples=(Example("", "layers.Rescaling(1.0 / 255, offset=-1.0)", (3, 4), (3, 4)),
+                            Example("", "layers.Rescaling([0.5, 2.0, -1.0, 1.0], [0.0, 0.1, 0.2, 0.3])", (3, 4),
+                                    (3, 4)))),
         LayerPair("identity", "torch.nn.Identity", "keras.layers.Identity", (), (), (),
                   examples=(Example("nn.Identity()", "layers.Identity()", (3, 4), (3, 4)),)),
     ]

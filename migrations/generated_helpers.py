@@ -442,6 +442,20 @@ class Reshape(nn.Module):
     def forward(self, x):
         return x.reshape(x.shape[0], *self.shape)
 ''',
+    "Rescaling": '''
+class Rescaling(nn.Module):
+    """keras.layers.Rescaling: inputs * scale + offset in float32 (Keras casts the inputs, integer images
+    included); a list of scales or offsets applies along the last axis."""
+
+    def __init__(self, scale, offset=0.0):
+        super().__init__()
+        self.scale, self.offset = scale, offset
+
+    def forward(self, x):
+        x = x.to(torch.float32)
+        return x * torch.as_tensor(self.scale, dtype=x.dtype, device=x.device) + torch.as_tensor(
+            self.offset, dtype=x.dtype, device=x.device)
+''',
     "Permute": '''
 class Permute(nn.Module):
     """keras.layers.Permute: `dims` numbers the axes from 1, the batch axis stays first."""

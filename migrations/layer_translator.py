@@ -1008,6 +1008,13 @@ class LayerTranslator:
         job.out.expr = f"Permute({job.kwargs.get('dims', job.bound.get('dims', 'None'))})"
         return None
 
+    def _s_rescaling(self, job: LayerJob):
+        self._leftover_todos(job)
+        job.out.helpers.add("Rescaling")
+        offset = job.bound.get("offset")
+        job.out.expr = f"Rescaling({job.bound.get('scale', 'None')}" + (f", {offset})" if offset else ")")
+        return None
+
     def _s_zero_pad(self, job: LayerJob):
         n = job.entry.spatial
         if job.to == KERAS:

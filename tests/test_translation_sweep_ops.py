@@ -92,3 +92,26 @@ def test_timm_factory_keywords_known_from_their_dict_set_the_dtype_and_drop_the_
         model.bias.copy_(torch.randn(4))
     assert_translation_matches(model, translated.ScaleNorm(), translated.copy_weights, [random_input((2, 3, 4))],
                                to="keras")
+
+
+def test_a_keras_applications_style_builder_starting_with_rescaling_translates_and_matches(tmp_path, capsys):
+    # keras.applications (EfficientNet, MobileNetV3, ConvNeXt...) start with `layers.Rescaling(...)`: 12 of 23
+    # sampled symbols carried "keras.layers.Rescaling has no PyTorch equivalent in the catalog"
+    source = """\
+        import keras
+        from keras import layers
+
+
+        def Tiny(input_shape=(8, 8, 3), classes=4):
+            inputs = layers.Input(shape=input_shape)
+            x = layers.Rescaling(scale=1.0 / 127.5, offset=-1.0)(inputs)
+            x = layers.Rescaling([0.5, 2.0, -1.0])(x)
+            x = layers.Conv2D(6, 3, padding="same", activation="relu")(x)
+            x = layers.GlobalAveragePooling2D()(x)
+            outputs = layers.Dense(classes)(x)
+            return keras.Model(inputs, outputs)
+        """
+    original, translated, text = _translate(tmp_path, source, "Tiny", "torch", capsys)
+    assert "TODO(tensorlint)" not in text and "class Rescaling(nn.Module)" in text, text
+    images = random_input((2, 8, 8, 3)) * 60 + 127
+    assert_translation_matches(original.Tiny(), translated.Tiny(), translated.copy_weights, [images], to="torch")
