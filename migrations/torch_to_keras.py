@@ -296,6 +296,9 @@ class _TorchToKeras(ClosureRewriter):
     # -- classes and methods --
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.chain_parts.add(id(node.name))  # a name being defined, not a use of an imported one
+        # a base class is judged once, as a base (leave_ClassDef), not also as a value (torch.autograd.Function
+        # carried two TODOs at every class deriving from it)
+        self.chain_parts.update(id(base.value) for base in node.bases)
         torch_class = any((self.source.resolve(base.value) or "").startswith("torch.") or (
             isinstance(base.value, cst.Name) and base.value.value in self.torch_classes) for base in node.bases)
         if torch_class:

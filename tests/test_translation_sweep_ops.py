@@ -115,3 +115,29 @@ def test_a_keras_applications_style_builder_starting_with_rescaling_translates_a
     assert "TODO(tensorlint)" not in text and "class Rescaling(nn.Module)" in text, text
     images = random_input((2, 8, 8, 3)) * 60 + 127
     assert_translation_matches(original.Tiny(), translated.Tiny(), translated.copy_weights, [images], to="torch")
+
+
+def test_a_torch_base_class_without_keras_counterpart_is_one_todo_not_two(tmp_path, capsys):
+    # timm's memory-efficient activations (SwishAutoFn, MishAutoFn...): every class deriving from
+    # torch.autograd.Function carried "base class ... has no Keras counterpart" and, for the same base,
+    # "torch.autograd.Function used as a value has no Keras counterpart" (121 of the sweep's symbols)
+    source = """\
+        import torch
+        from torch import nn
+
+
+        class SwishFn(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * torch.sigmoid(x)
+
+
+        class Swish(nn.Module):
+            def forward(self, x):
+                return SwishFn.apply(x)
+        """
+    _, translated, text = _translate(tmp_path, source, "Swish", "keras", capsys)
+    todos = [line.strip() for line in text.splitlines() if "TODO(tensorlint)" in line]
+    assert todos == ["# TODO(tensorlint): base class torch.autograd.Function has no Keras counterpart: its behaviour "
+                     "is missing here"], todos
+    assert translated.SwishFn is not None
