@@ -23,7 +23,9 @@ import libcst as cst
 from . import catalog
 from .catalog import REQUIRED
 from .closure import closure, used_names
-from .common import KERAS, PRESERVE, TODO_TAG, ParsedSource, TranslationError, code_of, weight_statements
+from .common import (
+    KERAS, PRESERVE, TODO_TAG, ParsedSource, TranslationError, code_of, one_line, weight_statements,
+)
 from .generated_helpers import KERAS_HELPERS, WEIGHT_HELPERS
 from .layer_translator import LayerOut, LayerTranslator
 from .op_translator import python_containers, single_assignments
@@ -853,7 +855,8 @@ def _enclosed(expression: cst.BaseExpression) -> cst.BaseExpression:
 def _commented_relative_import(statement: cst.SimpleStatementLine, nested: bool = False) -> cst.SimpleStatementLine:
     """A standalone module cannot import relatively: the import stays as a comment under a TODO, so the module
     imports and a use of what it names fails with that name."""
-    text = code_of(statement.with_changes(leading_lines=())).strip()
+    # `from .x import (\n    a,\n    b,\n)` on one line: a comment ends at a line break
+    text = one_line(code_of(statement.with_changes(leading_lines=())).strip())
     why = "a relative import inside a block is not followed" if nested else \
         "that module was not found beside the source"
     comment = cst.EmptyLine(comment=cst.Comment(f"{TODO_TAG} `{text}`: {why}; translate it too"))

@@ -444,3 +444,63 @@ def test_a_class_a_package_init_provides_by_a_star_import_comes_along(tmp_path, 
     translated = _import(out)
     assert_translation_matches(original.Head(), translated.Head(), translated.copy_weights, [random_input((2, 4))],
                                to="keras")
+
+
+@pytest.mark.parametrize("source,symbol,to", [
+    ("""\
+        from torch import nn
+
+        from .missing import (
+            helper_a,
+            helper_b,
+        )
+
+
+        class Head(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 2)
+
+            def forward(self, x):
+                return self.fc(x)
+
+            def init_weights(self, mode=""):
+                from .vision_transformer import (
+                    init_weights_vit_jax,
+                    init_weights_vit_timm,
+                )
+                return init_weights_vit_jax if mode == "jax" else init_weights_vit_timm
+        """, "Head", "keras"),
+    ("""\
+        import keras
+        from keras import layers
+
+        from .missing import (
+            helper_a,
+            helper_b,
+        )
+
+
+        class Head(layers.Layer):
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+                self.dense = layers.Dense(2)
+
+            def call(self, x):
+                return self.dense(x)
+
+            def helpers(self):
+                return helper_a, helper_b
+        """, "Head", "torch"),
+])
+def test_a_relative_import_over_several_lines_is_commented_on_one_line(tmp_path, capsys, source, symbol, to):
+    # timm naflexvit.py: `from .vision_transformer import (\n init_weights_vit_jax,\n ...)` inside a method became
+    # a TODO comment holding line breaks (CSTValidationError: a crash)
+    original = tmp_path / "model.py"
+    original.write_text(textwrap.dedent(source))
+    out = tmp_path / f"{symbol}_{to}.py"
+    assert cli.main(["translate", f"{original}:{symbol}", "--to", to, "-o", str(out)]) == 0, capsys.readouterr().err
+    text = out.read_text()
+    translated = _import(out)
+    assert all(not line.strip().startswith(("helper_", "init_weights_vit")) for line in text.splitlines()), text
+    assert "TODO(tensorlint)" in text and hasattr(translated, symbol)
