@@ -1109,6 +1109,16 @@ ONE_WAY_OPS: tuple[OpPair, ...] = (
            notes=("F.linear(x, weight, bias) is x @ weight.T + bias (torch's weight is (out, in)).",),
            example=("F.linear(a, a[:2] * 2, a[0, :2])",
                     "keras.ops.matmul(a, keras.ops.transpose(a[:2] * 2)) + a[0, :2]", ((3, 4),))),
+    OpPair("group_norm", ("torch.nn.functional.group_norm",), None, "keras.ops.var",
+           ("input", "num_groups", "weight", "bias", "eps"), ("x",), strategy="group_norm",
+           notes=("keras.ops has no group normalisation: the translation reshapes (N, C, ...) into (N, groups, -1), "
+                  "normalises by each group's population mean and variance (as torch does) with torch's eps "
+                  "(1e-5 by default), and applies weight and bias per channel (axis 1).",),
+           example=("F.group_norm(a, 2, a[0, :, 0, 0] * 2, a[1, :, 0, 0], eps=1e-3)",
+                    "keras.ops.reshape(...)", ((2, 4, 3, 5),))),
+    OpPair("prelu", ("torch.nn.functional.prelu",), None, "keras.ops.where", ("input", "weight"), ("x",),
+           strategy="prelu", notes=("F.prelu(x, w) is keras.ops.where(x >= 0, x, x * w) with w along axis 1.",),
+           example=("F.prelu(a, a[0, :, 0, 0])", "keras.ops.where(a >= 0, a, a * w)", ((2, 4, 3, 5),))),
     OpPair("clamp_min", ("torch.clamp_min",), "clamp_min", "keras.ops.maximum", ("input", "min"), ("x1", "x2"),
            (Arg("input", "x1"), Arg("min", "x2")),
            example=("torch.clamp_min(a, 0.1)", "keras.ops.maximum(a, 0.1)", ((3, 4),))),

@@ -640,6 +640,30 @@ class OpTranslator(cst.CSTTransformer):
         bias, first = _evaluated_once(bias, "linear_bias")  # timm passes self.bias, which may be None
         return cst.parse_expression(f"({product} + {bias} if {first} is not None else {product})")
 
+    def _group_norm_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """F.group_norm(x, G, weight, bias, eps): x (N, C, ...) as (N, G, -1), normalised by the population
+        statistics of each group, back to x's shape, then weight/bias per channel (axis 1)."""
+        x, first = _evaluated_once(bound["input"], "group_norm_input")
+        grouped = f"keras.ops.reshape({first}, (keras.ops.shape({x})[0], {bound['num_groups']}, -1))"
+        eps = bound.get("eps", "1e-05")
+        result = (f"keras.ops.reshape(((grouped := {grouped}) - keras.ops.mean(grouped, axis=-1, keepdims=True)) / "
+                  f"keras.ops.sqrt(keras.ops.var(grouped, axis=-1, keepdims=True) + {eps}), keras.ops.shape({x}))")
+        for name, combine, neutral in (("weight", "*", "1"), ("bias", "+", "0")):
+            value = bound.get(name, "None")
+            if value == "None":
+                continue
+            per_channel = f"keras.ops.reshape({value}, (-1,) + (1,) * (len({x}.shape) - 2))"
+            if re.fullmatch(r"[\w.]+", value):  # timm passes self.weight, None when the norm has no affine
+                per_channel = f"({per_channel} if {value} is not None else {neutral})"
+            result = f"{result} {combine} {per_channel}"
+        return cst.parse_expression(result)
+
+    def _prelu_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """F.prelu(x, weight): x where x >= 0, else weight * x, the weight (1 or C values) along axis 1."""
+        x, first = _evaluated_once(bound["input"], "prelu_input")
+        slope = f"keras.ops.reshape({bound['weight']}, (-1,) + (1,) * (len({x}.shape) - 2))"
+        return cst.parse_expression(f"keras.ops.where({first} >= 0, {x}, {x} * {slope})")
+
     def _masked_fill_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
         return self._call("keras.ops.where", [bound["mask"], bound["value"], bound["input"]], [])
 
@@ -794,7 +818,8 @@ def _grouped(code: str) -> str:
 _MACHINE_EPSILON = {"float16": 2.0 ** -10, "bfloat16": 2.0 ** -7, "float32": 2.0 ** -23, "float64": 2.0 ** -52}
 # torch creation arguments that only say where/how a tensor is stored
 _PLACEMENT_ARGS = ("device", "pin_memory", "layout")
-_LAYOUT_OPS = {"reshape", "view", "flatten", "permute", "transpose", "cat", "stack", "squeeze", "unsqueeze"}
+_LAYOUT_OPS = {"reshape", "view", "flatten", "permute", "transpose", "cat", "stack", "squeeze", "unsqueeze",
+               "group_norm", "prelu"}
 
 
 # tensor methods that are casts (no arguments): x.long() -> keras.ops.cast(x, 'int64')

@@ -160,6 +160,9 @@ ONE_WAY_CASES = [
     ("torch.linspace(0, 1, steps=4, dtype=torch.float64)", (3, 4)), ("a.ceil()", (3, 4)), ("a.floor()", (3, 4)),
     ("a.sin()", (3, 4)), ("a.cos()", (3, 4)), ("a.sign()", (3, 4)), ("a.atan()", (3, 4)), ("a.round()", (3, 4)),
     ("torch.meshgrid([a[0], a[:, 0]], indexing='xy')", (3, 4)), ("a.swapaxes(0, 1)", (3, 4)),
+    ("F.group_norm(a, 2, a[0, :, 0, 0] * 2, a[1, :, 0, 0], eps=1e-3)", (2, 4, 3, 5)), ("F.group_norm(a, 4)", (2, 4, 6)),
+    ("F.group_norm(a + 1, 1, weight=None, bias=a[0, :, 0])", (2, 4, 6)),
+    ("F.prelu(a, a[0, :, 0, 0])", (2, 4, 3, 5)), ("F.prelu(a * 2, a[0, :1, 0])", (2, 4, 6)),
 ]
 
 

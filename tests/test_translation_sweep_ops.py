@@ -141,3 +141,35 @@ def test_a_torch_base_class_without_keras_counterpart_is_one_todo_not_two(tmp_pa
     assert todos == ["# TODO(tensorlint): base class torch.autograd.Function has no Keras counterpart: its behaviour "
                      "is missing here"], todos
     assert translated.SwishFn is not None
+
+
+def test_functional_group_norm_and_prelu_with_parameters_translate_and_match(tmp_path, capsys):
+    # timm layers (GroupNorm1, GroupNormAct, the norm_act and PReLU forms): F.group_norm over self.weight/self.bias
+    # (None without affine) and F.prelu carried "has no Keras equivalent in the catalog" in 90 and 116 symbols
+    source = """\
+        import torch
+        from torch import nn
+        import torch.nn.functional as F
+
+
+        class GroupNormPReLU(nn.Module):
+            def __init__(self, channels=4, groups=2, affine=True):
+                super().__init__()
+                self.num_groups, self.eps = groups, 1e-5
+                self.weight = nn.Parameter(torch.ones(channels)) if affine else None
+                self.bias = nn.Parameter(torch.zeros(channels)) if affine else None
+                self.slope = nn.Parameter(torch.full((channels,), 0.25))
+
+            def forward(self, x):
+                x = F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+                return F.prelu(x, self.slope)
+        """
+    original, translated, text = _translate(tmp_path, source, "GroupNormPReLU", "keras", capsys)
+    assert "TODO(tensorlint)" not in text, text
+    for affine in (True, False):
+        model = original.GroupNormPReLU(affine=affine)
+        with torch.no_grad():
+            for parameter in model.parameters():
+                parameter.copy_(torch.randn(parameter.shape))
+        assert_translation_matches(model, translated.GroupNormPReLU(affine=affine), translated.copy_weights,
+                                   [random_input((2, 4, 3, 5))], to="keras")
