@@ -173,3 +173,27 @@ def test_functional_group_norm_and_prelu_with_parameters_translate_and_match(tmp
                 parameter.copy_(torch.randn(parameter.shape))
         assert_translation_matches(model, translated.GroupNormPReLU(affine=affine), translated.copy_weights,
                                    [random_input((2, 4, 3, 5))], to="keras")
+
+
+def test_keras_hub_moveaxis_and_logical_ops_translate_to_torch_and_match(tmp_path, capsys):
+    # keras-hub (rotary embedding, attention masks): keras.ops.moveaxis with axis tuples and keras.ops.logical_and
+    # carried "has no PyTorch equivalent in the catalog"
+    source = """\
+        import keras
+        from keras import layers, ops
+
+
+        class Rotate(layers.Layer):
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
+                self.dense = layers.Dense(5)
+
+            def call(self, x):
+                moved = ops.moveaxis(x, (1, 2), (-1, 1))
+                keep = ops.logical_and(moved > -1.0, ops.logical_not(moved > 1.0))
+                return self.dense(ops.where(keep, moved, ops.reciprocal(moved)))
+        """
+    original, translated, text = _translate(tmp_path, source, "Rotate", "torch", capsys)
+    assert "TODO(tensorlint)" not in text and "torch.movedim(" in text, text
+    assert_translation_matches(original.Rotate(), translated.Rotate(), translated.copy_weights,
+                               [random_input((2, 3, 4, 6))], to="torch")
