@@ -9,8 +9,8 @@ import libcst as cst
 from . import catalog
 from .catalog import REQUIRED, OpPair
 from .common import (
-    KERAS, NATIVE, TORCH, ParsedSource, code_of, framework_of_name, is_literal, literal_value, render_call,
-    spell, todo_lines,
+    KERAS, NATIVE, TORCH, ParsedSource, code_of, framework_of_name, in_place_reason, is_literal, literal_value,
+    render_call, spell, todo_lines,
 )
 from .layer_defaults import differences_for
 from .torch_tensor_methods import TENSOR_METHODS
@@ -245,8 +245,7 @@ class OpTranslator(cst.CSTTransformer):
         if name not in TENSOR_METHODS:
             return node
         if name.endswith("_"):
-            return self._todo(f"in-place Tensor.{name}() mutates its tensor; Keras tensors are immutable: assign the "
-                              f"result of the out-of-place op instead", node)
+            return self._todo(in_place_reason([name]), node)
         if name in _TO_PYTHON_METHODS:
             return self._todo(f"Tensor.{name}() reads the tensor's value into Python: a Keras graph has no such value "
                               "(keras.ops.convert_to_numpy works only eagerly)", node)

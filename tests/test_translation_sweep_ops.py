@@ -197,3 +197,28 @@ def test_keras_hub_moveaxis_and_logical_ops_translate_to_torch_and_match(tmp_pat
     assert "TODO(tensorlint)" not in text and "torch.movedim(" in text, text
     assert_translation_matches(original.Rotate(), translated.Rotate(), translated.copy_weights,
                                [random_input((2, 3, 4, 6))], to="torch")
+
+
+def test_in_place_methods_of_one_statement_are_one_todo(tmp_path, capsys):
+    # timm layers/activations.py: `x.add_(3.).clamp_(0., 6.).div_(6.)` carried three TODOs of one cause
+    source = """\
+        import torch
+        from torch import nn
+
+
+        def hard_sigmoid(x, inplace: bool = False):
+            if inplace:
+                return x.add_(3.).clamp_(0., 6.).div_(6.)
+            return torch.clamp(x + 3., 0., 6.) / 6.
+
+
+        class HardSigmoid(nn.Module):
+            def forward(self, x):
+                return hard_sigmoid(x)
+        """
+    original, translated, text = _translate(tmp_path, source, "HardSigmoid", "keras", capsys)
+    todos = [line.strip() for line in text.splitlines() if "TODO(tensorlint)" in line]
+    assert todos == ["# TODO(tensorlint): in-place Tensor.add_(), Tensor.clamp_() and Tensor.div_() mutate their "
+                     "tensors; Keras tensors are immutable: assign the result of the out-of-place op instead"], todos
+    assert_translation_matches(original.HardSigmoid(), translated.HardSigmoid(), translated.copy_weights,
+                               [random_input((2, 5))], to="keras")
