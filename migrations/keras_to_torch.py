@@ -769,7 +769,9 @@ def _functional_class(source: ParsedSource, klass: cst.ClassDef, layout: str, in
                  not (arg.keyword is None and not arg.star and index_ < 2)]
     if base_args:
         base_args[-1] = base_args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-    base_init = cst.parse_statement(f"super().__init__({', '.join(code_of(a).rstrip(', ') for a in base_args)})")
+    # each argument without its comma and the line breaks around it (`super().__init__(\n    inputs=...,\n    **kwargs,\n)`)
+    base_init = cst.parse_statement("super().__init__({})".format(
+        ", ".join(code_of(a.with_changes(comma=cst.MaybeSentinel.DEFAULT)).strip() for a in base_args)))
     init_body = [base_init, *[s for s in new_init.body.body if "super().__init__()" not in code_of(s)]]
     generated = {id(s) for s in init_body} | {id(forward)}
     new_init = init.with_changes(body=init.body.with_changes(body=[*init_body, *statements[index + 1:]]))

@@ -504,3 +504,30 @@ def test_a_relative_import_over_several_lines_is_commented_on_one_line(tmp_path,
     translated = _import(out)
     assert all(not line.strip().startswith(("helper_", "init_weights_vit")) for line in text.splitlines()), text
     assert "TODO(tensorlint)" in text and hasattr(translated, symbol)
+
+
+def test_a_functional_model_subclass_with_a_multiline_super_call_translates(tmp_path, capsys):
+    # keras-hub blip2 (BLIP2QFormer, BLIP2CustomOPT, BLIP2VisionEncoder): `super().__init__(\n inputs=...,\n
+    # outputs=...,\n name=name,\n **kwargs,\n)` gave the torch base `super().__init__(name=name,\n, **kwargs)`
+    # (ParserSyntaxError: a crash)
+    source = """\
+        import keras
+        from keras import layers
+
+
+        class Encoder(keras.Model):
+            def __init__(self, units=3, name="encoder", **kwargs):
+                inputs = keras.Input(shape=(4,))
+                outputs = layers.Dense(units)(inputs)
+                super().__init__(
+                    inputs=inputs,
+                    outputs=outputs,
+                    name=name,
+                    **kwargs,
+                )
+                self.units = units
+        """
+    original, translated, text = _translate(tmp_path, source, "Encoder", "torch", capsys)
+    assert "super().__init__(name=name, **kwargs)" in text, text
+    assert_translation_matches(original.Encoder(), translated.Encoder(), translated.copy_weights,
+                               [random_input((2, 4))], to="torch")
