@@ -531,3 +531,22 @@ def test_a_functional_model_subclass_with_a_multiline_super_call_translates(tmp_
     assert "super().__init__(name=name, **kwargs)" in text, text
     assert_translation_matches(original.Encoder(), translated.Encoder(), translated.copy_weights,
                                [random_input((2, 4))], to="torch")
+
+
+def test_a_builder_whose_model_input_is_another_models_input_is_refused_with_a_message(tmp_path, capsys):
+    # keras-hub basnet_rrm: `keras.Model(inputs=base_model.input, ...)` gave `def forward(self, base_model.input)`
+    # (ParserSyntaxError: a crash); BLIP2FlanT5's dict of inputs the same. A clear refusal is a valid answer.
+    source = textwrap.dedent("""\
+        import keras
+        from keras import layers
+
+
+        def refine(base_model, filters=4):
+            x = layers.Conv2D(filters, 3, padding="same")(base_model.output)
+            return keras.Model(inputs=base_model.input, outputs=x)
+        """)
+    original = tmp_path / "model.py"
+    original.write_text(source)
+    code = cli.main(["translate", f"{original}:refine", "--to", "torch", "-o", str(tmp_path / "out.py")])
+    assert code == 2
+    assert "the model's inputs `base_model.input` are not names of keras.Input tensors" in capsys.readouterr().err
