@@ -23,7 +23,8 @@ CI_FILES = {
                     "torchvision/models/detection/anchor_utils.py"},
     "timm": {"timm/layers/mlp.py", "timm/models/mlp_mixer.py"},
     "keras-hub": {"keras_hub/src/layers/modeling/transformer_encoder.py",
-                  "keras_hub/src/layers/modeling/position_embedding.py"},
+                  "keras_hub/src/layers/modeling/position_embedding.py",
+                  "keras_hub/src/models/blip2/blip2_qformer.py"},
     "keras": {"keras/src/applications/vgg16.py", "keras/src/applications/densenet.py",
               "keras/src/applications/nasnet.py", "keras/src/applications/inception_resnet_v2.py"},
 }
