@@ -36,7 +36,7 @@ import time
 import traceback
 import warnings
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -85,6 +85,7 @@ class Result:
     seconds: float = 0.0
     detail: str = ""  # the message, exception or last traceback line
     cause: str = ""  # the grouping key of a failure
+    todo_reasons: tuple[str, ...] = ()  # the text after each TODO tag of the output, in order
 
 
 # -- listing -------------------------------------------------------------------------------------------------------
@@ -261,6 +262,7 @@ def check_case(case: Case, root: Path, importer: Importer, work: Path, time_limi
         return Result(case, outcome, None, time.perf_counter() - started, detail, cause)
     text = out.read_text(encoding="utf-8")
     todos = text.count(TODO_TAG)
+    reasons = todo_reasons(text)
     try:
         with warnings.catch_warnings():  # SyntaxWarnings (`"a" is None`) are the source's style, not failures
             warnings.simplefilter("ignore")
@@ -268,22 +270,62 @@ def check_case(case: Case, root: Path, importer: Importer, work: Path, time_limi
     except SyntaxError as exc:
         line = (exc.text or "").strip()
         return Result(case, NO_PARSE, todos, time.perf_counter() - started,
-                      f"{exc.msg} (line {exc.lineno}: {_one_line(line, 120)})", f"SyntaxError: {exc.msg}")
+                      f"{exc.msg} (line {exc.lineno}: {_one_line(line, 120)})", f"SyntaxError: {exc.msg}", reasons)
     reply = importer.import_file(out)
     seconds = time.perf_counter() - started
     if reply["ok"]:
-        return Result(case, OK, todos, seconds)
-    return Result(case, NO_IMPORT, todos, seconds, reply["error"], reply["cause"])
+        return Result(case, OK, todos, seconds, todo_reasons=reasons)
+    return Result(case, NO_IMPORT, todos, seconds, reply["error"], reply["cause"], reasons)
+
+
+# -- TODO causes -----------------------------------------------------------------------------------------------------
+def todo_reasons(text: str) -> tuple[str, ...]:
+    """The reason written after each TODO tag of a translation (a line may carry the tag after code or a paren)."""
+    reasons = []
+    for line in text.splitlines():
+        at = line.find(TODO_TAG)
+        if at >= 0:
+            reasons.append(line[at + len(TODO_TAG):].lstrip(":").strip())
+    return tuple(reasons)
+
+
+_QUOTED_CODE = re.compile(r"`[^`]*`")
+_QUOTED_TEXT = re.compile(r"'[^']*'|\"[^\"]*\"")
+_DECORATOR = re.compile(r"@[A-Za-z_][\w.]*(?:\([^()]*\))?")
+_KEYWORD_VALUE = re.compile(r"\b([A-Za-z_]\w*)=(?!=)[^\s,;:()]+")
+_DOTTED_NAME = re.compile(r"\b[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+_CALL_ARGUMENTS = re.compile(r"NAME\([^()]+\)")
+_NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
+_LIST = re.compile(r"\[[^\[\]]*\]")
+
+
+def todo_cause(reason: str) -> tuple[str, tuple[str, ...]]:
+    """(the reason with names, quoted code, values and numbers stripped: reasons that differ only by what they name
+    share a cause; the names stripped: quoted code and dotted names such as ``torch.no_grad``)."""
+    names = [match.strip("`") for match in _QUOTED_CODE.findall(reason)]
+    text = _QUOTED_CODE.sub("`…`", reason)
+    text = _QUOTED_TEXT.sub("'…'", text)
+    names += _DECORATOR.findall(text)
+    text = _DECORATOR.sub("@NAME", text)
+    text = _KEYWORD_VALUE.sub(r"\1=…", text)
+    names += _DOTTED_NAME.findall(text)
+    text = _DOTTED_NAME.sub("NAME", text)
+    text = _CALL_ARGUMENTS.sub("NAME(…)", text)
+    text = _LIST.sub("[…]", _NUMBER.sub("N", text))
+    return _one_line(text, 200), tuple(names)
 
 
 def sweep(packages: list[str], cache: Path, limit: int | None, time_limit: float, echo=print,
-          only_files: dict[str, set[str]] | None = None, listed: dict[str, int] | None = None) -> list[Result]:
+          only_files: dict[str, set[str]] | None = None, listed: dict[str, int] | None = None,
+          keep: Path | None = None) -> list[Result]:
     """Each package's symbols (``limit`` of them, evenly spaced, when given) checked; ``listed`` receives how many
-    symbols each package lists in all."""
+    symbols each package lists in all; the outputs are written under ``keep`` (one folder per package) when given,
+    else to a temporary folder."""
     results: list[Result] = []
     importer = Importer(max(time_limit, 60.0))
     try:
-        with tempfile.TemporaryDirectory(prefix="tensorlint-sweep-") as work:
+        with contextlib.ExitStack() as stack:
+            work = keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tensorlint-sweep-")))
             for package in packages:
                 root = wheel_root(package, cache)
                 cases, listing_crashes = cases_of(package, root, (only_files or {}).get(package))
@@ -291,7 +333,8 @@ def sweep(packages: list[str], cache: Path, limit: int | None, time_limit: float
                 if listed is not None:
                     listed[package] = len(cases)
                 for case in evenly_spaced(cases, limit):
-                    result = check_case(case, root, importer, Path(work), time_limit)
+                    (Path(work) / package).mkdir(parents=True, exist_ok=True)
+                    result = check_case(case, root, importer, Path(work) / package, time_limit)
                     results.append(result)
                     echo(f"{case.package:11} {case.target:70} {case.to:5} {result.outcome:15} "
                          f"{result.seconds:5.1f}s {result.detail[:100]}")
@@ -348,6 +391,7 @@ def write_table(results: list[Result], out: Path, command: str, seconds: float,
         for r in chosen:
             lines.append(f"- `{r.case.package} {r.case.target}` --to {r.case.to}: {_cell(r.detail)}")
         lines.append("")
+    lines += todo_histogram(results)
     refusals = Counter(r.cause for r in results if r.outcome == REFUSED)
     if refusals:
         lines += ["## Refusals by message", "", "| message | symbols |", "|---|---|"]
@@ -356,6 +400,39 @@ def write_table(results: list[Result], out: Path, command: str, seconds: float,
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     return text
+
+
+def todo_histogram(results: list[Result], top: int = 25) -> list[str]:
+    """Per direction, the ``top`` most frequent TODO causes of the outputs that were written (normalised reasons),
+    with how many TODOs and symbols each, the names most often stripped from it and one example symbol."""
+    lines = ["## TODO causes", "",
+             "Every `# TODO(tensorlint)` reason of the written outputs, its names, quoted code, values and numbers "
+             "stripped (`NAME`, `` `…` ``, `=…`, `N`), counted per direction: the most frequent first, with the "
+             "names most often stripped from it and one symbol whose output carries it.", ""]
+    for direction in ("torch->keras", "keras->torch"):
+        todos: Counter = Counter()
+        symbols: dict[str, set[str]] = defaultdict(set)
+        names: dict[str, Counter] = defaultdict(Counter)
+        example: dict[str, str] = {}
+        for result in results:
+            if result.case.direction != direction:
+                continue
+            for reason in result.todo_reasons:
+                cause, stripped = todo_cause(reason)
+                todos[cause] += 1
+                symbols[cause].add(f"{result.case.package} {result.case.target}")
+                names[cause].update(stripped)
+                example.setdefault(cause, f"{result.case.package} {result.case.target}")
+        if not todos:
+            continue
+        lines += [f"### {direction}: {sum(todos.values())} TODOs, {len(todos)} causes", "",
+                  "| # | TODOs | symbols | cause | names most often stripped | example |", "|---|---|---|---|---|---|"]
+        for rank, (cause, count) in enumerate(todos.most_common(top), 1):
+            frequent = ", ".join(f"`{_one_line(name, 60)}` {n}" for name, n in names[cause].most_common(4))
+            lines.append(f"| {rank} | {count} | {len(symbols[cause])} | {_cell(cause)} | {_cell(frequent)} | "
+                         f"`{_cell(example[cause])}` |")
+        lines.append("")
+    return lines
 
 
 def _sample_note(results: list[Result], listed: dict[str, int]) -> list[str]:
@@ -367,6 +444,19 @@ def _sample_note(results: list[Result], listed: dict[str, int]) -> list[str]:
         f" symbols ({sum(checked.values())} of {sum(listed.values())}).", ""]
 
 
+def files_by_package(paths: list[str]) -> dict[str, set[str]]:
+    """``--only-file`` paths grouped by the package whose swept folders hold them."""
+    chosen: dict[str, set[str]] = defaultdict(set)
+    for path in paths:
+        owners = [package for package, folders in SWEPT.items()
+                  if any(path.startswith(folder + "/") for folder in folders)]
+        if not owners:
+            folders = ", ".join(folder for chosen_folders in SWEPT.values() for folder in chosen_folders)
+            raise SystemExit(f"--only-file {path}: not under a swept folder ({folders})")
+        chosen[owners[0]].add(path)
+    return dict(chosen)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -376,17 +466,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=30.0, help="seconds per symbol (default: 30)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help=f"wheel cache (default: {DEFAULT_CACHE})")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"the table (default: {DEFAULT_OUT})")
+    parser.add_argument("--only-file", action="append", metavar="PATH",
+                        help="sweep only this file, its path inside its wheel as the table prints it, e.g. "
+                             "timm/layers/mlp.py (repeatable; the package is the one whose swept folders hold it)")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="write the translated modules under DIR/<package>/ and keep them (default: a temporary "
+                             "folder, removed)")
+    parser.add_argument("--json", type=Path, metavar="PATH",
+                        help="also write every symbol's result (outcome, TODO count and reasons, detail) as JSON")
     args = parser.parse_args(argv)
     if args.worker:
         return _worker()
     packages = args.only_package or list(SWEPT)
+    only_files = None
+    if args.only_file:
+        only_files = files_by_package(args.only_file)
+        packages = [package for package in packages if package in only_files]
     started = time.perf_counter()
     listed: dict[str, int] = {}
-    results = sweep(packages, args.cache, args.limit, args.time_limit, listed=listed)
+    results = sweep(packages, args.cache, args.limit, args.time_limit, listed=listed, only_files=only_files,
+                    keep=args.keep)
     seconds = time.perf_counter() - started
     command = "python benchmarks/translate_sweep.py" + "".join(f" --only-package {p}" for p in args.only_package or ()) \
+        + "".join(f" --only-file {f}" for f in args.only_file or ()) \
         + (f" --limit {args.limit}" if args.limit is not None else "")
     write_table(results, args.out, command, seconds, listed)
+    if args.json:
+        args.json.write_text(json.dumps([{**asdict(r.case), **{k: v for k, v in asdict(r).items() if k != "case"}}
+                                         for r in results], indent=1), encoding="utf-8")
     counts = Counter(r.outcome for r in results)
     print(", ".join(f"{o}: {counts[o]}" for o in OUTCOMES) + f" ({len(results)} symbols, {seconds:.0f} s)")
     print(f"wrote {args.out}")

@@ -199,7 +199,8 @@ def _relative_module_path(path: Path, node: cst.ImportFrom) -> Path | None:
 
 # -- the closure ---------------------------------------------------------------------------------------------------
 def closure(module: cst.Module, names: set[str] | str, path: str | Path | None = None,
-            _visiting: frozenset = frozenset(), keep: Callable[[str], bool] | None = None, prepare=None) -> Closure:
+            _visiting: frozenset = frozenset(), keep: Callable[[str], bool] | None = None, prepare=None,
+            _files: dict | None = None) -> Closure:
     """The top-level statements of ``module`` that ``names`` (a symbol or several) reach, in source order.
 
     With ``path`` (the module's file), relative imports of reached names are followed into their files and the
@@ -207,6 +208,7 @@ def closure(module: cst.Module, names: set[str] | str, path: str | Path | None =
     imports to keep as imports rather than inline (those a translation maps itself, e.g. timm's DropPath).
     ``prepare(module, path)``, when given, rewrites each followed file before its closure is taken, as the caller
     did ``module`` (e.g. dropping decorators)."""
+    files = {} if _files is None else _files  # each followed file parsed (and prepared) once per closure
     wanted_roots = {names} if isinstance(names, str) else set(names)
     binders: dict[str, list[int]] = {}
     for index, statement in enumerate(module.body):
@@ -215,7 +217,7 @@ def closure(module: cst.Module, names: set[str] | str, path: str | Path | None =
     # a `from __future__` import changes how the whole file compiles (annotations), whatever names it binds
     reached: set[int] = {index for index, statement in enumerate(module.body) if _is_future_import(statement)}
     source_path = Path(path) if path else None
-    star_binders, star_statements = _relative_star_imports(module, source_path) if source_path else ({}, {})
+    star_binders, star_statements = _relative_star_imports(module, source_path, files) if source_path else ({}, {})
     star_names: dict[int, list[str]] = {}  # per `from .x import *` reached: the names it must provide
     wanted: set[str] = set()
     pending = list(wanted_roots)
@@ -279,7 +281,7 @@ def closure(module: cst.Module, names: set[str] | str, path: str | Path | None =
                 key = (str(target), tuple(sorted(_alias_name(a) for a in small.names)))
                 if key in _visiting:
                     continue
-                inner = _inline(target, small, _visiting | {key}, keep, prepare)
+                inner = _inline(target, small, _visiting | {key}, keep, prepare, files)
                 if inner is None:
                     unresolved.append(cst.Module([]).code_for_node(small))
                     kept_body.append(small)
@@ -296,7 +298,8 @@ def closure(module: cst.Module, names: set[str] | str, path: str | Path | None =
                    tuple(dict.fromkeys(sources)))
 
 
-def _relative_star_imports(module: cst.Module, path: Path) -> tuple[dict[str, int], dict[int, cst.ImportFrom]]:
+def _relative_star_imports(module: cst.Module, path: Path,
+                           files: dict) -> tuple[dict[str, int], dict[int, cst.ImportFrom]]:
     """The public names each `from .x import *` of the module provides (name -> the index of the last star import
     that binds it, as Python lets the last one win), and those imports by index; a star import whose file is not
     found provides nothing (it stays unresolved)."""
@@ -309,10 +312,7 @@ def _relative_star_imports(module: cst.Module, path: Path) -> tuple[dict[str, in
             if not (isinstance(small, cst.ImportFrom) and small.relative and isinstance(small.names, cst.ImportStar)):
                 continue
             target = _relative_module_path(path, small)
-            try:
-                other = cst.parse_module(target.read_text(encoding="utf-8")) if target else None
-            except (OSError, UnicodeDecodeError, cst.ParserSyntaxError):
-                other = None
+            other = _parsed(target, files) if target else None
             if other is None:
                 continue
             imports[index] = small
@@ -353,21 +353,34 @@ def _with_aliases(node: cst.ImportFrom, aliases: list[cst.ImportAlias]) -> cst.I
     return node.with_changes(names=aliases)
 
 
+def _parsed(target: Path, files: dict, prepare=None) -> cst.Module | None:
+    """``target`` parsed (and prepared), once per closure: a model reaches the same layer files from many places
+    (timm's EfficientNet inlines timm/layers' files hundreds of times over)."""
+    key = (str(target), prepare is not None)
+    if key not in files:
+        try:
+            other = cst.parse_module(target.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, cst.ParserSyntaxError):
+            other = None
+        files[key] = prepare(other, target) if other is not None and prepare is not None else other
+    return files[key]
+
+
 def _inline(target: Path, node: cst.ImportFrom, visiting: frozenset,
-            keep: Callable[[str], bool] | None = None, prepare=None) -> Closure | None:
+            keep: Callable[[str], bool] | None = None, prepare=None, files: dict | None = None) -> Closure | None:
     """The closure, in ``target``, of the names ``node`` imports; renamed imports (`import x as y`) get an
     assignment `y = x` after the definitions."""
-    try:
-        other = cst.parse_module(target.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, cst.ParserSyntaxError):
+    files = {} if files is None else files
+    other = _parsed(target, files, prepare)
+    if other is None:
         return None
-    if prepare is not None:
-        other = prepare(other, target)
     names = {alias.name.value for alias in node.names if isinstance(alias.name, cst.Name)}
     bound = {name for statement in other.body for name in bound_names(statement)}
+    if not names <= bound:  # a package's __init__ may provide a name through `from .activations import *`
+        bound |= set(_relative_star_imports(other, target, files)[0])
     if not names <= bound:
         return None
-    inner = closure(other, names, target, visiting, keep=keep, prepare=prepare)
+    inner = closure(other, names, target, visiting, keep=keep, prepare=prepare, _files=files)
     renames = [cst.parse_statement(f"{alias.asname.name.value} = {alias.name.value}\n")
                for alias in node.names if alias.asname is not None and isinstance(alias.name, cst.Name)]
     return Closure((*inner.statements, *renames), inner.inlined, inner.unresolved, inner.sources)

@@ -70,9 +70,27 @@ def one_line(reason: str) -> str:
     return " ".join(reason.split())
 
 
+def in_place_reason(methods) -> str:
+    """Why in-place tensor methods (`x.add_(3.).clamp_(0., 6.)`) have no Keras form: one reason for all of them."""
+    named = [f"Tensor.{name}()" for name in dict.fromkeys(methods)]
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    verb = "mutates its tensor" if len(named) == 1 else "mutate their tensors"
+    return f"in-place {listed} {verb}; Keras tensors are immutable: assign the result of the out-of-place op instead"
+
+
+_IN_PLACE_REASON = re.compile(r"in-place Tensor\.(\w+)\(\) mutates its tensor; ")
+
+
 def todo_lines(reasons) -> list[cst.EmptyLine]:
-    """`# TODO(tensorlint): reason` comment lines, one per distinct reason, to put above a statement."""
-    return [cst.EmptyLine(comment=cst.Comment(f"{TODO_TAG} {one_line(reason)}")) for reason in dict.fromkeys(reasons)]
+    """`# TODO(tensorlint): reason` comment lines, one per distinct reason, to put above a statement; the in-place
+    methods of one statement share one (`x.add_(3.).clamp_(0., 6.).div_(6.)`: one cause, one TODO)."""
+    reasons = list(dict.fromkeys(reasons))
+    in_place = [match.group(1) for match in map(_IN_PLACE_REASON.match, reasons) if match]
+    if len(in_place) > 1:
+        first = next(index for index, reason in enumerate(reasons) if _IN_PLACE_REASON.match(reason))
+        reasons = [reason for reason in reasons if not _IN_PLACE_REASON.match(reason)]
+        reasons.insert(first, in_place_reason(in_place))
+    return [cst.EmptyLine(comment=cst.Comment(f"{TODO_TAG} {one_line(reason)}")) for reason in reasons]
 
 
 def with_todos(expr: str, todos: list[str]) -> str:

@@ -515,14 +515,15 @@ class SeparableConv(nn.Module):
 ''',
     "Rescaling": '''
 class Rescaling(nn.Module):
-    """keras.layers.Rescaling: x * scale + offset (a per-channel scale or offset broadcasts on the last axis)."""
+    """keras.layers.Rescaling: x * scale + offset in float32 (Keras casts the inputs to its compute dtype, integer
+    images included); a per-channel scale or offset broadcasts on the last axis."""
 
     def __init__(self, scale, offset=0.0):
         super().__init__()
         self.scale, self.offset = scale, offset
 
     def forward(self, x):
-        x = x.to(torch.float32) if not x.is_floating_point() else x
+        x = x.to(torch.float32)
         scale = torch.as_tensor(self.scale, dtype=x.dtype, device=x.device)
         return x * scale + torch.as_tensor(self.offset, dtype=x.dtype, device=x.device)
 ''',

@@ -12,7 +12,7 @@ import libcst as cst
 from . import catalog
 from .common import (
     KERAS, TODO_TAG, TORCH, UNKNOWN, code_of, framework_of_name, indent_lines, literal, literal_value, ParsedSource,
-    Shape, snake_case, todo_lines, weight_statements, with_todos,
+    Shape, TranslationError, snake_case, todo_lines, weight_statements, with_todos,
 )
 from .functional_builders import (BuilderExpansion, _bound_inside, _Substitute, assigned_names, called_builder,
                                   calls_of, given_arguments, names_used)
@@ -813,6 +813,10 @@ class ModelTranslator:
                         names = [e.value for e in model_inputs.elements] if isinstance(
                             model_inputs, (cst.List, cst.Tuple)) else [model_inputs]
                     inputs = [input_aliases.get(code_of(n), code_of(n)) for n in names]
+                    if not all(name.isidentifier() for name in inputs):  # `inputs=base_model.input`, a dict
+                        spelled = " ".join(code_of(model_inputs).split())
+                        raise TranslationError(f"the model's inputs `{spelled[:80]}` are not names of keras.Input "
+                                               "tensors (another model's input, a dict): not translated")
                 if model_outputs is not None:
                     outputs = code_of(model_outputs)
                 continue

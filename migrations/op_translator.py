@@ -9,8 +9,8 @@ import libcst as cst
 from . import catalog
 from .catalog import REQUIRED, OpPair
 from .common import (
-    KERAS, NATIVE, TORCH, ParsedSource, code_of, framework_of_name, is_literal, literal_value, render_call,
-    spell, todo_lines,
+    KERAS, NATIVE, TORCH, ParsedSource, code_of, framework_of_name, in_place_reason, is_literal, literal_value,
+    render_call, spell, todo_lines,
 )
 from .layer_defaults import differences_for
 from .torch_tensor_methods import TENSOR_METHODS
@@ -167,13 +167,15 @@ class OpTranslator(cst.CSTTransformer):
         if method_receiver is not None:
             bound[names.pop(0)] = code_of(method_receiver)
         position = 0
+        after_star = False  # positionals after `*args` have no known index: they stay in order, in extra
         for arg in updated.args:
             if arg.star:
-                extra.append(code_of(arg.value) if arg.star == "*" else "")
+                extra.append(f"{arg.star}{code_of(arg.value)}")
+                after_star = after_star or arg.star == "*"
                 continue
             if arg.keyword is not None:
                 bound[arg.keyword.value] = code_of(arg.value)
-            elif position < len(names):
+            elif position < len(names) and not after_star:
                 bound[names[position]] = code_of(arg.value)
                 position += 1
             else:
@@ -243,8 +245,7 @@ class OpTranslator(cst.CSTTransformer):
         if name not in TENSOR_METHODS:
             return node
         if name.endswith("_"):
-            return self._todo(f"in-place Tensor.{name}() mutates its tensor; Keras tensors are immutable: assign the "
-                              f"result of the out-of-place op instead", node)
+            return self._todo(in_place_reason([name]), node)
         if name in _TO_PYTHON_METHODS:
             return self._todo(f"Tensor.{name}() reads the tensor's value into Python: a Keras graph has no such value "
                               "(keras.ops.convert_to_numpy works only eagerly)", node)
@@ -269,16 +270,23 @@ class OpTranslator(cst.CSTTransformer):
             for name in _PLACEMENT_ARGS:
                 if name in bound:
                     self.notes.append(f"`{name}={bound.pop(name)}` is dropped: Keras places tensors itself")
+            if any(arg.torch == "dtype" for arg in op.args):  # a tensor creation: `**dd` may be known
+                extra = [part for part in extra if not (part.startswith("**") and
+                                                        self._factory_keywords(part[2:], bound))]
+                if any(part.startswith("**") for part in extra):  # device=/dtype= known only at run time
+                    return self._todo("`**` keyword arguments of a tensor creation (device=, dtype=) are known "
+                                      "only at run time: spell dtype= out", node)
+        if any(part.startswith("**") for part in extra):
+            return self._todo("`**` keyword arguments are not translated", node)
         if strategy in ("shape_varargs", "new_tensor", "expand"):
             shape_name = src_names[1] if src_names[0] in ("input", "x") else src_names[0]
-            sizes = [part for part in extra if part]  # "" stands for a `**kwargs` argument: not a size
+            sizes = extra
             if sizes:
                 parts = [bound.pop(shape_name)] + sizes if shape_name in bound else sizes
                 bound[shape_name] = f"({', '.join(parts)},)" if len(parts) == 1 else f"({', '.join(parts)})"
-            if any(not part for part in extra):  # `**dd`: device=/dtype= known only at run time, never dropped
-                return self._todo("`**` keyword arguments of a tensor creation (device=, dtype=) are known only at "
-                                  "run time: spell dtype= out", node)
             extra = []
+        if strategy == "meshgrid":
+            return self._meshgrid(bound, extra, node, to)
         if strategy == "varargs_after_first" and to == KERAS:
             operands = [bound.pop(k) for k in list(bound) if k != "equation"]
             return cst.parse_expression(f"keras.ops.einsum({bound['equation']}, {', '.join(operands + extra)})")
@@ -300,8 +308,6 @@ class OpTranslator(cst.CSTTransformer):
         if strategy == "flatten_op" and to == KERAS:
             return self._flatten_to_keras(bound.get("input"), bound.get("start_dim", "0"), bound.get("end_dim", "-1"),
                                           node)
-        if strategy == "meshgrid" and to == KERAS:
-            return self._meshgrid_to_keras(op, node)
         special = getattr(self, f"_{strategy}_to_{to}", None) if strategy else None
         if special is not None:
             if extra:
@@ -393,6 +399,8 @@ class OpTranslator(cst.CSTTransformer):
             value = literal_value(code)
             named_dtype = catalog.keras_dtype_name(self.source.resolve(arg.value) or "") or (
                 value if isinstance(value, str) and value in catalog.KERAS_DTYPES else None)  # torch.float64, 'float64'
+            if keyword is None and not named_dtype and self._is_dtype_attribute(code):
+                keyword = "dtype"  # x.to(y.dtype), or x.to(x_dtype) after `x_dtype = y.dtype`: a cast
             if keyword == "dtype" or (keyword is None and named_dtype):
                 dtype = repr(named_dtype) if named_dtype else code
             elif keyword is None and not (isinstance(value, str) or code.endswith(".device")):
@@ -408,6 +416,40 @@ class OpTranslator(cst.CSTTransformer):
     def _to_value_known_at_run_time(self, x: str, code: str, call: cst.Call) -> cst.BaseExpression:
         return self._todo(f"Tensor.to({code}): a dtype, a device or a tensor? Spell it as keras.ops.cast(x, dtype) "
                           "or drop it (a device)", call)
+
+    def _factory_keys(self, name: str) -> list[str] | None:
+        """The keys of ``name`` when it is bound once in this function to a dict display (or `dict(...)`) of only
+        device/dtype (timm's `dd = {'device': device, 'dtype': dtype}`, torch's factory_kwargs); else None."""
+        value = self.local_values.get(name)
+        if value is None:
+            return None
+        display = cst.parse_expression(value)
+        if isinstance(display, cst.Dict) and all(isinstance(e, cst.DictElement) for e in display.elements):
+            keys = [literal_value(code_of(e.key)) for e in display.elements]
+        elif isinstance(display, cst.Call) and code_of(display.func).strip() == "dict" and \
+                all(a.keyword is not None and not a.star for a in display.args):
+            keys = [a.keyword.value for a in display.args]
+        else:
+            return None
+        if not set(keys) <= {"device", "dtype"} or len(set(keys)) != len(keys):
+            return None
+        return keys
+
+    def _factory_keywords(self, name: str, bound: dict[str, str]) -> bool:
+        """`**dd` of a tensor creation with dd's keys known (:meth:`_factory_keys`): dtype= reads it and device= is
+        dropped (Keras places tensors itself). False when the keys are not known statically."""
+        keys = self._factory_keys(name)
+        if keys is None:
+            return False
+        if "dtype" in keys and "dtype" not in bound:
+            bound["dtype"] = f"{name}['dtype']"
+        if "device" in keys:
+            self.notes.append(f"the device in `**{name}` is dropped: Keras places tensors itself")
+        return True
+
+    def _is_dtype_attribute(self, code: str) -> bool:
+        """`y.dtype`, or a local bound once to one (`x_dtype = x.dtype`): certainly a dtype."""
+        return any(re.fullmatch(r"[\w.]+\.dtype", text) for text in (code, self.local_values.get(code, "")))
 
     @staticmethod
     def _normalized_axes(shape: str) -> str:
@@ -482,48 +524,6 @@ class OpTranslator(cst.CSTTransformer):
         if mode == "constant" and value != "None":
             keywords.append(("constant_values", value))
         return self._call("keras.ops.pad", [x_once, width], keywords)  # x_once first: it binds x
-
-    def _meshgrid_to_keras(self, op: OpPair, node: cst.Call):
-        """torch.meshgrid(a, b), (*tensors), ([a, b]) with indexing='ij' by default: keras.ops.meshgrid with the
-        tensors as separate arguments and the indexing spelled out (Keras's default is 'xy')."""
-        tensors = [arg for arg in node.args if arg.keyword is None]
-        indexing = next((code_of(arg.value) for arg in node.args if arg.keyword and arg.keyword.value == "indexing"),
-                        "'ij'")
-        if any(arg.keyword and arg.keyword.value != "indexing" for arg in node.args):
-            return self._todo("torch.meshgrid arguments other than the tensors and indexing", node)
-        if len(tensors) == 1 and not tensors[0].star:
-            single = tensors[0].value
-            if not isinstance(single, (cst.List, cst.Tuple)):
-                return self._todo(f"torch.meshgrid({code_of(single)}): one tensor or a sequence of them? Spell the "
-                                  "tensors out", node)
-            parts = [("*" if isinstance(e, cst.StarredElement) else "") + code_of(e.value) for e in single.elements]
-        else:
-            parts = [("*" if arg.star == "*" else "") + code_of(arg.value) for arg in tensors]
-        return self._call(op.keras, parts, [("indexing", indexing)])
-
-    def _expand_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
-        """x.expand(*sizes): keras.ops.broadcast_to; a -1 keeps that axis (sizes align with x's trailing axes), read
-        from x's shape."""
-        x, size = bound.get("input"), bound.get("size")
-        if x is None or size is None:
-            return None
-        sizes = cst.parse_expression(size)
-        if not isinstance(sizes, (cst.Tuple, cst.List)) or any(
-                isinstance(e, cst.StarredElement) for e in sizes.elements):
-            return self._call(op.keras, [x, size], [])  # one sequence known at run time (`x.expand(other.shape)`)
-        items = [code_of(e.value) for e in sizes.elements]
-        x, x_once = _evaluated_once(x, "expanded")
-        shape = [f"keras.ops.shape({x})[{index - len(items)}]" if literal_value(item) == -1 else item
-                 for index, item in enumerate(items)]
-        return self._call(op.keras, [x_once, f"({', '.join(shape)},)"], [])
-
-    def _expand_as_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
-        return self._call(op.keras, [bound["input"], f"keras.ops.shape({bound['other']})"], [])
-
-    def _linear_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
-        """F.linear(x, w, b) = x @ w.T + b; a bias known only at run time may be None."""
-        product = f"keras.ops.matmul({bound['input']}, keras.ops.transpose({bound['weight']}))"
-        return cst.parse_expression(_plus_bias(product, bound.get("bias", "None")))
 
     def _conv_op_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
         """F.conv{n}d(x, w, b, stride, padding, dilation, groups) on channels-first x: keras.ops.conv with the
@@ -635,6 +635,81 @@ class OpTranslator(cst.CSTTransformer):
     def _new_tensor_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
         """x.new_full(size, v): x gives only its dtype (torch's default for the new tensor); the rest is generic."""
         bound.setdefault("dtype", f"{_grouped(bound.pop('input'))}.dtype")
+
+    def _meshgrid(self, bound: dict[str, str], extra: list[str], node: cst.Call, to: str):
+        """torch.meshgrid(*tensors, indexing='ij') <-> keras.ops.meshgrid(*x, indexing='xy'): the defaults differ,
+        so the source's indexing is always written. torch also takes the tensors as one list."""
+        tensors = [*(bound.pop(name) for name in ("tensors", "x") if name in bound), *extra]
+        if len(tensors) == 1 and not tensors[0].startswith("*"):
+            listed = cst.parse_expression(tensors[0])
+            if not isinstance(listed, (cst.List, cst.Tuple)):
+                return self._todo(f"meshgrid({tensors[0]}): one tensor or a list of tensors? Spell the tensors out",
+                                  node)
+            tensors = [("*" if isinstance(e, cst.StarredElement) else "") + code_of(e.value) for e in listed.elements]
+        indexing = bound.pop("indexing", "'ij'" if to == KERAS else "'xy'")
+        if bound:
+            return self._todo(f"arguments {sorted(bound)} are not translated", node)
+        function = "keras.ops.meshgrid" if to == KERAS else "torch.meshgrid"
+        return cst.parse_expression(render_call(function, tensors, [("indexing", indexing)]))
+
+    def _expand_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """x.expand(*sizes): torch's -1 keeps that axis's size; new axes come first, so the i-th of n sizes is x's
+        axis i - n counted from the end, whatever x's rank."""
+        sizes = cst.parse_expression(bound["size"])
+        if not isinstance(sizes, (cst.Tuple, cst.List)) or any(
+                isinstance(e, cst.StarredElement) for e in sizes.elements):
+            return self._todo(f"Tensor.expand({bound['size']}): the sizes are not spelled out, so which of them is "
+                              "-1 (keep that axis) is not known: use keras.ops.broadcast_to with the sizes", node)
+        x, first = _evaluated_once(bound["input"], "expanded")  # `first` binds x before the sizes read its shape
+        count = len(sizes.elements)
+        parts = [f"keras.ops.shape({x})[{index - count}]" if literal_value(code_of(e.value)) == -1 else
+                 code_of(e.value) for index, e in enumerate(sizes.elements)]
+        shape = f"({parts[0]},)" if count == 1 else f"({', '.join(parts)})"
+        return self._call("keras.ops.broadcast_to", [first, shape], [])
+
+    def _expand_as_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        return self._call("keras.ops.broadcast_to", [bound["input"], f"keras.ops.shape({bound['other']})"], [])
+
+    def _numel_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """x.numel() is a Python int in torch: the product of the static shape (a tensor only where an axis is
+        unknown while tracing)."""
+        return cst.parse_expression(f"math.prod(keras.ops.shape({bound['input']}))")
+
+    def _linear_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """F.linear(x, weight, bias): torch's weight is (out, in), so x @ weight.T + bias."""
+        product = self._call("keras.ops.matmul", [bound["input"], f"keras.ops.transpose({bound['weight']})"], [],
+                             text=True)
+        bias = bound.get("bias", "None")
+        if bias == "None":
+            return cst.parse_expression(product)
+        if is_literal(bias):
+            return cst.parse_expression(f"{product} + {bias}")
+        bias, first = _evaluated_once(bias, "linear_bias")  # timm passes self.bias, which may be None
+        return cst.parse_expression(f"({product} + {bias} if {first} is not None else {product})")
+
+    def _group_norm_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """F.group_norm(x, G, weight, bias, eps): x (N, C, ...) as (N, G, -1), normalised by the population
+        statistics of each group, back to x's shape, then weight/bias per channel (axis 1)."""
+        x, first = _evaluated_once(bound["input"], "group_norm_input")
+        grouped = f"keras.ops.reshape({first}, (keras.ops.shape({x})[0], {bound['num_groups']}, -1))"
+        eps = bound.get("eps", "1e-05")
+        result = (f"keras.ops.reshape(((grouped := {grouped}) - keras.ops.mean(grouped, axis=-1, keepdims=True)) / "
+                  f"keras.ops.sqrt(keras.ops.var(grouped, axis=-1, keepdims=True) + {eps}), keras.ops.shape({x}))")
+        for name, combine, neutral in (("weight", "*", "1"), ("bias", "+", "0")):
+            value = bound.get(name, "None")
+            if value == "None":
+                continue
+            per_channel = f"keras.ops.reshape({value}, (-1,) + (1,) * (len({x}.shape) - 2))"
+            if re.fullmatch(r"[\w.]+", value):  # timm passes self.weight, None when the norm has no affine
+                per_channel = f"({per_channel} if {value} is not None else {neutral})"
+            result = f"{result} {combine} {per_channel}"
+        return cst.parse_expression(result)
+
+    def _prelu_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
+        """F.prelu(x, weight): x where x >= 0, else weight * x, the weight (1 or C values) along axis 1."""
+        x, first = _evaluated_once(bound["input"], "prelu_input")
+        slope = f"keras.ops.reshape({bound['weight']}, (-1,) + (1,) * (len({x}.shape) - 2))"
+        return cst.parse_expression(f"keras.ops.where({first} >= 0, {x}, {x} * {slope})")
 
     def _masked_fill_to_keras(self, op: OpPair, bound: dict[str, str], node: cst.Call):
         return self._call("keras.ops.where", [bound["mask"], bound["value"], bound["input"]], [])
@@ -804,7 +879,8 @@ def _grouped(code: str) -> str:
 _MACHINE_EPSILON = {"float16": 2.0 ** -10, "bfloat16": 2.0 ** -7, "float32": 2.0 ** -23, "float64": 2.0 ** -52}
 # torch creation arguments that only say where/how a tensor is stored
 _PLACEMENT_ARGS = ("device", "pin_memory", "layout")
-_LAYOUT_OPS = {"reshape", "view", "flatten", "permute", "transpose", "cat", "stack", "squeeze", "unsqueeze"}
+_LAYOUT_OPS = {"reshape", "view", "flatten", "permute", "transpose", "cat", "stack", "squeeze", "unsqueeze",
+               "group_norm", "prelu"}
 
 
 # tensor methods that are casts (no arguments): x.long() -> keras.ops.cast(x, 'int64')
@@ -982,7 +1058,17 @@ def python_containers(function: cst.FunctionDef, klass: cst.ClassDef | None = No
     function.visit(bindings)
     kinds = {name: found for name, found in bindings.kinds.items() if not name.startswith("self.")}
     if klass is not None:
+        kinds.update(_self_attribute_kinds(klass))
+    return frozenset(name for name, found in kinds.items() if True in found and False not in found)
+
+
+# the last class's `self.<attr>` bindings: every method of a class asks for them in turn (one class kept alive)
+_last_class: list = [None, {}]
+
+
+def _self_attribute_kinds(klass: cst.ClassDef) -> dict:
+    if _last_class[0] is not klass:
         attributes = _Bindings()
         klass.visit(attributes)
-        kinds.update({name: found for name, found in attributes.kinds.items() if name.startswith("self.")})
-    return frozenset(name for name, found in kinds.items() if True in found and False not in found)
+        _last_class[:] = [klass, {name: found for name, found in attributes.kinds.items() if name.startswith("self.")}]
+    return _last_class[1]

@@ -10,7 +10,7 @@ from typing import Callable
 import libcst as cst
 
 from ..analyzers.traversal import nodes_of_type
-from .common import TODO_TAG, ParsedSource, TranslationError, code_of, todo_lines
+from .common import TODO_TAG, ParsedSource, TranslationError, code_of, one_line, todo_lines
 from .op_translator import OpTranslator
 
 
@@ -85,7 +85,8 @@ class _RelativeImportsCommented(cst.CSTTransformer):
                                   updated: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
         if not any(isinstance(small, cst.ImportFrom) and small.relative for small in updated.body):
             return updated
-        text = code_of(updated.with_changes(leading_lines=())).strip()
+        # `from .x import (\n    a,\n    b,\n)` on one line: a comment ends at a line break
+        text = one_line(code_of(updated.with_changes(leading_lines=())).strip())
         comment = cst.EmptyLine(comment=cst.Comment(
             f"{TODO_TAG} `{text}`: a standalone module cannot import relatively: translate that module too and "
             "import it by its absolute name"))

@@ -23,7 +23,9 @@ import libcst as cst
 from . import catalog
 from .catalog import REQUIRED
 from .closure import closure, used_names
-from .common import KERAS, PRESERVE, TODO_TAG, ParsedSource, TranslationError, code_of, weight_statements
+from .common import (
+    KERAS, PRESERVE, TODO_TAG, ParsedSource, TranslationError, code_of, one_line, weight_statements,
+)
 from .generated_helpers import KERAS_HELPERS, WEIGHT_HELPERS
 from .layer_translator import LayerOut, LayerTranslator
 from .op_translator import python_containers, single_assignments
@@ -169,6 +171,9 @@ def _tensor_to(x, target):
 def _creation_dtype(factory_kwargs):
     """torch's `**factory_kwargs` (device=, dtype=) of a tensor creation, for keras.ops: the dtype when one is given
     (Keras places tensors itself)."""
+    unknown = set(factory_kwargs) - {"device", "dtype"}
+    if unknown:
+        raise TypeError(f"tensor creation keywords {sorted(unknown)} are not translated (only device= and dtype=)")
     dtype = factory_kwargs.get("dtype")
     return {} if dtype is None else {"dtype": dtype}
 ''',
@@ -325,6 +330,9 @@ class _TorchToKeras(ClosureRewriter):
     # -- classes and methods --
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.chain_parts.add(id(node.name))  # a name being defined, not a use of an imported one
+        # a base class is judged once, as a base (leave_ClassDef), not also as a value (torch.autograd.Function
+        # carried two TODOs at every class deriving from it)
+        self.chain_parts.update(id(base.value) for base in node.bases)
         torch_class = any((self.source.resolve(base.value) or "").startswith("torch.") or (
             isinstance(base.value, cst.Name) and base.value.value in self.torch_classes) for base in node.bases)
         if torch_class:
@@ -764,7 +772,8 @@ class _TorchToKeras(ClosureRewriter):
             return cst.parse_expression(f"{variable}.assign(keras.ops.broadcast_to(keras.ops.cast({value}, "
                                         f"{variable}.dtype), {variable}.shape))")
         keywords = [arg for arg in updated.args if arg.star == "**"]
-        if len(keywords) == 1 and self._creation_op(original, canonical):
+        if len(keywords) == 1 and self._creation_op(original, canonical) and \
+                self._factory_keys(code_of(keywords[0].value)) is None:  # keys known: the op translator's case
             return self._creation_with_keywords(original, updated, keywords[0])
         before = len(self.todos)
         result = super().leave_Call(original, updated)
@@ -799,8 +808,8 @@ class _TorchToKeras(ClosureRewriter):
         return op is not None and op.strategy == "shape_varargs" and op.keras_signature == ("shape", "dtype")
 
     def _creation_with_keywords(self, original: cst.Call, updated: cst.Call, keywords: cst.Arg):
-        """`torch.ones(1, **dd)` with timm's `dd = {'device': device, 'dtype': dtype}`: the keywords are known only
-        at run time; the Keras op takes the dtype from them when one is given (Keras places tensors itself)."""
+        """`torch.ones(1, **kwargs)` where which keywords kwargs holds is known only at run time (a parameter, a dict
+        built elsewhere): the Keras op takes the dtype from them when one is given (Keras places tensors itself)."""
         rest = [arg for arg in updated.args if arg is not keywords]
         if rest:
             rest[-1] = rest[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
@@ -986,7 +995,8 @@ def _enclosed(expression: cst.BaseExpression) -> cst.BaseExpression:
 def _commented_relative_import(statement: cst.SimpleStatementLine, nested: bool = False) -> cst.SimpleStatementLine:
     """A standalone module cannot import relatively: the import stays as a comment under a TODO, so the module
     imports and a use of what it names fails with that name."""
-    text = code_of(statement.with_changes(leading_lines=())).strip()
+    # `from .x import (\n    a,\n    b,\n)` on one line: a comment ends at a line break
+    text = one_line(code_of(statement.with_changes(leading_lines=())).strip())
     why = "a relative import inside a block is not followed" if nested else \
         "that module was not found beside the source"
     comment = cst.EmptyLine(comment=cst.Comment(f"{TODO_TAG} `{text}`: {why}; translate it too"))

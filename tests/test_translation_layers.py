@@ -166,6 +166,19 @@ ONE_WAY_CASES = [
     ("torch.stack(torch.meshgrid([a[0], a[1, :3]]))", (2, 4)),
     ("torch.stack(torch.meshgrid(*[a[0], a[1]], indexing='xy'))", (2, 4)),
     ("torch.stack(torch.meshgrid(a[0], a[1, :2], indexing='ij'), 0)", (2, 4)),
+    # the translate sweep's most frequent mappable causes
+    ("a[:, None].expand(2, -1, 5, -1)", (3, 4)), ("a[:1].expand(3, 4)", (3, 4)), ("(a * 2)[0].expand(2, -1)", (3, 4)),
+    ("a[:1].expand_as(a)", (3, 4)), ("a.numel()", (3, 4)), ("torch.numel(a[0])", (3, 4)),
+    ("torch.tensor([[1.5, -2.0], [0.25, 3.0]], device=a.device)", (3, 4)),
+    ("torch.as_tensor([1.0, 2.0], dtype=torch.float64)", (3, 4)),
+    ("F.linear(a, a[:2] * 2, a[0, :2])", (3, 4)), ("F.linear(a, a[:2], bias=None)", (3, 4)),
+    ("a.repeat(2, 1)", (3, 4)), ("a.repeat((1, 2, 2))", (3, 4)), ("a.repeat_interleave(3)", (3, 4)),
+    ("torch.linspace(0, 1, steps=4, dtype=torch.float64)", (3, 4)), ("a.ceil()", (3, 4)), ("a.floor()", (3, 4)),
+    ("a.sin()", (3, 4)), ("a.cos()", (3, 4)), ("a.sign()", (3, 4)), ("a.atan()", (3, 4)), ("a.round()", (3, 4)),
+    ("torch.meshgrid([a[0], a[:, 0]], indexing='xy')", (3, 4)), ("a.swapaxes(0, 1)", (3, 4)),
+    ("F.group_norm(a, 2, a[0, :, 0, 0] * 2, a[1, :, 0, 0], eps=1e-3)", (2, 4, 3, 5)), ("F.group_norm(a, 4)", (2, 4, 6)),
+    ("F.group_norm(a + 1, 1, weight=None, bias=a[0, :, 0])", (2, 4, 6)),
+    ("F.prelu(a, a[0, :, 0, 0])", (2, 4, 3, 5)), ("F.prelu(a * 2, a[0, :1, 0])", (2, 4, 6)),
 ]
 
 
