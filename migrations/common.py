@@ -346,6 +346,12 @@ class ParsedSource:
     def resolve(self, node: cst.BaseExpression) -> str | None:
         return self.imports.resolve(node)
 
+    def names_from(self, expression: cst.BaseExpression, roots: tuple[str, ...]) -> bool:
+        """Whether ``expression`` (translated code, say) still names something this source imported from a module
+        under ``roots`` (an import the translation drops)."""
+        names = [expression] if isinstance(expression, cst.Name) else nodes_of_type(expression, cst.Name)
+        return any((self.resolve(cst.Name(name.value)) or "").startswith(roots) for name in names)
+
     def class_framework(self, name: str, seen=()) -> str | None:
         node = self.classes.get(name)
         if node is None or name in seen:

@@ -625,6 +625,15 @@ class _KerasToTorch(ClosureRewriter):
     def visit_Param(self, node: cst.Param) -> None:
         self.chain_parts.add(id(node.name))  # a parameter's own name binds, it does not read the import
 
+    def leave_Param(self, original: cst.Param, updated: cst.Param) -> cst.Param:
+        """A default still naming Keras (`act_layer=keras.activations.gelu`, its TODO already written) would fail
+        when the module is imported, as defaults are evaluated there: None stands in, under one more TODO."""
+        if updated.default is None or not self.source.names_from(updated.default, _KERAS_IMPORT_ROOTS):
+            return updated
+        self._todo(f"the default `{original.name.value}={' '.join(code_of(original.default).split())}` has no "
+                   "PyTorch counterpart: None stands in for it", updated.default)
+        return updated.with_changes(default=cst.Name("None"))
+
     def visit_ImportAlias(self, node: cst.ImportAlias) -> bool:
         return False  # `import tensorflow as tf` names a module, it reads no value
 

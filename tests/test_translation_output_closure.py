@@ -550,3 +550,28 @@ def test_a_builder_whose_model_input_is_another_models_input_is_refused_with_a_m
     code = cli.main(["translate", f"{original}:refine", "--to", "torch", "-o", str(tmp_path / "out.py")])
     assert code == 2
     assert "the model's inputs `base_model.input` are not names of keras.Input tensors" in capsys.readouterr().err
+
+
+def test_a_keras_default_of_a_parameter_is_none_under_a_todo_in_the_torch_translation(tmp_path, capsys):
+    # keras-hub swin_transformer Mlp/SwinTransformerBlock and mobilenetv5 attention: `act_layer=keras.activations.gelu`
+    # stayed in the torch module, where defaults are evaluated at import and nothing imports keras (NameError)
+    original = tmp_path / "model.py"
+    original.write_text(textwrap.dedent("""\
+        import keras
+        from keras import layers
+
+
+        class Mlp(layers.Layer):
+            def __init__(self, hidden=8, act_layer=keras.activations.gelu, **kwargs):
+                super().__init__(**kwargs)
+                self.fc = layers.Dense(hidden)
+                self.act = act_layer
+
+            def call(self, x):
+                return self.act(self.fc(x))
+        """))
+    out = tmp_path / "Mlp_torch.py"
+    assert cli.main(["translate", f"{original}:Mlp", "--to", "torch", "-o", str(out)]) == 0, capsys.readouterr().err
+    text = out.read_text()
+    assert "act_layer=None" in text and "the default `act_layer=keras.activations.gelu`" in text, text
+    assert hasattr(_import(out), "Mlp")
