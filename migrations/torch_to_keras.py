@@ -498,11 +498,15 @@ class _TorchToKeras(ClosureRewriter):
         """A default left in torch (`device=torch.device("cpu")`, its TODO already written) would fail when the
         module is imported, as defaults are evaluated there: None stands in, under one more TODO."""
         updated = super().leave_Param(original, updated)
-        if updated.default is None or original.default is None or not self.source.names_from(updated.default, ("torch",)):
+        if updated.default is None or original.default is None or not self._names_torch(updated.default):
             return updated
         self._todo(f"the default `{original.name.value}={' '.join(code_of(original.default).split())}` has no Keras "
                    "counterpart: None stands in for it", updated.default)
         return updated.with_changes(default=cst.Name("None"))
+
+    def _names_torch(self, expression: cst.BaseExpression) -> bool:
+        """Whether translated code still names something the source imported from torch (left under a TODO)."""
+        return self.source.names_from(expression, ("torch",))
 
     def visit_Assign(self, node: cst.Assign) -> bool:
         return not self._is_annotations_table(node)  # its values are annotations (leave_Assign), not values
