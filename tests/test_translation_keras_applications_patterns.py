@@ -9,19 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tensorlint.server import cli
 from translation_harness import assert_close, assert_translation_matches, import_file, random_input, run_keras, \
-    run_torch
+    run_torch, translate_keras_file
 
 
 def _translate(source: str, symbol: str, tmp_path, capsys, init_args: str | None = None, name: str | None = None):
-    path = tmp_path / (name or f"{symbol.lower()}_keras.py")
-    path.write_text(source)
-    out = tmp_path / f"{symbol}_torch.py"
-    extra = ["--init-args", init_args] if init_args else []
-    code = cli.main(["translate", f"{path}:{symbol}", "--to", "torch", "-o", str(out), *extra])
-    err = capsys.readouterr().err
-    assert code == 0, err
+    path, out, _ = translate_keras_file(source, symbol, tmp_path, capsys, init_args, name)
     return path, import_file(out), out.read_text()
 
 

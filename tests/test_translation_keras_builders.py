@@ -10,18 +10,12 @@ from __future__ import annotations
 import pytest
 
 from tensorlint.server import cli
-from translation_harness import import_file as _import, assert_translation_matches, random_input
+from translation_harness import import_file as _import, assert_translation_matches, random_input, translate_keras_file
 
 
 
 def _translate(source: str, symbol: str, tmp_path, capsys, init_args: str | None = None):
-    path = tmp_path / f"{symbol.lower()}_keras.py"
-    path.write_text(source)
-    out = tmp_path / f"{symbol}_torch.py"
-    extra = ["--init-args", init_args] if init_args else []
-    code = cli.main(["translate", f"{path}:{symbol}", "--to", "torch", "-o", str(out), *extra])
-    err = capsys.readouterr().err
-    assert code == 0, err
+    path, out, err = translate_keras_file(source, symbol, tmp_path, capsys, init_args)
     return _import(path), _import(out), out.read_text(), err
 
 

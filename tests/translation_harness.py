@@ -105,6 +105,22 @@ def import_file(path):
     return module
 
 
+def translate_keras_file(source: str, symbol: str, tmp_path, capsys, init_args: str | None = None,
+                         name: str | None = None):
+    """``source`` written to a file and translated to torch as a user would (`tensorlint translate FILE:SYMBOL --to
+    torch -o OUT [--init-args ...]`, exit 0 asserted): (the source file, the printed file, stderr)."""
+    from tensorlint.server import cli
+
+    path = tmp_path / (name or f"{symbol.lower()}_keras.py")
+    path.write_text(source)
+    out = tmp_path / f"{symbol}_torch.py"
+    extra = ["--init-args", init_args] if init_args else []
+    code = cli.main(["translate", f"{path}:{symbol}", "--to", "torch", "-o", str(out), *extra])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    return path, out, err
+
+
 def assert_translation_matches(source_model, translated_model, copy_weights, inputs, to: str) -> None:
     """Give the source model random norm statistics, build the translation on ``inputs``, copy the source's weights
     into it and compare both outputs."""
