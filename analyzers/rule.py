@@ -8,6 +8,7 @@ scopes, simple bindings) as ``self.ctx``. A rule reports nodes; the engine turns
 from __future__ import annotations
 
 import inspect
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -233,21 +234,32 @@ def all_rules() -> dict[str, type[Rule]]:
 
 
 _PACKS_LOADED = False
+# The server loads the packs on its analysis thread while the main thread may read the rules (settings naming
+# codes): a reader waits until every pack is loaded instead of seeing half a registry.
+_PACKS_LOCK = threading.RLock()
+_LOADING_THREAD: int | None = None  # the thread importing the packs (a pack that reads the rules gets what is there)
 
 
 def _load_rule_packs() -> None:
-    global _PACKS_LOADED
-    if _PACKS_LOADED:
+    global _PACKS_LOADED, _LOADING_THREAD
+    if _PACKS_LOADED or _LOADING_THREAD == threading.get_ident():
         return
-    _PACKS_LOADED = True
-    import importlib
-    from importlib.metadata import entry_points
-
-    from . import rules as _core  # noqa: F401  (the core pack: always present, even when run from a checkout)
-
-    for entry in entry_points(group="tensorlint.rule_packs"):
+    with _PACKS_LOCK:
+        if _PACKS_LOADED:
+            return  # loaded by another thread while this one waited
+        _LOADING_THREAD = threading.get_ident()
         try:
-            importlib.import_module(entry.value)
-        except ImportError:
-            # A rule pack that cannot be imported must not take the core rules down with it.
-            continue
+            import importlib
+            from importlib.metadata import entry_points
+
+            from . import rules as _core  # noqa: F401  (the core pack: always present, even from a checkout)
+
+            for entry in entry_points(group="tensorlint.rule_packs"):
+                try:
+                    importlib.import_module(entry.value)
+                except ImportError:
+                    # A rule pack that cannot be imported must not take the core rules down with it.
+                    continue
+            _PACKS_LOADED = True
+        finally:
+            _LOADING_THREAD = None

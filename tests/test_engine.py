@@ -233,3 +233,19 @@ def test_a_statement_rule_cannot_visit_the_module():
             def leave_Module(self, node):
                 pass
     assert "ZZ901" not in _REGISTRY
+
+
+def test_threads_reading_the_rules_while_the_packs_load_see_every_rule():
+    # the server loads the packs on its analysis thread while its main thread reads settings naming rule codes:
+    # every reader used to get an empty registry until the first loader finished (settings then fell back)
+    import subprocess
+    import sys
+
+    probe = ("import threading\n"
+             "from tensorlint.analyzers.rule import all_rules\n"
+             "counts = []\n"
+             "threads = [threading.Thread(target=lambda: counts.append(len(all_rules()))) for _ in range(4)]\n"
+             "[t.start() for t in threads]\n[t.join() for t in threads]\nprint(*counts)\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    counts = [int(n) for n in done.stdout.split()]
+    assert len(counts) == 4 and len(set(counts)) == 1 and counts[0] > 50, done.stdout + done.stderr
